@@ -1,0 +1,302 @@
+//! The command line: `serve` (the default) and the key, password, config, user helpers.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::domain::{parse_rfc3339, AllowList, Hostname, KeyName, KeyPrefix, Password, Username};
+use crate::startup::Application;
+use crate::store::records::{KeyRecord, Source, UserRecord};
+use crate::store::{NewKey, Store, StoreError};
+
+#[derive(Parser)]
+#[command(name = "linkdock", version, about = "Self-hosted link manager for small teams")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(Args, Clone)]
+struct ConfigArg {
+    /// Config file (default: the embedded defaults)
+    #[arg(long, global = true, env = "LINKDOCK_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default)
+    Serve,
+    /// Generate an API key for the config file
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Password helpers
+    Password {
+        #[command(subcommand)]
+        command: PasswordCommand,
+    },
+    /// Configuration helpers
+    #[command(name = "config")]
+    ConfigCmd {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage API keys in the data dir (server stopped)
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Manage users in the data dir (server stopped)
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print a new key and the `hash = "sha256:…"` line for [[api_keys]]
+    Generate {
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PasswordCommand {
+    /// Read a password on stdin and print its hash for [[users]]
+    Hash,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file; exit 0 or print each problem
+    Check { path: Option<PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (shown once)
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+        #[arg(long = "ip")]
+        ips: Vec<String>,
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id
+    Revoke { id: u64 },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read on stdin
+    Add { name: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config.config),
+        Command::Key { command: KeyCommand::Generate { prefix } } => key_generate(prefix),
+        Command::Password { command: PasswordCommand::Hash } => password_hash(),
+        Command::ConfigCmd { command: ConfigCommand::Check { path } } => config_check(path.or(cli.config.config)),
+        Command::Keys { command } => keys(cli.config.config, command),
+        Command::User { command: UserCommand::Add { name } } => user_add(cli.config.config, &name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("linkdock: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    crate::telemetry::init(config.log.format, config.log.level);
+    actix_web::rt::System::new().block_on(async move {
+        let listen = config.server.listen;
+        let data_dir = config.storage.data_dir.clone();
+        let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            data = %data_dir.join("linkdock.redb").display(),
+            config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
+            "linkdock listening on http://{}:{}",
+            listen.ip(),
+            app.port()
+        );
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn key_generate(prefix: Option<String>) -> Result<(), String> {
+    let prefix = match prefix {
+        Some(p) => KeyPrefix::parse(&p).map_err(|e| e.to_string())?,
+        None => KeyPrefix::default(),
+    };
+    let (plain, digest) = crate::keys::issue(&ring::rand::SystemRandom::new(), &prefix);
+    println!("{}", plain.reveal());
+    println!("hash = \"sha256:{}\"", digest.to_hex());
+    Ok(())
+}
+
+fn read_password() -> Result<Password, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+    Password::parse(line.trim_end_matches(['\r', '\n']).to_owned()).map_err(|e| e.to_string())
+}
+
+fn password_hash() -> Result<(), String> {
+    let pw = read_password()?;
+    println!("{}", crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str());
+    Ok(())
+}
+
+fn config_check(path: Option<PathBuf>) -> Result<(), String> {
+    let Some(path) = path else {
+        Config::embedded();
+        println!("embedded defaults: ok");
+        return Ok(());
+    };
+    match Config::load(Some(&path)) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            Ok(())
+        }
+        Err(e) => {
+            for p in &e.problems {
+                println!("{}: {p}", e.source_name);
+            }
+            Err(format!("{} problem(s) in {}", e.problems.len(), e.source_name))
+        }
+    }
+}
+
+fn open_store(config_path: Option<PathBuf>) -> Result<(Config, std::sync::Arc<Store>), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.storage.data_dir).map_err(|e| match e {
+        StoreError::InUse(p) => format!(
+            "the database {} is in use: a linkdock server is running on it. Stop it first, or use the API/UI",
+            p.display()
+        ),
+        other => other.to_string(),
+    })?;
+    Ok((config, store))
+}
+
+fn key_json(store: &Store, k: &KeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": k.id,
+        "name": k.name.as_str(),
+        "prefix": k.prefix,
+        "domains": k.domains.iter().filter_map(|d| store.catalog.hostname(*d)).collect::<Vec<_>>(),
+        "allow_all_ips": k.allow_all_ips,
+        "ip_whitelist": k.ip_whitelist.to_strings(),
+        "expires_at": k.expires_at.map(|t| t.rfc3339()),
+        "status": k.status,
+        "source": k.source,
+    })
+}
+
+fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
+    let (config, store) = open_store(config_path)?;
+    match cmd {
+        KeysCommand::Create { name, domains, ips, expires, json } => {
+            let name = KeyName::parse(&name).map_err(|e| e.to_string())?;
+            let mut ids = Vec::new();
+            for d in &domains {
+                let host = Hostname::parse(d).map_err(|e| e.to_string())?;
+                let rec = store.catalog.domain_by_host(host.as_str()).ok_or_else(|| format!("unknown domain `{host}`"))?;
+                ids.push(rec.id);
+            }
+            let whitelist = AllowList::parse("ip", &ips).map_err(|errs| {
+                errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            })?;
+            let expires_at = expires.map(|e| parse_rfc3339(&e, "expires")).transpose().map_err(|e| e.to_string())?;
+            if expires_at.is_some_and(|e| e <= crate::domain::now()) {
+                return Err("--expires is in the past".into());
+            }
+            let (plain, digest) = crate::keys::issue(&ring::rand::SystemRandom::new(), &config.keys.prefix);
+            let rec = store
+                .create_key(
+                    NewKey {
+                        name,
+                        prefix: plain.display_prefix(),
+                        digest,
+                        domains: ids,
+                        allow_all_ips: whitelist.is_empty(),
+                        ip_whitelist: whitelist,
+                        expires_at,
+                    },
+                    Source::Api,
+                )
+                .map_err(|e| e.to_string())?;
+            if json {
+                let mut v = key_json(&store, &rec);
+                v["key"] = plain.reveal().into();
+                println!("{v}");
+            } else {
+                println!("{}", plain.reveal());
+                eprintln!("key {} created; this is the only time it is shown", rec.id);
+            }
+        }
+        KeysCommand::List { json } => {
+            let keys = store.keys_with_usage().map_err(|e| e.to_string())?;
+            if json {
+                let v: Vec<_> = keys.iter().map(|(k, _)| key_json(&store, k)).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                println!("{:<6} {:<14} {:<9} {:<7} name", "id", "prefix", "status", "source");
+                for (k, _) in keys {
+                    let j = key_json(&store, &k);
+                    println!("{:<6} {:<14} {:<9} {:<7} {}", k.id, k.prefix, j["status"].as_str().unwrap_or(""), j["source"].as_str().unwrap_or(""), k.name);
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let rec = store.revoke_key(id).map_err(|e| e.to_string())?;
+            println!("key {} ({}) revoked", rec.id, rec.prefix);
+        }
+    }
+    Ok(())
+}
+
+fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
+    let username = Username::parse(name).map_err(|e| e.to_string())?;
+    let pw = read_password()?;
+    let (_, store) = open_store(config_path)?;
+    let rec = UserRecord {
+        username,
+        password_hash: crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str().to_owned(),
+        source: Source::Api,
+        created_at: crate::domain::now(),
+    };
+    store.create_user(&rec).map_err(|e| e.to_string())?;
+    println!("user `{}` added", rec.username);
+    Ok(())
+}

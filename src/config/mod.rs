@@ -1,0 +1,448 @@
+//! Configuration: the TOML model, its defaults (the repository's `config/linkdock.toml`,
+//! compiled in), environment overrides, validation, and the live-swappable shared snapshot.
+//!
+//! Every value is parsed into its domain type while the TOML is read, so a bad value is
+//! reported by the TOML parser with its line and column.
+
+pub mod watch;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::{AllowList, Hostname, IpRule, KeyName, KeyPrefix, Timestamp, Username};
+use crate::keys::KeyDigest;
+use crate::store::{DeclaredKey, DeclaredState, DeclaredUser};
+
+/// The documented defaults, as shipped in the repository.
+pub const DEFAULT_TOML: &str = include_str!("../../config/linkdock.toml");
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub keys: KeysConfig,
+    pub import: ImportConfig,
+    pub playground: PlaygroundConfig,
+    pub docs: DocsConfig,
+    pub log: LogConfig,
+    #[serde(default)]
+    pub domains: Vec<DomainDecl>,
+    #[serde(default)]
+    pub api_keys: Vec<KeyDecl>,
+    #[serde(default)]
+    pub users: Vec<UserDecl>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Restart needed.
+    pub listen: SocketAddr,
+    pub public_url: PublicUrl,
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpRule>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Restart needed.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    pub prefix: KeyPrefix,
+    pub sweep_interval: HumanDuration,
+    pub max_failed_auth_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConfig {
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlaygroundConfig {
+    pub history_limit_per_user: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DocsConfig {
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DomainDecl {
+    pub hostname: Hostname,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyDecl {
+    pub name: KeyName,
+    pub hash: KeyDigest,
+    #[serde(default)]
+    pub domains: Vec<Hostname>,
+    #[serde(default)]
+    pub ip_whitelist: Vec<IpRule>,
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserDecl {
+    pub username: Username,
+    pub password_hash: crate::auth::password::PasswordHash,
+}
+
+/// `public_url`: an absolute http(s) URL without a trailing slash.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let u = url::Url::parse(&s).map_err(|e| format!("invalid URL: {e}"))?;
+        if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+            return Err("must be an http:// or https:// URL".into());
+        }
+        Ok(Self(s.trim_end_matches('/').to_owned()))
+    }
+}
+
+/// A duration written like `500ms`, `1s`, `5m` or `1h`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct HumanDuration(pub Duration);
+
+impl TryFrom<String> for HumanDuration {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h"))?;
+        let d = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            _ => return Err(format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h")),
+        };
+        Ok(Self(d))
+    }
+}
+
+/// A configuration that could not be used, with where and why.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub source_name: String,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.source_name)?;
+        f.write_str(&self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// The embedded defaults.
+    pub fn embedded() -> Self {
+        // The embedded file is checked by a unit test; it always parses.
+        Self::parse(DEFAULT_TOML, "embedded defaults").expect("embedded config is valid")
+    }
+
+    /// Parse and validate a whole document. The errors carry line and column where the TOML
+    /// parser can give them.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, ConfigError> {
+        // Sections left out of a user's file take the embedded defaults.
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| ConfigError {
+            source_name: source_name.to_owned(),
+            problems: vec![e.to_string().trim().to_owned()],
+        })?;
+        if source_name != "embedded defaults" {
+            let defaults: toml::Table = toml::from_str(DEFAULT_TOML).unwrap_or_default();
+            for (section, value) in defaults {
+                match (doc.get_mut(&section), value) {
+                    (Some(toml::Value::Table(user)), toml::Value::Table(def)) => {
+                        for (k, v) in def {
+                            user.entry(k).or_insert(v);
+                        }
+                    }
+                    (None, v) => {
+                        doc.insert(section, v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Parse the user's text first so that value errors keep their line and column; only
+        // when something is merely missing, parse the document merged with the defaults.
+        let fail = |e: toml::de::Error| ConfigError {
+            source_name: source_name.to_owned(),
+            problems: vec![e.to_string().trim().to_owned()],
+        };
+        let config: Config = match toml::from_str::<Config>(text) {
+            Ok(c) => c,
+            Err(e) if is_value_error(&e) => return Err(fail(e)),
+            Err(_) => toml::from_str(&toml::to_string(&doc).unwrap_or_default()).map_err(fail)?,
+        };
+        config.validate().map_err(|problems| ConfigError {
+            source_name: source_name.to_owned(),
+            problems,
+        })?;
+        Ok(config)
+    }
+
+    /// Read `path` (or the embedded defaults) and apply the environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            None => Self::embedded(),
+            Some(p) => {
+                let name = p.display().to_string();
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+                    source_name: name.clone(),
+                    problems: vec![format!("cannot read the file: {e}")],
+                })?;
+                Self::parse(&text, &name)?
+            }
+        };
+        config.apply_env()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Ok(listen) = std::env::var("LINKDOCK_LISTEN") {
+            self.server.listen = listen.trim().parse().map_err(|_| ConfigError {
+                source_name: "LINKDOCK_LISTEN".into(),
+                problems: vec![format!("`{listen}` is not an address like 127.0.0.1:8080")],
+            })?;
+        }
+        if let Ok(dir) = std::env::var("LINKDOCK_DATA_DIR") {
+            self.storage.data_dir = PathBuf::from(dir);
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.keys.sweep_interval.0 < Duration::from_millis(100) {
+            problems.push("keys.sweep_interval: at least 100ms".to_owned());
+        }
+        if self.keys.max_failed_auth_per_minute == 0 {
+            problems.push("keys.max_failed_auth_per_minute: at least 1".to_owned());
+        }
+        if self.import.max_bytes < 1024 {
+            problems.push("import.max_bytes: at least 1024".to_owned());
+        }
+        if !(1..=10_000).contains(&self.playground.history_limit_per_user) {
+            problems.push("playground.history_limit_per_user: 1 to 10000".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, d) in self.domains.iter().enumerate() {
+            if !seen.insert(d.hostname.as_str()) {
+                problems.push(format!("domains[{i}]: `{}` is declared twice", d.hostname));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, k) in self.api_keys.iter().enumerate() {
+            if !seen.insert(k.hash) {
+                problems.push(format!("api_keys[{i}]: the same hash is declared twice"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            if !seen.insert(u.username.as_str()) {
+                problems.push(format!("users[{i}]: `{}` is declared twice", u.username));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The declared resources, for the store.
+    pub fn declared(&self) -> DeclaredState {
+        DeclaredState {
+            domains: self.domains.iter().map(|d| d.hostname.clone()).collect(),
+            keys: self
+                .api_keys
+                .iter()
+                .map(|k| DeclaredKey {
+                    name: k.name.clone(),
+                    digest: k.hash,
+                    domains: k.domains.clone(),
+                    ip_whitelist: AllowList::from_rules(k.ip_whitelist.clone()),
+                    expires_at: k.expires_at,
+                })
+                .collect(),
+            users: self
+                .users
+                .iter()
+                .map(|u| DeclaredUser {
+                    username: u.username.clone(),
+                    password_hash: u.password_hash.as_str().to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Settings that differ between `self` and `next` but only take effect after a restart.
+    pub fn restart_only_changes(&self, next: &Config) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.server.listen != next.server.listen {
+            out.push("server.listen");
+        }
+        if self.storage.data_dir != next.storage.data_dir {
+            out.push("storage.data_dir");
+        }
+        if self.log.format != next.log.format {
+            out.push("log.format");
+        }
+        out
+    }
+
+    /// `next`, with the restart-only settings of the running configuration kept.
+    #[must_use]
+    pub fn keeping_restart_only(mut self, running: &Config) -> Self {
+        self.server.listen = running.server.listen;
+        self.storage.data_dir.clone_from(&running.storage.data_dir);
+        self.log.format = running.log.format;
+        self
+    }
+
+    pub fn trusted_proxies(&self) -> &[IpRule] {
+        &self.server.trusted_proxies
+    }
+}
+
+/// Whether a TOML error is about a value (so its line/column must be kept) rather than a
+/// missing section that the defaults fill in.
+fn is_value_error(e: &toml::de::Error) -> bool {
+    !e.message().starts_with("missing field")
+}
+
+/// The running configuration; a reload swaps the whole snapshot at once, and a request keeps
+/// the snapshot it started with.
+#[derive(Clone)]
+pub struct SharedConfig(Arc<RwLock<Arc<Config>>>);
+
+impl SharedConfig {
+    pub fn new(config: Config) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(config))))
+    }
+
+    pub fn current(&self) -> Arc<Config> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn replace(&self, next: Config) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_file_parses_to_the_documented_defaults() {
+        let c = Config::embedded();
+        assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.storage.data_dir, PathBuf::from("data"));
+        assert_eq!(c.keys.prefix.as_str(), "ldk");
+        assert_eq!(c.keys.sweep_interval.0, Duration::from_secs(60));
+        assert_eq!(c.keys.max_failed_auth_per_minute, 30);
+        assert_eq!(c.import.max_bytes, 52_428_800);
+        assert_eq!(c.playground.history_limit_per_user, 200);
+        assert!(c.docs.public);
+        assert_eq!(c.log.level, LogLevel::Info);
+    }
+
+    #[test]
+    fn a_partial_file_takes_the_defaults_for_the_rest() {
+        let c = Config::parse("[log]\nlevel = \"debug\"\n", "t").unwrap();
+        assert_eq!(c.log.level, LogLevel::Debug);
+        assert_eq!(c.log.format, LogFormat::Text);
+        assert_eq!(c.keys.max_failed_auth_per_minute, 30);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_line_and_column() {
+        let e = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = Config::parse("[keys]\nsweep_interval = \"soon\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = Config::parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 2") && e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn durations_take_units() {
+        for (s, d) in [("500ms", 500), ("1s", 1000), ("5m", 300_000), ("1h", 3_600_000)] {
+            assert_eq!(HumanDuration::try_from(s.to_owned()).unwrap().0, Duration::from_millis(d));
+        }
+        assert!(HumanDuration::try_from("5".to_owned()).is_err());
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let e = Config::parse("[[domains]]\nhostname = \"a.b\"\n[[domains]]\nhostname = \"A.b\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("declared twice"), "{e}");
+    }
+}

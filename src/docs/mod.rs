@@ -1,0 +1,50 @@
+//! API documentation generated from the handlers: the OpenAPI document (utoipa).
+
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "linkdock API", description = "Short links on your own domains: links, domains, import/export and API keys."),
+    paths(api::session::sign_in, api::session::current, api::session::sign_out),
+    modifiers(&Security),
+    tags(
+        (name = "Session", description = "Sign in and out of the management UI and API."),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key: `Authorization: Bearer ldk_…`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE,
+                "Session cookie from POST /api/v1/session; unsafe methods also need X-CSRF-Token.",
+            ))),
+        );
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)));
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+}

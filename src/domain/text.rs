@@ -1,0 +1,391 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// First path segments that belong to linkdock itself and can never be slugs.
+pub const RESERVED_SEGMENTS: &[&str] = &["ui", "api", "swagger-ui", "healthz", "metrics", "static"];
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+            fn try_from(raw: String) -> Result<Self, DomainError> {
+                Self::parse(&raw)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+/// A managed domain's host name: lower-case ASCII (IDN converted to punycode), no port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Hostname(String);
+string_newtype!(Hostname);
+
+impl Hostname {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let err = |m: &str| DomainError::new("hostname", m);
+        let s = raw.trim().trim_end_matches('.');
+        if s.is_empty() {
+            return Err(err("must not be empty"));
+        }
+        if s.contains([':', '/', '@', '?', '#']) || s.chars().any(char::is_whitespace) {
+            return Err(err("a bare host name such as go.example.com: no scheme, port or path"));
+        }
+        let ascii = match url::Host::parse(s) {
+            Ok(url::Host::Domain(d)) => d,
+            Ok(url::Host::Ipv4(ip)) => ip.to_string(),
+            Ok(url::Host::Ipv6(_)) | Err(_) => return Err(err("not a valid host name")),
+        };
+        let ascii = ascii.to_ascii_lowercase();
+        if ascii.len() > 253 {
+            return Err(err("at most 253 characters"));
+        }
+        for label in ascii.split('.') {
+            let ok = !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !ok {
+                return Err(err(
+                    "each label must be 1-63 letters, digits or inner hyphens (e.g. go.example.com)",
+                ));
+            }
+        }
+        Ok(Self(ascii))
+    }
+}
+
+/// A short link's path: 1–64 of `[A-Za-z0-9_-]`, not one of linkdock's own segments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+string_newtype!(Slug);
+
+impl Slug {
+    pub const GENERATED_LEN: usize = 7;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok_chars = raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if raw.is_empty() || raw.len() > 64 || !ok_chars {
+            return Err(DomainError::new(
+                "slug",
+                "1-64 characters of A-Z, a-z, 0-9, _ and -",
+            ));
+        }
+        if RESERVED_SEGMENTS.iter().any(|r| r.eq_ignore_ascii_case(raw)) {
+            return Err(DomainError::new(
+                "slug",
+                format!("`{raw}` is reserved by linkdock"),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// A random 7-character base62 slug.
+    pub fn generate(rng: &dyn ring::rand::SecureRandom) -> Self {
+        let mut bytes = [0u8; 16];
+        // SystemRandom only fails when the OS has no entropy source at all.
+        rng.fill(&mut bytes).expect("system random source");
+        let n = u128::from_le_bytes(bytes);
+        Self(crate::keys::base62_fixed(n, 22)[..Self::GENERATED_LEN].to_owned())
+    }
+}
+
+/// An absolute http(s) URL a link redirects to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DestinationUrl(String);
+string_newtype!(DestinationUrl);
+
+impl DestinationUrl {
+    pub const MAX_LEN: usize = 4096;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let err = |m: &str| DomainError::new("destination_url", m);
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(err("must not be empty"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(err("at most 4096 characters"));
+        }
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(err("must not contain spaces or control characters"));
+        }
+        let url = url::Url::parse(s)
+            .map_err(|_| err("must be an absolute http:// or https:// URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(err("only http:// and https:// destinations are allowed"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(err("must name a host"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// One of the HTTP redirect codes a link may answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct RedirectCode(u16);
+
+impl RedirectCode {
+    pub const DEFAULT: Self = Self(302);
+
+    pub fn parse(code: u16) -> Result<Self, DomainError> {
+        if matches!(code, 301 | 302 | 307 | 308) {
+            Ok(Self(code))
+        } else {
+            Err(DomainError::new("redirect_code", "one of 301, 302, 307, 308"))
+        }
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<u16> for RedirectCode {
+    type Error = DomainError;
+    fn try_from(code: u16) -> Result<Self, DomainError> {
+        Self::parse(code)
+    }
+}
+
+impl From<RedirectCode> for u16 {
+    fn from(c: RedirectCode) -> u16 {
+        c.0
+    }
+}
+
+/// A link's optional human title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Title(String);
+string_newtype!(Title);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        if s.chars().count() > 200 || s.chars().any(char::is_control) {
+            return Err(DomainError::new(
+                "title",
+                "at most 200 characters, no control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A link's tags: at most 20, each 1–32 of letters, digits, `_`, `-`, `.`, `:`; duplicates dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct Tags(Vec<String>);
+
+impl Tags {
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, DomainError> {
+        let mut out: Vec<String> = Vec::with_capacity(raw.len());
+        for (i, t) in raw.iter().enumerate() {
+            let t = t.as_ref().trim();
+            let ok = !t.is_empty()
+                && t.len() <= 32
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+            if !ok {
+                return Err(DomainError::new(
+                    format!("tags[{i}]"),
+                    "1-32 characters of letters, digits, _ - . :",
+                ));
+            }
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+                out.push(t.to_owned());
+            }
+        }
+        if out.len() > 20 {
+            return Err(DomainError::new("tags", "at most 20 tags"));
+        }
+        Ok(Self(out))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn contains(&self, tag: &str) -> bool {
+        self.0.iter().any(|t| t.eq_ignore_ascii_case(tag))
+    }
+}
+
+impl TryFrom<Vec<String>> for Tags {
+    type Error = DomainError;
+    fn try_from(raw: Vec<String>) -> Result<Self, DomainError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Tags> for Vec<String> {
+    fn from(t: Tags) -> Vec<String> {
+        t.0
+    }
+}
+
+/// A user name: 1–64 of letters, digits, `_`, `.`, `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+string_newtype!(Username);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !ok {
+            return Err(DomainError::new(
+                "username",
+                "1-64 characters of letters, digits, _ . -",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// A password as typed: 8–1024 characters. `Debug` never prints it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, DomainError> {
+        let n = raw.chars().count();
+        if !(8..=1024).contains(&n) {
+            return Err(DomainError::new("password", "8-1024 characters"));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// An API key's display name: 1–64 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyName(String);
+string_newtype!(KeyName);
+
+impl KeyName {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+            return Err(DomainError::new("name", "1-64 printable characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// The fixed first part of every key (`ldk` in `ldk_…`): 1–16 lower-case letters or digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyPrefix(String);
+string_newtype!(KeyPrefix);
+
+impl KeyPrefix {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 16
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !ok {
+            return Err(DomainError::new(
+                "prefix",
+                "1-16 lower-case letters or digits",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        Self("ldk".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames_are_lowercased_and_checked() {
+        assert_eq!(Hostname::parse("Go.Example.COM").unwrap().as_str(), "go.example.com");
+        assert_eq!(Hostname::parse("bücher.de").unwrap().as_str(), "xn--bcher-kva.de");
+        for bad in ["", "go.example.com:8080", "http://x.y", "-a.com", "a..b", "a b.com", "x/y"] {
+            assert!(Hostname::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_follow_the_charset_and_avoid_reserved_segments() {
+        assert!(Slug::parse("My_link-1").is_ok());
+        for bad in ["", "a/b", "ü", "api", "UI", "swagger-ui", &"x".repeat(65)] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+        let s = Slug::generate(&ring::rand::SystemRandom::new());
+        assert_eq!(s.as_str().len(), 7);
+        assert!(Slug::parse(s.as_str()).is_ok());
+    }
+
+    #[test]
+    fn destinations_must_be_absolute_http() {
+        assert!(DestinationUrl::parse("https://example.com/a?b=c").is_ok());
+        for bad in ["javascript:alert(1)", "data:text/html,x", "/relative", "ftp://x.y", "https://", "http://a b"] {
+            assert!(DestinationUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redirect_codes_and_tags() {
+        assert!(RedirectCode::parse(308).is_ok());
+        assert!(RedirectCode::parse(200).is_err());
+        let t = Tags::parse(&["a", "A", "b"]).unwrap();
+        assert_eq!(t.as_slice(), ["a", "b"]);
+        assert!(Tags::parse(&["bad tag"]).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! API keys: generation, the offline format check, hashing, and the in-memory verification index.
+//!
+//! Format: `<prefix>_<body><checksum>`. The body is 32 random bytes as two fixed-width base62
+//! numbers (44 characters); the checksum is the CRC32 of the body in 6 base62 characters, so a
+//! client or a secret scanner can reject a mistyped or invented key without asking the server.
+//! Only the SHA-256 of the whole key is kept: keys carry 256 random bits, so a slow KDF buys
+//! nothing here (passwords, which people choose, do get one).
+
+pub mod index;
+
+use std::fmt;
+
+use ring::digest::{digest, SHA256};
+use ring::rand::SecureRandom;
+use serde::{Deserialize, Serialize};
+
+pub use self::index::{KeyEntry, KeyIndex};
+use crate::domain::KeyPrefix;
+use crate::error::AuthFailure;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const BODY_LEN: usize = 44;
+const CHECKSUM_LEN: usize = 6;
+/// How many leading characters of a key are kept for display.
+pub const DISPLAY_PREFIX_LEN: usize = 12;
+
+/// `n` in base62, left-padded with `0` to `width` characters.
+pub fn base62_fixed(mut n: u128, width: usize) -> String {
+    let mut out = vec![b'0'; width];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    // Only ASCII from BASE62 was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn checksum(body: &str) -> String {
+    base62_fixed(u128::from(crc32fast::hash(body.as_bytes())), CHECKSUM_LEN)
+}
+
+/// A key in plain text: exists only between generation and the create response.
+pub struct PlainKey(String);
+
+impl PlainKey {
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    pub fn display_prefix(&self) -> String {
+        self.0.chars().take(DISPLAY_PREFIX_LEN).collect()
+    }
+}
+
+impl fmt::Debug for PlainKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainKey(..)")
+    }
+}
+
+/// SHA-256 of a whole key: what is stored and indexed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyDigest([u8; 32]);
+
+impl KeyDigest {
+    pub fn of(key: &str) -> Self {
+        let d = digest(&SHA256, key.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        Self(out)
+    }
+
+    pub fn to_hex(self) -> String {
+        hex(&self.0)
+    }
+
+    /// Parse `sha256:<64 hex>` (the form written in the config file) or bare hex.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let hex_part = raw.trim().strip_prefix("sha256:").unwrap_or(raw.trim());
+        let bytes = unhex(hex_part).ok_or("expected `sha256:` followed by 64 hex digits")?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "expected `sha256:` followed by 64 hex digits")?;
+        Ok(Self(arr))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyDigest({}…)", &self.to_hex()[..8])
+    }
+}
+
+impl Serialize for KeyDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("sha256:{}", self.to_hex()))
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Generate a new key and its digest.
+pub fn issue(rng: &dyn SecureRandom, prefix: &KeyPrefix) -> (PlainKey, KeyDigest) {
+    let mut secret = [0u8; 32];
+    // SystemRandom only fails when the OS has no entropy source at all.
+    rng.fill(&mut secret).expect("system random source");
+    let (hi, lo) = secret.split_at(16);
+    let hi = u128::from_be_bytes(hi.try_into().unwrap_or_default());
+    let lo = u128::from_be_bytes(lo.try_into().unwrap_or_default());
+    let body = format!("{}{}", base62_fixed(hi, 22), base62_fixed(lo, 22));
+    let plain = format!("{prefix}_{body}{}", checksum(&body));
+    let digest = KeyDigest::of(&plain);
+    (PlainKey(plain), digest)
+}
+
+/// The offline check of a presented key: shape, then checksum. Needs no lookup.
+pub fn parse_presented(raw: &str, prefix: &KeyPrefix) -> Result<KeyDigest, AuthFailure> {
+    let rest = raw
+        .strip_prefix(prefix.as_str())
+        .and_then(|r| r.strip_prefix('_'))
+        .ok_or(AuthFailure::Malformed)?;
+    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AuthFailure::Malformed);
+    }
+    let (body, sum) = rest.split_at(BODY_LEN);
+    if checksum(body) != sum {
+        return Err(AuthFailure::Checksum);
+    }
+    Ok(KeyDigest::of(raw))
+}
+
+/// Whether a string anywhere contains something shaped like a key of this prefix with a valid
+/// checksum. Used to refuse secrets in playground history.
+pub fn contains_key(text: &str, prefix: &KeyPrefix) -> bool {
+    let needle = format!("{prefix}_");
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(&needle) {
+        let start = from + pos;
+        let candidate: String = text[start..]
+            .chars()
+            .take(prefix.as_str().len() + 1 + BODY_LEN + CHECKSUM_LEN)
+            .collect();
+        if parse_presented(&candidate, prefix).is_ok() {
+            return true;
+        }
+        from = start + needle.len();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+
+    #[test]
+    fn issued_keys_have_the_documented_shape_and_verify() {
+        let rng = SystemRandom::new();
+        let prefix = KeyPrefix::default();
+        let (plain, digest) = issue(&rng, &prefix);
+        let k = plain.reveal();
+        assert!(k.starts_with("ldk_"));
+        assert_eq!(k.len(), 4 + BODY_LEN + CHECKSUM_LEN);
+        assert_eq!(parse_presented(k, &prefix), Ok(digest));
+        assert_eq!(plain.display_prefix().len(), DISPLAY_PREFIX_LEN);
+        assert!(contains_key(&format!("curl -H 'Authorization: Bearer {k}'"), &prefix));
+        assert!(!contains_key("ldk_short", &prefix));
+    }
+
+    #[test]
+    fn every_single_character_change_is_rejected_offline() {
+        let rng = SystemRandom::new();
+        let prefix = KeyPrefix::default();
+        for _ in 0..50 {
+            let (plain, _) = issue(&rng, &prefix);
+            let k = plain.reveal().as_bytes().to_vec();
+            for i in 4..k.len() {
+                for replacement in [b'0', b'a', b'Z'] {
+                    if k[i] == replacement {
+                        continue;
+                    }
+                    let mut m = k.clone();
+                    m[i] = replacement;
+                    let m = String::from_utf8(m).unwrap();
+                    assert!(parse_presented(&m, &prefix).is_err(), "{m}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_unique_and_digests_round_trip() {
+        let rng = SystemRandom::new();
+        let prefix = KeyPrefix::parse("abc").unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let (plain, digest) = issue(&rng, &prefix);
+            assert!(seen.insert(plain.into_string()));
+            assert_eq!(KeyDigest::parse(&format!("sha256:{}", digest.to_hex())), Ok(digest));
+        }
+        assert_eq!(parse_presented("ldk_x", &prefix), Err(AuthFailure::Malformed));
+    }
+}

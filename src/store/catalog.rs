@@ -1,0 +1,253 @@
+//! The in-memory read model of domains and links. Loaded from redb at start and updated after
+//! every committed write (under the store's write lock), so reads — above all the redirect —
+//! never open a transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use super::records::{DomainId, DomainRecord, LinkId, LinkRecord};
+use crate::domain::Timestamp;
+use crate::keys::index::DomainScope;
+
+/// A link as the read side sees it: the record, a search haystack, and its live click count.
+#[derive(Debug)]
+pub struct LinkEntry {
+    pub rec: LinkRecord,
+    haystack: String,
+    clicks: AtomicU64,
+}
+
+impl LinkEntry {
+    fn new(rec: LinkRecord, clicks: u64) -> Self {
+        let haystack = format!(
+            "{}\n{}\n{}",
+            rec.slug,
+            rec.destination_url,
+            rec.title.as_ref().map_or("", |t| t.as_str())
+        )
+        .to_lowercase();
+        Self {
+            rec,
+            haystack,
+            clicks: AtomicU64::new(clicks),
+        }
+    }
+
+    pub fn clicks(&self) -> u64 {
+        self.clicks.load(Ordering::Relaxed)
+    }
+
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.rec.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    domains: BTreeMap<DomainId, DomainRecord>,
+    hosts: HashMap<String, DomainId>,
+    links: BTreeMap<LinkId, Arc<LinkEntry>>,
+    /// domain → slug → link: the redirect index.
+    routes: HashMap<DomainId, HashMap<String, Arc<LinkEntry>>>,
+    by_domain: HashMap<DomainId, BTreeSet<LinkId>>,
+}
+
+/// What a link listing asks for. `search` is matched case-insensitively.
+#[derive(Debug, Default)]
+pub struct LinkFilter<'a> {
+    pub search: Option<&'a str>,
+    pub domain: Option<DomainId>,
+    pub tag: Option<&'a str>,
+}
+
+#[derive(Default)]
+pub struct Catalog {
+    inner: RwLock<Inner>,
+}
+
+impl Catalog {
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn load(&self, domains: Vec<DomainRecord>, links: Vec<(LinkRecord, u64)>) {
+        let mut inner = Inner::default();
+        for d in domains {
+            inner.hosts.insert(d.hostname.as_str().to_owned(), d.id);
+            inner.domains.insert(d.id, d);
+        }
+        for (rec, clicks) in links {
+            insert_link(&mut inner, Arc::new(LinkEntry::new(rec, clicks)));
+        }
+        *self.write() = inner;
+    }
+
+    // ---- redirect hot path ----
+
+    /// Host (lower-case, no port) + slug → the link, if both are managed.
+    pub fn route(&self, host: &str, slug: &str) -> Option<Arc<LinkEntry>> {
+        let inner = self.read();
+        let domain = inner.hosts.get(host)?;
+        inner.routes.get(domain)?.get(slug).cloned()
+    }
+
+    pub fn is_managed_host(&self, host: &str) -> bool {
+        self.read().hosts.contains_key(host)
+    }
+
+    pub fn add_clicks(&self, counts: &HashMap<LinkId, u64>) {
+        let inner = self.read();
+        for (id, n) in counts {
+            if let Some(entry) = inner.links.get(id) {
+                entry.clicks.fetch_add(*n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    // ---- domains ----
+
+    pub fn domain(&self, id: DomainId) -> Option<DomainRecord> {
+        self.read().domains.get(&id).cloned()
+    }
+
+    pub fn domain_by_host(&self, host: &str) -> Option<DomainRecord> {
+        let inner = self.read();
+        inner.hosts.get(host).and_then(|id| inner.domains.get(id)).cloned()
+    }
+
+    pub fn hostname(&self, id: DomainId) -> Option<String> {
+        self.read().domains.get(&id).map(|d| d.hostname.as_str().to_owned())
+    }
+
+    /// Domains in scope, newest first, each with its link count.
+    pub fn domains(&self, scope: &DomainScope) -> Vec<(DomainRecord, u64)> {
+        let inner = self.read();
+        inner
+            .domains
+            .values()
+            .rev()
+            .filter(|d| scope.allows(d.id))
+            .map(|d| (d.clone(), link_count(&inner, d.id)))
+            .collect()
+    }
+
+    pub fn link_count(&self, id: DomainId) -> u64 {
+        link_count(&self.read(), id)
+    }
+
+    pub(super) fn put_domain(&self, d: &DomainRecord) {
+        let mut inner = self.write();
+        if let Some(old) = inner.domains.get(&d.id).map(|o| o.hostname.as_str().to_owned()) {
+            inner.hosts.remove(&old);
+        }
+        inner.hosts.insert(d.hostname.as_str().to_owned(), d.id);
+        inner.domains.insert(d.id, d.clone());
+    }
+
+    pub(super) fn remove_domain(&self, id: DomainId) {
+        let mut inner = self.write();
+        if let Some(d) = inner.domains.remove(&id) {
+            inner.hosts.remove(d.hostname.as_str());
+        }
+        inner.routes.remove(&id);
+        for link in inner.by_domain.remove(&id).unwrap_or_default() {
+            inner.links.remove(&link);
+        }
+    }
+
+    // ---- links ----
+
+    pub fn link(&self, id: LinkId) -> Option<Arc<LinkEntry>> {
+        self.read().links.get(&id).cloned()
+    }
+
+    /// One page of links (newest first) matching `filter` within `scope`, and the total count.
+    pub fn links(
+        &self,
+        scope: &DomainScope,
+        filter: &LinkFilter<'_>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<Arc<LinkEntry>>, usize) {
+        let needle = filter.search.map(str::to_lowercase).filter(|s| !s.is_empty());
+        let matches = |e: &LinkEntry| {
+            scope.allows(e.rec.domain_id)
+                && filter.tag.is_none_or(|t| e.rec.tags.contains(t))
+                && needle.as_deref().is_none_or(|n| e.haystack.contains(n))
+        };
+        let inner = self.read();
+        let mut page = Vec::with_capacity(limit.min(100));
+        let mut total = 0usize;
+        let mut take = |e: &Arc<LinkEntry>| {
+            if matches(e) {
+                if total >= offset && page.len() < limit {
+                    page.push(Arc::clone(e));
+                }
+                total += 1;
+            }
+        };
+        match filter.domain {
+            Some(d) => {
+                let ids = inner.by_domain.get(&d);
+                for id in ids.into_iter().flatten().rev() {
+                    if let Some(e) = inner.links.get(id) {
+                        take(e);
+                    }
+                }
+            }
+            None => inner.links.values().rev().for_each(&mut take),
+        }
+        (page, total)
+    }
+
+    /// Every link of a domain (or all), oldest first: for export.
+    pub fn all_links(&self, domain: Option<DomainId>, scope: &DomainScope) -> Vec<Arc<LinkEntry>> {
+        self.read()
+            .links
+            .values()
+            .filter(|e| scope.allows(e.rec.domain_id) && domain.is_none_or(|d| e.rec.domain_id == d))
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn put_link(&self, rec: &LinkRecord) {
+        let mut inner = self.write();
+        let clicks = remove_link(&mut inner, rec.id).map_or(0, |old| old.clicks());
+        insert_link(&mut inner, Arc::new(LinkEntry::new(rec.clone(), clicks)));
+    }
+
+    pub(super) fn delete_link(&self, id: LinkId) {
+        remove_link(&mut self.write(), id);
+    }
+}
+
+fn link_count(inner: &Inner, id: DomainId) -> u64 {
+    inner.by_domain.get(&id).map_or(0, |s| s.len() as u64)
+}
+
+fn insert_link(inner: &mut Inner, entry: Arc<LinkEntry>) {
+    let rec = &entry.rec;
+    inner
+        .routes
+        .entry(rec.domain_id)
+        .or_default()
+        .insert(rec.slug.as_str().to_owned(), Arc::clone(&entry));
+    inner.by_domain.entry(rec.domain_id).or_default().insert(rec.id);
+    inner.links.insert(rec.id, entry);
+}
+
+fn remove_link(inner: &mut Inner, id: LinkId) -> Option<Arc<LinkEntry>> {
+    let old = inner.links.remove(&id)?;
+    if let Some(routes) = inner.routes.get_mut(&old.rec.domain_id) {
+        routes.remove(old.rec.slug.as_str());
+    }
+    if let Some(ids) = inner.by_domain.get_mut(&old.rec.domain_id) {
+        ids.remove(&id);
+    }
+    Some(old)
+}

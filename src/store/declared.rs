@@ -1,0 +1,201 @@
+//! Resources declared in the config file: applied as a whole, in one transaction, at start
+//! and on every reload. They carry `source = config` and are read-only through the API.
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::links::{domain_link_count, get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
+use super::keys::{audit, put_key, remove_key};
+use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
+use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
+use super::{decode, encode, next_id, Store, StoreError};
+use crate::domain::{now, AllowList, DomainError, Hostname, KeyName, Timestamp, Username};
+use crate::keys::KeyDigest;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredKey {
+    pub name: KeyName,
+    pub digest: KeyDigest,
+    pub domains: Vec<Hostname>,
+    /// Empty: every address.
+    pub ip_whitelist: AllowList,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredUser {
+    pub username: Username,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeclaredState {
+    pub domains: Vec<Hostname>,
+    pub keys: Vec<DeclaredKey>,
+    pub users: Vec<DeclaredUser>,
+}
+
+/// What an apply changed, for the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub created: usize,
+    pub updated: usize,
+    pub removed: usize,
+    /// Config domains left in place (as API domains) because links or keys still use them.
+    pub kept: Vec<String>,
+}
+
+impl Store {
+    pub fn apply_declared(&self, state: &DeclaredState) -> Result<ApplyReport, StoreError> {
+        self.write(
+            |tx| {
+                let mut report = ApplyReport::default();
+                apply_domains(tx, &state.domains, &mut report)?;
+                apply_keys(tx, &state.keys, &mut report)?;
+                apply_users(tx, &state.users, &mut report)?;
+                Ok(report)
+            },
+            |_| {
+                if let Err(e) = self.load_read_models() {
+                    tracing::error!(error = %e, "reloading the read models after a config apply failed");
+                }
+            },
+        )
+    }
+}
+
+fn apply_domains(tx: &WriteTransaction, declared: &[Hostname], report: &mut ApplyReport) -> Result<(), StoreError> {
+    for host in declared {
+        let existing = tx.open_table(DOMAIN_BY_HOST)?.get(host.as_str())?.map(|g| g.value());
+        match existing {
+            None => {
+                insert_domain(tx, host, Source::Config)?;
+                report.created += 1;
+            }
+            Some(id) => {
+                let mut rec = get_domain(tx, id)?.ok_or(StoreError::NotFound("domain"))?;
+                if rec.source != Source::Config {
+                    rec.source = Source::Config;
+                    rec.updated_at = now();
+                    put_domain_record(tx, &rec)?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    let stale: Vec<DomainRecord> = tx
+        .open_table(DOMAINS)?
+        .iter()?
+        .map(|r| decode::<DomainRecord>(r?.1.value()))
+        .filter(|r| r.as_ref().map_or(true, |d| d.source == Source::Config && !declared.contains(&d.hostname)))
+        .collect::<Result<_, _>>()?;
+    for mut d in stale {
+        if domain_link_count(tx, d.id)? > 0 || !keys_scoped_to(tx, d.id)?.is_empty() {
+            // Removing it would delete links or widen a key's scope: keep it, editable.
+            d.source = Source::Api;
+            d.updated_at = now();
+            put_domain_record(tx, &d)?;
+            report.kept.push(d.hostname.into_string());
+        } else {
+            remove_domain(tx, &d)?;
+            report.removed += 1;
+        }
+    }
+    Ok(())
+}
+
+fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut ApplyReport) -> Result<(), StoreError> {
+    let existing: Vec<KeyRecord> = tx
+        .open_table(API_KEYS)?
+        .iter()?
+        .map(|r| decode::<KeyRecord>(r?.1.value()))
+        .collect::<Result<_, _>>()?;
+    for (i, k) in declared.iter().enumerate() {
+        let mut domains = Vec::with_capacity(k.domains.len());
+        for (j, host) in k.domains.iter().enumerate() {
+            let id = tx.open_table(DOMAIN_BY_HOST)?.get(host.as_str())?.map(|g| g.value());
+            domains.push(id.ok_or_else(|| {
+                StoreError::Invalid(DomainError::new(
+                    format!("api_keys[{i}].domains[{j}]"),
+                    format!("unknown domain `{host}`: declare it under [[domains]]"),
+                ))
+            })?);
+        }
+        let at = now();
+        let status = if k.expires_at.is_some_and(|e| e <= at) { KeyStatus::Expired } else { KeyStatus::Active };
+        let prev = existing.iter().find(|e| e.digest == k.digest);
+        let rec = KeyRecord {
+            id: match prev {
+                Some(p) => p.id,
+                None => next_id(tx, "api_keys")?,
+            },
+            name: k.name.clone(),
+            prefix: format!("sha256:{}", &k.digest.to_hex()[..5]),
+            digest: k.digest,
+            domains,
+            allow_all_ips: k.ip_whitelist.is_empty(),
+            ip_whitelist: k.ip_whitelist.clone(),
+            expires_at: k.expires_at,
+            status: match prev {
+                Some(p) if p.status == KeyStatus::Revoked => KeyStatus::Revoked,
+                _ => status,
+            },
+            source: Source::Config,
+            created_at: prev.map_or(at, |p| p.created_at),
+            updated_at: at,
+        };
+        let changed = prev.is_none_or(|p| {
+            (&p.name, &p.domains, p.allow_all_ips, &p.ip_whitelist, p.expires_at, p.status, p.source)
+                != (&rec.name, &rec.domains, rec.allow_all_ips, &rec.ip_whitelist, rec.expires_at, rec.status, rec.source)
+        });
+        if changed {
+            put_key(tx, &rec)?;
+            if prev.is_some() {
+                report.updated += 1;
+            } else {
+                report.created += 1;
+                audit(tx, "key.declared", format!("key {} from the config file", rec.id))?;
+            }
+        }
+    }
+    for old in existing.iter().filter(|e| e.source == Source::Config) {
+        if !declared.iter().any(|d| d.digest == old.digest) {
+            remove_key(tx, old.id)?;
+            audit(tx, "key.undeclared", format!("key {} removed from the config file", old.id))?;
+            report.removed += 1;
+        }
+    }
+    Ok(())
+}
+
+fn apply_users(tx: &WriteTransaction, declared: &[DeclaredUser], report: &mut ApplyReport) -> Result<(), StoreError> {
+    let mut users = tx.open_table(USERS)?;
+    for u in declared {
+        let prev: Option<UserRecord> = users.get(u.username.as_str())?.map(|g| decode(g.value())).transpose()?;
+        if prev.as_ref().is_some_and(|p| p.password_hash == u.password_hash && p.source == Source::Config) {
+            continue;
+        }
+        let rec = UserRecord {
+            username: u.username.clone(),
+            password_hash: u.password_hash.clone(),
+            source: Source::Config,
+            created_at: prev.as_ref().map_or_else(now, |p| p.created_at),
+        };
+        users.insert(u.username.as_str(), encode(&rec).as_slice())?;
+        if prev.is_some() {
+            report.updated += 1;
+        } else {
+            report.created += 1;
+        }
+    }
+    let stale: Vec<String> = users
+        .iter()?
+        .map(|r| decode::<UserRecord>(r?.1.value()))
+        .filter(|r| r.as_ref().map_or(true, |u| u.source == Source::Config && !declared.iter().any(|d| d.username == u.username)))
+        .map(|r| r.map(|u| u.username.into_string()))
+        .collect::<Result<_, _>>()?;
+    for name in stale {
+        users.remove(name.as_str())?;
+        report.removed += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Storage: one redb file, the in-memory read models kept in step with it, and the batched
+//! writer for per-request events. Only this module names redb types.
+//!
+//! Every mutation is one write transaction, durable before it returns. The read models
+//! (`catalog`, `keys`) are updated after the commit while the store's write lock is still
+//! held, so they always reflect the committed order of writes.
+
+pub mod catalog;
+mod declared;
+mod links;
+pub mod records;
+mod tables;
+mod users;
+mod keys;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
+pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
+pub use self::keys::{EventBatch, KeyPatch, NewKey, KEY_REQUEST_LOG_LIMIT};
+pub use self::links::{LinkPatch, NewLink};
+use self::tables::{META, SCHEMA_VERSION};
+use crate::domain::DomainError;
+use crate::keys::KeyIndex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+    #[error("the database {0} is in use by another linkdock process; stop the server first")]
+    InUse(PathBuf),
+    #[error("the database was written by a newer linkdock (schema {found}; this build reads up to {supported}); upgrade linkdock")]
+    TooNew { found: u64, supported: u64 },
+    #[error("a stored record could not be decoded: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(DomainError),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { Self::Db(e.into()) }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    // Records are plain data: serialising them to JSON cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
+/// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
+const MIGRATIONS: &[Migration] = &[];
+
+pub struct Store {
+    db: Database,
+    write_lock: Mutex<()>,
+    path: PathBuf,
+    pub catalog: Catalog,
+    pub keys: KeyIndex,
+    rng: ring::rand::SystemRandom,
+}
+
+impl Store {
+    /// Open (or create) `<data_dir>/linkdock.redb`, migrate it, and load the read models.
+    pub fn open(data_dir: &Path) -> Result<Arc<Self>, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let path = data_dir.join("linkdock.redb");
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+            other => other.into(),
+        })?;
+        let store = Self {
+            db,
+            write_lock: Mutex::new(()),
+            path,
+            catalog: Catalog::default(),
+            keys: KeyIndex::default(),
+            rng: ring::rand::SystemRandom::new(),
+        };
+        store.migrate()?;
+        store.load_read_models()?;
+        Ok(Arc::new(store))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        let found = {
+            let meta = tx.open_table(META)?;
+            let v = meta.get("schema_version")?.map(|g| g.value());
+            v
+        };
+        tables::create_all(&tx)?;
+        match found {
+            None => {}
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::TooNew {
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            Some(v) => {
+                for (i, step) in MIGRATIONS.iter().enumerate().skip((v - 1) as usize) {
+                    tracing::info!(from = i + 1, to = i + 2, "migrating database schema");
+                    step(&tx)?;
+                }
+            }
+        }
+        tx.open_table(META)?.insert("schema_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load_read_models(&self) -> Result<(), StoreError> {
+        let (domains, links, keys) = self.read(|tx| {
+            Ok((
+                links::all_domains(tx)?,
+                links::all_links_with_clicks(tx)?,
+                keys::all_keys(tx)?,
+            ))
+        })?;
+        self.catalog.load(domains, links);
+        self.keys.replace_all(&keys);
+        Ok(())
+    }
+
+    /// A cheap liveness probe: can a read transaction be opened?
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|tx| {
+            tx.open_table(META)?;
+            Ok(())
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&self.db.begin_read()?)
+    }
+
+    /// One write transaction; `apply` updates the read models after the commit, still under
+    /// the write lock so that they see writes in commit order.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+        apply: impl FnOnce(&T),
+    ) -> Result<T, StoreError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = self.db.begin_write()?;
+        let out = f(&tx)?; // an early return drops tx, which aborts it
+        tx.commit()?;
+        apply(&out);
+        Ok(out)
+    }
+}
+
+/// Next id of a sequence kept in `meta`.
+fn next_id(tx: &WriteTransaction, seq: &str) -> Result<u64, StoreError> {
+    let mut meta = tx.open_table(META)?;
+    let key = format!("seq:{seq}");
+    let next = meta.get(key.as_str())?.map_or(1, |g| g.value() + 1);
+    meta.insert(key.as_str(), next)?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let tx = store.db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            tx.commit().unwrap();
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("newer linkdock"), "{err}");
+    }
+
+    #[test]
+    fn a_second_open_says_the_database_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::InUse(_)), "{err}");
+    }
+}

@@ -1,0 +1,55 @@
+//! Every table linkdock stores, on one screen. Names carry a layout version: a layout changes
+//! by adding a table (and a migration), never by reinterpreting old bytes.
+
+use redb::TableDefinition;
+
+/// `schema_version` and id sequences (`seq:<name>`).
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta_v1");
+/// username → UserRecord
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v1");
+/// SHA-256 of the session token → SessionRecord
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions_v1");
+/// domain id → DomainRecord
+pub const DOMAINS: TableDefinition<u64, &[u8]> = TableDefinition::new("domains_v1");
+/// hostname → domain id
+pub const DOMAIN_BY_HOST: TableDefinition<&str, u64> = TableDefinition::new("domain_by_host_v1");
+/// link id → LinkRecord
+pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
+/// (domain id, slug) → link id: the redirect and uniqueness index
+pub const LINK_BY_SLUG: TableDefinition<(u64, &str), u64> = TableDefinition::new("link_by_slug_v1");
+/// (domain id, link id): per-domain listing, newest last
+pub const LINKS_BY_DOMAIN: TableDefinition<(u64, u64), ()> = TableDefinition::new("links_by_domain_v1");
+/// link id → click count (written only by the batched writer)
+pub const CLICKS: TableDefinition<u64, u64> = TableDefinition::new("clicks_v1");
+/// key id → KeyRecord (SHA-256 of the key, never the key)
+pub const API_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("api_keys_v1");
+/// key id → KeyUsage (written only by the batched writer)
+pub const KEY_USAGE: TableDefinition<u64, &[u8]> = TableDefinition::new("key_usage_v1");
+/// (key id, sequence) → KeyRequestRecord, bounded per key
+pub const KEY_REQUESTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("key_requests_v1");
+/// (username, entry id) → HistoryRecord
+pub const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("playground_history_v1");
+/// audit id → AuditRecord
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
+
+/// The schema this build writes. Older files are migrated on open; newer ones are refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Create every table once, so readers never meet `TableDoesNotExist`.
+pub fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    tx.open_table(META)?;
+    tx.open_table(USERS)?;
+    tx.open_table(SESSIONS)?;
+    tx.open_table(DOMAINS)?;
+    tx.open_table(DOMAIN_BY_HOST)?;
+    tx.open_table(LINKS)?;
+    tx.open_table(LINK_BY_SLUG)?;
+    tx.open_table(LINKS_BY_DOMAIN)?;
+    tx.open_table(CLICKS)?;
+    tx.open_table(API_KEYS)?;
+    tx.open_table(KEY_USAGE)?;
+    tx.open_table(KEY_REQUESTS)?;
+    tx.open_table(HISTORY)?;
+    tx.open_table(AUDIT)?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Users and sessions.
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::records::{SessionRecord, UserRecord};
+use super::tables::{SESSIONS, USERS};
+use super::{decode, encode, Store, StoreError};
+use crate::domain::{Timestamp, Username};
+
+impl Store {
+    pub fn user_count(&self) -> Result<u64, StoreError> {
+        self.read(|tx| Ok(tx.open_table(USERS)?.len()?))
+    }
+
+    pub fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.read(|tx| {
+            tx.open_table(USERS)?
+                .get(username)?
+                .map(|g| decode(g.value()))
+                .transpose()
+        })
+    }
+
+    /// Create a user; 409 when the name is taken.
+    pub fn create_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
+        self.write(
+            |tx| {
+                let mut users = tx.open_table(USERS)?;
+                if users.get(rec.username.as_str())?.is_some() {
+                    return Err(StoreError::Conflict(format!(
+                        "user `{}` already exists",
+                        rec.username
+                    )));
+                }
+                users.insert(rec.username.as_str(), encode(rec).as_slice())?;
+                Ok(())
+            },
+            |()| {},
+        )
+    }
+
+    /// Create the first user only if there is none yet (setup and bootstrap race safely).
+    pub fn create_first_user(&self, rec: &UserRecord) -> Result<bool, StoreError> {
+        self.write(
+            |tx| {
+                let mut users = tx.open_table(USERS)?;
+                if !users.is_empty()? {
+                    return Ok(false);
+                }
+                users.insert(rec.username.as_str(), encode(rec).as_slice())?;
+                Ok(true)
+            },
+            |_| {},
+        )
+    }
+
+    pub fn create_session(&self, digest: &[u8; 32], rec: &SessionRecord) -> Result<(), StoreError> {
+        self.write(
+            |tx| {
+                tx.open_table(SESSIONS)?
+                    .insert(digest.as_slice(), encode(rec).as_slice())?;
+                Ok(())
+            },
+            |()| {},
+        )
+    }
+
+    pub fn session(&self, digest: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
+        self.read(|tx| {
+            tx.open_table(SESSIONS)?
+                .get(digest.as_slice())?
+                .map(|g| decode(g.value()))
+                .transpose()
+        })
+    }
+
+    pub fn delete_session(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
+        self.write(
+            |tx| {
+                tx.open_table(SESSIONS)?.remove(digest.as_slice())?;
+                Ok(())
+            },
+            |()| {},
+        )
+    }
+
+    /// Drop expired sessions and the sessions of users that no longer exist.
+    pub fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.write(
+            |tx| {
+                let users = tx.open_table(USERS)?;
+                let mut sessions = tx.open_table(SESSIONS)?;
+                let mut removed = 0;
+                sessions.retain(|_, v| {
+                    let keep = decode::<SessionRecord>(v).is_ok_and(|s| {
+                        s.expires_at > now
+                            && users.get(s.username.as_str()).ok().flatten().is_some()
+                    });
+                    removed += u64::from(!keep);
+                    keep
+                })?;
+                Ok(removed)
+            },
+            |_| {},
+        )
+    }
+
+    pub fn usernames(&self) -> Result<Vec<Username>, StoreError> {
+        self.read(|tx| {
+            tx.open_table(USERS)?
+                .iter()?
+                .map(|r| {
+                    let (_, v) = r?;
+                    Ok(decode::<UserRecord>(v.value())?.username)
+                })
+                .collect()
+        })
+    }
+}

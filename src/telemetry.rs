@@ -1,0 +1,143 @@
+//! Logging (text or JSON, level changeable live) and the per-request middleware: a request id
+//! on every log line of a request, route/status metrics, key-usage events, and problem+json
+//! for every `/api` error, including the 404/405 that routing produces.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use tracing::Instrument;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, reload, Registry};
+
+use crate::auth::KeyUse;
+use crate::config::{LogFormat, LogLevel};
+use crate::error::{problem_response, PROBLEM_JSON};
+use crate::startup::AppState;
+use crate::store::writer::Event;
+
+type LevelHandle = reload::Handle<LevelFilter, Registry>;
+static LEVEL: OnceLock<LevelHandle> = OnceLock::new();
+
+fn level_filter(level: LogLevel) -> LevelFilter {
+    match level {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Trace => LevelFilter::TRACE,
+    }
+}
+
+/// Install the global subscriber (once per process) writing to stderr.
+pub fn init(format: LogFormat, level: LogLevel) {
+    let (filter, handle) = reload::Layer::new(level_filter(level));
+    let registry = tracing_subscriber::registry().with(filter);
+    let installed = match format {
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(false))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_writer(std::io::stderr).with_current_span(true).with_span_list(false))
+            .try_init(),
+    };
+    if installed.is_ok() {
+        let _ = LEVEL.set(handle);
+    }
+}
+
+/// Apply a new level from a reloaded config.
+pub fn set_level(level: LogLevel) {
+    if let Some(h) = LEVEL.get() {
+        let _ = h.modify(|f| *f = level_filter(level));
+    }
+}
+
+fn next_request_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    static SALT: OnceLock<u32> = OnceLock::new();
+    let salt = SALT.get_or_init(|| {
+        let mut b = [0u8; 4];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+        u32::from_le_bytes(b)
+    });
+    format!("{salt:08x}{:08x}", SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = next_request_id();
+    let span = tracing::info_span!("request", id = %id);
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).instrument(span.clone()).await?;
+    let _entered = span.enter();
+    let status = res.status();
+    let is_api = res.request().path().starts_with("/api/");
+    let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
+        as_problem(res)
+    } else {
+        res.map_into_boxed_body()
+    };
+    if let Some(st) = state {
+        let route = res.request().match_pattern();
+        st.metrics.request(route.as_deref().unwrap_or("unmatched"), status.as_u16());
+        let key_use = res.request().extensions().get::<KeyUse>().copied();
+        if let Some(KeyUse { key, ip }) = key_use {
+            st.events.send(Event::KeyUsed {
+                key,
+                at: crate::domain::now(),
+                ip,
+                method: res.request().method().to_string(),
+                path: res.request().path().to_owned(),
+                status: status.as_u16(),
+            });
+        }
+    }
+    tracing::debug!(
+        method = %res.request().method(),
+        path = res.request().path(),
+        status = status.as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request finished"
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+fn has_problem_type<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+/// Replace a framework-made error body (404 from routing, 405 from a resource) with a problem,
+/// keeping headers such as `Allow`.
+fn as_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let (req, old) = res.into_parts();
+    let (kind, detail) = match status.as_u16() {
+        404 => ("not-found", format!("no such resource: {}", req.path())),
+        405 => ("method-not-allowed", format!("{} is not allowed on {}", req.method(), req.path())),
+        413 => ("payload-too-large", "the request body is too large".to_owned()),
+        _ => ("error", status.canonical_reason().unwrap_or("error").to_owned()),
+    };
+    let mut new = problem_response(status, kind, detail);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    ServiceResponse::new(req, new)
+}

@@ -1,0 +1,79 @@
+use maud::{html, Markup, DOCTYPE};
+
+use super::assets::asset_url;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Nav {
+    None,
+    Links,
+    Domains,
+    ApiKeys,
+    ManualIntegration,
+}
+
+/// A bare page (sign-in, setup, errors): no sidebar.
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · linkdock" }
+                link rel="stylesheet" href=(asset_url("css/app.css"));
+            }
+            body.bare {
+                main.card-page { (body) }
+            }
+        }
+    }
+}
+
+/// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
+/// Integration), the page's script, and the CSRF token for `fetch` calls.
+pub fn layout(title: &str, active: Nav, username: &str, csrf: &str, script: Option<&str>, body: Markup) -> Markup {
+    let item = |nav: Nav, href: &str, label: &str| {
+        html! { a href=(href) aria-current=[(nav == active).then_some("page")] { (label) } }
+    };
+    let integrations_open = matches!(active, Nav::ApiKeys | Nav::ManualIntegration);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="csrf-token" content=(csrf);
+                title { (title) " · linkdock" }
+                link rel="stylesheet" href=(asset_url("css/app.css"));
+                script src=(asset_url("js/common.js")) defer {}
+                @if let Some(s) = script {
+                    script src=(asset_url(s)) defer {}
+                }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                div.shell {
+                    nav.sidebar aria-label="Main" {
+                        a.brand href="/ui/" { "linkdock" }
+                        (item(Nav::Links, "/ui/links", "Links"))
+                        (item(Nav::Domains, "/ui/domains", "Domains"))
+                        details.group open[integrations_open] {
+                            summary { "Integrations" }
+                            div.submenu {
+                                (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys"))
+                                (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
+                            }
+                        }
+                        div.spacer {}
+                        form.signout method="post" action="/ui/logout" {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            span.muted { "Signed in as " strong { (username) } }
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                    main #main tabindex="-1" { (body) }
+                }
+            }
+        }
+    }
+}

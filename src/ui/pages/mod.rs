@@ -1,0 +1,42 @@
+mod auth;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+use super::layout::{layout, Nav};
+use super::see_other;
+use crate::auth::{page_user, SessionUser};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(|| async { see_other("/ui/") }))
+        .route("/", web::get().to(home))
+        .configure(auth::configure);
+}
+
+/// The signed-in user, or a redirect to the sign-in page that comes back here.
+pub fn require_user(req: &HttpRequest) -> Result<SessionUser, HttpResponse> {
+    page_user(req).ok_or_else(|| {
+        let next = req.uri().path_and_query().map_or("/ui/", |p| p.as_str());
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        see_other(&format!("/ui/login?next={next}"))
+    })
+}
+
+async fn home(req: HttpRequest) -> HttpResponse {
+    let user = match require_user(&req) {
+        Ok(u) => u,
+        Err(redirect) => return redirect,
+    };
+    let body = html! {
+        header.page-header { h1 { "Welcome to linkdock" } }
+        p { "Short links on your own domains, and an API to manage them." }
+        ul.cards {
+            li { a href="/ui/links" { "Links" } " — create and manage short links." }
+            li { a href="/ui/domains" { "Domains" } " — the host names your links live on." }
+            li { a href="/ui/integrations/api-keys" { "API Keys" } " — keys for scripts and services." }
+            li { a href="/ui/integrations/manual" { "Manual Integration" } " — playground and API documentation." }
+        }
+    };
+    let page = layout("Home", Nav::None, user.username.as_str(), &user.csrf_token, None, body);
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.into_string())
+}
