@@ -1,0 +1,6 @@
+//! Black-box tests of the HTTP, config and command-line contract (API.md).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod foundation;
