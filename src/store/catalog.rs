@@ -7,29 +7,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::records::{DomainId, DomainRecord, LinkId, LinkRecord};
+use super::search::SearchIndex;
 use crate::domain::Timestamp;
 use crate::keys::index::DomainScope;
 
-/// A link as the read side sees it: the record, a search haystack, and its live click count.
+/// A link as the read side sees it: the record and its live click count.
 #[derive(Debug)]
 pub struct LinkEntry {
     pub rec: LinkRecord,
-    haystack: String,
     clicks: AtomicU64,
 }
 
 impl LinkEntry {
     fn new(rec: LinkRecord, clicks: u64) -> Self {
-        let haystack = format!(
-            "{}\n{}\n{}",
-            rec.slug,
-            rec.destination_url,
-            rec.title.as_ref().map_or("", |t| t.as_str())
-        )
-        .to_lowercase();
         Self {
             rec,
-            haystack,
             clicks: AtomicU64::new(clicks),
         }
     }
@@ -51,6 +43,7 @@ struct Inner {
     /// domain → slug → link: the redirect index.
     routes: HashMap<DomainId, HashMap<String, Arc<LinkEntry>>>,
     by_domain: HashMap<DomainId, BTreeSet<LinkId>>,
+    search: SearchIndex,
 }
 
 /// What a link listing asks for. `search` is matched case-insensitively.
@@ -172,6 +165,7 @@ impl Catalog {
         inner.routes.remove(&id);
         for link in inner.by_domain.remove(&id).unwrap_or_default() {
             inner.links.remove(&link);
+            inner.search.remove(link);
         }
     }
 
@@ -193,37 +187,30 @@ impl Catalog {
             .search
             .map(str::to_lowercase)
             .filter(|s| !s.is_empty());
-        // One SIMD searcher per query instead of a fresh substring search per link.
-        let finder = needle.as_deref().map(memchr::memmem::Finder::new);
-        let matches = |e: &LinkEntry| {
-            scope.allows(e.rec.domain_id)
-                && filter.tag.is_none_or(|t| e.rec.tags.contains(t))
-                && finder
-                    .as_ref()
-                    .is_none_or(|f| f.find(e.haystack.as_bytes()).is_some())
-        };
         let inner = self.read();
         let mut page = Vec::with_capacity(limit.min(100));
         let mut total = 0usize;
-        let mut take = |e: &Arc<LinkEntry>| {
-            if matches(e) {
-                if total >= offset && page.len() < limit {
-                    page.push(Arc::clone(e));
-                }
-                total += 1;
-            }
-        };
-        match filter.domain {
-            Some(d) => {
-                let ids = inner.by_domain.get(&d);
-                for id in ids.into_iter().flatten().rev() {
-                    if let Some(e) = inner.links.get(id) {
-                        take(e);
+        inner.search.scan(
+            needle.as_deref(),
+            |d| scope.allows(d) && filter.domain.is_none_or(|f| f == d),
+            |id| {
+                let wanted = total >= offset && page.len() < limit;
+                // Tags are checked on the entry, so only tag queries pay for the lookup.
+                if filter.tag.is_some() || wanted {
+                    let Some(e) = inner.links.get(&id) else {
+                        return true;
+                    };
+                    if filter.tag.is_some_and(|t| !e.rec.tags.contains(t)) {
+                        return true;
+                    }
+                    if wanted {
+                        page.push(Arc::clone(e));
                     }
                 }
-            }
-            None => inner.links.values().rev().for_each(&mut take),
-        }
+                total += 1;
+                true
+            },
+        );
         (page, total)
     }
 
@@ -266,11 +253,13 @@ fn insert_link(inner: &mut Inner, entry: Arc<LinkEntry>) {
         .entry(rec.domain_id)
         .or_default()
         .insert(rec.id);
+    inner.search.put(rec);
     inner.links.insert(rec.id, entry);
 }
 
 fn remove_link(inner: &mut Inner, id: LinkId) -> Option<Arc<LinkEntry>> {
     let old = inner.links.remove(&id)?;
+    inner.search.remove(id);
     if let Some(routes) = inner.routes.get_mut(&old.rec.domain_id) {
         routes.remove(old.rec.slug.as_str());
     }

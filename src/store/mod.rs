@@ -10,6 +10,7 @@ mod declared;
 mod keys;
 mod links;
 pub mod records;
+mod search;
 mod tables;
 mod users;
 pub mod writer;
