@@ -1,0 +1,7 @@
+//! Browser tests: real Chromium through chromedriver, walking the user guide step by step and
+//! checking the effect through the HTTP API.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
