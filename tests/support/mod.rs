@@ -103,11 +103,7 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
         if let Ok(Some(status)) = child.try_wait() {
             panic!("linkdock exited with {status}:\n{}", logs.lock().unwrap());
         }
-        assert!(
-            Instant::now() < deadline,
-            "linkdock did not start:\n{}",
-            logs.lock().unwrap()
-        );
+        assert!(Instant::now() < deadline, "linkdock did not start:\n{}", logs.lock().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     TestApp {
@@ -115,10 +111,7 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
         port,
         dir,
         config_path,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         child: Some(child),
         logs,
     }
@@ -136,19 +129,13 @@ impl Session {
         self.http.get(format!("{}{path}", self.base))
     }
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header("X-CSRF-Token", &self.csrf)
+        self.http.post(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
     }
     pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .put(format!("{}{path}", self.base))
-            .header("X-CSRF-Token", &self.csrf)
+        self.http.put(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
     }
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .delete(format!("{}{path}", self.base))
-            .header("X-CSRF-Token", &self.csrf)
+        self.http.delete(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
     }
     /// POST JSON and expect `status`; returns the body.
     pub async fn post_json(&self, path: &str, body: Value, status: u16) -> Value {
@@ -182,11 +169,7 @@ impl TestApp {
     pub async fn wait_for_log(&self, needle: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !self.logs().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "log never showed {needle:?}:\n{}",
-                self.logs()
-            );
+            assert!(Instant::now() < deadline, "log never showed {needle:?}:\n{}", self.logs());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -204,11 +187,7 @@ impl TestApp {
             .await
             .unwrap();
         let body = expect(res, 200).await;
-        Session {
-            http,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-            base: self.base.clone(),
-        }
+        Session { http, csrf: body["csrf_token"].as_str().unwrap().to_owned(), base: self.base.clone() }
     }
 
     pub async fn admin(&self) -> Session {
