@@ -6,3 +6,4 @@ mod support;
 
 mod api_keys;
 mod harness;
+mod layout;

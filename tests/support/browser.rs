@@ -68,6 +68,23 @@ impl WebDriverCompatibleCommand for SetPermission {
     }
 }
 
+/// `POST /session/{id}/goog/cdp/execute`: a Chrome DevTools Protocol command (chromedriver).
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 impl Browser {
     /// Start chromedriver and a headless Chromium for `app`, or `None` (after printing a loud
     /// SKIPPED line) when chromedriver is missing and `CI` is unset.
@@ -375,6 +392,26 @@ impl Browser {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+    }
+
+    /// Run a Chrome DevTools Protocol command, e.g. `Emulation.setEmulatedMedia`.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Emulate the system's light or dark colour scheme.
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
     }
 
     /// Resize the window (e.g. 390 wide for the phone layout).
