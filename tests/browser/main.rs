@@ -7,3 +7,4 @@ mod support;
 mod api_keys;
 mod harness;
 mod layout;
+mod links_domains;
