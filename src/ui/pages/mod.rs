@@ -49,18 +49,18 @@ pub fn described_by(id: &str, hint: bool) -> String {
 }
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.
-pub fn require_user(req: &HttpRequest) -> Result<SessionUser, HttpResponse> {
+pub fn require_user(req: &HttpRequest) -> Result<SessionUser, Box<HttpResponse>> {
     page_user(req).ok_or_else(|| {
         let next = req.uri().path_and_query().map_or("/ui/", |p| p.as_str());
         let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-        see_other(&format!("/ui/login?next={next}"))
+        Box::new(see_other(&format!("/ui/login?next={next}")))
     })
 }
 
 async fn home(req: HttpRequest) -> HttpResponse {
     let user = match require_user(&req) {
         Ok(u) => u,
-        Err(redirect) => return redirect,
+        Err(redirect) => return *redirect,
     };
     let body = html! {
         header.page-header { h1 { "Welcome to linkdock" } }
