@@ -59,8 +59,15 @@ struct SetPermission {
 }
 
 impl WebDriverCompatibleCommand for SetPermission {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/permissions", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/permissions",
+            session.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         let body = json!({"descriptor": {"name": self.name}, "state": "granted"});
@@ -76,8 +83,15 @@ struct Cdp {
 }
 
 impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         let body = json!({"cmd": self.cmd, "params": self.params});
@@ -101,8 +115,11 @@ impl Browser {
             eprintln!("\n**************** SKIPPED: browser test — chromedriver not found (install chromium-driver) ****************\n");
             return None;
         };
-        let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium", "/usr/lib/chromium/chromium"])
-            .expect("chromium not found (install Debian's chromium)");
+        let chrome_bin = find_binary(
+            "CHROME_BIN",
+            &["/usr/bin/chromium", "/usr/lib/chromium/chromium"],
+        )
+        .expect("chromium not found (install Debian's chromium)");
 
         let port = free_port();
         let driver = Command::new(&driver_bin)
@@ -146,7 +163,10 @@ impl Browser {
             {
                 Ok(c) => break c,
                 Err(e) => {
-                    assert!(Instant::now() < deadline, "could not start a WebDriver session: {e}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "could not start a WebDriver session: {e}"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -191,7 +211,12 @@ impl Browser {
     }
 
     pub async fn path(&self) -> String {
-        self.client.current_url().await.expect("url").path().to_owned()
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
     }
 
     pub async fn wait_for_path(&self, ok: impl Fn(&str) -> bool) {
@@ -279,12 +304,19 @@ impl Browser {
                 .await
                 .expect("find")
             {
-                if el.is_displayed().await.unwrap_or(false) && el.text().await.unwrap_or_default().trim() == label {
-                    el.click().await.unwrap_or_else(|e| panic!("click {label:?}: {e}"));
+                if el.is_displayed().await.unwrap_or(false)
+                    && el.text().await.unwrap_or_default().trim() == label
+                {
+                    el.click()
+                        .await
+                        .unwrap_or_else(|e| panic!("click {label:?}: {e}"));
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "no visible button {label:?} in {scope}");
+            assert!(
+                Instant::now() < deadline,
+                "no visible button {label:?} in {scope}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -292,7 +324,9 @@ impl Browser {
     /// Clear a field and type `text` into it.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self.visible(css).await;
-        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
@@ -312,7 +346,13 @@ impl Browser {
     }
 
     pub async fn checked(&self, css: &str) -> bool {
-        self.find(css).await.prop("checked").await.expect("checked").as_deref() == Some("true")
+        self.find(css)
+            .await
+            .prop("checked")
+            .await
+            .expect("checked")
+            .as_deref()
+            == Some("true")
     }
 
     /// Wait until the text of `css` contains `needle`; returns the text.
@@ -416,7 +456,10 @@ impl Browser {
 
     /// Resize the window (e.g. 390 wide for the phone layout).
     pub async fn resize(&self, width: u32, height: u32) {
-        self.client.set_window_size(width, height).await.expect("resize");
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
     }
 
     /// End the WebDriver session and stop chromedriver.
