@@ -204,6 +204,7 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     assert!(!b.checked("#key-never-expire").await);
     assert_eq!(b.value("#key-expires").await, local);
     assert_eq!(b.focused().await, "textarea#key-whitelist");
+    b.screenshot("key-dialog-error").await;
     let keys = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
     assert_eq!(
         keys["total"], 1,
@@ -220,6 +221,7 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     b.wait_text("#key-created .warning", "will not be shown again")
         .await;
     let shown = b.text("#key-value").await;
+    b.screenshot("key-created").await;
     assert!(shown.starts_with("ldk_"), "key shown: {}", shown.len());
     b.click_button("#key-created", "Copy").await;
     b.wait_text("#key-copy-status", "clipboard").await;

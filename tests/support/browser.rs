@@ -454,6 +454,16 @@ impl Browser {
         .await;
     }
 
+    /// Save a screenshot as `<name>.png` in `$UI_SCREENSHOTS`, when that is set (for a human look).
+    pub async fn screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("UI_SCREENSHOTS") {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).expect("screenshot dir");
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        }
+    }
+
     /// Resize the window (e.g. 390 wide for the phone layout).
     pub async fn resize(&self, width: u32, height: u32) {
         self.client

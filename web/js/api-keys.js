@@ -169,7 +169,9 @@
     const mapField = (e) => {
       if (e.field === "ip_whitelist" && e.index !== undefined) {
         const entry = entries[e.index];
-        const where = entry ? `Line ${entry.line} ("${entry.text}")` : `Entry ${e.index + 1}`;
+        const where = entry
+          ? (e.message.includes(entry.text) ? `Line ${entry.line}` : `Line ${entry.line} ("${entry.text}")`)
+          : `Entry ${e.index + 1}`;
         return { field: "ip_whitelist", message: `${where}: ${e.message}` };
       }
       if (e.field === "allow_all_ips") return { field: "ip_whitelist", message: e.message };
