@@ -172,15 +172,28 @@ fn writable_domain(caller: &Caller, st: &AppState, raw: &str) -> Result<DomainId
     Ok(d.id)
 }
 
+/// Whether a new link's `expires_at` may lie in the past: never through the API, but an
+/// import restores links as they were exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryRule {
+    Future,
+    AnyTime,
+}
+
 /// Parse a create body into a `NewLink` for a domain the caller may write to.
-pub fn new_link(caller: &Caller, st: &AppState, b: CreateLink) -> Result<NewLink, ApiError> {
+pub fn new_link(caller: &Caller, st: &AppState, b: CreateLink, rule: ExpiryRule) -> Result<NewLink, ApiError> {
     let mut errs = Errors::default();
     let destination_url = errs.take(DestinationUrl::parse(&b.destination_url));
     let slug = b.slug.map(|s| errs.take(Slug::parse(&s)));
     let title = b.title.map(|t| errs.take(Title::parse(&t)));
     let tags = errs.take(Tags::parse(b.tags.as_deref().unwrap_or_default()));
     let code = errs.take(b.redirect_code.map_or(Ok(RedirectCode::DEFAULT), RedirectCode::parse));
-    let expires_at = b.expires_at.map(|e| errs.take(future_time(&e, "expires_at")));
+    let expires_at = b.expires_at.map(|e| {
+        errs.take(match rule {
+            ExpiryRule::Future => future_time(&e, "expires_at"),
+            ExpiryRule::AnyTime => parse_rfc3339(&e, "expires_at"),
+        })
+    });
     let host = errs.take(Hostname::parse(&b.domain).map_err(|e| e.at("domain")));
     errs.finish()?;
     let domain_id = writable_domain(caller, st, host.as_ref().map_or("", Hostname::as_str))?;
@@ -256,7 +269,7 @@ pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>
         (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<CreateLink>) -> Result<HttpResponse, ApiError> {
-    let new = new_link(&caller, &st, body.0)?;
+    let new = new_link(&caller, &st, body.0, ExpiryRule::Future)?;
     let st2 = st.clone();
     let rec = blocking(move || Ok(st2.store.create_link(new)?)).await?;
     let e = st.store.catalog.link(rec.id).ok_or(ApiError::NotFound("link"))?;

@@ -3,9 +3,11 @@
 
 pub mod api_keys;
 pub mod domains;
+pub mod history;
 pub mod links;
 pub mod session;
 pub mod system;
+pub mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,8 +27,10 @@ pub const JSON_LIMIT: usize = 256 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     session::configure(cfg);
     domains::configure(cfg);
+    transfer::configure(cfg);
     links::configure(cfg);
     api_keys::configure(cfg);
+    history::configure(cfg);
 }
 
 /// JSON body extractor: problem+json for every failure, naming the offending field.

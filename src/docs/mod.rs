@@ -13,15 +13,19 @@ use crate::api;
         api::session::sign_in, api::session::current, api::session::sign_out,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
+        api::transfer::import, api::transfer::export,
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
+        api::history::list, api::history::add, api::history::clear,
     ),
     modifiers(&Security),
     tags(
         (name = "Links", description = "Short links: create, read, update, delete and search."),
+        (name = "Import & Export", description = "Links in and out as CSV."),
         (name = "Domains", description = "The host names short links live on."),
         (name = "API Keys", description = "Keys for scripts and services, scoped by domain, IP and expiry (signed-in users only)."),
         (name = "Keys", description = "What a caller's own API key may do."),
+        (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
     )
 )]

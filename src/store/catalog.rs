@@ -175,10 +175,12 @@ impl Catalog {
         limit: usize,
     ) -> (Vec<Arc<LinkEntry>>, usize) {
         let needle = filter.search.map(str::to_lowercase).filter(|s| !s.is_empty());
+        // One SIMD searcher per query instead of a fresh substring search per link.
+        let finder = needle.as_deref().map(memchr::memmem::Finder::new);
         let matches = |e: &LinkEntry| {
             scope.allows(e.rec.domain_id)
                 && filter.tag.is_none_or(|t| e.rec.tags.contains(t))
-                && needle.as_deref().is_none_or(|n| e.haystack.contains(n))
+                && finder.as_ref().is_none_or(|f| f.find(e.haystack.as_bytes()).is_some())
         };
         let inner = self.read();
         let mut page = Vec::with_capacity(limit.min(100));
