@@ -163,3 +163,45 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     b.wait_for_path(|p| p == "/ui/login").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.wait_text("#keys-body", "No API keys yet").await;
+    let opener = b.find("#create-key").await;
+    b.eval("document.getElementById('create-key').focus();", vec![])
+        .await;
+    opener.send_keys("\u{E007}").await.unwrap(); // Enter
+    b.visible("#key-dialog").await;
+    assert_eq!(b.focused().await, "input#key-name");
+    let name = b.find("#key-name").await;
+    name.send_keys("Keyboard key\u{E007}").await.unwrap(); // type, then Enter submits
+    b.visible("#key-value").await;
+    assert_eq!(b.focused().await, "button#key-copy", "focus lands on Copy");
+    let key = b.text("#key-value").await;
+    b.find("#key-copy")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap(); // Escape
+    b.hidden("#key-dialog").await;
+    assert_eq!(
+        b.focused().await,
+        "button#create-key",
+        "focus returns to the opener"
+    );
+    assert!(
+        !b.client.source().await.unwrap().contains(&key),
+        "the key is gone after closing"
+    );
+    let keys =
+        crate::support::expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
+    assert_eq!(keys["items"][0]["name"], "Keyboard key");
+    b.close().await;
+}

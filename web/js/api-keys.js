@@ -99,6 +99,7 @@
   }
 
   function showForm() {
+    dialog.setAttribute("aria-labelledby", "key-dialog-title");
     form.hidden = false;
     created.hidden = true;
     keyValue.textContent = "";
@@ -205,6 +206,7 @@
   function showKeyOnce(key) {
     form.hidden = true;
     created.hidden = false;
+    dialog.setAttribute("aria-labelledby", "key-created-title");
     keyValue.textContent = key;
     copyStatus.textContent = "";
     copyBtn.focus();
