@@ -7,6 +7,7 @@
 //! - 404 of an unknown slug vs the bare handler's 404
 //! - authenticated `GET /api/v1/links/{id}` (API key) vs a bare handler returning a fixed small JSON body
 //! - `GET /api/v1/links?search=…&limit=50` over 100,000 links: p99 latency
+//!
 //! and, in process, the cost of verifying an API key (parse, checksum, SHA-256, lookup, checks).
 
 use std::net::{IpAddr, TcpListener};
