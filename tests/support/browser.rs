@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -122,7 +123,10 @@ impl Browser {
         .expect("chromium not found (install Debian's chromium)");
 
         let port = free_port();
+        // Its own process group, so that a failing test can stop chromedriver and the
+        // Chromium it started together (see `Drop`).
         let driver = Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -473,15 +477,20 @@ impl Browser {
     }
 
     /// End the WebDriver session and stop chromedriver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // `Drop` stops chromedriver.
     }
 }
 
 impl Drop for Browser {
+    /// Also on a failed assertion: stop chromedriver's process group (chromedriver and the
+    /// Chromium it launched), so no browser outlives its test.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--"])
+            .arg(format!("-{}", self.driver.id()))
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
