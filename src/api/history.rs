@@ -91,7 +91,12 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPT
 fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     let prefix = st.config.current().keys.prefix.clone();
     let mut errors = Vec::new();
-    let mut bad = |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
+    let mut bad = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
     if !METHODS.contains(&e.method.as_str()) {
         bad("method", "an HTTP method in upper case");
     }
@@ -110,9 +115,17 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     if e.key_prefix.chars().count() > crate::keys::DISPLAY_PREFIX_LEN {
         bad("key_prefix", "only the key's 12-character display prefix");
     }
-    for (field, text) in [("path", &e.path), ("query", &e.query), ("body", &e.body), ("key_prefix", &e.key_prefix)] {
+    for (field, text) in [
+        ("path", &e.path),
+        ("query", &e.query),
+        ("body", &e.body),
+        ("key_prefix", &e.key_prefix),
+    ] {
         if contains_key(text, &prefix) {
-            bad(field, "looks like it contains an API key; history never stores keys");
+            bad(
+                field,
+                "looks like it contains an API key; history never stores keys",
+            );
         }
     }
     if errors.is_empty() {
@@ -131,13 +144,22 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
         (status = 200, description = "A page of entries", body = ListOf<HistoryEntry>),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(user: SessionUser, st: web::Data<AppState>, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
     let st2 = st.clone();
     let name = user.username.into_string();
     let (page, total) = blocking(move || Ok(st2.store.history(&name, offset, limit)?)).await?;
     let items: Vec<HistoryEntry> = page.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/playground/history", tag = "Playground",
@@ -149,7 +171,11 @@ pub async fn list(user: SessionUser, st: web::Data<AppState>, q: web::Query<Page
         (status = 201, description = "Stored", body = HistoryEntry),
         (status = 400, description = "Invalid entry, or it contains a key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn add(user: SessionUser, st: web::Data<AppState>, body: Json<NewHistoryEntry>) -> Result<HttpResponse, ApiError> {
+pub async fn add(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    body: Json<NewHistoryEntry>,
+) -> Result<HttpResponse, ApiError> {
     let e = body.0;
     validate(&st, &e)?;
     let keep = st.config.current().playground.history_limit_per_user;

@@ -51,13 +51,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "send the body as JSON with `Content-Type: application/json`".into(),
                 ));
             }
-            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
-                    "the JSON body is larger than {} KiB",
-                    JSON_LIMIT / 1024
-                )),
-                _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
+                        "the JSON body is larger than {} KiB",
+                        JSON_LIMIT / 1024
+                    )),
+                    _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
+                })?;
             parse_json(&bytes).map(Json)
         })
     }
@@ -79,7 +81,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let field = if path == "." { "body".to_owned() } else { path };
         let message = inner.to_string();
         // serde_json appends " at line L column C"; the field name says more.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         ApiError::Invalid(vec![FieldError { field, message }])
     })
 }
@@ -120,9 +126,12 @@ pub struct ListOf<T> {
 
 /// Query and path extraction failures answer problem+json, like everything else.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
+    web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| ApiError::invalid("id", format!("invalid path parameter: {e}")).into())
+    web::PathConfig::default().error_handler(|e, _| {
+        ApiError::invalid("id", format!("invalid path parameter: {e}")).into()
+    })
 }

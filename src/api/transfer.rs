@@ -16,7 +16,15 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::startup::AppState;
 use crate::store::StoreError;
 
-pub const COLUMNS: [&str; 7] = ["domain", "slug", "destination_url", "title", "tags", "redirect_code", "expires_at"];
+pub const COLUMNS: [&str; 7] = [
+    "domain",
+    "slug",
+    "destination_url",
+    "title",
+    "tags",
+    "redirect_code",
+    "expires_at",
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/links/import").route(web::post().to(import)))
@@ -62,7 +70,11 @@ pub struct ImportForm {
 }
 
 async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<Vec<u8>, ApiError> {
-    let too_large = || ApiError::PayloadTooLarge(format!("the file is larger than import.max_bytes ({max} bytes)"));
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the file is larger than import.max_bytes ({max} bytes)"
+        ))
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -71,7 +83,11 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
     if declared.is_some_and(|n| n > max + 64 * 1024) {
         return Err(too_large());
     }
-    let bad = |e: actix_multipart::MultipartError| ApiError::BadRequest(format!("send the CSV as multipart/form-data field `file`: {e}"));
+    let bad = |e: actix_multipart::MultipartError| {
+        ApiError::BadRequest(format!(
+            "send the CSV as multipart/form-data field `file`: {e}"
+        ))
+    };
     while let Some(field) = form.next().await {
         let mut field = field.map_err(bad)?;
         if field.name() != Some("file") {
@@ -90,18 +106,41 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
         }
         return Ok(data);
     }
-    Err(ApiError::invalid("file", "the multipart form has no `file` field"))
+    Err(ApiError::invalid(
+        "file",
+        "the multipart form has no `file` field",
+    ))
 }
 
 /// One CSV row as a create body; the columns are mapped by header name.
-fn row_body(record: &csv::StringRecord, columns: &[Option<usize>; 7], default_domain: Option<&str>) -> Result<CreateLink, String> {
-    let get = |i: usize| columns[i].and_then(|c| record.get(c)).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+fn row_body(
+    record: &csv::StringRecord,
+    columns: &[Option<usize>; 7],
+    default_domain: Option<&str>,
+) -> Result<CreateLink, String> {
+    let get = |i: usize| {
+        columns[i]
+            .and_then(|c| record.get(c))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let redirect_code = get(5)
-        .map(|c| c.parse::<u16>().map_err(|_| format!("redirect_code: `{c}` is not a number")))
+        .map(|c| {
+            c.parse::<u16>()
+                .map_err(|_| format!("redirect_code: `{c}` is not a number"))
+        })
         .transpose()?;
-    let tags = get(4).map(|t| t.split(';').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+    let tags = get(4).map(|t| {
+        t.split(';')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
     Ok(CreateLink {
-        domain: get(0).or_else(|| default_domain.map(str::to_owned)).ok_or("domain: missing (add the column or pass ?domain=)")?,
+        domain: get(0)
+            .or_else(|| default_domain.map(str::to_owned))
+            .ok_or("domain: missing (add the column or pass ?domain=)")?,
         destination_url: get(2).ok_or("destination_url: missing")?,
         slug: get(1),
         title: get(3),
@@ -123,26 +162,50 @@ fn row_body(record: &csv::StringRecord, columns: &[Option<usize>; 7], default_do
         (status = 403, description = "A row targets a domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File larger than import.max_bytes", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn import(req: HttpRequest, caller: Caller, st: web::Data<AppState>, q: web::Query<DomainQuery>, form: Multipart) -> Result<HttpResponse, ApiError> {
+pub async fn import(
+    req: HttpRequest,
+    caller: Caller,
+    st: web::Data<AppState>,
+    q: web::Query<DomainQuery>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
     let max = st.config.current().import.max_bytes;
     let data = read_file(&req, form, max).await?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(data.as_slice());
-    let headers = reader.headers().map_err(|e| ApiError::invalid("file", format!("not a CSV file: {e}")))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(data.as_slice());
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::invalid("file", format!("not a CSV file: {e}")))?
+        .clone();
     let mut columns = [None; 7];
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
         match COLUMNS.iter().position(|c| *c == h) {
             Some(c) => columns[c] = Some(i),
-            None => return Err(ApiError::invalid("file", format!("unknown column `{h}`; expected {}", COLUMNS.join(", ")))),
+            None => {
+                return Err(ApiError::invalid(
+                    "file",
+                    format!("unknown column `{h}`; expected {}", COLUMNS.join(", ")),
+                ))
+            }
         }
     }
     if columns[2].is_none() {
-        return Err(ApiError::invalid("file", "the header has no `destination_url` column"));
+        return Err(ApiError::invalid(
+            "file",
+            "the header has no `destination_url` column",
+        ));
     }
     let default_domain = q.domain.as_deref().filter(|d| !d.is_empty());
     if let Some(d) = default_domain {
         let host = Hostname::parse(d).map_err(|e| e.at("domain"))?;
-        let dom = st.store.catalog.domain_by_host(host.as_str()).ok_or(ApiError::NotFound("domain"))?;
+        let dom = st
+            .store
+            .catalog
+            .domain_by_host(host.as_str())
+            .ok_or(ApiError::NotFound("domain"))?;
         caller.may_write_to(dom.id)?;
     }
 
@@ -157,7 +220,10 @@ pub async fn import(req: HttpRequest, caller: Caller, st: web::Data<AppState>, q
             Ok(Ok(new)) => rows.push((line, new)),
             // Out of scope: the whole import is refused, nothing is written.
             Ok(Err(e @ ApiError::Forbidden(_))) => return Err(e),
-            Ok(Err(e)) => errors.push(RowError { row: line, message: e.detail() }),
+            Ok(Err(e)) => errors.push(RowError {
+                row: line,
+                message: e.detail(),
+            }),
             Err(message) => errors.push(RowError { row: line, message }),
         }
     }
@@ -169,12 +235,20 @@ pub async fn import(req: HttpRequest, caller: Caller, st: web::Data<AppState>, q
         match result {
             Ok(_) => created += 1,
             Err(StoreError::Conflict(_)) => skipped += 1,
-            Err(e) => errors.push(RowError { row: line, message: e.to_string() }),
+            Err(e) => errors.push(RowError {
+                row: line,
+                message: e.to_string(),
+            }),
         }
     }
     errors.sort_by_key(|e| e.row);
     let failed = errors.len();
-    Ok(HttpResponse::Ok().json(ImportReport { created, skipped, failed, errors }))
+    Ok(HttpResponse::Ok().json(ImportReport {
+        created,
+        skipped,
+        failed,
+        errors,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
@@ -187,12 +261,20 @@ pub async fn import(req: HttpRequest, caller: Caller, st: web::Data<AppState>, q
             example = "domain,slug,destination_url,title,tags,redirect_code,expires_at\ngo.example.com,docs,https://example.com/documentation,Documentation,docs;team,302,\n"),
         (status = 404, description = "Unknown domain", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn export(caller: Caller, st: web::Data<AppState>, q: web::Query<DomainQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn export(
+    caller: Caller,
+    st: web::Data<AppState>,
+    q: web::Query<DomainQuery>,
+) -> Result<HttpResponse, ApiError> {
     let domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
         None => None,
         Some(raw) => {
             let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
-            let d = st.store.catalog.domain_by_host(host.as_str()).ok_or(ApiError::NotFound("domain"))?;
+            let d = st
+                .store
+                .catalog
+                .domain_by_host(host.as_str())
+                .ok_or(ApiError::NotFound("domain"))?;
             caller.may_read(d.id, "domain")?;
             Some(d.id)
         }
@@ -215,9 +297,14 @@ pub async fn export(caller: Caller, st: web::Data<AppState>, q: web::Query<Domai
         ])
         .map_err(write_err)?;
     }
-    let body = w.into_inner().map_err(|e| ApiError::internal(format!("writing CSV: {e}")))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| ApiError::internal(format!("writing CSV: {e}")))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"links.csv\""))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"links.csv\"",
+        ))
         .body(body))
 }

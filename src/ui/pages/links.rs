@@ -10,7 +10,7 @@ use crate::ui::Nav;
 pub async fn page(req: HttpRequest) -> HttpResponse {
     let user = match require_user(&req) {
         Ok(u) => u,
-        Err(redirect) => return *redirect,
+        Err(redirect) => return redirect,
     };
     let body = html! {
         header.page-header {

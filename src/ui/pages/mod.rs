@@ -20,14 +20,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A full signed-in page with its script.
-pub fn render(user: &SessionUser, title: &str, nav: Nav, script: &str, body: maud::Markup) -> HttpResponse {
-    let page = layout(title, nav, user.username.as_str(), &user.csrf_token, Some(script), body);
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.into_string())
+pub fn render(
+    user: &SessionUser,
+    title: &str,
+    nav: Nav,
+    script: &str,
+    body: maud::Markup,
+) -> HttpResponse {
+    let page = layout(
+        title,
+        nav,
+        user.username.as_str(),
+        &user.csrf_token,
+        Some(script),
+        body,
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
 }
 
 /// A labelled form field with its hint and its (initially empty) inline error.
 /// `field` is the API's field name; the page script fills the error from problem+json.
-pub fn field(id: &str, label: &str, field: &str, hint: Option<&str>, control: maud::Markup) -> maud::Markup {
+pub fn field(
+    id: &str,
+    label: &str,
+    field: &str,
+    hint: Option<&str>,
+    control: maud::Markup,
+) -> maud::Markup {
     let error_id = format!("{id}-error");
     html! {
         div.field data-field=(field) {
@@ -49,18 +70,20 @@ pub fn described_by(id: &str, hint: bool) -> String {
 }
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.
-pub fn require_user(req: &HttpRequest) -> Result<SessionUser, Box<HttpResponse>> {
+// The redirect is built once per unauthenticated page view; its size does not matter.
+#[allow(clippy::result_large_err)]
+pub fn require_user(req: &HttpRequest) -> Result<SessionUser, HttpResponse> {
     page_user(req).ok_or_else(|| {
         let next = req.uri().path_and_query().map_or("/ui/", |p| p.as_str());
         let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-        Box::new(see_other(&format!("/ui/login?next={next}")))
+        see_other(&format!("/ui/login?next={next}"))
     })
 }
 
 async fn home(req: HttpRequest) -> HttpResponse {
     let user = match require_user(&req) {
         Ok(u) => u,
-        Err(redirect) => return *redirect,
+        Err(redirect) => return redirect,
     };
     let body = html! {
         header.page-header { h1 { "Welcome to linkdock" } }
@@ -72,6 +95,15 @@ async fn home(req: HttpRequest) -> HttpResponse {
             li { a href="/ui/integrations/manual" { "Manual Integration" } " — playground and API documentation." }
         }
     };
-    let page = layout("Home", Nav::None, user.username.as_str(), &user.csrf_token, None, body);
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.into_string())
+    let page = layout(
+        "Home",
+        Nav::None,
+        user.username.as_str(),
+        &user.csrf_token,
+        None,
+        body,
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
 }
