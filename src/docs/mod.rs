@@ -1,18 +1,40 @@
-//! API documentation generated from the handlers: the OpenAPI document (utoipa).
+//! API documentation generated from the handlers. The OpenAPI document built by utoipa is the
+//! one source: `/api/openapi.json` serves it, Swagger UI reads it, `/api/llms.txt` is rendered
+//! from it, and the Manual Integration page builds its documentation from it in the browser.
+//! Nothing about a particular endpoint is written here.
 
-use actix_web::{web, HttpResponse};
+pub mod llms;
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::startup::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "linkdock API", description = "Short links on your own domains: links, domains, import/export and API keys."),
+    info(
+        title = "linkdock API",
+        description = "Short links on your own domains: links, domains, import/export and API keys. \
+JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+json` (RFC 9457). \
+Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
+    ),
     paths(api::session::sign_in, api::session::current, api::session::sign_out),
     modifiers(&Security),
     tags(
+        (name = "Links", description = "Short links: create, read, update, delete, search and filter."),
+        (name = "Domains", description = "The host names short links live on."),
+        (name = "Import & Export", description = "Bulk import of links from CSV and export to CSV."),
+        (name = "API Keys", description = "Manage API keys (signed-in users only): create, scope by domain and IP, expire, revoke, inspect recent requests."),
+        (name = "Keys", description = "Introspection for the API key making the call."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
+        (name = "Playground", description = "The API playground's request history, kept per signed-in user."),
     )
 )]
 pub struct ApiDoc;
@@ -41,10 +63,83 @@ impl Modify for Security {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)));
+/// The document as served, built once: the same bytes for every caller.
+pub fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
 }
 
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+/// The document as a JSON value, for rendering other views of it.
+pub fn openapi_value() -> &'static serde_json::Value {
+    static VALUE: OnceLock<serde_json::Value> = OnceLock::new();
+    VALUE.get_or_init(|| serde_json::from_str(openapi_text()).unwrap_or_default())
 }
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
+        .service(web::resource("/api/llms.txt").route(web::get().to(llms_txt)))
+        .route("/swagger-ui", web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }))
+        .route("/swagger-ui/{tail:.*}", web::get().to(swagger_ui));
+}
+
+/// `docs.public = false`: only a signed-in user or a valid API key may read the documents.
+async fn allowed(req: &HttpRequest) -> Result<(), ApiError> {
+    let st = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+    if st.config.current().docs.public {
+        return Ok(());
+    }
+    Caller::extract(req).await.map(|_| ())
+}
+
+async fn openapi_json(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    allowed(&req).await?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(openapi_text()))
+}
+
+async fn llms_txt(req: HttpRequest, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    allowed(&req).await?;
+    let base = st.config.current().server.public_url.as_str().to_owned();
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(llms::render(openapi_value(), &base)))
+}
+
+fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
+    static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| {
+        Arc::new(utoipa_swagger_ui::Config::from("/api/openapi.json").persist_authorization(false))
+    }))
+}
+
+/// Swagger UI's files, embedded in the binary (feature `vendored`): no network at build or run
+/// time. Without access the page sends the browser to sign in and come back.
+async fn swagger_ui(req: HttpRequest, tail: web::Path<String>) -> HttpResponse {
+    if let Err(e) = allowed(&req).await {
+        return match e {
+            ApiError::Unauthenticated(_) if tail.is_empty() || tail.as_str() == "index.html" => {
+                crate::ui::see_other("/ui/login?next=%2Fswagger-ui%2F")
+            }
+            e => e.error_response(),
+        };
+    }
+    match utoipa_swagger_ui::serve(&tail, swagger_config()) {
+        Ok(Some(file)) => {
+            let mut res = HttpResponse::Ok();
+            if file.gzpipped {
+                res.insert_header((header::CONTENT_ENCODING, "gzip"));
+            }
+            res.content_type(file.content_type).body(file.bytes.into_owned())
+        }
+        Ok(None) => crate::error::problem_response(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no such resource: {}", req.path()),
+        ),
+        Err(e) => ApiError::internal(format!("swagger ui: {e}")).error_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
