@@ -73,6 +73,7 @@ pub fn render(doc: &Value, base_url: &str) -> String {
     );
     out.push('\n');
     render_auth(&mut out, doc);
+    render_errors(&mut out, doc);
     let ops = operations(doc);
     for (tag, description) in tag_order(doc) {
         let in_tag: Vec<&Operation> = ops.iter().filter(|o| op_tag(o.op) == tag).collect();
@@ -99,6 +100,32 @@ fn render_auth(out: &mut String, doc: &Value) {
         let _ = writeln!(out, "- `{name}`: {}. {}", scheme_how(scheme), str_of(scheme, "description").unwrap_or(""));
     }
     out.push_str("\nEach endpoint below lists the schemes it accepts. A request that carries `Authorization` is judged by that key alone.\n\n");
+}
+
+/// The error body, described once: the schemas the document uses for `application/problem+json`.
+fn render_errors(out: &mut String, doc: &Value) {
+    let mut seen: Vec<String> = Vec::new();
+    for o in operations(doc) {
+        for response in o.op.get("responses").and_then(Value::as_object).into_iter().flatten().map(|(_, r)| resolve(doc, r)) {
+            for (media, content) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
+                let schema = content.get("schema").unwrap_or(&Value::Null);
+                let name = type_name(doc, schema);
+                if media.contains("problem") && !seen.contains(&name) {
+                    seen.push(name);
+                    if seen.len() == 1 {
+                        out.push_str("## Errors\n\n");
+                    }
+                    let _ = writeln!(out, "Errors are `{media}`, {}:", type_name(doc, schema));
+                    let mut fields = Vec::new();
+                    flatten_fields(doc, schema, "", 0, &mut fields);
+                    for f in fields {
+                        let _ = writeln!(out, "- `{}` ({}){}", f.name, f.ty, describe(f.description.as_deref()));
+                    }
+                    out.push('\n');
+                }
+            }
+        }
+    }
 }
 
 fn scheme_how(scheme: &Value) -> String {
@@ -213,7 +240,10 @@ fn render_operation(out: &mut String, doc: &Value, o: &Operation, base: &str) {
             let schema = content.get("schema").unwrap_or(&Value::Null);
             let _ = writeln!(out, "- {status}: {desc} — `{media}` {}", type_name(doc, schema));
             let mut fields = Vec::new();
-            flatten_fields(doc, schema, "", 1, &mut fields);
+            // Error bodies are described once, under "Errors".
+            if !media.contains("problem") {
+                flatten_fields(doc, schema, "", 1, &mut fields);
+            }
             if !fields.is_empty() {
                 let names: Vec<String> = fields.iter().map(|f| format!("`{}` ({})", f.name, f.ty)).collect();
                 let _ = writeln!(out, "  fields: {}", names.join(", "));
