@@ -265,6 +265,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Invalid(e) => e.into(),
             other => Self::Internal(other.to_string()),
         }
     }

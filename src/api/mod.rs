@@ -1,6 +1,9 @@
 //! The REST API under `/api/v1`: one file per resource, each handler annotated for utoipa.
 //! Inputs arrive as plain wire structs and are parsed into domain types before any rule runs.
 
+pub mod api_keys;
+pub mod domains;
+pub mod links;
 pub mod session;
 pub mod system;
 
@@ -21,6 +24,9 @@ pub const JSON_LIMIT: usize = 256 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     session::configure(cfg);
+    domains::configure(cfg);
+    links::configure(cfg);
+    api_keys::configure(cfg);
 }
 
 /// JSON body extractor: problem+json for every failure, naming the offending field.

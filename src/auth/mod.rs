@@ -18,7 +18,8 @@ use crate::config::Config;
 use crate::domain::{now, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::index::DomainScope;
-use crate::keys::{parse_presented, KeyEntry};
+use crate::keys::index::Rejection;
+use crate::keys::KeyEntry;
 use crate::startup::AppState;
 use crate::store::records::{DomainId, KeyId};
 
@@ -160,15 +161,16 @@ fn authenticate_key(req: &HttpRequest, st: &AppState, value: &header::HeaderValu
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ => return Err(fail(AuthFailure::NotBearer)),
     };
-    let digest = parse_presented(presented, &config.keys.prefix).map_err(fail)?;
-    let key = st.store.keys.get(&digest).ok_or_else(|| fail(AuthFailure::Unknown))?;
-    key.usable_at(now()).map_err(fail)?;
-    if !key.permits_ip(ip) {
-        st.metrics.auth_failure("ip");
-        return Err(ApiError::Forbidden(format!(
-            "requests from {ip} are not allowed for this API key (IP whitelist)"
-        )));
-    }
+    let key = match st.store.keys.verify(presented, &config.keys.prefix, ip, now()) {
+        Ok(key) => key,
+        Err(Rejection::Auth(why)) => return Err(fail(why)),
+        Err(Rejection::Ip) => {
+            st.metrics.auth_failure("ip");
+            return Err(ApiError::Forbidden(format!(
+                "requests from {ip} are not allowed for this API key (IP whitelist)"
+            )));
+        }
+    };
     req.extensions_mut().insert(KeyUse { key: key.id, ip });
     Ok(KeyCaller { key, ip })
 }

@@ -25,14 +25,20 @@ use crate::startup::AppState;
 JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+json` (RFC 9457). \
 Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
     ),
-    paths(api::session::sign_in, api::session::current, api::session::sign_out),
+    paths(
+        api::session::sign_in, api::session::current, api::session::sign_out,
+        api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
+        api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
+        api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
+        api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
+    ),
     modifiers(&Security),
     tags(
-        (name = "Links", description = "Short links: create, read, update, delete, search and filter."),
+        (name = "Links", description = "Short links: create, read, update, delete and search."),
         (name = "Domains", description = "The host names short links live on."),
         (name = "Import & Export", description = "Bulk import of links from CSV and export to CSV."),
-        (name = "API Keys", description = "Manage API keys (signed-in users only): create, scope by domain and IP, expire, revoke, inspect recent requests."),
-        (name = "Keys", description = "Introspection for the API key making the call."),
+        (name = "API Keys", description = "Keys for scripts and services, scoped by domain, IP and expiry (signed-in users only)."),
+        (name = "Keys", description = "What a caller's own API key may do."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Playground", description = "The API playground's request history, kept per signed-in user."),
     )

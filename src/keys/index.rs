@@ -83,7 +83,27 @@ pub struct KeyIndex {
     by_digest: RwLock<HashMap<KeyDigest, Arc<KeyEntry>>>,
 }
 
+/// Why a presented key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Auth(AuthFailure),
+    /// The key is valid but the client address is outside its whitelist.
+    Ip,
+}
+
 impl KeyIndex {
+    /// The whole per-request check: format and checksum, SHA-256, lookup, status, expiry by the
+    /// clock, client IP. Domain scope is checked later, where the resource's domain is known.
+    pub fn verify(&self, presented: &str, prefix: &crate::domain::KeyPrefix, ip: IpAddr, now: Timestamp) -> Result<Arc<KeyEntry>, Rejection> {
+        let digest = super::parse_presented(presented, prefix).map_err(Rejection::Auth)?;
+        let key = self.get(&digest).ok_or(Rejection::Auth(AuthFailure::Unknown))?;
+        key.usable_at(now).map_err(Rejection::Auth)?;
+        if !key.permits_ip(ip) {
+            return Err(Rejection::Ip);
+        }
+        Ok(key)
+    }
+
     pub fn get(&self, digest: &KeyDigest) -> Option<Arc<KeyEntry>> {
         self.by_digest
             .read()

@@ -218,9 +218,27 @@ impl Store {
         self.write(|tx| self.insert_link(tx, new), |l| self.catalog.put_link(l))
     }
 
-    /// Insert many links, one transaction each, reporting every row's outcome.
-    pub fn create_links(&self, rows: Vec<NewLink>) -> Vec<Result<LinkRecord, StoreError>> {
-        rows.into_iter().map(|r| self.create_link(r)).collect()
+    /// Insert many links in one transaction, reporting every row's outcome. A refused row
+    /// (unknown domain, taken slug) has written nothing and does not stop the others.
+    pub fn create_links(&self, rows: Vec<NewLink>) -> Result<Vec<Result<LinkRecord, StoreError>>, StoreError> {
+        self.write(
+            |tx| {
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    match self.insert_link(tx, row) {
+                        Ok(rec) => out.push(Ok(rec)),
+                        Err(e @ (StoreError::Conflict(_) | StoreError::NotFound(_) | StoreError::Invalid(_))) => out.push(Err(e)),
+                        Err(fatal) => return Err(fatal),
+                    }
+                }
+                Ok(out)
+            },
+            |results| {
+                for rec in results.iter().flatten() {
+                    self.catalog.put_link(rec);
+                }
+            },
+        )
     }
 
     fn insert_link(&self, tx: &WriteTransaction, new: NewLink) -> Result<LinkRecord, StoreError> {

@@ -160,7 +160,10 @@ async fn a_config_edit_is_applied_live_and_a_bad_one_is_refused() {
     let v = expect(admin.get("/api/v1/domains").send().await.unwrap(), 200).await;
     assert!(v["items"].as_array().unwrap().iter().any(|d| d["hostname"] == "live.example.com"));
 
-    app.rewrite_config("[server]\nlisten = \"127.0.0.1:1\"\n");
+    let moved = crate::support::base_config(&app.dir.path().join("data"), "").replace("127.0.0.1:0", "127.0.0.1:1");
+    let tmp = app.dir.path().join("next.toml");
+    std::fs::write(&tmp, moved).unwrap();
+    std::fs::rename(&tmp, &app.config_path).unwrap();
     app.wait_for_log("needs a restart", 5).await;
     // And the server still answers on its original port.
     expect(app.http.get(app.url("/healthz")).send().await.unwrap(), 200).await;

@@ -5,3 +5,5 @@ mod support;
 
 mod docs;
 mod foundation;
+mod keys;
+mod links;

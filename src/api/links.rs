@@ -1,0 +1,316 @@
+//! Links: create, read, update, delete and search, within the caller's domain scope.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Json, ListOf, PageQuery};
+use crate::auth::Caller;
+use crate::domain::{now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp, Title};
+use crate::error::{blocking, ApiError, Problem};
+use crate::startup::AppState;
+use crate::store::records::{DomainId, LinkId};
+use crate::store::{LinkEntry, LinkFilter, LinkPatch, NewLink};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/links").route(web::get().to(list)).route(web::post().to(create)))
+        .service(
+            web::resource("/links/{id}")
+                .route(web::get().to(show))
+                .route(web::put().to(update))
+                .route(web::delete().to(delete)),
+        );
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    #[schema(example = 42)]
+    pub id: LinkId,
+    /// The domain's host name.
+    #[schema(example = "go.example.com")]
+    pub domain: String,
+    #[schema(example = "docs")]
+    pub slug: String,
+    #[schema(example = "https://go.example.com/docs")]
+    pub short_url: String,
+    #[schema(example = "https://example.com/documentation")]
+    pub destination_url: String,
+    #[schema(example = "Documentation")]
+    pub title: Option<String>,
+    #[schema(example = json!(["docs", "team"]))]
+    pub tags: Vec<String>,
+    #[schema(example = 302)]
+    pub redirect_code: u16,
+    /// `null`: never expires.
+    #[schema(example = json!(null))]
+    pub expires_at: Option<String>,
+    #[schema(example = 7)]
+    pub clicks: u64,
+    #[schema(example = "2026-11-26T10:00:00Z")]
+    pub created_at: String,
+    #[schema(example = "2026-11-26T10:00:00Z")]
+    pub updated_at: String,
+}
+
+impl LinkView {
+    pub fn new(st: &AppState, e: &LinkEntry) -> Self {
+        let r = &e.rec;
+        let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
+        let scheme = if st.config.current().server.public_url.is_https() { "https" } else { "http" };
+        Self {
+            id: r.id,
+            short_url: format!("{scheme}://{host}/{}", r.slug),
+            domain: host,
+            slug: r.slug.as_str().to_owned(),
+            destination_url: r.destination_url.as_str().to_owned(),
+            title: r.title.as_ref().map(|t| t.as_str().to_owned()),
+            tags: r.tags.as_slice().to_vec(),
+            redirect_code: r.redirect_code.get(),
+            expires_at: r.expires_at.map(Timestamp::rfc3339),
+            clicks: e.clicks(),
+            created_at: r.created_at.rfc3339(),
+            updated_at: r.updated_at.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLink {
+    /// Host name of a managed domain.
+    #[schema(example = "go.example.com")]
+    pub domain: String,
+    /// Absolute http(s) URL.
+    #[schema(example = "https://example.com/documentation")]
+    pub destination_url: String,
+    /// 1–64 of `A-Z a-z 0-9 _ -`; generated (7 characters) when absent.
+    #[schema(example = "docs")]
+    pub slug: Option<String>,
+    #[schema(example = "Documentation")]
+    pub title: Option<String>,
+    #[schema(example = json!(["docs"]))]
+    pub tags: Option<Vec<String>>,
+    /// 301, 302 (default), 307 or 308.
+    #[schema(example = 302)]
+    pub redirect_code: Option<u16>,
+    /// RFC 3339; `null` or absent: never.
+    #[schema(example = "2027-01-31T23:59:00Z")]
+    pub expires_at: Option<String>,
+}
+
+/// Any subset of the create fields. `title` and `expires_at` may be `null` to clear them.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLink {
+    #[schema(example = "go.example.com")]
+    pub domain: Option<String>,
+    #[schema(example = "https://example.com/new")]
+    pub destination_url: Option<String>,
+    #[schema(example = "docs-v2")]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "New title")]
+    pub title: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    #[schema(example = 301)]
+    pub redirect_code: Option<u16>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = json!(null))]
+    pub expires_at: Option<Option<String>>,
+}
+
+/// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`.
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkQuery {
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    pub offset: Option<i64>,
+    /// Case-insensitive match on slug, destination or title.
+    pub search: Option<String>,
+    /// Only links of this host name.
+    pub domain: Option<String>,
+    /// Only links with this tag.
+    pub tag: Option<String>,
+}
+
+/// Collects every field error of a body instead of stopping at the first.
+#[derive(Default)]
+struct Errors(Vec<DomainError>);
+
+impl Errors {
+    fn take<T>(&mut self, r: Result<T, DomainError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0.into())
+        }
+    }
+}
+
+fn future_time(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
+    let t = parse_rfc3339(raw, field)?;
+    if t <= now() {
+        return Err(DomainError::new(field, "must be in the future"));
+    }
+    Ok(t)
+}
+
+/// A host name → a domain the caller may write to (404 unknown, 403 out of scope).
+fn writable_domain(caller: &Caller, st: &AppState, raw: &str) -> Result<DomainId, ApiError> {
+    let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
+    let d = st.store.catalog.domain_by_host(host.as_str()).ok_or(ApiError::NotFound("domain"))?;
+    caller.may_write_to(d.id)?;
+    Ok(d.id)
+}
+
+/// Parse a create body into a `NewLink` for a domain the caller may write to.
+pub fn new_link(caller: &Caller, st: &AppState, b: CreateLink) -> Result<NewLink, ApiError> {
+    let mut errs = Errors::default();
+    let destination_url = errs.take(DestinationUrl::parse(&b.destination_url));
+    let slug = b.slug.map(|s| errs.take(Slug::parse(&s)));
+    let title = b.title.map(|t| errs.take(Title::parse(&t)));
+    let tags = errs.take(Tags::parse(b.tags.as_deref().unwrap_or_default()));
+    let code = errs.take(b.redirect_code.map_or(Ok(RedirectCode::DEFAULT), RedirectCode::parse));
+    let expires_at = b.expires_at.map(|e| errs.take(future_time(&e, "expires_at")));
+    let host = errs.take(Hostname::parse(&b.domain).map_err(|e| e.at("domain")));
+    errs.finish()?;
+    let domain_id = writable_domain(caller, st, host.as_ref().map_or("", Hostname::as_str))?;
+    Ok(NewLink {
+        domain_id,
+        slug: slug.flatten(),
+        destination_url: destination_url.ok_or_else(|| ApiError::internal("validated"))?,
+        title: title.flatten().filter(|t| !t.as_str().is_empty()),
+        tags: tags.unwrap_or_default(),
+        redirect_code: code.unwrap_or(RedirectCode::DEFAULT),
+        expires_at: expires_at.flatten(),
+    })
+}
+
+fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<std::sync::Arc<LinkEntry>, ApiError> {
+    let e = st.store.catalog.link(id).ok_or(ApiError::NotFound("link"))?;
+    caller.may_read(e.rec.domain_id, "link")?;
+    Ok(e)
+}
+
+#[utoipa::path(get, path = "/api/v1/links", tag = "Links",
+    summary = "List and search links",
+    description = "Links newest first. `search` matches slug, destination or title, case-insensitively. A key scoped to domains sees only their links, and `total` counts only those.",
+    params(LinkQuery),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "A page of links", body = ListOf<LinkView>),
+        (status = 400, description = "Invalid limit or offset", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(caller: Caller, st: web::Data<AppState>, q: web::Query<LinkQuery>) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = PageQuery { limit: q.limit, offset: q.offset }.resolve()?;
+    let domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
+            match st.store.catalog.domain_by_host(host.as_str()) {
+                Some(d) => Some(d.id),
+                // An unknown domain matches nothing.
+                None => return Ok(HttpResponse::Ok().json(ListOf::<LinkView> { items: vec![], total: 0, limit, offset })),
+            }
+        }
+    };
+    let filter = LinkFilter { search: q.search.as_deref(), domain, tag: q.tag.as_deref().filter(|t| !t.is_empty()) };
+    let (page, total) = st.store.catalog.links(caller.scope(), &filter, offset, limit);
+    let items = page.iter().map(|e| LinkView::new(&st, e)).collect();
+    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+}
+
+#[utoipa::path(get, path = "/api/v1/links/{id}", tag = "Links",
+    summary = "Get a link",
+    params(("id" = u64, Path, description = "Link id")),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 404, description = "No such link (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>) -> Result<HttpResponse, ApiError> {
+    let e = visible(&caller, &st, *id)?;
+    Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
+}
+
+#[utoipa::path(post, path = "/api/v1/links", tag = "Links",
+    summary = "Create a link",
+    description = "Creates a short link on a managed domain. Without `slug`, a 7-character one is generated.",
+    request_body(content = CreateLink, example = json!({"domain": "go.example.com", "destination_url": "https://example.com/documentation", "slug": "docs", "tags": ["docs"]})),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "Created", body = LinkView),
+        (status = 400, description = "Invalid field (named in `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<CreateLink>) -> Result<HttpResponse, ApiError> {
+    let new = new_link(&caller, &st, body.0)?;
+    let st2 = st.clone();
+    let rec = blocking(move || Ok(st2.store.create_link(new)?)).await?;
+    let e = st.store.catalog.link(rec.id).ok_or(ApiError::NotFound("link"))?;
+    Ok(HttpResponse::Created().json(LinkView::new(&st, &e)))
+}
+
+#[utoipa::path(put, path = "/api/v1/links/{id}", tag = "Links",
+    summary = "Update a link",
+    description = "Any subset of the create fields. Changing `domain` moves the link; the slug must be free there.",
+    params(("id" = u64, Path, description = "Link id")),
+    request_body(content = UpdateLink, example = json!({"destination_url": "https://example.com/new", "title": null})),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Updated", body = LinkView),
+        (status = 400, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Target domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such link, or unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>, body: Json<UpdateLink>) -> Result<HttpResponse, ApiError> {
+    let current = visible(&caller, &st, *id)?;
+    let b = body.0;
+    let mut errs = Errors::default();
+    let patch = LinkPatch {
+        domain_id: None,
+        slug: b.slug.and_then(|s| errs.take(Slug::parse(&s))),
+        destination_url: b.destination_url.and_then(|u| errs.take(DestinationUrl::parse(&u))),
+        title: b.title.map(|t| t.and_then(|t| errs.take(Title::parse(&t))).filter(|t| !t.as_str().is_empty())),
+        tags: b.tags.and_then(|t| errs.take(Tags::parse(&t))),
+        redirect_code: b.redirect_code.and_then(|c| errs.take(RedirectCode::parse(c))),
+        expires_at: b.expires_at.map(|e| e.and_then(|e| errs.take(future_time(&e, "expires_at")))),
+    };
+    errs.finish()?;
+    let domain_id = b.domain.map(|d| writable_domain(&caller, &st, &d)).transpose()?;
+    let patch = LinkPatch { domain_id: domain_id.filter(|d| *d != current.rec.domain_id), ..patch };
+    let id = *id;
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.update_link(id, patch)?)).await?;
+    let e = st.store.catalog.link(id).ok_or(ApiError::NotFound("link"))?;
+    Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "Links",
+    summary = "Delete a link",
+    params(("id" = u64, Path, description = "Link id")),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such link (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>) -> Result<HttpResponse, ApiError> {
+    visible(&caller, &st, *id)?;
+    let id = *id;
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.delete_link(id)?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
