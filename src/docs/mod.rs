@@ -32,7 +32,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &OperationIds),
     tags(
         (name = "Links", description = "Short links: create, read, update, delete and search."),
         (name = "Domains", description = "The host names short links live on."),
@@ -67,6 +67,35 @@ impl Modify for Security {
             ))),
         );
     }
+}
+
+/// utoipa names operations after their handler function, so `links::list` and `domains::list`
+/// would share `list`. Operation ids must be unique: prefix each with its tag (`links_list`).
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let tag = op.tags.as_ref().and_then(|t| t.first()).map(|t| snake(t)).unwrap_or_default();
+                if let Some(id) = &op.operation_id {
+                    if !tag.is_empty() && !id.starts_with(&format!("{tag}_")) {
+                        op.operation_id = Some(format!("{tag}_{id}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `Import & Export` → `import_export`.
+fn snake(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// The document as served, built once: the same bytes for every caller.
