@@ -432,7 +432,7 @@ pub fn type_name(doc: &Value, schema: &Value) -> String {
         return if target.get("properties").is_some() || target.get("allOf").is_some() {
             format!("object {name}")
         } else {
-            format!("{} ({name})", type_name(doc, target))
+            type_name(doc, target)
         };
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
@@ -458,6 +458,7 @@ pub fn type_name(doc: &Value, schema: &Value) -> String {
         .iter()
         .map(|t| match t.as_str() {
             "array" => format!("array of {}", schema.get("items").map_or_else(|| "any".to_owned(), |i| type_name(doc, i))),
+            "null" => "null".to_owned(),
             other => match str_of(schema, "format") {
                 Some(f) => format!("{other} ({f})"),
                 None => other.to_owned(),
@@ -493,10 +494,9 @@ pub fn synth(doc: &Value, schema: &Value, depth: usize) -> Value {
     let (props, required) = object_parts(doc, schema);
     if !props.is_empty() {
         let mut m = Map::new();
+        let _ = required;
         for (name, prop) in props {
-            if required.contains(&name) || depth == 0 {
-                m.insert(name, synth(doc, &prop, depth + 1));
-            }
+            m.insert(name, synth(doc, &prop, depth + 1));
         }
         return Value::Object(m);
     }
@@ -537,4 +537,47 @@ fn capitalise(s: &str) -> String {
 
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Give every JSON request body and every successful JSON response an example: the one written
+/// in the annotation, or else one built from the examples on the schema's fields. Error bodies
+/// (`application/problem+json`) keep only their schema.
+pub fn fill_examples(doc: &mut Value) {
+    let read = doc.clone();
+    let mut fills: Vec<(String, Value)> = Vec::new();
+    for o in operations(&read) {
+        let base = format!("/paths/{}/{}", pointer_escape(o.path), o.method);
+        let mut media_objects: Vec<(String, &Value)> = Vec::new();
+        if let Some(body) = o.op.get("requestBody") {
+            for (media, c) in body.get("content").and_then(Value::as_object).into_iter().flatten() {
+                media_objects.push((format!("{base}/requestBody/content/{}", pointer_escape(media)), c));
+            }
+        }
+        for (status, r) in o.op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+            if !status.starts_with('2') {
+                continue;
+            }
+            for (media, c) in r.get("content").and_then(Value::as_object).into_iter().flatten() {
+                let at = format!("{base}/responses/{}/content/{}", pointer_escape(status), pointer_escape(media));
+                media_objects.push((at, c));
+            }
+        }
+        for (at, c) in media_objects {
+            let json = at.rsplit('/').next().is_some_and(|m| m.contains("json"));
+            if json && example_of(c).is_none() {
+                if let Some(schema) = c.get("schema") {
+                    fills.push((at, synth(&read, schema, 0)));
+                }
+            }
+        }
+    }
+    for (at, example) in fills {
+        if let Some(Value::Object(m)) = doc.pointer_mut(&at) {
+            m.insert("example".to_owned(), example);
+        }
+    }
+}
+
+fn pointer_escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
 }

@@ -101,13 +101,18 @@ fn snake(s: &str) -> String {
 /// The document as served, built once: the same bytes for every caller.
 pub fn openapi_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+    TEXT.get_or_init(|| serde_json::to_string_pretty(openapi_value()).unwrap_or_default())
 }
 
-/// The document as a JSON value, for rendering other views of it.
+/// The document as a JSON value: utoipa's document, with examples filled in from the schemas
+/// where an operation has none.
 pub fn openapi_value() -> &'static serde_json::Value {
     static VALUE: OnceLock<serde_json::Value> = OnceLock::new();
-    VALUE.get_or_init(|| serde_json::from_str(openapi_text()).unwrap_or_default())
+    VALUE.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        llms::fill_examples(&mut doc);
+        doc
+    })
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

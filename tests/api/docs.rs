@@ -73,6 +73,17 @@ async fn openapi_document_is_3_1_grouped_secured_and_exampled() {
             .map(|(s, r)| (s.clone(), resolve(&doc, r).clone()))
             .collect();
         assert!(!errors.is_empty(), "{method} {path}: no error response documented");
+        let has_example = |c: &Value| c.get("example").is_some() || c.get("examples").is_some();
+        if let Some(body) = op.get("requestBody") {
+            for (media, c) in resolve(&doc, body)["content"].as_object().unwrap() {
+                assert!(!media.contains("json") || has_example(c), "{method} {path}: request body without example");
+            }
+        }
+        for (status, r) in op["responses"].as_object().unwrap().iter().filter(|(s, _)| s.starts_with('2')) {
+            for (media, c) in resolve(&doc, r)["content"].as_object().into_iter().flatten() {
+                assert!(!media.contains("json") || has_example(c), "{method} {path} {status}: response without example");
+            }
+        }
         for (status, r) in errors {
             assert!(r["content"]["application/problem+json"].is_object(), "{method} {path} {status}: not problem+json");
         }
