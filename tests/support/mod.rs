@@ -2,6 +2,8 @@
 //! data dir and config file, read its log, talk HTTP to it.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

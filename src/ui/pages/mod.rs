@@ -1,4 +1,7 @@
+mod api_keys;
 mod auth;
+mod domains;
+mod links;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
@@ -10,7 +13,39 @@ use crate::auth::{page_user, SessionUser};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
         .route("/", web::get().to(home))
+        .route("/links", web::get().to(links::page))
+        .route("/domains", web::get().to(domains::page))
+        .route("/integrations/api-keys", web::get().to(api_keys::page))
         .configure(auth::configure);
+}
+
+/// A full signed-in page with its script.
+pub fn render(user: &SessionUser, title: &str, nav: Nav, script: &str, body: maud::Markup) -> HttpResponse {
+    let page = layout(title, nav, user.username.as_str(), &user.csrf_token, Some(script), body);
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.into_string())
+}
+
+/// A labelled form field with its hint and its (initially empty) inline error.
+/// `field` is the API's field name; the page script fills the error from problem+json.
+pub fn field(id: &str, label: &str, field: &str, hint: Option<&str>, control: maud::Markup) -> maud::Markup {
+    let error_id = format!("{id}-error");
+    html! {
+        div.field data-field=(field) {
+            label for=(id) { (label) }
+            (control)
+            @if let Some(h) = hint { p.hint id=(format!("{id}-hint")) { (h) } }
+            p.field-error id=(error_id) data-error-for=(field) role="alert" hidden {}
+        }
+    }
+}
+
+/// `aria-describedby` for a control made with [`field`].
+pub fn described_by(id: &str, hint: bool) -> String {
+    if hint {
+        format!("{id}-hint {id}-error")
+    } else {
+        format!("{id}-error")
+    }
 }
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.

@@ -1,0 +1,58 @@
+//! Domains: the host names links live on. List, add, delete (with the 409 explained and a way
+//! to delete a domain together with its links). Driven by `web/js/domains.js`.
+
+use actix_web::{HttpRequest, HttpResponse};
+use maud::html;
+
+use super::{described_by, field, render, require_user};
+use crate::ui::Nav;
+
+pub async fn page(req: HttpRequest) -> HttpResponse {
+    let user = match require_user(&req) {
+        Ok(u) => u,
+        Err(redirect) => return redirect,
+    };
+    let body = html! {
+        header.page-header {
+            h1 { "Domains" }
+        }
+        p.lead { "The host names your short links live on. Point each one's DNS at this server." }
+        form #domain-form .inline-form novalidate {
+            (field("domain-hostname", "Hostname", "hostname", None, html! {
+                input #domain-hostname name="hostname" type="text" required autocomplete="off"
+                    spellcheck="false" placeholder="go.example.com" aria-describedby=(described_by("domain-hostname", false));
+            }))
+            button #domain-add .primary type="submit" { "Add Domain" }
+            p #domain-form-error .form-error role="alert" hidden {}
+        }
+        p #domains-status .status role="status" aria-live="polite" {}
+        div.table-wrap {
+            table #domains-table .data {
+                caption.visually-hidden { "Domains" }
+                thead {
+                    tr {
+                        th scope="col" { "Hostname" }
+                        th scope="col" { "Links" }
+                        th scope="col" { "Source" }
+                        th scope="col" { "Added" }
+                        th scope="col" { "Actions" }
+                    }
+                }
+                tbody #domains-body { tr.empty { td colspan="5" { "Loading…" } } }
+            }
+        }
+        dialog #domain-conflict aria-labelledby="domain-conflict-title" {
+            header.dialog-header {
+                h2 #domain-conflict-title { "This domain is still in use" }
+                button.icon type="button" data-close aria-label="Close" { "×" }
+            }
+            p #domain-conflict-detail {}
+            p #domain-conflict-explain {}
+            footer.dialog-actions {
+                button type="button" data-close { "Cancel" }
+                button #domain-force .danger type="button" { "Delete Domain and Its Links" }
+            }
+        }
+    };
+    render(&user, "Domains", Nav::Domains, "js/domains.js", body)
+}

@@ -1,0 +1,103 @@
+//! Links: a searchable, paginated table with create/edit/delete in a modal and a copy button
+//! for each short URL. Driven by `web/js/links.js` through `/api/v1/links`.
+
+use actix_web::{HttpRequest, HttpResponse};
+use maud::html;
+
+use super::{described_by, field, render, require_user};
+use crate::ui::Nav;
+
+pub async fn page(req: HttpRequest) -> HttpResponse {
+    let user = match require_user(&req) {
+        Ok(u) => u,
+        Err(redirect) => return redirect,
+    };
+    let body = html! {
+        header.page-header {
+            h1 { "Links" }
+            button #create-link .primary type="button" aria-haspopup="dialog" { "Create Link" }
+        }
+        p #links-no-domains .notice hidden {
+            "Add a domain first: links live on your own domains. "
+            a href="/ui/domains" { "Go to Domains" }
+        }
+        form #links-search .toolbar role="search" {
+            label for="links-q" { "Search" }
+            input #links-q name="search" type="search" placeholder="Slug, destination or title" autocomplete="off";
+            label for="links-domain" { "Domain" }
+            select #links-domain name="domain" { option value="" { "All domains" } }
+            button type="submit" { "Search" }
+        }
+        p #links-status .status role="status" aria-live="polite" {}
+        div.table-wrap {
+            table #links-table .data {
+                caption.visually-hidden { "Links" }
+                thead {
+                    tr {
+                        th scope="col" { "Short URL" }
+                        th scope="col" { "Destination" }
+                        th scope="col" { "Title" }
+                        th scope="col" { "Tags" }
+                        th scope="col" { "Clicks" }
+                        th scope="col" { "Created" }
+                        th scope="col" { "Actions" }
+                    }
+                }
+                tbody #links-body { tr.empty { td colspan="7" { "Loading…" } } }
+            }
+        }
+        nav.pager aria-label="Pagination" {
+            button #links-prev type="button" disabled { "Previous" }
+            span #links-range {}
+            button #links-next type="button" disabled { "Next" }
+        }
+        (link_dialog())
+    };
+    render(&user, "Links", Nav::Links, "js/links.js", body)
+}
+
+fn link_dialog() -> maud::Markup {
+    html! {
+        dialog #link-dialog aria-labelledby="link-dialog-title" {
+            form #link-form novalidate {
+                header.dialog-header {
+                    h2 #link-dialog-title { "Create Link" }
+                    button.icon type="button" data-close aria-label="Close" { "×" }
+                }
+                p #link-form-error .form-error role="alert" hidden {}
+                (field("link-domain", "Domain", "domain", None, html! {
+                    select #link-domain name="domain" required aria-describedby=(described_by("link-domain", false)) {}
+                }))
+                (field("link-destination", "Destination URL", "destination_url", None, html! {
+                    input #link-destination name="destination_url" type="url" required autocomplete="off"
+                        placeholder="https://example.com/page" aria-describedby=(described_by("link-destination", false));
+                }))
+                (field("link-slug", "Slug", "slug", Some("Optional: letters, digits, - and _. Left empty, one is generated."), html! {
+                    input #link-slug name="slug" type="text" maxlength="64" autocomplete="off" spellcheck="false"
+                        aria-describedby=(described_by("link-slug", true));
+                }))
+                (field("link-title", "Title", "title", None, html! {
+                    input #link-title name="title" type="text" autocomplete="off" aria-describedby=(described_by("link-title", false));
+                }))
+                (field("link-tags", "Tags", "tags", Some("Separated by commas."), html! {
+                    input #link-tags name="tags" type="text" autocomplete="off" aria-describedby=(described_by("link-tags", true));
+                }))
+                (field("link-code", "Redirect code", "redirect_code", None, html! {
+                    select #link-code name="redirect_code" aria-describedby=(described_by("link-code", false)) {
+                        option value="302" selected { "302 Found (temporary)" }
+                        option value="301" { "301 Moved Permanently" }
+                        option value="307" { "307 Temporary Redirect" }
+                        option value="308" { "308 Permanent Redirect" }
+                    }
+                }))
+                (field("link-expires", "Expires", "expires_at", Some("Optional, in your local time. Empty: never."), html! {
+                    input #link-expires name="expires_at" type="datetime-local" aria-describedby=(described_by("link-expires", true));
+                }))
+                footer.dialog-actions {
+                    button type="button" data-close { "Cancel" }
+                    button #link-submit .primary type="submit" { "Create Link" }
+                }
+            }
+        }
+    }
+}

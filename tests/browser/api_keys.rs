@@ -1,0 +1,337 @@
+//! The guide's "Creating an API Key", "Editing an API Key" and "Revoking/Deleting an API Key"
+//! sections, step by step in Chromium, with every effect checked through the HTTP API.
+
+use serde_json::{json, Value};
+
+use crate::support::browser::Browser;
+use crate::support::{expect, spawn_with, Options, Session, TestApp};
+
+const CONFIG_KEY_HASH: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+async fn key_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
+    app.http.get(app.url(path)).bearer_auth(key).send().await.unwrap()
+}
+
+async fn key_by_name(admin: &Session, name: &str) -> Value {
+    let list = expect(admin.get("/api/v1/api-keys?limit=100").send().await.unwrap(), 200).await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no key named {name} in {list}"))
+}
+
+/// Click the button labelled `label` in the table row of the key named `name`.
+async fn row_action(b: &Browser, name: &str, label: &str) {
+    b.click_button(&format!("#keys-body tr[data-name=\"{name}\"]"), label)
+        .await;
+}
+
+/// Select exactly `hosts` in the Domain Scope multi-select, by clicking the options.
+async fn choose_domains(b: &Browser, hosts: &[&str]) {
+    for opt in b
+        .client
+        .find_all(fantoccini::Locator::Css("#key-domains option"))
+        .await
+        .unwrap()
+    {
+        let value = opt.prop("value").await.unwrap().unwrap_or_default();
+        let selected = opt.prop("selected").await.unwrap().as_deref() == Some("true");
+        if selected != hosts.contains(&value.as_str()) {
+            opt.click().await.unwrap();
+        }
+    }
+    let chosen = b
+        .eval(
+            "return Array.from(document.getElementById('key-domains').selectedOptions).map(o => o.value);",
+            vec![],
+        )
+        .await;
+    assert_eq!(chosen, json!(hosts), "domain scope selection");
+}
+
+#[tokio::test]
+async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
+    let app = spawn_with(Options {
+        extra_toml: format!("[[api_keys]]\nname = \"ci-from-config\"\nhash = \"{CONFIG_KEY_HASH}\"\n"),
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    for host in ["go.example.com", "other.example.com"] {
+        admin.post_json("/api/v1/domains", json!({"hostname": host}), 201).await;
+    }
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://a.example.org/", "slug": "in-scope"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "other.example.com", "destination_url": "https://b.example.org/", "slug": "out-of-scope"}),
+            201,
+        )
+        .await;
+
+    let Some(b) = Browser::start(&app).await else { return };
+    b.sign_in().await;
+
+    // Step: Navigate to API Keys — "Integrations" in the sidebar, then "API Keys".
+    b.click_button("nav.sidebar", "Links").await;
+    b.wait_for_path(|p| p == "/ui/links").await;
+    b.click("nav.sidebar details.group > summary").await;
+    assert_eq!(b.text("nav.sidebar details.group > summary").await, "Integrations");
+    b.click_button("nav.sidebar .submenu", "API Keys").await;
+    b.wait_for_path(|p| p == "/ui/integrations/api-keys").await;
+    assert_eq!(b.text("main h1").await, "API Keys");
+    b.find("#keys-table").await;
+    // The key declared in the config file is listed, read-only.
+    let config_row = "#keys-body tr[data-name=\"ci-from-config\"]";
+    b.wait_text(config_row, "From config file").await;
+    assert!(
+        !b.exists(&format!("{config_row} button")).await,
+        "config keys have no Edit/Revoke/Delete"
+    );
+
+    // Step: Open Create Modal — the "Create API Key" button in the page header.
+    assert_eq!(b.text("header.page-header #create-key").await, "Create API Key");
+    b.click("header.page-header #create-key").await;
+    b.visible("#key-dialog").await;
+    assert_eq!(b.text("#key-dialog-title").await, "Create API Key");
+    assert_eq!(b.focused().await, "input#key-name", "focus moves into the modal");
+    for (id, label) in [
+        ("key-name", "Name"),
+        ("key-domains", "Domain Scope"),
+        ("key-allow-all", "Allow All IP Addresses"),
+        ("key-whitelist", "IP Whitelist"),
+        ("key-never-expire", "Never Expire"),
+    ] {
+        let text = b
+            .find(&format!("label[for=\"{id}\"]"))
+            .await
+            .prop("textContent")
+            .await
+            .unwrap();
+        assert_eq!(text.as_deref(), Some(label), "label of #{id}");
+    }
+    b.wait_text("#key-domains-hint", "all domains").await;
+    assert!(
+        b.checked("#key-allow-all").await,
+        "Allow All IP Addresses is checked by default"
+    );
+    assert!(
+        b.checked("#key-never-expire").await,
+        "Never Expire is checked by default"
+    );
+    b.hidden("#key-whitelist").await;
+    b.hidden("#key-expires").await;
+
+    // Escape closes the modal and focus goes back to the button that opened it.
+    b.find("#key-name").await.send_keys("\u{E00C}").await.unwrap();
+    b.hidden("#key-dialog").await;
+    assert_eq!(b.focused().await, "button#create-key");
+    b.click("#create-key").await;
+    b.visible("#key-dialog").await;
+
+    // Step: Enter Key Name; Configure Domain Scope; Configure IP Whitelist; Set Expiration.
+    b.fill("#key-name", "Production API Key").await;
+    choose_domains(&b, &["go.example.com"]).await;
+    b.click("#key-allow-all").await;
+    b.visible("#key-whitelist").await;
+    b.fill("#key-whitelist", "127.0.0.1\n\nnot-an-ip").await;
+    b.click("#key-never-expire").await;
+    b.visible("#key-expires").await;
+    let local = format!("{}-06-15T12:30", time_year() + 1);
+    b.eval(
+        "const e = document.getElementById('key-expires'); e.value = arguments[0]; e.dispatchEvent(new Event('input', {bubbles: true}));",
+        vec![json!(local)],
+    )
+    .await;
+    let expected_expiry = b
+        .eval(
+            "return new Date(arguments[0]).toISOString().replace(/\\.\\d{3}Z$/, 'Z');",
+            vec![json!(local)],
+        )
+        .await;
+
+    // A bad whitelist line is pointed out by line, next to the field; nothing typed is lost.
+    b.click("#key-submit").await;
+    let err = b.wait_text("[data-error-for=\"ip_whitelist\"]", "Line 3").await;
+    assert!(err.contains("not-an-ip"), "error names the entry: {err}");
+    assert_eq!(b.value("#key-name").await, "Production API Key");
+    assert_eq!(b.value("#key-whitelist").await, "127.0.0.1\n\nnot-an-ip");
+    assert!(!b.checked("#key-never-expire").await);
+    assert_eq!(b.value("#key-expires").await, local);
+    assert_eq!(b.focused().await, "textarea#key-whitelist");
+    let keys = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
+    assert_eq!(keys["total"], 1, "nothing was created by the failed attempt");
+
+    // Step: Create the Key.
+    b.fill("#key-whitelist", "127.0.0.1").await;
+    assert_eq!(b.text("#key-submit").await, "Create API Key");
+    b.click("#key-submit").await;
+
+    // Step: Save the API Key — highlighted box, "Copy", warning, "OK".
+    b.visible("#key-created .secret-box").await;
+    b.wait_text("#key-created .warning", "will not be shown again").await;
+    let shown = b.text("#key-value").await;
+    assert!(shown.starts_with("ldk_"), "key shown: {}", shown.len());
+    b.click_button("#key-created", "Copy").await;
+    b.wait_text("#key-copy-status", "clipboard").await;
+    let key = b.clipboard().await;
+    assert_eq!(key, shown, "Copy puts the key on the clipboard");
+    b.click_button("#key-created", "OK").await;
+    b.hidden("#key-dialog").await;
+    assert!(
+        !b.client.source().await.unwrap().contains(&key),
+        "the key is gone from the page after OK"
+    );
+    b.wait_text("#keys-body tr[data-name=\"Production API Key\"]", "go.example.com")
+        .await;
+    let row = b.text("#keys-body tr[data-name=\"Production API Key\"]").await;
+    assert!(
+        row.contains("127.0.0.1") && row.contains(&key[..12]) && row.contains("active"),
+        "row: {row}"
+    );
+
+    // The key works, within its scope and whitelist, with the chosen expiry.
+    let created = key_by_name(&admin, "Production API Key").await;
+    assert_eq!(created["domains"], json!(["go.example.com"]));
+    assert_eq!(created["allow_all_ips"], false);
+    assert_eq!(created["ip_whitelist"], json!(["127.0.0.1"]));
+    assert_eq!(created["expires_at"], expected_expiry);
+    let links = expect(key_get(&app, &key, "/api/v1/links").await, 200).await;
+    let slugs: Vec<&str> = links["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["in-scope"], "domain scope holds");
+    let res = app
+        .http
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({"domain": "other.example.com", "destination_url": "https://c.example.org/"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "creating on an out-of-scope domain");
+
+    // Editing an API Key: "Edit" opens the same modal, prefilled, with "Update API Key".
+    row_action(&b, "Production API Key", "Edit").await;
+    b.visible("#key-dialog").await;
+    assert_eq!(b.text("#key-dialog-title").await, "Edit API Key");
+    assert_eq!(b.text("#key-submit").await, "Update API Key");
+    assert_eq!(b.value("#key-name").await, "Production API Key");
+    assert!(!b.checked("#key-allow-all").await);
+    assert_eq!(b.value("#key-whitelist").await, "127.0.0.1");
+    assert!(!b.checked("#key-never-expire").await);
+    assert_eq!(b.value("#key-expires").await, local);
+    assert!(
+        !b.exists("#key-dialog input[name=key]").await,
+        "the key value is not editable"
+    );
+    // Step: Modify Settings — name and whitelist (10.0.0.1 only), never expire.
+    b.fill("#key-name", "Production API Key v2").await;
+    b.fill("#key-whitelist", "10.0.0.1").await;
+    b.click("#key-never-expire").await;
+    b.hidden("#key-expires").await;
+    // Step: Save Changes.
+    b.click_button("#key-dialog", "Update API Key").await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "10.0.0.1")
+        .await;
+    let edited = key_by_name(&admin, "Production API Key v2").await;
+    assert_eq!(edited["ip_whitelist"], json!(["10.0.0.1"]));
+    assert_eq!(edited["expires_at"], Value::Null);
+    assert_eq!(edited["prefix"], created["prefix"], "the key value never changes");
+    assert_eq!(
+        key_get(&app, &key, "/api/v1/links").await.status(),
+        403,
+        "127.0.0.1 is outside the whitelist now"
+    );
+
+    // Back to all IP addresses, so the revocation is what stops it.
+    row_action(&b, "Production API Key v2", "Edit").await;
+    b.visible("#key-dialog").await;
+    b.click("#key-allow-all").await;
+    b.hidden("#key-whitelist").await;
+    b.click_button("#key-dialog", "Update API Key").await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "All IP addresses")
+        .await;
+    assert_eq!(key_get(&app, &key, "/api/v1/links").await.status(), 200);
+
+    // Revoking: a confirmation; "Cancel" aborts, "OK" invalidates at once.
+    row_action(&b, "Production API Key v2", "Revoke").await;
+    assert!(b.prompt_text().await.contains("Revoke"));
+    b.dismiss_prompt().await;
+    assert_eq!(
+        key_get(&app, &key, "/api/v1/links").await.status(),
+        200,
+        "Cancel leaves the key working"
+    );
+    row_action(&b, "Production API Key v2", "Revoke").await;
+    b.prompt_text().await;
+    b.accept_prompt().await;
+    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "revoked")
+        .await;
+    assert_eq!(
+        key_get(&app, &key, "/api/v1/links").await.status(),
+        401,
+        "a revoked key gets 401"
+    );
+
+    // A second key with every default: all domains, all IPs, never expires; then Delete.
+    b.click("#create-key").await;
+    b.visible("#key-dialog").await;
+    assert_eq!(b.value("#key-name").await, "", "the create form starts empty");
+    b.fill("#key-name", "Development Key").await;
+    b.click_button("#key-dialog", "Create API Key").await;
+    b.visible("#key-value").await;
+    b.click_button("#key-created", "Copy").await;
+    b.wait_text("#key-copy-status", "clipboard").await;
+    let dev_key = b.clipboard().await;
+    b.click_button("#key-created", "OK").await;
+    b.hidden("#key-dialog").await;
+    let dev = key_by_name(&admin, "Development Key").await;
+    assert_eq!(
+        (
+            dev["domains"].clone(),
+            dev["allow_all_ips"].clone(),
+            dev["expires_at"].clone()
+        ),
+        (json!([]), json!(true), Value::Null)
+    );
+    let links = expect(key_get(&app, &dev_key, "/api/v1/links").await, 200).await;
+    assert_eq!(links["total"], 2, "an unscoped key sees every domain");
+
+    row_action(&b, "Development Key", "Delete").await;
+    assert!(b.prompt_text().await.contains("Delete"));
+    b.accept_prompt().await;
+    let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
+    while b.exists("#keys-body tr[data-name=\"Development Key\"]").await {
+        assert!(std::time::Instant::now() < deadline, "deleted key stays in the table");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        key_get(&app, &dev_key, "/api/v1/links").await.status(),
+        401,
+        "a deleted key gets 401"
+    );
+    b.close().await;
+}
+
+fn time_year() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    1970 + secs / 31_556_952
+}

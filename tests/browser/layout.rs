@@ -1,0 +1,139 @@
+//! The shell: sidebar, sign-out, CSP without inline script, and every page readable at 1280px
+//! and at 390px (no sideways scrolling), in light and dark. `UI_SCREENSHOTS=<dir>` saves a
+//! screenshot of each page and width there, for a human look.
+
+use serde_json::json;
+
+use crate::support::browser::Browser;
+use crate::support::spawn_app;
+
+const PAGES: [(&str, &str); 4] = [
+    ("/ui/links", "Links"),
+    ("/ui/domains", "Domains"),
+    ("/ui/integrations/api-keys", "API Keys"),
+    ("/ui/", "Welcome to linkdock"),
+];
+
+#[tokio::test]
+async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "go.example.com"}), 201)
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://example.org/a/rather/long/path/that/could/overflow/a/narrow/screen?with=query&and=more", "title": "A link", "tags": ["docs", "team"]}),
+            201,
+        )
+        .await;
+    admin.post_json("/api/v1/api-keys", json!({"name": "Wide key", "allow_all_ips": false, "ip_whitelist": ["2001:db8:1234:5678::/64", "192.168.100.200"]}), 201).await;
+
+    // Without a session every page redirects to the sign-in page.
+    let res = app.http.get(app.url("/ui/integrations/api-keys")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/ui/login?next="));
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+
+    let Some(b) = Browser::start(&app).await else { return };
+    b.sign_in().await;
+    let shots = std::env::var_os("UI_SCREENSHOTS").map(std::path::PathBuf::from);
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        for (path, heading) in PAGES {
+            b.goto(path).await;
+            b.wait_text("main h1", heading).await;
+            // Tables are filled by script: wait until "Loading…" is gone.
+            if b.exists("tbody").await {
+                let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
+                while b.text("tbody").await.contains("Loading") {
+                    assert!(std::time::Instant::now() < deadline, "{path} never loaded");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+            let bg = b
+                .eval("return getComputedStyle(document.body).backgroundColor;", vec![])
+                .await;
+            assert_eq!(
+                bg == json!("rgb(17, 20, 24)"),
+                scheme == "dark",
+                "{path} background {bg} in {scheme}"
+            );
+            let overflow = b
+                .eval(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                    vec![],
+                )
+                .await;
+            assert!(
+                overflow.as_i64().unwrap_or(0) <= 0,
+                "{path} scrolls sideways at {width}px by {overflow}"
+            );
+            // No inline script or style anywhere (the CSP would block it).
+            let inline = b
+                .eval(
+                    "return document.querySelectorAll('script:not([src]), [style], style').length;",
+                    vec![],
+                )
+                .await;
+            assert_eq!(inline, json!(0), "{path} has inline script or style");
+            // Every form control has a label.
+            let unlabelled = b
+                .eval(
+                    "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                       .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map(c => c.id || c.name);",
+                    vec![],
+                )
+                .await;
+            assert_eq!(unlabelled, json!([]), "{path} has unlabelled controls");
+            if let Some(dir) = &shots {
+                std::fs::create_dir_all(dir).unwrap();
+                let png = b.client.screenshot().await.unwrap();
+                let name = format!("{}-{width}-{scheme}.png", path.trim_matches('/').replace('/', "_"));
+                std::fs::write(dir.join(name), png).unwrap();
+            }
+            if path == "/ui/integrations/api-keys" {
+                // The modal fits the screen, and its fields are reachable.
+                b.click("#create-key").await;
+                b.click("#key-allow-all").await;
+                b.click("#key-never-expire").await;
+                let fits = b
+                    .eval("const r = document.getElementById('key-dialog').getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth;", vec![])
+                    .await;
+                assert_eq!(fits, json!(true), "dialog fits at {width}px");
+                if let Some(dir) = &shots {
+                    std::fs::write(
+                        dir.join(format!("key-dialog-{width}-{scheme}.png")),
+                        b.client.screenshot().await.unwrap(),
+                    )
+                    .unwrap();
+                }
+                b.click_button("#key-dialog", "Cancel").await;
+                b.hidden("#key-dialog").await;
+            }
+        }
+    }
+    b.resize(1280, 900).await;
+
+    // The sidebar: Links, Domains, Integrations → API Keys, Manual Integration; and sign-out.
+    b.goto("/ui/integrations/api-keys").await;
+    let nav = b.text("nav.sidebar").await;
+    for label in ["Links", "Domains", "Integrations", "API Keys", "Manual Integration"] {
+        assert!(nav.contains(label), "sidebar lacks {label}: {nav}");
+    }
+    assert_eq!(b.text("nav.sidebar a[aria-current=page]").await, "API Keys");
+    b.click_button("nav.sidebar", "Sign out").await;
+    b.wait_for_path(|p| p == "/ui/login").await;
+    b.goto("/ui/links").await;
+    b.wait_for_path(|p| p == "/ui/login").await;
+    b.close().await;
+}

@@ -1,0 +1,10 @@
+//! Browser tests: real Chromium through chromedriver, walking the user guide step by step and
+//! checking the effect through the HTTP API.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod api_keys;
+mod harness;
+mod layout;
+mod links_domains;

@@ -1,0 +1,435 @@
+//! Browser test support: headless Chromium driven through chromedriver (WebDriver) with
+//! fantoccini, signed in through the real sign-in form.
+//!
+//! ```ignore
+//! let app = spawn_app().await;
+//! let Some(b) = Browser::start(&app).await else { return }; // SKIPPED (only when CI is unset)
+//! b.sign_in().await;
+//! b.goto("/ui/links").await;
+//! b.click("#new-link").await;
+//! ```
+//!
+//! Chromium and chromedriver come from Debian's `chromium` and `chromium-driver` packages;
+//! `CHROME_BIN` and `CHROMEDRIVER` override the paths. A test may skip itself only when the
+//! environment variable `CI` is unset and chromedriver is missing; it then prints a loud
+//! SKIPPED line. Under `CI` a missing browser is a failure.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use super::{TestApp, ADMIN_PASSWORD};
+
+/// How long any wait for the page lasts before the test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// `POST /session/{id}/permissions` (W3C Permissions, supported by chromedriver).
+#[derive(Debug)]
+struct SetPermission {
+    name: &'static str,
+}
+
+impl WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/permissions", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"descriptor": {"name": self.name}, "state": "granted"});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// `POST /session/{id}/goog/cdp/execute`: a Chrome DevTools Protocol command (chromedriver).
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Start chromedriver and a headless Chromium for `app`, or `None` (after printing a loud
+    /// SKIPPED line) when chromedriver is missing and `CI` is unset.
+    pub async fn start(app: &TestApp) -> Option<Browser> {
+        let driver_bin = find_binary(
+            "CHROMEDRIVER",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        );
+        let Some(driver_bin) = driver_bin.filter(|p| p.exists()) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromedriver not found (install Debian's chromium-driver); CI is set, so this is a failure"
+            );
+            eprintln!("\n**************** SKIPPED: browser test — chromedriver not found (install chromium-driver) ****************\n");
+            return None;
+        };
+        let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium", "/usr/lib/chromium/chromium"])
+            .expect("chromium not found (install Debian's chromium)");
+
+        let port = free_port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let wd = format!("http://127.0.0.1:{port}");
+
+        let profile = tempfile::tempdir().expect("profile dir");
+        let origin = app.base.clone();
+        let mut caps = Capabilities::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chrome_bin,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--no-default-browser-check", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": {
+                    "profile.content_settings.exceptions.clipboard": {
+                        format!("{origin},*"): {"setting": 1}
+                    }
+                }
+            }),
+        );
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&wd)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "could not start a WebDriver session: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let b = Browser {
+            client,
+            base: app.base.clone(),
+            driver,
+            _profile: profile,
+        };
+        // Permissions apply to the current document's origin: open it first.
+        b.goto("/healthz").await;
+        for name in ["clipboard-read", "clipboard-write"] {
+            b.client
+                .issue_cmd(SetPermission { name })
+                .await
+                .expect("grant clipboard permission");
+        }
+        Some(b)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn goto(&self, path: &str) {
+        self.client.goto(&self.url(path)).await.expect("navigate");
+    }
+
+    /// Sign in as the admin through the real sign-in form.
+    pub async fn sign_in(&self) {
+        self.sign_in_as("admin", ADMIN_PASSWORD).await;
+    }
+
+    pub async fn sign_in_as(&self, username: &str, password: &str) {
+        self.goto("/ui/login").await;
+        self.fill("#username", username).await;
+        self.fill("#password", password).await;
+        self.click("form button[type=submit]").await;
+        self.wait_for_path(|p| p.starts_with("/ui/") && !p.starts_with("/ui/login"))
+            .await;
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
+    pub async fn wait_for_path(&self, ok: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let p = self.path().await;
+            if ok(&p) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "page stayed at {p}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The first element matching `css`, waiting for it to exist.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Wait until `css` matches a displayed element, and return it.
+    pub async fn visible(&self, css: &str) -> Element {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
+                for el in els {
+                    if el.is_displayed().await.unwrap_or(false) {
+                        return el;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "{css} never became visible");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait until nothing displayed matches `css`.
+    pub async fn hidden(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut shown = false;
+            if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
+                for el in els {
+                    if el.is_displayed().await.unwrap_or(false) {
+                        shown = true;
+                    }
+                }
+            }
+            if !shown {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} stayed visible");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find_all")
+            .is_empty()
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.visible(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Click the displayed button (or link) whose text is exactly `label`, inside `scope`.
+    pub async fn click_button(&self, scope: &str, label: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            for el in self
+                .client
+                .find_all(Locator::Css(&format!("{scope} button, {scope} a")))
+                .await
+                .expect("find")
+            {
+                if el.is_displayed().await.unwrap_or(false) && el.text().await.unwrap_or_default().trim() == label {
+                    el.click().await.unwrap_or_else(|e| panic!("click {label:?}: {e}"));
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "no visible button {label:?} in {scope}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clear a field and type `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.visible(css).await;
+        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
+
+    pub async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    pub async fn checked(&self, css: &str) -> bool {
+        self.find(css).await.prop("checked").await.expect("checked").as_deref() == Some("true")
+    }
+
+    /// Wait until the text of `css` contains `needle`; returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut last = String::new();
+            for el in self.client.find_all(Locator::Css(css)).await.expect("find") {
+                last = el.text().await.unwrap_or_default();
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never contained {needle:?} (last: {last:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Run a script in the page; `arguments[i]` are `args`.
+    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// The text on the system clipboard, as the page reads it.
+    pub async fn clipboard(&self) -> String {
+        let v = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 navigator.clipboard.readText().then(done, e => done('ERROR: ' + e));",
+                vec![],
+            )
+            .await
+            .expect("read clipboard");
+        let s = v.as_str().unwrap_or_default().to_owned();
+        assert!(!s.starts_with("ERROR: "), "clipboard unreadable: {s}");
+        s
+    }
+
+    /// Wait for a `confirm()`/`alert()` prompt; return its text.
+    pub async fn prompt_text(&self) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.client.get_alert_text().await {
+                Ok(t) => return t,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "no prompt appeared: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Press "OK" on the open prompt.
+    pub async fn accept_prompt(&self) {
+        self.client.accept_alert().await.expect("accept prompt");
+    }
+
+    /// Press "Cancel" on the open prompt.
+    pub async fn dismiss_prompt(&self) {
+        self.client.dismiss_alert().await.expect("dismiss prompt");
+    }
+
+    /// The element that has focus, as `tag#id`.
+    pub async fn focused(&self) -> String {
+        self.eval(
+            "const a = document.activeElement; return a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') : '';",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Run a Chrome DevTools Protocol command, e.g. `Emulation.setEmulatedMedia`.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Emulate the system's light or dark colour scheme.
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )
+        .await;
+    }
+
+    /// Resize the window (e.g. 390 wide for the phone layout).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.expect("resize");
+    }
+
+    /// End the WebDriver session and stop chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

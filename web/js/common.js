@@ -1,0 +1,199 @@
+// Shared helpers for the management UI: API calls with the CSRF token, problem+json → inline
+// field errors, <dialog> modals with focus handling, DOM building without innerHTML, clipboard.
+"use strict";
+
+(function () {
+  const csrf = () => {
+    const m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  };
+
+  /** An API failure: HTTP status plus the problem+json document (or a made-up one). */
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || `request failed (${status})`);
+      this.status = status;
+      this.problem = problem || {};
+    }
+  }
+
+  /** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrf();
+    const init = { method, headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
+    }
+    const text = await res.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch (_) { data = { detail: text }; }
+    }
+    if (res.status === 401 && !path.startsWith("/api/v1/session")) {
+      // The session ended: go to the sign-in page and come back here afterwards.
+      const next = encodeURIComponent(location.pathname + location.search);
+      location.assign(`/ui/login?next=${next}`);
+    }
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+
+  /** Every page of a list endpoint (limit 100 each). */
+  async function apiAll(path) {
+    const items = [];
+    const sep = path.includes("?") ? "&" : "?";
+    for (let offset = 0; ; offset += 100) {
+      const page = await api("GET", `${path}${sep}limit=100&offset=${offset}`);
+      items.push(...page.items);
+      if (items.length >= page.total || page.items.length === 0) return items;
+    }
+  }
+
+  /** Build an element: el("td", {class: "x", text: "..."}, child, ...). Never parses HTML. */
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") e.textContent = v;
+      else if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k in e && typeof v !== "string") e[k] = v;
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  /** "3 minutes ago"-free absolute local time; "—" for null. */
+  function fmtTime(iso) {
+    if (!iso) return null;
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  /** RFC 3339 (UTC) → the value of an <input type="datetime-local"> in local time. */
+  function toLocalInput(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (isNaN(d)) return "";
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  }
+
+  /** The value of a datetime-local input → RFC 3339 UTC, or null when empty/invalid. */
+  function fromLocalInput(value) {
+    if (!value) return null;
+    const d = new Date(value);
+    if (isNaN(d)) return null;
+    return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+
+  // ---- inline errors -------------------------------------------------------------------
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; p.hidden = true; });
+    form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+    const general = form.querySelector(".form-error");
+    if (general) { general.textContent = ""; general.hidden = true; }
+  }
+
+  /** Put `message` under the field named `field` (API field name); false if no such field. */
+  function fieldError(form, field, message) {
+    const p = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+    if (!p) return false;
+    p.textContent = p.textContent ? `${p.textContent} ${message}` : message;
+    p.hidden = false;
+    const wrap = p.closest(".field");
+    const control = wrap && wrap.querySelector("input, select, textarea");
+    if (control) control.setAttribute("aria-invalid", "true");
+    return true;
+  }
+
+  function generalError(form, message) {
+    const general = form.querySelector(".form-error");
+    if (general) { general.textContent = message; general.hidden = false; }
+    else window.alert(message);
+  }
+
+  /**
+   * Show an ApiError inside `form`: each `errors[].field` next to its field. `mapField(field)`
+   * may return {field, message} to rename a field or reword (e.g. "ip_whitelist[2]" → "line 3").
+   * Whatever is not placed goes to the form's general error. Focuses the first invalid field.
+   * Nothing typed is touched.
+   */
+  function showProblem(form, err, mapField) {
+    clearErrors(form);
+    const problem = (err && err.problem) || {};
+    const errors = Array.isArray(problem.errors) ? problem.errors : [];
+    const unplaced = [];
+    for (const e of errors) {
+      let target = { field: String(e.field || ""), message: String(e.message || "invalid") };
+      const m = /^([a-z_]+)\[(\d+)\]$/.exec(target.field);
+      if (m) target = { field: m[1], index: Number(m[2]), message: target.message };
+      const mapped = (mapField && mapField(target)) || target;
+      if (!fieldError(form, mapped.field, mapped.message)) unplaced.push(mapped.message);
+    }
+    if (errors.length === 0) unplaced.push(err && err.message ? err.message : "something went wrong");
+    if (unplaced.length) generalError(form, unplaced.join(" "));
+    const first = form.querySelector("[aria-invalid=true]");
+    if (first) first.focus();
+    else {
+      const general = form.querySelector(".form-error");
+      if (general && !general.hidden) general.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // ---- modals --------------------------------------------------------------------------
+
+  /**
+   * Open a <dialog> as a modal, move focus into it (first field, or `focus`), and give focus
+   * back to what had it when the dialog closes. Buttons with [data-close] close it.
+   */
+  function openDialog(dialog, focus) {
+    const opener = document.activeElement;
+    if (!dialog.dataset.wired) {
+      dialog.dataset.wired = "1";
+      dialog.addEventListener("click", (ev) => {
+        const closer = ev.target.closest("[data-close]");
+        if (closer && dialog.contains(closer)) { ev.preventDefault(); dialog.close("cancel"); }
+      });
+    }
+    dialog.addEventListener("close", () => {
+      if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
+    }, { once: true });
+    dialog.showModal();
+    const target = focus || dialog.querySelector("input:not([type=hidden]):not([disabled]), select, textarea, button:not([data-close])");
+    if (target) target.focus();
+  }
+
+  /** Write to the clipboard; resolves true on success. */
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }
+
+  /** Announce a message in a polite live region (e.g. "Link deleted."). */
+  function announce(region, message, isError) {
+    if (!region) return;
+    region.textContent = message;
+    region.classList.toggle("error", !!isError);
+  }
+
+  window.Linkdock = { api, apiAll, ApiError, el, fmtTime, toLocalInput, fromLocalInput, clearErrors, fieldError, generalError, showProblem, openDialog, copyText, announce };
+})();
