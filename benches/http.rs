@@ -7,7 +7,8 @@
 //! - 404 of an unknown slug vs the bare handler's 404
 //! - authenticated `GET /api/v1/links/{id}` (API key) vs a bare handler returning a fixed small JSON body
 //! - `GET /api/v1/links?search=…&limit=50` over 100,000 links: p99 latency
-//! and, in process, the cost of verifying an API key (parse, checksum, SHA-256, lookup, checks).
+//!
+//! And, in process, the cost of verifying an API key (parse, checksum, SHA-256, lookup, checks).
 
 use std::net::{IpAddr, TcpListener};
 use std::process::Command;
@@ -16,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use linkdock::config::{Config, LogFormat, LogLevel};
-use linkdock::domain::{now, AllowList, DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title};
+use linkdock::domain::{
+    now, AllowList, DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title,
+};
 use linkdock::keys::{issue, KeyIndex};
 use linkdock::startup::Application;
 use linkdock::store::records::{KeyRecord, KeyStatus, Source};
@@ -32,13 +35,27 @@ struct Run {
 
 fn wrk(url: &str, conns: u32, headers: &[String]) -> Run {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t2", &format!("-c{conns}"), &format!("-d{SECS}s"), "--latency"]);
+    cmd.args([
+        "-t2",
+        &format!("-c{conns}"),
+        &format!("-d{SECS}s"),
+        "--latency",
+    ]);
     for h in headers {
         cmd.args(["-H", h]);
     }
-    let out = cmd.arg(url).output().expect("wrk is needed: apt-get install wrk");
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("wrk is needed: apt-get install wrk");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("Non-2xx") || url.contains("missing") || url.contains("bare404") || url.contains("/docs") , "unexpected errors from {url}:\n{text}");
+    assert!(
+        !text.contains("Non-2xx")
+            || url.contains("missing")
+            || url.contains("bare404")
+            || url.contains("/docs"),
+        "unexpected errors from {url}:\n{text}"
+    );
     let rps = text
         .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
@@ -70,9 +87,26 @@ fn bare_server() -> u16 {
         actix_web::rt::System::new().block_on(async move {
             HttpServer::new(|| {
                 App::new()
-                    .route("/bare302", web::get().to(|| async { HttpResponse::Found().insert_header(("location", "https://example.com/documentation")).finish() }))
-                    .route("/bare404", web::get().to(|| async { HttpResponse::NotFound().body("not found") }))
-                    .route("/bare-json", web::get().to(|| async { HttpResponse::Ok().content_type("application/json").body(JSON_BODY) }))
+                    .route(
+                        "/bare302",
+                        web::get().to(|| async {
+                            HttpResponse::Found()
+                                .insert_header(("location", "https://example.com/documentation"))
+                                .finish()
+                        }),
+                    )
+                    .route(
+                        "/bare404",
+                        web::get().to(|| async { HttpResponse::NotFound().body("not found") }),
+                    )
+                    .route(
+                        "/bare-json",
+                        web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(JSON_BODY)
+                        }),
+                    )
             })
             .listen(listener)
             .unwrap()
@@ -102,12 +136,15 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
             let app = Application::build(config, None).expect("start linkdock");
             let st = app.state().clone();
             let store = &st.store;
-            let domain = store.create_domain(&Hostname::parse("go.example.com").unwrap()).unwrap();
+            let domain = store
+                .create_domain(&Hostname::parse("go.example.com").unwrap())
+                .unwrap();
             let link = store
                 .create_link(NewLink {
                     domain_id: domain.id,
                     slug: Some(Slug::parse("docs").unwrap()),
-                    destination_url: DestinationUrl::parse("https://example.com/documentation").unwrap(),
+                    destination_url: DestinationUrl::parse("https://example.com/documentation")
+                        .unwrap(),
                     title: Some(Title::parse("Documentation").unwrap()),
                     tags: Tags::parse(&["docs"]).unwrap(),
                     redirect_code: RedirectCode::DEFAULT,
@@ -120,8 +157,13 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                     .map(|i| NewLink {
                         domain_id: domain.id,
                         slug: Some(Slug::parse(&format!("item-{chunk}-{i}")).unwrap()),
-                        destination_url: DestinationUrl::parse(&format!("https://example.com/articles/{chunk}/{i}")).unwrap(),
-                        title: Some(Title::parse(&format!("Article {chunk}-{i} about things")).unwrap()),
+                        destination_url: DestinationUrl::parse(&format!(
+                            "https://example.com/articles/{chunk}/{i}"
+                        ))
+                        .unwrap(),
+                        title: Some(
+                            Title::parse(&format!("Article {chunk}-{i} about things")).unwrap(),
+                        ),
                         tags: Tags::default(),
                         redirect_code: RedirectCode::DEFAULT,
                         expires_at: None,
@@ -129,7 +171,10 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                     .collect();
                 store.create_links(rows).unwrap();
             }
-            eprintln!("seeded 100,000 links in {:.1}s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "seeded 100,000 links in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
             let (plain, digest) = issue(&st.rng, &KeyPrefix::default());
             store
                 .create_key(
@@ -145,11 +190,17 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                     Source::Api,
                 )
                 .unwrap();
-            tx.send(Seeded { port: app.port(), link_id: link.id, key: plain.into_string() }).unwrap();
+            tx.send(Seeded {
+                port: app.port(),
+                link_id: link.id,
+                key: plain.into_string(),
+            })
+            .unwrap();
             app.run_until_stopped().await.unwrap();
         });
     });
-    rx.recv_timeout(Duration::from_secs(300)).expect("linkdock started")
+    rx.recv_timeout(Duration::from_secs(300))
+        .expect("linkdock started")
 }
 
 fn verify_cost() -> f64 {
@@ -166,7 +217,8 @@ fn verify_cost() -> f64 {
             digest,
             domains: vec![1, 2],
             allow_all_ips: false,
-            ip_whitelist: AllowList::parse("ip", &["10.0.0.0/8", "127.0.0.1", "2001:db8::/32"]).unwrap(),
+            ip_whitelist: AllowList::parse("ip", &["10.0.0.0/8", "127.0.0.1", "2001:db8::/32"])
+                .unwrap(),
             expires_at: Some(now().plus_secs(3600)),
             status: KeyStatus::Active,
             source: Source::Api,
@@ -182,7 +234,11 @@ fn verify_cost() -> f64 {
     let t = now();
     let started = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(index.verify(std::hint::black_box(&probe), &prefix, ip, t).unwrap());
+        std::hint::black_box(
+            index
+                .verify(std::hint::black_box(&probe), &prefix, ip, t)
+                .unwrap(),
+        );
     }
     started.elapsed().as_nanos() as f64 / f64::from(n) / 1000.0
 }
@@ -208,12 +264,31 @@ fn main() {
     let bare404 = wrk(&b("/bare404"), 64, &[]);
     let missing = wrk(&l("/missing"), 64, std::slice::from_ref(&host));
     let bare_json = wrk(&b("/bare-json"), 64, &[]);
-    let get_link = wrk(&l(&format!("/api/v1/links/{}", ld.link_id)), 64, std::slice::from_ref(&auth));
-    let search_all = wrk(&l("/api/v1/links?search=article&limit=50"), 4, std::slice::from_ref(&auth));
-    let search_one = wrk(&l("/api/v1/links?search=item-7-4242&limit=50"), 4, std::slice::from_ref(&auth));
+    let get_link = wrk(
+        &l(&format!("/api/v1/links/{}", ld.link_id)),
+        64,
+        std::slice::from_ref(&auth),
+    );
+    let search_all = wrk(
+        &l("/api/v1/links?search=article&limit=50"),
+        4,
+        std::slice::from_ref(&auth),
+    );
+    let search_one = wrk(
+        &l("/api/v1/links?search=item-7-4242&limit=50"),
+        4,
+        std::slice::from_ref(&auth),
+    );
 
     let row = |name: &str, r: &Run, base: &Run| {
-        println!("| {name} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0}% |", r.rps, r.p99_ms, base.rps, base.p99_ms, 100.0 * r.rps / base.rps);
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0}% |",
+            r.rps,
+            r.p99_ms,
+            base.rps,
+            base.p99_ms,
+            100.0 * r.rps / base.rps
+        );
     };
     println!();
     println!("| scenario | linkdock req/s | p99 ms | bare actix req/s | bare p99 ms | ratio |");
@@ -224,8 +299,14 @@ fn main() {
     println!();
     println!("| search over 100,000 links, limit=50, 4 connections | req/s | p99 ms |");
     println!("|---|---|---|");
-    println!("| `search=article` (every link matches) | {:.0} | {:.2} |", search_all.rps, search_all.p99_ms);
-    println!("| `search=item-7-4242` (one link matches) | {:.0} | {:.2} |", search_one.rps, search_one.p99_ms);
+    println!(
+        "| `search=article` (every link matches) | {:.0} | {:.2} |",
+        search_all.rps, search_all.p99_ms
+    );
+    println!(
+        "| `search=item-7-4242` (one link matches) | {:.0} | {:.2} |",
+        search_one.rps, search_one.p99_ms
+    );
     println!();
     println!("API key verification (parse, checksum, SHA-256, index of 10,000 keys, status, expiry, IP): {verify_us:.2} µs");
 }

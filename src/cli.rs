@@ -13,7 +13,11 @@ use crate::store::records::{KeyRecord, Source, UserRecord};
 use crate::store::{NewKey, Store, StoreError};
 
 #[derive(Parser)]
-#[command(name = "linkdock", version, about = "Self-hosted link manager for small teams")]
+#[command(
+    name = "linkdock",
+    version,
+    about = "Self-hosted link manager for small teams"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -115,11 +119,19 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config.config),
-        Command::Key { command: KeyCommand::Generate { prefix } } => key_generate(prefix),
-        Command::Password { command: PasswordCommand::Hash } => password_hash(),
-        Command::ConfigCmd { command: ConfigCommand::Check { path } } => config_check(path.or(cli.config.config)),
+        Command::Key {
+            command: KeyCommand::Generate { prefix },
+        } => key_generate(prefix),
+        Command::Password {
+            command: PasswordCommand::Hash,
+        } => password_hash(),
+        Command::ConfigCmd {
+            command: ConfigCommand::Check { path },
+        } => config_check(path.or(cli.config.config)),
         Command::Keys { command } => keys(cli.config.config, command),
-        Command::User { command: UserCommand::Add { name } } => user_add(cli.config.config, &name),
+        Command::User {
+            command: UserCommand::Add { name },
+        } => user_add(cli.config.config, &name),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,13 +179,19 @@ fn read_password() -> Result<Password, String> {
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
     Password::parse(line.trim_end_matches(['\r', '\n']).to_owned()).map_err(|e| e.to_string())
 }
 
 fn password_hash() -> Result<(), String> {
     let pw = read_password()?;
-    println!("{}", crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str());
+    println!(
+        "{}",
+        crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str()
+    );
     Ok(())
 }
 
@@ -192,7 +210,11 @@ fn config_check(path: Option<PathBuf>) -> Result<(), String> {
             for p in &e.problems {
                 println!("{}: {p}", e.source_name);
             }
-            Err(format!("{} problem(s) in {}", e.problems.len(), e.source_name))
+            Err(format!(
+                "{} problem(s) in {}",
+                e.problems.len(),
+                e.source_name
+            ))
         }
     }
 }
@@ -226,22 +248,38 @@ fn key_json(store: &Store, k: &KeyRecord) -> serde_json::Value {
 fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
     let (config, store) = open_store(config_path)?;
     match cmd {
-        KeysCommand::Create { name, domains, ips, expires, json } => {
+        KeysCommand::Create {
+            name,
+            domains,
+            ips,
+            expires,
+            json,
+        } => {
             let name = KeyName::parse(&name).map_err(|e| e.to_string())?;
             let mut ids = Vec::new();
             for d in &domains {
                 let host = Hostname::parse(d).map_err(|e| e.to_string())?;
-                let rec = store.catalog.domain_by_host(host.as_str()).ok_or_else(|| format!("unknown domain `{host}`"))?;
+                let rec = store
+                    .catalog
+                    .domain_by_host(host.as_str())
+                    .ok_or_else(|| format!("unknown domain `{host}`"))?;
                 ids.push(rec.id);
             }
             let whitelist = AllowList::parse("ip", &ips).map_err(|errs| {
-                errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                errs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             })?;
-            let expires_at = expires.map(|e| parse_rfc3339(&e, "expires")).transpose().map_err(|e| e.to_string())?;
+            let expires_at = expires
+                .map(|e| parse_rfc3339(&e, "expires"))
+                .transpose()
+                .map_err(|e| e.to_string())?;
             if expires_at.is_some_and(|e| e <= crate::domain::now()) {
                 return Err("--expires is in the past".into());
             }
-            let (plain, digest) = crate::keys::issue(&ring::rand::SystemRandom::new(), &config.keys.prefix);
+            let (plain, digest) =
+                crate::keys::issue(&ring::rand::SystemRandom::new(), &config.keys.prefix);
             let rec = store
                 .create_key(
                     NewKey {
@@ -271,10 +309,20 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
                 let v: Vec<_> = keys.iter().map(|(k, _)| key_json(&store, k)).collect();
                 println!("{}", serde_json::Value::Array(v));
             } else {
-                println!("{:<6} {:<14} {:<9} {:<7} name", "id", "prefix", "status", "source");
+                println!(
+                    "{:<6} {:<14} {:<9} {:<7} name",
+                    "id", "prefix", "status", "source"
+                );
                 for (k, _) in keys {
                     let j = key_json(&store, &k);
-                    println!("{:<6} {:<14} {:<9} {:<7} {}", k.id, k.prefix, j["status"].as_str().unwrap_or(""), j["source"].as_str().unwrap_or(""), k.name);
+                    println!(
+                        "{:<6} {:<14} {:<9} {:<7} {}",
+                        k.id,
+                        k.prefix,
+                        j["status"].as_str().unwrap_or(""),
+                        j["source"].as_str().unwrap_or(""),
+                        k.name
+                    );
                 }
             }
         }
@@ -292,7 +340,9 @@ fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
     let (_, store) = open_store(config_path)?;
     let rec = UserRecord {
         username,
-        password_hash: crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str().to_owned(),
+        password_hash: crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new())
+            .as_str()
+            .to_owned(),
         source: Source::Api,
         created_at: crate::domain::now(),
     };

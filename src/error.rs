@@ -48,7 +48,9 @@ impl AuthFailure {
             Self::Missing => "no credentials: send `Authorization: Bearer <api key>` or sign in",
             Self::NotBearer => "the Authorization header must use the Bearer scheme",
             Self::Malformed => "the API key is malformed",
-            Self::Checksum => "the API key checksum does not match: the key was mistyped or truncated",
+            Self::Checksum => {
+                "the API key checksum does not match: the key was mistyped or truncated"
+            }
             Self::Unknown => "the API key is not known",
             Self::Revoked => "the API key has been revoked",
             Self::Expired => "the API key has expired",
@@ -79,7 +81,9 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     /// 503: the server is shutting down or a dependency is not ready.
     Unavailable(String),
     /// 500: logged in full, answered without details.
@@ -226,7 +230,10 @@ impl ResponseError for ApiError {
         let headers = res.headers_mut();
         match self {
             Self::Unauthenticated(why) if *why != AuthFailure::BadCredentials => {
-                headers.insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
             }
             Self::TooManyRequests { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, (*retry_after_secs).into());

@@ -19,7 +19,10 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn request(&self, route: &str, status: u16) {
-        let mut map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.get_mut(route) {
             Some(by_status) => *by_status.entry(status).or_default() += 1,
             None => {
@@ -47,7 +50,10 @@ impl Metrics {
         out.push_str("# HELP linkdock_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE linkdock_http_requests_total counter\n");
         {
-            let map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let map = self
+                .requests
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut rows: Vec<_> = map
                 .iter()
                 .flat_map(|(route, by)| by.iter().map(move |(s, n)| (route.as_str(), *s, *n)))
@@ -63,20 +69,54 @@ impl Metrics {
         }
         out.push_str("# HELP linkdock_auth_failures_total Failed authentications by reason.\n");
         out.push_str("# TYPE linkdock_auth_failures_total counter\n");
-        for (reason, n) in self.auth_failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "linkdock_auth_failures_total{{reason=\"{reason}\"}} {n}");
+        for (reason, n) in self
+            .auth_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "linkdock_auth_failures_total{{reason=\"{reason}\"}} {n}"
+            );
         }
         let simple = [
-            ("linkdock_redirects_total", "Redirects answered.", &self.redirects),
-            ("linkdock_redirect_misses_total", "Redirect requests for unknown or expired links.", &self.redirect_misses),
-            ("linkdock_config_reloads_total", "Configuration reloads applied.", &self.config_reloads),
-            ("linkdock_config_reload_errors_total", "Configuration reloads refused.", &self.config_reload_errors),
-            ("linkdock_sweeper_runs_total", "Runs of the key-expiry sweeper.", &self.sweeper_runs),
+            (
+                "linkdock_redirects_total",
+                "Redirects answered.",
+                &self.redirects,
+            ),
+            (
+                "linkdock_redirect_misses_total",
+                "Redirect requests for unknown or expired links.",
+                &self.redirect_misses,
+            ),
+            (
+                "linkdock_config_reloads_total",
+                "Configuration reloads applied.",
+                &self.config_reloads,
+            ),
+            (
+                "linkdock_config_reload_errors_total",
+                "Configuration reloads refused.",
+                &self.config_reload_errors,
+            ),
+            (
+                "linkdock_sweeper_runs_total",
+                "Runs of the key-expiry sweeper.",
+                &self.sweeper_runs,
+            ),
         ];
         for (name, help, counter) in simple {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", counter.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                counter.load(Ordering::Relaxed)
+            );
         }
-        out.push_str("# HELP linkdock_api_keys API keys by status.\n# TYPE linkdock_api_keys gauge\n");
+        out.push_str(
+            "# HELP linkdock_api_keys API keys by status.\n# TYPE linkdock_api_keys gauge\n",
+        );
         for (status, n) in keys_by_status {
             let _ = writeln!(out, "linkdock_api_keys{{status=\"{status}\"}} {n}");
         }

@@ -42,7 +42,8 @@ pub async fn redirect(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse
         Some(link) if !link.is_expired_at(now()) => {
             st.events.send(Event::Click(link.rec.id));
             Metrics::inc(&st.metrics.redirects);
-            let status = StatusCode::from_u16(link.rec.redirect_code.get()).unwrap_or(StatusCode::FOUND);
+            let status =
+                StatusCode::from_u16(link.rec.redirect_code.get()).unwrap_or(StatusCode::FOUND);
             HttpResponse::build(status)
                 .insert_header((header::LOCATION, link.rec.destination_url.as_str()))
                 .insert_header((header::CACHE_CONTROL, "private, max-age=90"))

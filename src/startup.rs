@@ -38,16 +38,27 @@ pub struct SetupGate(Mutex<Option<String>>);
 
 impl SetupGate {
     pub fn accepts(&self, token: &str) -> bool {
-        let guard = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_deref().is_some_and(|t| crate::auth::session::same_secret(t, token))
+        let guard = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard
+            .as_deref()
+            .is_some_and(|t| crate::auth::session::same_secret(t, token))
     }
 
     pub fn close(&self) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     fn open(&self, token: String) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
     }
 }
 
@@ -56,7 +67,10 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("the configuration cannot be applied: {0}")]
     Declared(String),
     #[error("LINKDOCK_ADMIN_PASSWORD: {0}")]
@@ -80,8 +94,17 @@ impl Application {
             .apply_declared(&config.declared())
             .map_err(|e| StartError::Declared(e.to_string()))?;
         let addr = config.server.listen;
-        let listener = TcpListener::bind(addr).map_err(|source| StartError::Listen { addr: addr.to_string(), source })?;
-        let port = listener.local_addr().map_err(|source| StartError::Listen { addr: addr.to_string(), source })?.port();
+        let listener = TcpListener::bind(addr).map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen {
+                addr: addr.to_string(),
+                source,
+            })?
+            .port();
         let writer = Writer::spawn(Arc::clone(&store));
         let state = web::Data::new(AppState {
             config: SharedConfig::new(config),
@@ -128,12 +151,21 @@ impl Application {
         })
         .shutdown_timeout(30)
         .listen(listener)
-        .map_err(|source| StartError::Listen { addr: addr.to_string(), source })?
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?
         .run();
 
         spawn_sweeper(state.clone());
         spawn_sighup(state.clone());
-        Ok(Self { port, server, writer, state, _watcher: watcher })
+        Ok(Self {
+            port,
+            server,
+            writer,
+            state,
+            _watcher: watcher,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -182,11 +214,14 @@ fn bootstrap_first_user(st: &AppState, port: u16) -> Result<(), StartError> {
             created_at: now(),
         };
         st.store.create_first_user(&rec)?;
-        tracing::info!("created user `admin` from LINKDOCK_ADMIN_PASSWORD; sign in at {public}/ui/");
+        tracing::info!(
+            "created user `admin` from LINKDOCK_ADMIN_PASSWORD; sign in at {public}/ui/"
+        );
         return Ok(());
     }
     let mut b = [0u8; 16];
-    ring::rand::SecureRandom::fill(&st.rng, &mut b).map_err(|_| StartError::AdminPassword("no random source".into()))?;
+    ring::rand::SecureRandom::fill(&st.rng, &mut b)
+        .map_err(|_| StartError::AdminPassword("no random source".into()))?;
     let token = hex(&b);
     st.setup.open(token.clone());
     let _ = port;
@@ -211,7 +246,10 @@ pub fn reload(st: &AppState) {
         return;
     }
     for field in running.restart_only_changes(&next) {
-        tracing::warn!(setting = field, "this setting changed in the file but needs a restart to take effect");
+        tracing::warn!(
+            setting = field,
+            "this setting changed in the file but needs a restart to take effect"
+        );
     }
     let next = next.keeping_restart_only(&running);
     match st.store.apply_declared(&next.declared()) {
@@ -262,7 +300,9 @@ fn spawn_sighup(st: web::Data<AppState>) {
     #[cfg(unix)]
     actix_web::rt::spawn(async move {
         use actix_web::rt::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the configuration");
             let st2 = st.clone();

@@ -42,10 +42,21 @@ pub fn init(format: LogFormat, level: LogLevel) {
     let registry = tracing_subscriber::registry().with(filter);
     let installed = match format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(false))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_ansi(false),
+            )
             .try_init(),
         LogFormat::Json => registry
-            .with(fmt::layer().json().with_writer(std::io::stderr).with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
     };
     if installed.is_ok() {
@@ -90,7 +101,8 @@ pub async fn request_context(
     };
     if let Some(st) = state {
         let route = res.request().match_pattern();
-        st.metrics.request(route.as_deref().unwrap_or("unmatched"), status.as_u16());
+        st.metrics
+            .request(route.as_deref().unwrap_or("unmatched"), status.as_u16());
         let key_use = res.request().extensions().get::<KeyUse>().copied();
         if let Some(KeyUse { key, ip }) = key_use {
             st.events.send(Event::KeyUsed {
@@ -111,7 +123,8 @@ pub async fn request_context(
         "request finished"
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
 }
@@ -129,9 +142,18 @@ fn as_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceRespo
     let (req, old) = res.into_parts();
     let (kind, detail) = match status.as_u16() {
         404 => ("not-found", format!("no such resource: {}", req.path())),
-        405 => ("method-not-allowed", format!("{} is not allowed on {}", req.method(), req.path())),
-        413 => ("payload-too-large", "the request body is too large".to_owned()),
-        _ => ("error", status.canonical_reason().unwrap_or("error").to_owned()),
+        405 => (
+            "method-not-allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ),
+        413 => (
+            "payload-too-large",
+            "the request body is too large".to_owned(),
+        ),
+        _ => (
+            "error",
+            status.canonical_reason().unwrap_or("error").to_owned(),
+        ),
     };
     let mut new = problem_response(status, kind, detail);
     for (name, value) in old.headers() {

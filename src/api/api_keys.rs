@@ -11,20 +11,26 @@ use crate::domain::{now, parse_rfc3339, AllowList, DomainError, Hostname, KeyNam
 use crate::error::{blocking, ApiError, Problem};
 use crate::keys::issue;
 use crate::startup::AppState;
-use crate::store::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
+use crate::store::records::{
+    DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source,
+};
 use crate::store::{KeyPatch, NewKey};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api-keys").route(web::get().to(list)).route(web::post().to(create)))
-        .service(
-            web::resource("/api-keys/{id}")
-                .route(web::get().to(show))
-                .route(web::put().to(update))
-                .route(web::delete().to(delete)),
-        )
-        .service(web::resource("/api-keys/{id}/revoke").route(web::post().to(revoke)))
-        .service(web::resource("/api-keys/{id}/requests").route(web::get().to(requests)))
-        .service(web::resource("/keys/current").route(web::get().to(current)));
+    cfg.service(
+        web::resource("/api-keys")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/api-keys/{id}")
+            .route(web::get().to(show))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .service(web::resource("/api-keys/{id}/revoke").route(web::post().to(revoke)))
+    .service(web::resource("/api-keys/{id}/requests").route(web::get().to(requests)))
+    .service(web::resource("/keys/current").route(web::get().to(current)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,7 +77,11 @@ impl ApiKeyView {
             id: k.id,
             name: k.name.into_string(),
             prefix: k.prefix,
-            domains: k.domains.iter().filter_map(|d| st.store.catalog.hostname(*d)).collect(),
+            domains: k
+                .domains
+                .iter()
+                .filter_map(|d| st.store.catalog.hostname(*d))
+                .collect(),
             allow_all_ips: k.allow_all_ips,
             ip_whitelist: k.ip_whitelist.to_strings(),
             expires_at: k.expires_at.map(Timestamp::rfc3339),
@@ -146,7 +156,13 @@ pub struct KeyRequestView {
 
 impl From<KeyRequestRecord> for KeyRequestView {
     fn from(r: KeyRequestRecord) -> Self {
-        Self { at: r.at.rfc3339(), method: r.method, path: r.path, status: r.status, ip: r.ip }
+        Self {
+            at: r.at.rfc3339(),
+            method: r.method,
+            path: r.path,
+            status: r.status,
+            ip: r.ip,
+        }
     }
 }
 
@@ -191,18 +207,34 @@ const NEED_ONE: &str = "at least one address or range is needed when allow_all_i
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Called with an API key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(_user: SessionUser, st: web::Data<AppState>, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
     let st2 = st.clone();
     let all = blocking(move || Ok(st2.store.keys_with_usage()?)).await?;
     let total = all.len();
-    let items = all.into_iter().skip(offset).take(limit).map(|(k, u)| ApiKeyView::new(&st, k, u)).collect();
-    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+    let items = all
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(k, u)| ApiKeyView::new(&st, k, u))
+        .collect();
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiError> {
     let st2 = st.clone();
-    let (k, u) = blocking(move || Ok(st2.store.key_with_usage(id)?)).await?.ok_or(ApiError::NotFound("API key"))?;
+    let (k, u) = blocking(move || Ok(st2.store.key_with_usage(id)?))
+        .await?
+        .ok_or(ApiError::NotFound("API key"))?;
     Ok(ApiKeyView::new(st, k, u))
 }
 
@@ -214,7 +246,11 @@ async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiErro
         (status = 200, description = "The key (without its value)", body = ApiKeyView),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn show(_user: SessionUser, st: web::Data<AppState>, id: web::Path<KeyId>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load(&st, *id).await?))
 }
 
@@ -228,18 +264,33 @@ pub async fn show(_user: SessionUser, st: web::Data<AppState>, id: web::Path<Key
         (status = 400, description = "Invalid field: empty whitelist with allow_all_ips false, bad IP/CIDR, past expiry, unknown domain", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(_user: SessionUser, st: web::Data<AppState>, body: Json<CreateApiKey>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    body: Json<CreateApiKey>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut errs: Vec<DomainError> = Vec::new();
     let name = KeyName::parse(&b.name).map_err(|e| errs.push(e)).ok();
-    let domains = domain_ids(&st, b.domains.as_deref().unwrap_or_default()).map_err(|e| errs.extend(e)).ok();
+    let domains = domain_ids(&st, b.domains.as_deref().unwrap_or_default())
+        .map_err(|e| errs.extend(e))
+        .ok();
     let allow_all_ips = b.allow_all_ips.unwrap_or(true);
-    let whitelist = AllowList::parse("ip_whitelist", b.ip_whitelist.as_deref().unwrap_or_default()).map_err(|e| errs.extend(e)).ok();
+    let whitelist = AllowList::parse(
+        "ip_whitelist",
+        b.ip_whitelist.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| errs.extend(e))
+    .ok();
     if !allow_all_ips && whitelist.as_ref().is_some_and(AllowList::is_empty) {
         errs.push(DomainError::new("ip_whitelist", NEED_ONE));
     }
-    let expires_at = b.expires_at.map(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok());
-    let (Some(name), Some(domains), Some(ip_whitelist), true) = (name, domains, whitelist, errs.is_empty()) else {
+    let expires_at = b
+        .expires_at
+        .map(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok());
+    let (Some(name), Some(domains), Some(ip_whitelist), true) =
+        (name, domains, whitelist, errs.is_empty())
+    else {
         return Err(errs.into());
     };
     let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix);
@@ -256,7 +307,10 @@ pub async fn create(_user: SessionUser, st: web::Data<AppState>, body: Json<Crea
     let rec = blocking(move || Ok(st2.store.create_key(new, Source::Api)?)).await?;
     tracing::info!(key = rec.id, prefix = %rec.prefix, "API key created");
     let key_info = ApiKeyView::new(&st, rec, KeyUsage::default());
-    Ok(HttpResponse::Created().json(CreatedApiKey { key_info, key: plain.into_string() }))
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        key_info,
+        key: plain.into_string(),
+    }))
 }
 
 #[utoipa::path(put, path = "/api/v1/api-keys/{id}", tag = "API Keys",
@@ -271,15 +325,30 @@ pub async fn create(_user: SessionUser, st: web::Data<AppState>, body: Json<Crea
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn update(_user: SessionUser, st: web::Data<AppState>, id: web::Path<KeyId>, body: Json<UpdateApiKey>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+    body: Json<UpdateApiKey>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut errs: Vec<DomainError> = Vec::new();
     let patch = KeyPatch {
-        name: b.name.and_then(|n| KeyName::parse(&n).map_err(|e| errs.push(e)).ok()),
-        domains: b.domains.and_then(|d| domain_ids(&st, &d).map_err(|e| errs.extend(e)).ok()),
+        name: b
+            .name
+            .and_then(|n| KeyName::parse(&n).map_err(|e| errs.push(e)).ok()),
+        domains: b
+            .domains
+            .and_then(|d| domain_ids(&st, &d).map_err(|e| errs.extend(e)).ok()),
         allow_all_ips: b.allow_all_ips,
-        ip_whitelist: b.ip_whitelist.and_then(|w| AllowList::parse("ip_whitelist", &w).map_err(|e| errs.extend(e)).ok()),
-        expires_at: b.expires_at.map(|e| e.and_then(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok())),
+        ip_whitelist: b.ip_whitelist.and_then(|w| {
+            AllowList::parse("ip_whitelist", &w)
+                .map_err(|e| errs.extend(e))
+                .ok()
+        }),
+        expires_at: b
+            .expires_at
+            .map(|e| e.and_then(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok())),
     };
     if !errs.is_empty() {
         return Err(errs.into());
@@ -300,7 +369,11 @@ pub async fn update(_user: SessionUser, st: web::Data<AppState>, id: web::Path<K
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn revoke(_user: SessionUser, st: web::Data<AppState>, id: web::Path<KeyId>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.revoke_key(id)?)).await?;
@@ -318,7 +391,11 @@ pub async fn revoke(_user: SessionUser, st: web::Data<AppState>, id: web::Path<K
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(_user: SessionUser, st: web::Data<AppState>, id: web::Path<KeyId>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.delete_key(id)?)).await?;
@@ -335,17 +412,29 @@ pub async fn delete(_user: SessionUser, st: web::Data<AppState>, id: web::Path<K
         (status = 200, description = "A page of requests", body = ListOf<KeyRequestView>),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn requests(_user: SessionUser, st: web::Data<AppState>, id: web::Path<KeyId>, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn requests(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
     let id = *id;
     let st2 = st.clone();
     let (page, total) = blocking(move || {
-        st2.store.key_with_usage(id)?.ok_or(ApiError::NotFound("API key"))?;
+        st2.store
+            .key_with_usage(id)?
+            .ok_or(ApiError::NotFound("API key"))?;
         Ok(st2.store.key_requests(id, offset, limit)?)
     })
     .await?;
     let items: Vec<KeyRequestView> = page.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/current", tag = "Keys",

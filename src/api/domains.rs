@@ -12,13 +12,17 @@ use crate::startup::AppState;
 use crate::store::records::{DomainId, DomainRecord, Source};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/domains").route(web::get().to(list)).route(web::post().to(create)))
-        .service(
-            web::resource("/domains/{id}")
-                .route(web::get().to(show))
-                .route(web::put().to(rename))
-                .route(web::delete().to(delete)),
-        );
+    cfg.service(
+        web::resource("/domains")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/domains/{id}")
+            .route(web::get().to(show))
+            .route(web::put().to(rename))
+            .route(web::delete().to(delete)),
+    );
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,16 +77,34 @@ pub struct DeleteQuery {
         (status = 200, description = "A page of domains", body = ListOf<DomainView>),
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(caller: Caller, st: web::Data<AppState>, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    caller: Caller,
+    st: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
     let all = st.store.catalog.domains(caller.scope());
     let total = all.len();
-    let items = all.into_iter().skip(offset).take(limit).map(|(d, n)| DomainView::new(d, n)).collect();
-    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+    let items = all
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(d, n)| DomainView::new(d, n))
+        .collect();
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 fn visible(caller: &Caller, st: &AppState, id: DomainId) -> Result<DomainRecord, ApiError> {
-    let d = st.store.catalog.domain(id).ok_or(ApiError::NotFound("domain"))?;
+    let d = st
+        .store
+        .catalog
+        .domain(id)
+        .ok_or(ApiError::NotFound("domain"))?;
     caller.may_read(d.id, "domain")?;
     Ok(d)
 }
@@ -95,7 +117,11 @@ fn visible(caller: &Caller, st: &AppState, id: DomainId) -> Result<DomainRecord,
         (status = 200, description = "The domain", body = DomainView),
         (status = 404, description = "No such domain (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<DomainId>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<DomainId>,
+) -> Result<HttpResponse, ApiError> {
     let d = visible(&caller, &st, *id)?;
     let n = st.store.catalog.link_count(d.id);
     Ok(HttpResponse::Ok().json(DomainView::new(d, n)))
@@ -112,7 +138,11 @@ pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<DomainI
         (status = 403, description = "API key scoped to domains", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Domain already exists", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<DomainBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    caller: Caller,
+    st: web::Data<AppState>,
+    body: Json<DomainBody>,
+) -> Result<HttpResponse, ApiError> {
     caller.may_manage_domains()?;
     let host = Hostname::parse(&body.0.hostname)?;
     let st2 = st.clone();
@@ -133,7 +163,12 @@ pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<DomainBo
         (status = 404, description = "No such domain", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Host name taken, or declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn rename(caller: Caller, st: web::Data<AppState>, id: web::Path<DomainId>, body: Json<DomainBody>) -> Result<HttpResponse, ApiError> {
+pub async fn rename(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<DomainId>,
+    body: Json<DomainBody>,
+) -> Result<HttpResponse, ApiError> {
     caller.may_manage_domains()?;
     let host = Hostname::parse(&body.0.hostname)?;
     let id = *id;
@@ -154,7 +189,12 @@ pub async fn rename(caller: Caller, st: web::Data<AppState>, id: web::Path<Domai
         (status = 404, description = "No such domain", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Domain still has links, keys are scoped to it, or it is declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(caller: Caller, st: web::Data<AppState>, id: web::Path<DomainId>, q: web::Query<DeleteQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<DomainId>,
+    q: web::Query<DeleteQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.may_manage_domains()?;
     let (id, force) = (*id, q.force.unwrap_or(false));
     let st2 = st.clone();

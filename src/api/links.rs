@@ -6,20 +6,27 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Json, ListOf, PageQuery};
 use crate::auth::Caller;
-use crate::domain::{now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp, Title};
+use crate::domain::{
+    now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp,
+    Title,
+};
 use crate::error::{blocking, ApiError, Problem};
 use crate::startup::AppState;
 use crate::store::records::{DomainId, LinkId};
 use crate::store::{LinkEntry, LinkFilter, LinkPatch, NewLink};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/links").route(web::get().to(list)).route(web::post().to(create)))
-        .service(
-            web::resource("/links/{id}")
-                .route(web::get().to(show))
-                .route(web::put().to(update))
-                .route(web::delete().to(delete)),
-        );
+    cfg.service(
+        web::resource("/links")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/links/{id}")
+            .route(web::get().to(show))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete)),
+    );
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -56,7 +63,11 @@ impl LinkView {
     pub fn new(st: &AppState, e: &LinkEntry) -> Self {
         let r = &e.rec;
         let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
-        let scheme = if st.config.current().server.public_url.is_https() { "https" } else { "http" };
+        let scheme = if st.config.current().server.public_url.is_https() {
+            "https"
+        } else {
+            "http"
+        };
         Self {
             id: r.id,
             short_url: format!("{scheme}://{host}/{}", r.slug),
@@ -120,7 +131,9 @@ pub struct UpdateLink {
 }
 
 /// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`.
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -167,20 +180,45 @@ fn future_time(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
 /// A host name → a domain the caller may write to (404 unknown, 403 out of scope).
 fn writable_domain(caller: &Caller, st: &AppState, raw: &str) -> Result<DomainId, ApiError> {
     let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
-    let d = st.store.catalog.domain_by_host(host.as_str()).ok_or(ApiError::NotFound("domain"))?;
+    let d = st
+        .store
+        .catalog
+        .domain_by_host(host.as_str())
+        .ok_or(ApiError::NotFound("domain"))?;
     caller.may_write_to(d.id)?;
     Ok(d.id)
 }
 
+/// Whether a new link's `expires_at` may lie in the past: never through the API, but an
+/// import restores links as they were exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryRule {
+    Future,
+    AnyTime,
+}
+
 /// Parse a create body into a `NewLink` for a domain the caller may write to.
-pub fn new_link(caller: &Caller, st: &AppState, b: CreateLink) -> Result<NewLink, ApiError> {
+pub fn new_link(
+    caller: &Caller,
+    st: &AppState,
+    b: CreateLink,
+    rule: ExpiryRule,
+) -> Result<NewLink, ApiError> {
     let mut errs = Errors::default();
     let destination_url = errs.take(DestinationUrl::parse(&b.destination_url));
     let slug = b.slug.map(|s| errs.take(Slug::parse(&s)));
     let title = b.title.map(|t| errs.take(Title::parse(&t)));
     let tags = errs.take(Tags::parse(b.tags.as_deref().unwrap_or_default()));
-    let code = errs.take(b.redirect_code.map_or(Ok(RedirectCode::DEFAULT), RedirectCode::parse));
-    let expires_at = b.expires_at.map(|e| errs.take(future_time(&e, "expires_at")));
+    let code = errs.take(
+        b.redirect_code
+            .map_or(Ok(RedirectCode::DEFAULT), RedirectCode::parse),
+    );
+    let expires_at = b.expires_at.map(|e| {
+        errs.take(match rule {
+            ExpiryRule::Future => future_time(&e, "expires_at"),
+            ExpiryRule::AnyTime => parse_rfc3339(&e, "expires_at"),
+        })
+    });
     let host = errs.take(Hostname::parse(&b.domain).map_err(|e| e.at("domain")));
     errs.finish()?;
     let domain_id = writable_domain(caller, st, host.as_ref().map_or("", Hostname::as_str))?;
@@ -195,8 +233,16 @@ pub fn new_link(caller: &Caller, st: &AppState, b: CreateLink) -> Result<NewLink
     })
 }
 
-fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<std::sync::Arc<LinkEntry>, ApiError> {
-    let e = st.store.catalog.link(id).ok_or(ApiError::NotFound("link"))?;
+fn visible(
+    caller: &Caller,
+    st: &AppState,
+    id: LinkId,
+) -> Result<std::sync::Arc<LinkEntry>, ApiError> {
+    let e = st
+        .store
+        .catalog
+        .link(id)
+        .ok_or(ApiError::NotFound("link"))?;
     caller.may_read(e.rec.domain_id, "link")?;
     Ok(e)
 }
@@ -211,8 +257,16 @@ fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<std::sync::Arc<
         (status = 400, description = "Invalid limit or offset", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(caller: Caller, st: web::Data<AppState>, q: web::Query<LinkQuery>) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = PageQuery { limit: q.limit, offset: q.offset }.resolve()?;
+pub async fn list(
+    caller: Caller,
+    st: web::Data<AppState>,
+    q: web::Query<LinkQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .resolve()?;
     let domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
         None => None,
         Some(raw) => {
@@ -220,14 +274,33 @@ pub async fn list(caller: Caller, st: web::Data<AppState>, q: web::Query<LinkQue
             match st.store.catalog.domain_by_host(host.as_str()) {
                 Some(d) => Some(d.id),
                 // An unknown domain matches nothing.
-                None => return Ok(HttpResponse::Ok().json(ListOf::<LinkView> { items: vec![], total: 0, limit, offset })),
+                None => {
+                    return Ok(HttpResponse::Ok().json(ListOf::<LinkView> {
+                        items: vec![],
+                        total: 0,
+                        limit,
+                        offset,
+                    }))
+                }
             }
         }
     };
-    let filter = LinkFilter { search: q.search.as_deref(), domain, tag: q.tag.as_deref().filter(|t| !t.is_empty()) };
-    let (page, total) = st.store.catalog.links(caller.scope(), &filter, offset, limit);
+    let filter = LinkFilter {
+        search: q.search.as_deref(),
+        domain,
+        tag: q.tag.as_deref().filter(|t| !t.is_empty()),
+    };
+    let (page, total) = st
+        .store
+        .catalog
+        .links(caller.scope(), &filter, offset, limit);
     let items = page.iter().map(|e| LinkView::new(&st, e)).collect();
-    Ok(HttpResponse::Ok().json(ListOf { items, total, limit, offset }))
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/links/{id}", tag = "Links",
@@ -238,7 +311,11 @@ pub async fn list(caller: Caller, st: web::Data<AppState>, q: web::Query<LinkQue
         (status = 200, description = "The link", body = LinkView),
         (status = 404, description = "No such link (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<LinkId>,
+) -> Result<HttpResponse, ApiError> {
     let e = visible(&caller, &st, *id)?;
     Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
 }
@@ -255,11 +332,19 @@ pub async fn show(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>
         (status = 404, description = "Unknown domain", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<CreateLink>) -> Result<HttpResponse, ApiError> {
-    let new = new_link(&caller, &st, body.0)?;
+pub async fn create(
+    caller: Caller,
+    st: web::Data<AppState>,
+    body: Json<CreateLink>,
+) -> Result<HttpResponse, ApiError> {
+    let new = new_link(&caller, &st, body.0, ExpiryRule::Future)?;
     let st2 = st.clone();
     let rec = blocking(move || Ok(st2.store.create_link(new)?)).await?;
-    let e = st.store.catalog.link(rec.id).ok_or(ApiError::NotFound("link"))?;
+    let e = st
+        .store
+        .catalog
+        .link(rec.id)
+        .ok_or(ApiError::NotFound("link"))?;
     Ok(HttpResponse::Created().json(LinkView::new(&st, &e)))
 }
 
@@ -276,26 +361,50 @@ pub async fn create(caller: Caller, st: web::Data<AppState>, body: Json<CreateLi
         (status = 404, description = "No such link, or unknown domain", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn update(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>, body: Json<UpdateLink>) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<LinkId>,
+    body: Json<UpdateLink>,
+) -> Result<HttpResponse, ApiError> {
     let current = visible(&caller, &st, *id)?;
     let b = body.0;
     let mut errs = Errors::default();
     let patch = LinkPatch {
         domain_id: None,
         slug: b.slug.and_then(|s| errs.take(Slug::parse(&s))),
-        destination_url: b.destination_url.and_then(|u| errs.take(DestinationUrl::parse(&u))),
-        title: b.title.map(|t| t.and_then(|t| errs.take(Title::parse(&t))).filter(|t| !t.as_str().is_empty())),
+        destination_url: b
+            .destination_url
+            .and_then(|u| errs.take(DestinationUrl::parse(&u))),
+        title: b.title.map(|t| {
+            t.and_then(|t| errs.take(Title::parse(&t)))
+                .filter(|t| !t.as_str().is_empty())
+        }),
         tags: b.tags.and_then(|t| errs.take(Tags::parse(&t))),
-        redirect_code: b.redirect_code.and_then(|c| errs.take(RedirectCode::parse(c))),
-        expires_at: b.expires_at.map(|e| e.and_then(|e| errs.take(future_time(&e, "expires_at")))),
+        redirect_code: b
+            .redirect_code
+            .and_then(|c| errs.take(RedirectCode::parse(c))),
+        expires_at: b
+            .expires_at
+            .map(|e| e.and_then(|e| errs.take(future_time(&e, "expires_at")))),
     };
     errs.finish()?;
-    let domain_id = b.domain.map(|d| writable_domain(&caller, &st, &d)).transpose()?;
-    let patch = LinkPatch { domain_id: domain_id.filter(|d| *d != current.rec.domain_id), ..patch };
+    let domain_id = b
+        .domain
+        .map(|d| writable_domain(&caller, &st, &d))
+        .transpose()?;
+    let patch = LinkPatch {
+        domain_id: domain_id.filter(|d| *d != current.rec.domain_id),
+        ..patch
+    };
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.update_link(id, patch)?)).await?;
-    let e = st.store.catalog.link(id).ok_or(ApiError::NotFound("link"))?;
+    let e = st
+        .store
+        .catalog
+        .link(id)
+        .ok_or(ApiError::NotFound("link"))?;
     Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
 }
 
@@ -307,7 +416,11 @@ pub async fn update(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkI
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such link (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(caller: Caller, st: web::Data<AppState>, id: web::Path<LinkId>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    caller: Caller,
+    st: web::Data<AppState>,
+    id: web::Path<LinkId>,
+) -> Result<HttpResponse, ApiError> {
     visible(&caller, &st, *id)?;
     let id = *id;
     let st2 = st.clone();

@@ -3,9 +3,11 @@
 
 pub mod api_keys;
 pub mod domains;
+pub mod history;
 pub mod links;
 pub mod session;
 pub mod system;
+pub mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,8 +27,10 @@ pub const JSON_LIMIT: usize = 256 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     session::configure(cfg);
     domains::configure(cfg);
+    transfer::configure(cfg);
     links::configure(cfg);
     api_keys::configure(cfg);
+    history::configure(cfg);
 }
 
 /// JSON body extractor: problem+json for every failure, naming the offending field.
@@ -47,13 +51,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "send the body as JSON with `Content-Type: application/json`".into(),
                 ));
             }
-            let bytes = bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
-                    "the JSON body is larger than {} KiB",
-                    JSON_LIMIT / 1024
-                )),
-                _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
+                        "the JSON body is larger than {} KiB",
+                        JSON_LIMIT / 1024
+                    )),
+                    _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
+                })?;
             parse_json(&bytes).map(Json)
         })
     }
@@ -75,7 +81,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let field = if path == "." { "body".to_owned() } else { path };
         let message = inner.to_string();
         // serde_json appends " at line L column C"; the field name says more.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         ApiError::Invalid(vec![FieldError { field, message }])
     })
 }
@@ -116,9 +126,12 @@ pub struct ListOf<T> {
 
 /// Query and path extraction failures answer problem+json, like everything else.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
+    web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| ApiError::invalid("id", format!("invalid path parameter: {e}")).into())
+    web::PathConfig::default().error_handler(|e, _| {
+        ApiError::invalid("id", format!("invalid path parameter: {e}")).into()
+    })
 }

@@ -43,12 +43,21 @@ pub struct SessionInfo {
 }
 
 /// Check credentials and open a session. Failed attempts count against the caller's IP.
-pub async fn open_session(st: &web::Data<AppState>, ip: IpAddr, username: String, password: String) -> Result<(SessionToken, SessionInfo), ApiError> {
+pub async fn open_session(
+    st: &web::Data<AppState>,
+    ip: IpAddr,
+    username: String,
+    password: String,
+) -> Result<(SessionToken, SessionInfo), ApiError> {
     let limit = st.config.current().keys.max_failed_auth_per_minute;
     st.limiter.check(ip, limit)?;
     let st2 = st.clone();
     let user = blocking(move || {
-        let rec = Username::parse(&username).ok().map(|u| st2.store.user(u.as_str())).transpose()?.flatten();
+        let rec = Username::parse(&username)
+            .ok()
+            .map(|u| st2.store.user(u.as_str()))
+            .transpose()?
+            .flatten();
         Ok(match rec {
             Some(r) if password::verify(&password, &r.password_hash) => Some(r.username),
             Some(_) => None,
@@ -66,12 +75,19 @@ pub async fn open_session(st: &web::Data<AppState>, ip: IpAddr, username: String
     };
     let token = SessionToken::generate(&st.rng);
     let at = now();
-    let rec = SessionRecord { username: username.clone(), created_at: at, expires_at: at.plus_secs(TTL_SECS) };
+    let rec = SessionRecord {
+        username: username.clone(),
+        created_at: at,
+        expires_at: at.plus_secs(TTL_SECS),
+    };
     let digest = token.digest();
     let st2 = st.clone();
     blocking(move || Ok(st2.store.create_session(&digest, &rec)?)).await?;
     tracing::info!(user = %username, "signed in");
-    let info = SessionInfo { username: username.into_string(), csrf_token: token.csrf_token() };
+    let info = SessionInfo {
+        username: username.into_string(),
+        csrf_token: token.csrf_token(),
+    };
     Ok((token, info))
 }
 
@@ -86,7 +102,11 @@ pub fn session_cookie(st: &AppState, token: &SessionToken) -> Cookie<'static> {
 }
 
 pub fn cleared_cookie() -> Cookie<'static> {
-    let mut c = Cookie::build(COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).finish();
+    let mut c = Cookie::build(COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish();
     c.make_removal();
     c
 }
@@ -102,11 +122,18 @@ pub fn cleared_cookie() -> Cookie<'static> {
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn sign_in(req: HttpRequest, st: web::Data<AppState>, body: Json<SignIn>) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, &st.config.current()).ok_or_else(|| ApiError::Forbidden("client address unknown".into()))?;
+pub async fn sign_in(
+    req: HttpRequest,
+    st: web::Data<AppState>,
+    body: Json<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(&req, &st.config.current())
+        .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))?;
     let SignIn { username, password } = body.0;
     let (token, info) = open_session(&st, ip, username, password).await?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(&st, &token)).json(info))
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&st, &token))
+        .json(info))
 }
 
 #[utoipa::path(get, path = "/api/v1/session", tag = "Session",
@@ -118,7 +145,10 @@ pub async fn sign_in(req: HttpRequest, st: web::Data<AppState>, body: Json<SignI
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn current(user: SessionUser) -> HttpResponse {
-    HttpResponse::Ok().json(SessionInfo { username: user.username.into_string(), csrf_token: user.csrf_token })
+    HttpResponse::Ok().json(SessionInfo {
+        username: user.username.into_string(),
+        csrf_token: user.csrf_token,
+    })
 }
 
 #[utoipa::path(delete, path = "/api/v1/session", tag = "Session",
@@ -130,7 +160,10 @@ pub async fn current(user: SessionUser) -> HttpResponse {
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing or wrong X-CSRF-Token", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn sign_out(st: web::Data<AppState>, user: SessionUser) -> Result<HttpResponse, ApiError> {
+pub async fn sign_out(
+    st: web::Data<AppState>,
+    user: SessionUser,
+) -> Result<HttpResponse, ApiError> {
     let digest = user.session_digest;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.delete_session(&digest)?)).await?;

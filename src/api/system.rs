@@ -18,7 +18,9 @@ pub struct Health {
 
 pub async fn healthz(st: web::Data<AppState>) -> HttpResponse {
     let st2 = st.clone();
-    let db_ok = web::block(move || st2.store.ping()).await.is_ok_and(|r| r.is_ok());
+    let db_ok = web::block(move || st2.store.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
     let body = Health {
         status: if db_ok { "ok" } else { "error" },
         version: env!("CARGO_PKG_VERSION"),

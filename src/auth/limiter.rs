@@ -24,18 +24,26 @@ impl FailureLimiter {
         if self.tracked.load(Ordering::Relaxed) == 0 {
             return Ok(());
         }
-        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match windows.get(&ip) {
             Some((start, n)) if *n >= limit && start.elapsed() < WINDOW => {
                 let left = WINDOW.saturating_sub(start.elapsed()).as_secs().max(1);
-                Err(ApiError::TooManyRequests { retry_after_secs: left })
+                Err(ApiError::TooManyRequests {
+                    retry_after_secs: left,
+                })
             }
             _ => Ok(()),
         }
     }
 
     pub fn record_failure(&self, ip: IpAddr) {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if windows.len() > 10_000 {
             windows.retain(|_, (start, _)| start.elapsed() < WINDOW);
         }

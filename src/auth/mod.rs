@@ -77,7 +77,9 @@ impl Caller {
         if self.scope().allows(domain) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("this API key is not scoped to that domain".into()))
+            Err(ApiError::Forbidden(
+                "this API key is not scoped to that domain".into(),
+            ))
         }
     }
 
@@ -86,7 +88,9 @@ impl Caller {
         if self.scope().is_all() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("an API key scoped to domains cannot change domains".into()))
+            Err(ApiError::Forbidden(
+                "an API key scoped to domains cannot change domains".into(),
+            ))
         }
     }
 }
@@ -147,10 +151,16 @@ fn parse_forwarded_node(raw: &str) -> Option<IpAddr> {
     s.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok())
 }
 
-fn authenticate_key(req: &HttpRequest, st: &AppState, value: &header::HeaderValue) -> Result<KeyCaller, ApiError> {
+fn authenticate_key(
+    req: &HttpRequest,
+    st: &AppState,
+    value: &header::HeaderValue,
+) -> Result<KeyCaller, ApiError> {
     let config = st.config.current();
-    let ip = client_ip(req, &config).ok_or_else(|| ApiError::Forbidden("client address unknown".into()))?;
-    st.limiter.check(ip, config.keys.max_failed_auth_per_minute)?;
+    let ip = client_ip(req, &config)
+        .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))?;
+    st.limiter
+        .check(ip, config.keys.max_failed_auth_per_minute)?;
     let fail = |why: AuthFailure| {
         st.limiter.record_failure(ip);
         st.metrics.auth_failure(why.label());
@@ -161,7 +171,11 @@ fn authenticate_key(req: &HttpRequest, st: &AppState, value: &header::HeaderValu
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ => return Err(fail(AuthFailure::NotBearer)),
     };
-    let key = match st.store.keys.verify(presented, &config.keys.prefix, ip, now()) {
+    let key = match st
+        .store
+        .keys
+        .verify(presented, &config.keys.prefix, ip, now())
+    {
         Ok(key) => key,
         Err(Rejection::Auth(why)) => return Err(fail(why)),
         Err(Rejection::Ip) => {
@@ -176,8 +190,11 @@ fn authenticate_key(req: &HttpRequest, st: &AppState, value: &header::HeaderValu
 }
 
 fn authenticate_session(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, ApiError> {
-    let Some(cookie) = req.cookie(COOKIE) else { return Ok(None) };
-    let token = SessionToken::from_cookie(cookie.value()).ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    let Some(cookie) = req.cookie(COOKIE) else {
+        return Ok(None);
+    };
+    let token = SessionToken::from_cookie(cookie.value())
+        .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     let digest = token.digest();
     let rec = st
         .store
@@ -190,7 +207,11 @@ fn authenticate_session(req: &HttpRequest, st: &AppState) -> Result<Option<Sessi
         session_digest: digest,
     };
     if !req.method().is_safe() {
-        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !same_secret(sent, &user.csrf_token) {
             return Err(ApiError::Forbidden(
                 "missing or invalid X-CSRF-Token header (required with a session cookie)".into(),
@@ -267,7 +288,11 @@ mod tests {
             ("\"[2001:db8::1]:80\"", "2001:db8::1"),
             ("2001:db8::1", "2001:db8::1"),
         ] {
-            assert_eq!(parse_forwarded_node(raw), Some(ip.parse().unwrap()), "{raw}");
+            assert_eq!(
+                parse_forwarded_node(raw),
+                Some(ip.parse().unwrap()),
+                "{raw}"
+            );
         }
         assert_eq!(parse_forwarded_node("unknown"), None);
     }

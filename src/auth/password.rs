@@ -63,14 +63,33 @@ pub fn hash(password: &Password, rng: &dyn SecureRandom) -> PasswordHash {
     rng.fill(&mut salt).expect("system random source");
     let mut out = [0u8; 32];
     let iterations = NonZeroU32::new(ITERATIONS).unwrap_or(NonZeroU32::MIN);
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, &salt, password.expose().as_bytes(), &mut out);
-    PasswordHash(format!("{SCHEME}${ITERATIONS}${}${}", hex(&salt), hex(&out)))
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        &salt,
+        password.expose().as_bytes(),
+        &mut out,
+    );
+    PasswordHash(format!(
+        "{SCHEME}${ITERATIONS}${}${}",
+        hex(&salt),
+        hex(&out)
+    ))
 }
 
 /// Constant-time check of `password` against a stored hash string.
 pub fn verify(password: &str, stored: &str) -> bool {
-    let Some((iterations, salt, expected)) = parts(stored) else { return false };
-    pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, iterations, &salt, password.as_bytes(), &expected).is_ok()
+    let Some((iterations, salt, expected)) = parts(stored) else {
+        return false;
+    };
+    pbkdf2::verify(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        &salt,
+        password.as_bytes(),
+        &expected,
+    )
+    .is_ok()
 }
 
 /// Spend the same time as a real check, for unknown users (no user-enumeration by timing).

@@ -169,7 +169,9 @@ impl TryFrom<String> for HumanDuration {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h"))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h"))?;
         let d = match unit {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
@@ -387,11 +389,17 @@ impl SharedConfig {
     }
 
     pub fn current(&self) -> Arc<Config> {
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn replace(&self, next: Config) {
-        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
     }
 }
 
@@ -428,21 +436,40 @@ mod tests {
         assert!(e.to_string().contains("bogus"), "{e}");
         let e = Config::parse("[keys]\nsweep_interval = \"soon\"\n", "t").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
-        let e = Config::parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n", "t").unwrap_err();
-        assert!(e.to_string().contains("line 2") && e.to_string().contains("nope"), "{e}");
+        let e = Config::parse(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("line 2") && e.to_string().contains("nope"),
+            "{e}"
+        );
     }
 
     #[test]
     fn durations_take_units() {
-        for (s, d) in [("500ms", 500), ("1s", 1000), ("5m", 300_000), ("1h", 3_600_000)] {
-            assert_eq!(HumanDuration::try_from(s.to_owned()).unwrap().0, Duration::from_millis(d));
+        for (s, d) in [
+            ("500ms", 500),
+            ("1s", 1000),
+            ("5m", 300_000),
+            ("1h", 3_600_000),
+        ] {
+            assert_eq!(
+                HumanDuration::try_from(s.to_owned()).unwrap().0,
+                Duration::from_millis(d)
+            );
         }
         assert!(HumanDuration::try_from("5".to_owned()).is_err());
     }
 
     #[test]
     fn duplicates_are_refused() {
-        let e = Config::parse("[[domains]]\nhostname = \"a.b\"\n[[domains]]\nhostname = \"A.b\"\n", "t").unwrap_err();
+        let e = Config::parse(
+            "[[domains]]\nhostname = \"a.b\"\n[[domains]]\nhostname = \"A.b\"\n",
+            "t",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("declared twice"), "{e}");
     }
 }

@@ -12,9 +12,14 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 const SETTLE: Duration = Duration::from_millis(200);
 
 /// Call `on_change` after each (settled) change of `path`. Keep the returned watcher alive.
-pub fn watch(path: &Path, on_change: impl Fn() + Send + 'static) -> notify::Result<RecommendedWatcher> {
+pub fn watch(
+    path: &Path,
+    on_change: impl Fn() + Send + 'static,
+) -> notify::Result<RecommendedWatcher> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
     let name = path.file_name().map(ToOwned::to_owned);
     let (tx, rx) = mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {

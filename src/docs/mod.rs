@@ -29,18 +29,20 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::session::sign_in, api::session::current, api::session::sign_out,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
+        api::transfer::import, api::transfer::export,
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
+        api::history::list, api::history::add, api::history::clear,
     ),
     modifiers(&Security, &OperationIds),
     tags(
         (name = "Links", description = "Short links: create, read, update, delete and search."),
+        (name = "Import & Export", description = "Links in and out as CSV."),
         (name = "Domains", description = "The host names short links live on."),
-        (name = "Import & Export", description = "Bulk import of links from CSV and export to CSV."),
         (name = "API Keys", description = "Keys for scripts and services, scoped by domain, IP and expiry (signed-in users only)."),
         (name = "Keys", description = "What a caller's own API key may do."),
+        (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
-        (name = "Playground", description = "The API playground's request history, kept per signed-in user."),
     )
 )]
 pub struct ApiDoc;
@@ -76,9 +78,20 @@ struct OperationIds;
 impl Modify for OperationIds {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for item in doc.paths.paths.values_mut() {
-            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
             for op in ops.into_iter().flatten() {
-                let tag = op.tags.as_ref().and_then(|t| t.first()).map(|t| snake(t)).unwrap_or_default();
+                let tag = op
+                    .tags
+                    .as_ref()
+                    .and_then(|t| t.first())
+                    .map(|t| snake(t))
+                    .unwrap_or_default();
                 if let Some(id) = &op.operation_id {
                     if !tag.is_empty() && !id.starts_with(&format!("{tag}_")) {
                         op.operation_id = Some(format!("{tag}_{id}"));
@@ -118,7 +131,10 @@ pub fn openapi_value() -> &'static serde_json::Value {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
         .service(web::resource("/api/llms.txt").route(web::get().to(llms_txt)))
-        .route("/swagger-ui", web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }))
+        .route(
+            "/swagger-ui",
+            web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),
+        )
         .route("/swagger-ui/{tail:.*}", web::get().to(swagger_ui));
 }
 
@@ -135,7 +151,9 @@ async fn allowed(req: &HttpRequest) -> Result<(), ApiError> {
 
 async fn openapi_json(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     allowed(&req).await?;
-    Ok(HttpResponse::Ok().content_type("application/json").body(openapi_text()))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi_text()))
 }
 
 async fn llms_txt(req: HttpRequest, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -170,7 +188,8 @@ async fn swagger_ui(req: HttpRequest, tail: web::Path<String>) -> HttpResponse {
             if file.gzpipped {
                 res.insert_header((header::CONTENT_ENCODING, "gzip"));
             }
-            res.content_type(file.content_type).body(file.bytes.into_owned())
+            res.content_type(file.content_type)
+                .body(file.bytes.into_owned())
         }
         Ok(None) => crate::error::problem_response(
             actix_web::http::StatusCode::NOT_FOUND,

@@ -212,16 +212,31 @@ async fn registered_routes() -> BTreeSet<(String, String)> {
             .service(web::scope("/api/v1").configure(api::configure))
             .route(
                 "/__resource_map",
-                web::get().to(|req: HttpRequest| async move { HttpResponse::Ok().body(format!("{:?}", req.resource_map())) }),
+                web::get().to(|req: HttpRequest| async move {
+                    HttpResponse::Ok().body(format!("{:?}", req.resource_map()))
+                }),
             ),
     )
     .await;
-    let dump = atest::call_and_read_body(&app, atest::TestRequest::get().uri("/__resource_map").to_request()).await;
+    let dump = atest::call_and_read_body(
+        &app,
+        atest::TestRequest::get()
+            .uri("/__resource_map")
+            .to_request(),
+    )
+    .await;
     let dump = String::from_utf8(dump.to_vec()).unwrap();
-    let tree = Parser { s: dump.as_bytes(), i: 0 }.value();
+    let tree = Parser {
+        s: dump.as_bytes(),
+        i: 0,
+    }
+    .value();
     let mut patterns = Vec::new();
     leaves(&tree, "", &mut patterns);
-    assert!(patterns.iter().any(|p| p == "/__resource_map"), "the resource map was not read: {patterns:?}");
+    assert!(
+        patterns.iter().any(|p| p == "/__resource_map"),
+        "the resource map was not read: {patterns:?}"
+    );
     let mut routes = BTreeSet::new();
     for pattern in patterns.iter().filter(|p| p.starts_with("/api/v1/")) {
         for method in METHODS {
@@ -230,7 +245,12 @@ async fn registered_routes() -> BTreeSet<(String, String)> {
                 .uri(&concrete(pattern))
                 .to_request();
             let res = atest::call_service(&app, req).await;
-            let matched = res.headers().get("x-matched").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let matched = res
+                .headers()
+                .get("x-matched")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
             if res.status() != StatusCode::METHOD_NOT_ALLOWED && &matched == pattern {
                 routes.insert((method.to_owned(), openapi_spelling(pattern)));
             }
@@ -251,7 +271,10 @@ fn documented_routes() -> BTreeSet<(String, String)> {
 async fn every_api_route_is_documented_and_every_documented_route_exists() {
     let registered = registered_routes().await;
     let documented = documented_routes();
-    assert!(registered.contains(&("POST".to_owned(), "/api/v1/session".to_owned())), "{registered:?}");
+    assert!(
+        registered.contains(&("POST".to_owned(), "/api/v1/session".to_owned())),
+        "{registered:?}"
+    );
     let undocumented: Vec<_> = registered.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&registered).collect();
     assert!(
@@ -264,13 +287,31 @@ async fn every_api_route_is_documented_and_every_documented_route_exists() {
 fn document_is_openapi_3_1_with_declared_tags_and_security() {
     let doc = openapi_value();
     assert_eq!(doc["openapi"], "3.1.0");
-    let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for t in ["Links", "Domains", "Import & Export", "API Keys", "Session", "Playground", "Keys"] {
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for t in [
+        "Links",
+        "Domains",
+        "Import & Export",
+        "API Keys",
+        "Session",
+        "Playground",
+        "Keys",
+    ] {
         assert!(tags.contains(&t), "tag {t} missing");
     }
     for o in llms::operations(doc) {
         let tag = llms::op_tag(o.op);
-        assert!(tags.contains(&tag), "{} {} has undeclared tag {tag}", o.method, o.path);
+        assert!(
+            tags.contains(&tag),
+            "{} {} has undeclared tag {tag}",
+            o.method,
+            o.path
+        );
     }
     assert!(doc.pointer("/components/securitySchemes/api_key").is_some());
     assert!(doc.pointer("/components/securitySchemes/session").is_some());

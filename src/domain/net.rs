@@ -18,7 +18,10 @@ impl IpRule {
             .parse::<IpNet>()
             .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
             .map_err(|_| {
-                DomainError::new("ip", format!("`{s}` is not an IPv4/IPv6 address or CIDR range"))
+                DomainError::new(
+                    "ip",
+                    format!("`{s}` is not an IPv4/IPv6 address or CIDR range"),
+                )
             })?;
         // `10.1.2.3/8` means the network: keep what the user meant, canonically.
         Ok(Self(canonical_net(net).trunc()))
@@ -118,9 +121,16 @@ mod tests {
 
     #[test]
     fn rules_accept_addresses_and_ranges_of_both_families() {
-        let list = AllowList::parse("ip_whitelist", &["10.0.0.0/8", "192.168.1.1", "2001:db8::/32", "::1"]).unwrap();
+        let list = AllowList::parse(
+            "ip_whitelist",
+            &["10.0.0.0/8", "192.168.1.1", "2001:db8::/32", "::1"],
+        )
+        .unwrap();
         assert!(list.contains("10.9.8.7".parse().unwrap()));
-        assert!(list.contains("::ffff:10.1.2.3".parse().unwrap()), "mapped v4 is canonicalised");
+        assert!(
+            list.contains("::ffff:10.1.2.3".parse().unwrap()),
+            "mapped v4 is canonicalised"
+        );
         assert!(list.contains("2001:db8::5".parse().unwrap()));
         assert!(!list.contains("192.168.1.2".parse().unwrap()));
         assert_eq!(list.to_strings()[1], "192.168.1.1");
@@ -128,7 +138,8 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named_by_index() {
-        let errs = AllowList::parse("ip_whitelist", &["10.0.0.1", "nope", "1.2.3.4/99"]).unwrap_err();
+        let errs =
+            AllowList::parse("ip_whitelist", &["10.0.0.1", "nope", "1.2.3.4/99"]).unwrap_err();
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].field, "ip_whitelist[1]");
         assert!(errs[0].message.contains("nope"));

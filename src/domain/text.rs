@@ -55,7 +55,9 @@ impl Hostname {
             return Err(err("must not be empty"));
         }
         if s.contains([':', '/', '@', '?', '#']) || s.chars().any(char::is_whitespace) {
-            return Err(err("a bare host name such as go.example.com: no scheme, port or path"));
+            return Err(err(
+                "a bare host name such as go.example.com: no scheme, port or path",
+            ));
         }
         let ascii = match url::Host::parse(s) {
             Ok(url::Host::Domain(d)) => d,
@@ -71,7 +73,9 @@ impl Hostname {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !ok {
                 return Err(err(
                     "each label must be 1-63 letters, digits or inner hyphens (e.g. go.example.com)",
@@ -101,7 +105,10 @@ impl Slug {
                 "1-64 characters of A-Z, a-z, 0-9, _ and -",
             ));
         }
-        if RESERVED_SEGMENTS.iter().any(|r| r.eq_ignore_ascii_case(raw)) {
+        if RESERVED_SEGMENTS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(raw))
+        {
             return Err(DomainError::new(
                 "slug",
                 format!("`{raw}` is reserved by linkdock"),
@@ -141,8 +148,8 @@ impl DestinationUrl {
         if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(err("must not contain spaces or control characters"));
         }
-        let url = url::Url::parse(s)
-            .map_err(|_| err("must be an absolute http:// or https:// URL"))?;
+        let url =
+            url::Url::parse(s).map_err(|_| err("must be an absolute http:// or https:// URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(err("only http:// and https:// destinations are allowed"));
         }
@@ -165,7 +172,10 @@ impl RedirectCode {
         if matches!(code, 301 | 302 | 307 | 308) {
             Ok(Self(code))
         } else {
-            Err(DomainError::new("redirect_code", "one of 301, 302, 307, 308"))
+            Err(DomainError::new(
+                "redirect_code",
+                "one of 301, 302, 307, 308",
+            ))
         }
     }
 
@@ -218,7 +228,8 @@ impl Tags {
             let t = t.as_ref().trim();
             let ok = !t.is_empty()
                 && t.len() <= 32
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
             if !ok {
                 return Err(DomainError::new(
                     format!("tags[{i}]"),
@@ -268,7 +279,8 @@ impl Username {
         let s = raw.trim();
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if !ok {
             return Err(DomainError::new(
                 "username",
@@ -354,9 +366,23 @@ mod tests {
 
     #[test]
     fn hostnames_are_lowercased_and_checked() {
-        assert_eq!(Hostname::parse("Go.Example.COM").unwrap().as_str(), "go.example.com");
-        assert_eq!(Hostname::parse("bücher.de").unwrap().as_str(), "xn--bcher-kva.de");
-        for bad in ["", "go.example.com:8080", "http://x.y", "-a.com", "a..b", "a b.com", "x/y"] {
+        assert_eq!(
+            Hostname::parse("Go.Example.COM").unwrap().as_str(),
+            "go.example.com"
+        );
+        assert_eq!(
+            Hostname::parse("bücher.de").unwrap().as_str(),
+            "xn--bcher-kva.de"
+        );
+        for bad in [
+            "",
+            "go.example.com:8080",
+            "http://x.y",
+            "-a.com",
+            "a..b",
+            "a b.com",
+            "x/y",
+        ] {
             assert!(Hostname::parse(bad).is_err(), "{bad}");
         }
     }
@@ -375,7 +401,14 @@ mod tests {
     #[test]
     fn destinations_must_be_absolute_http() {
         assert!(DestinationUrl::parse("https://example.com/a?b=c").is_ok());
-        for bad in ["javascript:alert(1)", "data:text/html,x", "/relative", "ftp://x.y", "https://", "http://a b"] {
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/relative",
+            "ftp://x.y",
+            "https://",
+            "http://a b",
+        ] {
             assert!(DestinationUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -94,9 +94,17 @@ pub enum Rejection {
 impl KeyIndex {
     /// The whole per-request check: format and checksum, SHA-256, lookup, status, expiry by the
     /// clock, client IP. Domain scope is checked later, where the resource's domain is known.
-    pub fn verify(&self, presented: &str, prefix: &crate::domain::KeyPrefix, ip: IpAddr, now: Timestamp) -> Result<Arc<KeyEntry>, Rejection> {
+    pub fn verify(
+        &self,
+        presented: &str,
+        prefix: &crate::domain::KeyPrefix,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> Result<Arc<KeyEntry>, Rejection> {
         let digest = super::parse_presented(presented, prefix).map_err(Rejection::Auth)?;
-        let key = self.get(&digest).ok_or(Rejection::Auth(AuthFailure::Unknown))?;
+        let key = self
+            .get(&digest)
+            .ok_or(Rejection::Auth(AuthFailure::Unknown))?;
         key.usable_at(now).map_err(Rejection::Auth)?;
         if !key.permits_ip(ip) {
             return Err(Rejection::Ip);
@@ -141,7 +149,10 @@ impl KeyIndex {
 impl KeyIndex {
     /// `[active, revoked, expired]`, judging expiry by the clock.
     pub fn counts_by_status(&self, now: Timestamp) -> [u64; 3] {
-        let map = self.by_digest.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self
+            .by_digest
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = [0u64; 3];
         for e in map.values() {
             let i = match e.usable_at(now) {

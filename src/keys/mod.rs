@@ -114,14 +114,16 @@ impl<'de> Deserialize<'de> for KeyDigest {
 
 pub fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -194,7 +196,10 @@ mod tests {
         assert_eq!(k.len(), 4 + BODY_LEN + CHECKSUM_LEN);
         assert_eq!(parse_presented(k, &prefix), Ok(digest));
         assert_eq!(plain.display_prefix().len(), DISPLAY_PREFIX_LEN);
-        assert!(contains_key(&format!("curl -H 'Authorization: Bearer {k}'"), &prefix));
+        assert!(contains_key(
+            &format!("curl -H 'Authorization: Bearer {k}'"),
+            &prefix
+        ));
         assert!(!contains_key("ldk_short", &prefix));
     }
 
@@ -227,8 +232,14 @@ mod tests {
         for _ in 0..10_000 {
             let (plain, digest) = issue(&rng, &prefix);
             assert!(seen.insert(plain.into_string()));
-            assert_eq!(KeyDigest::parse(&format!("sha256:{}", digest.to_hex())), Ok(digest));
+            assert_eq!(
+                KeyDigest::parse(&format!("sha256:{}", digest.to_hex())),
+                Ok(digest)
+            );
         }
-        assert_eq!(parse_presented("ldk_x", &prefix), Err(AuthFailure::Malformed));
+        assert_eq!(
+            parse_presented("ldk_x", &prefix),
+            Err(AuthFailure::Malformed)
+        );
     }
 }

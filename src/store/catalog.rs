@@ -68,11 +68,15 @@ pub struct Catalog {
 
 impl Catalog {
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(super) fn load(&self, domains: Vec<DomainRecord>, links: Vec<(LinkRecord, u64)>) {
@@ -117,11 +121,18 @@ impl Catalog {
 
     pub fn domain_by_host(&self, host: &str) -> Option<DomainRecord> {
         let inner = self.read();
-        inner.hosts.get(host).and_then(|id| inner.domains.get(id)).cloned()
+        inner
+            .hosts
+            .get(host)
+            .and_then(|id| inner.domains.get(id))
+            .cloned()
     }
 
     pub fn hostname(&self, id: DomainId) -> Option<String> {
-        self.read().domains.get(&id).map(|d| d.hostname.as_str().to_owned())
+        self.read()
+            .domains
+            .get(&id)
+            .map(|d| d.hostname.as_str().to_owned())
     }
 
     /// Domains in scope, newest first, each with its link count.
@@ -142,7 +153,11 @@ impl Catalog {
 
     pub(super) fn put_domain(&self, d: &DomainRecord) {
         let mut inner = self.write();
-        if let Some(old) = inner.domains.get(&d.id).map(|o| o.hostname.as_str().to_owned()) {
+        if let Some(old) = inner
+            .domains
+            .get(&d.id)
+            .map(|o| o.hostname.as_str().to_owned())
+        {
             inner.hosts.remove(&old);
         }
         inner.hosts.insert(d.hostname.as_str().to_owned(), d.id);
@@ -174,11 +189,18 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> (Vec<Arc<LinkEntry>>, usize) {
-        let needle = filter.search.map(str::to_lowercase).filter(|s| !s.is_empty());
+        let needle = filter
+            .search
+            .map(str::to_lowercase)
+            .filter(|s| !s.is_empty());
+        // One SIMD searcher per query instead of a fresh substring search per link.
+        let finder = needle.as_deref().map(memchr::memmem::Finder::new);
         let matches = |e: &LinkEntry| {
             scope.allows(e.rec.domain_id)
                 && filter.tag.is_none_or(|t| e.rec.tags.contains(t))
-                && needle.as_deref().is_none_or(|n| e.haystack.contains(n))
+                && finder
+                    .as_ref()
+                    .is_none_or(|f| f.find(e.haystack.as_bytes()).is_some())
         };
         let inner = self.read();
         let mut page = Vec::with_capacity(limit.min(100));
@@ -210,7 +232,9 @@ impl Catalog {
         self.read()
             .links
             .values()
-            .filter(|e| scope.allows(e.rec.domain_id) && domain.is_none_or(|d| e.rec.domain_id == d))
+            .filter(|e| {
+                scope.allows(e.rec.domain_id) && domain.is_none_or(|d| e.rec.domain_id == d)
+            })
             .cloned()
             .collect()
     }
@@ -237,7 +261,11 @@ fn insert_link(inner: &mut Inner, entry: Arc<LinkEntry>) {
         .entry(rec.domain_id)
         .or_default()
         .insert(rec.slug.as_str().to_owned(), Arc::clone(&entry));
-    inner.by_domain.entry(rec.domain_id).or_default().insert(rec.id);
+    inner
+        .by_domain
+        .entry(rec.domain_id)
+        .or_default()
+        .insert(rec.id);
     inner.links.insert(rec.id, entry);
 }
 

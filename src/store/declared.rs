@@ -3,8 +3,10 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::links::{domain_link_count, get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
 use super::keys::{audit, put_key, remove_key};
+use super::links::{
+    domain_link_count, get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain,
+};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
 use super::{decode, encode, next_id, Store, StoreError};
@@ -63,9 +65,16 @@ impl Store {
     }
 }
 
-fn apply_domains(tx: &WriteTransaction, declared: &[Hostname], report: &mut ApplyReport) -> Result<(), StoreError> {
+fn apply_domains(
+    tx: &WriteTransaction,
+    declared: &[Hostname],
+    report: &mut ApplyReport,
+) -> Result<(), StoreError> {
     for host in declared {
-        let existing = tx.open_table(DOMAIN_BY_HOST)?.get(host.as_str())?.map(|g| g.value());
+        let existing = tx
+            .open_table(DOMAIN_BY_HOST)?
+            .get(host.as_str())?
+            .map(|g| g.value());
         match existing {
             None => {
                 insert_domain(tx, host, Source::Config)?;
@@ -86,7 +95,11 @@ fn apply_domains(tx: &WriteTransaction, declared: &[Hostname], report: &mut Appl
         .open_table(DOMAINS)?
         .iter()?
         .map(|r| decode::<DomainRecord>(r?.1.value()))
-        .filter(|r| r.as_ref().map_or(true, |d| d.source == Source::Config && !declared.contains(&d.hostname)))
+        .filter(|r| {
+            r.as_ref().map_or(true, |d| {
+                d.source == Source::Config && !declared.contains(&d.hostname)
+            })
+        })
         .collect::<Result<_, _>>()?;
     for mut d in stale {
         if domain_link_count(tx, d.id)? > 0 || !keys_scoped_to(tx, d.id)?.is_empty() {
@@ -103,7 +116,11 @@ fn apply_domains(tx: &WriteTransaction, declared: &[Hostname], report: &mut Appl
     Ok(())
 }
 
-fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut ApplyReport) -> Result<(), StoreError> {
+fn apply_keys(
+    tx: &WriteTransaction,
+    declared: &[DeclaredKey],
+    report: &mut ApplyReport,
+) -> Result<(), StoreError> {
     let existing: Vec<KeyRecord> = tx
         .open_table(API_KEYS)?
         .iter()?
@@ -112,7 +129,10 @@ fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut Appl
     for (i, k) in declared.iter().enumerate() {
         let mut domains = Vec::with_capacity(k.domains.len());
         for (j, host) in k.domains.iter().enumerate() {
-            let id = tx.open_table(DOMAIN_BY_HOST)?.get(host.as_str())?.map(|g| g.value());
+            let id = tx
+                .open_table(DOMAIN_BY_HOST)?
+                .get(host.as_str())?
+                .map(|g| g.value());
             domains.push(id.ok_or_else(|| {
                 StoreError::Invalid(DomainError::new(
                     format!("api_keys[{i}].domains[{j}]"),
@@ -121,7 +141,11 @@ fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut Appl
             })?);
         }
         let at = now();
-        let status = if k.expires_at.is_some_and(|e| e <= at) { KeyStatus::Expired } else { KeyStatus::Active };
+        let status = if k.expires_at.is_some_and(|e| e <= at) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        };
         let prev = existing.iter().find(|e| e.digest == k.digest);
         let rec = KeyRecord {
             id: match prev {
@@ -144,8 +168,23 @@ fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut Appl
             updated_at: at,
         };
         let changed = prev.is_none_or(|p| {
-            (&p.name, &p.domains, p.allow_all_ips, &p.ip_whitelist, p.expires_at, p.status, p.source)
-                != (&rec.name, &rec.domains, rec.allow_all_ips, &rec.ip_whitelist, rec.expires_at, rec.status, rec.source)
+            (
+                &p.name,
+                &p.domains,
+                p.allow_all_ips,
+                &p.ip_whitelist,
+                p.expires_at,
+                p.status,
+                p.source,
+            ) != (
+                &rec.name,
+                &rec.domains,
+                rec.allow_all_ips,
+                &rec.ip_whitelist,
+                rec.expires_at,
+                rec.status,
+                rec.source,
+            )
         });
         if changed {
             put_key(tx, &rec)?;
@@ -153,25 +192,43 @@ fn apply_keys(tx: &WriteTransaction, declared: &[DeclaredKey], report: &mut Appl
                 report.updated += 1;
             } else {
                 report.created += 1;
-                audit(tx, "key.declared", format!("key {} from the config file", rec.id))?;
+                audit(
+                    tx,
+                    "key.declared",
+                    format!("key {} from the config file", rec.id),
+                )?;
             }
         }
     }
     for old in existing.iter().filter(|e| e.source == Source::Config) {
         if !declared.iter().any(|d| d.digest == old.digest) {
             remove_key(tx, old.id)?;
-            audit(tx, "key.undeclared", format!("key {} removed from the config file", old.id))?;
+            audit(
+                tx,
+                "key.undeclared",
+                format!("key {} removed from the config file", old.id),
+            )?;
             report.removed += 1;
         }
     }
     Ok(())
 }
 
-fn apply_users(tx: &WriteTransaction, declared: &[DeclaredUser], report: &mut ApplyReport) -> Result<(), StoreError> {
+fn apply_users(
+    tx: &WriteTransaction,
+    declared: &[DeclaredUser],
+    report: &mut ApplyReport,
+) -> Result<(), StoreError> {
     let mut users = tx.open_table(USERS)?;
     for u in declared {
-        let prev: Option<UserRecord> = users.get(u.username.as_str())?.map(|g| decode(g.value())).transpose()?;
-        if prev.as_ref().is_some_and(|p| p.password_hash == u.password_hash && p.source == Source::Config) {
+        let prev: Option<UserRecord> = users
+            .get(u.username.as_str())?
+            .map(|g| decode(g.value()))
+            .transpose()?;
+        if prev
+            .as_ref()
+            .is_some_and(|p| p.password_hash == u.password_hash && p.source == Source::Config)
+        {
             continue;
         }
         let rec = UserRecord {
@@ -190,7 +247,11 @@ fn apply_users(tx: &WriteTransaction, declared: &[DeclaredUser], report: &mut Ap
     let stale: Vec<String> = users
         .iter()?
         .map(|r| decode::<UserRecord>(r?.1.value()))
-        .filter(|r| r.as_ref().map_or(true, |u| u.source == Source::Config && !declared.iter().any(|d| d.username == u.username)))
+        .filter(|r| {
+            r.as_ref().map_or(true, |u| {
+                u.source == Source::Config && !declared.iter().any(|d| d.username == u.username)
+            })
+        })
         .map(|r| r.map(|u| u.username.into_string()))
         .collect::<Result<_, _>>()?;
     for name in stale {

@@ -48,27 +48,38 @@ pub struct EventBatch {
 
 impl EventBatch {
     pub fn is_empty(&self) -> bool {
-        self.clicks.is_empty() && self.usage.is_empty() && self.requests.is_empty() && self.audits.is_empty()
+        self.clicks.is_empty()
+            && self.usage.is_empty()
+            && self.requests.is_empty()
+            && self.audits.is_empty()
     }
 }
 
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
-    tx.open_table(API_KEYS)?.iter()?.map(|r| decode(r?.1.value())).collect()
+    tx.open_table(API_KEYS)?
+        .iter()?
+        .map(|r| decode(r?.1.value()))
+        .collect()
 }
 
 pub(super) fn get_key(tx: &WriteTransaction, id: KeyId) -> Result<Option<KeyRecord>, StoreError> {
-    tx.open_table(API_KEYS)?.get(id)?.map(|g| decode(g.value())).transpose()
+    tx.open_table(API_KEYS)?
+        .get(id)?
+        .map(|g| decode(g.value()))
+        .transpose()
 }
 
 pub(super) fn put_key(tx: &WriteTransaction, rec: &KeyRecord) -> Result<(), StoreError> {
-    tx.open_table(API_KEYS)?.insert(rec.id, encode(rec).as_slice())?;
+    tx.open_table(API_KEYS)?
+        .insert(rec.id, encode(rec).as_slice())?;
     Ok(())
 }
 
 pub(super) fn remove_key(tx: &WriteTransaction, id: KeyId) -> Result<(), StoreError> {
     tx.open_table(API_KEYS)?.remove(id)?;
     tx.open_table(KEY_USAGE)?.remove(id)?;
-    tx.open_table(KEY_REQUESTS)?.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+    tx.open_table(KEY_REQUESTS)?
+        .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
     Ok(())
 }
 
@@ -86,7 +97,11 @@ pub(super) fn check_domains(tx: &WriteTransaction, ids: &[DomainId]) -> Result<(
 }
 
 pub(super) fn audit(tx: &WriteTransaction, event: &str, detail: String) -> Result<(), StoreError> {
-    let rec = AuditRecord { at: now(), event: event.to_owned(), detail };
+    let rec = AuditRecord {
+        at: now(),
+        event: event.to_owned(),
+        detail,
+    };
     let id = next_id(tx, "audit")?;
     tx.open_table(AUDIT)?.insert(id, encode(&rec).as_slice())?;
     Ok(())
@@ -131,7 +146,11 @@ impl Store {
                     updated_at: at,
                 };
                 put_key(tx, &rec)?;
-                audit(tx, "key.created", format!("key {} ({})", rec.id, rec.prefix))?;
+                audit(
+                    tx,
+                    "key.created",
+                    format!("key {} ({})", rec.id, rec.prefix),
+                )?;
                 Ok(rec)
             },
             |rec| self.keys.upsert(rec),
@@ -223,7 +242,12 @@ impl Store {
 
     pub fn key_with_usage(&self, id: KeyId) -> Result<Option<(KeyRecord, KeyUsage)>, StoreError> {
         self.read(|tx| {
-            let Some(rec) = tx.open_table(API_KEYS)?.get(id)?.map(|g| decode::<KeyRecord>(g.value())).transpose()? else {
+            let Some(rec) = tx
+                .open_table(API_KEYS)?
+                .get(id)?
+                .map(|g| decode::<KeyRecord>(g.value()))
+                .transpose()?
+            else {
                 return Ok(None);
             };
             let usage = usage_of(tx, id)?;
@@ -232,7 +256,12 @@ impl Store {
     }
 
     /// A page of a key's request log, newest first, and the number kept.
-    pub fn key_requests(&self, id: KeyId, offset: usize, limit: usize) -> Result<(Vec<KeyRequestRecord>, usize), StoreError> {
+    pub fn key_requests(
+        &self,
+        id: KeyId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<KeyRequestRecord>, usize), StoreError> {
         self.read(|tx| {
             let table = tx.open_table(KEY_REQUESTS)?;
             let mut total = 0;
@@ -267,7 +296,16 @@ impl Store {
                     k.status = KeyStatus::Expired;
                     k.updated_at = at;
                     put_key(tx, &k)?;
-                    audit(tx, "key.expired", format!("key {} ({}) expired at {}", k.id, k.prefix, k.expires_at.unwrap_or(at)))?;
+                    audit(
+                        tx,
+                        "key.expired",
+                        format!(
+                            "key {} ({}) expired at {}",
+                            k.id,
+                            k.prefix,
+                            k.expires_at.unwrap_or(at)
+                        ),
+                    )?;
                 }
                 Ok(due)
             },
@@ -282,7 +320,12 @@ impl Store {
     }
 
     pub fn audit_events(&self) -> Result<Vec<AuditRecord>, StoreError> {
-        self.read(|tx| tx.open_table(AUDIT)?.iter()?.map(|r| decode(r?.1.value())).collect())
+        self.read(|tx| {
+            tx.open_table(AUDIT)?
+                .iter()?
+                .map(|r| decode(r?.1.value()))
+                .collect()
+        })
     }
 
     /// Commit one batch of per-request events (clicks, key usage, request log, audit).
@@ -302,7 +345,11 @@ impl Store {
                     if keys.get(*id)?.is_none() {
                         continue; // deleted meanwhile
                     }
-                    let mut u: KeyUsage = usage.get(*id)?.map(|g| decode(g.value())).transpose()?.unwrap_or_default();
+                    let mut u: KeyUsage = usage
+                        .get(*id)?
+                        .map(|g| decode(g.value()))
+                        .transpose()?
+                        .unwrap_or_default();
                     u.request_count += n;
                     u.last_used_at = Some(*at);
                     u.last_used_ip = Some(ip.clone());
@@ -345,7 +392,12 @@ impl Store {
 
     // ---- playground history ----
 
-    pub fn history(&self, user: &str, offset: usize, limit: usize) -> Result<(Vec<HistoryRecord>, usize), StoreError> {
+    pub fn history(
+        &self,
+        user: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<HistoryRecord>, usize), StoreError> {
         self.read(|tx| {
             let table = tx.open_table(HISTORY)?;
             let mut total = 0;
@@ -362,7 +414,12 @@ impl Store {
     }
 
     /// Add an entry, dropping the oldest beyond `keep` entries for that user.
-    pub fn add_history(&self, user: &str, mut rec: HistoryRecord, keep: usize) -> Result<HistoryRecord, StoreError> {
+    pub fn add_history(
+        &self,
+        user: &str,
+        mut rec: HistoryRecord,
+        keep: usize,
+    ) -> Result<HistoryRecord, StoreError> {
         self.write(
             |tx| {
                 rec.id = next_id(tx, "history")?;
@@ -390,7 +447,8 @@ impl Store {
     pub fn clear_history(&self, user: &str) -> Result<(), StoreError> {
         self.write(
             |tx| {
-                tx.open_table(HISTORY)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
+                tx.open_table(HISTORY)?
+                    .retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
                 Ok(())
             },
             |()| {},

@@ -3,7 +3,9 @@
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::records::{DomainId, DomainRecord, KeyRecord, LinkId, LinkRecord, Source};
-use super::tables::{API_KEYS, CLICKS, DOMAINS, DOMAIN_BY_HOST, LINKS, LINKS_BY_DOMAIN, LINK_BY_SLUG};
+use super::tables::{
+    API_KEYS, CLICKS, DOMAINS, DOMAIN_BY_HOST, LINKS, LINKS_BY_DOMAIN, LINK_BY_SLUG,
+};
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{now, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title};
 
@@ -38,7 +40,9 @@ pub(super) fn all_domains(tx: &ReadTransaction) -> Result<Vec<DomainRecord>, Sto
         .collect()
 }
 
-pub(super) fn all_links_with_clicks(tx: &ReadTransaction) -> Result<Vec<(LinkRecord, u64)>, StoreError> {
+pub(super) fn all_links_with_clicks(
+    tx: &ReadTransaction,
+) -> Result<Vec<(LinkRecord, u64)>, StoreError> {
     let clicks = tx.open_table(CLICKS)?;
     tx.open_table(LINKS)?
         .iter()?
@@ -50,17 +54,26 @@ pub(super) fn all_links_with_clicks(tx: &ReadTransaction) -> Result<Vec<(LinkRec
         .collect()
 }
 
-pub(super) fn get_domain(tx: &WriteTransaction, id: DomainId) -> Result<Option<DomainRecord>, StoreError> {
+pub(super) fn get_domain(
+    tx: &WriteTransaction,
+    id: DomainId,
+) -> Result<Option<DomainRecord>, StoreError> {
     tx.open_table(DOMAINS)?
         .get(id)?
         .map(|g| decode(g.value()))
         .transpose()
 }
 
-pub(super) fn insert_domain(tx: &WriteTransaction, hostname: &Hostname, source: Source) -> Result<DomainRecord, StoreError> {
+pub(super) fn insert_domain(
+    tx: &WriteTransaction,
+    hostname: &Hostname,
+    source: Source,
+) -> Result<DomainRecord, StoreError> {
     let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
     if by_host.get(hostname.as_str())?.is_some() {
-        return Err(StoreError::Conflict(format!("domain `{hostname}` already exists")));
+        return Err(StoreError::Conflict(format!(
+            "domain `{hostname}` already exists"
+        )));
     }
     let at = now();
     let rec = DomainRecord {
@@ -71,12 +84,17 @@ pub(super) fn insert_domain(tx: &WriteTransaction, hostname: &Hostname, source: 
         updated_at: at,
     };
     by_host.insert(hostname.as_str(), rec.id)?;
-    tx.open_table(DOMAINS)?.insert(rec.id, encode(&rec).as_slice())?;
+    tx.open_table(DOMAINS)?
+        .insert(rec.id, encode(&rec).as_slice())?;
     Ok(rec)
 }
 
-pub(super) fn put_domain_record(tx: &WriteTransaction, rec: &DomainRecord) -> Result<(), StoreError> {
-    tx.open_table(DOMAINS)?.insert(rec.id, encode(rec).as_slice())?;
+pub(super) fn put_domain_record(
+    tx: &WriteTransaction,
+    rec: &DomainRecord,
+) -> Result<(), StoreError> {
+    tx.open_table(DOMAINS)?
+        .insert(rec.id, encode(rec).as_slice())?;
     Ok(())
 }
 
@@ -90,7 +108,8 @@ pub(super) fn remove_domain(tx: &WriteTransaction, rec: &DomainRecord) -> Result
     for id in link_ids {
         remove_link(tx, id)?;
     }
-    tx.open_table(DOMAIN_BY_HOST)?.remove(rec.hostname.as_str())?;
+    tx.open_table(DOMAIN_BY_HOST)?
+        .remove(rec.hostname.as_str())?;
     tx.open_table(DOMAINS)?.remove(rec.id)?;
     Ok(())
 }
@@ -106,7 +125,10 @@ pub(super) fn domain_link_count(tx: &WriteTransaction, id: DomainId) -> Result<u
 }
 
 /// Names of keys whose scope includes the domain: a domain cannot vanish under them.
-pub(super) fn keys_scoped_to(tx: &WriteTransaction, id: DomainId) -> Result<Vec<String>, StoreError> {
+pub(super) fn keys_scoped_to(
+    tx: &WriteTransaction,
+    id: DomainId,
+) -> Result<Vec<String>, StoreError> {
     let mut names = Vec::new();
     for r in tx.open_table(API_KEYS)?.iter()? {
         let k: KeyRecord = decode(r?.1.value())?;
@@ -118,24 +140,34 @@ pub(super) fn keys_scoped_to(tx: &WriteTransaction, id: DomainId) -> Result<Vec<
 }
 
 fn get_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {
-    tx.open_table(LINKS)?.get(id)?.map(|g| decode(g.value())).transpose()
+    tx.open_table(LINKS)?
+        .get(id)?
+        .map(|g| decode(g.value()))
+        .transpose()
 }
 
 fn put_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
-    tx.open_table(LINKS)?.insert(rec.id, encode(rec).as_slice())?;
-    tx.open_table(LINK_BY_SLUG)?.insert((rec.domain_id, rec.slug.as_str()), rec.id)?;
-    tx.open_table(LINKS_BY_DOMAIN)?.insert((rec.domain_id, rec.id), ())?;
+    tx.open_table(LINKS)?
+        .insert(rec.id, encode(rec).as_slice())?;
+    tx.open_table(LINK_BY_SLUG)?
+        .insert((rec.domain_id, rec.slug.as_str()), rec.id)?;
+    tx.open_table(LINKS_BY_DOMAIN)?
+        .insert((rec.domain_id, rec.id), ())?;
     Ok(())
 }
 
 fn unindex_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
-    tx.open_table(LINK_BY_SLUG)?.remove((rec.domain_id, rec.slug.as_str()))?;
-    tx.open_table(LINKS_BY_DOMAIN)?.remove((rec.domain_id, rec.id))?;
+    tx.open_table(LINK_BY_SLUG)?
+        .remove((rec.domain_id, rec.slug.as_str()))?;
+    tx.open_table(LINKS_BY_DOMAIN)?
+        .remove((rec.domain_id, rec.id))?;
     Ok(())
 }
 
 fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {
-    let Some(rec) = get_link(tx, id)? else { return Ok(None) };
+    let Some(rec) = get_link(tx, id)? else {
+        return Ok(None);
+    };
     unindex_link(tx, &rec)?;
     tx.open_table(LINKS)?.remove(id)?;
     tx.open_table(CLICKS)?.remove(id)?;
@@ -143,7 +175,10 @@ fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, 
 }
 
 fn slug_taken(tx: &WriteTransaction, domain: DomainId, slug: &Slug) -> Result<bool, StoreError> {
-    Ok(tx.open_table(LINK_BY_SLUG)?.get((domain, slug.as_str()))?.is_some())
+    Ok(tx
+        .open_table(LINK_BY_SLUG)?
+        .get((domain, slug.as_str()))?
+        .is_some())
 }
 
 fn taken(slug: &Slug, host: &Hostname) -> StoreError {
@@ -152,10 +187,17 @@ fn taken(slug: &Slug, host: &Hostname) -> StoreError {
 
 impl Store {
     pub fn create_domain(&self, hostname: &Hostname) -> Result<DomainRecord, StoreError> {
-        self.write(|tx| insert_domain(tx, hostname, Source::Api), |d| self.catalog.put_domain(d))
+        self.write(
+            |tx| insert_domain(tx, hostname, Source::Api),
+            |d| self.catalog.put_domain(d),
+        )
     }
 
-    pub fn rename_domain(&self, id: DomainId, hostname: &Hostname) -> Result<DomainRecord, StoreError> {
+    pub fn rename_domain(
+        &self,
+        id: DomainId,
+        hostname: &Hostname,
+    ) -> Result<DomainRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_domain(tx, id)?.ok_or(StoreError::NotFound("domain"))?;
@@ -169,7 +211,9 @@ impl Store {
                 }
                 let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
                 if by_host.get(hostname.as_str())?.is_some() {
-                    return Err(StoreError::Conflict(format!("domain `{hostname}` already exists")));
+                    return Err(StoreError::Conflict(format!(
+                        "domain `{hostname}` already exists"
+                    )));
                 }
                 by_host.remove(rec.hostname.as_str())?;
                 by_host.insert(hostname.as_str(), id)?;
@@ -220,14 +264,21 @@ impl Store {
 
     /// Insert many links in one transaction, reporting every row's outcome. A refused row
     /// (unknown domain, taken slug) has written nothing and does not stop the others.
-    pub fn create_links(&self, rows: Vec<NewLink>) -> Result<Vec<Result<LinkRecord, StoreError>>, StoreError> {
+    pub fn create_links(
+        &self,
+        rows: Vec<NewLink>,
+    ) -> Result<Vec<Result<LinkRecord, StoreError>>, StoreError> {
         self.write(
             |tx| {
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
                     match self.insert_link(tx, row) {
                         Ok(rec) => out.push(Ok(rec)),
-                        Err(e @ (StoreError::Conflict(_) | StoreError::NotFound(_) | StoreError::Invalid(_))) => out.push(Err(e)),
+                        Err(
+                            e @ (StoreError::Conflict(_)
+                            | StoreError::NotFound(_)
+                            | StoreError::Invalid(_)),
+                        ) => out.push(Err(e)),
                         Err(fatal) => return Err(fatal),
                     }
                 }
@@ -255,7 +306,8 @@ impl Store {
                         break;
                     }
                 }
-                found.ok_or_else(|| StoreError::Conflict("could not generate a free slug".into()))?
+                found
+                    .ok_or_else(|| StoreError::Conflict("could not generate a free slug".into()))?
             }
         };
         let at = now();
@@ -286,7 +338,8 @@ impl Store {
                 if let Some(s) = patch.slug {
                     rec.slug = s;
                 }
-                let domain = get_domain(tx, rec.domain_id)?.ok_or(StoreError::NotFound("domain"))?;
+                let domain =
+                    get_domain(tx, rec.domain_id)?.ok_or(StoreError::NotFound("domain"))?;
                 if (rec.domain_id, &rec.slug) != (old.domain_id, &old.slug) {
                     if slug_taken(tx, rec.domain_id, &rec.slug)? {
                         return Err(taken(&rec.slug, &domain.hostname));
@@ -318,7 +371,11 @@ impl Store {
 
     pub fn delete_link(&self, id: LinkId) -> Result<(), StoreError> {
         self.write(
-            |tx| remove_link(tx, id)?.map(|_| ()).ok_or(StoreError::NotFound("link")),
+            |tx| {
+                remove_link(tx, id)?
+                    .map(|_| ())
+                    .ok_or(StoreError::NotFound("link"))
+            },
             |()| self.catalog.delete_link(id),
         )
     }

@@ -7,11 +7,11 @@
 
 pub mod catalog;
 mod declared;
+mod keys;
 mod links;
 pub mod records;
 mod tables;
 mod users;
-mod keys;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +46,10 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(DomainError),
     #[error("cannot prepare the data directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 macro_rules! from_redb {
@@ -138,7 +141,8 @@ impl Store {
                 }
             }
         }
-        tx.open_table(META)?.insert("schema_version", SCHEMA_VERSION)?;
+        tx.open_table(META)?
+            .insert("schema_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(())
     }
@@ -164,7 +168,10 @@ impl Store {
         })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         f(&self.db.begin_read()?)
     }
 
@@ -175,7 +182,10 @@ impl Store {
         f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
         apply: impl FnOnce(&T),
     ) -> Result<T, StoreError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = self.db.begin_write()?;
         let out = f(&tx)?; // an early return drops tx, which aborts it
         tx.commit()?;
@@ -203,7 +213,10 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let tx = store.db.begin_write().unwrap();
-            tx.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 99)
+                .unwrap();
             tx.commit().unwrap();
         }
         let err = Store::open(dir.path()).err().expect("refused");

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AllowList, DestinationUrl, Hostname, KeyName, RedirectCode, Slug, Tags, Timestamp, Title, Username};
+use crate::domain::{
+    AllowList, DestinationUrl, Hostname, KeyName, RedirectCode, Slug, Tags, Timestamp, Title,
+    Username,
+};
 use crate::keys::KeyDigest;
 
 pub type DomainId = u64;

@@ -18,7 +18,8 @@ pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
 /// (domain id, slug) → link id: the redirect and uniqueness index
 pub const LINK_BY_SLUG: TableDefinition<(u64, &str), u64> = TableDefinition::new("link_by_slug_v1");
 /// (domain id, link id): per-domain listing, newest last
-pub const LINKS_BY_DOMAIN: TableDefinition<(u64, u64), ()> = TableDefinition::new("links_by_domain_v1");
+pub const LINKS_BY_DOMAIN: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("links_by_domain_v1");
 /// link id → click count (written only by the batched writer)
 pub const CLICKS: TableDefinition<u64, u64> = TableDefinition::new("clicks_v1");
 /// key id → KeyRecord (SHA-256 of the key, never the key)
@@ -26,9 +27,11 @@ pub const API_KEYS: TableDefinition<u64, &[u8]> = TableDefinition::new("api_keys
 /// key id → KeyUsage (written only by the batched writer)
 pub const KEY_USAGE: TableDefinition<u64, &[u8]> = TableDefinition::new("key_usage_v1");
 /// (key id, sequence) → KeyRequestRecord, bounded per key
-pub const KEY_REQUESTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("key_requests_v1");
+pub const KEY_REQUESTS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("key_requests_v1");
 /// (username, entry id) → HistoryRecord
-pub const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("playground_history_v1");
+pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("playground_history_v1");
 /// audit id → AuditRecord
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 

@@ -108,7 +108,9 @@ fn run(store: &Store, rx: &mpsc::Receiver<Msg>) {
                 commit(store, &mut batch, &mut pending, &mut deadline);
                 let _ = done.send(());
             }
-            Err(RecvTimeoutError::Timeout) => commit(store, &mut batch, &mut pending, &mut deadline),
+            Err(RecvTimeoutError::Timeout) => {
+                commit(store, &mut batch, &mut pending, &mut deadline)
+            }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                 commit(store, &mut batch, &mut pending, &mut deadline);
                 tracing::info!("event writer flushed and stopped");
@@ -121,19 +123,40 @@ fn run(store: &Store, rx: &mpsc::Receiver<Msg>) {
 fn add(batch: &mut EventBatch, e: Event) {
     match e {
         Event::Click(id) => *batch.clicks.entry(id).or_default() += 1,
-        Event::KeyUsed { key, at, ip, method, path, status } => {
+        Event::KeyUsed {
+            key,
+            at,
+            ip,
+            method,
+            path,
+            status,
+        } => {
             let ip = ip.to_canonical().to_string();
             let u = batch.usage.entry(key).or_insert((0, at, String::new()));
             u.0 += 1;
             u.1 = at;
             u.2.clone_from(&ip);
-            batch.requests.push((key, KeyRequestRecord { at, method, path, status, ip }));
+            batch.requests.push((
+                key,
+                KeyRequestRecord {
+                    at,
+                    method,
+                    path,
+                    status,
+                    ip,
+                },
+            ));
         }
         Event::Audit(a) => batch.audits.push(a),
     }
 }
 
-fn commit(store: &Store, batch: &mut EventBatch, pending: &mut usize, deadline: &mut Option<Instant>) {
+fn commit(
+    store: &Store,
+    batch: &mut EventBatch,
+    pending: &mut usize,
+    deadline: &mut Option<Instant>,
+) {
     *deadline = None;
     *pending = 0;
     if batch.is_empty() {

@@ -31,7 +31,14 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 
 /// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
 /// Integration), the page's script, and the CSRF token for `fetch` calls.
-pub fn layout(title: &str, active: Nav, username: &str, csrf: &str, script: Option<&str>, body: Markup) -> Markup {
+pub fn layout(
+    title: &str,
+    active: Nav,
+    username: &str,
+    csrf: &str,
+    script: Option<&str>,
+    body: Markup,
+) -> Markup {
     let item = |nav: Nav, href: &str, label: &str| {
         html! { a href=(href) aria-current=[(nav == active).then_some("page")] { (label) } }
     };

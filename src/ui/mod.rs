@@ -11,7 +11,8 @@ use actix_web::{middleware::DefaultHeaders, web, HttpResponse};
 pub use self::layout::{layout, Nav};
 
 /// No inline script or style anywhere: everything comes from `/static`.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,5 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }

@@ -14,7 +14,10 @@ async fn healthz_and_metrics_answer() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     let res = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
     for name in [
         "linkdock_http_requests_total{route=\"/healthz\",status=\"200\"}",
@@ -45,10 +48,21 @@ async fn bootstrap_admin_signs_in_and_out_with_csrf() {
     assert_eq!(me["csrf_token"], admin.csrf.as_str());
 
     // An unsafe request with the cookie but without the CSRF header is refused.
-    let res = admin.http.delete(app.url("/api/v1/session")).send().await.unwrap();
+    let res = admin
+        .http
+        .delete(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let res = admin.http.delete(app.url("/api/v1/session")).header("X-CSRF-Token", "nope").send().await.unwrap();
+    let res = admin
+        .http
+        .delete(app.url("/api/v1/session"))
+        .header("X-CSRF-Token", "nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 
     expect(admin.delete("/api/v1/session").send().await.unwrap(), 204).await;
@@ -69,21 +83,40 @@ async fn session_cookie_is_httponly_and_strict() {
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http public_url: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public_url: {cookie}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_credentials_are_one_answer_and_are_rate_limited() {
-    let app = spawn_with(Options { extra_toml: "max_failed_auth_per_minute = 3\n".into(), ..Default::default() }).await;
+    let app = spawn_with(Options {
+        extra_toml: "max_failed_auth_per_minute = 3\n".into(),
+        ..Default::default()
+    })
+    .await;
     let try_sign_in = |u: &'static str, p: &'static str| {
-        app.http.post(app.url("/api/v1/session")).json(&json!({"username": u, "password": p})).send()
+        app.http
+            .post(app.url("/api/v1/session"))
+            .json(&json!({"username": u, "password": p}))
+            .send()
     };
     let a = expect(try_sign_in("admin", "wrong-password").await.unwrap(), 401).await;
     let b = expect(try_sign_in("nobody", "wrong-password").await.unwrap(), 401).await;
-    assert_eq!(a["detail"], b["detail"], "unknown user and wrong password look the same");
+    assert_eq!(
+        a["detail"], b["detail"],
+        "unknown user and wrong password look the same"
+    );
     expect(try_sign_in("admin", "wrong-password").await.unwrap(), 401).await;
-    let res = try_sign_in("admin", crate::support::ADMIN_PASSWORD).await.unwrap();
-    assert_eq!(res.status(), 429, "even the right password waits out the window");
+    let res = try_sign_in("admin", crate::support::ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        429,
+        "even the right password waits out the window"
+    );
     assert!(res.headers().contains_key("retry-after"));
 }
 
@@ -91,29 +124,55 @@ async fn wrong_credentials_are_one_answer_and_are_rate_limited() {
 async fn malformed_input_gets_problem_json_never_plain_text() {
     let app = spawn_app().await;
     let post = |body: &'static str| {
-        app.http.post(app.url("/api/v1/session")).header("content-type", "application/json").body(body).send()
+        app.http
+            .post(app.url("/api/v1/session"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
     };
     for (body, status) in [
         ("{not json", 400),
         ("{\"username\": 1, \"password\": \"x\"}", 400),
-        ("{\"username\": \"a\", \"password\": \"b\", \"extra\": true}", 400),
+        (
+            "{\"username\": \"a\", \"password\": \"b\", \"extra\": true}",
+            400,
+        ),
     ] {
         let res = post(body).await.unwrap();
         assert_eq!(res.status(), status, "{body}");
-        assert_eq!(res.headers()["content-type"], "application/problem+json", "{body}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{body}"
+        );
         let p: serde_json::Value = res.json().await.unwrap();
         assert_eq!(p["status"], status);
         assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
-    let big = format!("{{\"username\": \"{}\", \"password\": \"x\"}}", "a".repeat(400_000));
-    let res = app.http.post(app.url("/api/v1/session")).header("content-type", "application/json").body(big).send().await.unwrap();
+    let big = format!(
+        "{{\"username\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(400_000)
+    );
+    let res = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
     let res = app.http.get(app.url("/api/v1/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let res = app.http.put(app.url("/api/v1/session")).send().await.unwrap();
+    let res = app
+        .http
+        .put(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert!(res.headers()["allow"].to_str().unwrap().contains("POST"));
@@ -121,23 +180,51 @@ async fn malformed_input_gets_problem_json_never_plain_text() {
 
 #[tokio::test]
 async fn without_a_user_or_password_the_log_prints_a_one_time_setup_link() {
-    let app = spawn_with(Options { no_admin: true, ..Default::default() }).await;
+    let app = spawn_with(Options {
+        no_admin: true,
+        ..Default::default()
+    })
+    .await;
     app.wait_for_log("/ui/setup?token=", 10).await;
     let logs = app.logs();
-    let token: String = logs.split("/ui/setup?token=").nth(1).unwrap().chars().take_while(char::is_ascii_hexdigit).collect();
-    let page = app.http.get(app.url(&format!("/ui/setup?token={token}"))).send().await.unwrap();
+    let token: String = logs
+        .split("/ui/setup?token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let page = app
+        .http
+        .get(app.url(&format!("/ui/setup?token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let res = app
         .http
         .post(app.url("/ui/setup"))
-        .form(&[("token", token.as_str()), ("username", "owner"), ("password", "a-good-password"), ("confirm", "a-good-password")])
+        .form(&[
+            ("token", token.as_str()),
+            ("username", "owner"),
+            ("password", "a-good-password"),
+            ("confirm", "a-good-password"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(res.headers()["set-cookie"].to_str().unwrap().contains("linkdock_session="));
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("linkdock_session="));
     // The link works once.
-    let again = app.http.get(app.url(&format!("/ui/setup?token={token}"))).send().await.unwrap();
+    let again = app
+        .http
+        .get(app.url(&format!("/ui/setup?token={token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 404);
     app.sign_in_as("owner", "a-good-password").await;
 }
@@ -150,17 +237,31 @@ async fn a_config_edit_is_applied_live_and_a_bad_one_is_refused() {
     let admin = app.admin().await;
     crate::support::eventually(5, || async {
         let v = expect(admin.get("/api/v1/domains").send().await.unwrap(), 200).await;
-        v["items"].as_array().unwrap().iter().any(|d| d["hostname"] == "live.example.com" && d["source"] == "config").then_some(())
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["hostname"] == "live.example.com" && d["source"] == "config")
+            .then_some(())
     })
     .await;
 
     app.rewrite_config("\n[[domains]]\nhostname = \"live.example.com\"\nbogus = 1\n");
     app.wait_for_log("config change refused", 5).await;
-    assert!(app.logs().contains("line "), "the refusal names the line:\n{}", app.logs());
+    assert!(
+        app.logs().contains("line "),
+        "the refusal names the line:\n{}",
+        app.logs()
+    );
     let v = expect(admin.get("/api/v1/domains").send().await.unwrap(), 200).await;
-    assert!(v["items"].as_array().unwrap().iter().any(|d| d["hostname"] == "live.example.com"));
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["hostname"] == "live.example.com"));
 
-    let moved = crate::support::base_config(&app.dir.path().join("data"), "").replace("127.0.0.1:0", "127.0.0.1:1");
+    let moved = crate::support::base_config(&app.dir.path().join("data"), "")
+        .replace("127.0.0.1:0", "127.0.0.1:1");
     let tmp = app.dir.path().join("next.toml");
     std::fs::write(&tmp, moved).unwrap();
     std::fs::rename(&tmp, &app.config_path).unwrap();
@@ -176,30 +277,71 @@ async fn log_level_changes_with_a_reload() {
     app.wait_for_log("configuration reloaded", 5).await;
     app.http.get(app.url("/healthz")).send().await.unwrap();
     app.wait_for_log("request finished", 5).await;
-    let line = app.logs().lines().find(|l| l.contains("request finished")).unwrap().to_owned();
-    assert!(line.contains("request{id="), "request id on the log line: {line}");
+    let line = app
+        .logs()
+        .lines()
+        .find(|l| l.contains("request finished"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains("request{id="),
+        "request id on the log line: {line}"
+    );
 }
 
 #[tokio::test]
 async fn sigterm_flushes_and_a_restart_finds_every_acknowledged_write() {
     let mut app = spawn_app().await;
     let admin = app.admin().await;
-    let d = admin.post_json("/api/v1/domains", json!({"hostname": "keep.example.com"}), 201).await;
+    let d = admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "keep.example.com"}),
+            201,
+        )
+        .await;
     let link = admin
         .post_json("/api/v1/links", json!({"domain": "keep.example.com", "slug": "x", "destination_url": "https://example.com/x"}), 201)
         .await;
     for _ in 0..3 {
-        let res = app.http.get(app.url("/x")).header("host", "keep.example.com").send().await.unwrap();
+        let res = app
+            .http
+            .get(app.url("/x"))
+            .header("host", "keep.example.com")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 302);
     }
     // SIGTERM right away: the three clicks are still in the writer's batch.
     assert!(app.terminate().await, "clean exit:\n{}", app.logs());
     assert!(app.logs().contains("event writer flushed"));
-    let app = crate::support::start(app.dir.clone(), app.config_path.clone(), &Options::default()).await;
+    let app = crate::support::start(
+        app.dir.clone(),
+        app.config_path.clone(),
+        &Options::default(),
+    )
+    .await;
     let admin = app.admin().await;
-    let got = expect(admin.get(&format!("/api/v1/links/{}", link["id"])).send().await.unwrap(), 200).await;
+    let got = expect(
+        admin
+            .get(&format!("/api/v1/links/{}", link["id"]))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(got["clicks"], 3);
-    let dom = expect(admin.get(&format!("/api/v1/domains/{}", d["id"])).send().await.unwrap(), 200).await;
+    let dom = expect(
+        admin
+            .get(&format!("/api/v1/domains/{}", d["id"]))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(dom["link_count"], 1);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
@@ -212,9 +354,17 @@ async fn the_cli_validates_config_files_and_hashes_passwords() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[log]\nlevel = \"loud\"\n").unwrap();
     let bin = env!("CARGO_BIN_EXE_linkdock");
-    let out = std::process::Command::new(bin).args(["config", "check"]).arg(&good).output().unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["config", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let out = std::process::Command::new(bin).args(["config", "check"]).arg(&bad).output().unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("line 2"), "{text}");
@@ -226,7 +376,12 @@ async fn the_cli_validates_config_files_and_hashes_passwords() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pbkdf2-sha256$600000$"));
 }

@@ -16,7 +16,10 @@ async fn detail(res: reqwest::Response, status: u16) -> String {
     if status == 401 {
         assert_eq!(res.headers()["www-authenticate"], "Bearer");
     }
-    expect(res, status).await["detail"].as_str().unwrap().to_owned()
+    expect(res, status).await["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -35,21 +38,56 @@ async fn a_key_is_shown_once_and_authenticates_api_calls() {
     let id = created["id"].as_u64().unwrap();
     let listed = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
     assert_eq!(listed["total"], 1);
-    let one = expect(admin.get(&format!("/api/v1/api-keys/{id}")).send().await.unwrap(), 200).await;
+    let one = expect(
+        admin
+            .get(&format!("/api/v1/api-keys/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     for v in [&listed.to_string(), &one.to_string()] {
         assert!(!v.contains(&key[12..]), "the key is never shown again: {v}");
     }
     assert!(one.get("key").is_none());
 
-    expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
-    expect(bearer(&app, &key, "/api/v1/domains").send().await.unwrap(), 200).await;
-    let me = expect(bearer(&app, &key, "/api/v1/keys/current").send().await.unwrap(), 200).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
+    expect(
+        bearer(&app, &key, "/api/v1/domains").send().await.unwrap(),
+        200,
+    )
+    .await;
+    let me = expect(
+        bearer(&app, &key, "/api/v1/keys/current")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(me["id"], id);
     // Keys cannot manage keys; the session cookie is ignored when Authorization is present.
-    let res = admin.get("/api/v1/api-keys").bearer_auth(&key).send().await.unwrap();
+    let res = admin
+        .get("/api/v1/api-keys")
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     // A key needs no CSRF token for writes.
-    let res = app.http.post(app.url("/api/v1/domains")).bearer_auth(&key).json(&json!({"hostname": "k.example.com"})).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/v1/domains"))
+        .bearer_auth(&key)
+        .json(&json!({"hostname": "k.example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     // keys/current needs a key.
     let res = admin.get("/api/v1/keys/current").send().await.unwrap();
@@ -61,31 +99,91 @@ async fn every_kind_of_bad_key_gets_a_401_that_says_which() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (key, v) = create_key(&admin, json!({"name": "k"})).await;
-    let d = detail(app.http.get(app.url("/api/v1/links")).send().await.unwrap(), 401).await;
+    let d = detail(
+        app.http.get(app.url("/api/v1/links")).send().await.unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("no credentials"), "{d}");
-    let d = detail(app.http.get(app.url("/api/v1/links")).header("authorization", format!("Basic {key}")).send().await.unwrap(), 401).await;
+    let d = detail(
+        app.http
+            .get(app.url("/api/v1/links"))
+            .header("authorization", format!("Basic {key}"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("Bearer"), "{d}");
-    let d = detail(bearer(&app, "ldk_short", "/api/v1/links").send().await.unwrap(), 401).await;
+    let d = detail(
+        bearer(&app, "ldk_short", "/api/v1/links")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("malformed"), "{d}");
     let mut flipped = key.clone().into_bytes();
     flipped[20] = if flipped[20] == b'a' { b'b' } else { b'a' };
-    let d = detail(bearer(&app, std::str::from_utf8(&flipped).unwrap(), "/api/v1/links").send().await.unwrap(), 401).await;
+    let d = detail(
+        bearer(
+            &app,
+            std::str::from_utf8(&flipped).unwrap(),
+            "/api/v1/links",
+        )
+        .send()
+        .await
+        .unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("checksum"), "{d}");
     let (other, _) = linkdock::keys::issue(&ring_rng(), &linkdock::domain::KeyPrefix::default());
-    let d = detail(bearer(&app, other.reveal(), "/api/v1/links").send().await.unwrap(), 401).await;
+    let d = detail(
+        bearer(&app, other.reveal(), "/api/v1/links")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("not known"), "{d}");
     assert!(!d.contains(other.reveal()));
 
     let id = v["id"].as_u64().unwrap();
-    let revoked = admin.post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200).await;
+    let revoked = admin
+        .post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200)
+        .await;
     assert_eq!(revoked["status"], "revoked");
-    let d = detail(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 401).await;
+    let d = detail(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("revoked"), "{d}");
 
     let (key2, v2) = create_key(&admin, json!({"name": "gone"})).await;
-    expect(bearer(&app, &key2, "/api/v1/links").send().await.unwrap(), 200).await;
-    expect(admin.delete(&format!("/api/v1/api-keys/{}", v2["id"])).send().await.unwrap(), 204).await;
-    let d = detail(bearer(&app, &key2, "/api/v1/links").send().await.unwrap(), 401).await;
+    expect(
+        bearer(&app, &key2, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
+    expect(
+        admin
+            .delete(&format!("/api/v1/api-keys/{}", v2["id"]))
+            .send()
+            .await
+            .unwrap(),
+        204,
+    )
+    .await;
+    let d = detail(
+        bearer(&app, &key2, "/api/v1/links").send().await.unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("not known"), "deleted keys stop at once: {d}");
 }
 
@@ -97,20 +195,40 @@ fn ring_rng() -> impl ring::rand::SecureRandom {
 async fn expiry_is_checked_per_request_and_the_sweeper_marks_keys() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2)).replace_nanosecond(0).unwrap();
-    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .replace_nanosecond(0)
+        .unwrap();
+    let soon = soon
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let (key, v) = create_key(&admin, json!({"name": "temp", "expires_at": soon})).await;
-    expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
     eventually(6, || async {
         let res = bearer(&app, &key, "/api/v1/links").send().await.unwrap();
         (res.status() == 401).then_some(())
     })
     .await;
-    let d = detail(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 401).await;
+    let d = detail(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        401,
+    )
+    .await;
     assert!(d.contains("expired"), "{d}");
     let id = v["id"].as_u64().unwrap();
     eventually(5, || async {
-        let k = expect(admin.get(&format!("/api/v1/api-keys/{id}")).send().await.unwrap(), 200).await;
+        let k = expect(
+            admin
+                .get(&format!("/api/v1/api-keys/{id}"))
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
         (k["status"] == "expired").then_some(())
     })
     .await;
@@ -121,43 +239,90 @@ async fn expiry_is_checked_per_request_and_the_sweeper_marks_keys() {
 async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_proxies() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (outside, _) = create_key(&admin, json!({"name": "o", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1"]})).await;
-    let d = detail(bearer(&app, &outside, "/api/v1/links").send().await.unwrap(), 403).await;
+    let (outside, _) = create_key(
+        &admin,
+        json!({"name": "o", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1"]}),
+    )
+    .await;
+    let d = detail(
+        bearer(&app, &outside, "/api/v1/links")
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
     assert!(d.contains("127.0.0.1"), "{d}");
     let (inside, _) = create_key(&admin, json!({"name": "i", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1", "127.0.0.0/8", "2001:db8::/32"]})).await;
-    expect(bearer(&app, &inside, "/api/v1/links").send().await.unwrap(), 200).await;
+    expect(
+        bearer(&app, &inside, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
 
     // From an untrusted peer a forged header changes nothing.
-    let (proxied, _) = create_key(&admin, json!({"name": "p", "allow_all_ips": false, "ip_whitelist": ["203.0.113.7"]})).await;
-    let forged = || bearer(&app, &proxied, "/api/v1/links").header("x-forwarded-for", "203.0.113.7");
+    let (proxied, _) = create_key(
+        &admin,
+        json!({"name": "p", "allow_all_ips": false, "ip_whitelist": ["203.0.113.7"]}),
+    )
+    .await;
+    let forged =
+        || bearer(&app, &proxied, "/api/v1/links").header("x-forwarded-for", "203.0.113.7");
     expect(forged().send().await.unwrap(), 403).await;
-    let forwarded = || bearer(&app, &proxied, "/api/v1/links").header("forwarded", "for=203.0.113.7;proto=https");
+    let forwarded = || {
+        bearer(&app, &proxied, "/api/v1/links").header("forwarded", "for=203.0.113.7;proto=https")
+    };
     expect(forwarded().send().await.unwrap(), 403).await;
 
     // Once the file trusts the peer, the same header passes.
     app.rewrite_config("");
-    let text = std::fs::read_to_string(&app.config_path).unwrap().replace("[server]\n", "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n");
+    let text = std::fs::read_to_string(&app.config_path).unwrap().replace(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    );
     let tmp = app.dir.path().join("next.toml");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, &app.config_path).unwrap();
-    eventually(5, || async { (forged().send().await.unwrap().status() == 200).then_some(()) }).await;
+    eventually(5, || async {
+        (forged().send().await.unwrap().status() == 200).then_some(())
+    })
+    .await;
     expect(forwarded().send().await.unwrap(), 200).await;
     // A client behind the proxy cannot smuggle an address in front of its own.
-    let res = bearer(&app, &proxied, "/api/v1/links").header("x-forwarded-for", "203.0.113.7, 198.51.100.1").send().await.unwrap();
+    let res = bearer(&app, &proxied, "/api/v1/links")
+        .header("x-forwarded-for", "203.0.113.7, 198.51.100.1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 }
 
 #[tokio::test]
 async fn too_many_failures_from_one_address_get_429() {
-    let app = spawn_with(Options { extra_toml: "max_failed_auth_per_minute = 3\n".into(), ..Default::default() }).await;
+    let app = spawn_with(Options {
+        extra_toml: "max_failed_auth_per_minute = 3\n".into(),
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     let (good, _) = create_key(&admin, json!({"name": "g"})).await;
     for _ in 0..3 {
-        expect(bearer(&app, "ldk_bad", "/api/v1/links").send().await.unwrap(), 401).await;
+        expect(
+            bearer(&app, "ldk_bad", "/api/v1/links")
+                .send()
+                .await
+                .unwrap(),
+            401,
+        )
+        .await;
     }
     let res = bearer(&app, &good, "/api/v1/links").send().await.unwrap();
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
@@ -166,37 +331,145 @@ async fn too_many_failures_from_one_address_get_429() {
 async fn domain_scope_is_enforced_everywhere() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin.post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201).await;
-    let b = admin.post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201).await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
+        .await;
+    let b = admin
+        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
+        .await;
     let la = admin.post_json("/api/v1/links", json!({"domain": "a.example.com", "slug": "one", "destination_url": "https://e.com/a", "title": "shared"}), 201).await;
     let lb = admin.post_json("/api/v1/links", json!({"domain": "b.example.com", "slug": "two", "destination_url": "https://e.com/b", "title": "shared"}), 201).await;
-    let (key, _) = create_key(&admin, json!({"name": "scoped", "domains": ["a.example.com"]})).await;
+    let (key, _) = create_key(
+        &admin,
+        json!({"name": "scoped", "domains": ["a.example.com"]}),
+    )
+    .await;
     let k = |m: reqwest::Method, p: &str| app.http.request(m, app.url(p)).bearer_auth(&key);
 
-    let list = expect(k(reqwest::Method::GET, "/api/v1/links?search=shared").send().await.unwrap(), 200).await;
+    let list = expect(
+        k(reqwest::Method::GET, "/api/v1/links?search=shared")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["domain"], "a.example.com");
-    let list = expect(k(reqwest::Method::GET, "/api/v1/links?domain=b.example.com").send().await.unwrap(), 200).await;
+    let list = expect(
+        k(reqwest::Method::GET, "/api/v1/links?domain=b.example.com")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(list["total"], 0);
-    let doms = expect(k(reqwest::Method::GET, "/api/v1/domains").send().await.unwrap(), 200).await;
+    let doms = expect(
+        k(reqwest::Method::GET, "/api/v1/domains")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(doms["total"], 1);
     assert_eq!(doms["items"][0]["hostname"], "a.example.com");
 
     let lb_path = format!("/api/v1/links/{}", lb["id"]);
     expect(k(reqwest::Method::GET, &lb_path).send().await.unwrap(), 404).await;
-    expect(k(reqwest::Method::PUT, &lb_path).json(&json!({"title": "x"})).send().await.unwrap(), 404).await;
-    expect(k(reqwest::Method::DELETE, &lb_path).send().await.unwrap(), 404).await;
-    expect(k(reqwest::Method::GET, &format!("/api/v1/domains/{}", b["id"])).send().await.unwrap(), 404).await;
+    expect(
+        k(reqwest::Method::PUT, &lb_path)
+            .json(&json!({"title": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    expect(
+        k(reqwest::Method::DELETE, &lb_path).send().await.unwrap(),
+        404,
+    )
+    .await;
+    expect(
+        k(
+            reqwest::Method::GET,
+            &format!("/api/v1/domains/{}", b["id"]),
+        )
+        .send()
+        .await
+        .unwrap(),
+        404,
+    )
+    .await;
 
-    expect(k(reqwest::Method::POST, "/api/v1/links").json(&json!({"domain": "b.example.com", "destination_url": "https://e.com"})).send().await.unwrap(), 403).await;
+    expect(
+        k(reqwest::Method::POST, "/api/v1/links")
+            .json(&json!({"domain": "b.example.com", "destination_url": "https://e.com"}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
     let la_path = format!("/api/v1/links/{}", la["id"]);
-    expect(k(reqwest::Method::PUT, &la_path).json(&json!({"domain": "b.example.com", "slug": "moved"})).send().await.unwrap(), 403).await;
-    expect(k(reqwest::Method::PUT, &la_path).json(&json!({"title": "mine"})).send().await.unwrap(), 200).await;
-    expect(k(reqwest::Method::POST, "/api/v1/links").json(&json!({"domain": "a.example.com", "destination_url": "https://e.com"})).send().await.unwrap(), 201).await;
+    expect(
+        k(reqwest::Method::PUT, &la_path)
+            .json(&json!({"domain": "b.example.com", "slug": "moved"}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    expect(
+        k(reqwest::Method::PUT, &la_path)
+            .json(&json!({"title": "mine"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    expect(
+        k(reqwest::Method::POST, "/api/v1/links")
+            .json(&json!({"domain": "a.example.com", "destination_url": "https://e.com"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
 
-    expect(k(reqwest::Method::POST, "/api/v1/domains").json(&json!({"hostname": "c.example.com"})).send().await.unwrap(), 403).await;
-    expect(k(reqwest::Method::DELETE, &format!("/api/v1/domains/{}", b["id"])).send().await.unwrap(), 403).await;
-    let me = expect(k(reqwest::Method::GET, "/api/v1/keys/current").send().await.unwrap(), 200).await;
+    expect(
+        k(reqwest::Method::POST, "/api/v1/domains")
+            .json(&json!({"hostname": "c.example.com"}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    expect(
+        k(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/domains/{}", b["id"]),
+        )
+        .send()
+        .await
+        .unwrap(),
+        403,
+    )
+    .await;
+    let me = expect(
+        k(reqwest::Method::GET, "/api/v1/keys/current")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(me["domains"], json!(["a.example.com"]));
 }
 
@@ -204,37 +477,120 @@ async fn domain_scope_is_enforced_everywhere() {
 async fn key_input_is_validated_and_updates_keep_the_key_value() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin.post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201).await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
+        .await;
     for (body, field) in [
         (json!({"name": "x", "allow_all_ips": false}), "ip_whitelist"),
-        (json!({"name": "x", "allow_all_ips": false, "ip_whitelist": []}), "ip_whitelist"),
-        (json!({"name": "x", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1", "999.1.1.1"]}), "ip_whitelist[1]"),
-        (json!({"name": "x", "ip_whitelist": ["fe80::/200"]}), "ip_whitelist[0]"),
-        (json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
-        (json!({"name": "x", "domains": ["nope.example.com"]}), "domains[0]"),
+        (
+            json!({"name": "x", "allow_all_ips": false, "ip_whitelist": []}),
+            "ip_whitelist",
+        ),
+        (
+            json!({"name": "x", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1", "999.1.1.1"]}),
+            "ip_whitelist[1]",
+        ),
+        (
+            json!({"name": "x", "ip_whitelist": ["fe80::/200"]}),
+            "ip_whitelist[0]",
+        ),
+        (
+            json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+        (
+            json!({"name": "x", "domains": ["nope.example.com"]}),
+            "domains[0]",
+        ),
         (json!({"name": ""}), "name"),
     ] {
         let p = admin.post_json("/api/v1/api-keys", body.clone(), 400).await;
-        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&field), "{body} → {p}");
     }
-    let (key, v) = create_key(&admin, json!({"name": "k", "allow_all_ips": false, "ip_whitelist": ["127.0.0.1"]})).await;
+    let (key, v) = create_key(
+        &admin,
+        json!({"name": "k", "allow_all_ips": false, "ip_whitelist": ["127.0.0.1"]}),
+    )
+    .await;
     let path = format!("/api/v1/api-keys/{}", v["id"]);
     let u = expect(admin.put(&path).json(&json!({"name": "renamed", "domains": ["a.example.com"], "expires_at": "2099-01-01T00:00:00Z"})).send().await.unwrap(), 200).await;
     assert_eq!(u["name"], "renamed");
     assert_eq!(u["domains"], json!(["a.example.com"]));
     assert_eq!(u["expires_at"], "2099-01-01T00:00:00Z");
     assert_eq!(u["prefix"], v["prefix"]);
-    expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
-    let u = expect(admin.put(&path).json(&json!({"ip_whitelist": ["10.0.0.1"]})).send().await.unwrap(), 200).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
+    let u = expect(
+        admin
+            .put(&path)
+            .json(&json!({"ip_whitelist": ["10.0.0.1"]}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(u["ip_whitelist"], json!(["10.0.0.1"]));
-    expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 403).await;
-    let u = expect(admin.put(&path).json(&json!({"allow_all_ips": true, "expires_at": null})).send().await.unwrap(), 200).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        403,
+    )
+    .await;
+    let u = expect(
+        admin
+            .put(&path)
+            .json(&json!({"allow_all_ips": true, "expires_at": null}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(u["expires_at"], Value::Null);
-    expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
-    expect(admin.put(&path).json(&json!({"allow_all_ips": false, "ip_whitelist": []})).send().await.unwrap(), 400).await;
-    expect(admin.put(&path).json(&json!({"key": "ldk_x"})).send().await.unwrap(), 400).await;
-    expect(admin.put("/api/v1/api-keys/9999").json(&json!({"name": "x"})).send().await.unwrap(), 404).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+        200,
+    )
+    .await;
+    expect(
+        admin
+            .put(&path)
+            .json(&json!({"allow_all_ips": false, "ip_whitelist": []}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    expect(
+        admin
+            .put(&path)
+            .json(&json!({"key": "ldk_x"}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    expect(
+        admin
+            .put("/api/v1/api-keys/9999")
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -243,18 +599,45 @@ async fn usage_and_the_request_log_are_recorded() {
     let admin = app.admin().await;
     let (key, v) = create_key(&admin, json!({"name": "used"})).await;
     for _ in 0..3 {
-        expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
+        expect(
+            bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+            200,
+        )
+        .await;
     }
-    expect(bearer(&app, &key, "/api/v1/links/424242").send().await.unwrap(), 404).await;
+    expect(
+        bearer(&app, &key, "/api/v1/links/424242")
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
     let id = v["id"].as_u64().unwrap();
     let k = eventually(5, || async {
-        let k = expect(admin.get(&format!("/api/v1/api-keys/{id}")).send().await.unwrap(), 200).await;
+        let k = expect(
+            admin
+                .get(&format!("/api/v1/api-keys/{id}"))
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
         (k["request_count"] == 4).then_some(k)
     })
     .await;
     assert_eq!(k["last_used_ip"], "127.0.0.1");
     assert!(k["last_used_at"].is_string());
-    let log = expect(admin.get(&format!("/api/v1/api-keys/{id}/requests?limit=2")).send().await.unwrap(), 200).await;
+    let log = expect(
+        admin
+            .get(&format!("/api/v1/api-keys/{id}/requests?limit=2"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(log["total"], 4);
     assert_eq!(log["items"].as_array().unwrap().len(), 2);
     assert_eq!(log["items"][0]["path"], "/api/v1/links/424242");
@@ -265,34 +648,74 @@ async fn usage_and_the_request_log_are_recorded() {
 
 #[tokio::test]
 async fn keys_declared_in_the_config_file_work_and_are_read_only() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock")).args(["key", "generate"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+        .args(["key", "generate"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     let key = lines.next().unwrap().to_owned();
     let hash_line = lines.next().unwrap().to_owned();
     assert!(hash_line.starts_with("hash = \"sha256:"), "{hash_line}");
     let toml = format!("\n[[domains]]\nhostname = \"cfg.example.com\"\n\n[[api_keys]]\nname = \"ci\"\n{hash_line}\ndomains = [\"cfg.example.com\"]\n");
-    let app = spawn_with(Options { extra_toml: toml, ..Default::default() }).await;
-    let me = expect(bearer(&app, &key, "/api/v1/keys/current").send().await.unwrap(), 200).await;
+    let app = spawn_with(Options {
+        extra_toml: toml,
+        ..Default::default()
+    })
+    .await;
+    let me = expect(
+        bearer(&app, &key, "/api/v1/keys/current")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(me["source"], "config");
     assert_eq!(me["domains"], json!(["cfg.example.com"]));
     let admin = app.admin().await;
     let path = format!("/api/v1/api-keys/{}", me["id"]);
-    expect(admin.put(&path).json(&json!({"name": "x"})).send().await.unwrap(), 409).await;
+    expect(
+        admin
+            .put(&path)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
     expect(admin.delete(&path).send().await.unwrap(), 409).await;
     // Removing it from the file removes it.
     app.rewrite_config("\n[[domains]]\nhostname = \"cfg.example.com\"\n");
-    eventually(5, || async { (bearer(&app, &key, "/api/v1/keys/current").send().await.unwrap().status() == 401).then_some(()) }).await;
+    eventually(5, || async {
+        (bearer(&app, &key, "/api/v1/keys/current")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 401)
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log() {
-    let mut app = spawn_with(Options { extra_toml: "\n[log]\nlevel = \"debug\"\n".into(), ..Default::default() }).await;
+    let mut app = spawn_with(Options {
+        extra_toml: "\n[log]\nlevel = \"debug\"\n".into(),
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     let mut keys = Vec::new();
     for i in 0..3 {
         let (key, _) = create_key(&admin, json!({"name": format!("k{i}")})).await;
-        expect(bearer(&app, &key, "/api/v1/links").send().await.unwrap(), 200).await;
+        expect(
+            bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
+            200,
+        )
+        .await;
         // A wrong key's failure is logged without the key either.
         let mut bad = key.clone();
         bad.pop();
@@ -306,11 +729,19 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
     for key in &keys {
         let body = &key[12..];
         assert!(!logs.contains(body), "key in the log");
-        assert!(!db.windows(body.len()).any(|w| w == body.as_bytes()), "key in the database file");
+        assert!(
+            !db.windows(body.len()).any(|w| w == body.as_bytes()),
+            "key in the database file"
+        );
     }
     assert!(!logs.contains(crate::support::ADMIN_PASSWORD));
-    assert!(!db.windows(crate::support::ADMIN_PASSWORD.len()).any(|w| w == crate::support::ADMIN_PASSWORD.as_bytes()));
-    assert!(!logs.contains(&admin.csrf), "session-derived tokens stay out of the log");
+    assert!(!db
+        .windows(crate::support::ADMIN_PASSWORD.len())
+        .any(|w| w == crate::support::ADMIN_PASSWORD.as_bytes()));
+    assert!(
+        !logs.contains(&admin.csrf),
+        "session-derived tokens stay out of the log"
+    );
 }
 
 #[tokio::test]
@@ -318,17 +749,47 @@ async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     let mut app = spawn_app().await;
     let bin = env!("CARGO_BIN_EXE_linkdock");
     let config_path = app.config_path.clone();
-    let cli = |args: &[&str]| std::process::Command::new(bin).args(args).arg("--config").arg(&config_path).output().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--config")
+            .arg(&config_path)
+            .output()
+            .unwrap()
+    };
     let out = cli(&["keys", "list"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("in use"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{out:?}"
+    );
     assert!(app.terminate().await);
-    let out = cli(&["keys", "create", "--name", "cli", "--ip", "127.0.0.1", "--json"]);
+    let out = cli(&[
+        "keys",
+        "create",
+        "--name",
+        "cli",
+        "--ip",
+        "127.0.0.1",
+        "--json",
+    ]);
     assert!(out.status.success(), "{out:?}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = v["key"].as_str().unwrap().to_owned();
     let out = cli(&["keys", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("cli"));
-    let app = crate::support::start(app.dir.clone(), app.config_path.clone(), &Options::default()).await;
-    expect(bearer(&app, &key, "/api/v1/keys/current").send().await.unwrap(), 200).await;
+    let app = crate::support::start(
+        app.dir.clone(),
+        app.config_path.clone(),
+        &Options::default(),
+    )
+    .await;
+    expect(
+        bearer(&app, &key, "/api/v1/keys/current")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
 }

@@ -7,3 +7,4 @@ mod docs;
 mod foundation;
 mod keys;
 mod links;
+mod transfer;

@@ -47,7 +47,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(opts: Options) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
     let config_path = dir.path().join("linkdock.toml");
-    std::fs::write(&config_path, base_config(&dir.path().join("data"), &opts.extra_toml)).expect("write config");
+    std::fs::write(
+        &config_path,
+        base_config(&dir.path().join("data"), &opts.extra_toml),
+    )
+    .expect("write config");
     start(dir, config_path, &opts).await
 }
 
@@ -96,14 +100,21 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
     let port = loop {
         if let Some(port) = logs.lock().unwrap().lines().find_map(|l| {
             let rest = l.split("listening on http://127.0.0.1:").nth(1)?;
-            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u16>().ok()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u16>()
+                .ok()
         }) {
             break port;
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("linkdock exited with {status}:\n{}", logs.lock().unwrap());
         }
-        assert!(Instant::now() < deadline, "linkdock did not start:\n{}", logs.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "linkdock did not start:\n{}",
+            logs.lock().unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     TestApp {
@@ -111,7 +122,10 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
         port,
         dir,
         config_path,
-        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         child: Some(child),
         logs,
     }
@@ -129,13 +143,19 @@ impl Session {
         self.http.get(format!("{}{path}", self.base))
     }
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
     }
     pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.put(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
+        self.http
+            .put(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
     }
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.delete(format!("{}{path}", self.base)).header("X-CSRF-Token", &self.csrf)
+        self.http
+            .delete(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
     }
     /// POST JSON and expect `status`; returns the body.
     pub async fn post_json(&self, path: &str, body: Value, status: u16) -> Value {
@@ -169,7 +189,11 @@ impl TestApp {
     pub async fn wait_for_log(&self, needle: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !self.logs().contains(needle) {
-            assert!(Instant::now() < deadline, "log never showed {needle:?}:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "log never showed {needle:?}:\n{}",
+                self.logs()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -187,7 +211,11 @@ impl TestApp {
             .await
             .unwrap();
         let body = expect(res, 200).await;
-        Session { http, csrf: body["csrf_token"].as_str().unwrap().to_owned(), base: self.base.clone() }
+        Session {
+            http,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+            base: self.base.clone(),
+        }
     }
 
     pub async fn admin(&self) -> Session {
@@ -201,7 +229,11 @@ impl TestApp {
     /// Send SIGTERM and wait for the process to exit; returns whether it exited successfully.
     pub async fn terminate(&mut self) -> bool {
         let pid = self.pid();
-        Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         let child = self.child.as_mut().unwrap();
         loop {
@@ -209,7 +241,10 @@ impl TestApp {
                 self.child = None;
                 return status.success();
             }
-            assert!(Instant::now() < deadline, "linkdock did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "linkdock did not stop on SIGTERM"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -250,7 +285,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "condition not met within {secs}s");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

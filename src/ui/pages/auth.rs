@@ -15,9 +15,17 @@ use crate::startup::AppState;
 use crate::store::records::{Source, UserRecord};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/login").route(web::get().to(login_page)).route(web::post().to(login)))
-        .service(web::resource("/setup").route(web::get().to(setup_page)).route(web::post().to(setup)))
-        .service(web::resource("/logout").route(web::post().to(logout)));
+    cfg.service(
+        web::resource("/login")
+            .route(web::get().to(login_page))
+            .route(web::post().to(login)),
+    )
+    .service(
+        web::resource("/setup")
+            .route(web::get().to(setup_page))
+            .route(web::post().to(setup)),
+    )
+    .service(web::resource("/logout").route(web::post().to(logout)));
 }
 
 #[derive(Deserialize)]
@@ -34,7 +42,9 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 fn html(status: actix_web::http::StatusCode, page: Markup) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(page.into_string())
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
 }
 
 fn login_form(next: &str, error: Option<&str>, username: &str) -> Markup {
@@ -70,11 +80,22 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(req: HttpRequest, st: web::Data<AppState>, form: web::Form<LoginForm>) -> HttpResponse {
-    let LoginForm { username, password, next } = form.into_inner();
+async fn login(
+    req: HttpRequest,
+    st: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let LoginForm {
+        username,
+        password,
+        next,
+    } = form.into_inner();
     let next = safe_next(next.as_deref()).to_owned();
     let Some(ip) = client_ip(&req, &st.config.current()) else {
-        return html(actix_web::http::StatusCode::FORBIDDEN, login_form(&next, Some("client address unknown"), ""));
+        return html(
+            actix_web::http::StatusCode::FORBIDDEN,
+            login_form(&next, Some("client address unknown"), ""),
+        );
     };
     match open_session(&st, ip, username.clone(), password).await {
         Ok((token, _)) => HttpResponse::SeeOther()
@@ -117,10 +138,13 @@ fn setup_form(token: &str, error: Option<&str>, username: &str) -> Markup {
 fn setup_closed() -> HttpResponse {
     html(
         actix_web::http::StatusCode::NOT_FOUND,
-        bare("Set up", html! {
-            h1 { "Setup is not available" }
-            p { "This link is invalid or was already used. " a href="/ui/login" { "Sign in" } "." }
-        }),
+        bare(
+            "Set up",
+            html! {
+                h1 { "Setup is not available" }
+                p { "This link is invalid or was already used. " a href="/ui/login" { "Sign in" } "." }
+            },
+        ),
     )
 }
 
@@ -129,7 +153,10 @@ async fn setup_page(st: web::Data<AppState>, q: web::Query<SetupQuery>) -> HttpR
     if !st.setup.accepts(&token) {
         return setup_closed();
     }
-    html(actix_web::http::StatusCode::OK, setup_form(&token, None, ""))
+    html(
+        actix_web::http::StatusCode::OK,
+        setup_form(&token, None, ""),
+    )
 }
 
 #[derive(Deserialize)]
@@ -140,12 +167,26 @@ struct SetupForm {
     confirm: String,
 }
 
-async fn setup(req: HttpRequest, st: web::Data<AppState>, form: web::Form<SetupForm>) -> HttpResponse {
-    let SetupForm { token, username, password, confirm } = form.into_inner();
+async fn setup(
+    req: HttpRequest,
+    st: web::Data<AppState>,
+    form: web::Form<SetupForm>,
+) -> HttpResponse {
+    let SetupForm {
+        token,
+        username,
+        password,
+        confirm,
+    } = form.into_inner();
     if !st.setup.accepts(&token) {
         return setup_closed();
     }
-    let bad = |msg: &str| html(actix_web::http::StatusCode::BAD_REQUEST, setup_form(&token, Some(msg), &username));
+    let bad = |msg: &str| {
+        html(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            setup_form(&token, Some(msg), &username),
+        )
+    };
     let name = match Username::parse(&username) {
         Ok(n) => n,
         Err(e) => return bad(&e.to_string()),
@@ -182,7 +223,11 @@ async fn setup(req: HttpRequest, st: web::Data<AppState>, form: web::Form<SetupF
     login(
         req,
         st,
-        web::Form(LoginForm { username, password, next: None }),
+        web::Form(LoginForm {
+            username,
+            password,
+            next: None,
+        }),
     )
     .await
 }
@@ -192,7 +237,11 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-async fn logout(req: HttpRequest, st: web::Data<AppState>, form: web::Form<LogoutForm>) -> Result<HttpResponse, ApiError> {
+async fn logout(
+    req: HttpRequest,
+    st: web::Data<AppState>,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, ApiError> {
     if let Some(user) = page_user(&req) {
         if same_secret(&form.csrf_token, &user.csrf_token) {
             let digest = user.session_digest;

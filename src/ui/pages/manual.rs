@@ -3,8 +3,8 @@
 //! work. The API Playground and its Request History belong to their own issue: this page only
 //! holds their places.
 
-use actix_web::{HttpRequest, HttpResponse};
 use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{render, require_user};
@@ -56,5 +56,11 @@ pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
             }
         }
     };
-    render(&user, "Manual Integration", Nav::ManualIntegration, "js/api-docs.js", body)
+    render(
+        &user,
+        "Manual Integration",
+        Nav::ManualIntegration,
+        "js/api-docs.js",
+        body,
+    )
 }

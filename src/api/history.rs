@@ -1,0 +1,211 @@
+//! Playground request history, per signed-in user. Never a key: only its display prefix, and
+//! anything that looks like a whole key is refused.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Json, ListOf, PageQuery};
+use crate::auth::SessionUser;
+use crate::error::{blocking, ApiError, FieldError, Problem};
+use crate::keys::contains_key;
+use crate::startup::AppState;
+use crate::store::records::HistoryRecord;
+
+/// Largest request body kept with an entry.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/playground/history")
+            .route(web::get().to(list))
+            .route(web::post().to(add))
+            .route(web::delete().to(clear)),
+    );
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    #[schema(example = 12)]
+    pub id: u64,
+    #[schema(example = "GET")]
+    pub method: String,
+    #[schema(example = "/api/v1/links")]
+    pub path: String,
+    #[schema(example = "limit=10")]
+    pub query: String,
+    #[schema(example = "")]
+    pub body: String,
+    #[schema(example = 200)]
+    pub status: u16,
+    #[schema(example = 14)]
+    pub duration_ms: u64,
+    #[schema(example = "ldk_4f9QzR2x")]
+    pub key_prefix: String,
+    #[schema(example = "2026-11-26T10:05:00Z")]
+    pub created_at: String,
+}
+
+impl From<HistoryRecord> for HistoryEntry {
+    fn from(r: HistoryRecord) -> Self {
+        Self {
+            id: r.id,
+            method: r.method,
+            path: r.path,
+            query: r.query,
+            body: r.body,
+            status: r.status,
+            duration_ms: r.duration_ms,
+            key_prefix: r.key_prefix,
+            created_at: r.created_at.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHistoryEntry {
+    #[schema(example = "GET")]
+    pub method: String,
+    #[schema(example = "/api/v1/links")]
+    pub path: String,
+    #[serde(default)]
+    #[schema(example = "limit=10")]
+    pub query: String,
+    /// Up to 64 KiB.
+    #[serde(default)]
+    #[schema(example = "")]
+    pub body: String,
+    #[schema(example = 200)]
+    pub status: u16,
+    #[schema(example = 14)]
+    pub duration_ms: u64,
+    /// The key's display prefix (12 characters), never the key.
+    #[serde(default)]
+    #[schema(example = "ldk_4f9QzR2x")]
+    pub key_prefix: String,
+}
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
+    let prefix = st.config.current().keys.prefix.clone();
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    if !METHODS.contains(&e.method.as_str()) {
+        bad("method", "an HTTP method in upper case");
+    }
+    if !e.path.starts_with('/') || e.path.len() > 2048 {
+        bad("path", "an absolute path of at most 2048 characters");
+    }
+    if e.query.len() > 8192 {
+        bad("query", "at most 8192 characters");
+    }
+    if e.body.len() > BODY_LIMIT {
+        bad("body", "at most 64 KiB");
+    }
+    if !(100..=599).contains(&e.status) {
+        bad("status", "an HTTP status code");
+    }
+    if e.key_prefix.chars().count() > crate::keys::DISPLAY_PREFIX_LEN {
+        bad("key_prefix", "only the key's 12-character display prefix");
+    }
+    for (field, text) in [
+        ("path", &e.path),
+        ("query", &e.query),
+        ("body", &e.body),
+        ("key_prefix", &e.key_prefix),
+    ] {
+        if contains_key(text, &prefix) {
+            bad(
+                field,
+                "looks like it contains an API key; history never stores keys",
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/playground/history", tag = "Playground",
+    summary = "Request history",
+    description = "The signed-in user's playground requests, newest first.",
+    params(PageQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A page of entries", body = ListOf<HistoryEntry>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = q.resolve()?;
+    let st2 = st.clone();
+    let name = user.username.into_string();
+    let (page, total) = blocking(move || Ok(st2.store.history(&name, offset, limit)?)).await?;
+    let items: Vec<HistoryEntry> = page.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(ListOf {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/playground/history", tag = "Playground",
+    summary = "Add a history entry",
+    description = "Keeps the newest `playground.history_limit_per_user` entries. Anything that looks like a whole API key is refused.",
+    request_body(content = NewHistoryEntry, example = json!({"method": "GET", "path": "/api/v1/links", "query": "limit=10", "body": "", "status": 200, "duration_ms": 14, "key_prefix": "ldk_4f9QzR2x"})),
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Stored", body = HistoryEntry),
+        (status = 400, description = "Invalid entry, or it contains a key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    body: Json<NewHistoryEntry>,
+) -> Result<HttpResponse, ApiError> {
+    let e = body.0;
+    validate(&st, &e)?;
+    let keep = st.config.current().playground.history_limit_per_user;
+    let rec = HistoryRecord {
+        id: 0,
+        method: e.method,
+        path: e.path,
+        query: e.query,
+        body: e.body,
+        status: e.status,
+        duration_ms: e.duration_ms,
+        key_prefix: e.key_prefix,
+        created_at: crate::domain::now(),
+    };
+    let st2 = st.clone();
+    let name = user.username.into_string();
+    let saved = blocking(move || Ok(st2.store.add_history(&name, rec, keep)?)).await?;
+    Ok(HttpResponse::Created().json(HistoryEntry::from(saved)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/playground/history", tag = "Playground",
+    summary = "Clear history",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Cleared"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn clear(user: SessionUser, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let st2 = st.clone();
+    let name = user.username.into_string();
+    blocking(move || Ok(st2.store.clear_history(&name)?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,263 @@
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use crate::support::{expect, spawn_app, Session};
+
+fn csv_form(csv: &str) -> Form {
+    Form::new().part(
+        "file",
+        Part::bytes(csv.as_bytes().to_vec())
+            .file_name("links.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    )
+}
+
+async fn import(admin: &Session, query: &str, csv: &str, status: u16) -> serde_json::Value {
+    let res = admin
+        .post(&format!("/api/v1/links/import{query}"))
+        .multipart(csv_form(csv))
+        .send()
+        .await
+        .unwrap();
+    expect(res, status).await
+}
+
+#[tokio::test]
+async fn import_validates_rows_one_by_one_and_export_round_trips() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
+        .await;
+    admin.post_json("/api/v1/links", json!({"domain": "go.example.com", "slug": "taken", "destination_url": "https://e.com"}), 201).await;
+    let csv = "domain,slug,destination_url,title,tags,redirect_code,expires_at\n\
+        go.example.com,docs,https://example.com/docs,Docs,a;b,301,\n\
+        ,gen-domain,https://example.com/q,,,,\n\
+        go.example.com,taken,https://example.com/dup,,,,\n\
+        go.example.com,bad,javascript:alert(1),,,,\n\
+        go.example.com,,https://example.com/generated,,,,2099-01-01T00:00:00Z\n\
+        nope.example.com,x,https://example.com,,,,\n\
+        b.example.com,old,https://example.com/old,,,307,2001-01-01T00:00:00Z\n";
+    let r = import(&admin, "?domain=go.example.com", csv, 200).await;
+    assert_eq!(r["created"], 4, "{r}");
+    assert_eq!(r["skipped"], 1, "{r}");
+    assert_eq!(r["failed"], 2, "{r}");
+    assert_eq!(r["errors"][0]["row"], 5);
+    assert!(r["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("destination_url"));
+    assert_eq!(r["errors"][1]["row"], 7);
+
+    let docs = expect(
+        admin.get("/api/v1/links?search=docs").send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(docs["items"][0]["tags"], json!(["a", "b"]));
+    assert_eq!(docs["items"][0]["redirect_code"], 301);
+
+    let res = admin.get("/api/v1/links/export").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let exported = res.text().await.unwrap();
+    assert!(
+        exported.starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n")
+    );
+    assert_eq!(exported.lines().count(), 6, "{exported}");
+    let only_b = expect(
+        admin
+            .get("/api/v1/links/export?domain=b.example.com")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(only_b.as_str().unwrap().lines().count(), 2);
+
+    // Into an empty instance: the same links.
+    let other = spawn_app().await;
+    let admin2 = other.admin().await;
+    admin2
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin2
+        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
+        .await;
+    let r = import(&admin2, "", &exported, 200).await;
+    assert_eq!(r["created"], 5, "{r}");
+    let again = expect(
+        admin2.get("/api/v1/links/export").send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(again.as_str().unwrap(), exported);
+}
+
+#[tokio::test]
+async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
+        .await;
+    admin
+        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
+        .await;
+    let p = import(
+        &admin,
+        "",
+        "domain,slug,url\na.example.com,x,https://e.com\n",
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("url"), "{p}");
+    let res = admin
+        .post("/api/v1/links/import")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    let key = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "a only", "domains": ["a.example.com"]}),
+            201,
+        )
+        .await;
+    let key = key["key"].as_str().unwrap();
+    let csv =
+        "domain,destination_url\na.example.com,https://e.com/1\nb.example.com,https://e.com/2\n";
+    let res = app
+        .http
+        .post(app.url("/api/v1/links/import"))
+        .bearer_auth(key)
+        .multipart(csv_form(csv))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let list = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
+    assert_eq!(list["total"], 0, "nothing written");
+    let res = app
+        .http
+        .get(app.url("/api/v1/links/export"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let small = crate::support::spawn_with(crate::support::Options {
+        extra_toml: "\n[import]\nmax_bytes = 2048\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let admin = small.admin().await;
+    let big = format!(
+        "destination_url\n{}",
+        "https://example.com/a-long-path\n".repeat(200)
+    );
+    let res = admin
+        .post("/api/v1/links/import")
+        .multipart(csv_form(&big))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn playground_history_is_per_user_bounded_and_never_holds_a_key() {
+    let app = crate::support::spawn_with(crate::support::Options {
+        extra_toml: "\n[playground]\nhistory_limit_per_user = 3\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let key = admin
+        .post_json("/api/v1/api-keys", json!({"name": "pg"}), 201)
+        .await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    for i in 0..5 {
+        let e = admin
+            .post_json("/api/v1/playground/history", json!({"method": "GET", "path": "/api/v1/links", "query": format!("offset={i}"), "status": 200, "duration_ms": 3, "key_prefix": &key[..12]}), 201)
+            .await;
+        assert_eq!(e["query"], format!("offset={i}"));
+    }
+    let h = expect(
+        admin
+            .get("/api/v1/playground/history")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(h["total"], 3);
+    assert_eq!(h["items"][0]["query"], "offset=4");
+    for (field, value) in [
+        ("body", json!(format!("{{\"k\": \"{key}\"}}"))),
+        ("query", json!(format!("key={key}"))),
+        ("key_prefix", json!(key)),
+    ] {
+        let mut body =
+            json!({"method": "POST", "path": "/api/v1/links", "status": 200, "duration_ms": 1});
+        body[field] = value;
+        let p = admin
+            .post_json("/api/v1/playground/history", body, 400)
+            .await;
+        assert_eq!(p["errors"][0]["field"], field);
+        assert!(
+            !p.to_string().contains(&key[12..]),
+            "the refusal does not echo the key"
+        );
+    }
+    let res = app
+        .http
+        .get(app.url("/api/v1/playground/history"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "keys cannot read history");
+    expect(
+        admin
+            .delete("/api/v1/playground/history")
+            .send()
+            .await
+            .unwrap(),
+        204,
+    )
+    .await;
+    let h = expect(
+        admin
+            .get("/api/v1/playground/history")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(h["total"], 0);
+}
