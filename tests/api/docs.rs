@@ -460,3 +460,33 @@ async fn docs_public_follows_a_config_reload() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn manual_integration_page_needs_a_session_and_loads_its_script() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .get(app.url("/ui/integrations/manual"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/ui/login?next="));
+    let session = app.admin().await;
+    let res = session.get("/ui/integrations/manual").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    for needle in [
+        "API Documentation",
+        "Copy LLM.txt",
+        "Copy openapi.json",
+        "/static/js/api-docs.js",
+        "data-public-url=\"http://127.0.0.1:8080\"",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert!(!html.contains("<script>"), "no inline script (CSP)");
+}
