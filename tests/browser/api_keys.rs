@@ -6,14 +6,28 @@ use serde_json::{json, Value};
 use crate::support::browser::Browser;
 use crate::support::{expect, spawn_with, Options, Session, TestApp};
 
-const CONFIG_KEY_HASH: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const CONFIG_KEY_HASH: &str =
+    "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 async fn key_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    app.http.get(app.url(path)).bearer_auth(key).send().await.unwrap()
+    app.http
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn key_by_name(admin: &Session, name: &str) -> Value {
-    let list = expect(admin.get("/api/v1/api-keys?limit=100").send().await.unwrap(), 200).await;
+    let list = expect(
+        admin
+            .get("/api/v1/api-keys?limit=100")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     list["items"]
         .as_array()
         .unwrap()
@@ -55,13 +69,17 @@ async fn choose_domains(b: &Browser, hosts: &[&str]) {
 #[tokio::test]
 async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     let app = spawn_with(Options {
-        extra_toml: format!("[[api_keys]]\nname = \"ci-from-config\"\nhash = \"{CONFIG_KEY_HASH}\"\n"),
+        extra_toml: format!(
+            "[[api_keys]]\nname = \"ci-from-config\"\nhash = \"{CONFIG_KEY_HASH}\"\n"
+        ),
         ..Options::default()
     })
     .await;
     let admin = app.admin().await;
     for host in ["go.example.com", "other.example.com"] {
-        admin.post_json("/api/v1/domains", json!({"hostname": host}), 201).await;
+        admin
+            .post_json("/api/v1/domains", json!({"hostname": host}), 201)
+            .await;
     }
     admin
         .post_json(
@@ -78,14 +96,19 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
         )
         .await;
 
-    let Some(b) = Browser::start(&app).await else { return };
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
     b.sign_in().await;
 
     // Step: Navigate to API Keys — "Integrations" in the sidebar, then "API Keys".
     b.click_button("nav.sidebar", "Links").await;
     b.wait_for_path(|p| p == "/ui/links").await;
     b.click("nav.sidebar details.group > summary").await;
-    assert_eq!(b.text("nav.sidebar details.group > summary").await, "Integrations");
+    assert_eq!(
+        b.text("nav.sidebar details.group > summary").await,
+        "Integrations"
+    );
     b.click_button("nav.sidebar .submenu", "API Keys").await;
     b.wait_for_path(|p| p == "/ui/integrations/api-keys").await;
     assert_eq!(b.text("main h1").await, "API Keys");
@@ -99,11 +122,18 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     );
 
     // Step: Open Create Modal — the "Create API Key" button in the page header.
-    assert_eq!(b.text("header.page-header #create-key").await, "Create API Key");
+    assert_eq!(
+        b.text("header.page-header #create-key").await,
+        "Create API Key"
+    );
     b.click("header.page-header #create-key").await;
     b.visible("#key-dialog").await;
     assert_eq!(b.text("#key-dialog-title").await, "Create API Key");
-    assert_eq!(b.focused().await, "input#key-name", "focus moves into the modal");
+    assert_eq!(
+        b.focused().await,
+        "input#key-name",
+        "focus moves into the modal"
+    );
     for (id, label) in [
         ("key-name", "Name"),
         ("key-domains", "Domain Scope"),
@@ -132,7 +162,11 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     b.hidden("#key-expires").await;
 
     // Escape closes the modal and focus goes back to the button that opened it.
-    b.find("#key-name").await.send_keys("\u{E00C}").await.unwrap();
+    b.find("#key-name")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
     b.hidden("#key-dialog").await;
     assert_eq!(b.focused().await, "button#create-key");
     b.click("#create-key").await;
@@ -161,15 +195,21 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
 
     // A bad whitelist line is pointed out by line, next to the field; nothing typed is lost.
     b.click("#key-submit").await;
-    let err = b.wait_text("[data-error-for=\"ip_whitelist\"]", "Line 3").await;
+    let err = b
+        .wait_text("[data-error-for=\"ip_whitelist\"]", "Line 3")
+        .await;
     assert!(err.contains("not-an-ip"), "error names the entry: {err}");
     assert_eq!(b.value("#key-name").await, "Production API Key");
     assert_eq!(b.value("#key-whitelist").await, "127.0.0.1\n\nnot-an-ip");
     assert!(!b.checked("#key-never-expire").await);
     assert_eq!(b.value("#key-expires").await, local);
     assert_eq!(b.focused().await, "textarea#key-whitelist");
+    b.screenshot("key-dialog-error").await;
     let keys = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
-    assert_eq!(keys["total"], 1, "nothing was created by the failed attempt");
+    assert_eq!(
+        keys["total"], 1,
+        "nothing was created by the failed attempt"
+    );
 
     // Step: Create the Key.
     b.fill("#key-whitelist", "127.0.0.1").await;
@@ -178,8 +218,10 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
 
     // Step: Save the API Key — highlighted box, "Copy", warning, "OK".
     b.visible("#key-created .secret-box").await;
-    b.wait_text("#key-created .warning", "will not be shown again").await;
+    b.wait_text("#key-created .warning", "will not be shown again")
+        .await;
     let shown = b.text("#key-value").await;
+    b.screenshot("key-created").await;
     assert!(shown.starts_with("ldk_"), "key shown: {}", shown.len());
     b.click_button("#key-created", "Copy").await;
     b.wait_text("#key-copy-status", "clipboard").await;
@@ -191,9 +233,14 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
         !b.client.source().await.unwrap().contains(&key),
         "the key is gone from the page after OK"
     );
-    b.wait_text("#keys-body tr[data-name=\"Production API Key\"]", "go.example.com")
+    b.wait_text(
+        "#keys-body tr[data-name=\"Production API Key\"]",
+        "go.example.com",
+    )
+    .await;
+    let row = b
+        .text("#keys-body tr[data-name=\"Production API Key\"]")
         .await;
-    let row = b.text("#keys-body tr[data-name=\"Production API Key\"]").await;
     assert!(
         row.contains("127.0.0.1") && row.contains(&key[..12]) && row.contains("active"),
         "row: {row}"
@@ -245,12 +292,18 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     // Step: Save Changes.
     b.click_button("#key-dialog", "Update API Key").await;
     b.hidden("#key-dialog").await;
-    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "10.0.0.1")
-        .await;
+    b.wait_text(
+        "#keys-body tr[data-name=\"Production API Key v2\"]",
+        "10.0.0.1",
+    )
+    .await;
     let edited = key_by_name(&admin, "Production API Key v2").await;
     assert_eq!(edited["ip_whitelist"], json!(["10.0.0.1"]));
     assert_eq!(edited["expires_at"], Value::Null);
-    assert_eq!(edited["prefix"], created["prefix"], "the key value never changes");
+    assert_eq!(
+        edited["prefix"], created["prefix"],
+        "the key value never changes"
+    );
     assert_eq!(
         key_get(&app, &key, "/api/v1/links").await.status(),
         403,
@@ -264,8 +317,11 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     b.hidden("#key-whitelist").await;
     b.click_button("#key-dialog", "Update API Key").await;
     b.hidden("#key-dialog").await;
-    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "All IP addresses")
-        .await;
+    b.wait_text(
+        "#keys-body tr[data-name=\"Production API Key v2\"]",
+        "All IP addresses",
+    )
+    .await;
     assert_eq!(key_get(&app, &key, "/api/v1/links").await.status(), 200);
 
     // Revoking: a confirmation; "Cancel" aborts, "OK" invalidates at once.
@@ -280,8 +336,11 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     row_action(&b, "Production API Key v2", "Revoke").await;
     b.prompt_text().await;
     b.accept_prompt().await;
-    b.wait_text("#keys-body tr[data-name=\"Production API Key v2\"]", "revoked")
-        .await;
+    b.wait_text(
+        "#keys-body tr[data-name=\"Production API Key v2\"]",
+        "revoked",
+    )
+    .await;
     assert_eq!(
         key_get(&app, &key, "/api/v1/links").await.status(),
         401,
@@ -291,7 +350,11 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     // A second key with every default: all domains, all IPs, never expires; then Delete.
     b.click("#create-key").await;
     b.visible("#key-dialog").await;
-    assert_eq!(b.value("#key-name").await, "", "the create form starts empty");
+    assert_eq!(
+        b.value("#key-name").await,
+        "",
+        "the create form starts empty"
+    );
     b.fill("#key-name", "Development Key").await;
     b.click_button("#key-dialog", "Create API Key").await;
     b.visible("#key-value").await;
@@ -316,8 +379,14 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     assert!(b.prompt_text().await.contains("Delete"));
     b.accept_prompt().await;
     let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
-    while b.exists("#keys-body tr[data-name=\"Development Key\"]").await {
-        assert!(std::time::Instant::now() < deadline, "deleted key stays in the table");
+    while b
+        .exists("#keys-body tr[data-name=\"Development Key\"]")
+        .await
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deleted key stays in the table"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(

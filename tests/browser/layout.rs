@@ -19,7 +19,11 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     admin
-        .post_json("/api/v1/domains", json!({"hostname": "go.example.com"}), 201)
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
         .await;
     admin
         .post_json(
@@ -31,19 +35,29 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     admin.post_json("/api/v1/api-keys", json!({"name": "Wide key", "allow_all_ips": false, "ip_whitelist": ["2001:db8:1234:5678::/64", "192.168.100.200"]}), 201).await;
 
     // Without a session every page redirects to the sign-in page.
-    let res = app.http.get(app.url("/ui/integrations/api-keys")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/ui/integrations/api-keys"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     assert!(res.headers()["location"]
         .to_str()
         .unwrap()
         .starts_with("/ui/login?next="));
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
 
-    let Some(b) = Browser::start(&app).await else { return };
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
     b.sign_in().await;
     let shots = std::env::var_os("UI_SCREENSHOTS").map(std::path::PathBuf::from);
     for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
@@ -61,7 +75,10 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
                 }
             }
             let bg = b
-                .eval("return getComputedStyle(document.body).backgroundColor;", vec![])
+                .eval(
+                    "return getComputedStyle(document.body).backgroundColor;",
+                    vec![],
+                )
                 .await;
             assert_eq!(
                 bg == json!("rgb(17, 20, 24)"),
@@ -98,7 +115,10 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
             if let Some(dir) = &shots {
                 std::fs::create_dir_all(dir).unwrap();
                 let png = b.client.screenshot().await.unwrap();
-                let name = format!("{}-{width}-{scheme}.png", path.trim_matches('/').replace('/', "_"));
+                let name = format!(
+                    "{}-{width}-{scheme}.png",
+                    path.trim_matches('/').replace('/', "_")
+                );
                 std::fs::write(dir.join(name), png).unwrap();
             }
             if path == "/ui/integrations/api-keys" {
@@ -127,7 +147,13 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     // The sidebar: Links, Domains, Integrations → API Keys, Manual Integration; and sign-out.
     b.goto("/ui/integrations/api-keys").await;
     let nav = b.text("nav.sidebar").await;
-    for label in ["Links", "Domains", "Integrations", "API Keys", "Manual Integration"] {
+    for label in [
+        "Links",
+        "Domains",
+        "Integrations",
+        "API Keys",
+        "Manual Integration",
+    ] {
         assert!(nav.contains(label), "sidebar lacks {label}: {nav}");
     }
     assert_eq!(b.text("nav.sidebar a[aria-current=page]").await, "API Keys");
@@ -135,5 +161,47 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     b.wait_for_path(|p| p == "/ui/login").await;
     b.goto("/ui/links").await;
     b.wait_for_path(|p| p == "/ui/login").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.wait_text("#keys-body", "No API keys yet").await;
+    let opener = b.find("#create-key").await;
+    b.eval("document.getElementById('create-key').focus();", vec![])
+        .await;
+    opener.send_keys("\u{E007}").await.unwrap(); // Enter
+    b.visible("#key-dialog").await;
+    assert_eq!(b.focused().await, "input#key-name");
+    let name = b.find("#key-name").await;
+    name.send_keys("Keyboard key\u{E007}").await.unwrap(); // type, then Enter submits
+    b.visible("#key-value").await;
+    assert_eq!(b.focused().await, "button#key-copy", "focus lands on Copy");
+    let key = b.text("#key-value").await;
+    b.find("#key-copy")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap(); // Escape
+    b.hidden("#key-dialog").await;
+    assert_eq!(
+        b.focused().await,
+        "button#create-key",
+        "focus returns to the opener"
+    );
+    assert!(
+        !b.client.source().await.unwrap().contains(&key),
+        "the key is gone after closing"
+    );
+    let keys =
+        crate::support::expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
+    assert_eq!(keys["items"][0]["name"], "Keyboard key");
     b.close().await;
 }

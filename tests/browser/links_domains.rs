@@ -7,7 +7,11 @@ use crate::support::browser::{Browser, WAIT};
 use crate::support::{expect, spawn_app, Session};
 
 async fn domains(admin: &Session) -> Vec<String> {
-    let list = expect(admin.get("/api/v1/domains?limit=100").send().await.unwrap(), 200).await;
+    let list = expect(
+        admin.get("/api/v1/domains?limit=100").send().await.unwrap(),
+        200,
+    )
+    .await;
     list["items"]
         .as_array()
         .unwrap()
@@ -37,11 +41,19 @@ async fn link_by_slug(admin: &Session, slug: &str) -> Option<Value> {
 async fn wait_rows(b: &Browser, css: &str, n: usize) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let rows = b.client.find_all(fantoccini::Locator::Css(css)).await.unwrap().len();
+        let rows = b
+            .client
+            .find_all(fantoccini::Locator::Css(css))
+            .await
+            .unwrap()
+            .len();
         if rows == n {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "{css}: {rows} rows, expected {n}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css}: {rows} rows, expected {n}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
@@ -50,7 +62,9 @@ async fn wait_rows(b: &Browser, css: &str, n: usize) {
 async fn domains_and_links_pages_manage_what_the_api_sees() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let Some(b) = Browser::start(&app).await else { return };
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
     b.sign_in().await;
 
     // ---- Domains ----
@@ -73,19 +87,32 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.fill("#domain-hostname", "spare.example.com").await;
     b.click_button("#domain-form", "Add Domain").await;
     b.wait_text("#domains-body", "spare.example.com").await;
-    assert_eq!(domains(&admin).await, ["spare.example.com", "go.example.com"]);
+    assert_eq!(
+        domains(&admin).await,
+        ["spare.example.com", "go.example.com"]
+    );
 
     // Bad input: a clear message next to the field, and the text stays.
     b.fill("#domain-hostname", "not a host!").await;
     b.click_button("#domain-form", "Add Domain").await;
-    let err = b.visible("[data-error-for=\"hostname\"]").await.text().await.unwrap();
+    let err = b
+        .visible("[data-error-for=\"hostname\"]")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!err.is_empty());
     assert_eq!(b.value("#domain-hostname").await, "not a host!");
     b.fill("#domain-hostname", "go.example.com").await;
     b.click_button("#domain-form", "Add Domain").await;
     let deadline = std::time::Instant::now() + WAIT;
     let dup = loop {
-        let t = b.visible("[data-error-for=\"hostname\"]").await.text().await.unwrap();
+        let t = b
+            .visible("[data-error-for=\"hostname\"]")
+            .await
+            .text()
+            .await
+            .unwrap();
         if !t.is_empty() && t != err {
             break t;
         }
@@ -119,11 +146,17 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.fill("#link-tags", "docs, team").await;
     b.click_button("#link-dialog", "Create Link").await;
     b.visible("[data-error-for=\"destination_url\"]").await;
-    assert_eq!(b.value("#link-slug").await, "docs", "nothing typed is lost on an error");
-    b.fill("#link-destination", "https://docs.example.org/start").await;
+    assert_eq!(
+        b.value("#link-slug").await,
+        "docs",
+        "nothing typed is lost on an error"
+    );
+    b.fill("#link-destination", "https://docs.example.org/start")
+        .await;
     b.click_button("#link-dialog", "Create Link").await;
     b.hidden("#link-dialog").await;
-    b.wait_text("#links-body", "http://go.example.com/docs").await;
+    b.wait_text("#links-body", "http://go.example.com/docs")
+        .await;
     let link = link_by_slug(&admin, "docs").await.expect("link created");
     assert_eq!(link["destination_url"], "https://docs.example.org/start");
     assert_eq!(link["title"], "Team docs");
@@ -143,11 +176,15 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
         .select_by_value("go.example.com")
         .await
         .unwrap();
-    b.fill("#link-destination", "https://other.example.org/").await;
+    b.fill("#link-destination", "https://other.example.org/")
+        .await;
     b.fill("#link-slug", "docs").await;
     b.click_button("#link-dialog", "Create Link").await;
     b.visible("[data-error-for=\"slug\"]").await;
-    assert_eq!(b.value("#link-destination").await, "https://other.example.org/");
+    assert_eq!(
+        b.value("#link-destination").await,
+        "https://other.example.org/"
+    );
     b.click_button("#link-dialog", "Cancel").await;
     b.hidden("#link-dialog").await;
 
@@ -155,15 +192,27 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.click_button("#links-body tr", "Edit").await;
     b.visible("#link-dialog").await;
     assert_eq!(b.text("#link-dialog-title").await, "Edit Link");
-    assert_eq!(b.value("#link-destination").await, "https://docs.example.org/start");
-    b.fill("#link-destination", "https://docs.example.org/v2").await;
-    b.find("#link-code").await.select_by_value("301").await.unwrap();
+    assert_eq!(
+        b.value("#link-destination").await,
+        "https://docs.example.org/start"
+    );
+    b.fill("#link-destination", "https://docs.example.org/v2")
+        .await;
+    b.find("#link-code")
+        .await
+        .select_by_value("301")
+        .await
+        .unwrap();
     b.click_button("#link-dialog", "Update Link").await;
     b.hidden("#link-dialog").await;
-    b.wait_text("#links-body", "https://docs.example.org/v2").await;
+    b.wait_text("#links-body", "https://docs.example.org/v2")
+        .await;
     let edited = link_by_slug(&admin, "docs").await.unwrap();
     assert_eq!(
-        (edited["destination_url"].clone(), edited["redirect_code"].clone()),
+        (
+            edited["destination_url"].clone(),
+            edited["redirect_code"].clone()
+        ),
         (json!("https://docs.example.org/v2"), json!(301))
     );
 
@@ -206,15 +255,19 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.goto("/ui/domains").await;
     b.wait_text("#domains-body tr[data-hostname=\"go.example.com\"]", "25")
         .await;
-    b.click_button("#domains-body tr[data-hostname=\"go.example.com\"]", "Delete")
-        .await;
+    b.click_button(
+        "#domains-body tr[data-hostname=\"go.example.com\"]",
+        "Delete",
+    )
+    .await;
     b.prompt_text().await;
     b.accept_prompt().await;
     b.visible("#domain-conflict").await;
     let explain = b.text("#domain-conflict-explain").await;
     assert!(explain.contains("still has 25 links"), "{explain}");
     assert_eq!(domains(&admin).await.len(), 2, "nothing deleted yet");
-    b.click_button("#domain-conflict", "Delete Domain and Its Links").await;
+    b.click_button("#domain-conflict", "Delete Domain and Its Links")
+        .await;
     b.hidden("#domain-conflict").await;
     wait_rows(&b, "#domains-body tr", 1).await;
     assert_eq!(domains(&admin).await, ["spare.example.com"]);
@@ -222,8 +275,11 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     assert_eq!(left["total"], 0, "the domain's links went with it");
 
     // A domain without links goes at once after OK.
-    b.click_button("#domains-body tr[data-hostname=\"spare.example.com\"]", "Delete")
-        .await;
+    b.click_button(
+        "#domains-body tr[data-hostname=\"spare.example.com\"]",
+        "Delete",
+    )
+    .await;
     b.prompt_text().await;
     b.accept_prompt().await;
     b.wait_text("#domains-body", "No domains yet").await;

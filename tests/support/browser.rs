@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -59,8 +60,15 @@ struct SetPermission {
 }
 
 impl WebDriverCompatibleCommand for SetPermission {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/permissions", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/permissions",
+            session.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         let body = json!({"descriptor": {"name": self.name}, "state": "granted"});
@@ -76,8 +84,15 @@ struct Cdp {
 }
 
 impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         let body = json!({"cmd": self.cmd, "params": self.params});
@@ -101,11 +116,17 @@ impl Browser {
             eprintln!("\n**************** SKIPPED: browser test — chromedriver not found (install chromium-driver) ****************\n");
             return None;
         };
-        let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium", "/usr/lib/chromium/chromium"])
-            .expect("chromium not found (install Debian's chromium)");
+        let chrome_bin = find_binary(
+            "CHROME_BIN",
+            &["/usr/bin/chromium", "/usr/lib/chromium/chromium"],
+        )
+        .expect("chromium not found (install Debian's chromium)");
 
         let port = free_port();
+        // Its own process group, so that a failing test can stop chromedriver and the
+        // Chromium it started together (see `Drop`).
         let driver = Command::new(&driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -146,7 +167,10 @@ impl Browser {
             {
                 Ok(c) => break c,
                 Err(e) => {
-                    assert!(Instant::now() < deadline, "could not start a WebDriver session: {e}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "could not start a WebDriver session: {e}"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -191,7 +215,12 @@ impl Browser {
     }
 
     pub async fn path(&self) -> String {
-        self.client.current_url().await.expect("url").path().to_owned()
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
     }
 
     pub async fn wait_for_path(&self, ok: impl Fn(&str) -> bool) {
@@ -279,12 +308,19 @@ impl Browser {
                 .await
                 .expect("find")
             {
-                if el.is_displayed().await.unwrap_or(false) && el.text().await.unwrap_or_default().trim() == label {
-                    el.click().await.unwrap_or_else(|e| panic!("click {label:?}: {e}"));
+                if el.is_displayed().await.unwrap_or(false)
+                    && el.text().await.unwrap_or_default().trim() == label
+                {
+                    el.click()
+                        .await
+                        .unwrap_or_else(|e| panic!("click {label:?}: {e}"));
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "no visible button {label:?} in {scope}");
+            assert!(
+                Instant::now() < deadline,
+                "no visible button {label:?} in {scope}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -292,7 +328,9 @@ impl Browser {
     /// Clear a field and type `text` into it.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self.visible(css).await;
-        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
@@ -312,7 +350,13 @@ impl Browser {
     }
 
     pub async fn checked(&self, css: &str) -> bool {
-        self.find(css).await.prop("checked").await.expect("checked").as_deref() == Some("true")
+        self.find(css)
+            .await
+            .prop("checked")
+            .await
+            .expect("checked")
+            .as_deref()
+            == Some("true")
     }
 
     /// Wait until the text of `css` contains `needle`; returns the text.
@@ -414,21 +458,39 @@ impl Browser {
         .await;
     }
 
+    /// Save a screenshot as `<name>.png` in `$UI_SCREENSHOTS`, when that is set (for a human look).
+    pub async fn screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("UI_SCREENSHOTS") {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).expect("screenshot dir");
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        }
+    }
+
     /// Resize the window (e.g. 390 wide for the phone layout).
     pub async fn resize(&self, width: u32, height: u32) {
-        self.client.set_window_size(width, height).await.expect("resize");
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize");
     }
 
     /// End the WebDriver session and stop chromedriver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // `Drop` stops chromedriver.
     }
 }
 
 impl Drop for Browser {
+    /// Also on a failed assertion: stop chromedriver's process group (chromedriver and the
+    /// Chromium it launched), so no browser outlives its test.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--"])
+            .arg(format!("-{}", self.driver.id()))
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

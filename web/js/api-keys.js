@@ -99,6 +99,7 @@
   }
 
   function showForm() {
+    dialog.setAttribute("aria-labelledby", "key-dialog-title");
     form.hidden = false;
     created.hidden = true;
     keyValue.textContent = "";
@@ -169,7 +170,9 @@
     const mapField = (e) => {
       if (e.field === "ip_whitelist" && e.index !== undefined) {
         const entry = entries[e.index];
-        const where = entry ? `Line ${entry.line} ("${entry.text}")` : `Entry ${e.index + 1}`;
+        const where = entry
+          ? (e.message.includes(entry.text) ? `Line ${entry.line}` : `Line ${entry.line} ("${entry.text}")`)
+          : `Entry ${e.index + 1}`;
         return { field: "ip_whitelist", message: `${where}: ${e.message}` };
       }
       if (e.field === "allow_all_ips") return { field: "ip_whitelist", message: e.message };
@@ -203,6 +206,7 @@
   function showKeyOnce(key) {
     form.hidden = true;
     created.hidden = false;
+    dialog.setAttribute("aria-labelledby", "key-created-title");
     keyValue.textContent = key;
     copyStatus.textContent = "";
     copyBtn.focus();

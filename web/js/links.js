@@ -31,11 +31,14 @@
   let editing = null;
   let busy = false;
 
+  /** Only http(s) addresses become links; anything else is shown as text. */
+  const safeHref = (u) => (/^https?:\/\//i.test(u) ? u : null);
+
   function row(l) {
     const copy = el("button", { type: "button", text: "Copy", "data-action": "copy", "aria-label": `Copy ${l.short_url}` });
     return el("tr", { "data-id": String(l.id) },
-      el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: l.short_url, text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
-      el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: l.destination_url, text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
+      el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: safeHref(l.short_url), text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
+      el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
       el("td", { class: "wrap", "data-label": "Title" }, l.title || ""),
       el("td", { "data-label": "Tags" }, (l.tags || []).map((t) => el("span", { class: "badge", text: t })), " "),
       el("td", { "data-label": "Clicks" }, String(l.clicks)),

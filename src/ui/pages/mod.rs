@@ -22,14 +22,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A full signed-in page with its script.
-pub fn render(user: &SessionUser, title: &str, nav: Nav, script: &str, body: maud::Markup) -> HttpResponse {
-    let page = layout(title, nav, user.username.as_str(), &user.csrf_token, Some(script), body);
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.into_string())
+pub fn render(
+    user: &SessionUser,
+    title: &str,
+    nav: Nav,
+    script: &str,
+    body: maud::Markup,
+) -> HttpResponse {
+    let page = layout(
+        title,
+        nav,
+        user.username.as_str(),
+        &user.csrf_token,
+        Some(script),
+        body,
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
 }
 
 /// A labelled form field with its hint and its (initially empty) inline error.
 /// `field` is the API's field name; the page script fills the error from problem+json.
-pub fn field(id: &str, label: &str, field: &str, hint: Option<&str>, control: maud::Markup) -> maud::Markup {
+pub fn field(
+    id: &str,
+    label: &str,
+    field: &str,
+    hint: Option<&str>,
+    control: maud::Markup,
+) -> maud::Markup {
     let error_id = format!("{id}-error");
     html! {
         div.field data-field=(field) {
