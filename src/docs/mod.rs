@@ -1,14 +1,30 @@
-//! API documentation generated from the handlers: the OpenAPI document (utoipa).
+//! API documentation generated from the handlers. The OpenAPI document built by utoipa is the
+//! one source: `/api/openapi.json` serves it, Swagger UI reads it, `/api/llms.txt` is rendered
+//! from it, and the Manual Integration page builds its documentation from it in the browser.
+//! Nothing about a particular endpoint is written here.
 
-use actix_web::{web, HttpResponse};
+pub mod llms;
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::startup::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "linkdock API", description = "Short links on your own domains: links, domains, import/export and API keys."),
+    info(
+        title = "linkdock API",
+        description = "Short links on your own domains: links, domains, import/export and API keys. \
+JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+json` (RFC 9457). \
+Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
+    ),
     paths(
         api::session::sign_in, api::session::current, api::session::sign_out,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
@@ -18,7 +34,7 @@ use crate::api;
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &OperationIds),
     tags(
         (name = "Links", description = "Short links: create, read, update, delete and search."),
         (name = "Import & Export", description = "Links in and out as CSV."),
@@ -55,12 +71,134 @@ impl Modify for Security {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)));
+/// utoipa names operations after their handler function, so `links::list` and `domains::list`
+/// would share `list`. Operation ids must be unique: prefix each with its tag (`links_list`).
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let tag = op
+                    .tags
+                    .as_ref()
+                    .and_then(|t| t.first())
+                    .map(|t| snake(t))
+                    .unwrap_or_default();
+                if let Some(id) = &op.operation_id {
+                    if !tag.is_empty() && !id.starts_with(&format!("{tag}_")) {
+                        op.operation_id = Some(format!("{tag}_{id}"));
+                    }
+                }
+            }
+        }
+    }
 }
 
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+/// `Import & Export` → `import_export`.
+fn snake(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
+
+/// The document as served, built once: the same bytes for every caller.
+pub fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| serde_json::to_string_pretty(openapi_value()).unwrap_or_default())
+}
+
+/// The document as a JSON value: utoipa's document, with examples filled in from the schemas
+/// where an operation has none.
+pub fn openapi_value() -> &'static serde_json::Value {
+    static VALUE: OnceLock<serde_json::Value> = OnceLock::new();
+    VALUE.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        llms::fill_examples(&mut doc);
+        doc
+    })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
+        .service(web::resource("/api/llms.txt").route(web::get().to(llms_txt)))
+        .route(
+            "/swagger-ui",
+            web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),
+        )
+        .route("/swagger-ui/{tail:.*}", web::get().to(swagger_ui));
+}
+
+/// `docs.public = false`: only a signed-in user or a valid API key may read the documents.
+async fn allowed(req: &HttpRequest) -> Result<(), ApiError> {
+    let st = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+    if st.config.current().docs.public {
+        return Ok(());
+    }
+    Caller::extract(req).await.map(|_| ())
+}
+
+async fn openapi_json(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    allowed(&req).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi_text()))
+}
+
+async fn llms_txt(req: HttpRequest, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    allowed(&req).await?;
+    let base = st.config.current().server.public_url.as_str().to_owned();
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(llms::render(openapi_value(), &base)))
+}
+
+fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
+    static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| {
+        Arc::new(utoipa_swagger_ui::Config::from("/api/openapi.json").persist_authorization(false))
+    }))
+}
+
+/// Swagger UI's files, embedded in the binary (feature `vendored`): no network at build or run
+/// time. Without access the page sends the browser to sign in and come back.
+async fn swagger_ui(req: HttpRequest, tail: web::Path<String>) -> HttpResponse {
+    if let Err(e) = allowed(&req).await {
+        return match e {
+            ApiError::Unauthenticated(_) if tail.is_empty() || tail.as_str() == "index.html" => {
+                crate::ui::see_other("/ui/login?next=%2Fswagger-ui%2F")
+            }
+            e => e.error_response(),
+        };
+    }
+    match utoipa_swagger_ui::serve(&tail, swagger_config()) {
+        Ok(Some(file)) => {
+            let mut res = HttpResponse::Ok();
+            if file.gzpipped {
+                res.insert_header((header::CONTENT_ENCODING, "gzip"));
+            }
+            res.content_type(file.content_type)
+                .body(file.bytes.into_owned())
+        }
+        Ok(None) => crate::error::problem_response(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no such resource: {}", req.path()),
+        ),
+        Err(e) => ApiError::internal(format!("swagger ui: {e}")).error_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@
 mod support;
 
 mod api_keys;
+mod docs;
 mod harness;
 mod layout;
 mod links_domains;

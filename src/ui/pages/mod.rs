@@ -2,6 +2,7 @@ mod api_keys;
 mod auth;
 mod domains;
 mod links;
+mod manual;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/links", web::get().to(links::page))
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
+        .route("/integrations/manual", web::get().to(manual::page))
         .configure(auth::configure);
 }
 
