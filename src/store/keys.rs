@@ -9,7 +9,7 @@ use super::records::{
     LinkId, Source,
 };
 use super::tables::{API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE};
-use super::{decode, encode, next_id, Store, StoreError};
+use super::{decode, encode, keep_newest, next_id, page_newest_first, Store, StoreError};
 use crate::domain::{now, AllowList, DomainError, KeyName, Timestamp};
 use crate::keys::KeyDigest;
 
@@ -263,17 +263,12 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<KeyRequestRecord>, usize), StoreError> {
         self.read(|tx| {
-            let table = tx.open_table(KEY_REQUESTS)?;
-            let mut total = 0;
-            let mut page = Vec::new();
-            for r in table.range((id, 0)..=(id, u64::MAX))?.rev() {
-                let (_, v) = r?;
-                if total >= offset && page.len() < limit {
-                    page.push(decode(v.value())?);
-                }
-                total += 1;
-            }
-            Ok((page, total))
+            page_newest_first(
+                tx.open_table(KEY_REQUESTS)?
+                    .range((id, 0)..=(id, u64::MAX))?,
+                offset,
+                limit,
+            )
         })
     }
 
@@ -368,18 +363,11 @@ impl Store {
                 touched.sort_unstable();
                 touched.dedup();
                 for id in touched {
-                    let kept = log.range((id, 0)..=(id, u64::MAX))?.count() as u64;
-                    if kept > KEY_REQUEST_LOG_LIMIT {
-                        let mut drop_n = kept - KEY_REQUEST_LOG_LIMIT;
-                        log.retain_in((id, 0)..=(id, u64::MAX), |_, _| {
-                            if drop_n > 0 {
-                                drop_n -= 1;
-                                false
-                            } else {
-                                true
-                            }
-                        })?;
-                    }
+                    keep_newest(
+                        &mut log,
+                        (id, 0)..=(id, u64::MAX),
+                        KEY_REQUEST_LOG_LIMIT as usize,
+                    )?;
                 }
                 for a in &batch.audits {
                     audit(tx, &a.event, a.detail.clone())?;
@@ -399,17 +387,12 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<HistoryRecord>, usize), StoreError> {
         self.read(|tx| {
-            let table = tx.open_table(HISTORY)?;
-            let mut total = 0;
-            let mut page = Vec::new();
-            for r in table.range((user, 0)..=(user, u64::MAX))?.rev() {
-                let (_, v) = r?;
-                if total >= offset && page.len() < limit {
-                    page.push(decode(v.value())?);
-                }
-                total += 1;
-            }
-            Ok((page, total))
+            page_newest_first(
+                tx.open_table(HISTORY)?
+                    .range((user, 0)..=(user, u64::MAX))?,
+                offset,
+                limit,
+            )
         })
     }
 
@@ -426,18 +409,7 @@ impl Store {
                 rec.created_at = now();
                 let mut table = tx.open_table(HISTORY)?;
                 table.insert((user, rec.id), encode(&rec).as_slice())?;
-                let kept = table.range((user, 0)..=(user, u64::MAX))?.count();
-                let mut drop_n = kept.saturating_sub(keep);
-                if drop_n > 0 {
-                    table.retain_in((user, 0)..=(user, u64::MAX), |_, _| {
-                        if drop_n > 0 {
-                            drop_n -= 1;
-                            false
-                        } else {
-                            true
-                        }
-                    })?;
-                }
+                keep_newest(&mut table, (user, 0)..=(user, u64::MAX), keep)?;
                 Ok(rec)
             },
             |_| {},

@@ -195,6 +195,46 @@ impl Store {
     }
 }
 
+/// One page, newest first, of the records a key range holds, and how many it holds.
+fn page_newest_first<K: redb::Key + 'static, T: DeserializeOwned>(
+    range: redb::Range<'_, K, &'static [u8]>,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<T>, usize), StoreError> {
+    let mut total = 0;
+    let mut page = Vec::new();
+    for r in range.rev() {
+        let (_, v) = r?;
+        if total >= offset && page.len() < limit {
+            page.push(decode(v.value())?);
+        }
+        total += 1;
+    }
+    Ok((page, total))
+}
+
+/// Drop the oldest entries of a key range (keys sort oldest first) beyond `keep`.
+fn keep_newest<'a, K, KR>(
+    table: &mut redb::Table<'_, K, &'static [u8]>,
+    range: std::ops::RangeInclusive<KR>,
+    keep: usize,
+) -> Result<(), StoreError>
+where
+    K: redb::Key + 'static,
+    KR: std::borrow::Borrow<K::SelfType<'a>> + Clone + 'a,
+{
+    let held = table.range(range.clone())?.count();
+    let mut drop_n = held.saturating_sub(keep);
+    if drop_n > 0 {
+        table.retain_in(range, |_, _| {
+            let keep_this = drop_n == 0;
+            drop_n = drop_n.saturating_sub(1);
+            keep_this
+        })?;
+    }
+    Ok(())
+}
+
 /// Next id of a sequence kept in `meta`.
 fn next_id(tx: &WriteTransaction, seq: &str) -> Result<u64, StoreError> {
     let mut meta = tx.open_table(META)?;

@@ -84,3 +84,16 @@ pub fn layout(
         }
     }
 }
+
+/// A table that the page's script fills: header row, and a "Loading…" row until it does.
+pub fn data_table(table_id: &str, caption: &str, columns: &[&str], body_id: &str) -> Markup {
+    html! {
+        div.table-wrap {
+            table id=(table_id) .data {
+                caption.visually-hidden { (caption) }
+                thead { tr { @for c in columns { th scope="col" { (c) } } } }
+                tbody id=(body_id) { tr.empty { td colspan=(columns.len()) { "Loading…" } } }
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! Pages never answer 401: without a session they redirect to the sign-in page.
 
 pub mod assets;
-mod layout;
+pub mod layout;
 mod pages;
 
 use actix_web::http::header;

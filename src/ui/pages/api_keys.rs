@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{described_by, field, render, require_user};
+use crate::ui::layout::data_table;
 use crate::ui::Nav;
 
 pub async fn page(req: HttpRequest) -> HttpResponse {
@@ -23,26 +24,7 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
             "IP addresses, and give it an expiry. A key is shown only once, when it is created."
         }
         p #keys-status .status role="status" aria-live="polite" {}
-        div.table-wrap {
-            table #keys-table .data {
-                caption.visually-hidden { "API keys" }
-                thead {
-                    tr {
-                        th scope="col" { "Name" }
-                        th scope="col" { "Key prefix" }
-                        th scope="col" { "Domain scope" }
-                        th scope="col" { "IP whitelist" }
-                        th scope="col" { "Expires" }
-                        th scope="col" { "Last used" }
-                        th scope="col" { "Status" }
-                        th scope="col" { "Actions" }
-                    }
-                }
-                tbody #keys-body {
-                    tr.empty { td colspan="8" { "Loading…" } }
-                }
-            }
-        }
+        (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Expires", "Last used", "Status", "Actions"], "keys-body"))
         (key_dialog())
     };
     render(&user, "API Keys", Nav::ApiKeys, "js/api-keys.js", body)

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{described_by, field, render, require_user};
+use crate::ui::layout::data_table;
 use crate::ui::Nav;
 
 pub async fn page(req: HttpRequest) -> HttpResponse {
@@ -26,21 +27,7 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
             p #domain-form-error .form-error role="alert" hidden {}
         }
         p #domains-status .status role="status" aria-live="polite" {}
-        div.table-wrap {
-            table #domains-table .data {
-                caption.visually-hidden { "Domains" }
-                thead {
-                    tr {
-                        th scope="col" { "Hostname" }
-                        th scope="col" { "Links" }
-                        th scope="col" { "Source" }
-                        th scope="col" { "Added" }
-                        th scope="col" { "Actions" }
-                    }
-                }
-                tbody #domains-body { tr.empty { td colspan="5" { "Loading…" } } }
-            }
-        }
+        (data_table("domains-table", "Domains", &["Hostname", "Links", "Source", "Added", "Actions"], "domains-body"))
         dialog #domain-conflict aria-labelledby="domain-conflict-title" {
             header.dialog-header {
                 h2 #domain-conflict-title { "This domain is still in use" }

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{described_by, field, render, require_user};
+use crate::ui::layout::data_table;
 use crate::ui::Nav;
 
 pub async fn page(req: HttpRequest) -> HttpResponse {
@@ -29,23 +30,7 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
             button type="submit" { "Search" }
         }
         p #links-status .status role="status" aria-live="polite" {}
-        div.table-wrap {
-            table #links-table .data {
-                caption.visually-hidden { "Links" }
-                thead {
-                    tr {
-                        th scope="col" { "Short URL" }
-                        th scope="col" { "Destination" }
-                        th scope="col" { "Title" }
-                        th scope="col" { "Tags" }
-                        th scope="col" { "Clicks" }
-                        th scope="col" { "Created" }
-                        th scope="col" { "Actions" }
-                    }
-                }
-                tbody #links-body { tr.empty { td colspan="7" { "Loading…" } } }
-            }
-        }
+        (data_table("links-table", "Links", &["Short URL", "Destination", "Title", "Tags", "Clicks", "Created", "Actions"], "links-body"))
         nav.pager aria-label="Pagination" {
             button #links-prev type="button" disabled { "Previous" }
             span #links-range {}
