@@ -157,6 +157,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
             listen.ip(),
             app.port()
         );
+        app.log_sign_in();
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

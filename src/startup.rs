@@ -84,7 +84,15 @@ pub struct Application {
     server: Server,
     writer: Writer,
     state: web::Data<AppState>,
+    sign_in: SignInHint,
     _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// How to sign in, logged right after the listening line.
+enum SignInHint {
+    Ready(String),
+    Created(String),
+    Setup(String),
 }
 
 impl Application {
@@ -116,7 +124,7 @@ impl Application {
             rng: ring::rand::SystemRandom::new(),
             config_path,
         });
-        bootstrap_first_user(&state, port)?;
+        let sign_in = bootstrap_first_user(&state)?;
 
         let watcher = match &state.config_path {
             Some(path) => {
@@ -164,12 +172,22 @@ impl Application {
             server,
             writer,
             state,
+            sign_in,
             _watcher: watcher,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Log how to sign in: the URL, the bootstrap user, or the one-time setup link.
+    pub fn log_sign_in(&self) {
+        match &self.sign_in {
+            SignInHint::Ready(url) => tracing::info!("sign in at {url}"),
+            SignInHint::Created(url) => tracing::info!("created user `admin` from LINKDOCK_ADMIN_PASSWORD; sign in at {url}"),
+            SignInHint::Setup(url) => tracing::warn!("no user yet: open {url} to choose the first administrator's password (the link works once)"),
+        }
     }
 
     pub fn state(&self) -> &web::Data<AppState> {
@@ -199,11 +217,10 @@ async fn fallback(req: actix_web::HttpRequest, st: web::Data<AppState>) -> HttpR
     }
 }
 
-fn bootstrap_first_user(st: &AppState, port: u16) -> Result<(), StartError> {
+fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
     let public = st.config.current().server.public_url.as_str().to_owned();
     if st.store.user_count()? > 0 {
-        tracing::info!("sign in at {public}/ui/");
-        return Ok(());
+        return Ok(SignInHint::Ready(format!("{public}/ui/")));
     }
     if let Ok(pw) = std::env::var("LINKDOCK_ADMIN_PASSWORD") {
         let pw = Password::parse(pw).map_err(|e| StartError::AdminPassword(e.message))?;
@@ -214,19 +231,16 @@ fn bootstrap_first_user(st: &AppState, port: u16) -> Result<(), StartError> {
             created_at: now(),
         };
         st.store.create_first_user(&rec)?;
-        tracing::info!(
-            "created user `admin` from LINKDOCK_ADMIN_PASSWORD; sign in at {public}/ui/"
-        );
-        return Ok(());
+        return Ok(SignInHint::Created(format!("{public}/ui/")));
     }
     let mut b = [0u8; 16];
     ring::rand::SecureRandom::fill(&st.rng, &mut b)
         .map_err(|_| StartError::AdminPassword("no random source".into()))?;
     let token = hex(&b);
     st.setup.open(token.clone());
-    let _ = port;
-    tracing::warn!("no user yet: open {public}/ui/setup?token={token} to choose the first administrator's password (the link works once)");
-    Ok(())
+    Ok(SignInHint::Setup(format!(
+        "{public}/ui/setup?token={token}"
+    )))
 }
 
 /// Re-read the config file: parse and validate it whole, apply the declared resources in one
