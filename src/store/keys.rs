@@ -9,7 +9,7 @@ use super::records::{
     LinkId, Source,
 };
 use super::tables::{API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE};
-use super::{decode, encode, keep_newest, next_id, page_newest_first, Store, StoreError};
+use super::{decode, encode, keep_newest, next_id, next_ids, page_newest_first, Store, StoreError};
 use crate::domain::{now, AllowList, DomainError, KeyName, Timestamp};
 use crate::keys::KeyDigest;
 
@@ -351,13 +351,27 @@ impl Store {
                     usage.insert(*id, encode(&u).as_slice())?;
                 }
                 let mut log = tx.open_table(KEY_REQUESTS)?;
+                // Only the newest entries per key can survive the trim below: skip the rest.
+                let mut per_key: HashMap<KeyId, usize> = HashMap::new();
+                let mut newest: Vec<&(KeyId, KeyRequestRecord)> = batch
+                    .requests
+                    .iter()
+                    .rev()
+                    .filter(|(id, _)| {
+                        let n = per_key.entry(*id).or_default();
+                        *n += 1;
+                        *n <= KEY_REQUEST_LOG_LIMIT as usize
+                    })
+                    .collect();
+                newest.reverse();
+                let mut seq = next_ids(tx, "key_requests", newest.len() as u64)?;
                 let mut touched = Vec::new();
-                for (id, rec) in &batch.requests {
+                for (id, rec) in newest {
                     if keys.get(*id)?.is_none() {
-                        continue;
+                        continue; // deleted meanwhile
                     }
-                    let seq = next_id(tx, "key_requests")?;
                     log.insert((*id, seq), encode(rec).as_slice())?;
+                    seq += 1;
                     touched.push(*id);
                 }
                 touched.sort_unstable();

@@ -235,13 +235,18 @@ where
     Ok(())
 }
 
-/// Next id of a sequence kept in `meta`.
-fn next_id(tx: &WriteTransaction, seq: &str) -> Result<u64, StoreError> {
+/// Reserve `n` consecutive ids of a sequence; returns the first.
+fn next_ids(tx: &WriteTransaction, seq: &str, n: u64) -> Result<u64, StoreError> {
     let mut meta = tx.open_table(META)?;
     let key = format!("seq:{seq}");
-    let next = meta.get(key.as_str())?.map_or(1, |g| g.value() + 1);
-    meta.insert(key.as_str(), next)?;
-    Ok(next)
+    let last = meta.get(key.as_str())?.map_or(0, |g| g.value());
+    meta.insert(key.as_str(), last + n)?;
+    Ok(last + 1)
+}
+
+/// Next id of a sequence kept in `meta`.
+fn next_id(tx: &WriteTransaction, seq: &str) -> Result<u64, StoreError> {
+    next_ids(tx, seq, 1)
 }
 
 #[cfg(test)]

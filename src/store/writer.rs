@@ -57,7 +57,8 @@ pub struct Writer {
     handle: Option<JoinHandle<()>>,
 }
 
-pub const MAX_BATCH: usize = 1000;
+/// Events per commit at most; under load a commit happens at least every second anyway.
+pub const MAX_BATCH: usize = 10_000;
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
 impl Writer {

@@ -793,3 +793,63 @@ async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_the_newest_thousand() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (key, v) = create_key(&admin, json!({"name": "busy"})).await;
+    for chunk in 0..21 {
+        let calls = (0..50).map(|i| {
+            bearer(
+                &app,
+                &key,
+                &format!("/api/v1/links?offset={}", chunk * 50 + i),
+            )
+            .send()
+        });
+        for res in futures_util::future::join_all(calls).await {
+            assert_eq!(res.unwrap().status(), 200);
+        }
+    }
+    let id = v["id"].as_u64().unwrap();
+    eventually(5, || async {
+        let k = expect(
+            admin
+                .get(&format!("/api/v1/api-keys/{id}"))
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        (k["request_count"] == 1050).then_some(())
+    })
+    .await;
+    let log = expect(
+        admin
+            .get(&format!(
+                "/api/v1/api-keys/{id}/requests?limit=100&offset=999"
+            ))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(log["total"], 1000, "bounded");
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    let newest = expect(
+        admin
+            .get(&format!("/api/v1/api-keys/{id}/requests?limit=1"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(newest["items"][0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("/api/v1/links"));
+}
