@@ -41,9 +41,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let mime_ok = req.mime_type().ok().flatten().is_some_and(|m| {
-            m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json())
-        });
+        // No Content-Type at all is read as JSON; any other type is refused with a hint.
+        let mime_ok = match req.mime_type() {
+            Ok(None) => true,
+            Ok(Some(m)) => m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"),
+            Err(_) => false,
+        };
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !mime_ok {
@@ -63,10 +66,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             parse_json(&bytes).map(Json)
         })
     }
-}
-
-fn mime_json() -> &'static str {
-    "json"
 }
 
 /// Deserialize, reporting the JSON path of the first offending field.

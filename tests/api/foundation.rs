@@ -164,6 +164,17 @@ async fn malformed_input_gets_problem_json_never_plain_text() {
     assert_eq!(res.status(), 413);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 
+    let res = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
     let res = app.http.get(app.url("/api/v1/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
