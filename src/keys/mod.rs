@@ -137,13 +137,18 @@ pub fn issue(rng: &dyn SecureRandom, prefix: &KeyPrefix) -> (PlainKey, KeyDigest
     let mut secret = [0u8; 32];
     // SystemRandom only fails when the OS has no entropy source at all.
     rng.fill(&mut secret).expect("system random source");
+    let plain = key_for_secret(prefix, &secret);
+    let digest = KeyDigest::of(&plain);
+    (PlainKey(plain), digest)
+}
+
+/// The key text for 32 secret bytes: two fixed-width base62 halves, then the checksum.
+fn key_for_secret(prefix: &KeyPrefix, secret: &[u8; 32]) -> String {
     let (hi, lo) = secret.split_at(16);
     let hi = u128::from_be_bytes(hi.try_into().unwrap_or_default());
     let lo = u128::from_be_bytes(lo.try_into().unwrap_or_default());
     let body = format!("{}{}", base62_fixed(hi, 22), base62_fixed(lo, 22));
-    let plain = format!("{prefix}_{body}{}", checksum(&body));
-    let digest = KeyDigest::of(&plain);
-    (PlainKey(plain), digest)
+    format!("{prefix}_{body}{}", checksum(&body))
 }
 
 /// The offline check of a presented key: shape, then checksum. Needs no lookup.
@@ -241,5 +246,45 @@ mod tests {
             parse_presented("ldk_x", &prefix),
             Err(AuthFailure::Malformed)
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key_from(seed: [u8; 32]) -> String {
+        key_for_secret(&KeyPrefix::default(), &seed)
+    }
+
+    proptest! {
+        #[test]
+        fn any_generated_key_has_the_format_and_verifies(seed in any::<[u8; 32]>()) {
+            let k = key_from(seed);
+            prop_assert_eq!(k.len(), 4 + BODY_LEN + CHECKSUM_LEN);
+            prop_assert!(k[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+            prop_assert_eq!(parse_presented(&k, &KeyPrefix::default()), Ok(KeyDigest::of(&k)));
+        }
+
+        #[test]
+        fn any_single_character_change_is_rejected_offline(
+            seed in any::<[u8; 32]>(),
+            pos in 4usize..(4 + BODY_LEN + CHECKSUM_LEN),
+            replacement in proptest::sample::select(BASE62.to_vec()),
+        ) {
+            let k = key_from(seed);
+            prop_assume!(k.as_bytes()[pos] != replacement);
+            let mut m = k.into_bytes();
+            m[pos] = replacement;
+            let m = String::from_utf8(m).unwrap();
+            prop_assert!(parse_presented(&m, &KeyPrefix::default()).is_err());
+        }
+
+        #[test]
+        fn distinct_secrets_give_distinct_keys(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
+            prop_assume!(a != b);
+            prop_assert_ne!(key_from(a), key_from(b));
+        }
     }
 }

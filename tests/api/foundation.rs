@@ -396,3 +396,24 @@ async fn the_cli_validates_config_files_and_hashes_passwords() {
     let out = child.wait_with_output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pbkdf2-sha256$600000$"));
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_every_line() {
+    let app = spawn_with(Options {
+        extra_toml: "\n[log]\nlevel = \"debug\"\nformat = \"json\"\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let res = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    app.wait_for_log(&id, 5).await;
+    let line = app
+        .logs()
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap()
+        .to_owned();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(v["span"]["id"], id.as_str(), "{line}");
+    assert!(v["fields"]["message"].is_string());
+}
