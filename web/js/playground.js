@@ -66,6 +66,7 @@
     ops: [], // { id, method, path, op, params, media, bodyRequired, example }
     current: null,
     key: "", // in memory only
+    checkedKey: "",
     keyCheck: 0, // sequence number of the latest key check
     bodyValid: true,
     sending: false,
@@ -179,6 +180,7 @@
   async function checkKey() {
     const key = ui.key.value.trim();
     state.key = key;
+    state.checkedKey = key;
     const seq = ++state.keyCheck;
     describeAuth();
     refresh();
@@ -219,12 +221,15 @@
 
   let keyTimer = null;
   ui.key.addEventListener("input", () => {
+    // Requests use the key as typed at once; the check waits for typing to pause.
+    state.key = ui.key.value.trim();
+    refresh();
     clearTimeout(keyTimer);
     keyTimer = setTimeout(checkKey, 250);
   });
   ui.key.addEventListener("change", () => {
     clearTimeout(keyTimer);
-    if (ui.key.value.trim() !== state.key) checkKey();
+    if (ui.key.value.trim() !== state.checkedKey) checkKey();
   });
   ui.keyToggle.addEventListener("click", () => {
     const show = ui.key.type === "password";
@@ -624,7 +629,10 @@
       announce(ui.historyStatus, "This request cannot be replayed as it was: complete the request builder.", true);
       return;
     }
-    announce(ui.historyStatus, `Replaying ${h.method} ${h.path}.`, false);
+    const now = state.key ? `the API key ${masked(state.key)}` : "your session";
+    const then = h.key_prefix ? `the key ${h.key_prefix}…` : "your session";
+    const note = now === `the API key ${h.key_prefix}…` || (!h.key_prefix && !state.key) ? "" : ` (it was first sent with ${then})`;
+    announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.`, false);
     send();
   }
 

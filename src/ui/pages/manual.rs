@@ -85,6 +85,7 @@ fn playground() -> Markup {
                 }
             }
             div #pg-key-info .pg-key-info role="status" aria-live="polite" {}
+            p #pg-auth-mode .pg-auth-mode {}
             p #pg-scope-warning .warning role="alert" hidden {}
             div.field {
                 label for="pg-endpoint" { "Select Endpoint" }
@@ -125,7 +126,6 @@ fn playground() -> Markup {
                 }
                 div.pg-send-row {
                     button #pg-send .primary type="submit" disabled { "Send Request" }
-                    p #pg-auth-mode .muted {}
                 }
             }
             div #pg-response .pg-response hidden aria-labelledby="pg-response-title" {
