@@ -307,7 +307,12 @@ async fn playground_sends_requests_with_a_scoped_key_copies_them_and_keeps_a_his
         b.text("#pg-preview-url").await,
         app.url("/api/v1/links?limit=5&search=pg-")
     );
-    b.click("#pg-send").await;
+    // Keyboard: Enter in a parameter field sends the request.
+    b.find("#pg-query-search")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
     let status = response_number(&b, 3).await;
     assert!(status.starts_with("200"), "{status}");
     b.wait_text("#pg-response-body", "\"total\": 1").await;

@@ -369,11 +369,18 @@
     else ui.body.removeAttribute("aria-invalid");
   }
 
+  /** The session cookie's name, as the document declares it. */
+  function sessionCookie() {
+    const schemes = ((state.doc && state.doc.components) || {}).securitySchemes || {};
+    const s = Object.values(schemes).find((x) => x && x.type === "apiKey" && x.in === "cookie");
+    return s ? s.name : "session";
+  }
+
   function headerLines(r) {
     const lines = ["Accept: application/json"];
     if (r.key) lines.push(`Authorization: Bearer ${masked(r.key)}`);
     else {
-      lines.push("Cookie: linkdock_session=… (your session)");
+      lines.push(`Cookie: ${sessionCookie()}=… (your session)`);
       if (UNSAFE.has(r.method)) lines.push("X-CSRF-Token: … (from this page)");
     }
     if (r.body !== null) lines.push("Content-Type: application/json");
@@ -619,7 +626,7 @@
     validateBody();
     refresh();
     root.scrollIntoView({ block: "start" });
-    if (extra.length) announce(ui.historyStatus, `Ignored unknown query parameters: ${extra.join(", ")}.`, true);
+    const ignored = extra.length ? ` Ignored unknown query parameters: ${extra.join(", ")}.` : "";
     if (o.media && o.media.startsWith("multipart/")) {
       announce(ui.historyStatus, `Choose the file again to replay this upload ${h.body}.`, false);
       ui.file.focus();
@@ -632,7 +639,7 @@
     const now = state.key ? `the API key ${masked(state.key)}` : "your session";
     const then = h.key_prefix ? `the key ${h.key_prefix}…` : "your session";
     const note = now === `the API key ${h.key_prefix}…` || (!h.key_prefix && !state.key) ? "" : ` (it was first sent with ${then})`;
-    announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.`, false);
+    announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.${ignored}`, false);
     send();
   }
 
@@ -681,6 +688,19 @@
       ev.preventDefault();
     }
     root.scrollIntoView({ block: "start" });
+  });
+
+  // Leaving the page forgets the key: nothing for the back/forward cache or form restore.
+  window.addEventListener("pagehide", () => {
+    ui.key.value = "";
+    ui.key.type = "password";
+    ui.keyToggle.textContent = "Show";
+    ui.keyToggle.setAttribute("aria-pressed", "false");
+    state.key = "";
+    state.checkedKey = "";
+  });
+  window.addEventListener("pageshow", (ev) => {
+    if (ev.persisted) checkKey();
   });
 
   // ---- start --------------------------------------------------------------------------------------
