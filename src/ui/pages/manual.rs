@@ -76,7 +76,7 @@ fn playground() -> Markup {
                 label for="pg-key" { "API Key" }
                 div.pg-key-row {
                     input #pg-key type="password" autocomplete="off" spellcheck="false"
-                        autocapitalize="off" placeholder="ldk_…" aria-describedby="pg-key-hint";
+                        autocapitalize="off" placeholder="ldk_…" aria-describedby="pg-key-hint pg-key-info";
                     button #pg-key-toggle type="button" aria-controls="pg-key" aria-pressed="false" { "Show" }
                 }
                 p.hint #pg-key-hint {
