@@ -9,3 +9,4 @@ mod docs;
 mod harness;
 mod layout;
 mod links_domains;
+mod playground;

@@ -1,11 +1,13 @@
 //! Integrations → Manual Integration. The "API Documentation" section is built in the browser
 //! by `web/js/api-docs.js` from `/api/openapi.json`, so a new endpoint shows up here without UI
-//! work. The API Playground and its Request History belong to their own issue: this page only
-//! holds their places.
+//! work. The "API Playground" and its "Request History" sidebar are driven by
+//! `web/js/playground.js` from the same document: the server renders only their empty frames.
+//! The pasted API key lives in that script's memory only; the history is kept on the server
+//! (`/api/v1/playground/history`) with the key's display prefix, never the key.
 
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
-use maud::html;
+use maud::{html, Markup};
 
 use super::{render, require_user};
 use crate::startup::AppState;
@@ -29,10 +31,7 @@ pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
         }
         div.manual-layout {
             div.manual-main {
-                section #api-playground .manual-section aria-labelledby="api-playground-title" {
-                    h2 #api-playground-title { "API Playground" }
-                    p.muted { "The playground is not part of this build yet." }
-                }
+                (playground())
                 section #api-docs .manual-section aria-labelledby="api-docs-title" data-public-url=(public_url) {
                     header.section-header {
                         h2 #api-docs-title { "API Documentation" }
@@ -50,11 +49,9 @@ pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
                     div #api-docs-groups {}
                 }
             }
-            aside #request-history .manual-section aria-labelledby="request-history-title" {
-                h2 #request-history-title { "Request History" }
-                p.muted { "Requests made in the playground will be listed here." }
-            }
+            (request_history())
         }
+        script src=(asset_url("js/playground.js")) defer {}
     };
     render(
         &user,
@@ -63,4 +60,106 @@ pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
         "js/api-docs.js",
         body,
     )
+}
+
+/// "API Playground": API Key, Select Endpoint, the request builder with its Request Preview,
+/// Send Request, and the response. `playground.js` fills the endpoints and the parameters.
+fn playground() -> Markup {
+    html! {
+        section #api-playground .manual-section aria-labelledby="api-playground-title" {
+            h2 #api-playground-title { "API Playground" }
+            p.muted {
+                "Try any endpoint from your browser. With an API key the request is judged by the key "
+                "alone, exactly as your own code would be; without one it uses your session."
+            }
+            div.field.pg-key-field {
+                label for="pg-key" { "API Key" }
+                div.pg-key-row {
+                    input #pg-key type="password" autocomplete="off" spellcheck="false"
+                        autocapitalize="off" placeholder="ldk_…" aria-describedby="pg-key-hint pg-key-info";
+                    button #pg-key-toggle type="button" aria-controls="pg-key" aria-pressed="false" { "Show" }
+                }
+                p.hint #pg-key-hint {
+                    "Paste a key to check it and to send requests with it. It stays in this page's memory: "
+                    "never stored, never put in a URL or in the history. Leave empty to use your session."
+                }
+            }
+            div #pg-key-info .pg-key-info role="status" aria-live="polite" {}
+            p #pg-auth-mode .pg-auth-mode {}
+            p #pg-scope-warning .warning role="alert" hidden {}
+            div.field {
+                label for="pg-endpoint" { "Select Endpoint" }
+                select #pg-endpoint disabled aria-describedby="pg-endpoint-status" {
+                    option value="" { "Loading endpoints…" }
+                }
+                p.hint #pg-endpoint-status role="status" aria-live="polite" {}
+            }
+            form #pg-builder .pg-builder novalidate hidden aria-label="Request builder" {
+                p #pg-endpoint-description .muted {}
+                fieldset #pg-path-params .pg-params hidden {
+                    legend { "Path Parameters" }
+                    div.pg-param-list {}
+                }
+                fieldset #pg-query-params .pg-params hidden {
+                    legend { "Query Parameters" }
+                    div.pg-param-list {}
+                }
+                div #pg-body-field .field hidden {
+                    label for="pg-body" { "Request Body (JSON)" }
+                    textarea #pg-body rows="10" spellcheck="false" aria-describedby="pg-body-error" {}
+                    p.field-error #pg-body-error role="alert" hidden {}
+                }
+                div #pg-file-field .field hidden {
+                    label for="pg-file" { "File" }
+                    input #pg-file type="file" accept=".csv,text/csv" aria-describedby="pg-file-hint";
+                    p.hint #pg-file-hint {}
+                }
+                div #pg-preview .pg-preview aria-labelledby="pg-preview-title" {
+                    h3 #pg-preview-title { "Request Preview" }
+                    p.pg-preview-line {
+                        span #pg-preview-method .method {}
+                        " "
+                        code #pg-preview-url {}
+                    }
+                    pre #pg-preview-headers .code .pg-wrap {}
+                    pre #pg-preview-body .code .pg-wrap hidden {}
+                }
+                div.pg-send-row {
+                    button #pg-send .primary type="submit" disabled { "Send Request" }
+                }
+            }
+            div #pg-response .pg-response hidden aria-labelledby="pg-response-title" {
+                h3 #pg-response-title { "Response" }
+                div.pg-response-meta {
+                    span #pg-status .status-badge {}
+                    span #pg-duration .muted {}
+                    span #pg-content-type .muted {}
+                    span.spacer {}
+                    button #pg-copy-curl type="button" { "Copy cURL" }
+                    button #pg-copy-response type="button" { "Copy Response" }
+                }
+                p #pg-copy-status .status role="status" aria-live="polite" {}
+                p #pg-history-notice .notice role="status" hidden {}
+                p #pg-response-empty .muted hidden { "The response has no body." }
+                pre #pg-response-body .code .pg-wrap tabindex="0" aria-label="Response body" {}
+            }
+        }
+    }
+}
+
+/// The "Request History" sidebar: the signed-in user's playground requests, newest first.
+fn request_history() -> Markup {
+    html! {
+        aside #request-history .manual-section aria-labelledby="request-history-title" {
+            header.section-header {
+                h2 #request-history-title { "Request History" }
+                button #pg-clear-history .danger type="button" { "Clear History" }
+            }
+            p.hint { "Click a request to replay it. Kept on the server with the key's prefix, never the key." }
+            p #pg-history-status .status role="status" aria-live="polite" {}
+            ol #pg-history-list .pg-history {
+                li.empty.muted { "Loading…" }
+            }
+        }
+    }
 }

@@ -1,0 +1,580 @@
+//! The guide's "Using the API Playground" on the Manual Integration page, step by step in
+//! Chromium: paste a scoped key, build and send requests, copy cURL and the response, and use
+//! the Request History; every effect is checked through the HTTP API.
+
+use serde_json::{json, Value};
+
+use crate::support::browser::Browser;
+use crate::support::{expect, spawn_app, Session};
+
+/// A scoped key (go.example.com only) and the two domains.
+async fn scoped_key(admin: &Session) -> String {
+    for host in ["go.example.com", "other.example.com"] {
+        admin
+            .post_json("/api/v1/domains", json!({"hostname": host}), 201)
+            .await;
+    }
+    let created = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Playground key", "domains": ["go.example.com"]}),
+            201,
+        )
+        .await;
+    created["key"].as_str().unwrap().to_owned()
+}
+
+async fn history(admin: &Session) -> Value {
+    expect(
+        admin
+            .get("/api/v1/playground/history?limit=100")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
+}
+
+async fn select_endpoint(b: &Browser, id: &str) {
+    b.find(&format!("#pg-endpoint option[value=\"{id}\"]"))
+        .await;
+    b.find("#pg-endpoint")
+        .await
+        .select_by_value(id)
+        .await
+        .unwrap_or_else(|e| panic!("select {id}: {e}"));
+    assert_eq!(b.value("#pg-endpoint").await, id);
+}
+
+async fn send_disabled(b: &Browser) -> bool {
+    b.eval(
+        "return document.getElementById('pg-send').disabled;",
+        vec![],
+    )
+    .await
+        == json!(true)
+}
+
+/// Wait until the response of the `n`th request of this page is shown; returns its status text.
+async fn response_number(b: &Browser, n: u32) -> String {
+    b.visible(&format!("#pg-response[data-request=\"{n}\"]"))
+        .await;
+    b.text("#pg-status").await
+}
+
+async fn status_class(b: &Browser) -> String {
+    b.eval(
+        "return document.getElementById('pg-status').className;",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// Run a copied cURL command (when curl is installed) and return the HTTP status it got.
+fn run_curl(command: &str) -> Option<String> {
+    if !std::path::Path::new("/usr/bin/curl").exists() {
+        eprintln!("curl not installed: the copied command is checked as text only");
+        return None;
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{command} -s -o /dev/null -w '%{{http_code}}' --max-time 10"
+        ))
+        .output()
+        .expect("run sh");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn shown_body_script() -> &'static str {
+    "return document.getElementById('pg-response-body').textContent;"
+}
+
+#[tokio::test]
+async fn playground_sends_requests_with_a_scoped_key_copies_them_and_keeps_a_history() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+
+    // Step: Navigate to Manual Integration, through the sidebar.
+    b.goto("/ui/").await;
+    b.click("nav.sidebar details.group > summary").await;
+    b.click("nav.sidebar a[href=\"/ui/integrations/manual\"]")
+        .await;
+    b.wait_for_path(|p| p == "/ui/integrations/manual").await;
+    assert_eq!(b.text("#api-playground h2").await, "API Playground");
+    assert_eq!(b.text("#request-history h2").await, "Request History");
+    b.wait_text("#pg-history-list", "No requests yet").await;
+    b.wait_text("#pg-auth-mode", "session").await;
+
+    // Step: Enter API Key → the key is checked and described, with the scope warning.
+    assert_eq!(b.text("label[for=pg-key]").await, "API Key");
+    b.fill("#pg-key", &key).await;
+    let info = b.wait_text("#pg-key-info", "Valid key").await;
+    for part in [
+        "Playground key",
+        &key[..12],
+        "active",
+        "Never",
+        "All IP addresses",
+        "go.example.com",
+    ] {
+        assert!(info.contains(part), "key info lacks {part}: {info}");
+    }
+    assert!(!info.contains(&key), "the key itself is shown: {info}");
+    let warning = b.visible("#pg-scope-warning").await.text().await.unwrap();
+    assert!(warning.contains("go.example.com"), "{warning}");
+    b.wait_text("#pg-auth-mode", "API key").await;
+    b.screenshot("playground-key").await;
+
+    // Step: Select Endpoint → the request builder appears, with a JSON body editor.
+    assert_eq!(b.text("label[for=pg-endpoint]").await, "Select Endpoint");
+    assert!(
+        send_disabled(&b).await,
+        "Send is enabled before an endpoint"
+    );
+    let groups = b
+        .eval(
+            "return Array.from(document.querySelectorAll('#pg-endpoint optgroup')).map(g => g.label);",
+            vec![],
+        )
+        .await;
+    assert!(
+        groups.as_array().unwrap().contains(&json!("Links")),
+        "{groups}"
+    );
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.visible("#pg-builder").await;
+    b.visible("#pg-body").await;
+    assert!(
+        b.value("#pg-body").await.contains("destination_url"),
+        "body not prefilled with the example"
+    );
+
+    // Invalid JSON: a visible error, and Send disabled.
+    b.fill("#pg-body", "{\"domain\": ").await;
+    let error = b.visible("#pg-body-error").await.text().await.unwrap();
+    assert!(error.contains("Invalid JSON"), "{error}");
+    assert!(send_disabled(&b).await, "Send is enabled with invalid JSON");
+
+    let body = r#"{"domain": "go.example.com", "destination_url": "https://example.org/playground", "slug": "pg-one", "title": "From the playground"}"#;
+    b.fill("#pg-body", body).await;
+    b.hidden("#pg-body-error").await;
+    assert!(
+        !send_disabled(&b).await,
+        "Send stays disabled with valid JSON"
+    );
+
+    // Step: Review Request.
+    assert_eq!(b.text("#pg-preview-title").await, "Request Preview");
+    assert_eq!(b.text("#pg-preview-method").await, "POST");
+    assert_eq!(
+        b.text("#pg-preview-url").await,
+        app.url("/api/v1/links"),
+        "preview URL"
+    );
+    let headers = b.text("#pg-preview-headers").await;
+    assert!(
+        headers.contains(&format!("Authorization: Bearer {}…", &key[..12])),
+        "{headers}"
+    );
+    assert!(!headers.contains(&key), "preview shows the key: {headers}");
+    assert!(b.text("#pg-preview-body").await.contains("pg-one"));
+
+    // Step: Send Request → "Sending..." while in flight (the test holds the request), then 201.
+    b.eval(
+        "window.__hold = new Promise(r => { window.__release = r; });
+         const real = window.fetch;
+         window.fetch = async function (url, init) {
+           if (String(url).endsWith('/api/v1/links') && init && init.method === 'POST') {
+             window.__held = true; await window.__hold; window.fetch = real;
+           }
+           return real.apply(this, arguments);
+         };",
+        vec![],
+    )
+    .await;
+    assert_eq!(b.text("#pg-send").await, "Send Request");
+    b.click("#pg-send").await;
+    b.wait_text("#pg-send", "Sending...").await;
+    assert!(send_disabled(&b).await, "Send is enabled while sending");
+    b.eval("window.__release();", vec![]).await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("201"), "{status}");
+    assert!(status_class(&b).await.contains("status-2xx"));
+    b.wait_text("#pg-send", "Send Request").await;
+    let shown = b.text("#pg-response-body").await;
+    let created: Value = serde_json::from_str(&shown).expect("formatted JSON response");
+    assert_eq!(created["slug"], "pg-one");
+    assert!(
+        shown.contains("\n  \"slug\": \"pg-one\""),
+        "not formatted: {shown}"
+    );
+    assert!(b.text("#pg-duration").await.ends_with("ms"));
+    b.eval(
+        "document.getElementById('pg-response').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    b.screenshot("playground-response").await;
+
+    // The link exists, created with the key.
+    let id = created["id"].as_u64().unwrap();
+    let link = expect(
+        admin
+            .get(&format!("/api/v1/links/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(link["destination_url"], "https://example.org/playground");
+
+    // Copy cURL: the key, JSON headers and the body; running it again hits the taken slug.
+    b.click_button("#pg-response", "Copy cURL").await;
+    b.wait_text("#pg-copy-status", "cURL command copied").await;
+    let curl = b.clipboard().await;
+    assert!(
+        curl.starts_with(&format!("curl -X POST '{}'", app.url("/api/v1/links"))),
+        "{curl}"
+    );
+    for part in [
+        format!("-H 'Authorization: Bearer {key}'"),
+        "-H 'Content-Type: application/json'".to_owned(),
+        "--data '{\"domain\": \"go.example.com\"".to_owned(),
+    ] {
+        assert!(curl.contains(&part), "cURL lacks {part}: {curl}");
+    }
+    if let Some(code) = run_curl(&curl) {
+        assert_eq!(code, "409", "copied cURL: {curl}");
+    }
+
+    // Copy Response: the body as shown.
+    b.click_button("#pg-response", "Copy Response").await;
+    b.wait_text("#pg-copy-status", "Response copied").await;
+    let shown = b.eval(shown_body_script(), vec![]).await;
+    assert_eq!(json!(b.clipboard().await), shown);
+
+    // Path parameters: GET /api/v1/links/{id}.
+    select_endpoint(&b, "GET /api/v1/links/{id}").await;
+    b.hidden("#pg-body-field").await;
+    assert!(
+        send_disabled(&b).await,
+        "Send enabled without the path param"
+    );
+    assert!(b.text("label[for=pg-path-id]").await.contains("id"));
+    b.fill("#pg-path-id", &id.to_string()).await;
+    assert_eq!(
+        b.text("#pg-preview-url").await,
+        app.url(&format!("/api/v1/links/{id}"))
+    );
+    b.click_button("#pg-builder", "Send Request").await;
+    let status = response_number(&b, 2).await;
+    assert!(status.starts_with("200"), "{status}");
+    b.wait_text("#pg-response-body", "\"pg-one\"").await;
+    b.click_button("#pg-response", "Copy cURL").await;
+    b.wait_text("#pg-copy-status", "cURL command copied").await;
+    let curl = b.clipboard().await;
+    assert!(
+        curl.starts_with(&format!(
+            "curl -X GET '{}'",
+            app.url(&format!("/api/v1/links/{id}"))
+        )),
+        "{curl}"
+    );
+    assert!(!curl.contains("--data"), "{curl}");
+    if let Some(code) = run_curl(&curl) {
+        assert_eq!(code, "200", "copied cURL: {curl}");
+    }
+
+    // Query parameters: the scoped key lists only its domain's links.
+    select_endpoint(&b, "GET /api/v1/links").await;
+    for p in ["limit", "offset", "search", "domain", "tag"] {
+        b.visible(&format!("#pg-query-{p}")).await;
+    }
+    b.fill("#pg-query-limit", "5").await;
+    b.fill("#pg-query-search", "pg-").await;
+    assert_eq!(
+        b.text("#pg-preview-url").await,
+        app.url("/api/v1/links?limit=5&search=pg-")
+    );
+    // Keyboard: Enter in a parameter field sends the request.
+    b.find("#pg-query-search")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    let status = response_number(&b, 3).await;
+    assert!(status.starts_with("200"), "{status}");
+    b.wait_text("#pg-response-body", "\"total\": 1").await;
+
+    // Step: View Request History: newest first, never the key.
+    let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
+    while b
+        .eval(
+            "return document.querySelectorAll('#pg-history-list li[data-id]').length;",
+            vec![],
+        )
+        .await
+        != json!(3)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "history never showed 3 requests"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let items = b.text("#pg-history-list").await;
+    assert!(
+        items.find("/api/v1/links?limit=5&search=pg-").unwrap()
+            < items.find(&format!("/api/v1/links/{id}")).unwrap(),
+        "not newest first: {items}"
+    );
+    assert!(items.contains("201") && items.contains("POST"), "{items}");
+    let stored = history(&admin).await;
+    assert_eq!(stored["total"], 3, "{stored}");
+    assert!(!stored.to_string().contains(&key), "history holds the key");
+    for e in stored["items"].as_array().unwrap() {
+        assert_eq!(e["key_prefix"], &key[..12], "{e}");
+    }
+    assert_eq!(stored["items"][2]["body"], body);
+    assert_eq!(stored["items"][2]["status"], 201);
+    assert_eq!(stored["items"][0]["query"], "limit=5&search=pg-");
+    // The key is nowhere but in the password field's memory.
+    let leaks = b
+        .eval(
+            "return [document.documentElement.outerHTML.includes(arguments[0]), location.href.includes(arguments[0]), localStorage.length, sessionStorage.length];",
+            vec![json!(key)],
+        )
+        .await;
+    assert_eq!(leaks, json!([false, false, 0, 0]));
+
+    // Replay: a history item re-selects its endpoint with its parameters and sends it again.
+    b.click(&format!(
+        "#pg-history-list li[data-path=\"/api/v1/links/{id}\"] button"
+    ))
+    .await;
+    let status = response_number(&b, 4).await;
+    assert!(status.starts_with("200"), "{status}");
+    assert_eq!(b.value("#pg-endpoint").await, "GET /api/v1/links/{id}");
+    assert_eq!(b.value("#pg-path-id").await, id.to_string());
+    assert!(b.text("#pg-history-status").await.contains("Replaying GET"));
+    b.click("#pg-history-list li[data-method=\"POST\"] button")
+        .await;
+    let status = response_number(&b, 5).await;
+    assert!(status.starts_with("409"), "{status}");
+    assert!(status_class(&b).await.contains("status-4xx"));
+    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
+    assert_eq!(b.value("#pg-body").await, body);
+    crate::support::eventually(10, || async {
+        (history(&admin).await["total"] == 5).then_some(())
+    })
+    .await;
+
+    // Clear History, after a confirmation.
+    b.click_button("#request-history", "Clear History").await;
+    assert!(b.prompt_text().await.contains("Clear"));
+    b.accept_prompt().await;
+    b.wait_text("#pg-history-list", "No requests yet").await;
+    assert_eq!(history(&admin).await["total"], 0);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn try_in_playground_session_requests_uploads_bad_keys_and_layout() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.wait_text("#api-docs-status", "endpoints in").await;
+
+    // "Try in Playground" from the API Documentation selects the endpoint.
+    let links = "details.doc-group[data-tag=\"Links\"]";
+    b.click(&format!("{links} > summary")).await;
+    b.click(&format!(
+        "{links} article.endpoint[data-method=\"POST\"][data-path=\"/api/v1/links\"] button.try-endpoint"
+    ))
+    .await;
+    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
+    assert!(b.value("#pg-body").await.contains("destination_url"));
+    assert_eq!(b.focused().await, "select#pg-endpoint");
+    assert!(!b.text("#api-docs-status").await.contains("not available"));
+
+    // Without a key the session sends the request (with its CSRF token).
+    b.wait_text("#pg-auth-mode", "session").await;
+    assert!(b.text("#pg-preview-headers").await.contains("X-CSRF-Token"));
+    b.fill(
+        "#pg-body",
+        r#"{"domain": "other.example.com", "destination_url": "https://example.org/session"}"#,
+    )
+    .await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("201"), "{status}");
+    let list = expect(
+        admin
+            .get("/api/v1/links?domain=other.example.com")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(list["total"], 1);
+    b.click_button("#pg-response", "Copy cURL").await;
+    b.wait_text("#pg-copy-status", "LINKDOCK_API_KEY").await;
+    assert!(b
+        .clipboard()
+        .await
+        .contains("-H \"Authorization: Bearer $LINKDOCK_API_KEY\""));
+
+    // A key pasted into the request is refused by the history: a notice, the response stays.
+    select_endpoint(&b, "GET /api/v1/links").await;
+    b.fill("#pg-query-search", &key).await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 2).await;
+    assert!(status.starts_with("200"), "{status}");
+    let notice = b.visible("#pg-history-notice").await.text().await.unwrap();
+    assert!(notice.contains("Not saved"), "{notice}");
+    assert!(!notice.contains(&key), "{notice}");
+    b.visible("#pg-response-body").await;
+    assert!(!history(&admin).await.to_string().contains(&key));
+
+    // A bad key: the problem detail from GET /api/v1/keys/current.
+    let bad = "ldk_notarealkey";
+    let problem = expect(
+        app.http
+            .get(app.url("/api/v1/keys/current"))
+            .bearer_auth(bad)
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    b.fill("#pg-key", bad).await;
+    let info = b.wait_text("#pg-key-info", "401").await;
+    assert!(
+        info.contains(problem["detail"].as_str().unwrap()),
+        "{info} vs {problem}"
+    );
+    b.hidden("#pg-scope-warning").await;
+    // The show toggle.
+    b.click("#pg-key-toggle").await;
+    assert_eq!(
+        b.eval("return document.getElementById('pg-key').type;", vec![])
+            .await,
+        json!("text")
+    );
+    b.click("#pg-key-toggle").await;
+
+    // File upload: CSV import with the scoped key.
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    select_endpoint(&b, "POST /api/v1/links/import").await;
+    b.visible("#pg-file").await;
+    b.hidden("#pg-body-field").await;
+    assert!(send_disabled(&b).await, "Send enabled without a file");
+    let csv = app.dir.path().join("links.csv");
+    std::fs::write(
+        &csv,
+        "domain,slug,destination_url\ngo.example.com,imported,https://example.org/imported\n",
+    )
+    .unwrap();
+    b.find("#pg-file")
+        .await
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    b.wait_text("#pg-preview-body", "file=@links.csv").await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 3).await;
+    assert!(status.starts_with("200"), "{status}");
+    b.wait_text("#pg-response-body", "\"created\": 1").await;
+    b.click_button("#pg-response", "Copy cURL").await;
+    b.wait_text("#pg-copy-status", "cURL command copied").await;
+    assert!(b.clipboard().await.contains("-F 'file=@links.csv'"));
+    let stored = crate::support::eventually(10, || async {
+        let h = history(&admin).await;
+        (h["total"] == 2).then_some(h)
+    })
+    .await;
+    assert_eq!(stored["items"][0]["body"], "(file links.csv)");
+    assert_eq!(stored["items"][0]["path"], "/api/v1/links/import");
+
+    // CSV export: shown as text.
+    select_endpoint(&b, "GET /api/v1/links/export").await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 4).await;
+    assert!(status.starts_with("200"), "{status}");
+    assert!(b.text("#pg-content-type").await.starts_with("text/csv"));
+    let csv = b.wait_text("#pg-response-body", "destination_url").await;
+    assert!(csv.contains("go.example.com,imported,"), "{csv}");
+
+    layout_checks(&b).await;
+    b.close().await;
+}
+
+/// Readable at 1280px (light) and 390px (dark): no sideways scrolling, no inline style, every
+/// control labelled.
+async fn layout_checks(b: &Browser) {
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/integrations/manual").await;
+        b.wait_text("#pg-history-list", "/api/v1/links").await;
+        b.find("#pg-endpoint option[value=\"GET /api/v1/links/{id}\"]")
+            .await;
+        select_endpoint(b, "GET /api/v1/links/{id}").await;
+        b.fill("#pg-path-id", "1").await;
+        b.click("#pg-send").await;
+        response_number(b, 1).await;
+        let bg = b
+            .eval(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await;
+        assert_eq!(bg == json!("rgb(17, 20, 24)"), scheme == "dark", "{bg}");
+        let overflow = b
+            .eval(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await;
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "scrolls sideways at {width}px by {overflow}"
+        );
+        let inline = b
+            .eval(
+                "return document.querySelectorAll('script:not([src]), [style], style').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(inline, json!(0), "inline script or style");
+        let unlabelled = b
+            .eval(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                   .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map(c => c.id || c.name);",
+                vec![],
+            )
+            .await;
+        assert_eq!(unlabelled, json!([]), "unlabelled controls");
+        b.screenshot(&format!("playground-{width}-{scheme}")).await;
+    }
+    b.resize(1280, 900).await;
+}
