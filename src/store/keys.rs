@@ -8,7 +8,7 @@ use super::records::{
     AuditRecord, DomainId, HistoryRecord, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage,
     LinkId, Source,
 };
-use super::tables::{API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE};
+use super::tables::{API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE, LINKS};
 use super::{decode, encode, keep_newest, next_id, next_ids, page_newest_first, Store, StoreError};
 use crate::domain::{now, AllowList, DomainError, KeyName, Timestamp};
 use crate::keys::KeyDigest;
@@ -329,7 +329,11 @@ impl Store {
             |tx| {
                 {
                     let mut clicks = tx.open_table(CLICKS)?;
+                    let links = tx.open_table(LINKS)?;
                     for (id, n) in &batch.clicks {
+                        if links.get(*id)?.is_none() {
+                            continue; // deleted meanwhile
+                        }
                         let cur = clicks.get(*id)?.map_or(0, |g| g.value());
                         clicks.insert(*id, cur + n)?;
                     }

@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::keys::EventBatch;
 use super::records::{AuditRecord, KeyId, KeyRequestRecord, LinkId};
@@ -28,25 +28,40 @@ pub enum Event {
 }
 
 enum Msg {
-    Event(Event),
+    /// The buffer is full: commit now rather than at the next tick.
+    Full,
     Flush(mpsc::Sender<()>),
     Shutdown,
 }
 
-/// The sending side, cloned into every worker. Sending never blocks and never fails loudly:
-/// after shutdown, events are dropped.
+/// The sending side, cloned into every worker. Events go into a shared buffer; the writer is
+/// woken only by its one-second tick or when the buffer fills, so a request never pays for a
+/// thread wake-up. After shutdown, events are dropped.
 #[derive(Clone)]
-pub struct EventSink(mpsc::Sender<Msg>);
+pub struct EventSink {
+    buffer: Arc<Mutex<Vec<Event>>>,
+    ctl: mpsc::Sender<Msg>,
+}
 
 impl EventSink {
     pub fn send(&self, e: Event) {
-        let _ = self.0.send(Msg::Event(e));
+        let full = {
+            let mut buf = self
+                .buffer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            buf.push(e);
+            buf.len() == MAX_BATCH
+        };
+        if full {
+            let _ = self.ctl.send(Msg::Full);
+        }
     }
 
     /// Commit everything sent so far, and wait for it.
     pub fn flush(&self) {
         let (tx, rx) = mpsc::channel();
-        if self.0.send(Msg::Flush(tx)).is_ok() {
+        if self.ctl.send(Msg::Flush(tx)).is_ok() {
             let _ = rx.recv_timeout(Duration::from_secs(10));
         }
     }
@@ -59,17 +74,20 @@ pub struct Writer {
 
 /// Events per commit at most; under load a commit happens at least every second anyway.
 pub const MAX_BATCH: usize = 10_000;
+/// The longest an event waits for its commit.
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
 impl Writer {
     pub fn spawn(store: Arc<Store>) -> Self {
-        let (tx, rx) = mpsc::channel::<Msg>();
+        let (ctl, rx) = mpsc::channel::<Msg>();
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&buffer);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
-            .spawn(move || run(&store, &rx))
+            .spawn(move || run(&store, &shared, &rx))
             .ok();
         Self {
-            sink: EventSink(tx),
+            sink: EventSink { buffer, ctl },
             handle,
         }
     }
@@ -80,40 +98,23 @@ impl Writer {
 
     /// Flush what is pending and stop the thread.
     pub fn shutdown(mut self) {
-        let _ = self.sink.0.send(Msg::Shutdown);
+        let _ = self.sink.ctl.send(Msg::Shutdown);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
     }
 }
 
-fn run(store: &Store, rx: &mpsc::Receiver<Msg>) {
-    let mut batch = EventBatch::default();
-    let mut pending = 0usize;
-    let mut deadline: Option<Instant> = None;
+fn run(store: &Store, buffer: &Mutex<Vec<Event>>, rx: &mpsc::Receiver<Msg>) {
     loop {
-        let msg = match deadline {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match msg {
-            Ok(Msg::Event(e)) => {
-                add(&mut batch, e);
-                pending += 1;
-                deadline.get_or_insert_with(|| Instant::now() + MAX_DELAY);
-                if pending >= MAX_BATCH {
-                    commit(store, &mut batch, &mut pending, &mut deadline);
-                }
-            }
+        match rx.recv_timeout(MAX_DELAY) {
+            Ok(Msg::Full) | Err(RecvTimeoutError::Timeout) => commit(store, buffer),
             Ok(Msg::Flush(done)) => {
-                commit(store, &mut batch, &mut pending, &mut deadline);
+                commit(store, buffer);
                 let _ = done.send(());
             }
-            Err(RecvTimeoutError::Timeout) => {
-                commit(store, &mut batch, &mut pending, &mut deadline)
-            }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                commit(store, &mut batch, &mut pending, &mut deadline);
+                commit(store, buffer);
                 tracing::info!("event writer flushed and stopped");
                 return;
             }
@@ -152,19 +153,20 @@ fn add(batch: &mut EventBatch, e: Event) {
     }
 }
 
-fn commit(
-    store: &Store,
-    batch: &mut EventBatch,
-    pending: &mut usize,
-    deadline: &mut Option<Instant>,
-) {
-    *deadline = None;
-    *pending = 0;
-    if batch.is_empty() {
+fn commit(store: &Store, buffer: &Mutex<Vec<Event>>) {
+    let events = std::mem::take(
+        &mut *buffer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    if events.is_empty() {
         return;
     }
-    let taken = std::mem::take(batch);
-    if let Err(e) = store.apply_events(&taken) {
+    let mut batch = EventBatch::default();
+    for e in events {
+        add(&mut batch, e);
+    }
+    if let Err(e) = store.apply_events(&batch) {
         tracing::error!(error = %e, "committing a batch of events failed; it is dropped");
     }
 }
