@@ -37,19 +37,29 @@ pub fn request_host(req: &HttpRequest) -> Option<Cow<'_, str>> {
 
 pub async fn redirect(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
     let slug = req.match_info().get("slug").unwrap_or_default();
-    let link = request_host(&req).and_then(|host| st.store.catalog.route(&host, slug));
-    match link {
-        Some(link) if !link.is_expired_at(now()) => {
+    let at = now();
+    let found = request_host(&req).and_then(|host| {
+        st.store.catalog.with_route(&host, slug, |link| {
+            if link.is_expired_at(at) {
+                return None;
+            }
             st.events.send(Event::Click(link.rec.id));
-            Metrics::inc(&st.metrics.redirects);
             let status =
                 StatusCode::from_u16(link.rec.redirect_code.get()).unwrap_or(StatusCode::FOUND);
-            HttpResponse::build(status)
-                .insert_header((header::LOCATION, link.rec.destination_url.as_str()))
-                .insert_header((header::CACHE_CONTROL, "private, max-age=90"))
-                .finish()
+            Some(
+                HttpResponse::build(status)
+                    .insert_header((header::LOCATION, link.rec.destination_url.as_str()))
+                    .insert_header((header::CACHE_CONTROL, "private, max-age=90"))
+                    .finish(),
+            )
+        })
+    });
+    match found.flatten() {
+        Some(res) => {
+            Metrics::inc(&st.metrics.redirects);
+            res
         }
-        _ => not_found(&st),
+        None => not_found(&st),
     }
 }
 

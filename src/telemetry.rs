@@ -89,7 +89,6 @@ pub async fn request_context(
     let id = next_request_id();
     let span = tracing::info_span!("request", id = %id);
     let started = Instant::now();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).instrument(span.clone()).await?;
     let _entered = span.enter();
     let status = res.status();
@@ -99,7 +98,7 @@ pub async fn request_context(
     } else {
         res.map_into_boxed_body()
     };
-    if let Some(st) = state {
+    if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
         let route = res.request().match_pattern();
         st.metrics
             .request(route.as_deref().unwrap_or("unmatched"), status.as_u16());

@@ -86,11 +86,17 @@ impl Catalog {
 
     // ---- redirect hot path ----
 
-    /// Host (lower-case, no port) + slug → the link, if both are managed.
-    pub fn route(&self, host: &str, slug: &str) -> Option<Arc<LinkEntry>> {
+    /// Host (lower-case, no port) + slug → `f(link)`, if both are managed. The link is lent
+    /// under the read lock, so the hot path pays no reference-count traffic.
+    pub fn with_route<T>(
+        &self,
+        host: &str,
+        slug: &str,
+        f: impl FnOnce(&LinkEntry) -> T,
+    ) -> Option<T> {
         let inner = self.read();
         let domain = inner.hosts.get(host)?;
-        inner.routes.get(domain)?.get(slug).cloned()
+        inner.routes.get(domain)?.get(slug).map(|e| f(e))
     }
 
     pub fn is_managed_host(&self, host: &str) -> bool {
