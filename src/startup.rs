@@ -256,7 +256,7 @@ pub fn reload(st: &AppState) {
             return;
         }
     };
-    if next == *running {
+    if next == **running {
         return;
     }
     for field in running.restart_only_changes(&next) {

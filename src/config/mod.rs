@@ -9,7 +9,7 @@ pub mod watch;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -379,27 +379,22 @@ fn is_value_error(e: &toml::de::Error) -> bool {
 }
 
 /// The running configuration; a reload swaps the whole snapshot at once, and a request keeps
-/// the snapshot it started with.
+/// the snapshot it started with. `arc-swap` makes the per-request read free of shared writes.
 #[derive(Clone)]
-pub struct SharedConfig(Arc<RwLock<Arc<Config>>>);
+pub struct SharedConfig(Arc<arc_swap::ArcSwap<Config>>);
 
 impl SharedConfig {
     pub fn new(config: Config) -> Self {
-        Self(Arc::new(RwLock::new(Arc::new(config))))
+        Self(Arc::new(arc_swap::ArcSwap::from_pointee(config)))
     }
 
-    pub fn current(&self) -> Arc<Config> {
-        self.0
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    /// The current snapshot. Hold it for one request, not across reloads.
+    pub fn current(&self) -> arc_swap::Guard<Arc<Config>> {
+        self.0.load()
     }
 
     pub fn replace(&self, next: Config) {
-        *self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        self.0.store(Arc::new(next));
     }
 }
 

@@ -73,7 +73,7 @@ pub struct Writer {
 }
 
 /// Events per commit at most; under load a commit happens at least every second anyway.
-pub const MAX_BATCH: usize = 10_000;
+pub const MAX_BATCH: usize = 50_000;
 /// The longest an event waits for its commit.
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
