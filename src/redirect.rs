@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::domain::now;
 use crate::metrics::Metrics;
@@ -35,10 +35,47 @@ pub fn request_host(req: &HttpRequest) -> Option<Cow<'_, str>> {
     }
 }
 
-pub async fn redirect(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
-    let slug = req.match_info().get("slug").unwrap_or_default();
+/// Label for `/metrics`: every short link counts under one route.
+pub const ROUTE_LABEL: &str = "/{slug}";
+
+/// The route label of a request that no route matched, set by `fallback` for the metrics.
+#[derive(Clone, Copy)]
+pub struct RouteLabel(pub &'static str);
+
+/// Everything no route claimed: `GET`/`HEAD /{slug}` is a redirect; anything else is a 404
+/// (problem+json under `/api/`, the small page elsewhere).
+pub async fn fallback(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
+    let slug = req
+        .path()
+        .strip_prefix('/')
+        .filter(|s| !s.is_empty() && !s.contains('/'));
+    let is_read = matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
+    match slug {
+        Some(slug) if is_read => {
+            req.extensions_mut().insert(RouteLabel(ROUTE_LABEL));
+            redirect(&req, &st, slug)
+        }
+        _ => {
+            req.extensions_mut().insert(RouteLabel("unmatched"));
+            if req.path().starts_with("/api/") {
+                crate::error::problem_response(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    format!("no such resource: {}", req.path()),
+                )
+            } else {
+                not_found(&st)
+            }
+        }
+    }
+}
+
+fn redirect(req: &HttpRequest, st: &AppState, slug: &str) -> HttpResponse {
     let at = now();
-    let found = request_host(&req).and_then(|host| {
+    let found = request_host(req).and_then(|host| {
         st.store.catalog.with_route(&host, slug, |link| {
             if link.is_expired_at(at) {
                 return None;
@@ -59,7 +96,7 @@ pub async fn redirect(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse
             Metrics::inc(&st.metrics.redirects);
             res
         }
-        None => not_found(&st),
+        None => not_found(st),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 
 use crate::auth::limiter::FailureLimiter;
 use crate::auth::password;
@@ -148,14 +148,13 @@ impl Application {
                 .service(web::scope("/api/v1").configure(api::configure))
                 .configure(docs::configure)
                 .configure(ui::configure)
-                .route("/static/{path:.*}", web::get().to(ui::assets::serve))
-                .route("/", web::get().to(|| async { ui::see_other("/ui/") }))
                 .service(
-                    web::resource("/{slug}")
-                        .route(web::get().to(redirect::redirect))
-                        .route(web::head().to(redirect::redirect)),
+                    web::scope("/static").route("/{path:.*}", web::get().to(ui::assets::serve)),
                 )
-                .default_service(web::to(fallback))
+                .route("/", web::get().to(|| async { ui::see_other("/ui/") }))
+                // Short links are whatever no route above claimed: `/{slug}` as a resource
+                // would cost a regex match on every request.
+                .default_service(web::to(redirect::fallback))
         })
         .shutdown_timeout(30)
         .listen(listener)
@@ -202,18 +201,6 @@ impl Application {
         drop(self.state);
         tracing::info!("database closed; goodbye");
         result
-    }
-}
-
-async fn fallback(req: actix_web::HttpRequest, st: web::Data<AppState>) -> HttpResponse {
-    if req.path().starts_with("/api/") {
-        crate::error::problem_response(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no such resource: {}", req.path()),
-        )
-    } else {
-        redirect::not_found(&st)
     }
 }
 

@@ -99,9 +99,8 @@ pub async fn request_context(
         res.map_into_boxed_body()
     };
     if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res.request().match_pattern();
         st.metrics
-            .request(route.as_deref().unwrap_or("unmatched"), status.as_u16());
+            .request(&route_label(res.request()), status.as_u16());
         let key_use = res.request().extensions().get::<KeyUse>().copied();
         if let Some(KeyUse { key, ip }) = key_use {
             st.events.send(Event::KeyUsed {
@@ -126,6 +125,39 @@ pub async fn request_context(
             .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
+}
+
+/// The route pattern of a request for `/metrics`, without `match_pattern()`, which walks the
+/// whole route table with regexes: the matched path with each parameter's value replaced by
+/// `{name}`. Requests no route claimed carry their label from the fallback.
+fn route_label(req: &actix_web::HttpRequest) -> std::borrow::Cow<'static, str> {
+    use std::borrow::Cow;
+    if let Some(crate::redirect::RouteLabel(label)) = req.extensions().get().copied() {
+        return Cow::Borrowed(label);
+    }
+    let path = req.path();
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    for (name, value) in req.match_info().iter() {
+        // The value fills whole segments: it starts after a `/` and ends at one or at the end.
+        let at = rest.match_indices(value).map(|(i, _)| i).find(|&i| {
+            let end = i + value.len();
+            rest[..i].ends_with('/') && (end == rest.len() || rest[end..].starts_with('/'))
+        });
+        match at.filter(|_| !value.is_empty()) {
+            Some(at) => {
+                out.push_str(&rest[..at]);
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
+                rest = &rest[at + value.len()..];
+            }
+            // A percent-encoded value: ask the router (rare).
+            None => return Cow::Owned(req.match_pattern().unwrap_or_else(|| "unmatched".into())),
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 fn has_problem_type<B>(res: &ServiceResponse<B>) -> bool {

@@ -131,11 +131,16 @@ pub fn openapi_value() -> &'static serde_json::Value {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
         .service(web::resource("/api/llms.txt").route(web::get().to(llms_txt)))
-        .route(
-            "/swagger-ui",
-            web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),
-        )
-        .route("/swagger-ui/{tail:.*}", web::get().to(swagger_ui));
+        // A scope matches its prefix without a regex, so other requests never pay for the
+        // catch-all pattern inside it.
+        .service(
+            web::scope("/swagger-ui")
+                .route(
+                    "",
+                    web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),
+                )
+                .route("/{tail:.*}", web::get().to(swagger_ui)),
+        );
 }
 
 /// `docs.public = false`: only a signed-in user or a valid API key may read the documents.

@@ -482,6 +482,32 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
     assert_eq!(res.status(), 200);
 
     let id = l["id"].as_u64().unwrap();
+    expect(
+        admin
+            .get(&format!("/api/v1/links/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "linkdock_http_requests_total{route=\"/{slug}\",status=\"301\"} 2",
+        "linkdock_http_requests_total{route=\"/{slug}\",status=\"404\"} 2",
+        "linkdock_http_requests_total{route=\"/api/v1/links/{id}\",status=\"200\"} 1",
+        "linkdock_redirects_total 2",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
     let clicks = eventually(5, || async {
         let v = expect(
             admin
