@@ -10,10 +10,6 @@ use super::DomainError;
 pub struct Timestamp(i64);
 
 impl Timestamp {
-    pub fn from_unix(secs: i64) -> Self {
-        Self(secs)
-    }
-
     pub fn unix(self) -> i64 {
         self.0
     }

@@ -99,10 +99,6 @@ impl Catalog {
         inner.routes.get(domain)?.get(slug).map(|e| f(e))
     }
 
-    pub fn is_managed_host(&self, host: &str) -> bool {
-        self.read().hosts.contains_key(host)
-    }
-
     pub fn add_clicks(&self, counts: &HashMap<LinkId, u64>) {
         let inner = self.read();
         for (id, n) in counts {

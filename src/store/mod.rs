@@ -277,3 +277,47 @@ mod tests {
         assert!(matches!(err, StoreError::InUse(_)), "{err}");
     }
 }
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+    use crate::domain::{now, AllowList, KeyName, KeyPrefix};
+    use crate::store::records::{KeyStatus, Source};
+
+    #[test]
+    fn the_sweeper_marks_expired_keys_and_records_an_audit_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (plain, digest) =
+            crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default());
+        let rec = store
+            .create_key(
+                NewKey {
+                    name: KeyName::parse("short").unwrap(),
+                    prefix: plain.display_prefix(),
+                    digest,
+                    domains: vec![],
+                    allow_all_ips: true,
+                    ip_whitelist: AllowList::default(),
+                    expires_at: Some(now().plus_secs(1)),
+                },
+                Source::Api,
+            )
+            .unwrap();
+        assert!(store.expire_keys(now()).unwrap().is_empty(), "not yet");
+        let swept = store.expire_keys(now().plus_secs(2)).unwrap();
+        assert_eq!(swept.len(), 1);
+        let (k, _) = store.key_with_usage(rec.id).unwrap().unwrap();
+        assert_eq!(k.status, KeyStatus::Expired);
+        assert_eq!(store.keys.get(&digest).unwrap().status, KeyStatus::Expired);
+        let audit = store.audit_events().unwrap();
+        assert!(audit.iter().any(|a| a.event == "key.expired"), "{audit:?}");
+        assert!(audit
+            .iter()
+            .all(|a| !a.detail.contains(&plain.reveal()[12..])));
+        assert!(
+            store.expire_keys(now().plus_secs(3)).unwrap().is_empty(),
+            "once"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use super::records::{SessionRecord, UserRecord};
 use super::tables::{SESSIONS, USERS};
 use super::{decode, encode, Store, StoreError};
-use crate::domain::{Timestamp, Username};
+use crate::domain::Timestamp;
 
 impl Store {
     pub fn user_count(&self) -> Result<u64, StoreError> {
@@ -103,17 +103,5 @@ impl Store {
             },
             |_| {},
         )
-    }
-
-    pub fn usernames(&self) -> Result<Vec<Username>, StoreError> {
-        self.read(|tx| {
-            tx.open_table(USERS)?
-                .iter()?
-                .map(|r| {
-                    let (_, v) = r?;
-                    Ok(decode::<UserRecord>(v.value())?.username)
-                })
-                .collect()
-        })
     }
 }

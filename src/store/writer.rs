@@ -30,7 +30,6 @@ pub enum Event {
 enum Msg {
     /// The buffer is full: commit now rather than at the next tick.
     Full,
-    Flush(mpsc::Sender<()>),
     Shutdown,
 }
 
@@ -55,14 +54,6 @@ impl EventSink {
         };
         if full {
             let _ = self.ctl.send(Msg::Full);
-        }
-    }
-
-    /// Commit everything sent so far, and wait for it.
-    pub fn flush(&self) {
-        let (tx, rx) = mpsc::channel();
-        if self.ctl.send(Msg::Flush(tx)).is_ok() {
-            let _ = rx.recv_timeout(Duration::from_secs(10));
         }
     }
 }
@@ -109,10 +100,6 @@ fn run(store: &Store, buffer: &Mutex<Vec<Event>>, rx: &mpsc::Receiver<Msg>) {
     loop {
         match rx.recv_timeout(MAX_DELAY) {
             Ok(Msg::Full) | Err(RecvTimeoutError::Timeout) => commit(store, buffer),
-            Ok(Msg::Flush(done)) => {
-                commit(store, buffer);
-                let _ = done.send(());
-            }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                 commit(store, buffer);
                 tracing::info!("event writer flushed and stopped");
