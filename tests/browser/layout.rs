@@ -74,44 +74,7 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }
-            let bg = b
-                .eval(
-                    "return getComputedStyle(document.body).backgroundColor;",
-                    vec![],
-                )
-                .await;
-            assert_eq!(
-                bg == json!("rgb(17, 20, 24)"),
-                scheme == "dark",
-                "{path} background {bg} in {scheme}"
-            );
-            let overflow = b
-                .eval(
-                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                    vec![],
-                )
-                .await;
-            assert!(
-                overflow.as_i64().unwrap_or(0) <= 0,
-                "{path} scrolls sideways at {width}px by {overflow}"
-            );
-            // No inline script or style anywhere (the CSP would block it).
-            let inline = b
-                .eval(
-                    "return document.querySelectorAll('script:not([src]), [style], style').length;",
-                    vec![],
-                )
-                .await;
-            assert_eq!(inline, json!(0), "{path} has inline script or style");
-            // Every form control has a label.
-            let unlabelled = b
-                .eval(
-                    "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
-                       .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map(c => c.id || c.name);",
-                    vec![],
-                )
-                .await;
-            assert_eq!(unlabelled, json!([]), "{path} has unlabelled controls");
+            b.assert_page_hygiene(path, width, scheme).await;
             if let Some(dir) = &shots {
                 std::fs::create_dir_all(dir).unwrap();
                 let png = b.client.screenshot().await.unwrap();

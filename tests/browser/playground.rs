@@ -542,38 +542,7 @@ async fn layout_checks(b: &Browser) {
         b.fill("#pg-path-id", "1").await;
         b.click("#pg-send").await;
         response_number(b, 1).await;
-        let bg = b
-            .eval(
-                "return getComputedStyle(document.body).backgroundColor;",
-                vec![],
-            )
-            .await;
-        assert_eq!(bg == json!("rgb(17, 20, 24)"), scheme == "dark", "{bg}");
-        let overflow = b
-            .eval(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                vec![],
-            )
-            .await;
-        assert!(
-            overflow.as_i64().unwrap_or(0) <= 0,
-            "scrolls sideways at {width}px by {overflow}"
-        );
-        let inline = b
-            .eval(
-                "return document.querySelectorAll('script:not([src]), [style], style').length;",
-                vec![],
-            )
-            .await;
-        assert_eq!(inline, json!(0), "inline script or style");
-        let unlabelled = b
-            .eval(
-                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
-                   .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map(c => c.id || c.name);",
-                vec![],
-            )
-            .await;
-        assert_eq!(unlabelled, json!([]), "unlabelled controls");
+        b.assert_page_hygiene("the playground", width, scheme).await;
         b.screenshot(&format!("playground-{width}-{scheme}")).await;
     }
     b.resize(1280, 900).await;

@@ -379,6 +379,53 @@ impl Browser {
     }
 
     /// Run a script in the page; `arguments[i]` are `args`.
+    /// The checks every page passes at every size and scheme: the theme follows the system,
+    /// no sideways scrolling, no inline script or style (the CSP would block it), every form
+    /// control labelled.
+    pub async fn assert_page_hygiene(&self, what: &str, width: u32, scheme: &str) {
+        let bg = self
+            .eval(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            bg == serde_json::json!("rgb(17, 20, 24)"),
+            scheme == "dark",
+            "{what} background {bg} in {scheme}"
+        );
+        let overflow = self
+            .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
+            .await;
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "{what} scrolls sideways at {width}px by {overflow}"
+        );
+        let inline = self
+            .eval(
+                "return document.querySelectorAll('script:not([src]), [style], style').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            inline,
+            serde_json::json!(0),
+            "{what} has inline script or style"
+        );
+        let unlabelled = self
+            .eval(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                   .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map(c => c.id || c.name);",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            unlabelled,
+            serde_json::json!([]),
+            "{what} has unlabelled controls"
+        );
+    }
+
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)
