@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{expect, spawn_app, spawn_with, Options};
+use crate::support::{call, expect, spawn_app, spawn_with, Options};
 
 #[tokio::test]
 async fn healthz_and_metrics_answer() {
@@ -43,7 +43,7 @@ async fn every_response_carries_a_request_id() {
 async fn bootstrap_admin_signs_in_and_out_with_csrf() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let me = expect(admin.get("/api/v1/session").send().await.unwrap(), 200).await;
+    let me = call(admin.get("/api/v1/session"), 200).await;
     assert_eq!(me["username"], "admin");
     assert_eq!(me["csrf_token"], admin.csrf.as_str());
 
@@ -65,7 +65,7 @@ async fn bootstrap_admin_signs_in_and_out_with_csrf() {
         .unwrap();
     assert_eq!(res.status(), 403);
 
-    expect(admin.delete("/api/v1/session").send().await.unwrap(), 204).await;
+    call(admin.delete("/api/v1/session"), 204).await;
     let res = admin.get("/api/v1/session").send().await.unwrap();
     assert_eq!(res.status(), 401);
 }
@@ -247,7 +247,7 @@ async fn a_config_edit_is_applied_live_and_a_bad_one_is_refused() {
     app.rewrite_config("\n[[domains]]\nhostname = \"live.example.com\"\n");
     let admin = app.admin().await;
     crate::support::eventually(5, || async {
-        let v = expect(admin.get("/api/v1/domains").send().await.unwrap(), 200).await;
+        let v = call(admin.get("/api/v1/domains"), 200).await;
         v["items"]
             .as_array()
             .unwrap()
@@ -264,7 +264,7 @@ async fn a_config_edit_is_applied_live_and_a_bad_one_is_refused() {
         "the refusal names the line:\n{}",
         app.logs()
     );
-    let v = expect(admin.get("/api/v1/domains").send().await.unwrap(), 200).await;
+    let v = call(admin.get("/api/v1/domains"), 200).await;
     assert!(v["items"]
         .as_array()
         .unwrap()
@@ -278,7 +278,7 @@ async fn a_config_edit_is_applied_live_and_a_bad_one_is_refused() {
     std::fs::rename(&tmp, &app.config_path).unwrap();
     app.wait_for_log("needs a restart", 5).await;
     // And the server still answers on its original port.
-    expect(app.http.get(app.url("/healthz")).send().await.unwrap(), 200).await;
+    call(app.http.get(app.url("/healthz")), 200).await;
 }
 
 #[tokio::test]
@@ -334,25 +334,9 @@ async fn sigterm_flushes_and_a_restart_finds_every_acknowledged_write() {
     )
     .await;
     let admin = app.admin().await;
-    let got = expect(
-        admin
-            .get(&format!("/api/v1/links/{}", link["id"]))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let got = call(admin.get(&format!("/api/v1/links/{}", link["id"])), 200).await;
     assert_eq!(got["clicks"], 3);
-    let dom = expect(
-        admin
-            .get(&format!("/api/v1/domains/{}", d["id"]))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let dom = call(admin.get(&format!("/api/v1/domains/{}", d["id"])), 200).await;
     assert_eq!(dom["link_count"], 1);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }

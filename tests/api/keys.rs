@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::support::{eventually, expect, spawn_app, spawn_with, Options, Session, TestApp};
+use crate::support::{call, eventually, expect, spawn_app, spawn_with, Options, Session, TestApp};
 
 async fn create_key(admin: &Session, body: Value) -> (String, Value) {
     let v = admin.post_json("/api/v1/api-keys", body, 201).await;
@@ -36,40 +36,17 @@ async fn a_key_is_shown_once_and_authenticates_api_calls() {
     assert_eq!(created["source"], "api");
 
     let id = created["id"].as_u64().unwrap();
-    let listed = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
+    let listed = call(admin.get("/api/v1/api-keys"), 200).await;
     assert_eq!(listed["total"], 1);
-    let one = expect(
-        admin
-            .get(&format!("/api/v1/api-keys/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let one = call(admin.get(&format!("/api/v1/api-keys/{id}")), 200).await;
     for v in [&listed.to_string(), &one.to_string()] {
         assert!(!v.contains(&key[12..]), "the key is never shown again: {v}");
     }
     assert!(one.get("key").is_none());
 
-    expect(
-        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
-    expect(
-        bearer(&app, &key, "/api/v1/domains").send().await.unwrap(),
-        200,
-    )
-    .await;
-    let me = expect(
-        bearer(&app, &key, "/api/v1/keys/current")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    call(bearer(&app, &key, "/api/v1/links"), 200).await;
+    call(bearer(&app, &key, "/api/v1/domains"), 200).await;
+    let me = call(bearer(&app, &key, "/api/v1/keys/current"), 200).await;
     assert_eq!(me["id"], id);
     // Keys cannot manage keys; the session cookie is ignored when Authorization is present.
     let res = admin
@@ -165,20 +142,8 @@ async fn every_kind_of_bad_key_gets_a_401_that_says_which() {
     assert!(d.contains("revoked"), "{d}");
 
     let (key2, v2) = create_key(&admin, json!({"name": "gone"})).await;
-    expect(
-        bearer(&app, &key2, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
-    expect(
-        admin
-            .delete(&format!("/api/v1/api-keys/{}", v2["id"]))
-            .send()
-            .await
-            .unwrap(),
-        204,
-    )
-    .await;
+    call(bearer(&app, &key2, "/api/v1/links"), 200).await;
+    call(admin.delete(&format!("/api/v1/api-keys/{}", v2["id"])), 204).await;
     let d = detail(
         bearer(&app, &key2, "/api/v1/links").send().await.unwrap(),
         401,
@@ -202,11 +167,7 @@ async fn expiry_is_checked_per_request_and_the_sweeper_marks_keys() {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let (key, v) = create_key(&admin, json!({"name": "temp", "expires_at": soon})).await;
-    expect(
-        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
+    call(bearer(&app, &key, "/api/v1/links"), 200).await;
     eventually(6, || async {
         let res = bearer(&app, &key, "/api/v1/links").send().await.unwrap();
         (res.status() == 401).then_some(())
@@ -220,15 +181,7 @@ async fn expiry_is_checked_per_request_and_the_sweeper_marks_keys() {
     assert!(d.contains("expired"), "{d}");
     let id = v["id"].as_u64().unwrap();
     eventually(5, || async {
-        let k = expect(
-            admin
-                .get(&format!("/api/v1/api-keys/{id}"))
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let k = call(admin.get(&format!("/api/v1/api-keys/{id}")), 200).await;
         (k["status"] == "expired").then_some(())
     })
     .await;
@@ -254,11 +207,7 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
     .await;
     assert!(d.contains("127.0.0.1"), "{d}");
     let (inside, _) = create_key(&admin, json!({"name": "i", "allow_all_ips": false, "ip_whitelist": ["10.0.0.1", "127.0.0.0/8", "2001:db8::/32"]})).await;
-    expect(
-        bearer(&app, &inside, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
+    call(bearer(&app, &inside, "/api/v1/links"), 200).await;
 
     // From an untrusted peer a forged header changes nothing.
     let (proxied, _) = create_key(
@@ -268,11 +217,11 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
     .await;
     let forged =
         || bearer(&app, &proxied, "/api/v1/links").header("x-forwarded-for", "203.0.113.7");
-    expect(forged().send().await.unwrap(), 403).await;
+    call(forged(), 403).await;
     let forwarded = || {
         bearer(&app, &proxied, "/api/v1/links").header("forwarded", "for=203.0.113.7;proto=https")
     };
-    expect(forwarded().send().await.unwrap(), 403).await;
+    call(forwarded(), 403).await;
 
     // Once the file trusts the peer, the same header passes.
     app.rewrite_config("");
@@ -287,7 +236,7 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
         (forged().send().await.unwrap().status() == 200).then_some(())
     })
     .await;
-    expect(forwarded().send().await.unwrap(), 200).await;
+    call(forwarded(), 200).await;
     // A client behind the proxy cannot smuggle an address in front of its own.
     let res = bearer(&app, &proxied, "/api/v1/links")
         .header("x-forwarded-for", "203.0.113.7, 198.51.100.1")
@@ -307,14 +256,7 @@ async fn too_many_failures_from_one_address_get_429() {
     let admin = app.admin().await;
     let (good, _) = create_key(&admin, json!({"name": "g"})).await;
     for _ in 0..3 {
-        expect(
-            bearer(&app, "ldk_bad", "/api/v1/links")
-                .send()
-                .await
-                .unwrap(),
-            401,
-        )
-        .await;
+        call(bearer(&app, "ldk_bad", "/api/v1/links"), 401).await;
     }
     let res = bearer(&app, &good, "/api/v1/links").send().await.unwrap();
     assert_eq!(res.status(), 429);
@@ -346,130 +288,75 @@ async fn domain_scope_is_enforced_everywhere() {
     .await;
     let k = |m: reqwest::Method, p: &str| app.http.request(m, app.url(p)).bearer_auth(&key);
 
-    let list = expect(
-        k(reqwest::Method::GET, "/api/v1/links?search=shared")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let list = call(k(reqwest::Method::GET, "/api/v1/links?search=shared"), 200).await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["domain"], "a.example.com");
-    let list = expect(
-        k(reqwest::Method::GET, "/api/v1/links?domain=b.example.com")
-            .send()
-            .await
-            .unwrap(),
+    let list = call(
+        k(reqwest::Method::GET, "/api/v1/links?domain=b.example.com"),
         200,
     )
     .await;
     assert_eq!(list["total"], 0);
-    let doms = expect(
-        k(reqwest::Method::GET, "/api/v1/domains")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let doms = call(k(reqwest::Method::GET, "/api/v1/domains"), 200).await;
     assert_eq!(doms["total"], 1);
     assert_eq!(doms["items"][0]["hostname"], "a.example.com");
 
     let lb_path = format!("/api/v1/links/{}", lb["id"]);
-    expect(k(reqwest::Method::GET, &lb_path).send().await.unwrap(), 404).await;
-    expect(
-        k(reqwest::Method::PUT, &lb_path)
-            .json(&json!({"title": "x"}))
-            .send()
-            .await
-            .unwrap(),
+    call(k(reqwest::Method::GET, &lb_path), 404).await;
+    call(
+        k(reqwest::Method::PUT, &lb_path).json(&json!({"title": "x"})),
         404,
     )
     .await;
-    expect(
-        k(reqwest::Method::DELETE, &lb_path).send().await.unwrap(),
-        404,
-    )
-    .await;
-    expect(
+    call(k(reqwest::Method::DELETE, &lb_path), 404).await;
+    call(
         k(
             reqwest::Method::GET,
             &format!("/api/v1/domains/{}", b["id"]),
-        )
-        .send()
-        .await
-        .unwrap(),
+        ),
         404,
     )
     .await;
 
-    expect(
+    call(
         k(reqwest::Method::POST, "/api/v1/links")
-            .json(&json!({"domain": "b.example.com", "destination_url": "https://e.com"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"domain": "b.example.com", "destination_url": "https://e.com"})),
         403,
     )
     .await;
     let la_path = format!("/api/v1/links/{}", la["id"]);
-    expect(
+    call(
         k(reqwest::Method::PUT, &la_path)
-            .json(&json!({"domain": "b.example.com", "slug": "moved"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"domain": "b.example.com", "slug": "moved"})),
         403,
     )
     .await;
-    expect(
-        k(reqwest::Method::PUT, &la_path)
-            .json(&json!({"title": "mine"}))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        k(reqwest::Method::PUT, &la_path).json(&json!({"title": "mine"})),
         200,
     )
     .await;
-    expect(
+    call(
         k(reqwest::Method::POST, "/api/v1/links")
-            .json(&json!({"domain": "a.example.com", "destination_url": "https://e.com"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"domain": "a.example.com", "destination_url": "https://e.com"})),
         201,
     )
     .await;
 
-    expect(
-        k(reqwest::Method::POST, "/api/v1/domains")
-            .json(&json!({"hostname": "c.example.com"}))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        k(reqwest::Method::POST, "/api/v1/domains").json(&json!({"hostname": "c.example.com"})),
         403,
     )
     .await;
-    expect(
+    call(
         k(
             reqwest::Method::DELETE,
             &format!("/api/v1/domains/{}", b["id"]),
-        )
-        .send()
-        .await
-        .unwrap(),
+        ),
         403,
     )
     .await;
-    let me = expect(
-        k(reqwest::Method::GET, "/api/v1/keys/current")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let me = call(k(reqwest::Method::GET, "/api/v1/keys/current"), 200).await;
     assert_eq!(me["domains"], json!(["a.example.com"]));
 }
 
@@ -519,75 +406,42 @@ async fn key_input_is_validated_and_updates_keep_the_key_value() {
     )
     .await;
     let path = format!("/api/v1/api-keys/{}", v["id"]);
-    let u = expect(admin.put(&path).json(&json!({"name": "renamed", "domains": ["a.example.com"], "expires_at": "2099-01-01T00:00:00Z"})).send().await.unwrap(), 200).await;
+    let u = call(admin.put(&path).json(&json!({"name": "renamed", "domains": ["a.example.com"], "expires_at": "2099-01-01T00:00:00Z"})), 200).await;
     assert_eq!(u["name"], "renamed");
     assert_eq!(u["domains"], json!(["a.example.com"]));
     assert_eq!(u["expires_at"], "2099-01-01T00:00:00Z");
     assert_eq!(u["prefix"], v["prefix"]);
-    expect(
-        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
-    let u = expect(
+    call(bearer(&app, &key, "/api/v1/links"), 200).await;
+    let u = call(
         admin
             .put(&path)
-            .json(&json!({"ip_whitelist": ["10.0.0.1"]}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"ip_whitelist": ["10.0.0.1"]})),
         200,
     )
     .await;
     assert_eq!(u["ip_whitelist"], json!(["10.0.0.1"]));
-    expect(
-        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-        403,
-    )
-    .await;
-    let u = expect(
+    call(bearer(&app, &key, "/api/v1/links"), 403).await;
+    let u = call(
         admin
             .put(&path)
-            .json(&json!({"allow_all_ips": true, "expires_at": null}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"allow_all_ips": true, "expires_at": null})),
         200,
     )
     .await;
     assert_eq!(u["expires_at"], Value::Null);
-    expect(
-        bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-        200,
-    )
-    .await;
-    expect(
+    call(bearer(&app, &key, "/api/v1/links"), 200).await;
+    call(
         admin
             .put(&path)
-            .json(&json!({"allow_all_ips": false, "ip_whitelist": []}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"allow_all_ips": false, "ip_whitelist": []})),
         400,
     )
     .await;
-    expect(
-        admin
-            .put(&path)
-            .json(&json!({"key": "ldk_x"}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    expect(
+    call(admin.put(&path).json(&json!({"key": "ldk_x"})), 400).await;
+    call(
         admin
             .put("/api/v1/api-keys/9999")
-            .json(&json!({"name": "x"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"name": "x"})),
         404,
     )
     .await;
@@ -599,42 +453,19 @@ async fn usage_and_the_request_log_are_recorded() {
     let admin = app.admin().await;
     let (key, v) = create_key(&admin, json!({"name": "used"})).await;
     for _ in 0..3 {
-        expect(
-            bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-            200,
-        )
-        .await;
+        call(bearer(&app, &key, "/api/v1/links"), 200).await;
     }
-    expect(
-        bearer(&app, &key, "/api/v1/links/424242")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    call(bearer(&app, &key, "/api/v1/links/424242"), 404).await;
     let id = v["id"].as_u64().unwrap();
     let k = eventually(5, || async {
-        let k = expect(
-            admin
-                .get(&format!("/api/v1/api-keys/{id}"))
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let k = call(admin.get(&format!("/api/v1/api-keys/{id}")), 200).await;
         (k["request_count"] == 4).then_some(k)
     })
     .await;
     assert_eq!(k["last_used_ip"], "127.0.0.1");
     assert!(k["last_used_at"].is_string());
-    let log = expect(
-        admin
-            .get(&format!("/api/v1/api-keys/{id}/requests?limit=2"))
-            .send()
-            .await
-            .unwrap(),
+    let log = call(
+        admin.get(&format!("/api/v1/api-keys/{id}/requests?limit=2")),
         200,
     )
     .await;
@@ -663,29 +494,13 @@ async fn keys_declared_in_the_config_file_work_and_are_read_only() {
         ..Default::default()
     })
     .await;
-    let me = expect(
-        bearer(&app, &key, "/api/v1/keys/current")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let me = call(bearer(&app, &key, "/api/v1/keys/current"), 200).await;
     assert_eq!(me["source"], "config");
     assert_eq!(me["domains"], json!(["cfg.example.com"]));
     let admin = app.admin().await;
     let path = format!("/api/v1/api-keys/{}", me["id"]);
-    expect(
-        admin
-            .put(&path)
-            .json(&json!({"name": "x"}))
-            .send()
-            .await
-            .unwrap(),
-        409,
-    )
-    .await;
-    expect(admin.delete(&path).send().await.unwrap(), 409).await;
+    call(admin.put(&path).json(&json!({"name": "x"})), 409).await;
+    call(admin.delete(&path), 409).await;
     // Removing it from the file removes it.
     app.rewrite_config("\n[[domains]]\nhostname = \"cfg.example.com\"\n");
     eventually(5, || async {
@@ -711,11 +526,7 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
     let mut keys = Vec::new();
     for i in 0..3 {
         let (key, _) = create_key(&admin, json!({"name": format!("k{i}")})).await;
-        expect(
-            bearer(&app, &key, "/api/v1/links").send().await.unwrap(),
-            200,
-        )
-        .await;
+        call(bearer(&app, &key, "/api/v1/links"), 200).await;
         // A wrong key's failure is logged without the key either.
         let mut bad = key.clone();
         bad.pop();
@@ -784,14 +595,7 @@ async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
         &Options::default(),
     )
     .await;
-    expect(
-        bearer(&app, &key, "/api/v1/keys/current")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    call(bearer(&app, &key, "/api/v1/keys/current"), 200).await;
 }
 
 #[tokio::test]
@@ -814,37 +618,21 @@ async fn the_request_log_keeps_the_newest_thousand() {
     }
     let id = v["id"].as_u64().unwrap();
     eventually(5, || async {
-        let k = expect(
-            admin
-                .get(&format!("/api/v1/api-keys/{id}"))
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let k = call(admin.get(&format!("/api/v1/api-keys/{id}")), 200).await;
         (k["request_count"] == 1050).then_some(())
     })
     .await;
-    let log = expect(
-        admin
-            .get(&format!(
-                "/api/v1/api-keys/{id}/requests?limit=100&offset=999"
-            ))
-            .send()
-            .await
-            .unwrap(),
+    let log = call(
+        admin.get(&format!(
+            "/api/v1/api-keys/{id}/requests?limit=100&offset=999"
+        )),
         200,
     )
     .await;
     assert_eq!(log["total"], 1000, "bounded");
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
-    let newest = expect(
-        admin
-            .get(&format!("/api/v1/api-keys/{id}/requests?limit=1"))
-            .send()
-            .await
-            .unwrap(),
+    let newest = call(
+        admin.get(&format!("/api/v1/api-keys/{id}/requests?limit=1")),
         200,
     )
     .await;

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::{eventually, expect, spawn_app, Session, TestApp};
+use crate::support::{call, eventually, expect, spawn_app, Session, TestApp};
 
 async fn with_domain(app: &TestApp, host: &str) -> (Session, serde_json::Value) {
     let admin = app.admin().await;
@@ -33,35 +33,16 @@ async fn domains_are_validated_unique_renamable_and_guarded_on_delete() {
     }
     let id = d["id"].as_u64().unwrap();
     admin.post_json("/api/v1/links", json!({"domain": "go.example.com", "slug": "a", "destination_url": "https://example.com"}), 201).await;
-    let got = expect(
-        admin
-            .get(&format!("/api/v1/domains/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let got = call(admin.get(&format!("/api/v1/domains/{id}")), 200).await;
     assert_eq!(got["link_count"], 1);
 
-    let p = expect(
-        admin
-            .delete(&format!("/api/v1/domains/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        409,
-    )
-    .await;
+    let p = call(admin.delete(&format!("/api/v1/domains/{id}")), 409).await;
     assert!(p["detail"].as_str().unwrap().contains("force"), "{p}");
 
-    let renamed = expect(
+    let renamed = call(
         admin
             .put(&format!("/api/v1/domains/{id}"))
-            .json(&json!({"hostname": "links.example.com"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"hostname": "links.example.com"})),
         200,
     )
     .await;
@@ -75,25 +56,13 @@ async fn domains_are_validated_unique_renamable_and_guarded_on_delete() {
         .unwrap();
     assert_eq!(res.status(), 302, "links move with the renamed domain");
 
-    expect(
-        admin
-            .delete(&format!("/api/v1/domains/{id}?force=true"))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        admin.delete(&format!("/api/v1/domains/{id}?force=true")),
         204,
     )
     .await;
-    expect(
-        admin
-            .get(&format!("/api/v1/domains/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    let list = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
+    call(admin.get(&format!("/api/v1/domains/{id}")), 404).await;
+    let list = call(admin.get("/api/v1/links"), 200).await;
     assert_eq!(list["total"], 0, "force deleted the links too");
 }
 
@@ -227,26 +196,20 @@ async fn links_update_partially_move_between_domains_and_keep_slugs_unique() {
     let id = l["id"].as_u64().unwrap();
     let path = format!("/api/v1/links/{id}");
 
-    let u = expect(
+    let u = call(
         admin
             .put(&path)
-            .json(&json!({"destination_url": "https://e.com/changed"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"destination_url": "https://e.com/changed"})),
         200,
     )
     .await;
     assert_eq!(u["destination_url"], "https://e.com/changed");
     assert_eq!(u["title"], "One", "untouched fields stay");
     assert_eq!(u["tags"], json!(["t1"]));
-    let u = expect(
+    let u = call(
         admin
             .put(&path)
-            .json(&json!({"title": null, "redirect_code": 308}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"title": null, "redirect_code": 308})),
         200,
     )
     .await;
@@ -254,23 +217,15 @@ async fn links_update_partially_move_between_domains_and_keep_slugs_unique() {
     assert_eq!(u["redirect_code"], 308);
 
     // Moving onto b.example.com where `x` is taken → 409; with a new slug it works.
-    expect(
-        admin
-            .put(&path)
-            .json(&json!({"domain": "b.example.com"}))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        admin.put(&path).json(&json!({"domain": "b.example.com"})),
         409,
     )
     .await;
-    let u = expect(
+    let u = call(
         admin
             .put(&path)
-            .json(&json!({"domain": "b.example.com", "slug": "y"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"domain": "b.example.com", "slug": "y"})),
         200,
     )
     .await;
@@ -300,29 +255,17 @@ async fn links_update_partially_move_between_domains_and_keep_slugs_unique() {
         )
         .await;
 
-    expect(
-        admin
-            .put(&path)
-            .json(&json!({"slug": "no way"}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    expect(
+    call(admin.put(&path).json(&json!({"slug": "no way"})), 400).await;
+    call(
         admin
             .put("/api/v1/links/999999")
-            .json(&json!({"slug": "z"}))
-            .send()
-            .await
-            .unwrap(),
+            .json(&json!({"slug": "z"})),
         404,
     )
     .await;
-    expect(admin.delete(&path).send().await.unwrap(), 204).await;
-    expect(admin.get(&path).send().await.unwrap(), 404).await;
-    expect(admin.delete(&path).send().await.unwrap(), 404).await;
+    call(admin.delete(&path), 204).await;
+    call(admin.get(&path), 404).await;
+    call(admin.delete(&path), 404).await;
 }
 
 #[tokio::test]
@@ -347,70 +290,26 @@ async fn listing_paginates_newest_first_and_filters() {
             .post_json("/api/v1/links", json!({"domain": domain, "slug": format!("s{i}"), "destination_url": format!("https://e.com/{i}"), "title": format!("Title {i}"), "tags": tags}), 201)
             .await;
     }
-    let page = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
+    let page = call(admin.get("/api/v1/links"), 200).await;
     assert_eq!(page["total"], 25);
     assert_eq!(page["limit"], 20);
     assert_eq!(page["offset"], 0);
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
     assert_eq!(page["items"][0]["slug"], "s24", "newest first");
-    let page = expect(
-        admin
-            .get("/api/v1/links?limit=10&offset=20")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let page = call(admin.get("/api/v1/links?limit=10&offset=20"), 200).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 5);
     assert_eq!(page["items"][4]["slug"], "s0");
 
-    let by_domain = expect(
-        admin
-            .get("/api/v1/links?domain=b.example.com")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let by_domain = call(admin.get("/api/v1/links?domain=b.example.com"), 200).await;
     assert_eq!(by_domain["total"], 5);
-    let by_tag = expect(
-        admin.get("/api/v1/links?tag=even").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let by_tag = call(admin.get("/api/v1/links?tag=even"), 200).await;
     assert_eq!(by_tag["total"], 13);
-    let search = expect(
-        admin
-            .get("/api/v1/links?search=TITLE%2012")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let search = call(admin.get("/api/v1/links?search=TITLE%2012"), 200).await;
     assert_eq!(search["total"], 1);
     assert_eq!(search["items"][0]["slug"], "s12");
-    let search = expect(
-        admin
-            .get("/api/v1/links?search=e.com/1")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let search = call(admin.get("/api/v1/links?search=e.com/1"), 200).await;
     assert_eq!(search["total"], 11, "1 and 10..19 by destination");
-    let none = expect(
-        admin
-            .get("/api/v1/links?domain=unknown.example.com")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let none = call(admin.get("/api/v1/links?domain=unknown.example.com"), 200).await;
     assert_eq!(none["total"], 0);
 
     for bad in ["limit=0", "limit=101", "offset=-1", "limit=abc"] {
@@ -482,15 +381,7 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
     assert_eq!(res.status(), 200);
 
     let id = l["id"].as_u64().unwrap();
-    expect(
-        admin
-            .get(&format!("/api/v1/links/{id}"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    call(admin.get(&format!("/api/v1/links/{id}")), 200).await;
     let metrics = app
         .http
         .get(app.url("/metrics"))
@@ -509,15 +400,7 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }
     let clicks = eventually(5, || async {
-        let v = expect(
-            admin
-                .get(&format!("/api/v1/links/{id}"))
-                .send()
-                .await
-                .unwrap(),
-            200,
-        )
-        .await;
+        let v = call(admin.get(&format!("/api/v1/links/{id}")), 200).await;
         (v["clicks"] == 2).then_some(v["clicks"].clone())
     })
     .await;
@@ -571,15 +454,7 @@ async fn links_and_clicks_survive_a_restart() {
     }
     let app = app.restart().await;
     let admin = app.admin().await;
-    let got = expect(
-        admin
-            .get(&format!("/api/v1/links/{}", l["id"]))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let got = call(admin.get(&format!("/api/v1/links/{}", l["id"])), 200).await;
     assert_eq!(got["clicks"], 4);
     assert_eq!(got["tags"], json!(["a"]));
     let res = app

@@ -1,7 +1,7 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::support::{expect, spawn_app, Session};
+use crate::support::{call, expect, spawn_app, Session};
 
 fn csv_form(csv: &str) -> Form {
     Form::new().part(
@@ -57,11 +57,7 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
         .contains("destination_url"));
     assert_eq!(r["errors"][1]["row"], 7);
 
-    let docs = expect(
-        admin.get("/api/v1/links?search=docs").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let docs = call(admin.get("/api/v1/links?search=docs"), 200).await;
     assert_eq!(docs["items"][0]["tags"], json!(["a", "b"]));
     assert_eq!(docs["items"][0]["redirect_code"], 301);
 
@@ -76,15 +72,7 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
         exported.starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n")
     );
     assert_eq!(exported.lines().count(), 6, "{exported}");
-    let only_b = expect(
-        admin
-            .get("/api/v1/links/export?domain=b.example.com")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let only_b = call(admin.get("/api/v1/links/export?domain=b.example.com"), 200).await;
     assert_eq!(only_b.as_str().unwrap().lines().count(), 2);
 
     // Into an empty instance: the same links.
@@ -102,11 +90,7 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
         .await;
     let r = import(&admin2, "", &exported, 200).await;
     assert_eq!(r["created"], 5, "{r}");
-    let again = expect(
-        admin2.get("/api/v1/links/export").send().await.unwrap(),
-        200,
-    )
-    .await;
+    let again = call(admin2.get("/api/v1/links/export"), 200).await;
     assert_eq!(again.as_str().unwrap(), exported);
 }
 
@@ -156,7 +140,7 @@ async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let list = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
+    let list = call(admin.get("/api/v1/links"), 200).await;
     assert_eq!(list["total"], 0, "nothing written");
     let res = app
         .http
@@ -205,15 +189,7 @@ async fn playground_history_is_per_user_bounded_and_never_holds_a_key() {
             .await;
         assert_eq!(e["query"], format!("offset={i}"));
     }
-    let h = expect(
-        admin
-            .get("/api/v1/playground/history")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let h = call(admin.get("/api/v1/playground/history"), 200).await;
     assert_eq!(h["total"], 3);
     assert_eq!(h["items"][0]["query"], "offset=4");
     for (field, value) in [
@@ -241,23 +217,7 @@ async fn playground_history_is_per_user_bounded_and_never_holds_a_key() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403, "keys cannot read history");
-    expect(
-        admin
-            .delete("/api/v1/playground/history")
-            .send()
-            .await
-            .unwrap(),
-        204,
-    )
-    .await;
-    let h = expect(
-        admin
-            .get("/api/v1/playground/history")
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    call(admin.delete("/api/v1/playground/history"), 204).await;
+    let h = call(admin.get("/api/v1/playground/history"), 200).await;
     assert_eq!(h["total"], 0);
 }

@@ -164,6 +164,11 @@ impl Session {
     }
 }
 
+/// Send, assert the status and return the JSON body.
+pub async fn call(req: reqwest::RequestBuilder, status: u16) -> Value {
+    expect(req.send().await.unwrap(), status).await
+}
+
 /// Assert the status and return the JSON body (Null when empty).
 pub async fn expect(res: reqwest::Response, status: u16) -> Value {
     let got = res.status().as_u16();
