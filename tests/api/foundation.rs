@@ -14,10 +14,7 @@ async fn healthz_and_metrics_answer() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     let res = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
+    assert!(crate::support::content_type(&res).starts_with("text/plain"));
     let text = res.text().await.unwrap();
     for name in [
         "linkdock_http_requests_total{route=\"/healthz\",status=\"200\"}",

@@ -361,10 +361,7 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
+    assert!(crate::support::content_type(&res).starts_with("text/html"));
     let res = app
         .http
         .get(app.url("/docs"))
@@ -382,15 +379,7 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
 
     let id = l["id"].as_u64().unwrap();
     call(admin.get(&format!("/api/v1/links/{id}")), 200).await;
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.text("/metrics").await;
     for line in [
         "linkdock_http_requests_total{route=\"/{slug}\",status=\"301\"} 2",
         "linkdock_http_requests_total{route=\"/{slug}\",status=\"404\"} 2",

@@ -63,10 +63,7 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
 
     let res = admin.get("/api/v1/links/export").send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    assert!(crate::support::content_type(&res).starts_with("text/csv"));
     let exported = res.text().await.unwrap();
     assert!(
         exported.starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n")

@@ -11,24 +11,8 @@ const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 #[tokio::test]
 async fn api_documentation_section_expands_groups_shows_endpoints_and_copies_documents() {
     let app = spawn_app().await;
-    let served_openapi = app
-        .http
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let served_llms = app
-        .http
-        .get(app.url("/api/llms.txt"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served_openapi = app.text("/api/openapi.json").await;
+    let served_llms = app.text("/api/llms.txt").await;
     let doc: Value = serde_json::from_str(&served_openapi).unwrap();
     let Some(b) = Browser::start(&app).await else {
         return;

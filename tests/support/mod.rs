@@ -164,6 +164,14 @@ impl Session {
     }
 }
 
+/// The response's Content-Type ("" when absent).
+pub fn content_type(res: &reqwest::Response) -> &str {
+    res.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 /// Send, assert the status and return the JSON body.
 pub async fn call(req: reqwest::RequestBuilder, status: u16) -> Value {
     expect(req.send().await.unwrap(), status).await
@@ -184,6 +192,18 @@ pub async fn expect(res: reqwest::Response, status: u16) -> Value {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// GET a path and return the body as text, whatever the status.
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub fn logs(&self) -> String {
