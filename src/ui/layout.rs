@@ -97,3 +97,23 @@ pub fn data_table(table_id: &str, caption: &str, columns: &[&str], body_id: &str
         }
     }
 }
+
+/// The create/edit form inside a modal: title with a close button, a form-level error line,
+/// the fields, then Cancel and the submit button. Ids follow `prefix` (`{prefix}-form`,
+/// `{prefix}-dialog-title`, `{prefix}-form-error`, `{prefix}-submit`), as the page scripts expect.
+pub fn modal_form(prefix: &str, title: &str, submit: &str, fields: Markup) -> Markup {
+    html! {
+        form id=(format!("{prefix}-form")) novalidate {
+            header.dialog-header {
+                h2 id=(format!("{prefix}-dialog-title")) { (title) }
+                button.icon type="button" data-close aria-label="Close" { "×" }
+            }
+            p id=(format!("{prefix}-form-error")) .form-error role="alert" hidden {}
+            (fields)
+            footer.dialog-actions {
+                button type="button" data-close { "Cancel" }
+                button id=(format!("{prefix}-submit")) .primary type="submit" { (submit) }
+            }
+        }
+    }
+}

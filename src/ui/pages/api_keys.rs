@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{described_by, field, render, require_user};
-use crate::ui::layout::data_table;
+use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
 pub async fn page(req: HttpRequest) -> HttpResponse {
@@ -33,12 +33,7 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
 fn key_dialog() -> maud::Markup {
     html! {
         dialog #key-dialog aria-labelledby="key-dialog-title" {
-            form #key-form novalidate {
-                header.dialog-header {
-                    h2 #key-dialog-title { "Create API Key" }
-                    button.icon type="button" data-close aria-label="Close" { "×" }
-                }
-                p #key-form-error .form-error role="alert" hidden {}
+            (modal_form("key", "Create API Key", "Create API Key", html! {
                 (field("key-name", "Name", "name", Some("A descriptive name, e.g. \"Production API Key\" or \"Development Key\"."), html! {
                     input #key-name name="name" type="text" maxlength="64" required autocomplete="off"
                         aria-describedby=(described_by("key-name", true));
@@ -73,11 +68,7 @@ fn key_dialog() -> maud::Markup {
                                 aria-describedby=(described_by("key-expires", true));
                         }))
                 }
-                footer.dialog-actions {
-                    button type="button" data-close { "Cancel" }
-                    button #key-submit .primary type="submit" { "Create API Key" }
-                }
-            }
+            }))
             div #key-created hidden {
                 header.dialog-header {
                     h2 #key-created-title tabindex="-1" { "API Key Created" }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::{described_by, field, render, require_user};
-use crate::ui::layout::data_table;
+use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
 pub async fn page(req: HttpRequest) -> HttpResponse {
@@ -44,12 +44,7 @@ pub async fn page(req: HttpRequest) -> HttpResponse {
 fn link_dialog() -> maud::Markup {
     html! {
         dialog #link-dialog aria-labelledby="link-dialog-title" {
-            form #link-form novalidate {
-                header.dialog-header {
-                    h2 #link-dialog-title { "Create Link" }
-                    button.icon type="button" data-close aria-label="Close" { "×" }
-                }
-                p #link-form-error .form-error role="alert" hidden {}
+            (modal_form("link", "Create Link", "Create Link", html! {
                 (field("link-domain", "Domain", "domain", None, html! {
                     select #link-domain name="domain" required aria-describedby=(described_by("link-domain", false)) {}
                 }))
@@ -78,11 +73,7 @@ fn link_dialog() -> maud::Markup {
                 (field("link-expires", "Expires", "expires_at", Some("Optional, in your local time. Empty: never."), html! {
                     input #link-expires name="expires_at" type="datetime-local" aria-describedby=(described_by("link-expires", true));
                 }))
-                footer.dialog-actions {
-                    button type="button" data-close { "Cancel" }
-                    button #link-submit .primary type="submit" { "Create Link" }
-                }
-            }
+            }))
         }
     }
 }
