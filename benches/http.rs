@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use linkdock::config::{Config, LogFormat, LogLevel};
 use linkdock::domain::{
-    now, AllowList, DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title,
+    now, AllowList, DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, RedirectCode, Slug,
+    Tags, Title,
 };
-use linkdock::keys::{issue, KeyIndex};
+use linkdock::keys::issue;
 use linkdock::startup::Application;
 use linkdock::store::records::{KeyRecord, KeyStatus, Source};
-use linkdock::store::{NewKey, NewLink};
+use linkdock::store::{DomainScope, KeyDraft, KeyIndex, NewLink};
 
 const SECS: u32 = 8;
 const JSON_BODY: &str = r#"{"id":1,"domain":"go.example.com","slug":"docs","short_url":"http://go.example.com/docs","destination_url":"https://example.com/documentation","title":"Documentation","tags":["docs"],"redirect_code":302,"expires_at":null,"clicks":0,"created_at":"2026-11-26T10:00:00Z","updated_at":"2026-11-26T10:00:00Z"}"#;
@@ -175,20 +176,15 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                 "seeded 100,000 links in {:.1}s",
                 started.elapsed().as_secs_f64()
             );
-            let (plain, digest) = issue(&st.rng, &KeyPrefix::default());
+            let (plain, digest) = issue(&st.rng, &KeyPrefix::default()).unwrap();
+            let spec = KeyDraft {
+                name: "bench".into(),
+                ..KeyDraft::default()
+            }
+            .validate(&store.catalog, now())
+            .unwrap();
             store
-                .create_key(
-                    NewKey {
-                        name: KeyName::parse("bench").unwrap(),
-                        prefix: plain.display_prefix(),
-                        digest,
-                        domains: vec![],
-                        allow_all_ips: true,
-                        ip_whitelist: AllowList::default(),
-                        expires_at: None,
-                    },
-                    Source::Api,
-                )
+                .create_key(spec, plain.display_prefix(), digest, Source::Api)
                 .unwrap();
             tx.send(Seeded {
                 port: app.port(),
@@ -208,17 +204,18 @@ fn verify_cost() -> f64 {
     let rng = ring::rand::SystemRandom::new();
     let prefix = KeyPrefix::default();
     let mut probe = String::new();
+    let mut records = Vec::new();
     for i in 0..10_000u64 {
-        let (plain, digest) = issue(&rng, &prefix);
-        index.upsert(&KeyRecord {
+        let (plain, digest) = issue(&rng, &prefix).unwrap();
+        records.push(KeyRecord {
             id: i,
             name: KeyName::parse("k").unwrap(),
             prefix: plain.display_prefix(),
             digest,
             domains: vec![1, 2],
-            allow_all_ips: false,
-            ip_whitelist: AllowList::parse("ip", &["10.0.0.0/8", "127.0.0.1", "2001:db8::/32"])
-                .unwrap(),
+            ip: IpPolicy::Only(
+                AllowList::parse("ip", &["10.0.0.0/8", "127.0.0.1", "2001:db8::/32"]).unwrap(),
+            ),
             expires_at: Some(now().plus_secs(3600)),
             status: KeyStatus::Active,
             source: Source::Api,
@@ -229,6 +226,7 @@ fn verify_cost() -> f64 {
             probe = plain.into_string();
         }
     }
+    index.replace_all(&records);
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let n = 200_000;
     let t = now();
@@ -267,7 +265,7 @@ fn search_cost() -> (f64, f64) {
             .collect();
         store.create_links(rows).unwrap();
     }
-    let scope = linkdock::keys::index::DomainScope::All;
+    let scope = DomainScope::All;
     let time = |needle: &str| {
         let filter = linkdock::store::LinkFilter {
             search: Some(needle),

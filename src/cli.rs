@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::domain::{parse_rfc3339, AllowList, Hostname, KeyName, KeyPrefix, Password, Username};
-use crate::startup::Application;
+use crate::domain::{now, KeyPrefix, Password, PasswordHash, Username};
 use crate::store::records::{KeyRecord, Source, UserRecord};
-use crate::store::{NewKey, Store, StoreError};
+use crate::store::{KeyDraft, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -35,7 +34,11 @@ struct ConfigArg {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default)
-    Serve,
+    Serve {
+        /// Write the bound port to this file once listening (for supervisors and tests)
+        #[arg(long)]
+        port_file: Option<PathBuf>,
+    },
     /// Generate an API key for the config file
     Key {
         #[command(subcommand)]
@@ -117,8 +120,8 @@ enum UserCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.config.config),
+    let result = match cli.command.unwrap_or(Command::Serve { port_file: None }) {
+        Command::Serve { port_file } => serve(cli.config.config, port_file),
         Command::Key {
             command: KeyCommand::Generate { prefix },
         } => key_generate(prefix),
@@ -142,24 +145,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+fn serve(config_path: Option<PathBuf>, port_file: Option<PathBuf>) -> Result<(), String> {
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
     crate::telemetry::init(config.log.format, config.log.level);
-    actix_web::rt::System::new().block_on(async move {
-        let listen = config.server.listen;
-        let data_dir = config.storage.data_dir.clone();
-        let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
-        tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            data = %data_dir.join("linkdock.redb").display(),
-            config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
-            "linkdock listening on http://{}:{}",
-            listen.ip(),
-            app.port()
-        );
-        app.log_sign_in();
-        app.run_until_stopped().await.map_err(|e| e.to_string())
-    })
+    crate::startup::serve(config, config_path, port_file.as_deref())
+}
+
+/// The command-line flag behind a field of the key gate (`domains[1]` → `--domain`).
+fn flag_of(field: &str) -> &'static str {
+    match field.split('[').next().unwrap_or(field) {
+        "name" => "--name",
+        "domains" => "--domain",
+        "ip_whitelist" => "--ip",
+        "expires_at" => "--expires",
+        _ => "input",
+    }
+}
+
+fn random() -> ring::rand::SystemRandom {
+    ring::rand::SystemRandom::new()
 }
 
 fn key_generate(prefix: Option<String>) -> Result<(), String> {
@@ -167,7 +171,8 @@ fn key_generate(prefix: Option<String>) -> Result<(), String> {
         Some(p) => KeyPrefix::parse(&p).map_err(|e| e.to_string())?,
         None => KeyPrefix::default(),
     };
-    let (plain, digest) = crate::keys::issue(&ring::rand::SystemRandom::new(), &prefix);
+    let (plain, digest) =
+        crate::keys::issue(&random(), &prefix).map_err(|_| "no random source".to_owned())?;
     println!("{}", plain.reveal());
     println!("hash = \"sha256:{}\"", digest.to_hex());
     Ok(())
@@ -189,10 +194,8 @@ fn read_password() -> Result<Password, String> {
 
 fn password_hash() -> Result<(), String> {
     let pw = read_password()?;
-    println!(
-        "{}",
-        crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new()).as_str()
-    );
+    let hash = PasswordHash::new(&pw, &random()).map_err(|_| "no random source".to_owned())?;
+    println!("{}", hash.as_str());
     Ok(())
 }
 
@@ -238,10 +241,10 @@ fn key_json(store: &Store, k: &KeyRecord) -> serde_json::Value {
         "name": k.name.as_str(),
         "prefix": k.prefix,
         "domains": k.domains.iter().filter_map(|d| store.catalog.hostname(*d)).collect::<Vec<_>>(),
-        "allow_all_ips": k.allow_all_ips,
-        "ip_whitelist": k.ip_whitelist.to_strings(),
+        "allow_all_ips": k.ip.is_any(),
+        "ip_whitelist": k.ip.rules().iter().map(ToString::to_string).collect::<Vec<_>>(),
         "expires_at": k.expires_at.map(|t| t.rfc3339()),
-        "status": k.status,
+        "status": k.status_at(now()),
         "source": k.source,
     })
 }
@@ -256,44 +259,24 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             expires,
             json,
         } => {
-            let name = KeyName::parse(&name).map_err(|e| e.to_string())?;
-            let mut ids = Vec::new();
-            for d in &domains {
-                let host = Hostname::parse(d).map_err(|e| e.to_string())?;
-                let rec = store
-                    .catalog
-                    .domain_by_host(host.as_str())
-                    .ok_or_else(|| format!("unknown domain `{host}`"))?;
-                ids.push(rec.id);
+            let spec = KeyDraft {
+                name,
+                domains,
+                allow_all_ips: None,
+                ip_whitelist: ips,
+                expires_at: expires,
             }
-            let whitelist = AllowList::parse("ip", &ips).map_err(|errs| {
+            .validate(&store.catalog, now())
+            .map_err(|errs| {
                 errs.iter()
-                    .map(ToString::to_string)
+                    .map(|e| format!("{}: {}", flag_of(&e.field), e.message))
                     .collect::<Vec<_>>()
                     .join("; ")
             })?;
-            let expires_at = expires
-                .map(|e| parse_rfc3339(&e, "expires"))
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            if expires_at.is_some_and(|e| e <= crate::domain::now()) {
-                return Err("--expires is in the past".into());
-            }
-            let (plain, digest) =
-                crate::keys::issue(&ring::rand::SystemRandom::new(), &config.keys.prefix);
+            let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
+                .map_err(|_| "no random source".to_owned())?;
             let rec = store
-                .create_key(
-                    NewKey {
-                        name,
-                        prefix: plain.display_prefix(),
-                        digest,
-                        domains: ids,
-                        allow_all_ips: whitelist.is_empty(),
-                        ip_whitelist: whitelist,
-                        expires_at,
-                    },
-                    Source::Api,
-                )
+                .create_key(spec, plain.display_prefix(), digest, Source::Api)
                 .map_err(|e| e.to_string())?;
             if json {
                 let mut v = key_json(&store, &rec);
@@ -341,11 +324,10 @@ fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
     let (_, store) = open_store(config_path)?;
     let rec = UserRecord {
         username,
-        password_hash: crate::auth::password::hash(&pw, &ring::rand::SystemRandom::new())
-            .as_str()
-            .to_owned(),
+        password_hash: PasswordHash::new(&pw, &random())
+            .map_err(|_| "no random source".to_owned())?,
         source: Source::Api,
-        created_at: crate::domain::now(),
+        created_at: now(),
     };
     store.create_user(&rec).map_err(|e| e.to_string())?;
     println!("user `{}` added", rec.username);

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::keys::KeyFailure;
 use crate::store::StoreError;
 
 /// Why a request could not be authenticated. The text says which, never echoing the secret.
@@ -18,11 +19,7 @@ use crate::store::StoreError;
 pub enum AuthFailure {
     Missing,
     NotBearer,
-    Malformed,
-    Checksum,
-    Unknown,
-    Revoked,
-    Expired,
+    Key(KeyFailure),
     SessionInvalid,
     BadCredentials,
 }
@@ -33,11 +30,7 @@ impl AuthFailure {
         match self {
             Self::Missing => "missing",
             Self::NotBearer => "not_bearer",
-            Self::Malformed => "malformed",
-            Self::Checksum => "checksum",
-            Self::Unknown => "unknown",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
+            Self::Key(k) => k.label(),
             Self::SessionInvalid => "session",
             Self::BadCredentials => "credentials",
         }
@@ -47,16 +40,16 @@ impl AuthFailure {
         match self {
             Self::Missing => "no credentials: send `Authorization: Bearer <api key>` or sign in",
             Self::NotBearer => "the Authorization header must use the Bearer scheme",
-            Self::Malformed => "the API key is malformed",
-            Self::Checksum => {
-                "the API key checksum does not match: the key was mistyped or truncated"
-            }
-            Self::Unknown => "the API key is not known",
-            Self::Revoked => "the API key has been revoked",
-            Self::Expired => "the API key has expired",
+            Self::Key(k) => k.detail(),
             Self::SessionInvalid => "the session has expired or was signed out; sign in again",
             Self::BadCredentials => "wrong username or password",
         }
+    }
+}
+
+impl From<KeyFailure> for AuthFailure {
+    fn from(k: KeyFailure) -> Self {
+        Self::Key(k)
     }
 }
 

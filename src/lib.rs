@@ -1,16 +1,33 @@
 //! linkdock: a self-hosted link manager for small teams. See ARCHITECTURE.md for the map.
+//!
+//! Modules depend one way, each only on those listed before it (a test, `tests/tidy.rs`,
+//! keeps it so): the leaves `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
+//! `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
+//! `redirect` / `middleware` → `docs` → `startup` → `cli`.
+
+pub mod encoding;
+pub mod limiter;
+pub mod metrics;
+
+pub mod domain;
+pub mod keys;
+pub mod store;
+
+pub mod config;
+pub mod telemetry;
+
+pub mod error;
+pub mod state;
+
+pub mod auth;
 
 pub mod api;
-pub mod auth;
-pub mod cli;
-pub mod config;
-pub mod docs;
-pub mod domain;
-pub mod error;
-pub mod keys;
-pub mod metrics;
+pub mod middleware;
 pub mod redirect;
-pub mod startup;
-pub mod store;
-pub mod telemetry;
 pub mod ui;
+
+pub mod docs;
+
+pub mod startup;
+
+pub mod cli;

@@ -5,6 +5,11 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// The route label of a request that no route matched, set by the fallback service for the
+/// request metrics (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct RouteLabel(pub &'static str);
+
 #[derive(Default)]
 pub struct Metrics {
     /// route pattern → status → count

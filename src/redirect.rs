@@ -7,8 +7,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::domain::now;
-use crate::metrics::Metrics;
-use crate::startup::AppState;
+use crate::metrics::{Metrics, RouteLabel};
+use crate::state::AppState;
 use crate::store::writer::Event;
 
 const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -37,10 +37,6 @@ pub fn request_host(req: &HttpRequest) -> Option<Cow<'_, str>> {
 
 /// Label for `/metrics`: every short link counts under one route.
 pub const ROUTE_LABEL: &str = "/{slug}";
-
-/// The route label of a request that no route matched, set by `fallback` for the metrics.
-#[derive(Clone, Copy)]
-pub struct RouteLabel(pub &'static str);
 
 /// Everything no route claimed: `GET`/`HEAD /{slug}` is a redirect; anything else is a 404
 /// (problem+json under `/api/`, the small page elsewhere).

@@ -2,65 +2,21 @@
 //! writer, sweeper, config watcher and HTTP server; shut them down in order.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::{web, App, HttpServer};
 
-use crate::auth::limiter::FailureLimiter;
-use crate::auth::password;
-use crate::config::{Config, SharedConfig};
-use crate::domain::{now, Password, Username};
-use crate::keys::hex;
+use crate::config::Config;
+use crate::domain::{now, Password, PasswordHash, Username};
+use crate::encoding::hex;
 use crate::metrics::Metrics;
+use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
-use crate::store::writer::{EventSink, Writer};
+use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
-use crate::{api, docs, redirect, telemetry, ui};
-
-/// Everything a request may need, shared by all workers.
-pub struct AppState {
-    pub config: SharedConfig,
-    pub store: Arc<Store>,
-    pub events: EventSink,
-    pub limiter: FailureLimiter,
-    pub metrics: Metrics,
-    pub setup: SetupGate,
-    pub rng: ring::rand::SystemRandom,
-    pub config_path: Option<PathBuf>,
-}
-
-/// The one-time setup link, open only while there is no user.
-#[derive(Default)]
-pub struct SetupGate(Mutex<Option<String>>);
-
-impl SetupGate {
-    pub fn accepts(&self, token: &str) -> bool {
-        let guard = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard
-            .as_deref()
-            .is_some_and(|t| crate::auth::session::same_secret(t, token))
-    }
-
-    pub fn close(&self) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-
-    fn open(&self, token: String) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
-    }
-}
+use crate::{api, docs, middleware, redirect, ui};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -77,6 +33,15 @@ pub enum StartError {
     AdminPassword(String),
     #[error("cannot watch the config file: {0}")]
     Watch(#[from] notify::Error),
+    #[error("cannot start the event writer thread: {0}")]
+    Writer(std::io::Error),
+    #[error("cannot write the port file {path}: {source}")]
+    PortFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no random source: {0}")]
+    Random(String),
 }
 
 pub struct Application {
@@ -113,23 +78,14 @@ impl Application {
                 source,
             })?
             .port();
-        let writer = Writer::spawn(Arc::clone(&store));
-        let state = web::Data::new(AppState {
-            config: SharedConfig::new(config),
-            store,
-            events: writer.sink(),
-            limiter: FailureLimiter::default(),
-            metrics: Metrics::default(),
-            setup: SetupGate::default(),
-            rng: ring::rand::SystemRandom::new(),
-            config_path,
-        });
+        let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
+        let state = web::Data::new(AppState::new(config, config_path, store, writer.sink()));
         let sign_in = bootstrap_first_user(&state)?;
 
         let watcher = match &state.config_path {
             Some(path) => {
                 let st = state.clone();
-                Some(crate::config::watch::watch(path, move || reload(&st))?)
+                Some(crate::config::watch::watch(path, move || st.reload())?)
             }
             None => None,
         };
@@ -138,14 +94,10 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(st.clone())
-                .app_data(api::query_config())
-                .app_data(api::path_config())
-                .app_data(web::PayloadConfig::new(api::JSON_LIMIT))
-                .app_data(web::FormConfig::default().limit(64 * 1024))
-                .wrap(middleware::from_fn(telemetry::request_context))
+                .wrap(actix_web::middleware::from_fn(middleware::request_context))
                 .route("/healthz", web::get().to(api::system::healthz))
                 .route("/metrics", web::get().to(api::system::metrics))
-                .service(web::scope("/api/v1").configure(api::configure))
+                .service(api::scope())
                 .configure(docs::configure)
                 .configure(ui::configure)
                 .service(
@@ -213,7 +165,8 @@ fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
         let pw = Password::parse(pw).map_err(|e| StartError::AdminPassword(e.message))?;
         let rec = UserRecord {
             username: Username::parse("admin").map_err(|e| StartError::AdminPassword(e.message))?,
-            password_hash: password::hash(&pw, &st.rng).as_str().to_owned(),
+            password_hash: PasswordHash::new(&pw, &st.rng)
+                .map_err(|_| StartError::Random("for a password salt".into()))?,
             source: Source::Api,
             created_at: now(),
         };
@@ -222,53 +175,12 @@ fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
     }
     let mut b = [0u8; 16];
     ring::rand::SecureRandom::fill(&st.rng, &mut b)
-        .map_err(|_| StartError::AdminPassword("no random source".into()))?;
+        .map_err(|_| StartError::Random("for the setup link".into()))?;
     let token = hex(&b);
     st.setup.open(token.clone());
     Ok(SignInHint::Setup(format!(
         "{public}/ui/setup?token={token}"
     )))
-}
-
-/// Re-read the config file: parse and validate it whole, apply the declared resources in one
-/// transaction, then swap. Anything wrong keeps the running configuration.
-pub fn reload(st: &AppState) {
-    let Some(path) = &st.config_path else { return };
-    let running = st.config.current();
-    let next = match Config::load(Some(path)) {
-        Ok(c) => c,
-        Err(e) => {
-            Metrics::inc(&st.metrics.config_reload_errors);
-            tracing::error!(error = %e, "config change refused; keeping the running configuration");
-            return;
-        }
-    };
-    if next == **running {
-        return;
-    }
-    for field in running.restart_only_changes(&next) {
-        tracing::warn!(
-            setting = field,
-            "this setting changed in the file but needs a restart to take effect"
-        );
-    }
-    let next = next.keeping_restart_only(&running);
-    match st.store.apply_declared(&next.declared()) {
-        Ok(report) => {
-            for host in &report.kept {
-                tracing::warn!(domain = %host, "domain removed from the config file is kept because links or keys use it");
-            }
-        }
-        Err(e) => {
-            Metrics::inc(&st.metrics.config_reload_errors);
-            tracing::error!(error = %e, "config change refused; keeping the running configuration");
-            return;
-        }
-    }
-    telemetry::set_level(next.log.level);
-    st.config.replace(next);
-    Metrics::inc(&st.metrics.config_reloads);
-    tracing::info!(path = %path.display(), "configuration reloaded");
 }
 
 fn spawn_sweeper(st: web::Data<AppState>) {
@@ -279,7 +191,9 @@ fn spawn_sweeper(st: web::Data<AppState>) {
             let st2 = st.clone();
             let swept = web::block(move || {
                 let at = now();
-                let _ = st2.store.prune_sessions(at);
+                if let Err(e) = st2.store.prune_sessions(at) {
+                    tracing::error!(error = %e, "pruning expired sessions failed; retrying at the next sweep");
+                }
                 st2.store.expire_keys(at)
             })
             .await;
@@ -307,7 +221,48 @@ fn spawn_sighup(st: web::Data<AppState>) {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the configuration");
             let st2 = st.clone();
-            let _ = web::block(move || reload(&st2)).await;
+            if web::block(move || st2.reload()).await.is_err() {
+                return; // the blocking pool is gone: the server is stopping
+            }
         }
     });
+}
+
+/// Run the server until SIGTERM/SIGINT: the `serve` command. With `port_file`, the bound port
+/// is written there once the server listens, for supervisors and tests.
+pub fn serve(
+    config: Config,
+    config_path: Option<PathBuf>,
+    port_file: Option<&Path>,
+) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let listen = config.server.listen;
+        let data_dir = config.storage.data_dir.clone();
+        let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            port = app.port(),
+            data = %data_dir.join("linkdock.redb").display(),
+            config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
+            "linkdock listening on http://{}:{}",
+            listen.ip(),
+            app.port()
+        );
+        if let Some(path) = port_file {
+            write_port_file(path, app.port()).map_err(|e| e.to_string())?;
+        }
+        app.log_sign_in();
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+/// Write the port to a temporary file and rename it into place, so a reader never sees half.
+fn write_port_file(path: &Path, port: u16) -> Result<(), StartError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, port.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| StartError::PortFile {
+            path: path.to_owned(),
+            source,
+        })
 }

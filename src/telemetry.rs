@@ -1,27 +1,14 @@
-//! Logging (text or JSON, level changeable live) and the per-request middleware: a request id
-//! on every log line of a request, route/status metrics, key-usage events, and problem+json
-//! for every `/api` error, including the 404/405 that routing produces.
+//! Logging: text or JSON on stderr, the level changeable live by a config reload. The
+//! per-request side (request ids, route metrics) is `middleware`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
-use tracing::Instrument;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, reload, Registry};
 
-use crate::auth::KeyUse;
 use crate::config::{LogFormat, LogLevel};
-use crate::error::{problem_response, PROBLEM_JSON};
-use crate::startup::AppState;
-use crate::store::writer::Event;
 
 type LevelHandle = reload::Handle<LevelFilter, Registry>;
 static LEVEL: OnceLock<LevelHandle> = OnceLock::new();
@@ -69,128 +56,4 @@ pub fn set_level(level: LogLevel) {
     if let Some(h) = LEVEL.get() {
         let _ = h.modify(|f| *f = level_filter(level));
     }
-}
-
-fn next_request_id() -> String {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    static SALT: OnceLock<u32> = OnceLock::new();
-    let salt = SALT.get_or_init(|| {
-        let mut b = [0u8; 4];
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-        u32::from_le_bytes(b)
-    });
-    format!("{salt:08x}{:08x}", SEQ.fetch_add(1, Ordering::Relaxed))
-}
-
-pub async fn request_context(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = next_request_id();
-    let span = tracing::info_span!("request", id = %id);
-    let started = Instant::now();
-    let res = next.call(req).instrument(span.clone()).await?;
-    let _entered = span.enter();
-    let status = res.status();
-    let is_api = res.request().path().starts_with("/api/");
-    let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
-        as_problem(res)
-    } else {
-        res.map_into_boxed_body()
-    };
-    if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
-        st.metrics
-            .request(&route_label(res.request()), status.as_u16());
-        let key_use = res.request().extensions().get::<KeyUse>().copied();
-        if let Some(KeyUse { key, ip }) = key_use {
-            st.events.send(Event::KeyUsed {
-                key,
-                at: crate::domain::now(),
-                ip,
-                method: res.request().method().to_string(),
-                path: res.request().path().to_owned(),
-                status: status.as_u16(),
-            });
-        }
-    }
-    tracing::debug!(
-        method = %res.request().method(),
-        path = res.request().path(),
-        status = status.as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request finished"
-    );
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), v);
-    }
-    Ok(res)
-}
-
-/// The route pattern of a request for `/metrics`, without `match_pattern()`, which walks the
-/// whole route table with regexes: the matched path with each parameter's value replaced by
-/// `{name}`. Requests no route claimed carry their label from the fallback.
-fn route_label(req: &actix_web::HttpRequest) -> std::borrow::Cow<'static, str> {
-    use std::borrow::Cow;
-    if let Some(crate::redirect::RouteLabel(label)) = req.extensions().get().copied() {
-        return Cow::Borrowed(label);
-    }
-    let path = req.path();
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    for (name, value) in req.match_info().iter() {
-        // The value fills whole segments: it starts after a `/` and ends at one or at the end.
-        let at = rest.match_indices(value).map(|(i, _)| i).find(|&i| {
-            let end = i + value.len();
-            rest[..i].ends_with('/') && (end == rest.len() || rest[end..].starts_with('/'))
-        });
-        match at.filter(|_| !value.is_empty()) {
-            Some(at) => {
-                out.push_str(&rest[..at]);
-                out.push('{');
-                out.push_str(name);
-                out.push('}');
-                rest = &rest[at + value.len()..];
-            }
-            // A percent-encoded value: ask the router (rare).
-            None => return Cow::Owned(req.match_pattern().unwrap_or_else(|| "unmatched".into())),
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-fn has_problem_type<B>(res: &ServiceResponse<B>) -> bool {
-    res.headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
-}
-
-/// Replace a framework-made error body (404 from routing, 405 from a resource) with a problem,
-/// keeping headers such as `Allow`.
-fn as_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceResponse<BoxBody> {
-    let status = res.status();
-    let (req, old) = res.into_parts();
-    let (kind, detail) = match status.as_u16() {
-        404 => ("not-found", format!("no such resource: {}", req.path())),
-        405 => (
-            "method-not-allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
-        ),
-        413 => (
-            "payload-too-large",
-            "the request body is too large".to_owned(),
-        ),
-        _ => (
-            "error",
-            status.canonical_reason().unwrap_or("error").to_owned(),
-        ),
-    };
-    let mut new = problem_response(status, kind, detail);
-    for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            new.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    ServiceResponse::new(req, new)
 }

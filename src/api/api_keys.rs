@@ -4,17 +4,15 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::links::double_option;
+use super::input::{double_option, Errors};
 use super::{Json, ListOf, PageQuery};
 use crate::auth::{KeyCaller, SessionUser};
-use crate::domain::{now, parse_rfc3339, AllowList, DomainError, Hostname, KeyName, Timestamp};
+use crate::domain::{now, AllowList, KeyName, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
 use crate::keys::issue;
-use crate::startup::AppState;
-use crate::store::records::{
-    DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source,
-};
-use crate::store::{KeyPatch, NewKey};
+use crate::state::AppState;
+use crate::store::records::{KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
+use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -69,10 +67,7 @@ pub struct ApiKeyView {
 impl ApiKeyView {
     pub fn new(st: &AppState, k: KeyRecord, u: KeyUsage) -> Self {
         // Expiry is judged by the clock, even before the sweeper has run.
-        let status = match k.status {
-            KeyStatus::Active if k.expires_at.is_some_and(|e| e <= now()) => KeyStatus::Expired,
-            s => s,
-        };
+        let status = k.status_at(now());
         Self {
             id: k.id,
             name: k.name.into_string(),
@@ -82,8 +77,8 @@ impl ApiKeyView {
                 .iter()
                 .filter_map(|d| st.store.catalog.hostname(*d))
                 .collect(),
-            allow_all_ips: k.allow_all_ips,
-            ip_whitelist: k.ip_whitelist.to_strings(),
+            allow_all_ips: k.ip.is_any(),
+            ip_whitelist: k.ip.rules().iter().map(ToString::to_string).collect(),
             expires_at: k.expires_at.map(Timestamp::rfc3339),
             status,
             source: k.source,
@@ -114,7 +109,8 @@ pub struct CreateApiKey {
     /// Host names; empty or absent: all domains.
     #[schema(example = json!(["go.example.com"]))]
     pub domains: Option<Vec<String>>,
-    /// Default true. When false, `ip_whitelist` must list at least one entry.
+    /// Default: true when `ip_whitelist` is empty or absent, false when it lists entries.
+    /// When false, `ip_whitelist` must list at least one entry.
     #[schema(example = false)]
     pub allow_all_ips: Option<bool>,
     /// IPv4/IPv6 addresses or CIDR ranges.
@@ -165,37 +161,6 @@ impl From<KeyRequestRecord> for KeyRequestView {
         }
     }
 }
-
-fn domain_ids(st: &AppState, hosts: &[String]) -> Result<Vec<DomainId>, Vec<DomainError>> {
-    let mut ids = Vec::new();
-    let mut errs = Vec::new();
-    for (i, h) in hosts.iter().enumerate() {
-        let field = format!("domains[{i}]");
-        match Hostname::parse(h).map_err(|e| e.at(field.clone())) {
-            Ok(host) => match st.store.catalog.domain_by_host(host.as_str()) {
-                Some(d) if !ids.contains(&d.id) => ids.push(d.id),
-                Some(_) => {}
-                None => errs.push(DomainError::new(field, format!("unknown domain `{host}`"))),
-            },
-            Err(e) => errs.push(e),
-        }
-    }
-    if errs.is_empty() {
-        Ok(ids)
-    } else {
-        Err(errs)
-    }
-}
-
-fn future_expiry(raw: &str) -> Result<Timestamp, DomainError> {
-    let t = parse_rfc3339(raw, "expires_at")?;
-    if t <= now() {
-        return Err(DomainError::new("expires_at", "must be in the future"));
-    }
-    Ok(t)
-}
-
-const NEED_ONE: &str = "at least one address or range is needed when allow_all_ips is false";
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "API Keys",
     summary = "List API keys",
@@ -270,41 +235,20 @@ pub async fn create(
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let mut errs: Vec<DomainError> = Vec::new();
-    let name = KeyName::parse(&b.name).map_err(|e| errs.push(e)).ok();
-    let domains = domain_ids(&st, b.domains.as_deref().unwrap_or_default())
-        .map_err(|e| errs.extend(e))
-        .ok();
-    let allow_all_ips = b.allow_all_ips.unwrap_or(true);
-    let whitelist = AllowList::parse(
-        "ip_whitelist",
-        b.ip_whitelist.as_deref().unwrap_or_default(),
-    )
-    .map_err(|e| errs.extend(e))
-    .ok();
-    if !allow_all_ips && whitelist.as_ref().is_some_and(AllowList::is_empty) {
-        errs.push(DomainError::new("ip_whitelist", NEED_ONE));
+    let spec = KeyDraft {
+        name: b.name,
+        domains: b.domains.unwrap_or_default(),
+        allow_all_ips: b.allow_all_ips,
+        ip_whitelist: b.ip_whitelist.unwrap_or_default(),
+        expires_at: b.expires_at,
     }
-    let expires_at = b
-        .expires_at
-        .map(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok());
-    let (Some(name), Some(domains), Some(ip_whitelist), true) =
-        (name, domains, whitelist, errs.is_empty())
-    else {
-        return Err(errs.into());
-    };
-    let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix);
-    let new = NewKey {
-        name,
-        prefix: plain.display_prefix(),
-        digest,
-        domains,
-        allow_all_ips,
-        ip_whitelist,
-        expires_at: expires_at.flatten(),
-    };
+    .validate(&st.store.catalog, now())?;
+    let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
+        .map_err(|_| ApiError::internal("no random source for a new key"))?;
+    let prefix = plain.display_prefix();
     let st2 = st.clone();
-    let rec = blocking(move || Ok(st2.store.create_key(new, Source::Api)?)).await?;
+    let rec =
+        blocking(move || Ok(st2.store.create_key(spec, prefix, digest, Source::Api)?)).await?;
     tracing::info!(key = rec.id, prefix = %rec.prefix, "API key created");
     let key_info = ApiKeyView::new(&st, rec, KeyUsage::default());
     Ok(HttpResponse::Created().json(CreatedApiKey {
@@ -332,27 +276,22 @@ pub async fn update(
     body: Json<UpdateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let mut errs: Vec<DomainError> = Vec::new();
+    let mut errs = Errors::default();
+    let at = now();
     let patch = KeyPatch {
-        name: b
-            .name
-            .and_then(|n| KeyName::parse(&n).map_err(|e| errs.push(e)).ok()),
+        name: b.name.and_then(|n| errs.take(KeyName::parse(&n))),
         domains: b
             .domains
-            .and_then(|d| domain_ids(&st, &d).map_err(|e| errs.extend(e)).ok()),
+            .and_then(|d| errs.take_all(domain_ids(&st.store.catalog, &d))),
         allow_all_ips: b.allow_all_ips,
-        ip_whitelist: b.ip_whitelist.and_then(|w| {
-            AllowList::parse("ip_whitelist", &w)
-                .map_err(|e| errs.extend(e))
-                .ok()
-        }),
+        ip_whitelist: b
+            .ip_whitelist
+            .and_then(|w| errs.take_all(AllowList::parse("ip_whitelist", &w))),
         expires_at: b
             .expires_at
-            .map(|e| e.and_then(|e| future_expiry(&e).map_err(|e| errs.push(e)).ok())),
+            .map(|e| e.and_then(|e| errs.take(future_expiry(&e, at)))),
     };
-    if !errs.is_empty() {
-        return Err(errs.into());
-    }
+    errs.finish()?;
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.update_key(id, patch)?)).await?;

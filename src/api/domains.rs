@@ -8,7 +8,7 @@ use super::{Json, ListOf, PageQuery};
 use crate::auth::Caller;
 use crate::domain::Hostname;
 use crate::error::{blocking, ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::records::{DomainId, DomainRecord, Source};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

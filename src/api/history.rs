@@ -9,7 +9,7 @@ use super::{Json, ListOf, PageQuery};
 use crate::auth::SessionUser;
 use crate::error::{blocking, ApiError, FieldError, Problem};
 use crate::keys::contains_key;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::records::HistoryRecord;
 
 /// Largest request body kept with an entry.

@@ -1,17 +1,17 @@
 //! Links: create, read, update, delete and search, within the caller's domain scope.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::input::{double_option, future_time, Errors};
 use super::{Json, ListOf, PageQuery};
 use crate::auth::Caller;
 use crate::domain::{
-    now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp,
-    Title,
+    now, parse_rfc3339, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title,
 };
 use crate::error::{blocking, ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
 use crate::store::{LinkEntry, LinkFilter, LinkPatch, NewLink};
 
@@ -130,13 +130,6 @@ pub struct UpdateLink {
     pub expires_at: Option<Option<String>>,
 }
 
-/// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`.
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
@@ -150,31 +143,6 @@ pub struct LinkQuery {
     pub domain: Option<String>,
     /// Only links with this tag.
     pub tag: Option<String>,
-}
-
-/// Collects every field error of a body instead of stopping at the first.
-#[derive(Default)]
-struct Errors(Vec<DomainError>);
-
-impl Errors {
-    fn take<T>(&mut self, r: Result<T, DomainError>) -> Option<T> {
-        r.map_err(|e| self.0.push(e)).ok()
-    }
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0.into())
-        }
-    }
-}
-
-fn future_time(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
-    let t = parse_rfc3339(raw, field)?;
-    if t <= now() {
-        return Err(DomainError::new(field, "must be in the future"));
-    }
-    Ok(t)
 }
 
 /// A host name → a domain the caller may write to (404 unknown, 403 out of scope).
@@ -215,7 +183,7 @@ pub fn new_link(
     );
     let expires_at = b.expires_at.map(|e| {
         errs.take(match rule {
-            ExpiryRule::Future => future_time(&e, "expires_at"),
+            ExpiryRule::Future => future_time(&e, "expires_at", now()),
             ExpiryRule::AnyTime => parse_rfc3339(&e, "expires_at"),
         })
     });
@@ -386,7 +354,7 @@ pub async fn update(
             .and_then(|c| errs.take(RedirectCode::parse(c))),
         expires_at: b
             .expires_at
-            .map(|e| e.and_then(|e| errs.take(future_time(&e, "expires_at")))),
+            .map(|e| e.and_then(|e| errs.take(future_time(&e, "expires_at", now())))),
     };
     errs.finish()?;
     let domain_id = b

@@ -9,128 +9,24 @@ pub mod session;
 pub mod system;
 pub mod transfer;
 
-use std::future::Future;
-use std::pin::Pin;
+pub mod input;
 
-use actix_web::dev::Payload;
-use actix_web::error::PayloadError;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use actix_web::{web, Scope};
 
-use crate::error::{ApiError, FieldError};
+pub use self::input::{Json, ListOf, PageQuery, JSON_LIMIT};
 
-/// Largest JSON body accepted by the API.
-pub const JSON_LIMIT: usize = 256 * 1024;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    session::configure(cfg);
-    domains::configure(cfg);
-    transfer::configure(cfg);
-    links::configure(cfg);
-    api_keys::configure(cfg);
-    history::configure(cfg);
-}
-
-/// JSON body extractor: problem+json for every failure, naming the offending field.
-pub struct Json<T>(pub T);
-
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // No Content-Type at all is read as JSON; any other type is refused with a hint.
-        let mime_ok = match req.mime_type() {
-            Ok(None) => true,
-            Ok(Some(m)) => m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"),
-            Err(_) => false,
-        };
-        let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !mime_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as JSON with `Content-Type: application/json`".into(),
-                ));
-            }
-            let bytes = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(format!(
-                        "the JSON body is larger than {} KiB",
-                        JSON_LIMIT / 1024
-                    )),
-                    _ => ApiError::BadRequest(format!("the request body could not be read: {e}")),
-                })?;
-            parse_json(&bytes).map(Json)
+/// `/api/v1` with its own extractor configs: every input failure here is problem+json.
+pub fn scope() -> Scope {
+    web::scope("/api/v1")
+        .app_data(input::query_config())
+        .app_data(input::path_config())
+        .app_data(web::PayloadConfig::new(JSON_LIMIT))
+        .configure(|cfg| {
+            session::configure(cfg);
+            domains::configure(cfg);
+            transfer::configure(cfg);
+            links::configure(cfg);
+            api_keys::configure(cfg);
+            history::configure(cfg);
         })
-    }
-}
-
-/// Deserialize, reporting the JSON path of the first offending field.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::BadRequest(format!("malformed JSON: {inner}"));
-        }
-        let field = if path == "." { "body".to_owned() } else { path };
-        let message = inner.to_string();
-        // serde_json appends " at line L column C"; the field name says more.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        ApiError::Invalid(vec![FieldError { field, message }])
-    })
-}
-
-/// `?limit=&offset=`: limit 1..=100 (default 20), offset ≥ 0.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Items per page, 1 to 100 (default 20).
-    pub limit: Option<i64>,
-    /// Items to skip (default 0).
-    pub offset: Option<i64>,
-}
-
-impl PageQuery {
-    pub fn resolve(&self) -> Result<(usize, usize), ApiError> {
-        let limit = self.limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(ApiError::invalid("limit", "1 to 100"));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(ApiError::invalid("offset", "0 or more"));
-        }
-        Ok((limit as usize, offset as usize))
-    }
-}
-
-/// A page of a list, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListOf<T> {
-    pub items: Vec<T>,
-    /// How many items match in all.
-    pub total: usize,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-/// Query and path extraction failures answer problem+json, like everything else.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
-}
-
-pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| {
-        ApiError::invalid("id", format!("invalid path parameter: {e}")).into()
-    })
 }

@@ -13,7 +13,7 @@ use super::links::{new_link, CreateLink, ExpiryRule};
 use crate::auth::Caller;
 use crate::domain::{Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub const COLUMNS: [&str; 7] = [

@@ -1,26 +1,32 @@
 //! Who is calling, and what may they touch. Every rule is an extractor: a handler's signature
-//! states its permission (`Caller`, `SessionUser`, `KeyCaller`) and no handler checks by hand.
+//! states its permission and no handler checks by hand.
+//!
+//! - `Caller`: an API key or a signed-in user (the API's resources).
+//! - `KeyCaller` / `SessionUser`: only a key / only a session (CSRF checked for unsafe methods).
+//! - `PageUser`: a UI page's user; without a session the page answers 303 to sign-in.
+//! - `CsrfForm`: a signed-in user posting a plain HTML form that carries the CSRF token.
+//! - `DocsReader`: whoever may read the API documentation (`docs.public`).
+//! - `ClientIp`: the caller's address, after trusted proxies.
 
-pub mod limiter;
-pub mod password;
+mod client_ip;
 pub mod session;
 
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use serde::Deserialize;
 
-use self::session::{same_secret, SessionToken, COOKIE, CSRF_HEADER};
-use crate::config::Config;
+pub use self::client_ip::client_ip;
+use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::domain::{now, Username};
 use crate::error::{ApiError, AuthFailure};
-use crate::keys::index::DomainScope;
-use crate::keys::index::Rejection;
-use crate::keys::KeyEntry;
-use crate::startup::AppState;
+use crate::state::AppState;
+use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
 
 /// A caller authenticated by an API key.
@@ -100,55 +106,9 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::internal("AppState is not registered"))
 }
 
-/// The address the request came from: the socket peer, or — only when the peer is a trusted
-/// proxy — the first untrusted address in `X-Forwarded-For` / `Forwarded`, read from the right.
-pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip().to_canonical();
-    let trusted = config.trusted_proxies();
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|r| r.contains(ip));
-    if trusted.is_empty() || !is_trusted(peer) {
-        return Some(peer);
-    }
-    let mut hops: Vec<IpAddr> = Vec::new();
-    for v in req.headers().get_all(header::FORWARDED) {
-        for part in v.to_str().unwrap_or("").split([',', ';']) {
-            let part = part.trim();
-            if part.len() > 4 && part[..4].eq_ignore_ascii_case("for=") {
-                if let Some(ip) = parse_forwarded_node(&part[4..]) {
-                    hops.push(ip);
-                }
-            }
-        }
-    }
-    if hops.is_empty() {
-        for v in req.headers().get_all("x-forwarded-for") {
-            for part in v.to_str().unwrap_or("").split(',') {
-                if let Some(ip) = parse_forwarded_node(part.trim()) {
-                    hops.push(ip);
-                }
-            }
-        }
-    }
-    let mut client = peer;
-    for hop in hops.into_iter().rev() {
-        client = hop.to_canonical();
-        if !is_trusted(client) {
-            break;
-        }
-    }
-    Some(client)
-}
-
-/// `1.2.3.4`, `1.2.3.4:5678`, `"[2001:db8::1]:80"`, `2001:db8::1`.
-fn parse_forwarded_node(raw: &str) -> Option<IpAddr> {
-    let s = raw.trim().trim_matches('"');
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    s.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok())
+fn request_ip(req: &HttpRequest, st: &AppState) -> Result<IpAddr, ApiError> {
+    client_ip(req, &st.config.current())
+        .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))
 }
 
 fn authenticate_key(
@@ -157,16 +117,21 @@ fn authenticate_key(
     value: &header::HeaderValue,
 ) -> Result<KeyCaller, ApiError> {
     let config = st.config.current();
-    let ip = client_ip(req, &config)
-        .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))?;
-    st.limiter
-        .check(ip, config.keys.max_failed_auth_per_minute)?;
+    let ip = request_ip(req, st)?;
+    let limit = config.keys.max_failed_auth_per_minute;
+    if let Some(retry) = st.key_failures.blocked(ip, limit) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: retry.0,
+        });
+    }
     let fail = |why: AuthFailure| {
-        st.limiter.record_failure(ip);
+        st.key_failures.fail(ip, limit);
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
     };
-    let raw = value.to_str().map_err(|_| fail(AuthFailure::Malformed))?;
+    let raw = value
+        .to_str()
+        .map_err(|_| fail(AuthFailure::Key(crate::keys::KeyFailure::Malformed)))?;
     let presented = match raw.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         _ => return Err(fail(AuthFailure::NotBearer)),
@@ -177,7 +142,7 @@ fn authenticate_key(
         .verify(presented, &config.keys.prefix, ip, now())
     {
         Ok(key) => key,
-        Err(Rejection::Auth(why)) => return Err(fail(why)),
+        Err(Rejection::Key(why)) => return Err(fail(why.into())),
         Err(Rejection::Ip) => {
             st.metrics.auth_failure("ip");
             return Err(ApiError::Forbidden(format!(
@@ -189,7 +154,25 @@ fn authenticate_key(
     Ok(KeyCaller { key, ip })
 }
 
+/// The session of the request's cookie, if it has one. Unsafe methods must also carry the
+/// CSRF token in `X-CSRF-Token`.
 fn authenticate_session(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, ApiError> {
+    let user = session_of(req, st)?;
+    if let Some(user) = &user {
+        if !req.method().is_safe() {
+            let sent = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            check_csrf(sent, &user.csrf_token)?;
+        }
+    }
+    Ok(user)
+}
+
+/// The only place that reads the session cookie.
+fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, ApiError> {
     let Some(cookie) = req.cookie(COOKIE) else {
         return Ok(None);
     };
@@ -201,24 +184,11 @@ fn authenticate_session(req: &HttpRequest, st: &AppState) -> Result<Option<Sessi
         .session(&digest)?
         .filter(|s| s.expires_at > now())
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
-    let user = SessionUser {
+    Ok(Some(SessionUser {
         username: rec.username,
         csrf_token: token.csrf_token(),
         session_digest: digest,
-    };
-    if !req.method().is_safe() {
-        let sent = req
-            .headers()
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !same_secret(sent, &user.csrf_token) {
-            return Err(ApiError::Forbidden(
-                "missing or invalid X-CSRF-Token header (required with a session cookie)".into(),
-            ));
-        }
-    }
-    Ok(Some(user))
+    }))
 }
 
 /// A request that carries `Authorization` is judged by that key alone; otherwise the session.
@@ -270,30 +240,121 @@ impl FromRequest for KeyCaller {
     }
 }
 
-/// The signed-in user of a UI page, if any: pages redirect to sign-in instead of answering 401.
-pub fn page_user(req: &HttpRequest) -> Option<SessionUser> {
-    let st = state(req).ok()?;
-    authenticate_session(req, st).ok().flatten()
+/// The signed-in user of a UI page.
+#[derive(Clone, Debug)]
+pub struct PageUser(pub SessionUser);
+
+/// A UI page's answer to a visitor without a session: 303 to sign-in, coming back afterwards.
+#[derive(Debug)]
+pub struct SignInRedirect {
+    next: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_nodes_parse_in_their_usual_shapes() {
-        for (raw, ip) in [
-            ("1.2.3.4", "1.2.3.4"),
-            ("1.2.3.4:5678", "1.2.3.4"),
-            ("\"[2001:db8::1]:80\"", "2001:db8::1"),
-            ("2001:db8::1", "2001:db8::1"),
-        ] {
-            assert_eq!(
-                parse_forwarded_node(raw),
-                Some(ip.parse().unwrap()),
-                "{raw}"
-            );
+impl SignInRedirect {
+    fn to(req: &HttpRequest) -> Self {
+        let next = req.uri().path_and_query().map_or("/ui/", |p| p.as_str());
+        Self {
+            next: url::form_urlencoded::byte_serialize(next.as_bytes()).collect(),
         }
-        assert_eq!(parse_forwarded_node("unknown"), None);
+    }
+}
+
+impl std::fmt::Display for SignInRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sign in first")
+    }
+}
+
+impl ResponseError for SignInRedirect {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::SEE_OTHER
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/ui/login?next={}", self.next)))
+            .finish()
+    }
+}
+
+impl FromRequest for PageUser {
+    type Error = SignInRedirect;
+    type Future = Ready<Result<Self, SignInRedirect>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = state(req)
+            .ok()
+            .and_then(|st| session_of(req, st).ok().flatten());
+        ready(user.map(PageUser).ok_or_else(|| SignInRedirect::to(req)))
+    }
+}
+
+/// The visitor of a UI page, signed in or not (the sign-in page itself).
+pub struct MaybePageUser(pub Option<SessionUser>);
+
+impl FromRequest for MaybePageUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(
+            state(req)
+                .ok()
+                .and_then(|st| session_of(req, st).ok().flatten()),
+        )))
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    csrf_token: String,
+}
+
+/// A signed-in user posting a plain HTML form (no script, so no header): the form's
+/// `csrf_token` field is checked like the `X-CSRF-Token` header.
+pub struct CsrfForm(pub SessionUser);
+
+impl FromRequest for CsrfForm {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = state(req).and_then(|st| session_of(req, st));
+        let redirect = SignInRedirect::to(req);
+        let form = web::Form::<CsrfField>::from_request(req, payload);
+        Box::pin(async move {
+            let user = match user {
+                Ok(Some(u)) => u,
+                _ => return Err(redirect.into()),
+            };
+            let form = form.await?;
+            check_csrf(&form.csrf_token, &user.csrf_token)?;
+            Ok(Self(user))
+        })
+    }
+}
+
+/// Whoever may read the API documentation: anyone when `docs.public`, otherwise a signed-in
+/// user or a valid API key.
+pub struct DocsReader;
+
+impl FromRequest for DocsReader {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| {
+            if state(req)?.config.current().docs.public {
+                return Ok(Self);
+            }
+            authenticate(req).map(|_| Self)
+        })())
+    }
+}
+
+/// The caller's address, after trusted proxies.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequest for ClientIp {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(state(req).and_then(|st| request_ip(req, st)).map(Self))
     }
 }

@@ -1,13 +1,20 @@
-//! Session tokens: 32 random bytes in an `HttpOnly; SameSite=Strict` cookie. Only their
-//! SHA-256 is stored. The CSRF token is derived from the session token, so it needs no storage
-//! and cannot be known without the cookie.
+//! Sessions: 32 random bytes in an `HttpOnly; SameSite=Strict` cookie, stored only as their
+//! SHA-256. The CSRF token is derived from the session token, so it needs no storage and
+//! cannot be known without the cookie. Opening a session (checking a password) and building
+//! its cookie live here, for the API's `POST /session` and the UI's sign-in form alike.
 
 use std::fmt;
+use std::net::IpAddr;
 
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use crate::keys::{hex, unhex};
+use crate::domain::{now, same_secret, PasswordHash, Username};
+use crate::encoding::{hex, unhex};
+use crate::error::{blocking, ApiError, AuthFailure};
+use crate::state::AppState;
+use crate::store::records::SessionRecord;
 
 pub const COOKIE: &str = "linkdock_session";
 /// Sessions end this long after sign-in.
@@ -17,10 +24,11 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct SessionToken([u8; 32]);
 
 impl SessionToken {
-    pub fn generate(rng: &dyn SecureRandom) -> Self {
+    pub fn generate(rng: &dyn SecureRandom) -> Result<Self, ApiError> {
         let mut b = [0u8; 32];
-        rng.fill(&mut b).expect("system random source");
-        Self(b)
+        rng.fill(&mut b)
+            .map_err(|_| ApiError::internal("no random source for a session token"))?;
+        Ok(Self(b))
     }
 
     pub fn from_cookie(value: &str) -> Option<Self> {
@@ -51,11 +59,104 @@ impl fmt::Debug for SessionToken {
     }
 }
 
-/// Compare two secrets without an early exit (the lengths are public).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// The one CSRF check: `presented` (from the header or a form field) against the session's.
+pub fn check_csrf(presented: &str, expected: &str) -> Result<(), ApiError> {
+    if same_secret(presented, expected) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "missing or invalid CSRF token (required with a session cookie)".into(),
+        ))
+    }
+}
+
+/// What a successful sign-in hands back: the cookie to set and the CSRF token to use.
+pub struct OpenedSession {
+    pub token: SessionToken,
+    pub username: Username,
+    pub csrf_token: String,
+}
+
+/// Check credentials and open a session. Failed attempts count against the caller's address
+/// in the sign-in limiter (not the key limiter).
+pub async fn open_session(
+    st: &actix_web::web::Data<AppState>,
+    ip: IpAddr,
+    username: String,
+    password: String,
+) -> Result<OpenedSession, ApiError> {
+    let limit = st.config.current().keys.max_failed_auth_per_minute;
+    if let Some(retry) = st.sign_in_failures.blocked(ip, limit) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: retry.0,
+        });
+    }
+    let st2 = st.clone();
+    let user = blocking(move || {
+        let rec = Username::parse(&username)
+            .ok()
+            .map(|u| st2.store.user(u.as_str()))
+            .transpose()?
+            .flatten();
+        Ok(match rec {
+            Some(r) if r.password_hash.verify(&password) => Some(r.username),
+            Some(_) => None,
+            None => {
+                PasswordHash::verify_dummy(&password);
+                None
+            }
+        })
+    })
+    .await?;
+    let Some(username) = user else {
+        st.sign_in_failures.fail(ip, limit);
+        st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+        return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
+    };
+    let token = SessionToken::generate(&st.rng)?;
+    let at = now();
+    let rec = SessionRecord {
+        username: username.clone(),
+        created_at: at,
+        expires_at: at.plus_secs(TTL_SECS),
+    };
+    let digest = token.digest();
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.create_session(&digest, &rec)?)).await?;
+    tracing::info!(user = %username, "signed in");
+    let csrf_token = token.csrf_token();
+    Ok(OpenedSession {
+        token,
+        username,
+        csrf_token,
+    })
+}
+
+/// End a session on the server.
+pub async fn close_session(
+    st: &actix_web::web::Data<AppState>,
+    digest: [u8; 32],
+) -> Result<(), ApiError> {
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.delete_session(&digest)?)).await
+}
+
+pub fn session_cookie(st: &AppState, token: &SessionToken) -> Cookie<'static> {
+    Cookie::build(COOKIE, token.cookie_value())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(st.config.current().server.public_url.is_https())
+        .max_age(CookieDuration::seconds(TTL_SECS))
+        .finish()
+}
+
+pub fn cleared_cookie() -> Cookie<'static> {
+    let mut c = Cookie::build(COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish();
+    c.make_removal();
+    c
 }

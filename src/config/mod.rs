@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{AllowList, Hostname, IpRule, KeyName, KeyPrefix, Timestamp, Username};
+use crate::domain::{
+    AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash, Timestamp, Username,
+};
 use crate::keys::KeyDigest;
 use crate::store::{DeclaredKey, DeclaredState, DeclaredUser};
 
@@ -119,17 +121,30 @@ pub struct KeyDecl {
     pub hash: KeyDigest,
     #[serde(default)]
     pub domains: Vec<Hostname>,
+    /// Absent: true when `ip_whitelist` is empty (the same rule as the API's).
+    #[serde(default)]
+    pub allow_all_ips: Option<bool>,
     #[serde(default)]
     pub ip_whitelist: Vec<IpRule>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
 }
 
+impl KeyDecl {
+    /// The key's IP rule, decided by the same function as for keys made through the API.
+    pub fn ip_policy(&self) -> Result<IpPolicy, crate::domain::DomainError> {
+        IpPolicy::choose(
+            self.allow_all_ips,
+            AllowList::from_rules(self.ip_whitelist.clone()),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UserDecl {
     pub username: Username,
-    pub password_hash: crate::auth::password::PasswordHash,
+    pub password_hash: PasswordHash,
 }
 
 /// `public_url`: an absolute http(s) URL without a trailing slash.
@@ -303,6 +318,9 @@ impl Config {
             if !seen.insert(k.hash) {
                 problems.push(format!("api_keys[{i}]: the same hash is declared twice"));
             }
+            if let Err(e) = k.ip_policy() {
+                problems.push(format!("api_keys[{i}].{}: {}", e.field, e.message));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
@@ -328,7 +346,11 @@ impl Config {
                     name: k.name.clone(),
                     digest: k.hash,
                     domains: k.domains.clone(),
-                    ip_whitelist: AllowList::from_rules(k.ip_whitelist.clone()),
+                    // `validate` refuses a file with a bad rule; were one to get here, it
+                    // would let no address in rather than every address.
+                    ip: k
+                        .ip_policy()
+                        .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
                     expires_at: k.expires_at,
                 })
                 .collect(),
@@ -337,7 +359,7 @@ impl Config {
                 .iter()
                 .map(|u| DeclaredUser {
                     username: u.username.clone(),
-                    password_hash: u.password_hash.as_str().to_owned(),
+                    password_hash: u.password_hash.clone(),
                 })
                 .collect(),
         }
@@ -345,25 +367,19 @@ impl Config {
 
     /// Settings that differ between `self` and `next` but only take effect after a restart.
     pub fn restart_only_changes(&self, next: &Config) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.server.listen != next.server.listen {
-            out.push("server.listen");
-        }
-        if self.storage.data_dir != next.storage.data_dir {
-            out.push("storage.data_dir");
-        }
-        if self.log.format != next.log.format {
-            out.push("log.format");
-        }
-        out
+        RESTART_ONLY
+            .iter()
+            .filter(|s| (s.differs)(self, next))
+            .map(|s| s.name)
+            .collect()
     }
 
     /// `next`, with the restart-only settings of the running configuration kept.
     #[must_use]
     pub fn keeping_restart_only(mut self, running: &Config) -> Self {
-        self.server.listen = running.server.listen;
-        self.storage.data_dir.clone_from(&running.storage.data_dir);
-        self.log.format = running.log.format;
+        for s in RESTART_ONLY {
+            (s.keep)(&mut self, running);
+        }
         self
     }
 
@@ -371,6 +387,32 @@ impl Config {
         &self.server.trusted_proxies
     }
 }
+
+/// A setting read once at start: a change in the file is logged and waits for a restart.
+pub struct RestartOnly {
+    pub name: &'static str,
+    differs: fn(&Config, &Config) -> bool,
+    keep: fn(&mut Config, &Config),
+}
+
+/// Every restart-only setting, listed once; everything else applies live.
+pub const RESTART_ONLY: &[RestartOnly] = &[
+    RestartOnly {
+        name: "server.listen",
+        differs: |a, b| a.server.listen != b.server.listen,
+        keep: |next, running| next.server.listen = running.server.listen,
+    },
+    RestartOnly {
+        name: "storage.data_dir",
+        differs: |a, b| a.storage.data_dir != b.storage.data_dir,
+        keep: |next, running| next.storage.data_dir.clone_from(&running.storage.data_dir),
+    },
+    RestartOnly {
+        name: "log.format",
+        differs: |a, b| a.log.format != b.log.format,
+        keep: |next, running| next.log.format = running.log.format,
+    },
+];
 
 /// Whether a TOML error is about a value (so its line/column must be kept) rather than a
 /// missing section that the defaults fill in.

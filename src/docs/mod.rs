@@ -8,14 +8,14 @@ pub mod llms;
 use std::sync::{Arc, OnceLock};
 
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
-use crate::auth::Caller;
+use crate::auth::DocsReader;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -143,30 +143,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// `docs.public = false`: only a signed-in user or a valid API key may read the documents.
-async fn allowed(req: &HttpRequest) -> Result<(), ApiError> {
-    let st = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-    if st.config.current().docs.public {
-        return Ok(());
-    }
-    Caller::extract(req).await.map(|_| ())
-}
-
-async fn openapi_json(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    allowed(&req).await?;
-    Ok(HttpResponse::Ok()
+async fn openapi_json(_: DocsReader) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/json")
-        .body(openapi_text()))
+        .body(openapi_text())
 }
 
-async fn llms_txt(req: HttpRequest, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    allowed(&req).await?;
+async fn llms_txt(_: DocsReader, st: web::Data<AppState>) -> HttpResponse {
     let base = st.config.current().server.public_url.as_str().to_owned();
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(llms::render(openapi_value(), &base)))
+        .body(llms::render(openapi_value(), &base))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
@@ -178,8 +165,12 @@ fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
 
 /// Swagger UI's files, embedded in the binary (feature `vendored`): no network at build or run
 /// time. Without access the page sends the browser to sign in and come back.
-async fn swagger_ui(req: HttpRequest, tail: web::Path<String>) -> HttpResponse {
-    if let Err(e) = allowed(&req).await {
+async fn swagger_ui(
+    reader: Result<DocsReader, ApiError>,
+    req: HttpRequest,
+    tail: web::Path<String>,
+) -> HttpResponse {
+    if let Err(e) = reader {
         return match e {
             ApiError::Unauthenticated(_) if tail.is_empty() || tail.as_str() == "index.html" => {
                 crate::ui::see_other("/ui/login?next=%2Fswagger-ui%2F")

@@ -209,7 +209,7 @@ async fn registered_routes() -> BTreeSet<(String, String)> {
                     Ok(res)
                 }
             })
-            .service(web::scope("/api/v1").configure(api::configure))
+            .service(api::scope())
             .route(
                 "/__resource_map",
                 web::get().to(|req: HttpRequest| async move {

@@ -53,6 +53,14 @@ impl fmt::Display for IpRule {
     }
 }
 
+impl super::FromStored for IpRule {
+    type Raw = String;
+    fn from_stored(raw: String) -> Result<Self, String> {
+        // Only the address syntax is checked: it is what the bytes mean, not a rule.
+        Self::parse(&raw).map_err(|e| e.message)
+    }
+}
+
 impl TryFrom<String> for IpRule {
     type Error = DomainError;
     fn try_from(s: String) -> Result<Self, DomainError> {
@@ -66,8 +74,8 @@ impl From<IpRule> for String {
     }
 }
 
-/// A set of IP rules. What an empty list means is decided by its owner (a key with
-/// `allow_all_ips: false` must have at least one rule; trusted proxies may be empty).
+/// A set of IP rules. What an empty list means is decided by its owner: see [`IpPolicy`] for
+/// keys; an empty list of trusted proxies trusts nobody.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllowList(Vec<IpRule>);
 
@@ -115,6 +123,79 @@ impl AllowList {
     }
 }
 
+/// Which client addresses may use an API key: every address, or only those a non-empty list
+/// of rules contains. The one place that decides the key's IP rule, for keys made through the
+/// API, the command line and the config file alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpPolicy {
+    Any,
+    Only(AllowList),
+}
+
+/// The rule every key's IP choice follows.
+pub const NEED_ONE_RULE: &str =
+    "at least one address or range is needed when allow_all_ips is false";
+
+impl IpPolicy {
+    /// A new key's policy from the two wire fields. `allow_all_ips` defaults to "the
+    /// whitelist is empty": a key given a whitelist is restricted to it.
+    pub fn choose(allow_all_ips: Option<bool>, whitelist: AllowList) -> Result<Self, DomainError> {
+        Self::Any.patched(allow_all_ips, Some(whitelist))
+    }
+
+    /// This policy changed by a partial update: a field left out keeps its current value, and
+    /// a whitelist sent without `allow_all_ips` restricts the key to it (or opens it when empty).
+    pub fn patched(
+        &self,
+        allow_all_ips: Option<bool>,
+        whitelist: Option<AllowList>,
+    ) -> Result<Self, DomainError> {
+        let allow_all = allow_all_ips.unwrap_or_else(|| match &whitelist {
+            Some(w) => w.is_empty(),
+            None => self.is_any(),
+        });
+        if allow_all {
+            return Ok(Self::Any);
+        }
+        let rules = whitelist.unwrap_or_else(|| match self {
+            Self::Any => AllowList::default(),
+            Self::Only(list) => list.clone(),
+        });
+        if rules.is_empty() {
+            return Err(DomainError::new("ip_whitelist", NEED_ONE_RULE));
+        }
+        Ok(Self::Only(rules))
+    }
+
+    /// A policy read back from the database, as it was written (an empty list lets no one in).
+    pub fn from_stored(allow_all_ips: bool, whitelist: AllowList) -> Self {
+        if allow_all_ips {
+            Self::Any
+        } else {
+            Self::Only(whitelist)
+        }
+    }
+
+    pub fn is_any(&self) -> bool {
+        matches!(self, Self::Any)
+    }
+
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(list) => list.contains(ip),
+        }
+    }
+
+    /// The whitelist as the API shows it: empty for `Any`.
+    pub fn rules(&self) -> &[IpRule] {
+        match self {
+            Self::Any => &[],
+            Self::Only(list) => list.rules(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +215,31 @@ mod tests {
         assert!(list.contains("2001:db8::5".parse().unwrap()));
         assert!(!list.contains("192.168.1.2".parse().unwrap()));
         assert_eq!(list.to_strings()[1], "192.168.1.1");
+    }
+
+    #[test]
+    fn one_rule_decides_the_ip_policy_of_every_key() {
+        let list = |v: &[&str]| AllowList::parse("ip_whitelist", v).unwrap();
+        assert_eq!(IpPolicy::choose(None, list(&[])), Ok(IpPolicy::Any));
+        assert_eq!(
+            IpPolicy::choose(None, list(&["10.0.0.1"])),
+            Ok(IpPolicy::Only(list(&["10.0.0.1"])))
+        );
+        assert_eq!(
+            IpPolicy::choose(Some(true), list(&["10.0.0.1"])),
+            Ok(IpPolicy::Any)
+        );
+        assert_eq!(
+            IpPolicy::choose(Some(false), list(&[])).unwrap_err().field,
+            "ip_whitelist"
+        );
+        let only = IpPolicy::Only(list(&["10.0.0.1"]));
+        assert_eq!(only.patched(None, None), Ok(only.clone()));
+        assert_eq!(only.patched(Some(true), None), Ok(IpPolicy::Any));
+        assert!(IpPolicy::Any.patched(Some(false), None).is_err());
+        assert!(
+            !IpPolicy::from_stored(false, AllowList::default()).permits("1.2.3.4".parse().unwrap())
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@ macro_rules! string_newtype {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+            /// A value read back from the database, kept as written (see [`super::FromStored`]).
+            pub fn from_stored(raw: String) -> Self {
+                Self(raw)
+            }
             pub fn into_string(self) -> String {
                 self.0
             }
@@ -36,6 +40,12 @@ macro_rules! string_newtype {
         impl From<$name> for String {
             fn from(v: $name) -> String {
                 v.0
+            }
+        }
+        impl super::FromStored for $name {
+            type Raw = String;
+            fn from_stored(raw: String) -> Result<Self, String> {
+                Ok(Self(raw))
             }
         }
     };
@@ -118,12 +128,11 @@ impl Slug {
     }
 
     /// A random 7-character base62 slug.
-    pub fn generate(rng: &dyn ring::rand::SecureRandom) -> Self {
+    pub fn generate(rng: &dyn ring::rand::SecureRandom) -> Result<Self, ring::error::Unspecified> {
         let mut bytes = [0u8; 16];
-        // SystemRandom only fails when the OS has no entropy source at all.
-        rng.fill(&mut bytes).expect("system random source");
+        rng.fill(&mut bytes)?;
         let n = u128::from_le_bytes(bytes);
-        Self(crate::keys::base62_fixed(n, 22)[..Self::GENERATED_LEN].to_owned())
+        Ok(Self(crate::encoding::base62_fixed(n, Self::GENERATED_LEN)))
     }
 }
 
@@ -181,6 +190,13 @@ impl RedirectCode {
 
     pub fn get(self) -> u16 {
         self.0
+    }
+}
+
+impl super::FromStored for RedirectCode {
+    type Raw = u16;
+    fn from_stored(raw: u16) -> Result<Self, String> {
+        Ok(Self(raw))
     }
 }
 
@@ -255,6 +271,13 @@ impl Tags {
     }
 }
 
+impl super::FromStored for Tags {
+    type Raw = Vec<String>;
+    fn from_stored(raw: Vec<String>) -> Result<Self, String> {
+        Ok(Self(raw))
+    }
+}
+
 impl TryFrom<Vec<String>> for Tags {
     type Error = DomainError;
     fn try_from(raw: Vec<String>) -> Result<Self, DomainError> {
@@ -288,30 +311,6 @@ impl Username {
             ));
         }
         Ok(Self(s.to_owned()))
-    }
-}
-
-/// A password as typed: 8–1024 characters. `Debug` never prints it.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn parse(raw: String) -> Result<Self, DomainError> {
-        let n = raw.chars().count();
-        if !(8..=1024).contains(&n) {
-            return Err(DomainError::new("password", "8-1024 characters"));
-        }
-        Ok(Self(raw))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(..)")
     }
 }
 
@@ -393,7 +392,7 @@ mod tests {
         for bad in ["", "a/b", "ü", "api", "UI", "swagger-ui", &"x".repeat(65)] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
-        let s = Slug::generate(&ring::rand::SystemRandom::new());
+        let s = Slug::generate(&ring::rand::SystemRandom::new()).unwrap();
         assert_eq!(s.as_str().len(), 7);
         assert!(Slug::parse(s.as_str()).is_ok());
     }

@@ -1,4 +1,5 @@
-//! API keys: generation, the offline format check, hashing, and the in-memory verification index.
+//! API keys: generation, the offline format check and hashing. The in-memory verification
+//! index lives with the store that keeps it in step (`store::key_index`).
 //!
 //! Format: `<prefix>_<body><checksum>`. The body is 32 random bytes as two fixed-width base62
 //! numbers (44 characters); the checksum is the CRC32 of the body in 6 base62 characters, so a
@@ -6,33 +7,60 @@
 //! Only the SHA-256 of the whole key is kept: keys carry 256 random bits, so a slow KDF buys
 //! nothing here (passwords, which people choose, do get one).
 
-pub mod index;
-
 use std::fmt;
 
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
-pub use self::index::{KeyEntry, KeyIndex};
 use crate::domain::KeyPrefix;
-use crate::error::AuthFailure;
+use crate::encoding::{base62_fixed, hex, unhex};
 
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LEN: usize = 44;
 const CHECKSUM_LEN: usize = 6;
 /// How many leading characters of a key are kept for display.
 pub const DISPLAY_PREFIX_LEN: usize = 12;
 
-/// `n` in base62, left-padded with `0` to `width` characters.
-pub fn base62_fixed(mut n: u128, width: usize) -> String {
-    let mut out = vec![b'0'; width];
-    for slot in out.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
-        n /= 62;
+/// Why a presented API key is refused. The text says which, never echoing the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFailure {
+    /// Not `<prefix>_` followed by 50 base62 characters.
+    Malformed,
+    /// The right shape, but the checksum does not match: mistyped or truncated.
+    Checksum,
+    Unknown,
+    Revoked,
+    Expired,
+}
+
+impl KeyFailure {
+    /// Stable label, used in metrics and in the problem `type`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Checksum => "checksum",
+            Self::Unknown => "unknown",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
     }
-    // Only ASCII from BASE62 was written.
-    String::from_utf8(out).unwrap_or_default()
+
+    pub fn detail(self) -> &'static str {
+        match self {
+            Self::Malformed => "the API key is malformed",
+            Self::Checksum => {
+                "the API key checksum does not match: the key was mistyped or truncated"
+            }
+            Self::Unknown => "the API key is not known",
+            Self::Revoked => "the API key has been revoked",
+            Self::Expired => "the API key has expired",
+        }
+    }
+
+    /// Whether the failure is visible without any lookup: a malformed key costs nothing.
+    pub fn is_offline(self) -> bool {
+        matches!(self, Self::Malformed | Self::Checksum)
+    }
 }
 
 fn checksum(body: &str) -> String {
@@ -112,59 +140,46 @@ impl<'de> Deserialize<'de> for KeyDigest {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
-/// Generate a new key and its digest.
-pub fn issue(rng: &dyn SecureRandom, prefix: &KeyPrefix) -> (PlainKey, KeyDigest) {
+/// Generate a new key and its digest. Fails only when the OS has no random source.
+pub fn issue(
+    rng: &dyn SecureRandom,
+    prefix: &KeyPrefix,
+) -> Result<(PlainKey, KeyDigest), ring::error::Unspecified> {
     let mut secret = [0u8; 32];
-    // SystemRandom only fails when the OS has no entropy source at all.
-    rng.fill(&mut secret).expect("system random source");
+    rng.fill(&mut secret)?;
     let plain = key_for_secret(prefix, &secret);
     let digest = KeyDigest::of(&plain);
-    (PlainKey(plain), digest)
+    Ok((PlainKey(plain), digest))
 }
 
 /// The key text for 32 secret bytes: two fixed-width base62 halves, then the checksum.
 fn key_for_secret(prefix: &KeyPrefix, secret: &[u8; 32]) -> String {
-    let (hi, lo) = secret.split_at(16);
-    let hi = u128::from_be_bytes(hi.try_into().unwrap_or_default());
-    let lo = u128::from_be_bytes(lo.try_into().unwrap_or_default());
+    let hi = u128::from_be_bytes(std::array::from_fn(|i| secret[i]));
+    let lo = u128::from_be_bytes(std::array::from_fn(|i| secret[16 + i]));
     let body = format!("{}{}", base62_fixed(hi, 22), base62_fixed(lo, 22));
     format!("{prefix}_{body}{}", checksum(&body))
 }
 
 /// The offline check of a presented key: shape, then checksum. Needs no lookup.
-pub fn parse_presented(raw: &str, prefix: &KeyPrefix) -> Result<KeyDigest, AuthFailure> {
+pub fn parse_presented(raw: &str, prefix: &KeyPrefix) -> Result<KeyDigest, KeyFailure> {
+    check_format(raw, prefix)?;
+    Ok(KeyDigest::of(raw))
+}
+
+/// Shape and checksum only, without hashing: what a browser or a secret scanner can check.
+pub fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), KeyFailure> {
     let rest = raw
         .strip_prefix(prefix.as_str())
         .and_then(|r| r.strip_prefix('_'))
-        .ok_or(AuthFailure::Malformed)?;
+        .ok_or(KeyFailure::Malformed)?;
     if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AuthFailure::Malformed);
+        return Err(KeyFailure::Malformed);
     }
     let (body, sum) = rest.split_at(BODY_LEN);
     if checksum(body) != sum {
-        return Err(AuthFailure::Checksum);
+        return Err(KeyFailure::Checksum);
     }
-    Ok(KeyDigest::of(raw))
+    Ok(())
 }
 
 /// Whether a string anywhere contains something shaped like a key of this prefix with a valid
@@ -178,7 +193,7 @@ pub fn contains_key(text: &str, prefix: &KeyPrefix) -> bool {
             .chars()
             .take(prefix.as_str().len() + 1 + BODY_LEN + CHECKSUM_LEN)
             .collect();
-        if parse_presented(&candidate, prefix).is_ok() {
+        if check_format(&candidate, prefix).is_ok() {
             return true;
         }
         from = start + needle.len();
@@ -195,7 +210,7 @@ mod tests {
     fn issued_keys_have_the_documented_shape_and_verify() {
         let rng = SystemRandom::new();
         let prefix = KeyPrefix::default();
-        let (plain, digest) = issue(&rng, &prefix);
+        let (plain, digest) = issue(&rng, &prefix).unwrap();
         let k = plain.reveal();
         assert!(k.starts_with("ldk_"));
         assert_eq!(k.len(), 4 + BODY_LEN + CHECKSUM_LEN);
@@ -213,7 +228,7 @@ mod tests {
         let rng = SystemRandom::new();
         let prefix = KeyPrefix::default();
         for _ in 0..50 {
-            let (plain, _) = issue(&rng, &prefix);
+            let (plain, _) = issue(&rng, &prefix).unwrap();
             let k = plain.reveal().as_bytes().to_vec();
             for i in 4..k.len() {
                 for replacement in [b'0', b'a', b'Z'] {
@@ -235,7 +250,7 @@ mod tests {
         let prefix = KeyPrefix::parse("abc").unwrap();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
-            let (plain, digest) = issue(&rng, &prefix);
+            let (plain, digest) = issue(&rng, &prefix).unwrap();
             assert!(seen.insert(plain.into_string()));
             assert_eq!(
                 KeyDigest::parse(&format!("sha256:{}", digest.to_hex())),
@@ -244,7 +259,7 @@ mod tests {
         }
         assert_eq!(
             parse_presented("ldk_x", &prefix),
-            Err(AuthFailure::Malformed)
+            Err(KeyFailure::Malformed)
         );
     }
 }
@@ -271,7 +286,7 @@ mod properties {
         fn any_single_character_change_is_rejected_offline(
             seed in any::<[u8; 32]>(),
             pos in 4usize..(4 + BODY_LEN + CHECKSUM_LEN),
-            replacement in proptest::sample::select(BASE62.to_vec()),
+            replacement in proptest::sample::select(crate::encoding::base62_alphabet().to_vec()),
         ) {
             let k = key_from(seed);
             prop_assume!(k.as_bytes()[pos] != replacement);

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::key_index::DomainScope;
 use super::records::{DomainId, DomainRecord, LinkId, LinkRecord};
 use super::search::SearchIndex;
 use crate::domain::Timestamp;
-use crate::keys::index::DomainScope;
 
 /// A link as the read side sees it: the record and its live click count.
 #[derive(Debug)]

@@ -3,14 +3,16 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::keys::{audit, put_key, remove_key};
-use super::links::{
+use super::domains::{
     domain_link_count, get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain,
 };
+use super::keys::{audit, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
 use super::{decode, encode, next_id, Store, StoreError};
-use crate::domain::{now, AllowList, DomainError, Hostname, KeyName, Timestamp, Username};
+use crate::domain::{
+    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, Timestamp, Username,
+};
 use crate::keys::KeyDigest;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,15 +20,14 @@ pub struct DeclaredKey {
     pub name: KeyName,
     pub digest: KeyDigest,
     pub domains: Vec<Hostname>,
-    /// Empty: every address.
-    pub ip_whitelist: AllowList,
+    pub ip: IpPolicy,
     pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeclaredUser {
     pub username: Username,
-    pub password_hash: String,
+    pub password_hash: PasswordHash,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -141,11 +142,7 @@ fn apply_keys(
             })?);
         }
         let at = now();
-        let status = if k.expires_at.is_some_and(|e| e <= at) {
-            KeyStatus::Expired
-        } else {
-            KeyStatus::Active
-        };
+        let status = KeyStatus::Active.at(k.expires_at, at);
         let prev = existing.iter().find(|e| e.digest == k.digest);
         let rec = KeyRecord {
             id: match prev {
@@ -156,8 +153,7 @@ fn apply_keys(
             prefix: format!("sha256:{}", &k.digest.to_hex()[..5]),
             digest: k.digest,
             domains,
-            allow_all_ips: k.ip_whitelist.is_empty(),
-            ip_whitelist: k.ip_whitelist.clone(),
+            ip: k.ip.clone(),
             expires_at: k.expires_at,
             status: match prev {
                 Some(p) if p.status == KeyStatus::Revoked => KeyStatus::Revoked,
@@ -168,23 +164,15 @@ fn apply_keys(
             updated_at: at,
         };
         let changed = prev.is_none_or(|p| {
-            (
-                &p.name,
-                &p.domains,
-                p.allow_all_ips,
-                &p.ip_whitelist,
-                p.expires_at,
-                p.status,
-                p.source,
-            ) != (
-                &rec.name,
-                &rec.domains,
-                rec.allow_all_ips,
-                &rec.ip_whitelist,
-                rec.expires_at,
-                rec.status,
-                rec.source,
-            )
+            (&p.name, &p.domains, &p.ip, p.expires_at, p.status, p.source)
+                != (
+                    &rec.name,
+                    &rec.domains,
+                    &rec.ip,
+                    rec.expires_at,
+                    rec.status,
+                    rec.source,
+                )
         });
         if changed {
             put_key(tx, &rec)?;

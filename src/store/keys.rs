@@ -1,33 +1,108 @@
-//! API keys, their usage and request log, the audit trail and playground history.
-
-use std::collections::HashMap;
+//! API keys: the gate every new key passes, their records, usage, request log and the audit
+//! trail of their lifecycle.
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
+use super::catalog::Catalog;
 use super::records::{
-    AuditRecord, DomainId, HistoryRecord, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage,
-    LinkId, Source,
+    AuditRecord, DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source,
 };
-use super::tables::{API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE, LINKS};
-use super::{decode, encode, keep_newest, next_id, next_ids, page_newest_first, Store, StoreError};
-use crate::domain::{now, AllowList, DomainError, KeyName, Timestamp};
+use super::tables::{API_KEYS, AUDIT, DOMAINS, KEY_REQUESTS, KEY_USAGE};
+use super::{decode, encode, next_id, page_newest_first, Store, StoreError};
+use crate::domain::{
+    now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, Timestamp,
+};
 use crate::keys::KeyDigest;
 
-/// How many requests the log keeps per key (older ones are dropped by the writer).
-pub const KEY_REQUEST_LOG_LIMIT: u64 = 1000;
+/// A new key as asked for, before any check: the fields of `POST /api/v1/api-keys` and of
+/// `linkdock keys create`. [`KeyDraft::validate`] is the one gate both pass through.
+#[derive(Debug, Clone, Default)]
+pub struct KeyDraft {
+    pub name: String,
+    /// Host names; empty: every domain.
+    pub domains: Vec<String>,
+    /// `None`: allowed from everywhere unless a whitelist is given (see [`IpPolicy::choose`]).
+    pub allow_all_ips: Option<bool>,
+    pub ip_whitelist: Vec<String>,
+    /// RFC 3339, in the future; `None`: never.
+    pub expires_at: Option<String>,
+}
 
+/// A key that passed the gate: every field parsed, its domains known.
 #[derive(Debug, Clone)]
-pub struct NewKey {
+pub struct KeySpec {
     pub name: KeyName,
-    pub prefix: String,
-    pub digest: KeyDigest,
     pub domains: Vec<DomainId>,
-    pub allow_all_ips: bool,
-    pub ip_whitelist: AllowList,
+    pub ip: IpPolicy,
     pub expires_at: Option<Timestamp>,
 }
 
-/// A validated key update; `Some(None)` clears the expiry.
+impl KeyDraft {
+    /// Parse every field, reporting all that fail: the name, each domain (it must exist), the
+    /// IP rule ([`IpPolicy::choose`], the same rule as a declared `[[api_keys]]`), and an
+    /// expiry in the future.
+    pub fn validate(self, catalog: &Catalog, now: Timestamp) -> Result<KeySpec, Vec<DomainError>> {
+        let mut errs = Vec::new();
+        let name = KeyName::parse(&self.name).map_err(|e| errs.push(e)).ok();
+        let domains = domain_ids(catalog, &self.domains)
+            .map_err(|e| errs.extend(e))
+            .ok();
+        let ip = AllowList::parse("ip_whitelist", &self.ip_whitelist)
+            .map_err(|e| errs.extend(e))
+            .ok()
+            .and_then(|list| {
+                IpPolicy::choose(self.allow_all_ips, list)
+                    .map_err(|e| errs.push(e))
+                    .ok()
+            });
+        let expires_at = self
+            .expires_at
+            .map(|raw| future_expiry(&raw, now).map_err(|e| errs.push(e)).ok());
+        match (name, domains, ip, expires_at) {
+            (Some(name), Some(domains), Some(ip), expires_at) if errs.is_empty() => Ok(KeySpec {
+                name,
+                domains,
+                ip,
+                expires_at: expires_at.flatten(),
+            }),
+            _ => Err(errs),
+        }
+    }
+}
+
+/// Host names → ids of known domains, each failure named by its index.
+pub fn domain_ids(catalog: &Catalog, hosts: &[String]) -> Result<Vec<DomainId>, Vec<DomainError>> {
+    let mut ids = Vec::new();
+    let mut errs = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let field = format!("domains[{i}]");
+        match Hostname::parse(h).map_err(|e| e.at(field.clone())) {
+            Ok(host) => match catalog.domain_by_host(host.as_str()) {
+                Some(d) if !ids.contains(&d.id) => ids.push(d.id),
+                Some(_) => {}
+                None => errs.push(DomainError::new(field, format!("unknown domain `{host}`"))),
+            },
+            Err(e) => errs.push(e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(ids)
+    } else {
+        Err(errs)
+    }
+}
+
+/// An expiry for a new or changed key: RFC 3339 and in the future.
+pub fn future_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, DomainError> {
+    let t = parse_rfc3339(raw, "expires_at")?;
+    if t <= now {
+        return Err(DomainError::new("expires_at", "must be in the future"));
+    }
+    Ok(t)
+}
+
+/// A validated key update; `Some(None)` clears the expiry. The IP fields are combined with
+/// the key's current policy by [`IpPolicy::patched`].
 #[derive(Debug, Clone, Default)]
 pub struct KeyPatch {
     pub name: Option<KeyName>,
@@ -35,24 +110,6 @@ pub struct KeyPatch {
     pub allow_all_ips: Option<bool>,
     pub ip_whitelist: Option<AllowList>,
     pub expires_at: Option<Option<Timestamp>>,
-}
-
-/// Per-request events, aggregated by the batched writer.
-#[derive(Debug, Default)]
-pub struct EventBatch {
-    pub clicks: HashMap<LinkId, u64>,
-    pub usage: HashMap<KeyId, (u64, Timestamp, String)>,
-    pub requests: Vec<(KeyId, KeyRequestRecord)>,
-    pub audits: Vec<AuditRecord>,
-}
-
-impl EventBatch {
-    pub fn is_empty(&self) -> bool {
-        self.clicks.is_empty()
-            && self.usage.is_empty()
-            && self.requests.is_empty()
-            && self.audits.is_empty()
-    }
 }
 
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
@@ -126,20 +183,26 @@ fn usage_of(tx: &ReadTransaction, id: KeyId) -> Result<KeyUsage, StoreError> {
 }
 
 impl Store {
-    pub fn create_key(&self, new: NewKey, source: Source) -> Result<KeyRecord, StoreError> {
+    /// Store a key that passed the gate, under the digest of its (already issued) value.
+    pub fn create_key(
+        &self,
+        spec: KeySpec,
+        prefix: String,
+        digest: KeyDigest,
+        source: Source,
+    ) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
-                check_domains(tx, &new.domains)?;
+                check_domains(tx, &spec.domains)?;
                 let at = now();
                 let rec = KeyRecord {
                     id: next_id(tx, "api_keys")?,
-                    name: new.name,
-                    prefix: new.prefix,
-                    digest: new.digest,
-                    domains: new.domains,
-                    allow_all_ips: new.allow_all_ips,
-                    ip_whitelist: new.ip_whitelist,
-                    expires_at: new.expires_at,
+                    name: spec.name,
+                    prefix,
+                    digest,
+                    domains: spec.domains,
+                    ip: spec.ip,
+                    expires_at: spec.expires_at,
                     status: KeyStatus::Active,
                     source,
                     created_at: at,
@@ -171,23 +234,15 @@ impl Store {
                 if let Some(n) = patch.name {
                     rec.name = n;
                 }
-                if let Some(a) = patch.allow_all_ips {
-                    rec.allow_all_ips = a;
-                }
-                if let Some(w) = patch.ip_whitelist {
-                    rec.ip_whitelist = w;
-                }
+                rec.ip = rec
+                    .ip
+                    .patched(patch.allow_all_ips, patch.ip_whitelist)
+                    .map_err(StoreError::Invalid)?;
                 if let Some(e) = patch.expires_at {
                     rec.expires_at = e;
                     if rec.status == KeyStatus::Expired && e.is_none_or(|at| at > now()) {
                         rec.status = KeyStatus::Active;
                     }
-                }
-                if !rec.allow_all_ips && rec.ip_whitelist.is_empty() {
-                    return Err(StoreError::Invalid(DomainError::new(
-                        "ip_whitelist",
-                        "at least one address or range is needed when allow_all_ips is false",
-                    )));
                 }
                 rec.updated_at = now();
                 put_key(tx, &rec)?;
@@ -282,7 +337,7 @@ impl Store {
                     .map(|r| decode::<KeyRecord>(r?.1.value()))
                     .filter(|r| {
                         r.as_ref().map_or(true, |k| {
-                            k.status == KeyStatus::Active && k.expires_at.is_some_and(|e| e <= at)
+                            k.status == KeyStatus::Active && k.status_at(at) == KeyStatus::Expired
                         })
                     })
                     .collect::<Result<_, _>>()?;
@@ -322,126 +377,70 @@ impl Store {
                 .collect()
         })
     }
+}
 
-    /// Commit one batch of per-request events (clicks, key usage, request log, audit).
-    pub fn apply_events(&self, batch: &EventBatch) -> Result<(), StoreError> {
-        self.write(
-            |tx| {
-                {
-                    let mut clicks = tx.open_table(CLICKS)?;
-                    let links = tx.open_table(LINKS)?;
-                    for (id, n) in &batch.clicks {
-                        if links.get(*id)?.is_none() {
-                            continue; // deleted meanwhile
-                        }
-                        let cur = clicks.get(*id)?.map_or(0, |g| g.value());
-                        clicks.insert(*id, cur + n)?;
-                    }
-                }
-                let keys = tx.open_table(API_KEYS)?;
-                let mut usage = tx.open_table(KEY_USAGE)?;
-                for (id, (n, at, ip)) in &batch.usage {
-                    if keys.get(*id)?.is_none() {
-                        continue; // deleted meanwhile
-                    }
-                    let mut u: KeyUsage = usage
-                        .get(*id)?
-                        .map(|g| decode(g.value()))
-                        .transpose()?
-                        .unwrap_or_default();
-                    u.request_count += n;
-                    u.last_used_at = Some(*at);
-                    u.last_used_ip = Some(ip.clone());
-                    usage.insert(*id, encode(&u).as_slice())?;
-                }
-                let mut log = tx.open_table(KEY_REQUESTS)?;
-                // Only the newest entries per key can survive the trim below: skip the rest.
-                let mut per_key: HashMap<KeyId, usize> = HashMap::new();
-                let mut newest: Vec<&(KeyId, KeyRequestRecord)> = batch
-                    .requests
-                    .iter()
-                    .rev()
-                    .filter(|(id, _)| {
-                        let n = per_key.entry(*id).or_default();
-                        *n += 1;
-                        *n <= KEY_REQUEST_LOG_LIMIT as usize
-                    })
-                    .collect();
-                newest.reverse();
-                let mut seq = next_ids(tx, "key_requests", newest.len() as u64)?;
-                let mut touched = Vec::new();
-                for (id, rec) in newest {
-                    if keys.get(*id)?.is_none() {
-                        continue; // deleted meanwhile
-                    }
-                    log.insert((*id, seq), encode(rec).as_slice())?;
-                    seq += 1;
-                    touched.push(*id);
-                }
-                touched.sort_unstable();
-                touched.dedup();
-                for id in touched {
-                    keep_newest(
-                        &mut log,
-                        (id, 0)..=(id, u64::MAX),
-                        KEY_REQUEST_LOG_LIMIT as usize,
-                    )?;
-                }
-                for a in &batch.audits {
-                    audit(tx, &a.event, a.detail.clone())?;
-                }
-                Ok(())
-            },
-            |()| self.catalog.add_clicks(&batch.clicks),
-        )
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::KeyPrefix;
+
+    #[test]
+    fn the_sweeper_marks_expired_keys_and_records_an_audit_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (plain, digest) =
+            crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default()).unwrap();
+        let spec = KeySpec {
+            name: KeyName::parse("short").unwrap(),
+            domains: vec![],
+            ip: IpPolicy::Any,
+            expires_at: Some(now().plus_secs(1)),
+        };
+        let rec = store
+            .create_key(spec, plain.display_prefix(), digest, Source::Api)
+            .unwrap();
+        assert!(store.expire_keys(now()).unwrap().is_empty(), "not yet");
+        let swept = store.expire_keys(now().plus_secs(2)).unwrap();
+        assert_eq!(swept.len(), 1);
+        let (k, _) = store.key_with_usage(rec.id).unwrap().unwrap();
+        assert_eq!(k.status, KeyStatus::Expired);
+        assert_eq!(store.keys.get(&digest).unwrap().status, KeyStatus::Expired);
+        let audit = store.audit_events().unwrap();
+        assert!(audit.iter().any(|a| a.event == "key.expired"), "{audit:?}");
+        assert!(audit
+            .iter()
+            .all(|a| !a.detail.contains(&plain.reveal()[12..])));
+        assert!(
+            store.expire_keys(now().plus_secs(3)).unwrap().is_empty(),
+            "once"
+        );
     }
 
-    // ---- playground history ----
-
-    pub fn history(
-        &self,
-        user: &str,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<HistoryRecord>, usize), StoreError> {
-        self.read(|tx| {
-            page_newest_first(
-                tx.open_table(HISTORY)?
-                    .range((user, 0)..=(user, u64::MAX))?,
-                offset,
-                limit,
-            )
-        })
-    }
-
-    /// Add an entry, dropping the oldest beyond `keep` entries for that user.
-    pub fn add_history(
-        &self,
-        user: &str,
-        mut rec: HistoryRecord,
-        keep: usize,
-    ) -> Result<HistoryRecord, StoreError> {
-        self.write(
-            |tx| {
-                rec.id = next_id(tx, "history")?;
-                rec.created_at = now();
-                let mut table = tx.open_table(HISTORY)?;
-                table.insert((user, rec.id), encode(&rec).as_slice())?;
-                keep_newest(&mut table, (user, 0)..=(user, u64::MAX), keep)?;
-                Ok(rec)
-            },
-            |_| {},
-        )
-    }
-
-    pub fn clear_history(&self, user: &str) -> Result<(), StoreError> {
-        self.write(
-            |tx| {
-                tx.open_table(HISTORY)?
-                    .retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
-                Ok(())
-            },
-            |()| {},
-        )
+    #[test]
+    fn the_gate_reports_every_bad_field_and_applies_the_ip_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let errs = KeyDraft {
+            name: String::new(),
+            domains: vec!["nope.example.com".into()],
+            allow_all_ips: Some(false),
+            ip_whitelist: vec![],
+            expires_at: Some("2001-01-01T00:00:00Z".into()),
+        }
+        .validate(&store.catalog, now())
+        .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "domains[0]", "ip_whitelist", "expires_at"]);
+        let spec = KeyDraft {
+            name: "cli".into(),
+            ip_whitelist: vec!["10.0.0.0/8".into()],
+            ..KeyDraft::default()
+        }
+        .validate(&store.catalog, now())
+        .unwrap();
+        assert!(
+            !spec.ip.is_any(),
+            "a whitelist without allow_all_ips restricts the key"
+        );
     }
 }

@@ -1,11 +1,11 @@
-//! Domains and links: durable tables and their redb indexes, mirrored into the catalog.
+//! Links: the durable table and its redb indexes (slug per domain, links per domain),
+//! mirrored into the catalog after each commit.
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
-use super::records::{DomainId, DomainRecord, KeyRecord, LinkId, LinkRecord, Source};
-use super::tables::{
-    API_KEYS, CLICKS, DOMAINS, DOMAIN_BY_HOST, LINKS, LINKS_BY_DOMAIN, LINK_BY_SLUG,
-};
+use super::domains::get_domain;
+use super::records::{DomainId, LinkId, LinkRecord};
+use super::tables::{CLICKS, LINKS, LINKS_BY_DOMAIN, LINK_BY_SLUG};
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{now, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title};
 
@@ -33,13 +33,6 @@ pub struct LinkPatch {
     pub expires_at: Option<Option<Timestamp>>,
 }
 
-pub(super) fn all_domains(tx: &ReadTransaction) -> Result<Vec<DomainRecord>, StoreError> {
-    tx.open_table(DOMAINS)?
-        .iter()?
-        .map(|r| decode(r?.1.value()))
-        .collect()
-}
-
 pub(super) fn all_links_with_clicks(
     tx: &ReadTransaction,
 ) -> Result<Vec<(LinkRecord, u64)>, StoreError> {
@@ -52,91 +45,6 @@ pub(super) fn all_links_with_clicks(
             Ok((rec, n))
         })
         .collect()
-}
-
-pub(super) fn get_domain(
-    tx: &WriteTransaction,
-    id: DomainId,
-) -> Result<Option<DomainRecord>, StoreError> {
-    tx.open_table(DOMAINS)?
-        .get(id)?
-        .map(|g| decode(g.value()))
-        .transpose()
-}
-
-pub(super) fn insert_domain(
-    tx: &WriteTransaction,
-    hostname: &Hostname,
-    source: Source,
-) -> Result<DomainRecord, StoreError> {
-    let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
-    if by_host.get(hostname.as_str())?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "domain `{hostname}` already exists"
-        )));
-    }
-    let at = now();
-    let rec = DomainRecord {
-        id: next_id(tx, "domains")?,
-        hostname: hostname.clone(),
-        source,
-        created_at: at,
-        updated_at: at,
-    };
-    by_host.insert(hostname.as_str(), rec.id)?;
-    tx.open_table(DOMAINS)?
-        .insert(rec.id, encode(&rec).as_slice())?;
-    Ok(rec)
-}
-
-pub(super) fn put_domain_record(
-    tx: &WriteTransaction,
-    rec: &DomainRecord,
-) -> Result<(), StoreError> {
-    tx.open_table(DOMAINS)?
-        .insert(rec.id, encode(rec).as_slice())?;
-    Ok(())
-}
-
-/// Remove a domain and every link on it. Callers check the rules first.
-pub(super) fn remove_domain(tx: &WriteTransaction, rec: &DomainRecord) -> Result<(), StoreError> {
-    let link_ids: Vec<LinkId> = tx
-        .open_table(LINKS_BY_DOMAIN)?
-        .range((rec.id, 0)..=(rec.id, u64::MAX))?
-        .map(|r| Ok(r?.0.value().1))
-        .collect::<Result<_, StoreError>>()?;
-    for id in link_ids {
-        remove_link(tx, id)?;
-    }
-    tx.open_table(DOMAIN_BY_HOST)?
-        .remove(rec.hostname.as_str())?;
-    tx.open_table(DOMAINS)?.remove(rec.id)?;
-    Ok(())
-}
-
-pub(super) fn domain_link_count(tx: &WriteTransaction, id: DomainId) -> Result<u64, StoreError> {
-    let table = tx.open_table(LINKS_BY_DOMAIN)?;
-    let mut n = 0;
-    for r in table.range((id, 0)..=(id, u64::MAX))? {
-        r?;
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Names of keys whose scope includes the domain: a domain cannot vanish under them.
-pub(super) fn keys_scoped_to(
-    tx: &WriteTransaction,
-    id: DomainId,
-) -> Result<Vec<String>, StoreError> {
-    let mut names = Vec::new();
-    for r in tx.open_table(API_KEYS)?.iter()? {
-        let k: KeyRecord = decode(r?.1.value())?;
-        if k.domains.contains(&id) {
-            names.push(k.name.into_string());
-        }
-    }
-    Ok(names)
 }
 
 fn get_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {
@@ -164,7 +72,10 @@ fn unindex_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreErro
     Ok(())
 }
 
-fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {
+pub(super) fn remove_link(
+    tx: &WriteTransaction,
+    id: LinkId,
+) -> Result<Option<LinkRecord>, StoreError> {
     let Some(rec) = get_link(tx, id)? else {
         return Ok(None);
     };
@@ -186,78 +97,6 @@ fn taken(slug: &Slug, host: &Hostname) -> StoreError {
 }
 
 impl Store {
-    pub fn create_domain(&self, hostname: &Hostname) -> Result<DomainRecord, StoreError> {
-        self.write(
-            |tx| insert_domain(tx, hostname, Source::Api),
-            |d| self.catalog.put_domain(d),
-        )
-    }
-
-    pub fn rename_domain(
-        &self,
-        id: DomainId,
-        hostname: &Hostname,
-    ) -> Result<DomainRecord, StoreError> {
-        self.write(
-            |tx| {
-                let mut rec = get_domain(tx, id)?.ok_or(StoreError::NotFound("domain"))?;
-                if rec.source == Source::Config {
-                    return Err(StoreError::Conflict(
-                        "this domain is declared in the config file and is read-only here".into(),
-                    ));
-                }
-                if rec.hostname == *hostname {
-                    return Ok(rec);
-                }
-                let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
-                if by_host.get(hostname.as_str())?.is_some() {
-                    return Err(StoreError::Conflict(format!(
-                        "domain `{hostname}` already exists"
-                    )));
-                }
-                by_host.remove(rec.hostname.as_str())?;
-                by_host.insert(hostname.as_str(), id)?;
-                rec.hostname = hostname.clone();
-                rec.updated_at = now();
-                put_domain_record(tx, &rec)?;
-                Ok(rec)
-            },
-            |d| self.catalog.put_domain(d),
-        )
-    }
-
-    /// Delete a domain. While it has links this is a conflict unless `force`, which deletes
-    /// them too. A domain that API keys are scoped to is never deleted under them.
-    pub fn delete_domain(&self, id: DomainId, force: bool) -> Result<(), StoreError> {
-        self.write(
-            |tx| {
-                let rec = get_domain(tx, id)?.ok_or(StoreError::NotFound("domain"))?;
-                if rec.source == Source::Config {
-                    return Err(StoreError::Conflict(
-                        "this domain is declared in the config file; remove it there".into(),
-                    ));
-                }
-                let links = domain_link_count(tx, id)?;
-                if links > 0 && !force {
-                    return Err(StoreError::Conflict(format!(
-                        "domain `{}` still has {links} link(s); delete them first or pass ?force=true",
-                        rec.hostname
-                    )));
-                }
-                let keys = keys_scoped_to(tx, id)?;
-                if !keys.is_empty() {
-                    return Err(StoreError::Conflict(format!(
-                        "API keys are scoped to `{}` ({}); change their domain scope first",
-                        rec.hostname,
-                        keys.join(", ")
-                    )));
-                }
-                remove_domain(tx, &rec)
-            },
-            |()| self.catalog.remove_domain(id),
-        )
-    }
-
     pub fn create_link(&self, new: NewLink) -> Result<LinkRecord, StoreError> {
         self.write(|tx| self.insert_link(tx, new), |l| self.catalog.put_link(l))
     }
@@ -300,7 +139,9 @@ impl Store {
             None => {
                 let mut found = None;
                 for _ in 0..16 {
-                    let s = Slug::generate(&self.rng);
+                    let s = Slug::generate(&self.rng).map_err(|_| {
+                        StoreError::Corrupt("no random source for a generated slug".into())
+                    })?;
                     if !slug_taken(tx, domain.id, &s)? && Slug::parse(s.as_str()).is_ok() {
                         found = Some(s);
                         break;

@@ -7,6 +7,10 @@
 
 pub mod catalog;
 mod declared;
+mod domains;
+mod events;
+mod history;
+pub mod key_index;
 mod keys;
 mod links;
 pub mod records;
@@ -24,11 +28,12 @@ use serde::Serialize;
 
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
-pub use self::keys::{EventBatch, KeyPatch, NewKey, KEY_REQUEST_LOG_LIMIT};
+pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
+pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
+pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
 use crate::domain::DomainError;
-use crate::keys::KeyIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -151,7 +156,7 @@ impl Store {
     fn load_read_models(&self) -> Result<(), StoreError> {
         let (domains, links, keys) = self.read(|tx| {
             Ok((
-                links::all_domains(tx)?,
+                domains::all_domains(tx)?,
                 links::all_links_with_clicks(tx)?,
                 keys::all_keys(tx)?,
             ))
@@ -275,49 +280,5 @@ mod tests {
         let _first = Store::open(dir.path()).unwrap();
         let err = Store::open(dir.path()).err().expect("refused");
         assert!(matches!(err, StoreError::InUse(_)), "{err}");
-    }
-}
-
-#[cfg(test)]
-mod expiry_tests {
-    use super::*;
-    use crate::domain::{now, AllowList, KeyName, KeyPrefix};
-    use crate::store::records::{KeyStatus, Source};
-
-    #[test]
-    fn the_sweeper_marks_expired_keys_and_records_an_audit_event() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (plain, digest) =
-            crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default());
-        let rec = store
-            .create_key(
-                NewKey {
-                    name: KeyName::parse("short").unwrap(),
-                    prefix: plain.display_prefix(),
-                    digest,
-                    domains: vec![],
-                    allow_all_ips: true,
-                    ip_whitelist: AllowList::default(),
-                    expires_at: Some(now().plus_secs(1)),
-                },
-                Source::Api,
-            )
-            .unwrap();
-        assert!(store.expire_keys(now()).unwrap().is_empty(), "not yet");
-        let swept = store.expire_keys(now().plus_secs(2)).unwrap();
-        assert_eq!(swept.len(), 1);
-        let (k, _) = store.key_with_usage(rec.id).unwrap().unwrap();
-        assert_eq!(k.status, KeyStatus::Expired);
-        assert_eq!(store.keys.get(&digest).unwrap().status, KeyStatus::Expired);
-        let audit = store.audit_events().unwrap();
-        assert!(audit.iter().any(|a| a.event == "key.expired"), "{audit:?}");
-        assert!(audit
-            .iter()
-            .all(|a| !a.detail.contains(&plain.reveal()[12..])));
-        assert!(
-            store.expire_keys(now().plus_secs(3)).unwrap().is_empty(),
-            "once"
-        );
     }
 }

@@ -1,10 +1,14 @@
 //! Stored records: what the tables hold. They are not wire types; `api` maps them to views.
+//!
+//! Decoding runs no input validator: a value that passed its parser when it was written is
+//! taken back as it is (`stored::*` below), so a rule added in a later release never stops an
+//! existing database from opening. Validation belongs at the edge, on input.
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AllowList, DestinationUrl, Hostname, KeyName, RedirectCode, Slug, Tags, Timestamp, Title,
-    Username,
+    AllowList, DestinationUrl, Hostname, IpPolicy, IpRule, KeyName, PasswordHash, RedirectCode,
+    Slug, Tags, Timestamp, Title, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -22,15 +26,20 @@ pub enum Source {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
+    #[serde(deserialize_with = "stored::one")]
     pub username: Username,
-    /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`
-    pub password_hash: String,
+    #[serde(
+        serialize_with = "stored::password_hash_out",
+        deserialize_with = "stored::password_hash"
+    )]
+    pub password_hash: PasswordHash,
     pub source: Source,
     pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
+    #[serde(deserialize_with = "stored::one")]
     pub username: Username,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -39,6 +48,7 @@ pub struct SessionRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DomainRecord {
     pub id: DomainId,
+    #[serde(deserialize_with = "stored::one")]
     pub hostname: Hostname,
     pub source: Source,
     pub created_at: Timestamp,
@@ -49,10 +59,15 @@ pub struct DomainRecord {
 pub struct LinkRecord {
     pub id: LinkId,
     pub domain_id: DomainId,
+    #[serde(deserialize_with = "stored::one")]
     pub slug: Slug,
+    #[serde(deserialize_with = "stored::one")]
     pub destination_url: DestinationUrl,
+    #[serde(default, deserialize_with = "stored::opt")]
     pub title: Option<Title>,
+    #[serde(deserialize_with = "stored::one")]
     pub tags: Tags,
+    #[serde(deserialize_with = "stored::one")]
     pub redirect_code: RedirectCode,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -67,7 +82,20 @@ pub enum KeyStatus {
     Expired,
 }
 
+impl KeyStatus {
+    /// The status a key has at `now`: an active key past its expiry is expired, whether or not
+    /// the sweeper has marked it yet. The one place that decides it.
+    pub fn at(self, expires_at: Option<Timestamp>, now: Timestamp) -> Self {
+        match self {
+            Self::Active if expires_at.is_some_and(|e| e <= now) => Self::Expired,
+            s => s,
+        }
+    }
+}
+
+/// An API key as stored: the SHA-256 of the key, never the key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "StoredKey", into = "StoredKey")]
 pub struct KeyRecord {
     pub id: KeyId,
     pub name: KeyName,
@@ -76,13 +104,74 @@ pub struct KeyRecord {
     pub digest: KeyDigest,
     /// Empty: every domain.
     pub domains: Vec<DomainId>,
-    pub allow_all_ips: bool,
-    pub ip_whitelist: AllowList,
+    pub ip: IpPolicy,
     pub expires_at: Option<Timestamp>,
     pub status: KeyStatus,
     pub source: Source,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl KeyRecord {
+    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
+        self.status.at(self.expires_at, now)
+    }
+}
+
+/// The layout of `api_keys_v1`: the IP policy as a flag and a list.
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    id: KeyId,
+    #[serde(deserialize_with = "stored::one")]
+    name: KeyName,
+    prefix: String,
+    digest: KeyDigest,
+    domains: Vec<DomainId>,
+    allow_all_ips: bool,
+    #[serde(deserialize_with = "stored::vec")]
+    ip_whitelist: Vec<IpRule>,
+    expires_at: Option<Timestamp>,
+    status: KeyStatus,
+    source: Source,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl From<StoredKey> for KeyRecord {
+    fn from(k: StoredKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            digest: k.digest,
+            domains: k.domains,
+            ip: IpPolicy::from_stored(k.allow_all_ips, AllowList::from_rules(k.ip_whitelist)),
+            expires_at: k.expires_at,
+            status: k.status,
+            source: k.source,
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+        }
+    }
+}
+
+impl From<KeyRecord> for StoredKey {
+    fn from(k: KeyRecord) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            digest: k.digest,
+            domains: k.domains,
+            allow_all_ips: k.ip.is_any(),
+            ip_whitelist: k.ip.rules().to_vec(),
+            expires_at: k.expires_at,
+            status: k.status,
+            source: k.source,
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,4 +208,75 @@ pub struct AuditRecord {
     pub at: Timestamp,
     pub event: String,
     pub detail: String,
+}
+
+/// serde helpers that build domain values with `FromStored`: the encoding is checked, the
+/// input rules are not.
+mod stored {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::domain::{FromStored, PasswordHash};
+
+    pub fn one<'de, D: Deserializer<'de>, T: FromStored>(d: D) -> Result<T, D::Error> {
+        T::from_stored(T::Raw::deserialize(d)?).map_err(D::Error::custom)
+    }
+
+    pub fn opt<'de, D: Deserializer<'de>, T: FromStored>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<T::Raw>::deserialize(d)?
+            .map(|raw| T::from_stored(raw).map_err(D::Error::custom))
+            .transpose()
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>, T: FromStored>(d: D) -> Result<Vec<T>, D::Error> {
+        Vec::<T::Raw>::deserialize(d)?
+            .into_iter()
+            .map(|raw| T::from_stored(raw).map_err(D::Error::custom))
+            .collect()
+    }
+
+    pub fn password_hash<'de, D: Deserializer<'de>>(d: D) -> Result<PasswordHash, D::Error> {
+        String::deserialize(d).map(PasswordHash::from_stored)
+    }
+
+    // A `fn(&T, S)` signature is what `serialize_with` expects.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub fn password_hash_out<S: Serializer>(h: &PasswordHash, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(h.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_decode_values_that_todays_rules_would_refuse() {
+        // `api` is a reserved slug and the title is far past today's 200 characters: a later
+        // release may tighten a rule, and old records must still open.
+        let title = "t".repeat(500);
+        let json = format!(
+            r#"{{"id":1,"domain_id":1,"slug":"api","destination_url":"ftp://old.example","title":"{title}","tags":["has space"],"redirect_code":303,"expires_at":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}}"#
+        );
+        let rec: LinkRecord = serde_json::from_str(&json).expect("decoded");
+        assert_eq!(rec.slug.as_str(), "api");
+        assert_eq!(rec.redirect_code.get(), 303);
+        assert_eq!(rec.title.map(|t| t.as_str().len()), Some(500));
+        let key = r#"{"id":1,"name":"","prefix":"ldk_x","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","domains":[],"allow_all_ips":false,"ip_whitelist":["10.0.0.0/8"],"expires_at":null,"status":"active","source":"api","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let k: KeyRecord = serde_json::from_str(key).expect("decoded");
+        assert_eq!(k.name.as_str(), "");
+        assert!(!k.ip.is_any());
+        let user = r#"{"username":"has space","password_hash":"legacy","source":"api","created_at":"2026-01-01T00:00:00Z"}"#;
+        let u: UserRecord = serde_json::from_str(user).expect("decoded");
+        assert!(!u.password_hash.verify("anything"));
+    }
+
+    #[test]
+    fn a_key_record_keeps_the_v1_layout_on_disk() {
+        let k: KeyRecord = serde_json::from_str(r#"{"id":3,"name":"k","prefix":"ldk_x","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","domains":[1],"allow_all_ips":true,"ip_whitelist":[],"expires_at":null,"status":"revoked","source":"config","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#).unwrap();
+        let back = serde_json::to_value(&k).unwrap();
+        assert_eq!(back["allow_all_ips"], true);
+        assert_eq!(back["ip_whitelist"], serde_json::json!([]));
+        assert_eq!(back["status"], "revoked");
+    }
 }

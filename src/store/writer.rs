@@ -1,6 +1,6 @@
 //! The batched writer: events that happen on every request (clicks, key usage, the per-key
-//! request log) go through a channel to one thread that commits them together, at least every
-//! second or every thousand events, and once more on shutdown. Never one fsync per request.
+//! request log) go into a shared buffer that one thread commits together, at least every
+//! second or every `MAX_BATCH` events, and once more on shutdown. Never one fsync per request.
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::keys::EventBatch;
+use super::events::EventBatch;
 use super::records::{AuditRecord, KeyId, KeyRequestRecord, LinkId};
 use super::Store;
 use crate::domain::Timestamp;
@@ -69,18 +69,19 @@ pub const MAX_BATCH: usize = 50_000;
 pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
 impl Writer {
-    pub fn spawn(store: Arc<Store>) -> Self {
+    /// Start the writer thread. A server without it would lose every click, so failing to
+    /// start it is an error, not a warning.
+    pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
         let (ctl, rx) = mpsc::channel::<Msg>();
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&buffer);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
-            .spawn(move || run(&store, &shared, &rx))
-            .ok();
-        Self {
+            .spawn(move || run(&store, &shared, &rx))?;
+        Ok(Self {
             sink: EventSink { buffer, ctl },
-            handle,
-        }
+            handle: Some(handle),
+        })
     }
 
     pub fn sink(&self) -> EventSink {

@@ -24,7 +24,7 @@ pub async fn serve(path: web::Path<String>) -> HttpResponse {
 /// `/static/<name>?v=<content hash>`: a new build busts caches.
 pub fn asset_url(name: &str) -> String {
     let v = Assets::get(name)
-        .map(|f| crate::keys::hex(&f.metadata.sha256_hash()[..4]))
+        .map(|f| crate::encoding::hex(&f.metadata.sha256_hash()[..4]))
         .unwrap_or_default();
     format!("/static/{name}?v={v}")
 }

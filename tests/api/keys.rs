@@ -117,7 +117,8 @@ async fn every_kind_of_bad_key_gets_a_401_that_says_which() {
     )
     .await;
     assert!(d.contains("checksum"), "{d}");
-    let (other, _) = linkdock::keys::issue(&ring_rng(), &linkdock::domain::KeyPrefix::default());
+    let (other, _) =
+        linkdock::keys::issue(&ring_rng(), &linkdock::domain::KeyPrefix::default()).unwrap();
     let d = detail(
         bearer(&app, other.reveal(), "/api/v1/links")
             .send()

@@ -2,18 +2,15 @@
 //! user guide describes them. The table and the modal are driven by `web/js/api-keys.js`
 //! through `/api/v1/api-keys`; the plaintext key only ever lives in the one-time box.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::html;
 
-use super::{described_by, field, render, require_user};
+use super::{described_by, field, render};
+use crate::auth::PageUser;
 use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
-pub async fn page(req: HttpRequest) -> HttpResponse {
-    let user = match require_user(&req) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
+pub async fn page(PageUser(user): PageUser) -> HttpResponse {
     let body = html! {
         header.page-header {
             h1 { "API Keys" }

@@ -1,17 +1,17 @@
 //! Sign-in, first-run setup and sign-out: plain HTML forms, no script needed.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::super::layout::bare;
 use super::super::see_other;
-use crate::api::session::{cleared_cookie, open_session, session_cookie};
-use crate::auth::session::same_secret;
-use crate::auth::{client_ip, page_user, password};
-use crate::domain::{now, Password, Username};
+use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
+use crate::auth::{ClientIp, CsrfForm, MaybePageUser};
+use crate::domain::{now, Password, PasswordHash, Username};
 use crate::error::{blocking, ApiError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,7 +41,7 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn html(status: actix_web::http::StatusCode, page: Markup) -> HttpResponse {
+fn html(status: StatusCode, page: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.into_string())
@@ -65,12 +65,12 @@ fn login_form(next: &str, error: Option<&str>, username: &str) -> Markup {
     )
 }
 
-async fn login_page(req: HttpRequest, q: web::Query<NextQuery>) -> HttpResponse {
+async fn login_page(visitor: MaybePageUser, q: web::Query<NextQuery>) -> HttpResponse {
     let next = safe_next(q.next.as_deref());
-    if page_user(&req).is_some() {
+    if visitor.0.is_some() {
         return see_other(next);
     }
-    html(actix_web::http::StatusCode::OK, login_form(next, None, ""))
+    html(StatusCode::OK, login_form(next, None, ""))
 }
 
 #[derive(Deserialize)]
@@ -81,7 +81,7 @@ struct LoginForm {
 }
 
 async fn login(
-    req: HttpRequest,
+    ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
@@ -90,21 +90,25 @@ async fn login(
         password,
         next,
     } = form.into_inner();
-    let next = safe_next(next.as_deref()).to_owned();
-    let Some(ip) = client_ip(&req, &st.config.current()) else {
-        return html(
-            actix_web::http::StatusCode::FORBIDDEN,
-            login_form(&next, Some("client address unknown"), ""),
-        );
-    };
-    match open_session(&st, ip, username.clone(), password).await {
-        Ok((token, _)) => HttpResponse::SeeOther()
-            .cookie(session_cookie(&st, &token))
-            .insert_header((actix_web::http::header::LOCATION, next))
+    sign_in(&st, ip, username, password, safe_next(next.as_deref())).await
+}
+
+/// Open a session and go to `next`, or show the form again with the reason.
+async fn sign_in(
+    st: &web::Data<AppState>,
+    ip: std::net::IpAddr,
+    username: String,
+    password: String,
+    next: &str,
+) -> HttpResponse {
+    match open_session(st, ip, username.clone(), password).await {
+        Ok(opened) => HttpResponse::SeeOther()
+            .cookie(session_cookie(st, &opened.token))
+            .insert_header((header::LOCATION, next.to_owned()))
             .finish(),
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
-            html(status, login_form(&next, Some(&e.detail()), &username))
+            html(status, login_form(next, Some(&e.detail()), &username))
         }
     }
 }
@@ -137,7 +141,7 @@ fn setup_form(token: &str, error: Option<&str>, username: &str) -> Markup {
 
 fn setup_closed() -> HttpResponse {
     html(
-        actix_web::http::StatusCode::NOT_FOUND,
+        StatusCode::NOT_FOUND,
         bare(
             "Set up",
             html! {
@@ -153,10 +157,7 @@ async fn setup_page(st: web::Data<AppState>, q: web::Query<SetupQuery>) -> HttpR
     if !st.setup.accepts(&token) {
         return setup_closed();
     }
-    html(
-        actix_web::http::StatusCode::OK,
-        setup_form(&token, None, ""),
-    )
+    html(StatusCode::OK, setup_form(&token, None, ""))
 }
 
 #[derive(Deserialize)]
@@ -168,7 +169,7 @@ struct SetupForm {
 }
 
 async fn setup(
-    req: HttpRequest,
+    ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     form: web::Form<SetupForm>,
 ) -> HttpResponse {
@@ -183,7 +184,7 @@ async fn setup(
     }
     let bad = |msg: &str| {
         html(
-            actix_web::http::StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
             setup_form(&token, Some(msg), &username),
         )
     };
@@ -202,7 +203,8 @@ async fn setup(
     let created = blocking(move || {
         let rec = UserRecord {
             username: name,
-            password_hash: password::hash(&pw, &st2.rng).as_str().to_owned(),
+            password_hash: PasswordHash::new(&pw, &st2.rng)
+                .map_err(|_| ApiError::internal("no random source for a password salt"))?,
             source: Source::Api,
             created_at: now(),
         };
@@ -220,37 +222,19 @@ async fn setup(
         }
         Err(e) => return bad(&e.detail()),
     }
-    login(
-        req,
-        st,
-        web::Form(LoginForm {
-            username,
-            password,
-            next: None,
-        }),
-    )
-    .await
+    sign_in(&st, ip, username, password, "/ui/").await
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {
-    csrf_token: String,
-}
-
+/// Sign out: the form carries the CSRF token (a cross-site page cannot sign anyone out), and
+/// the session ends on the server, not only in the browser.
 async fn logout(
-    req: HttpRequest,
     st: web::Data<AppState>,
-    form: web::Form<LogoutForm>,
+    CsrfForm(user): CsrfForm,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(user) = page_user(&req) {
-        if same_secret(&form.csrf_token, &user.csrf_token) {
-            let digest = user.session_digest;
-            let st2 = st.clone();
-            blocking(move || Ok(st2.store.delete_session(&digest)?)).await?;
-        }
-    }
+    close_session(&st, user.session_digest).await?;
+    tracing::info!(user = %user.username, "signed out");
     Ok(HttpResponse::SeeOther()
         .cookie(cleared_cookie())
-        .insert_header((actix_web::http::header::LOCATION, "/ui/login"))
+        .insert_header((header::LOCATION, "/ui/login"))
         .finish())
 }

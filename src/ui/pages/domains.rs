@@ -1,18 +1,15 @@
 //! Domains: the host names links live on. List, add, delete (with the 409 explained and a way
 //! to delete a domain together with its links). Driven by `web/js/domains.js`.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::html;
 
-use super::{described_by, field, render, require_user};
+use super::{described_by, field, render};
+use crate::auth::PageUser;
 use crate::ui::layout::data_table;
 use crate::ui::Nav;
 
-pub async fn page(req: HttpRequest) -> HttpResponse {
-    let user = match require_user(&req) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
+pub async fn page(PageUser(user): PageUser) -> HttpResponse {
     let body = html! {
         header.page-header {
             h1 { "Domains" }

@@ -1,18 +1,15 @@
 //! Links: a searchable, paginated table with create/edit/delete in a modal and a copy button
 //! for each short URL. Driven by `web/js/links.js` through `/api/v1/links`.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::html;
 
-use super::{described_by, field, render, require_user};
+use super::{described_by, field, render};
+use crate::auth::PageUser;
 use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
-pub async fn page(req: HttpRequest) -> HttpResponse {
-    let user = match require_user(&req) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
+pub async fn page(PageUser(user): PageUser) -> HttpResponse {
     let body = html! {
         header.page-header {
             h1 { "Links" }

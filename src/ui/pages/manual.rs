@@ -6,19 +6,16 @@
 //! (`/api/v1/playground/history`) with the key's display prefix, never the key.
 
 use actix_web::web;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::{html, Markup};
 
-use super::{render, require_user};
-use crate::startup::AppState;
+use super::render;
+use crate::auth::PageUser;
+use crate::state::AppState;
 use crate::ui::assets::asset_url;
 use crate::ui::Nav;
 
-pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
-    let user = match require_user(&req) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
+pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
     let public_url = st.config.current().server.public_url.as_str().to_owned();
     let body = html! {
         link rel="stylesheet" href=(asset_url("css/manual.css"));

@@ -4,12 +4,12 @@ mod domains;
 mod links;
 mod manual;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::html;
 
 use super::layout::{layout, Nav};
 use super::see_other;
-use crate::auth::{page_user, SessionUser};
+use crate::auth::{PageUser, SessionUser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
@@ -71,22 +71,7 @@ pub fn described_by(id: &str, hint: bool) -> String {
     }
 }
 
-/// The signed-in user, or a redirect to the sign-in page that comes back here.
-// The redirect is built once per unauthenticated page view; its size does not matter.
-#[allow(clippy::result_large_err)]
-pub fn require_user(req: &HttpRequest) -> Result<SessionUser, HttpResponse> {
-    page_user(req).ok_or_else(|| {
-        let next = req.uri().path_and_query().map_or("/ui/", |p| p.as_str());
-        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-        see_other(&format!("/ui/login?next={next}"))
-    })
-}
-
-async fn home(req: HttpRequest) -> HttpResponse {
-    let user = match require_user(&req) {
-        Ok(u) => u,
-        Err(redirect) => return redirect,
-    };
+async fn home(PageUser(user): PageUser) -> HttpResponse {
     let body = html! {
         header.page-header { h1 { "Welcome to linkdock" } }
         p { "Short links on your own domains, and an API to manage them." }

@@ -1,11 +1,13 @@
+//! The in-memory key index: digest → what verification needs, kept in step with redb by every
+//! key mutation (under the store's write lock), so a request never opens a transaction.
+
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-use super::KeyDigest;
-use crate::domain::{AllowList, Timestamp};
-use crate::error::AuthFailure;
-use crate::store::records::{DomainId, KeyId, KeyRecord, KeyStatus};
+use super::records::{DomainId, KeyId, KeyRecord, KeyStatus};
+use crate::domain::{IpPolicy, KeyPrefix, Timestamp};
+use crate::keys::{parse_presented, KeyDigest, KeyFailure};
 
 /// Which domains a caller may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +44,7 @@ pub struct KeyEntry {
     pub prefix: String,
     pub status: KeyStatus,
     pub expires_at: Option<Timestamp>,
-    pub allow_all_ips: bool,
-    pub ip_whitelist: AllowList,
+    pub ip: IpPolicy,
     pub scope: DomainScope,
 }
 
@@ -54,26 +55,22 @@ impl KeyEntry {
             prefix: rec.prefix.clone(),
             status: rec.status,
             expires_at: rec.expires_at,
-            allow_all_ips: rec.allow_all_ips,
-            ip_whitelist: rec.ip_whitelist.clone(),
+            ip: rec.ip.clone(),
             scope: DomainScope::from_ids(&rec.domains),
         }
     }
 
-    /// Status and expiry, judged by the clock: the sweeper is not needed for correctness.
-    pub fn usable_at(&self, now: Timestamp) -> Result<(), AuthFailure> {
-        match self.status {
-            KeyStatus::Revoked => Err(AuthFailure::Revoked),
-            KeyStatus::Expired => Err(AuthFailure::Expired),
-            KeyStatus::Active => match self.expires_at {
-                Some(at) if at <= now => Err(AuthFailure::Expired),
-                _ => Ok(()),
-            },
-        }
+    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
+        self.status.at(self.expires_at, now)
     }
 
-    pub fn permits_ip(&self, ip: IpAddr) -> bool {
-        self.allow_all_ips || self.ip_whitelist.contains(ip)
+    /// Status and expiry, judged by the clock: the sweeper is not needed for correctness.
+    pub fn usable_at(&self, now: Timestamp) -> Result<(), KeyFailure> {
+        match self.status_at(now) {
+            KeyStatus::Active => Ok(()),
+            KeyStatus::Revoked => Err(KeyFailure::Revoked),
+            KeyStatus::Expired => Err(KeyFailure::Expired),
+        }
     }
 }
 
@@ -86,7 +83,7 @@ pub struct KeyIndex {
 /// Why a presented key was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
-    Auth(AuthFailure),
+    Key(KeyFailure),
     /// The key is valid but the client address is outside its whitelist.
     Ip,
 }
@@ -97,16 +94,16 @@ impl KeyIndex {
     pub fn verify(
         &self,
         presented: &str,
-        prefix: &crate::domain::KeyPrefix,
+        prefix: &KeyPrefix,
         ip: IpAddr,
         now: Timestamp,
     ) -> Result<Arc<KeyEntry>, Rejection> {
-        let digest = super::parse_presented(presented, prefix).map_err(Rejection::Auth)?;
+        let digest = parse_presented(presented, prefix).map_err(Rejection::Key)?;
         let key = self
             .get(&digest)
-            .ok_or(Rejection::Auth(AuthFailure::Unknown))?;
-        key.usable_at(now).map_err(Rejection::Auth)?;
-        if !key.permits_ip(ip) {
+            .ok_or(Rejection::Key(KeyFailure::Unknown))?;
+        key.usable_at(now).map_err(Rejection::Key)?;
+        if !key.ip.permits(ip) {
             return Err(Rejection::Ip);
         }
         Ok(key)
@@ -120,14 +117,14 @@ impl KeyIndex {
             .cloned()
     }
 
-    pub fn upsert(&self, rec: &KeyRecord) {
+    pub(super) fn upsert(&self, rec: &KeyRecord) {
         self.by_digest
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(rec.digest, Arc::new(KeyEntry::from_record(rec)));
     }
 
-    pub fn remove(&self, digest: &KeyDigest) {
+    pub(super) fn remove(&self, digest: &KeyDigest) {
         self.by_digest
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -144,9 +141,7 @@ impl KeyIndex {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
     }
-}
 
-impl KeyIndex {
     /// `[active, revoked, expired]`, judging expiry by the clock.
     pub fn counts_by_status(&self, now: Timestamp) -> [u64; 3] {
         let map = self
@@ -155,10 +150,10 @@ impl KeyIndex {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = [0u64; 3];
         for e in map.values() {
-            let i = match e.usable_at(now) {
-                Ok(()) => 0,
-                Err(AuthFailure::Revoked) => 1,
-                Err(_) => 2,
+            let i = match e.status_at(now) {
+                KeyStatus::Active => 0,
+                KeyStatus::Revoked => 1,
+                KeyStatus::Expired => 2,
             };
             out[i] += 1;
         }

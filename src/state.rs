@@ -1,0 +1,106 @@
+//! The state every request may need, shared by all workers, and the one operation that
+//! changes it as a whole: reloading the configuration file.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::config::{Config, SharedConfig};
+use crate::domain::same_secret;
+use crate::limiter::FailureLimiter;
+use crate::metrics::Metrics;
+use crate::store::writer::EventSink;
+use crate::store::Store;
+use crate::telemetry;
+
+pub struct AppState {
+    pub config: SharedConfig,
+    pub store: Arc<Store>,
+    pub events: EventSink,
+    /// Failed API-key checks per client address.
+    pub key_failures: FailureLimiter,
+    /// Failed sign-ins per client address: separate, so bad keys never lock anyone out of the UI.
+    pub sign_in_failures: FailureLimiter,
+    pub metrics: Metrics,
+    pub setup: SetupGate,
+    pub rng: ring::rand::SystemRandom,
+    pub config_path: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        config_path: Option<PathBuf>,
+        store: Arc<Store>,
+        events: EventSink,
+    ) -> Self {
+        Self {
+            config: SharedConfig::new(config),
+            store,
+            events,
+            key_failures: FailureLimiter::default(),
+            sign_in_failures: FailureLimiter::default(),
+            metrics: Metrics::default(),
+            setup: SetupGate::default(),
+            rng: ring::rand::SystemRandom::new(),
+            config_path,
+        }
+    }
+
+    /// Re-read the config file: parse and validate it whole, apply the declared resources in
+    /// one transaction, then swap. Anything wrong keeps the running configuration.
+    pub fn reload(&self) {
+        let Some(path) = &self.config_path else {
+            return;
+        };
+        let running = self.config.current();
+        let refuse = |e: &dyn std::fmt::Display| {
+            Metrics::inc(&self.metrics.config_reload_errors);
+            tracing::error!(error = %e, "config change refused; keeping the running configuration");
+        };
+        let next = match Config::load(Some(path)) {
+            Ok(c) => c,
+            Err(e) => return refuse(&e),
+        };
+        if next == **running {
+            return;
+        }
+        for setting in running.restart_only_changes(&next) {
+            tracing::warn!(
+                setting,
+                "this setting changed in the file but needs a restart to take effect"
+            );
+        }
+        let next = next.keeping_restart_only(&running);
+        match self.store.apply_declared(&next.declared()) {
+            Ok(report) => {
+                for host in &report.kept {
+                    tracing::warn!(domain = %host, "domain removed from the config file is kept because links or keys use it");
+                }
+            }
+            Err(e) => return refuse(&e),
+        }
+        telemetry::set_level(next.log.level);
+        self.config.replace(next);
+        Metrics::inc(&self.metrics.config_reloads);
+        tracing::info!(path = %path.display(), "configuration reloaded");
+    }
+}
+
+/// The one-time setup link, open only while there is no user.
+#[derive(Default)]
+pub struct SetupGate(Mutex<Option<String>>);
+
+impl SetupGate {
+    pub fn accepts(&self, token: &str) -> bool {
+        let guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.as_deref().is_some_and(|t| same_secret(t, token))
+    }
+
+    pub fn open(&self, token: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(token);
+    }
+
+    pub fn close(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}

@@ -1,0 +1,108 @@
+//! The batch of per-request events the writer commits in one transaction: link clicks, key
+//! usage, the per-key request log (bounded) and audit entries.
+
+use std::collections::HashMap;
+
+use redb::ReadableTable;
+
+use super::keys::audit;
+use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
+use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS};
+use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
+use crate::domain::Timestamp;
+
+/// How many requests the log keeps per key (older ones are dropped by the writer).
+pub const KEY_REQUEST_LOG_LIMIT: u64 = 1000;
+
+/// Per-request events, aggregated by the batched writer.
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    pub clicks: HashMap<LinkId, u64>,
+    pub usage: HashMap<KeyId, (u64, Timestamp, String)>,
+    pub requests: Vec<(KeyId, KeyRequestRecord)>,
+    pub audits: Vec<AuditRecord>,
+}
+
+impl EventBatch {
+    pub fn is_empty(&self) -> bool {
+        self.clicks.is_empty()
+            && self.usage.is_empty()
+            && self.requests.is_empty()
+            && self.audits.is_empty()
+    }
+}
+
+impl Store {
+    /// Commit one batch of per-request events (clicks, key usage, request log, audit).
+    pub fn apply_events(&self, batch: &EventBatch) -> Result<(), StoreError> {
+        self.write(
+            |tx| {
+                {
+                    let mut clicks = tx.open_table(CLICKS)?;
+                    let links = tx.open_table(LINKS)?;
+                    for (id, n) in &batch.clicks {
+                        if links.get(*id)?.is_none() {
+                            continue; // deleted meanwhile
+                        }
+                        let cur = clicks.get(*id)?.map_or(0, |g| g.value());
+                        clicks.insert(*id, cur + n)?;
+                    }
+                }
+                let keys = tx.open_table(API_KEYS)?;
+                let mut usage = tx.open_table(KEY_USAGE)?;
+                for (id, (n, at, ip)) in &batch.usage {
+                    if keys.get(*id)?.is_none() {
+                        continue; // deleted meanwhile
+                    }
+                    let mut u: KeyUsage = usage
+                        .get(*id)?
+                        .map(|g| decode(g.value()))
+                        .transpose()?
+                        .unwrap_or_default();
+                    u.request_count += n;
+                    u.last_used_at = Some(*at);
+                    u.last_used_ip = Some(ip.clone());
+                    usage.insert(*id, encode(&u).as_slice())?;
+                }
+                let mut log = tx.open_table(KEY_REQUESTS)?;
+                // Only the newest entries per key can survive the trim below: skip the rest.
+                let mut per_key: HashMap<KeyId, usize> = HashMap::new();
+                let mut newest: Vec<&(KeyId, KeyRequestRecord)> = batch
+                    .requests
+                    .iter()
+                    .rev()
+                    .filter(|(id, _)| {
+                        let n = per_key.entry(*id).or_default();
+                        *n += 1;
+                        *n <= KEY_REQUEST_LOG_LIMIT as usize
+                    })
+                    .collect();
+                newest.reverse();
+                let mut seq = next_ids(tx, "key_requests", newest.len() as u64)?;
+                let mut touched = Vec::new();
+                for (id, rec) in newest {
+                    if keys.get(*id)?.is_none() {
+                        continue; // deleted meanwhile
+                    }
+                    log.insert((*id, seq), encode(rec).as_slice())?;
+                    seq += 1;
+                    touched.push(*id);
+                }
+                touched.sort_unstable();
+                touched.dedup();
+                for id in touched {
+                    keep_newest(
+                        &mut log,
+                        (id, 0)..=(id, u64::MAX),
+                        KEY_REQUEST_LOG_LIMIT as usize,
+                    )?;
+                }
+                for a in &batch.audits {
+                    audit(tx, &a.event, a.detail.clone())?;
+                }
+                Ok(())
+            },
+            |()| self.catalog.add_clicks(&batch.clicks),
+        )
+    }
+}
