@@ -3,7 +3,9 @@
 //! from it, and the Manual Integration page builds its documentation from it in the browser.
 //! Nothing about a particular endpoint is written here.
 
+pub mod examples;
 pub mod llms;
+pub mod openapi;
 
 use std::sync::{Arc, OnceLock};
 
@@ -123,7 +125,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
     static VALUE: OnceLock<serde_json::Value> = OnceLock::new();
     VALUE.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-        llms::fill_examples(&mut doc);
+        examples::fill(&mut doc);
         doc
     })
 }

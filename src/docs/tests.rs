@@ -260,7 +260,7 @@ async fn registered_routes() -> BTreeSet<(String, String)> {
 }
 
 fn documented_routes() -> BTreeSet<(String, String)> {
-    llms::operations(openapi_value())
+    openapi::operations(openapi_value())
         .into_iter()
         .map(|o| (o.method.to_uppercase(), o.path.to_owned()))
         .filter(|(_, p)| p.starts_with("/api/v1/"))
@@ -304,8 +304,8 @@ fn document_is_openapi_3_1_with_declared_tags_and_security() {
     ] {
         assert!(tags.contains(&t), "tag {t} missing");
     }
-    for o in llms::operations(doc) {
-        let tag = llms::op_tag(o.op);
+    for o in openapi::operations(doc) {
+        let tag = openapi::op_tag(o.op);
         assert!(
             tags.contains(&tag),
             "{} {} has undeclared tag {tag}",
