@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default) and the key, password, config, user helpers.
+//! The command line: `serve` (the default), the key, password, config, user helpers, and
+//! `healthcheck`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Exit 0 when the local server's /healthz answers ok within 2 s (for container health checks)
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Add { name },
         } => user_add(cli.config.config, &name),
+        Command::Healthcheck => healthcheck(cli.config.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +164,13 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         app.log_sign_in();
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// Probe the server that `serve` would start with the same config file and environment.
+fn healthcheck(config_path: Option<PathBuf>) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let addr = crate::healthcheck::probe_addr(config.server.listen);
+    crate::healthcheck::check(addr, crate::healthcheck::TIMEOUT)
 }
 
 fn key_generate(prefix: Option<String>) -> Result<(), String> {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod docs;
 pub mod domain;
 pub mod error;
+pub mod healthcheck;
 pub mod keys;
 pub mod metrics;
 pub mod redirect;
