@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default) and the key, password, config, user helpers.
+//! The command line: `serve` (the default), the key, password, config, user helpers, and
+//! `healthcheck`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -65,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Exit 0 when the local server's /healthz answers ok within 2 s (for container health checks)
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Add { name },
         } => user_add(cli.config.config, &name),
+        Command::Healthcheck => healthcheck(cli.config.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,6 +168,13 @@ fn flag_of(field: &str) -> &'static str {
 
 fn random() -> ring::rand::SystemRandom {
     ring::rand::SystemRandom::new()
+}
+
+/// Probe the server that `serve` would start with the same config file and environment.
+fn healthcheck(config_path: Option<PathBuf>) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let addr = crate::healthcheck::probe_addr(config.server.listen);
+    crate::healthcheck::check(addr, crate::healthcheck::TIMEOUT)
 }
 
 fn key_generate(prefix: Option<String>) -> Result<(), String> {

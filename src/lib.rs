@@ -3,7 +3,7 @@
 //! Modules depend one way, each only on those listed before it (a test, `tests/tidy.rs`,
 //! keeps it so): the leaves `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
 //! `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
-//! `redirect` / `middleware` → `docs` → `startup` → `cli`.
+//! `redirect` / `middleware` → `docs` → `healthcheck` / `startup` → `cli`.
 
 pub mod encoding;
 pub mod limiter;
@@ -28,6 +28,7 @@ pub mod ui;
 
 pub mod docs;
 
+pub mod healthcheck;
 pub mod startup;
 
 pub mod cli;

@@ -5,6 +5,7 @@ mod support;
 
 mod docs;
 mod foundation;
+mod healthcheck;
 mod keys;
 mod links;
 mod transfer;
