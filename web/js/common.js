@@ -3,10 +3,14 @@
 "use strict";
 
 (function () {
+  // The only place that reads the CSRF token.
   const csrf = () => {
     const m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.getAttribute("content") : "";
   };
+
+  /** Whether a request with the session must carry the CSRF token. */
+  const sendsCsrf = (method) => !["GET", "HEAD", "OPTIONS"].includes(String(method).toUpperCase());
 
   /** An API failure: HTTP status plus the problem+json document (or a made-up one). */
   class ApiError extends Error {
@@ -17,32 +21,72 @@
     }
   }
 
+  /**
+   * Send one request and report what came back; never throws and never redirects. `opts`:
+   *   key     an API key: sent as `Authorization: Bearer <key>` and without cookies, so the key
+   *           alone judges the request; without it the session cookie goes, plus the CSRF token
+   *           on unsafe methods;
+   *   headers more request headers; `Accept: application/json` unless given;
+   *   body    a string or FormData, sent as is (`json` instead: serialised, with its content type);
+   *   cache   the fetch cache mode.
+   * Resolves to {status, statusText, type, headers, text, duration (ms)}; status 0 and `error`
+   * when the server could not be reached.
+   */
+  async function request(method, url, opts) {
+    opts = opts || {};
+    const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    const init = { method, headers };
+    if (opts.cache) init.cache = opts.cache;
+    if (opts.key) {
+      headers.Authorization = `Bearer ${opts.key}`;
+      init.credentials = "omit";
+    } else {
+      init.credentials = "same-origin";
+      if (sendsCsrf(method)) headers["X-CSRF-Token"] = csrf();
+    }
+    if (opts.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.json);
+    } else if (opts.body !== undefined && opts.body !== null) {
+      init.body = opts.body;
+    }
+    const started = performance.now();
+    const took = () => Math.max(0, Math.round(performance.now() - started));
+    try {
+      const res = await fetch(url, init);
+      const text = await res.text();
+      return {
+        status: res.status,
+        statusText: res.statusText,
+        type: res.headers.get("content-type") || "",
+        headers: res.headers,
+        text,
+        duration: took(),
+      };
+    } catch (error) {
+      return { status: 0, statusText: "", type: "", headers: new Headers(), text: "", duration: took(), error };
+    }
+  }
+
+  /** A response body as JSON: null when empty, {detail: text} when it is not JSON. */
+  function parseBody(text) {
+    if (!text) return null;
+    try { return JSON.parse(text); } catch (_) { return { detail: text }; }
+  }
+
   /** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
   async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrf();
-    const init = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res;
-    try {
-      res = await fetch(path, init);
-    } catch (e) {
+    const res = await request(method, path, { json: body });
+    if (res.status === 0) {
       throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
     }
-    const text = await res.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch (_) { data = { detail: text }; }
-    }
+    const data = parseBody(res.text);
     if (res.status === 401 && !path.startsWith("/api/v1/session")) {
       // The session ended: go to the sign-in page and come back here afterwards.
       const next = encodeURIComponent(location.pathname + location.search);
       location.assign(`/ui/login?next=${next}`);
     }
-    if (!res.ok) throw new ApiError(res.status, data);
+    if (!(res.status >= 200 && res.status < 300)) throw new ApiError(res.status, data);
     return data;
   }
 
@@ -195,5 +239,5 @@
     region.classList.toggle("error", !!isError);
   }
 
-  window.Linkdock = { api, apiAll, ApiError, el, fmtTime, toLocalInput, fromLocalInput, clearErrors, fieldError, generalError, showProblem, openDialog, copyText, announce };
+  window.Linkdock = { api, apiAll, request, parseBody, sendsCsrf, ApiError, el, fmtTime, toLocalInput, fromLocalInput, clearErrors, fieldError, generalError, showProblem, openDialog, copyText, announce };
 })();

@@ -10,11 +10,10 @@
 "use strict";
 
 (function () {
-  const { api, el, fmtTime, announce, copyText, ApiError } = window.Linkdock;
+  const { api, request, parseBody, sendsCsrf, el, fmtTime, announce, copyText, ApiError } = window.Linkdock;
   const docs = window.LinkdockDocs;
 
   const METHODS = ["get", "put", "post", "delete", "patch"];
-  const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
   const PREFIX_LEN = 12;
   const BODY_LIMIT = 64 * 1024;
   const HISTORY_SHOWN = 100;
@@ -192,23 +191,14 @@
       return;
     }
     ui.keyInfo.replaceChildren(el("p", { class: "muted", text: "Checking the key…" }));
-    let res;
-    let data = null;
-    try {
-      res = await window.fetch("/api/v1/keys/current", {
-        headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
-        credentials: "omit",
-        cache: "no-store",
-      });
-      const text = await res.text();
-      try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
-    } catch (_) {
-      if (seq !== state.keyCheck) return;
+    const res = await request("GET", "/api/v1/keys/current", { key, cache: "no-store" });
+    if (seq !== state.keyCheck) return; // a newer key was pasted meanwhile
+    if (res.status === 0) {
       ui.keyInfo.replaceChildren(el("p", { class: "error", text: "The key could not be checked: the server could not be reached." }));
       return;
     }
-    if (seq !== state.keyCheck) return; // a newer key was pasted meanwhile
-    if (res.ok && data) {
+    const data = parseBody(res.text);
+    if (res.status >= 200 && res.status < 300 && data) {
       ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
       showScope(data.domains);
     } else {
@@ -381,7 +371,7 @@
     if (r.key) lines.push(`Authorization: Bearer ${masked(r.key)}`);
     else {
       lines.push(`Cookie: ${sessionCookie()}=… (your session)`);
-      if (UNSAFE.has(r.method)) lines.push("X-CSRF-Token: … (from this page)");
+      if (sendsCsrf(r.method)) lines.push("X-CSRF-Token: … (from this page)");
     }
     if (r.body !== null) lines.push("Content-Type: application/json");
     if (r.multipart) lines.push("Content-Type: multipart/form-data; boundary=…");
@@ -478,42 +468,26 @@
     if (!o || state.sending) return;
     const r = currentRequest();
     r.fileName = r.file ? r.file.name : null;
-    const headers = { Accept: "application/json" };
-    const init = { method: r.method, headers, cache: "no-store" };
-    if (r.key) {
-      headers.Authorization = `Bearer ${r.key}`;
-      init.credentials = "omit"; // judged by the key alone
-    } else {
-      init.credentials = "same-origin";
-      if (UNSAFE.has(r.method)) {
-        const m = document.querySelector('meta[name="csrf-token"]');
-        headers["X-CSRF-Token"] = m ? m.getAttribute("content") : "";
-      }
-    }
+    let body = null;
+    const headers = {};
     if (r.body !== null) {
       headers["Content-Type"] = "application/json";
-      init.body = r.body;
+      body = r.body;
     } else if (r.multipart) {
-      const form = new FormData();
-      if (r.file) form.append(r.fileField, r.file, r.file.name);
-      init.body = form;
+      body = new FormData();
+      if (r.file) body.append(r.fileField, r.file, r.file.name);
     }
     state.sending = true;
     state.last = r;
     ui.send.textContent = "Sending...";
     ui.send.setAttribute("aria-busy", "true");
     refresh();
-    const started = performance.now();
-    let result;
-    try {
-      const res = await window.fetch(r.url, init);
-      const text = await res.text();
-      const type = res.headers.get("content-type") || "";
-      result = { status: res.status, statusText: res.statusText, type, text, shown: formatBody(text, type) };
-    } catch (e) {
-      result = { status: 0, statusText: "", type: "", text: "", shown: `The request failed: ${e.message}` };
-    }
-    result.duration = Math.max(0, Math.round(performance.now() - started));
+    // With a pasted key the key alone judges the request; otherwise the session (and CSRF token).
+    const res = await request(r.method, r.url, { key: r.key || undefined, headers, body, cache: "no-store" });
+    const result = res.status
+      ? { status: res.status, statusText: res.statusText, type: res.type, text: res.text, shown: formatBody(res.text, res.type) }
+      : { status: 0, statusText: "", type: "", text: "", shown: `The request failed: ${res.error.message}` };
+    result.duration = res.duration;
     state.sending = false;
     ui.send.textContent = "Send Request";
     ui.send.removeAttribute("aria-busy");
