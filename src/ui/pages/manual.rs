@@ -51,7 +51,7 @@ pub async fn page(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
             }
             (request_history())
         }
-        script src=(asset_url("js/playground.js")) defer {}
+        script type="module" src=(asset_url("js/playground.js")) {}
     };
     render(
         &user,
