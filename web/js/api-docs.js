@@ -1,16 +1,18 @@
 // Manual Integration → "API Documentation": built in the browser from /api/openapi.json, the
 // one source the server generates from its handlers. Nothing here knows a particular endpoint.
 //
-// The document is read through openapi.js (loaded once, shared with the API Playground).
+// The document is read through openapi.js (loaded once, shared with the API Playground); the
+// example requests are written by snippets.js from a request model.
 // "Try in Playground" dispatches a cancelable `linkdock:try-endpoint` CustomEvent on the button
 // (bubbling to document) with detail { method, path, operationId, body, operation }; a listener
 // that takes the endpoint calls event.preventDefault().
 
-import { announce, copyText, el, getText } from "./common.js";
+import { announce, copyText, el, getText, sendsCsrf } from "./common.js";
 import {
   exampleOf, fields, loadDocument, operations, parameterExample, parameters, requestBody, resolve,
   securityAlternatives, securitySchemes, synth, typeName,
 } from "./openapi.js";
+import { curl, env } from "./snippets.js";
 
 const section = document.getElementById("api-docs");
 const groupsRoot = document.getElementById("api-docs-groups");
@@ -38,36 +40,40 @@ function paramExample(doc, p) {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function curl(doc, o, params) {
+/**
+ * The example request of an operation as a snippets.js request model: example parameter values,
+ * the first accepted credentials as environment variables, the example body.
+ */
+function exampleRequest(doc, o, params) {
   let path = o.path;
-  const query = [];
+  const query = new URLSearchParams();
   for (const p of params) {
     const v = paramExample(doc, p);
-    if (p.in === "path") path = path.split(`{${p.name}}`).join(v);
-    else if (p.in === "query" && (p.required || p.example !== undefined)) query.push(`${p.name}=${v}`);
+    if (p.in === "path") path = path.split(`{${p.name}}`).join(encodeURIComponent(v));
+    else if (p.in === "query" && (p.required || p.example !== undefined)) query.append(p.name, v);
   }
-  const url = `${publicUrl}${path}${query.length ? "?" + query.join("&") : ""}`;
-  const lines = [`curl -X ${o.method.toUpperCase()} '${url}'`];
+  const q = query.toString();
+  const req = { method: o.method.toUpperCase(), url: `${publicUrl}${path}${q ? "?" + q : ""}`, headers: [], body: null };
   const first = securityAlternatives(doc, o.op)[0] || [];
   const schemes = securitySchemes(doc);
   const bearer = first.find((n) => schemes[n] && schemes[n].type === "http");
   const cookie = first.find((n) => schemes[n] && schemes[n].in === "cookie");
-  if (bearer) lines.push('  -H "Authorization: Bearer $LINKDOCK_API_KEY"');
+  if (bearer) req.headers.push(["Authorization", ["Bearer ", env("LINKDOCK_API_KEY")]]);
   else if (cookie) {
-    lines.push(`  -b "${schemes[cookie].name}=$LINKDOCK_SESSION"`);
-    if (!["get", "head", "options"].includes(o.method)) lines.push('  -H "X-CSRF-Token: $LINKDOCK_CSRF_TOKEN"');
+    req.headers.push(["Cookie", [`${schemes[cookie].name}=`, env("LINKDOCK_SESSION")]]);
+    if (sendsCsrf(req.method)) req.headers.push(["X-CSRF-Token", [env("LINKDOCK_CSRF_TOKEN")]]);
   }
   const body = requestBody(doc, o.op);
   if (body && body.media.startsWith("multipart/")) {
-    for (const f of fields(doc, body.schema, "", 1)) {
-      lines.push(`  -F '${f.name}=${f.type.includes("binary") ? "@" + f.name + ".csv" : "…"}'`);
-    }
+    const list = fields(doc, body.schema, "", 1);
+    const f = list.find((x) => x.type.includes("binary")) || list[0];
+    if (f) req.file = { field: f.name, name: `${f.name}.csv` };
   } else if (body) {
     const value = body.example !== undefined ? body.example : synth(doc, body.schema, 0);
-    lines.push(`  -H 'Content-Type: ${body.media}'`);
-    lines.push(`  -d '${JSON.stringify(value).replace(/'/g, "'\\''")}'`);
+    req.headers.push(["Content-Type", body.media]);
+    req.body = JSON.stringify(value);
   }
-  return lines.join(" \\\n");
+  return req;
 }
 
 // ---- rendering ----------------------------------------------------------------------------
@@ -171,7 +177,7 @@ function renderEndpoint(doc, o) {
   }
   article.append(respBlock);
 
-  const exBlock = el("div", { class: "doc-block examples" }, el("h5", { text: "Example request" }), pre("curl", curl(doc, o, params)));
+  const exBlock = el("div", { class: "doc-block examples" }, el("h5", { text: "Example request" }), pre("curl", curl(exampleRequest(doc, o, params))));
   if (exampleResponse) {
     exBlock.append(el("h5", { text: `Example response (${exampleResponse.code})` }), pre("json", JSON.stringify(exampleResponse.value, null, 2)));
   }

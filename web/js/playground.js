@@ -10,6 +10,7 @@
 
 import { ApiError, announce, api, copyText, el, fmtTime, parseBody, request, sendsCsrf } from "./common.js";
 import { fields, loadDocument, operations, parameters, requestBody, resolve, sessionCookieName } from "./openapi.js";
+import { curl, env } from "./snippets.js";
 
 const METHODS = new Set(["GET", "PUT", "POST", "DELETE", "PATCH"]);
 const PREFIX_LEN = 12;
@@ -346,18 +347,13 @@ function refresh() {
 
 // ---- sending --------------------------------------------------------------------------------
 
-const shellQuote = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
-
-function curlFor(r) {
-  const lines = [`curl -X ${r.method} ${shellQuote(r.url)}`];
-  if (r.key) lines.push(`  -H ${shellQuote(`Authorization: Bearer ${r.key}`)}`);
-  else lines.push('  -H "Authorization: Bearer $LINKDOCK_API_KEY"');
-  if (r.body !== null) {
-    lines.push(`  -H ${shellQuote("Content-Type: application/json")}`);
-    lines.push(`  --data ${shellQuote(r.body)}`);
-  }
-  if (r.multipart) lines.push(`  -F ${shellQuote(`${r.fileField}=@${r.fileName || "links.csv"}`)}`);
-  return lines.join(" \\\n");
+/** The request sent, as a snippets.js model: the pasted key, or $LINKDOCK_API_KEY without one. */
+function requestModel(r) {
+  const headers = [["Authorization", r.key ? `Bearer ${r.key}` : ["Bearer ", env("LINKDOCK_API_KEY")]]];
+  if (r.body !== null) headers.push(["Content-Type", "application/json"]);
+  const model = { method: r.method, url: r.url, headers, body: r.body };
+  if (r.multipart) model.file = { field: r.fileField, name: r.fileName || "links.csv" };
+  return model;
 }
 
 /** Cut `s` to at most `limit` UTF-8 bytes, on a character boundary. */
@@ -613,7 +609,7 @@ function start() {
   });
   ui.copyCurl.addEventListener("click", async () => {
     if (!state.last) return;
-    const ok = await copyText(curlFor(state.last));
+    const ok = await copyText(curl(requestModel(state.last)));
     const note = state.last.key ? "" : " It reads the key from $LINKDOCK_API_KEY, because no API key was pasted.";
     announce(ui.copyStatus, ok ? `cURL command copied.${note}` : "Could not copy: the browser refused clipboard access.", !ok);
   });
