@@ -68,7 +68,7 @@ const state = {
   bodyValid: true,
   sending: false,
   requests: 0,
-  last: null, // the last request sent: { method, url, pathOnly, query, body, fileName, key }
+  last: null, // the last request sent: currentRequest() plus fileName
   pending: null, // an endpoint asked for before the document was loaded
 };
 
