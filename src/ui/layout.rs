@@ -52,9 +52,8 @@ pub fn layout(
                 meta name="csrf-token" content=(csrf);
                 title { (title) " · linkdock" }
                 link rel="stylesheet" href=(asset_url("css/app.css"));
-                script src=(asset_url("js/common.js")) defer {}
                 @if let Some(s) = script {
-                    script src=(asset_url(s)) defer {}
+                    script type="module" src=(asset_url(s)) {}
                 }
             }
             body {

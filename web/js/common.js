@@ -1,199 +1,248 @@
-// Shared helpers for the management UI: API calls with the CSRF token, problem+json → inline
-// field errors, <dialog> modals with focus handling, DOM building without innerHTML, clipboard.
-"use strict";
+// Shared helpers for the management UI, imported by each page's module: every API call (fetch,
+// the session's CSRF token or a pasted key), problem+json → inline field errors, <dialog> modals
+// with focus handling, DOM building without innerHTML, clipboard, live-region announcements.
 
-(function () {
-  const csrf = () => {
-    const m = document.querySelector('meta[name="csrf-token"]');
-    return m ? m.getAttribute("content") : "";
-  };
+// The only place that reads the CSRF token.
+const csrf = () => {
+  const m = document.querySelector('meta[name="csrf-token"]');
+  return m ? m.getAttribute("content") : "";
+};
 
-  /** An API failure: HTTP status plus the problem+json document (or a made-up one). */
-  class ApiError extends Error {
-    constructor(status, problem) {
-      super((problem && (problem.detail || problem.title)) || `request failed (${status})`);
-      this.status = status;
-      this.problem = problem || {};
-    }
+/** Whether a request with the session must carry the CSRF token. */
+export const sendsCsrf = (method) => !["GET", "HEAD", "OPTIONS"].includes(String(method).toUpperCase());
+
+/** An API failure: HTTP status plus the problem+json document (or a made-up one). */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `request failed (${status})`);
+    this.status = status;
+    this.problem = problem || {};
   }
+}
 
-  /** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrf();
-    const init = { method, headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res;
-    try {
-      res = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
-    }
+/**
+ * Send one request and report what came back; never throws and never redirects. `opts`:
+ *   key     an API key: sent as `Authorization: Bearer <key>` and without cookies, so the key
+ *           alone judges the request; without it the session cookie goes, plus the CSRF token
+ *           on unsafe methods;
+ *   headers more request headers; `Accept: application/json` unless given;
+ *   body    a string or FormData, sent as is (`json` instead: serialised, with its content type);
+ *   cache   the fetch cache mode.
+ * Resolves to {status, statusText, type, headers, text, duration (ms)}; status 0 and `error`
+ * when the server could not be reached.
+ */
+export async function request(method, url, opts) {
+  opts = opts || {};
+  const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+  const init = { method, headers };
+  if (opts.cache) init.cache = opts.cache;
+  if (opts.key) {
+    headers.Authorization = `Bearer ${opts.key}`;
+    init.credentials = "omit";
+  } else {
+    init.credentials = "same-origin";
+    if (sendsCsrf(method)) headers["X-CSRF-Token"] = csrf();
+  }
+  if (opts.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(opts.json);
+  } else if (opts.body !== undefined && opts.body !== null) {
+    init.body = opts.body;
+  }
+  const started = performance.now();
+  const took = () => Math.max(0, Math.round(performance.now() - started));
+  try {
+    const res = await fetch(url, init);
     const text = await res.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch (_) { data = { detail: text }; }
-    }
-    if (res.status === 401 && !path.startsWith("/api/v1/session")) {
-      // The session ended: go to the sign-in page and come back here afterwards.
-      const next = encodeURIComponent(location.pathname + location.search);
-      location.assign(`/ui/login?next=${next}`);
-    }
-    if (!res.ok) throw new ApiError(res.status, data);
-    return data;
+    return {
+      status: res.status,
+      statusText: res.statusText,
+      type: res.headers.get("content-type") || "",
+      headers: res.headers,
+      text,
+      duration: took(),
+    };
+  } catch (error) {
+    return { status: 0, statusText: "", type: "", headers: new Headers(), text: "", duration: took(), error };
   }
+}
 
-  /** Every page of a list endpoint (limit 100 each). */
-  async function apiAll(path) {
-    const items = [];
-    const sep = path.includes("?") ? "&" : "?";
-    for (let offset = 0; ; offset += 100) {
-      const page = await api("GET", `${path}${sep}limit=100&offset=${offset}`);
-      items.push(...page.items);
-      if (items.length >= page.total || page.items.length === 0) return items;
-    }
+/** A response body as JSON: null when empty, {detail: text} when it is not JSON. */
+export function parseBody(text) {
+  if (!text) return null;
+  try { return JSON.parse(text); } catch (_) { return { detail: text }; }
+}
+
+/** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
+export async function api(method, path, body) {
+  const res = await request(method, path, { json: body });
+  if (res.status === 0) {
+    throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
   }
-
-  /** Build an element: el("td", {class: "x", text: "..."}, child, ...). Never parses HTML. */
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") e.textContent = v;
-      else if (k === "class") e.className = v;
-      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-      else if (k in e && typeof v !== "string") e[k] = v;
-      else e.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
+  const data = parseBody(res.text);
+  if (res.status === 401 && !path.startsWith("/api/v1/session")) {
+    // The session ended: go to the sign-in page and come back here afterwards.
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign(`/ui/login?next=${next}`);
   }
+  if (!(res.status >= 200 && res.status < 300)) throw new ApiError(res.status, data);
+  return data;
+}
 
-  /** "3 minutes ago"-free absolute local time; "—" for null. */
-  function fmtTime(iso) {
-    if (!iso) return null;
-    const d = new Date(iso);
-    if (isNaN(d)) return iso;
-    return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+/** GET a document (openapi.json, llms.txt) as text, fresh; throws an Error when that fails. */
+export async function getText(url) {
+  const res = await request("GET", url, { cache: "no-store", headers: { Accept: "*/*" } });
+  if (res.status === 0) throw new Error("the server could not be reached");
+  if (res.status < 200 || res.status > 299) throw new Error(`${url} answered ${res.status}`);
+  return res.text;
+}
+
+/** Every page of a list endpoint (limit 100 each). */
+export async function apiAll(path) {
+  const items = [];
+  const sep = path.includes("?") ? "&" : "?";
+  for (let offset = 0; ; offset += 100) {
+    const page = await api("GET", `${path}${sep}limit=100&offset=${offset}`);
+    items.push(...page.items);
+    if (items.length >= page.total || page.items.length === 0) return items;
   }
+}
 
-  /** RFC 3339 (UTC) → the value of an <input type="datetime-local"> in local time. */
-  function toLocalInput(iso) {
-    if (!iso) return "";
-    const d = new Date(iso);
-    if (isNaN(d)) return "";
-    const p = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+/** Build an element: el("td", {class: "x", text: "..."}, child, ...). Never parses HTML. */
+export function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") e.textContent = v;
+    else if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k in e && typeof v !== "string") e[k] = v;
+    else e.setAttribute(k, v === true ? "" : v);
   }
-
-  /** The value of a datetime-local input → RFC 3339 UTC, or null when empty/invalid. */
-  function fromLocalInput(value) {
-    if (!value) return null;
-    const d = new Date(value);
-    if (isNaN(d)) return null;
-    return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
+  return e;
+}
 
-  // ---- inline errors -------------------------------------------------------------------
+/** "3 minutes ago"-free absolute local time; "—" for null. */
+export function fmtTime(iso) {
+  if (!iso) return null;
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
 
-  function clearErrors(form) {
-    form.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; p.hidden = true; });
-    form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+/** RFC 3339 (UTC) → the value of an <input type="datetime-local"> in local time. */
+export function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The value of a datetime-local input → RFC 3339 UTC, or null when empty/invalid. */
+export function fromLocalInput(value) {
+  if (!value) return null;
+  const d = new Date(value);
+  if (isNaN(d)) return null;
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// ---- inline errors -------------------------------------------------------------------
+
+export function clearErrors(form) {
+  form.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; p.hidden = true; });
+  form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+  const general = form.querySelector(".form-error");
+  if (general) { general.textContent = ""; general.hidden = true; }
+}
+
+/** Put `message` under the field named `field` (API field name); false if no such field. */
+export function fieldError(form, field, message) {
+  const p = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+  if (!p) return false;
+  p.textContent = p.textContent ? `${p.textContent} ${message}` : message;
+  p.hidden = false;
+  const wrap = p.closest(".field");
+  const control = wrap && wrap.querySelector("input, select, textarea");
+  if (control) control.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+export function generalError(form, message) {
+  const general = form.querySelector(".form-error");
+  if (general) { general.textContent = message; general.hidden = false; }
+  else window.alert(message);
+}
+
+/**
+ * Show an ApiError inside `form`: each `errors[].field` next to its field. `mapField(field)`
+ * may return {field, message} to rename a field or reword (e.g. "ip_whitelist[2]" → "line 3").
+ * Whatever is not placed goes to the form's general error. Focuses the first invalid field.
+ * Nothing typed is touched.
+ */
+export function showProblem(form, err, mapField) {
+  clearErrors(form);
+  const problem = (err && err.problem) || {};
+  const errors = Array.isArray(problem.errors) ? problem.errors : [];
+  const unplaced = [];
+  for (const e of errors) {
+    let target = { field: String(e.field || ""), message: String(e.message || "invalid") };
+    const m = /^([a-z_]+)\[(\d+)\]$/.exec(target.field);
+    if (m) target = { field: m[1], index: Number(m[2]), message: target.message };
+    const mapped = (mapField && mapField(target)) || target;
+    if (!fieldError(form, mapped.field, mapped.message)) unplaced.push(mapped.message);
+  }
+  if (errors.length === 0) unplaced.push(err && err.message ? err.message : "something went wrong");
+  if (unplaced.length) generalError(form, unplaced.join(" "));
+  const first = form.querySelector("[aria-invalid=true]");
+  if (first) first.focus();
+  else {
     const general = form.querySelector(".form-error");
-    if (general) { general.textContent = ""; general.hidden = true; }
+    if (general && !general.hidden) general.scrollIntoView({ block: "nearest" });
   }
+}
 
-  /** Put `message` under the field named `field` (API field name); false if no such field. */
-  function fieldError(form, field, message) {
-    const p = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
-    if (!p) return false;
-    p.textContent = p.textContent ? `${p.textContent} ${message}` : message;
-    p.hidden = false;
-    const wrap = p.closest(".field");
-    const control = wrap && wrap.querySelector("input, select, textarea");
-    if (control) control.setAttribute("aria-invalid", "true");
+// ---- modals --------------------------------------------------------------------------
+
+/**
+ * Open a <dialog> as a modal, move focus into it (first field, or `focus`), and give focus
+ * back to what had it when the dialog closes. Buttons with [data-close] close it.
+ */
+export function openDialog(dialog, focus) {
+  const opener = document.activeElement;
+  if (!dialog.dataset.wired) {
+    dialog.dataset.wired = "1";
+    dialog.addEventListener("click", (ev) => {
+      const closer = ev.target.closest("[data-close]");
+      if (closer && dialog.contains(closer)) { ev.preventDefault(); dialog.close("cancel"); }
+    });
+  }
+  dialog.addEventListener("close", () => {
+    if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
+  }, { once: true });
+  dialog.showModal();
+  const target = focus || dialog.querySelector("input:not([type=hidden]):not([disabled]), select, textarea, button:not([data-close])");
+  if (target) target.focus();
+}
+
+/** Write to the clipboard; resolves true on success. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
     return true;
+  } catch (_) {
+    return false;
   }
+}
 
-  function generalError(form, message) {
-    const general = form.querySelector(".form-error");
-    if (general) { general.textContent = message; general.hidden = false; }
-    else window.alert(message);
-  }
+/** Announce a message in a polite live region (e.g. "Link deleted."). */
+export function announce(region, message, isError) {
+  if (!region) return;
+  region.textContent = message;
+  region.classList.toggle("error", !!isError);
+}
 
-  /**
-   * Show an ApiError inside `form`: each `errors[].field` next to its field. `mapField(field)`
-   * may return {field, message} to rename a field or reword (e.g. "ip_whitelist[2]" → "line 3").
-   * Whatever is not placed goes to the form's general error. Focuses the first invalid field.
-   * Nothing typed is touched.
-   */
-  function showProblem(form, err, mapField) {
-    clearErrors(form);
-    const problem = (err && err.problem) || {};
-    const errors = Array.isArray(problem.errors) ? problem.errors : [];
-    const unplaced = [];
-    for (const e of errors) {
-      let target = { field: String(e.field || ""), message: String(e.message || "invalid") };
-      const m = /^([a-z_]+)\[(\d+)\]$/.exec(target.field);
-      if (m) target = { field: m[1], index: Number(m[2]), message: target.message };
-      const mapped = (mapField && mapField(target)) || target;
-      if (!fieldError(form, mapped.field, mapped.message)) unplaced.push(mapped.message);
-    }
-    if (errors.length === 0) unplaced.push(err && err.message ? err.message : "something went wrong");
-    if (unplaced.length) generalError(form, unplaced.join(" "));
-    const first = form.querySelector("[aria-invalid=true]");
-    if (first) first.focus();
-    else {
-      const general = form.querySelector(".form-error");
-      if (general && !general.hidden) general.scrollIntoView({ block: "nearest" });
-    }
-  }
-
-  // ---- modals --------------------------------------------------------------------------
-
-  /**
-   * Open a <dialog> as a modal, move focus into it (first field, or `focus`), and give focus
-   * back to what had it when the dialog closes. Buttons with [data-close] close it.
-   */
-  function openDialog(dialog, focus) {
-    const opener = document.activeElement;
-    if (!dialog.dataset.wired) {
-      dialog.dataset.wired = "1";
-      dialog.addEventListener("click", (ev) => {
-        const closer = ev.target.closest("[data-close]");
-        if (closer && dialog.contains(closer)) { ev.preventDefault(); dialog.close("cancel"); }
-      });
-    }
-    dialog.addEventListener("close", () => {
-      if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
-    }, { once: true });
-    dialog.showModal();
-    const target = focus || dialog.querySelector("input:not([type=hidden]):not([disabled]), select, textarea, button:not([data-close])");
-    if (target) target.focus();
-  }
-
-  /** Write to the clipboard; resolves true on success. */
-  async function copyText(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch (_) {
-      return false;
-    }
-  }
-
-  /** Announce a message in a polite live region (e.g. "Link deleted."). */
-  function announce(region, message, isError) {
-    if (!region) return;
-    region.textContent = message;
-    region.classList.toggle("error", !!isError);
-  }
-
-  window.Linkdock = { api, apiAll, ApiError, el, fmtTime, toLocalInput, fromLocalInput, clearErrors, fieldError, generalError, showProblem, openDialog, copyText, announce };
-})();

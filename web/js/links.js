@@ -1,199 +1,195 @@
 // Links: search + pagination, create/edit/delete in a modal, copy short URL.
-"use strict";
+import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
 
-(function () {
-  const L = window.Linkdock;
-  const { el } = L;
-  const $ = (id) => document.getElementById(id);
-  const PAGE = 20;
+const $ = (id) => document.getElementById(id);
+const PAGE = 20;
 
-  const body = $("links-body");
-  const status = $("links-status");
-  const search = $("links-search");
-  const q = $("links-q");
-  const domainFilter = $("links-domain");
-  const prev = $("links-prev");
-  const next = $("links-next");
-  const range = $("links-range");
-  const dialog = $("link-dialog");
-  const form = $("link-form");
-  const title = $("link-dialog-title");
-  const submit = $("link-submit");
-  const f = {
-    domain: $("link-domain"), destination: $("link-destination"), slug: $("link-slug"),
-    title: $("link-title"), tags: $("link-tags"), code: $("link-code"), expires: $("link-expires"),
+const body = $("links-body");
+const status = $("links-status");
+const search = $("links-search");
+const q = $("links-q");
+const domainFilter = $("links-domain");
+const prev = $("links-prev");
+const next = $("links-next");
+const range = $("links-range");
+const dialog = $("link-dialog");
+const form = $("link-form");
+const title = $("link-dialog-title");
+const submit = $("link-submit");
+const f = {
+  domain: $("link-domain"), destination: $("link-destination"), slug: $("link-slug"),
+  title: $("link-title"), tags: $("link-tags"), code: $("link-code"), expires: $("link-expires"),
+};
+
+const params = new URLSearchParams(location.search);
+let offset = Math.max(0, Number(params.get("offset")) || 0);
+q.value = params.get("search") || "";
+let links = [];
+let editing = null;
+let busy = false;
+
+/** Only http(s) addresses become links; anything else is shown as text. */
+const safeHref = (u) => (/^https?:\/\//i.test(u) ? u : null);
+
+function row(l) {
+  const copy = el("button", { type: "button", text: "Copy", "data-action": "copy", "aria-label": `Copy ${l.short_url}` });
+  return el("tr", { "data-id": String(l.id) },
+    el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: safeHref(l.short_url), text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
+    el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
+    el("td", { class: "wrap", "data-label": "Title" }, l.title || ""),
+    el("td", { "data-label": "Tags" }, (l.tags || []).map((t) => el("span", { class: "badge", text: t })), " "),
+    el("td", { "data-label": "Clicks" }, String(l.clicks)),
+    el("td", { "data-label": "Created" }, fmtTime(l.created_at)),
+    el("td", { class: "actions", "data-label": "Actions" },
+      el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${l.short_url}` }),
+      el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${l.short_url}` })));
+}
+
+async function load() {
+  const p = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+  if (q.value.trim()) p.set("search", q.value.trim());
+  if (domainFilter.value) p.set("domain", domainFilter.value);
+  try {
+    const page = await api("GET", `/api/v1/links?${p}`);
+    if (page.items.length === 0 && offset > 0 && page.total > 0) {
+      offset = Math.max(0, Math.floor((page.total - 1) / PAGE) * PAGE);
+      return load();
+    }
+    links = page.items;
+    body.replaceChildren();
+    if (!links.length) {
+      const filtered = q.value.trim() || domainFilter.value;
+      body.append(el("tr", { class: "empty" }, el("td", { colspan: "7", text: filtered ? "No links match." : "No links yet. Create one with \"Create Link\"." })));
+    }
+    for (const l of links) body.append(row(l));
+    range.textContent = page.total ? `${offset + 1}–${offset + links.length} of ${page.total}` : "0 links";
+    prev.disabled = offset === 0;
+    next.disabled = offset + links.length >= page.total;
+    const url = new URL(location.href);
+    url.search = "";
+    if (q.value.trim()) url.searchParams.set("search", q.value.trim());
+    if (offset) url.searchParams.set("offset", String(offset));
+    history.replaceState(null, "", url);
+  } catch (e) {
+    announce(status, `Could not load the links: ${e.message}`, true);
+  }
+}
+
+async function loadDomains() {
+  try {
+    const list = await apiAll("/api/v1/domains");
+    f.domain.replaceChildren(...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
+    domainFilter.replaceChildren(el("option", { value: "", text: "All domains" }), ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
+    $("links-no-domains").hidden = list.length > 0;
+    $("create-link").disabled = list.length === 0;
+  } catch (e) {
+    announce(status, `Could not load the domains: ${e.message}`, true);
+  }
+}
+
+function openCreate() {
+  editing = null;
+  form.reset();
+  clearErrors(form);
+  title.textContent = "Create Link";
+  submit.textContent = "Create Link";
+  if (domainFilter.value) f.domain.value = domainFilter.value;
+  openDialog(dialog, f.destination);
+}
+
+function openEdit(l) {
+  editing = l;
+  form.reset();
+  clearErrors(form);
+  title.textContent = "Edit Link";
+  submit.textContent = "Update Link";
+  f.domain.value = l.domain;
+  f.destination.value = l.destination_url;
+  f.slug.value = l.slug;
+  f.title.value = l.title || "";
+  f.tags.value = (l.tags || []).join(", ");
+  f.code.value = String(l.redirect_code);
+  f.expires.value = toLocalInput(l.expires_at);
+  openDialog(dialog, f.destination);
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (busy) return;
+  clearErrors(form);
+  const payload = {
+    domain: f.domain.value,
+    destination_url: f.destination.value.trim(),
+    title: f.title.value.trim() || null,
+    tags: f.tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+    redirect_code: Number(f.code.value),
+    expires_at: f.expires.value ? fromLocalInput(f.expires.value) : null,
   };
-
-  const params = new URLSearchParams(location.search);
-  let offset = Math.max(0, Number(params.get("offset")) || 0);
-  q.value = params.get("search") || "";
-  let links = [];
-  let editing = null;
-  let busy = false;
-
-  /** Only http(s) addresses become links; anything else is shown as text. */
-  const safeHref = (u) => (/^https?:\/\//i.test(u) ? u : null);
-
-  function row(l) {
-    const copy = el("button", { type: "button", text: "Copy", "data-action": "copy", "aria-label": `Copy ${l.short_url}` });
-    return el("tr", { "data-id": String(l.id) },
-      el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: safeHref(l.short_url), text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
-      el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
-      el("td", { class: "wrap", "data-label": "Title" }, l.title || ""),
-      el("td", { "data-label": "Tags" }, (l.tags || []).map((t) => el("span", { class: "badge", text: t })), " "),
-      el("td", { "data-label": "Clicks" }, String(l.clicks)),
-      el("td", { "data-label": "Created" }, L.fmtTime(l.created_at)),
-      el("td", { class: "actions", "data-label": "Actions" },
-        el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${l.short_url}` }),
-        el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${l.short_url}` })));
+  if (f.slug.value.trim()) payload.slug = f.slug.value.trim();
+  if (!payload.destination_url) {
+    fieldError(form, "destination_url", "Enter the address to redirect to, e.g. https://example.com/page.");
+    f.destination.focus();
+    return;
   }
-
-  async function load() {
-    const p = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
-    if (q.value.trim()) p.set("search", q.value.trim());
-    if (domainFilter.value) p.set("domain", domainFilter.value);
-    try {
-      const page = await L.api("GET", `/api/v1/links?${p}`);
-      if (page.items.length === 0 && offset > 0 && page.total > 0) {
-        offset = Math.max(0, Math.floor((page.total - 1) / PAGE) * PAGE);
-        return load();
-      }
-      links = page.items;
-      body.replaceChildren();
-      if (!links.length) {
-        const filtered = q.value.trim() || domainFilter.value;
-        body.append(el("tr", { class: "empty" }, el("td", { colspan: "7", text: filtered ? "No links match." : "No links yet. Create one with \"Create Link\"." })));
-      }
-      for (const l of links) body.append(row(l));
-      range.textContent = page.total ? `${offset + 1}–${offset + links.length} of ${page.total}` : "0 links";
-      prev.disabled = offset === 0;
-      next.disabled = offset + links.length >= page.total;
-      const url = new URL(location.href);
-      url.search = "";
-      if (q.value.trim()) url.searchParams.set("search", q.value.trim());
-      if (offset) url.searchParams.set("offset", String(offset));
-      history.replaceState(null, "", url);
-    } catch (e) {
-      L.announce(status, `Could not load the links: ${e.message}`, true);
+  if (!editing && payload.title === null) delete payload.title;
+  busy = true;
+  submit.disabled = true;
+  try {
+    if (editing) {
+      const l = await api("PUT", `/api/v1/links/${editing.id}`, payload);
+      announce(status, `Link ${l.short_url} updated.`);
+    } else {
+      const l = await api("POST", "/api/v1/links", payload);
+      announce(status, `Link ${l.short_url} created.`);
+      offset = 0;
     }
-  }
-
-  async function loadDomains() {
-    try {
-      const list = await L.apiAll("/api/v1/domains");
-      f.domain.replaceChildren(...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
-      domainFilter.replaceChildren(el("option", { value: "", text: "All domains" }), ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
-      $("links-no-domains").hidden = list.length > 0;
-      $("create-link").disabled = list.length === 0;
-    } catch (e) {
-      L.announce(status, `Could not load the domains: ${e.message}`, true);
+    dialog.close("done");
+    await load();
+  } catch (e) {
+    showProblem(form, e, (x) => {
+      if (x.field === "tags" && x.index !== undefined) return { field: "tags", message: `Tag ${x.index + 1}: ${x.message}` };
+      if (x.field === "domain" && e.status === 404) return { field: "domain", message: x.message };
+      return x;
+    });
+    if (e.status === 409 && !(e.problem.errors || []).length) {
+      clearErrors(form);
+      fieldError(form, "slug", e.message);
+      f.slug.focus();
     }
+  } finally {
+    busy = false;
+    submit.disabled = false;
   }
+});
 
-  function openCreate() {
-    editing = null;
-    form.reset();
-    L.clearErrors(form);
-    title.textContent = "Create Link";
-    submit.textContent = "Create Link";
-    if (domainFilter.value) f.domain.value = domainFilter.value;
-    L.openDialog(dialog, f.destination);
-  }
-
-  function openEdit(l) {
-    editing = l;
-    form.reset();
-    L.clearErrors(form);
-    title.textContent = "Edit Link";
-    submit.textContent = "Update Link";
-    f.domain.value = l.domain;
-    f.destination.value = l.destination_url;
-    f.slug.value = l.slug;
-    f.title.value = l.title || "";
-    f.tags.value = (l.tags || []).join(", ");
-    f.code.value = String(l.redirect_code);
-    f.expires.value = L.toLocalInput(l.expires_at);
-    L.openDialog(dialog, f.destination);
-  }
-
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    if (busy) return;
-    L.clearErrors(form);
-    const payload = {
-      domain: f.domain.value,
-      destination_url: f.destination.value.trim(),
-      title: f.title.value.trim() || null,
-      tags: f.tags.value.split(",").map((t) => t.trim()).filter(Boolean),
-      redirect_code: Number(f.code.value),
-      expires_at: f.expires.value ? L.fromLocalInput(f.expires.value) : null,
-    };
-    if (f.slug.value.trim()) payload.slug = f.slug.value.trim();
-    if (!payload.destination_url) {
-      L.fieldError(form, "destination_url", "Enter the address to redirect to, e.g. https://example.com/page.");
-      f.destination.focus();
-      return;
-    }
-    if (!editing && payload.title === null) delete payload.title;
-    busy = true;
-    submit.disabled = true;
+body.addEventListener("click", async (ev) => {
+  const btn = ev.target.closest("button[data-action]");
+  if (!btn) return;
+  const l = links.find((x) => String(x.id) === btn.closest("tr").dataset.id);
+  if (!l) return;
+  if (btn.dataset.action === "copy") {
+    const ok = await copyText(l.short_url);
+    announce(status, ok ? `Copied ${l.short_url} to the clipboard.` : "Copying was blocked by the browser.", !ok);
+  } else if (btn.dataset.action === "edit") {
+    openEdit(l);
+  } else if (btn.dataset.action === "delete") {
+    if (!window.confirm(`Delete the link ${l.short_url}?\n\nIt stops redirecting immediately.`)) return;
     try {
-      if (editing) {
-        const l = await L.api("PUT", `/api/v1/links/${editing.id}`, payload);
-        L.announce(status, `Link ${l.short_url} updated.`);
-      } else {
-        const l = await L.api("POST", "/api/v1/links", payload);
-        L.announce(status, `Link ${l.short_url} created.`);
-        offset = 0;
-      }
-      dialog.close("done");
+      await api("DELETE", `/api/v1/links/${l.id}`);
+      announce(status, `Link ${l.short_url} deleted.`);
       await load();
     } catch (e) {
-      L.showProblem(form, e, (x) => {
-        if (x.field === "tags" && x.index !== undefined) return { field: "tags", message: `Tag ${x.index + 1}: ${x.message}` };
-        if (x.field === "domain" && e.status === 404) return { field: "domain", message: x.message };
-        return x;
-      });
-      if (e.status === 409 && !(e.problem.errors || []).length) {
-        L.clearErrors(form);
-        L.fieldError(form, "slug", e.message);
-        f.slug.focus();
-      }
-    } finally {
-      busy = false;
-      submit.disabled = false;
+      announce(status, `Could not delete ${l.short_url}: ${e.message}`, true);
     }
-  });
+  }
+});
 
-  body.addEventListener("click", async (ev) => {
-    const btn = ev.target.closest("button[data-action]");
-    if (!btn) return;
-    const l = links.find((x) => String(x.id) === btn.closest("tr").dataset.id);
-    if (!l) return;
-    if (btn.dataset.action === "copy") {
-      const ok = await L.copyText(l.short_url);
-      L.announce(status, ok ? `Copied ${l.short_url} to the clipboard.` : "Copying was blocked by the browser.", !ok);
-    } else if (btn.dataset.action === "edit") {
-      openEdit(l);
-    } else if (btn.dataset.action === "delete") {
-      if (!window.confirm(`Delete the link ${l.short_url}?\n\nIt stops redirecting immediately.`)) return;
-      try {
-        await L.api("DELETE", `/api/v1/links/${l.id}`);
-        L.announce(status, `Link ${l.short_url} deleted.`);
-        await load();
-      } catch (e) {
-        L.announce(status, `Could not delete ${l.short_url}: ${e.message}`, true);
-      }
-    }
-  });
+search.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load(); });
+domainFilter.addEventListener("change", () => { offset = 0; load(); });
+let timer = null;
+q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
+prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
+next.addEventListener("click", () => { offset += PAGE; load(); });
+$("create-link").addEventListener("click", openCreate);
 
-  search.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load(); });
-  domainFilter.addEventListener("change", () => { offset = 0; load(); });
-  let timer = null;
-  q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
-  prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
-  next.addEventListener("click", () => { offset += PAGE; load(); });
-  $("create-link").addEventListener("click", openCreate);
-
-  loadDomains().then(load);
-})();
+loadDomains().then(load);

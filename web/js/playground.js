@@ -1,224 +1,570 @@
 // Manual Integration → "API Playground" and "Request History".
 //
-// Every endpoint comes from /api/openapi.json (through window.LinkdockDocs.ready, loaded once by
-// api-docs.js): nothing here knows a particular endpoint. Requests go from this browser to the
-// API, with `Authorization: Bearer <key>` when a key is pasted (and no cookie, so the key alone
-// judges the request) or with the session otherwise.
+// Every endpoint comes from /api/openapi.json (read through openapi.js, which loads it once for
+// the whole page): nothing here knows a particular endpoint. Requests go from this browser to the
+// API through common.js, with `Authorization: Bearer <key>` when a key is pasted (and no cookie,
+// so the key alone judges the request) or with the session and its CSRF token otherwise.
 //
 // The pasted key lives in `state.key` only: never in storage, a URL, the DOM outside its own
 // password field, or the history. History entries carry the key's 12-character display prefix.
-"use strict";
 
-(function () {
-  const { api, el, fmtTime, announce, copyText, ApiError } = window.Linkdock;
-  const docs = window.LinkdockDocs;
+import { ApiError, announce, api, copyText, el, fmtTime, parseBody, request, sendsCsrf } from "./common.js";
+import { fields, loadDocument, operations, parameters, requestBody, resolve, sessionCookieName } from "./openapi.js";
+import { curl, env } from "./snippets.js";
 
-  const METHODS = ["get", "put", "post", "delete", "patch"];
-  const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-  const PREFIX_LEN = 12;
-  const BODY_LIMIT = 64 * 1024;
-  const HISTORY_SHOWN = 100;
+const METHODS = new Set(["GET", "PUT", "POST", "DELETE", "PATCH"]);
+const PREFIX_LEN = 12;
+const BODY_LIMIT = 64 * 1024;
+const HISTORY_SHOWN = 100;
 
-  const $ = (id) => document.getElementById(id);
-  const root = $("api-playground");
-  if (!root || !docs) return;
+const $ = (id) => document.getElementById(id);
+const root = $("api-playground");
 
-  const ui = {
-    key: $("pg-key"),
-    keyToggle: $("pg-key-toggle"),
-    keyInfo: $("pg-key-info"),
-    scopeWarning: $("pg-scope-warning"),
-    endpoint: $("pg-endpoint"),
-    endpointStatus: $("pg-endpoint-status"),
-    builder: $("pg-builder"),
-    description: $("pg-endpoint-description"),
-    pathSet: $("pg-path-params"),
-    querySet: $("pg-query-params"),
-    bodyField: $("pg-body-field"),
-    body: $("pg-body"),
-    bodyError: $("pg-body-error"),
-    fileField: $("pg-file-field"),
-    file: $("pg-file"),
-    fileHint: $("pg-file-hint"),
-    previewMethod: $("pg-preview-method"),
-    previewUrl: $("pg-preview-url"),
-    previewHeaders: $("pg-preview-headers"),
-    previewBody: $("pg-preview-body"),
-    send: $("pg-send"),
-    authMode: $("pg-auth-mode"),
-    response: $("pg-response"),
-    status: $("pg-status"),
-    duration: $("pg-duration"),
-    contentType: $("pg-content-type"),
-    copyCurl: $("pg-copy-curl"),
-    copyResponse: $("pg-copy-response"),
-    copyStatus: $("pg-copy-status"),
-    historyNotice: $("pg-history-notice"),
-    responseEmpty: $("pg-response-empty"),
-    responseBody: $("pg-response-body"),
-    historyList: $("pg-history-list"),
-    historyStatus: $("pg-history-status"),
-    clearHistory: $("pg-clear-history"),
-  };
+const ui = {
+  key: $("pg-key"),
+  keyToggle: $("pg-key-toggle"),
+  keyInfo: $("pg-key-info"),
+  scopeWarning: $("pg-scope-warning"),
+  endpoint: $("pg-endpoint"),
+  endpointStatus: $("pg-endpoint-status"),
+  builder: $("pg-builder"),
+  description: $("pg-endpoint-description"),
+  pathSet: $("pg-path-params"),
+  querySet: $("pg-query-params"),
+  bodyField: $("pg-body-field"),
+  body: $("pg-body"),
+  bodyError: $("pg-body-error"),
+  fileField: $("pg-file-field"),
+  file: $("pg-file"),
+  fileHint: $("pg-file-hint"),
+  previewMethod: $("pg-preview-method"),
+  previewUrl: $("pg-preview-url"),
+  previewHeaders: $("pg-preview-headers"),
+  previewBody: $("pg-preview-body"),
+  send: $("pg-send"),
+  authMode: $("pg-auth-mode"),
+  response: $("pg-response"),
+  status: $("pg-status"),
+  duration: $("pg-duration"),
+  contentType: $("pg-content-type"),
+  copyCurl: $("pg-copy-curl"),
+  copyResponse: $("pg-copy-response"),
+  copyStatus: $("pg-copy-status"),
+  historyNotice: $("pg-history-notice"),
+  responseEmpty: $("pg-response-empty"),
+  responseBody: $("pg-response-body"),
+  historyList: $("pg-history-list"),
+  historyStatus: $("pg-history-status"),
+  clearHistory: $("pg-clear-history"),
+};
 
-  const state = {
-    doc: null,
-    ops: [], // { id, method, path, op, params, media, bodyRequired, example }
-    current: null,
-    key: "", // in memory only
-    checkedKey: "",
-    keyCheck: 0, // sequence number of the latest key check
-    bodyValid: true,
-    sending: false,
-    requests: 0,
-    last: null, // the last request sent: { method, url, pathOnly, query, body, fileName, key }
-    pending: null, // an endpoint asked for before the document was loaded
-  };
+const state = {
+  doc: null,
+  ops: [], // { id, method, path, op, params, media, bodyRequired, example }
+  current: null,
+  key: "", // in memory only
+  checkedKey: "",
+  keyCheck: 0, // sequence number of the latest key check
+  bodyValid: true,
+  sending: false,
+  requests: 0,
+  last: null, // the last request sent: currentRequest() plus fileName
+  pending: null, // an endpoint asked for before the document was loaded
+};
 
-  // ---- the OpenAPI document ---------------------------------------------------------------
+// ---- the OpenAPI document ---------------------------------------------------------------
 
-  function parametersOf(doc, path, item, op) {
-    const out = [];
-    for (const raw of [...(op.parameters || []), ...(item.parameters || [])]) {
-      const p = docs.resolve(doc, raw);
-      if (p && p.name && !out.some((q) => q.name === p.name && q.in === p.in)) out.push(p);
-    }
-    // A template segment the document forgot to declare still gets an input.
-    for (const m of path.matchAll(/\{([^}]+)\}/g)) {
-      if (!out.some((q) => q.in === "path" && q.name === m[1])) out.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
-    }
-    return out;
+/** The operation's parameters; a template segment the document forgot still gets an input. */
+function parametersOf(doc, o) {
+  const out = parameters(doc, o);
+  for (const m of o.path.matchAll(/\{([^}]+)\}/g)) {
+    if (!out.some((q) => q.in === "path" && q.name === m[1])) out.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
   }
+  return out;
+}
 
-  function bodyOf(doc, op) {
-    const body = op.requestBody ? docs.resolve(doc, op.requestBody) : null;
-    const entry = body && Object.entries(body.content || {})[0];
-    if (!entry) return { media: null, required: false, example: undefined, schema: null };
-    const [media, content] = entry;
-    let example;
-    if (media.includes("json")) {
-      const ex = docs.exampleOf(content);
-      example = ex !== undefined ? ex : docs.synth(doc, content.schema || {}, 0);
-    }
-    return { media, required: !!body.required, example, schema: content.schema || {} };
+function loadOperations(doc) {
+  return operations(doc)
+    .filter((o) => METHODS.has(o.method.toUpperCase()))
+    .map((o) => {
+      const method = o.method.toUpperCase();
+      const body = requestBody(doc, o.op);
+      return {
+        id: `${method} ${o.path}`,
+        method,
+        path: o.path,
+        op: o.op,
+        tag: (o.op.tags || ["Other"])[0],
+        params: parametersOf(doc, o),
+        media: body ? body.media : null,
+        bodyRequired: body ? body.required : false,
+        example: body ? body.example : undefined,
+        bodySchema: body ? body.schema : null,
+      };
+    });
+}
+
+function fillEndpointSelect(doc) {
+  const tags = (doc.tags || []).map((t) => t.name);
+  for (const o of state.ops) if (!tags.includes(o.tag)) tags.push(o.tag);
+  ui.endpoint.replaceChildren(el("option", { value: "", text: "Choose an endpoint…" }));
+  for (const tag of tags) {
+    const mine = state.ops.filter((o) => o.tag === tag);
+    if (!mine.length) continue;
+    ui.endpoint.append(el("optgroup", { label: tag },
+      mine.map((o) => el("option", { value: o.id, text: o.op.summary ? `${o.id} — ${o.op.summary}` : o.id }))));
   }
+  ui.endpoint.disabled = false;
+  announce(ui.endpointStatus, `${state.ops.length} endpoints in ${tags.length} groups.`, false);
+}
 
-  function loadOperations(doc) {
-    const ops = [];
-    for (const [path, item] of Object.entries(doc.paths || {})) {
-      for (const m of METHODS) {
-        const op = item[m];
-        if (!op) continue;
-        const method = m.toUpperCase();
-        const body = bodyOf(doc, op);
-        ops.push({
-          id: `${method} ${path}`,
-          method,
-          path,
-          op,
-          tag: (op.tags || ["Other"])[0],
-          params: parametersOf(doc, path, item, op),
-          media: body.media,
-          bodyRequired: body.required,
-          example: body.example,
-          bodySchema: body.schema,
-        });
-      }
-    }
-    return ops;
+// ---- the API key --------------------------------------------------------------------------
+
+const masked = (key) => `${key.slice(0, PREFIX_LEN)}…`;
+
+function describeAuth() {
+  if (state.key) {
+    ui.authMode.textContent = `Sent with the API key ${masked(state.key)} (your session cookie is not sent).`;
+  } else {
+    ui.authMode.textContent = "Sent with your session: no API key is pasted.";
   }
+}
 
-  function fillEndpointSelect(doc) {
-    const tags = (doc.tags || []).map((t) => t.name);
-    for (const o of state.ops) if (!tags.includes(o.tag)) tags.push(o.tag);
-    ui.endpoint.replaceChildren(el("option", { value: "", text: "Choose an endpoint…" }));
-    for (const tag of tags) {
-      const mine = state.ops.filter((o) => o.tag === tag);
-      if (!mine.length) continue;
-      ui.endpoint.append(el("optgroup", { label: tag },
-        mine.map((o) => el("option", { value: o.id, text: o.op.summary ? `${o.id} — ${o.op.summary}` : o.id }))));
-    }
-    ui.endpoint.disabled = false;
-    announce(ui.endpointStatus, `${state.ops.length} endpoints in ${tags.length} groups.`, false);
+function keyDetails(k) {
+  const row = (term, value) => [el("dt", { text: term }), el("dd", {}, value)];
+  const ip = k.allow_all_ips ? "All IP addresses" : (k.ip_whitelist || []).join(", ") || "No address";
+  const scope = (k.domains || []).length ? k.domains.join(", ") : "All domains";
+  return el("dl", { class: "pg-key-details" },
+    row("Name", k.name),
+    row("Prefix", el("code", { text: `${k.prefix}…` })),
+    row("Status", el("span", { class: `badge status-${k.status}`, text: k.status })),
+    row("Expires", k.expires_at ? fmtTime(k.expires_at) : "Never"),
+    row("IP rule", ip),
+    row("Domain scope", scope));
+}
+
+function showScope(domains) {
+  if (domains && domains.length) {
+    ui.scopeWarning.textContent = `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links of other domains are not found (404) and cannot be created there (403).`;
+    ui.scopeWarning.hidden = false;
+  } else {
+    ui.scopeWarning.textContent = "";
+    ui.scopeWarning.hidden = true;
   }
+}
 
-  // ---- the API key --------------------------------------------------------------------------
-
-  const masked = (key) => `${key.slice(0, PREFIX_LEN)}…`;
-
-  function describeAuth() {
-    if (state.key) {
-      ui.authMode.textContent = `Sent with the API key ${masked(state.key)} (your session cookie is not sent).`;
-    } else {
-      ui.authMode.textContent = "Sent with your session: no API key is pasted.";
-    }
+async function checkKey() {
+  const key = ui.key.value.trim();
+  state.key = key;
+  state.checkedKey = key;
+  const seq = ++state.keyCheck;
+  describeAuth();
+  refresh();
+  showScope(null);
+  ui.keyInfo.classList.remove("error");
+  ui.key.removeAttribute("aria-invalid");
+  if (!key) {
+    ui.keyInfo.replaceChildren();
+    return;
   }
-
-  function keyDetails(k) {
-    const row = (term, value) => [el("dt", { text: term }), el("dd", {}, value)];
-    const ip = k.allow_all_ips ? "All IP addresses" : (k.ip_whitelist || []).join(", ") || "No address";
-    const scope = (k.domains || []).length ? k.domains.join(", ") : "All domains";
-    return el("dl", { class: "pg-key-details" },
-      row("Name", k.name),
-      row("Prefix", el("code", { text: `${k.prefix}…` })),
-      row("Status", el("span", { class: `badge status-${k.status}`, text: k.status })),
-      row("Expires", k.expires_at ? fmtTime(k.expires_at) : "Never"),
-      row("IP rule", ip),
-      row("Domain scope", scope));
+  ui.keyInfo.replaceChildren(el("p", { class: "muted", text: "Checking the key…" }));
+  const res = await request("GET", "/api/v1/keys/current", { key, cache: "no-store" });
+  if (seq !== state.keyCheck) return; // a newer key was pasted meanwhile
+  if (res.status === 0) {
+    ui.keyInfo.replaceChildren(el("p", { class: "error", text: "The key could not be checked: the server could not be reached." }));
+    return;
   }
-
-  function showScope(domains) {
-    if (domains && domains.length) {
-      ui.scopeWarning.textContent = `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links of other domains are not found (404) and cannot be created there (403).`;
-      ui.scopeWarning.hidden = false;
-    } else {
-      ui.scopeWarning.textContent = "";
-      ui.scopeWarning.hidden = true;
-    }
+  const data = parseBody(res.text);
+  if (res.status >= 200 && res.status < 300 && data) {
+    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
+    showScope(data.domains);
+  } else {
+    const detail = (data && (data.detail || data.title)) || `the server answered ${res.status}`;
+    ui.key.setAttribute("aria-invalid", "true");
+    ui.keyInfo.classList.add("error");
+    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error" }, el("strong", { text: `${res.status}: ` }), detail));
   }
+}
 
-  async function checkKey() {
-    const key = ui.key.value.trim();
-    state.key = key;
-    state.checkedKey = key;
-    const seq = ++state.keyCheck;
-    describeAuth();
+// ---- the request builder -----------------------------------------------------------------
+
+const inputId = (where, name) => `pg-${where}-${String(name).replace(/[^A-Za-z0-9_-]/g, "_")}`;
+
+function paramControl(p, where) {
+  const id = inputId(where, p.name);
+  const schema = resolve(state.doc, p.schema || {});
+  const description = p.description || schema.description || "";
+  const hintId = `${id}-hint`;
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  let control;
+  if (type === "boolean") {
+    control = el("select", { id, "data-param": p.name, "data-in": where, "aria-describedby": description ? hintId : null },
+      el("option", { value: "", text: "(not set)" }), el("option", { value: "true", text: "true" }), el("option", { value: "false", text: "false" }));
+  } else {
+    const ex = p.example !== undefined ? p.example : schema.example;
+    control = el("input", {
+      id, type: "text", autocomplete: "off", spellcheck: "false",
+      inputmode: type === "integer" || type === "number" ? "numeric" : null,
+      "data-param": p.name, "data-in": where,
+      required: where === "path" || !!p.required,
+      placeholder: ex !== undefined ? String(ex) : null,
+      "aria-describedby": description ? hintId : null,
+    });
+  }
+  const required = where === "path" || p.required;
+  return el("div", { class: "field pg-param" },
+    el("label", { for: id }, el("code", { text: p.name }), required ? " (required)" : " (optional)"),
+    control,
+    description ? el("p", { class: "hint", id: hintId, text: description }) : null);
+}
+
+function selectEndpoint(id, opts) {
+  opts = opts || {};
+  const o = state.ops.find((x) => x.id === id) || null;
+  state.current = o;
+  if (ui.endpoint.value !== (o ? o.id : "")) ui.endpoint.value = o ? o.id : "";
+  ui.response.hidden = true;
+  if (!o) {
+    ui.builder.hidden = true;
     refresh();
-    showScope(null);
-    ui.keyInfo.classList.remove("error");
-    ui.key.removeAttribute("aria-invalid");
-    if (!key) {
-      ui.keyInfo.replaceChildren();
-      return;
-    }
-    ui.keyInfo.replaceChildren(el("p", { class: "muted", text: "Checking the key…" }));
-    let res;
-    let data = null;
-    try {
-      res = await window.fetch("/api/v1/keys/current", {
-        headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
-        credentials: "omit",
-        cache: "no-store",
-      });
-      const text = await res.text();
-      try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
-    } catch (_) {
-      if (seq !== state.keyCheck) return;
-      ui.keyInfo.replaceChildren(el("p", { class: "error", text: "The key could not be checked: the server could not be reached." }));
-      return;
-    }
-    if (seq !== state.keyCheck) return; // a newer key was pasted meanwhile
-    if (res.ok && data) {
-      ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
-      showScope(data.domains);
+    return;
+  }
+  ui.description.textContent = [o.op.summary, o.op.description].filter(Boolean).join(": ");
+  const pathParams = o.params.filter((p) => p.in === "path");
+  const queryParams = o.params.filter((p) => p.in === "query");
+  ui.pathSet.querySelector(".pg-param-list").replaceChildren(...pathParams.map((p) => paramControl(p, "path")));
+  ui.querySet.querySelector(".pg-param-list").replaceChildren(...queryParams.map((p) => paramControl(p, "query")));
+  ui.pathSet.hidden = !pathParams.length;
+  ui.querySet.hidden = !queryParams.length;
+
+  const json = o.media && o.media.includes("json");
+  const multipart = o.media && o.media.startsWith("multipart/");
+  ui.bodyField.hidden = !json;
+  ui.body.value = json ? (opts.body !== undefined ? opts.body : o.example !== undefined ? JSON.stringify(o.example, null, 2) : "") : "";
+  ui.fileField.hidden = !multipart;
+  ui.file.value = "";
+  if (multipart) {
+    ui.fileHint.textContent = `Sent as multipart/form-data, field "${fileField()}".`;
+  }
+  ui.builder.hidden = false;
+  validateBody();
+  refresh();
+}
+
+function fileField() {
+  const o = state.current;
+  const list = o ? fields(state.doc, o.bodySchema || {}, "", 0) : [];
+  const f = list.find((x) => x.type.includes("binary")) || list[0];
+  return f ? f.name : "file";
+}
+
+function paramValues(where) {
+  const out = [];
+  const set = where === "path" ? ui.pathSet : ui.querySet;
+  for (const c of set.querySelectorAll("[data-param]")) out.push([c.dataset.param, c.value.trim()]);
+  return out;
+}
+
+function missingPathParams() {
+  return paramValues("path").filter(([, v]) => !v).map(([n]) => n);
+}
+
+/** The request the builder describes right now. */
+function currentRequest() {
+  const o = state.current;
+  let path = o.path;
+  for (const [name, value] of paramValues("path")) {
+    path = path.split(`{${name}}`).join(value ? encodeURIComponent(value) : `{${name}}`);
+  }
+  const q = new URLSearchParams();
+  for (const [name, value] of paramValues("query")) if (value) q.append(name, value);
+  const query = q.toString();
+  const json = o.media && o.media.includes("json");
+  const multipart = o.media && o.media.startsWith("multipart/");
+  const body = json && ui.body.value.trim() ? ui.body.value : null;
+  const file = multipart && ui.file.files && ui.file.files[0] ? ui.file.files[0] : null;
+  return {
+    method: o.method,
+    path,
+    query,
+    url: `${location.origin}${path}${query ? "?" + query : ""}`,
+    body,
+    file,
+    fileField: multipart ? fileField() : null,
+    multipart: !!multipart,
+    key: state.key,
+  };
+}
+
+function validateBody() {
+  const o = state.current;
+  state.bodyValid = true;
+  let message = "";
+  if (o && o.media && o.media.includes("json")) {
+    const text = ui.body.value.trim();
+    if (!text) {
+      if (o.bodyRequired) { state.bodyValid = false; message = "This endpoint needs a JSON body."; }
     } else {
-      const detail = (data && (data.detail || data.title)) || `the server answered ${res.status}`;
-      ui.key.setAttribute("aria-invalid", "true");
-      ui.keyInfo.classList.add("error");
-      ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error" }, el("strong", { text: `${res.status}: ` }), detail));
+      try { JSON.parse(text); } catch (e) { state.bodyValid = false; message = `Invalid JSON: ${e.message}`; }
     }
   }
+  ui.bodyError.textContent = message;
+  ui.bodyError.hidden = !message;
+  if (message) ui.body.setAttribute("aria-invalid", "true");
+  else ui.body.removeAttribute("aria-invalid");
+}
 
+function headerLines(r) {
+  const lines = ["Accept: application/json"];
+  if (r.key) lines.push(`Authorization: Bearer ${masked(r.key)}`);
+  else {
+    lines.push(`Cookie: ${sessionCookieName(state.doc || {})}=… (your session)`);
+    if (sendsCsrf(r.method)) lines.push("X-CSRF-Token: … (from this page)");
+  }
+  if (r.body !== null) lines.push("Content-Type: application/json");
+  if (r.multipart) lines.push("Content-Type: multipart/form-data; boundary=…");
+  return lines;
+}
+
+function refresh() {
+  describeAuth();
+  const o = state.current;
+  const missing = o ? missingPathParams() : [];
+  ui.send.disabled = state.sending || !o || missing.length > 0 || !state.bodyValid ||
+    (o && o.media && o.media.startsWith("multipart/") && o.bodyRequired && !(ui.file.files && ui.file.files.length));
+  if (!o) return;
+  const r = currentRequest();
+  ui.previewMethod.textContent = r.method;
+  ui.previewMethod.className = `method method-${r.method.toLowerCase()}`;
+  ui.previewUrl.textContent = `${r.url}`;
+  ui.previewHeaders.textContent = headerLines(r).join("\n");
+  let body = "";
+  if (r.body !== null) body = r.body;
+  else if (r.multipart) body = r.file ? `${r.fileField}=@${r.file.name} (${r.file.size} bytes)` : `${r.fileField}=(choose a file)`;
+  ui.previewBody.textContent = body;
+  ui.previewBody.hidden = !body;
+}
+
+// ---- sending --------------------------------------------------------------------------------
+
+/** The request sent, as a snippets.js model: the pasted key, or $LINKDOCK_API_KEY without one. */
+function requestModel(r) {
+  const headers = [["Authorization", r.key ? `Bearer ${r.key}` : ["Bearer ", env("LINKDOCK_API_KEY")]]];
+  if (r.body !== null) headers.push(["Content-Type", "application/json"]);
+  const model = { method: r.method, url: r.url, headers, body: r.body };
+  if (r.multipart) model.file = { field: r.fileField, name: r.fileName || "links.csv" };
+  return model;
+}
+
+/** Cut `s` to at most `limit` UTF-8 bytes, on a character boundary. */
+function capBytes(s, limit) {
+  const bytes = new TextEncoder().encode(s);
+  if (bytes.length <= limit) return s;
+  let cut = limit;
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return new TextDecoder().decode(bytes.slice(0, cut));
+}
+
+function statusClass(status) {
+  if (status >= 200 && status < 300) return "status-2xx";
+  if (status >= 400 && status < 500) return "status-4xx";
+  if (status >= 500) return "status-5xx";
+  return "status-other";
+}
+
+function formatBody(text, type) {
+  if (!text) return "";
+  if (/json/i.test(type || "") || /^\s*[[{]/.test(text)) {
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* shown as text */ }
+  }
+  return text;
+}
+
+function showResponse(r, result) {
+  state.requests += 1;
+  ui.response.dataset.request = String(state.requests);
+  ui.status.className = `status-badge ${statusClass(result.status)}`;
+  ui.status.textContent = result.status ? `${result.status} ${result.statusText || ""}`.trim() : "Network error";
+  ui.duration.textContent = `${result.duration} ms`;
+  ui.contentType.textContent = result.type || "";
+  ui.responseBody.textContent = result.shown;
+  ui.responseBody.hidden = !result.shown;
+  ui.responseEmpty.hidden = !!result.shown;
+  announce(ui.copyStatus, "", false);
+  ui.historyNotice.hidden = true;
+  ui.historyNotice.textContent = "";
+  ui.response.hidden = false;
+}
+
+async function send() {
+  const o = state.current;
+  if (!o || state.sending) return;
+  const r = currentRequest();
+  r.fileName = r.file ? r.file.name : null;
+  let body = null;
+  const headers = {};
+  if (r.body !== null) {
+    headers["Content-Type"] = "application/json";
+    body = r.body;
+  } else if (r.multipart) {
+    body = new FormData();
+    if (r.file) body.append(r.fileField, r.file, r.file.name);
+  }
+  state.sending = true;
+  state.last = r;
+  ui.send.textContent = "Sending...";
+  ui.send.setAttribute("aria-busy", "true");
+  refresh();
+  // With a pasted key the key alone judges the request; otherwise the session (and CSRF token).
+  const res = await request(r.method, r.url, { key: r.key || undefined, headers, body, cache: "no-store" });
+  const result = res.status
+    ? { status: res.status, statusText: res.statusText, type: res.type, text: res.text, shown: formatBody(res.text, res.type) }
+    : { status: 0, statusText: "", type: "", text: "", shown: `The request failed: ${res.error.message}` };
+  result.duration = res.duration;
+  state.sending = false;
+  ui.send.textContent = "Send Request";
+  ui.send.removeAttribute("aria-busy");
+  refresh();
+  showResponse(r, result);
+  if (result.status) await record(r, result);
+}
+
+// ---- history ----------------------------------------------------------------------------------
+
+async function record(r, result) {
+  const entry = {
+    method: r.method,
+    path: r.path,
+    query: r.query,
+    body: r.multipart ? `(file ${r.fileName || "none"})` : capBytes(r.body || "", BODY_LIMIT),
+    status: result.status,
+    duration_ms: result.duration,
+    key_prefix: r.key ? r.key.slice(0, PREFIX_LEN) : "",
+  };
+  try {
+    const saved = await api("POST", "/api/v1/playground/history", entry);
+    addHistoryItem(saved, true);
+  } catch (e) {
+    const problem = (e instanceof ApiError && e.problem) || {};
+    const reasons = Array.isArray(problem.errors) ? problem.errors.map((x) => `${x.field}: ${x.message}`).join("; ") : "";
+    ui.historyNotice.textContent = `Not saved in the Request History: ${reasons || e.message}.`;
+    ui.historyNotice.hidden = false;
+  }
+}
+
+function historyItem(h) {
+  const query = h.query ? `?${h.query}` : "";
+  const button = el("button", { type: "button", class: "pg-history-item", title: "Replay this request" },
+    el("span", { class: "pg-history-line" },
+      el("span", { class: `method method-${String(h.method).toLowerCase()}`, text: h.method }),
+      el("span", { class: `status-badge ${statusClass(h.status)}`, text: String(h.status) })),
+    el("code", { class: "pg-history-path", text: `${h.path}${query}` }),
+    el("span", { class: "pg-history-meta muted" },
+      el("time", { datetime: h.created_at, text: fmtTime(h.created_at) || "" }),
+      ` · ${h.duration_ms} ms · ${h.key_prefix ? `key ${h.key_prefix}…` : "session"}`));
+  button.addEventListener("click", () => replay(h));
+  return el("li", { "data-id": String(h.id), "data-method": h.method, "data-path": h.path }, button);
+}
+
+function emptyHistory() {
+  ui.historyList.replaceChildren(el("li", { class: "empty muted", text: "No requests yet." }));
+}
+
+function addHistoryItem(h, first) {
+  const empty = ui.historyList.querySelector("li.empty");
+  if (empty) empty.remove();
+  if (first) ui.historyList.prepend(historyItem(h));
+  else ui.historyList.append(historyItem(h));
+  while (ui.historyList.children.length > HISTORY_SHOWN) ui.historyList.lastElementChild.remove();
+}
+
+async function loadHistory() {
+  try {
+    const page = await api("GET", `/api/v1/playground/history?limit=${HISTORY_SHOWN}`);
+    ui.historyList.replaceChildren();
+    if (!page.items.length) emptyHistory();
+    for (const h of page.items) addHistoryItem(h, false);
+  } catch (e) {
+    ui.historyList.replaceChildren();
+    announce(ui.historyStatus, `The history could not be loaded: ${e.message}`, true);
+  }
+}
+
+/** The operation whose path template matches a concrete path; literal segments win. */
+function matchOperation(method, path) {
+  let best = null;
+  for (const o of state.ops) {
+    if (o.method !== method) continue;
+    const names = [];
+    const pattern = o.path.split(/(\{[^}]+\})/).map((part) => {
+      const m = /^\{([^}]+)\}$/.exec(part);
+      if (m) { names.push(m[1]); return "([^/]+)"; }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }).join("");
+    const found = new RegExp(`^${pattern}$`).exec(path);
+    if (!found) continue;
+    if (!best || names.length < best.names.length) {
+      best = { o, names, values: found.slice(1).map((v) => { try { return decodeURIComponent(v); } catch (_) { return v; } }) };
+    }
+  }
+  return best;
+}
+
+function replay(h) {
+  if (!state.doc) return;
+  const match = matchOperation(h.method, h.path);
+  if (!match) {
+    announce(ui.historyStatus, `${h.method} ${h.path} is not an endpoint of this server any more.`, true);
+    return;
+  }
+  const o = match.o;
+  const json = o.media && o.media.includes("json");
+  selectEndpoint(o.id, { body: json ? h.body : undefined });
+  match.names.forEach((name, i) => {
+    const c = document.getElementById(inputId("path", name));
+    if (c) c.value = match.values[i];
+  });
+  const extra = [];
+  for (const [name, value] of new URLSearchParams(h.query || "")) {
+    const c = document.getElementById(inputId("query", name));
+    if (c) c.value = value;
+    else extra.push(name);
+  }
+  validateBody();
+  refresh();
+  root.scrollIntoView({ block: "start" });
+  const ignored = extra.length ? ` Ignored unknown query parameters: ${extra.join(", ")}.` : "";
+  if (o.media && o.media.startsWith("multipart/")) {
+    announce(ui.historyStatus, `Choose the file again to replay this upload ${h.body}.`, false);
+    ui.file.focus();
+    return;
+  }
+  if (ui.send.disabled) {
+    announce(ui.historyStatus, "This request cannot be replayed as it was: complete the request builder.", true);
+    return;
+  }
+  const now = state.key ? `the API key ${masked(state.key)}` : "your session";
+  const then = h.key_prefix ? `the key ${h.key_prefix}…` : "your session";
+  const note = now === `the API key ${h.key_prefix}…` || (!h.key_prefix && !state.key) ? "" : ` (it was first sent with ${then})`;
+  announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.${ignored}`, false);
+  send();
+}
+
+// ---- "Try in Playground" from the API Documentation --------------------------------------------
+
+function tryEndpoint(detail) {
+  const id = `${String(detail.method).toUpperCase()} ${detail.path}`;
+  if (!state.ops.some((o) => o.id === id)) return false;
+  const body = detail.body !== undefined && detail.body !== null ? JSON.stringify(detail.body, null, 2) : undefined;
+  selectEndpoint(id, { body });
+  ui.endpoint.focus({ preventScroll: true });
+  return true;
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+function start() {
+  // The API key.
   let keyTimer = null;
   ui.key.addEventListener("input", () => {
     // Requests use the key as typed at once; the check waits for typing to pause.
@@ -238,175 +584,8 @@
     ui.keyToggle.setAttribute("aria-pressed", String(show));
   });
 
-  // ---- the request builder -----------------------------------------------------------------
-
-  const inputId = (where, name) => `pg-${where}-${String(name).replace(/[^A-Za-z0-9_-]/g, "_")}`;
-
-  function paramControl(p, where) {
-    const id = inputId(where, p.name);
-    const schema = docs.resolve(state.doc, p.schema || {});
-    const description = p.description || schema.description || "";
-    const hintId = `${id}-hint`;
-    const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
-    let control;
-    if (type === "boolean") {
-      control = el("select", { id, "data-param": p.name, "data-in": where, "aria-describedby": description ? hintId : null },
-        el("option", { value: "", text: "(not set)" }), el("option", { value: "true", text: "true" }), el("option", { value: "false", text: "false" }));
-    } else {
-      const ex = p.example !== undefined ? p.example : schema.example;
-      control = el("input", {
-        id, type: "text", autocomplete: "off", spellcheck: "false",
-        inputmode: type === "integer" || type === "number" ? "numeric" : null,
-        "data-param": p.name, "data-in": where,
-        required: where === "path" || !!p.required,
-        placeholder: ex !== undefined ? String(ex) : null,
-        "aria-describedby": description ? hintId : null,
-      });
-    }
-    const required = where === "path" || p.required;
-    return el("div", { class: "field pg-param" },
-      el("label", { for: id }, el("code", { text: p.name }), required ? " (required)" : " (optional)"),
-      control,
-      description ? el("p", { class: "hint", id: hintId, text: description }) : null);
-  }
-
-  function selectEndpoint(id, opts) {
-    opts = opts || {};
-    const o = state.ops.find((x) => x.id === id) || null;
-    state.current = o;
-    if (ui.endpoint.value !== (o ? o.id : "")) ui.endpoint.value = o ? o.id : "";
-    ui.response.hidden = true;
-    if (!o) {
-      ui.builder.hidden = true;
-      refresh();
-      return;
-    }
-    ui.description.textContent = [o.op.summary, o.op.description].filter(Boolean).join(": ");
-    const pathParams = o.params.filter((p) => p.in === "path");
-    const queryParams = o.params.filter((p) => p.in === "query");
-    ui.pathSet.querySelector(".pg-param-list").replaceChildren(...pathParams.map((p) => paramControl(p, "path")));
-    ui.querySet.querySelector(".pg-param-list").replaceChildren(...queryParams.map((p) => paramControl(p, "query")));
-    ui.pathSet.hidden = !pathParams.length;
-    ui.querySet.hidden = !queryParams.length;
-
-    const json = o.media && o.media.includes("json");
-    const multipart = o.media && o.media.startsWith("multipart/");
-    ui.bodyField.hidden = !json;
-    ui.body.value = json ? (opts.body !== undefined ? opts.body : o.example !== undefined ? JSON.stringify(o.example, null, 2) : "") : "";
-    ui.fileField.hidden = !multipart;
-    ui.file.value = "";
-    if (multipart) {
-      const fields = docs.fields(state.doc, o.bodySchema || {}, "", 0).map((f) => f.name);
-      ui.fileHint.textContent = `Sent as multipart/form-data, field "${fields[0] || "file"}".`;
-    }
-    ui.builder.hidden = false;
-    validateBody();
-    refresh();
-  }
-
+  // The request builder.
   ui.endpoint.addEventListener("change", () => selectEndpoint(ui.endpoint.value));
-
-  function fileField() {
-    const o = state.current;
-    const fields = o ? docs.fields(state.doc, o.bodySchema || {}, "", 0) : [];
-    const f = fields.find((x) => x.type.includes("binary")) || fields[0];
-    return f ? f.name : "file";
-  }
-
-  function paramValues(where) {
-    const out = [];
-    const set = where === "path" ? ui.pathSet : ui.querySet;
-    for (const c of set.querySelectorAll("[data-param]")) out.push([c.dataset.param, c.value.trim()]);
-    return out;
-  }
-
-  function missingPathParams() {
-    return paramValues("path").filter(([, v]) => !v).map(([n]) => n);
-  }
-
-  /** The request the builder describes right now. */
-  function currentRequest() {
-    const o = state.current;
-    let path = o.path;
-    for (const [name, value] of paramValues("path")) {
-      path = path.split(`{${name}}`).join(value ? encodeURIComponent(value) : `{${name}}`);
-    }
-    const q = new URLSearchParams();
-    for (const [name, value] of paramValues("query")) if (value) q.append(name, value);
-    const query = q.toString();
-    const json = o.media && o.media.includes("json");
-    const multipart = o.media && o.media.startsWith("multipart/");
-    const body = json && ui.body.value.trim() ? ui.body.value : null;
-    const file = multipart && ui.file.files && ui.file.files[0] ? ui.file.files[0] : null;
-    return {
-      method: o.method,
-      path,
-      query,
-      url: `${location.origin}${path}${query ? "?" + query : ""}`,
-      body,
-      file,
-      fileField: multipart ? fileField() : null,
-      multipart: !!multipart,
-      key: state.key,
-    };
-  }
-
-  function validateBody() {
-    const o = state.current;
-    state.bodyValid = true;
-    let message = "";
-    if (o && o.media && o.media.includes("json")) {
-      const text = ui.body.value.trim();
-      if (!text) {
-        if (o.bodyRequired) { state.bodyValid = false; message = "This endpoint needs a JSON body."; }
-      } else {
-        try { JSON.parse(text); } catch (e) { state.bodyValid = false; message = `Invalid JSON: ${e.message}`; }
-      }
-    }
-    ui.bodyError.textContent = message;
-    ui.bodyError.hidden = !message;
-    if (message) ui.body.setAttribute("aria-invalid", "true");
-    else ui.body.removeAttribute("aria-invalid");
-  }
-
-  /** The session cookie's name, as the document declares it. */
-  function sessionCookie() {
-    const schemes = ((state.doc && state.doc.components) || {}).securitySchemes || {};
-    const s = Object.values(schemes).find((x) => x && x.type === "apiKey" && x.in === "cookie");
-    return s ? s.name : "session";
-  }
-
-  function headerLines(r) {
-    const lines = ["Accept: application/json"];
-    if (r.key) lines.push(`Authorization: Bearer ${masked(r.key)}`);
-    else {
-      lines.push(`Cookie: ${sessionCookie()}=… (your session)`);
-      if (UNSAFE.has(r.method)) lines.push("X-CSRF-Token: … (from this page)");
-    }
-    if (r.body !== null) lines.push("Content-Type: application/json");
-    if (r.multipart) lines.push("Content-Type: multipart/form-data; boundary=…");
-    return lines;
-  }
-
-  function refresh() {
-    describeAuth();
-    const o = state.current;
-    const missing = o ? missingPathParams() : [];
-    ui.send.disabled = state.sending || !o || missing.length > 0 || !state.bodyValid ||
-      (o && o.media && o.media.startsWith("multipart/") && o.bodyRequired && !(ui.file.files && ui.file.files.length));
-    if (!o) return;
-    const r = currentRequest();
-    ui.previewMethod.textContent = r.method;
-    ui.previewMethod.className = `method method-${r.method.toLowerCase()}`;
-    ui.previewUrl.textContent = `${r.url}`;
-    ui.previewHeaders.textContent = headerLines(r).join("\n");
-    let body = "";
-    if (r.body !== null) body = r.body;
-    else if (r.multipart) body = r.file ? `${r.fileField}=@${r.file.name} (${r.file.size} bytes)` : `${r.fileField}=(choose a file)`;
-    ui.previewBody.textContent = body;
-    ui.previewBody.hidden = !body;
-  }
-
   ui.builder.addEventListener("input", (ev) => {
     if (ev.target === ui.body) validateBody();
     refresh();
@@ -417,232 +596,7 @@
     if (!ui.send.disabled) send();
   });
 
-  // ---- sending --------------------------------------------------------------------------------
-
-  const shellQuote = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
-
-  function curlFor(r) {
-    const lines = [`curl -X ${r.method} ${shellQuote(r.url)}`];
-    if (r.key) lines.push(`  -H ${shellQuote(`Authorization: Bearer ${r.key}`)}`);
-    else lines.push('  -H "Authorization: Bearer $LINKDOCK_API_KEY"');
-    if (r.body !== null) {
-      lines.push(`  -H ${shellQuote("Content-Type: application/json")}`);
-      lines.push(`  --data ${shellQuote(r.body)}`);
-    }
-    if (r.multipart) lines.push(`  -F ${shellQuote(`${r.fileField}=@${r.fileName || "links.csv"}`)}`);
-    return lines.join(" \\\n");
-  }
-
-  /** Cut `s` to at most `limit` UTF-8 bytes, on a character boundary. */
-  function capBytes(s, limit) {
-    const bytes = new TextEncoder().encode(s);
-    if (bytes.length <= limit) return s;
-    let cut = limit;
-    while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
-    return new TextDecoder().decode(bytes.slice(0, cut));
-  }
-
-  function statusClass(status) {
-    if (status >= 200 && status < 300) return "status-2xx";
-    if (status >= 400 && status < 500) return "status-4xx";
-    if (status >= 500) return "status-5xx";
-    return "status-other";
-  }
-
-  function formatBody(text, type) {
-    if (!text) return "";
-    if (/json/i.test(type || "") || /^\s*[[{]/.test(text)) {
-      try { return JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* shown as text */ }
-    }
-    return text;
-  }
-
-  function showResponse(r, result) {
-    state.requests += 1;
-    ui.response.dataset.request = String(state.requests);
-    ui.status.className = `status-badge ${statusClass(result.status)}`;
-    ui.status.textContent = result.status ? `${result.status} ${result.statusText || ""}`.trim() : "Network error";
-    ui.duration.textContent = `${result.duration} ms`;
-    ui.contentType.textContent = result.type || "";
-    ui.responseBody.textContent = result.shown;
-    ui.responseBody.hidden = !result.shown;
-    ui.responseEmpty.hidden = !!result.shown;
-    announce(ui.copyStatus, "", false);
-    ui.historyNotice.hidden = true;
-    ui.historyNotice.textContent = "";
-    ui.response.hidden = false;
-  }
-
-  async function send() {
-    const o = state.current;
-    if (!o || state.sending) return;
-    const r = currentRequest();
-    r.fileName = r.file ? r.file.name : null;
-    const headers = { Accept: "application/json" };
-    const init = { method: r.method, headers, cache: "no-store" };
-    if (r.key) {
-      headers.Authorization = `Bearer ${r.key}`;
-      init.credentials = "omit"; // judged by the key alone
-    } else {
-      init.credentials = "same-origin";
-      if (UNSAFE.has(r.method)) {
-        const m = document.querySelector('meta[name="csrf-token"]');
-        headers["X-CSRF-Token"] = m ? m.getAttribute("content") : "";
-      }
-    }
-    if (r.body !== null) {
-      headers["Content-Type"] = "application/json";
-      init.body = r.body;
-    } else if (r.multipart) {
-      const form = new FormData();
-      if (r.file) form.append(r.fileField, r.file, r.file.name);
-      init.body = form;
-    }
-    state.sending = true;
-    state.last = r;
-    ui.send.textContent = "Sending...";
-    ui.send.setAttribute("aria-busy", "true");
-    refresh();
-    const started = performance.now();
-    let result;
-    try {
-      const res = await window.fetch(r.url, init);
-      const text = await res.text();
-      const type = res.headers.get("content-type") || "";
-      result = { status: res.status, statusText: res.statusText, type, text, shown: formatBody(text, type) };
-    } catch (e) {
-      result = { status: 0, statusText: "", type: "", text: "", shown: `The request failed: ${e.message}` };
-    }
-    result.duration = Math.max(0, Math.round(performance.now() - started));
-    state.sending = false;
-    ui.send.textContent = "Send Request";
-    ui.send.removeAttribute("aria-busy");
-    refresh();
-    showResponse(r, result);
-    if (result.status) await record(r, result);
-  }
-
-  // ---- history ----------------------------------------------------------------------------------
-
-  async function record(r, result) {
-    const entry = {
-      method: r.method,
-      path: r.path,
-      query: r.query,
-      body: r.multipart ? `(file ${r.fileName || "none"})` : capBytes(r.body || "", BODY_LIMIT),
-      status: result.status,
-      duration_ms: result.duration,
-      key_prefix: r.key ? r.key.slice(0, PREFIX_LEN) : "",
-    };
-    try {
-      const saved = await api("POST", "/api/v1/playground/history", entry);
-      addHistoryItem(saved, true);
-    } catch (e) {
-      const problem = (e instanceof ApiError && e.problem) || {};
-      const reasons = Array.isArray(problem.errors) ? problem.errors.map((x) => `${x.field}: ${x.message}`).join("; ") : "";
-      ui.historyNotice.textContent = `Not saved in the Request History: ${reasons || e.message}.`;
-      ui.historyNotice.hidden = false;
-    }
-  }
-
-  function historyItem(h) {
-    const query = h.query ? `?${h.query}` : "";
-    const button = el("button", { type: "button", class: "pg-history-item", title: "Replay this request" },
-      el("span", { class: "pg-history-line" },
-        el("span", { class: `method method-${String(h.method).toLowerCase()}`, text: h.method }),
-        el("span", { class: `status-badge ${statusClass(h.status)}`, text: String(h.status) })),
-      el("code", { class: "pg-history-path", text: `${h.path}${query}` }),
-      el("span", { class: "pg-history-meta muted" },
-        el("time", { datetime: h.created_at, text: fmtTime(h.created_at) || "" }),
-        ` · ${h.duration_ms} ms · ${h.key_prefix ? `key ${h.key_prefix}…` : "session"}`));
-    button.addEventListener("click", () => replay(h));
-    return el("li", { "data-id": String(h.id), "data-method": h.method, "data-path": h.path }, button);
-  }
-
-  function emptyHistory() {
-    ui.historyList.replaceChildren(el("li", { class: "empty muted", text: "No requests yet." }));
-  }
-
-  function addHistoryItem(h, first) {
-    const empty = ui.historyList.querySelector("li.empty");
-    if (empty) empty.remove();
-    if (first) ui.historyList.prepend(historyItem(h));
-    else ui.historyList.append(historyItem(h));
-    while (ui.historyList.children.length > HISTORY_SHOWN) ui.historyList.lastElementChild.remove();
-  }
-
-  async function loadHistory() {
-    try {
-      const page = await api("GET", `/api/v1/playground/history?limit=${HISTORY_SHOWN}`);
-      ui.historyList.replaceChildren();
-      if (!page.items.length) emptyHistory();
-      for (const h of page.items) addHistoryItem(h, false);
-    } catch (e) {
-      ui.historyList.replaceChildren();
-      announce(ui.historyStatus, `The history could not be loaded: ${e.message}`, true);
-    }
-  }
-
-  /** The operation whose path template matches a concrete path; literal segments win. */
-  function matchOperation(method, path) {
-    let best = null;
-    for (const o of state.ops) {
-      if (o.method !== method) continue;
-      const names = [];
-      const pattern = o.path.split(/(\{[^}]+\})/).map((part) => {
-        const m = /^\{([^}]+)\}$/.exec(part);
-        if (m) { names.push(m[1]); return "([^/]+)"; }
-        return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      }).join("");
-      const found = new RegExp(`^${pattern}$`).exec(path);
-      if (!found) continue;
-      if (!best || names.length < best.names.length) {
-        best = { o, names, values: found.slice(1).map((v) => { try { return decodeURIComponent(v); } catch (_) { return v; } }) };
-      }
-    }
-    return best;
-  }
-
-  function replay(h) {
-    if (!state.doc) return;
-    const match = matchOperation(h.method, h.path);
-    if (!match) {
-      announce(ui.historyStatus, `${h.method} ${h.path} is not an endpoint of this server any more.`, true);
-      return;
-    }
-    const o = match.o;
-    const json = o.media && o.media.includes("json");
-    selectEndpoint(o.id, { body: json ? h.body : undefined });
-    match.names.forEach((name, i) => {
-      const c = document.getElementById(inputId("path", name));
-      if (c) c.value = match.values[i];
-    });
-    const extra = [];
-    for (const [name, value] of new URLSearchParams(h.query || "")) {
-      const c = document.getElementById(inputId("query", name));
-      if (c) c.value = value;
-      else extra.push(name);
-    }
-    validateBody();
-    refresh();
-    root.scrollIntoView({ block: "start" });
-    const ignored = extra.length ? ` Ignored unknown query parameters: ${extra.join(", ")}.` : "";
-    if (o.media && o.media.startsWith("multipart/")) {
-      announce(ui.historyStatus, `Choose the file again to replay this upload ${h.body}.`, false);
-      ui.file.focus();
-      return;
-    }
-    if (ui.send.disabled) {
-      announce(ui.historyStatus, "This request cannot be replayed as it was: complete the request builder.", true);
-      return;
-    }
-    const now = state.key ? `the API key ${masked(state.key)}` : "your session";
-    const then = h.key_prefix ? `the key ${h.key_prefix}…` : "your session";
-    const note = now === `the API key ${h.key_prefix}…` || (!h.key_prefix && !state.key) ? "" : ` (it was first sent with ${then})`;
-    announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.${ignored}`, false);
-    send();
-  }
-
+  // Request History and copying.
   ui.clearHistory.addEventListener("click", async () => {
     if (!window.confirm("Clear the whole Request History? This cannot be undone.")) return;
     try {
@@ -653,12 +607,9 @@
       announce(ui.historyStatus, `The history could not be cleared: ${e.message}`, true);
     }
   });
-
-  // ---- copying --------------------------------------------------------------------------------
-
   ui.copyCurl.addEventListener("click", async () => {
     if (!state.last) return;
-    const ok = await copyText(curlFor(state.last));
+    const ok = await copyText(curl(requestModel(state.last)));
     const note = state.last.key ? "" : " It reads the key from $LINKDOCK_API_KEY, because no API key was pasted.";
     announce(ui.copyStatus, ok ? `cURL command copied.${note}` : "Could not copy: the browser refused clipboard access.", !ok);
   });
@@ -668,17 +619,7 @@
     announce(ui.copyStatus, ok ? "Response copied." : "Could not copy: the browser refused clipboard access.", !ok);
   });
 
-  // ---- "Try in Playground" from the API Documentation --------------------------------------------
-
-  function tryEndpoint(detail) {
-    const id = `${String(detail.method).toUpperCase()} ${detail.path}`;
-    if (!state.ops.some((o) => o.id === id)) return false;
-    const body = detail.body !== undefined && detail.body !== null ? JSON.stringify(detail.body, null, 2) : undefined;
-    selectEndpoint(id, { body });
-    ui.endpoint.focus({ preventScroll: true });
-    return true;
-  }
-
+  // "Try in Playground" from the API Documentation.
   document.addEventListener("linkdock:try-endpoint", (ev) => {
     const detail = ev.detail || {};
     if (state.doc) {
@@ -703,11 +644,9 @@
     if (ev.persisted) checkKey();
   });
 
-  // ---- start --------------------------------------------------------------------------------------
-
   describeAuth();
   loadHistory();
-  docs.ready
+  loadDocument()
     .then(({ doc }) => {
       state.doc = doc;
       state.ops = loadOperations(doc);
@@ -718,4 +657,6 @@
       ui.endpoint.replaceChildren(el("option", { value: "", text: "No endpoints" }));
       announce(ui.endpointStatus, `The endpoints could not be loaded: ${e.message}`, true);
     });
-})();
+}
+
+if (root) start();

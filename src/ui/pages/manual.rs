@@ -48,7 +48,7 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
             }
             (request_history())
         }
-        script src=(asset_url("js/playground.js")) defer {}
+        script type="module" src=(asset_url("js/playground.js")) {}
     };
     render(
         &user,
