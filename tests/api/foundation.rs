@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::support::{call, expect, spawn_app, spawn_with, Options};
@@ -38,7 +36,12 @@ async fn every_response_carries_a_request_id() {
 
 #[tokio::test]
 async fn bootstrap_admin_signs_in_and_out_with_csrf() {
-    let app = spawn_app().await;
+    // The real first start: `admin` comes from LINKDOCK_ADMIN_PASSWORD, not the test's file.
+    let app = spawn_with(Options {
+        admin_password: Some(crate::support::ADMIN_PASSWORD.into()),
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     let me = call(admin.get("/api/v1/session"), 200).await;
     assert_eq!(me["username"], "admin");
@@ -335,7 +338,6 @@ async fn sigterm_flushes_and_a_restart_finds_every_acknowledged_write() {
     assert_eq!(got["clicks"], 3);
     let dom = call(admin.get(&format!("/api/v1/domains/{}", d["id"])), 200).await;
     assert_eq!(dom["link_count"], 1);
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 #[tokio::test]

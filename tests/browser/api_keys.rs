@@ -378,17 +378,13 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     row_action(&b, "Development Key", "Delete").await;
     assert!(b.prompt_text().await.contains("Delete"));
     b.accept_prompt().await;
-    let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
-    while b
-        .exists("#keys-body tr[data-name=\"Development Key\"]")
-        .await
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deleted key stays in the table"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        (!b.exists("#keys-body tr[data-name=\"Development Key\"]")
+            .await)
+            .then_some(())
+            .ok_or("deleted key stays in the table")
+    })
+    .await;
     assert_eq!(
         key_get(&app, &dev_key, "/api/v1/links").await.status(),
         401,

@@ -68,11 +68,12 @@ async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
             b.wait_text("main h1", heading).await;
             // Tables are filled by script: wait until "Loading…" is gone.
             if b.exists("tbody").await {
-                let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
-                while b.text("tbody").await.contains("Loading") {
-                    assert!(std::time::Instant::now() < deadline, "{path} never loaded");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
+                crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+                    (!b.text("tbody").await.contains("Loading"))
+                        .then_some(())
+                        .ok_or(format!("{path} never loaded"))
+                })
+                .await;
             }
             b.assert_page_hygiene(path, width, scheme).await;
             if let Some(dir) = &shots {

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::support::browser::{Browser, WAIT};
-use crate::support::{expect, spawn_app, Session};
+use crate::support::browser::{Browser, WAIT_SECS};
+use crate::support::{eventually, expect, spawn_app, Session};
 
 async fn domains(admin: &Session) -> Vec<String> {
     let list = expect(
@@ -39,8 +39,7 @@ async fn link_by_slug(admin: &Session, slug: &str) -> Option<Value> {
 }
 
 async fn wait_rows(b: &Browser, css: &str, n: usize) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    eventually(WAIT_SECS, || async {
         let rows = b
             .client
             .find_all(fantoccini::Locator::Css(css))
@@ -48,14 +47,12 @@ async fn wait_rows(b: &Browser, css: &str, n: usize) {
             .unwrap()
             .len();
         if rows == n {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{css}: {rows} rows, expected {n}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{css}: {rows} rows, expected {n}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -105,23 +102,18 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     assert_eq!(b.value("#domain-hostname").await, "not a host!");
     b.fill("#domain-hostname", "go.example.com").await;
     b.click_button("#domain-form", "Add Domain").await;
-    let deadline = std::time::Instant::now() + WAIT;
-    let dup = loop {
+    let dup = eventually(WAIT_SECS, || async {
         let t = b
             .visible("[data-error-for=\"hostname\"]")
             .await
             .text()
             .await
             .unwrap();
-        if !t.is_empty() && t != err {
-            break t;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the duplicate was never explained"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+        (!t.is_empty() && t != err)
+            .then_some(t)
+            .ok_or("the duplicate was never explained")
+    })
+    .await;
     assert!(
         dup.contains("go.example.com") || dup.contains("exists"),
         "duplicate explained: {dup}"

@@ -318,21 +318,18 @@ async fn playground_sends_requests_with_a_scoped_key_copies_them_and_keeps_a_his
     b.wait_text("#pg-response-body", "\"total\": 1").await;
 
     // Step: View Request History: newest first, never the key.
-    let deadline = std::time::Instant::now() + crate::support::browser::WAIT;
-    while b
-        .eval(
-            "return document.querySelectorAll('#pg-history-list li[data-id]').length;",
-            vec![],
-        )
-        .await
-        != json!(3)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "history never showed 3 requests"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let n = b
+            .eval(
+                "return document.querySelectorAll('#pg-history-list li[data-id]').length;",
+                vec![],
+            )
+            .await;
+        (n == json!(3))
+            .then_some(())
+            .ok_or(format!("history shows {n} requests, not 3"))
+    })
+    .await;
     let items = b.text("#pg-history-list").await;
     assert!(
         items.find("/api/v1/links?limit=5&search=pg-").unwrap()

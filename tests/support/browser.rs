@@ -19,17 +19,18 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use super::{TestApp, ADMIN_PASSWORD};
+use super::{eventually, TestApp, ADMIN_PASSWORD};
 
 /// How long any wait for the page lasts before the test fails.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(WAIT_SECS);
+pub const WAIT_SECS: u64 = 15;
 
 pub struct Browser {
     pub client: Client,
@@ -158,23 +159,18 @@ impl Browser {
             }),
         );
 
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = loop {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&wd)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "could not start a WebDriver session: {e}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+        let client = eventually(30, || {
+            let caps = caps.clone();
+            let wd = wd.clone();
+            async move {
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps)
+                    .connect(&wd)
+                    .await
+                    .map_err(|e| format!("could not start a WebDriver session: {e}"))
             }
-        };
+        })
+        .await;
         let b = Browser {
             client,
             base: app.base.clone(),
@@ -224,15 +220,15 @@ impl Browser {
     }
 
     pub async fn wait_for_path(&self, ok: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        eventually(WAIT_SECS, || async {
             let p = self.path().await;
             if ok(&p) {
-                return;
+                Ok(())
+            } else {
+                Err(format!("page stayed at {p}"))
             }
-            assert!(Instant::now() < deadline, "page stayed at {p}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
     }
 
     /// The first element matching `css`, waiting for it to exist.
@@ -247,38 +243,38 @@ impl Browser {
 
     /// Wait until `css` matches a displayed element, and return it.
     pub async fn visible(&self, css: &str) -> Element {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
-                for el in els {
-                    if el.is_displayed().await.unwrap_or(false) {
-                        return el;
-                    }
+        eventually(WAIT_SECS, || async {
+            for el in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+            {
+                if el.is_displayed().await.unwrap_or(false) {
+                    return Ok(el);
                 }
             }
-            assert!(Instant::now() < deadline, "{css} never became visible");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("{css} never became visible"))
+        })
+        .await
     }
 
     /// Wait until nothing displayed matches `css`.
     pub async fn hidden(&self, css: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let mut shown = false;
-            if let Ok(els) = self.client.find_all(Locator::Css(css)).await {
-                for el in els {
-                    if el.is_displayed().await.unwrap_or(false) {
-                        shown = true;
-                    }
+        eventually(WAIT_SECS, || async {
+            for el in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+            {
+                if el.is_displayed().await.unwrap_or(false) {
+                    return Err(format!("{css} stayed visible"));
                 }
             }
-            if !shown {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{css} stayed visible");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Ok(())
+        })
+        .await;
     }
 
     pub async fn exists(&self, css: &str) -> bool {
@@ -300,8 +296,7 @@ impl Browser {
 
     /// Click the displayed button (or link) whose text is exactly `label`, inside `scope`.
     pub async fn click_button(&self, scope: &str, label: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        let button = eventually(WAIT_SECS, || async {
             for el in self
                 .client
                 .find_all(Locator::Css(&format!("{scope} button, {scope} a")))
@@ -311,18 +306,16 @@ impl Browser {
                 if el.is_displayed().await.unwrap_or(false)
                     && el.text().await.unwrap_or_default().trim() == label
                 {
-                    el.click()
-                        .await
-                        .unwrap_or_else(|e| panic!("click {label:?}: {e}"));
-                    return;
+                    return Ok(el);
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "no visible button {label:?} in {scope}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("no visible button {label:?} in {scope}"))
+        })
+        .await;
+        button
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {label:?}: {e}"));
     }
 
     /// Clear a field and type `text` into it.
@@ -361,21 +354,17 @@ impl Browser {
 
     /// Wait until the text of `css` contains `needle`; returns the text.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        eventually(WAIT_SECS, || async {
             let mut last = String::new();
             for el in self.client.find_all(Locator::Css(css)).await.expect("find") {
                 last = el.text().await.unwrap_or_default();
                 if last.contains(needle) {
-                    return last;
+                    return Ok(last);
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "{css} never contained {needle:?} (last: {last:?})"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!("{css} never contained {needle:?} (last: {last:?})"))
+        })
+        .await
     }
 
     /// Run a script in the page; `arguments[i]` are `args`.
@@ -451,16 +440,13 @@ impl Browser {
 
     /// Wait for a `confirm()`/`alert()` prompt; return its text.
     pub async fn prompt_text(&self) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match self.client.get_alert_text().await {
-                Ok(t) => return t,
-                Err(e) => {
-                    assert!(Instant::now() < deadline, "no prompt appeared: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
+        eventually(WAIT_SECS, || async {
+            self.client
+                .get_alert_text()
+                .await
+                .map_err(|e| format!("no prompt appeared: {e}"))
+        })
+        .await
     }
 
     /// Press "OK" on the open prompt.

@@ -1,5 +1,9 @@
 //! Black-box test support: start the real `linkdock` binary on 127.0.0.1:0 with a temporary
-//! data dir and config file, read its log, talk HTTP to it.
+//! data dir and config file, learn its port from `--port-file`, read its log, talk HTTP to it.
+//!
+//! The admin user is declared in the test's config file with a password hash of only 1,000
+//! PBKDF2 rounds (the count is part of the hash), so a sign-in costs a test nothing; every
+//! password set through the product itself still gets the full count.
 #![allow(dead_code)]
 
 pub mod browser;
@@ -7,12 +11,40 @@ pub mod browser;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+/// A `pbkdf2-sha256` hash of `password` with few rounds, for users declared by tests.
+pub fn cheap_password_hash(password: &str) -> String {
+    const ROUNDS: u32 = 1000;
+    let salt = *b"linkdock-tests!!";
+    let mut out = [0u8; 32];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(ROUNDS).unwrap(),
+        &salt,
+        password.as_bytes(),
+        &mut out,
+    );
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!("pbkdf2-sha256${ROUNDS}${}${}", hex(&salt), hex(&out))
+}
+
+/// The `[[users]]` entry that declares `admin` with [`ADMIN_PASSWORD`].
+pub fn admin_declaration() -> &'static str {
+    static TOML: OnceLock<String> = OnceLock::new();
+    TOML.get_or_init(|| {
+        format!(
+            "\n[[users]]\nusername = \"admin\"\npassword_hash = \"{}\"\n",
+            cheap_password_hash(ADMIN_PASSWORD)
+        )
+    })
+}
 
 pub struct TestApp {
     pub base: String,
@@ -20,6 +52,7 @@ pub struct TestApp {
     pub dir: Arc<tempfile::TempDir>,
     pub config_path: PathBuf,
     pub http: reqwest::Client,
+    opts: Options,
     child: Option<Child>,
     logs: Arc<Mutex<String>>,
 }
@@ -28,15 +61,30 @@ pub struct TestApp {
 #[derive(Clone, Default)]
 pub struct Options {
     pub extra_toml: String,
+    /// Create `admin` the way a fresh install does, through `LINKDOCK_ADMIN_PASSWORD` (full
+    /// PBKDF2 cost), instead of declaring it in the config file.
     pub admin_password: Option<String>,
+    /// No admin at all: the first-run setup link.
     pub no_admin: bool,
     pub env: Vec<(String, String)>,
 }
 
+impl Options {
+    fn declares_admin(&self) -> bool {
+        !self.no_admin && self.admin_password.is_none()
+    }
+}
+
+/// The config file of a test server, with the declared admin (see the module docs).
 pub fn base_config(data_dir: &Path, extra: &str) -> String {
+    config_text(data_dir, extra, true)
+}
+
+fn config_text(data_dir: &Path, extra: &str, admin: bool) -> String {
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\n[storage]\ndata_dir = \"{}\"\n\n[keys]\nsweep_interval = \"1s\"\n{extra}\n",
-        data_dir.display()
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\n[storage]\ndata_dir = \"{}\"\n\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
+        data_dir.display(),
+        if admin { admin_declaration() } else { "" }
     )
 }
 
@@ -49,7 +97,11 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let config_path = dir.path().join("linkdock.toml");
     std::fs::write(
         &config_path,
-        base_config(&dir.path().join("data"), &opts.extra_toml),
+        config_text(
+            &dir.path().join("data"),
+            &opts.extra_toml,
+            opts.declares_admin(),
+        ),
     )
     .expect("write config");
     start(dir, config_path, &opts).await
@@ -57,23 +109,25 @@ pub async fn spawn_with(opts: Options) -> TestApp {
 
 /// Start (or restart) the binary on an existing dir and config file.
 pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Options) -> TestApp {
+    static STARTS: AtomicU32 = AtomicU32::new(0);
+    let port_file = dir
+        .path()
+        .join(format!("port-{}", STARTS.fetch_add(1, Ordering::Relaxed)));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_linkdock"));
     cmd.arg("serve")
         .arg("--config")
         .arg(&config_path)
+        .arg("--port-file")
+        .arg(&port_file)
         .env_remove("LINKDOCK_CONFIG")
         .env_remove("LINKDOCK_LISTEN")
         .env_remove("LINKDOCK_DATA_DIR")
+        .env_remove("LINKDOCK_ADMIN_PASSWORD")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if !opts.no_admin {
-        cmd.env(
-            "LINKDOCK_ADMIN_PASSWORD",
-            opts.admin_password.as_deref().unwrap_or(ADMIN_PASSWORD),
-        );
-    } else {
-        cmd.env_remove("LINKDOCK_ADMIN_PASSWORD");
+    if let Some(pw) = &opts.admin_password {
+        cmd.env("LINKDOCK_ADMIN_PASSWORD", pw);
     }
     for (k, v) in &opts.env {
         cmd.env(k, v);
@@ -96,27 +150,20 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
             }
         });
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let port = loop {
-        if let Some(port) = logs.lock().unwrap().lines().find_map(|l| {
-            let rest = l.split("listening on http://127.0.0.1:").nth(1)?;
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse::<u16>()
-                .ok()
-        }) {
-            break port;
+    let port = eventually(30, || {
+        let exited = child.try_wait().ok().flatten();
+        let port = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        let logs = Arc::clone(&logs);
+        async move {
+            if let Some(status) = exited {
+                panic!("linkdock exited with {status}:\n{}", logs.lock().unwrap());
+            }
+            port.ok_or_else(|| format!("linkdock did not start:\n{}", logs.lock().unwrap()))
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("linkdock exited with {status}:\n{}", logs.lock().unwrap());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "linkdock did not start:\n{}",
-            logs.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
@@ -126,6 +173,7 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        opts: opts.clone(),
         child: Some(child),
         logs,
     }
@@ -212,15 +260,17 @@ impl TestApp {
 
     /// Wait until the log contains `needle` (or panic after `secs`).
     pub async fn wait_for_log(&self, needle: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !self.logs().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "log never showed {needle:?}:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(secs, || {
+            let logs = self.logs();
+            async move {
+                if logs.contains(needle) {
+                    Ok(())
+                } else {
+                    Err(format!("log never showed {needle:?}:\n{logs}"))
+                }
+            }
+        })
+        .await;
     }
 
     pub async fn sign_in_as(&self, username: &str, password: &str) -> Session {
@@ -259,19 +309,14 @@ impl TestApp {
             .arg(pid.to_string())
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
         let child = self.child.as_mut().unwrap();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "linkdock did not stop on SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let status = eventually(30, || {
+            let status = child.try_wait().unwrap();
+            async move { status.ok_or("linkdock did not stop on SIGTERM") }
+        })
+        .await;
+        self.child = None;
+        status.success()
     }
 
     /// Stop with SIGTERM and start again on the same data dir and config file.
@@ -279,13 +324,22 @@ impl TestApp {
         assert!(self.terminate().await, "clean exit:\n{}", self.logs());
         let dir = Arc::clone(&self.dir);
         let path = self.config_path.clone();
-        start(dir, path, &Options::default()).await
+        let opts = Options {
+            admin_password: None,
+            ..self.opts.clone()
+        };
+        start(dir, path, &opts).await
     }
 
     /// Replace the config file the way editors do: write a new file, rename it over the old.
     pub fn rewrite_config(&self, extra_toml: &str) {
         let tmp = self.dir.path().join(".linkdock.toml.swp");
-        std::fs::write(&tmp, base_config(&self.dir.path().join("data"), extra_toml)).unwrap();
+        let text = config_text(
+            &self.dir.path().join("data"),
+            extra_toml,
+            self.opts.declares_admin(),
+        );
+        std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, &self.config_path).unwrap();
     }
 }
@@ -299,21 +353,38 @@ impl Drop for TestApp {
     }
 }
 
-/// Poll `f` until it returns Some, for up to `secs`.
-pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
+/// The one polling helper: run `check` every 50 ms until it gives `Ok`, for up to `secs`;
+/// then fail with the last `Err`, which says what was seen. `Option` checks work too (`None`
+/// reads as "not yet").
+pub async fn eventually<T, E, F, Fut>(secs: u64, mut check: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: std::future::Future<Output = E>,
+    E: Outcome<T>,
 {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(v) = f().await {
-            return v;
+        match check().await.outcome() {
+            Ok(v) => return v,
+            Err(last) => assert!(Instant::now() < deadline, "not within {secs} s: {last}"),
         }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {secs}s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What a polled check gives back: done with a value, or not yet (and why).
+pub trait Outcome<T> {
+    fn outcome(self) -> Result<T, String>;
+}
+
+impl<T> Outcome<T> for Option<T> {
+    fn outcome(self) -> Result<T, String> {
+        self.ok_or_else(|| "the condition never held".to_owned())
+    }
+}
+
+impl<T, S: Into<String>> Outcome<T> for Result<T, S> {
+    fn outcome(self) -> Result<T, String> {
+        self.map_err(Into::into)
     }
 }
