@@ -242,7 +242,7 @@ pub fn serve(
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             port = app.port(),
-            data = %data_dir.join("linkdock.redb").display(),
+            data = %Store::file_in(&data_dir).display(),
             config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
             "linkdock listening on http://{}:{}",
             listen.ip(),

@@ -102,7 +102,7 @@ impl Store {
             path: data_dir.to_owned(),
             source,
         })?;
-        let path = data_dir.join("linkdock.redb");
+        let path = Self::file_in(data_dir);
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
             other => other.into(),
@@ -118,6 +118,11 @@ impl Store {
         store.migrate()?;
         store.load_read_models()?;
         Ok(Arc::new(store))
+    }
+
+    /// The database file of a data directory.
+    pub fn file_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("linkdock.redb")
     }
 
     pub fn path(&self) -> &Path {

@@ -400,3 +400,45 @@ async fn json_logs_carry_the_request_id_on_every_line() {
     assert_eq!(v["span"]["id"], id.as_str(), "{line}");
     assert!(v["fields"]["message"].is_string());
 }
+
+#[tokio::test]
+async fn static_files_are_cached_for_good_only_when_pinned_to_their_content() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let page = admin
+        .get("/ui/links")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pinned = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .find(|s| s.starts_with("/static/js/links.js?v="))
+        .expect("the page links its script with a version")
+        .to_owned();
+    let res = app.http.get(app.url(&pinned)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    // A module imported without a version (or an old one) must be revalidated.
+    for path in ["/static/js/common.js", "/static/js/links.js?v=00000000"] {
+        let res = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["cache-control"], "no-cache", "{path}");
+        let etag = res.headers()["etag"].clone();
+        let again = app
+            .http
+            .get(app.url(path))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+}
