@@ -442,3 +442,49 @@ async fn static_files_are_cached_for_good_only_when_pinned_to_their_content() {
         assert_eq!(again.status(), 304, "{path}");
     }
 }
+
+#[tokio::test]
+async fn ui_errors_are_html_pages_and_api_errors_stay_problem_json() {
+    let app = spawn_app().await;
+    // A sign-in form that does not parse: an HTML page that says so, not text or JSON.
+    let res = app
+        .http
+        .post(app.url("/ui/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(crate::support::content_type(&res).starts_with("text/html"));
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("<h1>") && body.contains("href=\"/ui/\""),
+        "{body}"
+    );
+    // Sign-out without the form's CSRF token is refused, as a page.
+    let admin = app.admin().await;
+    let res = admin
+        .http
+        .post(app.url("/ui/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf_token=wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(crate::support::content_type(&res).starts_with("text/html"));
+    call(admin.get("/api/v1/session"), 200).await;
+    // An unknown page under /ui is a page-not-found with a way back.
+    let res = admin.get("/ui/no-such-page").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(crate::support::content_type(&res).starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("href=\"/ui/\""));
+    // The same kind of mistake under /api is problem+json.
+    let res = admin.get("/api/v1/links?limit=abc").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        crate::support::content_type(&res),
+        "application/problem+json"
+    );
+}
