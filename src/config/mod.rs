@@ -49,6 +49,22 @@ pub struct ServerConfig {
     pub public_url: PublicUrl,
     #[serde(default)]
     pub trusted_proxies: Vec<IpRule>,
+    /// The one forwarding header believed from a trusted proxy; every other is ignored.
+    #[serde(default)]
+    pub client_ip_header: ClientIpHeader,
+}
+
+/// Which forwarding header names the client behind a trusted proxy.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (each proxy appends the address it saw).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`, set (not appended) by the proxy.
+    XRealIp,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -385,6 +401,10 @@ impl Config {
 
     pub fn trusted_proxies(&self) -> &[IpRule] {
         &self.server.trusted_proxies
+    }
+
+    pub fn client_ip_header(&self) -> ClientIpHeader {
+        self.server.client_ip_header
     }
 }
 

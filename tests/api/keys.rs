@@ -237,7 +237,11 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
         (forged().send().await.unwrap().status() == 200).then_some(())
     })
     .await;
-    call(forwarded(), 200).await;
+    // Only X-Forwarded-For (the default client_ip_header) is read: a Forwarded header the
+    // client wrote itself changes nothing, even when it names a whitelisted address and the
+    // proxy's X-Forwarded-For names another.
+    call(forwarded(), 403).await;
+    call(forwarded().header("x-forwarded-for", "198.51.100.1"), 403).await;
     // A client behind the proxy cannot smuggle an address in front of its own.
     let res = bearer(&app, &proxied, "/api/v1/links")
         .header("x-forwarded-for", "203.0.113.7, 198.51.100.1")
@@ -245,6 +249,17 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // Switched to `forwarded` (live), the roles swap.
+    let text = std::fs::read_to_string(&app.config_path)
+        .unwrap()
+        .replace("[server]\n", "[server]\nclient_ip_header = \"forwarded\"\n");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, &app.config_path).unwrap();
+    eventually(5, || async {
+        (forwarded().send().await.unwrap().status() == 200).then_some(())
+    })
+    .await;
+    call(forged(), 403).await;
 }
 
 #[tokio::test]
