@@ -25,6 +25,7 @@ pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::domain::{now, Username};
 use crate::error::{ApiError, AuthFailure};
+use crate::keys::KeyFailure;
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
@@ -111,6 +112,10 @@ fn request_ip(req: &HttpRequest, st: &AppState) -> Result<IpAddr, ApiError> {
         .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))
 }
 
+/// Judge the presented key. A valid, permitted key always passes and never touches the
+/// failure limiter. A malformed key (bad shape or checksum, detectable offline) is a cheap
+/// 401 that is not counted. Only a well-formed key that fails the lookup (unknown, revoked,
+/// expired) counts against the caller's address; past the limit those failures get 429.
 fn authenticate_key(
     req: &HttpRequest,
     st: &AppState,
@@ -118,40 +123,45 @@ fn authenticate_key(
 ) -> Result<KeyCaller, ApiError> {
     let config = st.config.current();
     let ip = request_ip(req, st)?;
-    let limit = config.keys.max_failed_auth_per_minute;
-    if let Some(retry) = st.key_failures.blocked(ip, limit) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry.0,
-        });
-    }
-    let fail = |why: AuthFailure| {
-        st.key_failures.fail(ip, limit);
+    let refuse = |why: AuthFailure| {
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
     };
-    let raw = value
-        .to_str()
-        .map_err(|_| fail(AuthFailure::Key(crate::keys::KeyFailure::Malformed)))?;
-    let presented = match raw.split_once(' ') {
+    let presented = match value.to_str().ok().and_then(|v| v.split_once(' ')) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => return Err(fail(AuthFailure::NotBearer)),
+        Some(_) => return Err(refuse(AuthFailure::NotBearer)),
+        None if value.to_str().is_ok() => return Err(refuse(AuthFailure::NotBearer)),
+        None => return Err(refuse(AuthFailure::Key(KeyFailure::Malformed))),
     };
-    let key = match st
+    match st
         .store
         .keys
         .verify(presented, &config.keys.prefix, ip, now())
     {
-        Ok(key) => key,
-        Err(Rejection::Key(why)) => return Err(fail(why.into())),
+        Ok(key) => {
+            req.extensions_mut().insert(KeyUse { key: key.id, ip });
+            Ok(KeyCaller { key, ip })
+        }
+        Err(Rejection::Key(why)) if why.is_offline() => Err(refuse(why.into())),
+        Err(Rejection::Key(why)) => {
+            let limit = config.keys.max_failed_auth_per_minute;
+            match st.key_failures.fail(ip, limit) {
+                Some(retry) => {
+                    st.metrics.auth_failure("rate_limited");
+                    Err(ApiError::TooManyRequests {
+                        retry_after_secs: retry.0,
+                    })
+                }
+                None => Err(refuse(why.into())),
+            }
+        }
         Err(Rejection::Ip) => {
             st.metrics.auth_failure("ip");
-            return Err(ApiError::Forbidden(format!(
+            Err(ApiError::Forbidden(format!(
                 "requests from {ip} are not allowed for this API key (IP whitelist)"
-            )));
+            )))
         }
-    };
-    req.extensions_mut().insert(KeyUse { key: key.id, ip });
-    Ok(KeyCaller { key, ip })
+    }
 }
 
 /// The session of the request's cookie, if it has one. Unsafe methods must also carry the
