@@ -35,6 +35,8 @@ pub enum StartError {
     Watch(#[from] notify::Error),
     #[error("cannot start the event writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("cannot start the password-checking threads: {0}")]
+    Threads(std::io::Error),
     #[error("cannot write the port file {path}: {source}")]
     PortFile {
         path: PathBuf,
@@ -79,7 +81,10 @@ impl Application {
             })?
             .port();
         let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
-        let state = web::Data::new(AppState::new(config, config_path, store, writer.sink()));
+        let state = web::Data::new(
+            AppState::new(config, config_path, store, writer.sink())
+                .map_err(StartError::Threads)?,
+        );
         let sign_in = bootstrap_first_user(&state)?;
 
         let watcher = match &state.config_path {

@@ -10,7 +10,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use crate::domain::{now, same_secret, PasswordHash, Username};
+use crate::domain::{now, same_secret, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
 use crate::state::AppState;
@@ -92,22 +92,26 @@ pub async fn open_session(
         });
     }
     let st2 = st.clone();
-    let user = blocking(move || {
-        let rec = Username::parse(&username)
+    let record = blocking(move || {
+        Ok(Username::parse(&username)
             .ok()
             .map(|u| st2.store.user(u.as_str()))
             .transpose()?
-            .flatten();
-        Ok(match rec {
-            Some(r) if r.password_hash.verify(&password) => Some(r.username),
-            Some(_) => None,
-            None => {
-                PasswordHash::verify_dummy(&password);
-                None
-            }
-        })
+            .flatten())
     })
     .await?;
+    let (hash, name) = match record {
+        Some(r) => (Some(r.password_hash), Some(r.username)),
+        None => (None, None),
+    };
+    let verified =
+        st.passwords
+            .check(hash, password)
+            .await
+            .map_err(|busy| ApiError::TooManyRequests {
+                retry_after_secs: busy.0,
+            })?;
+    let user = name.filter(|_| verified);
     let Some(username) = user else {
         st.sign_in_failures.fail(ip, limit);
         st.metrics.auth_failure(AuthFailure::BadCredentials.label());

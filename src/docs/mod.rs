@@ -137,6 +137,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // catch-all pattern inside it.
         .service(
             web::scope("/swagger-ui")
+                .wrap(crate::ui::security_headers())
                 .route(
                     "",
                     web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),

@@ -5,6 +5,7 @@ mod support;
 
 mod docs;
 mod foundation;
+mod hardening;
 mod healthcheck;
 mod keys;
 mod links;

@@ -108,7 +108,12 @@ async fn sign_in(
             .finish(),
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
-            html(status, login_form(next, Some(&e.detail()), &username))
+            let mut page = html(status, login_form(next, Some(&e.detail()), &username));
+            if let ApiError::TooManyRequests { retry_after_secs } = e {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after_secs.into());
+            }
+            page
         }
     }
 }
