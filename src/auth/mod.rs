@@ -314,29 +314,31 @@ impl FromRequest for MaybePageUser {
 }
 
 #[derive(Deserialize)]
-struct CsrfField {
+struct WithToken<T> {
     csrf_token: String,
+    #[serde(flatten)]
+    fields: T,
 }
 
 /// A signed-in user posting a plain HTML form (no script, so no header): the form's
-/// `csrf_token` field is checked like the `X-CSRF-Token` header.
-pub struct CsrfForm(pub SessionUser);
+/// `csrf_token` field is checked like the `X-CSRF-Token` header, and the other fields are `T`.
+pub struct CsrfForm<T = ()>(pub SessionUser, pub T);
 
-impl FromRequest for CsrfForm {
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = state(req).and_then(|st| session_of(req, st));
         let redirect = SignInRedirect::to(req);
-        let form = web::Form::<CsrfField>::from_request(req, payload);
+        let form = web::Form::<WithToken<T>>::from_request(req, payload);
         Box::pin(async move {
             let user = match user {
                 Ok(Some(u)) => u,
                 _ => return Err(redirect.into()),
             };
-            let form = form.await?;
+            let form = form.await?.into_inner();
             check_csrf(&form.csrf_token, &user.csrf_token)?;
-            Ok(Self(user))
+            Ok(Self(user, form.fields))
         })
     }
 }

@@ -10,7 +10,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use crate::domain::{now, same_secret, Username};
+use crate::domain::{now, same_secret, Password, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
 use crate::state::AppState;
@@ -117,6 +117,16 @@ pub async fn open_session(
         st.metrics.auth_failure(AuthFailure::BadCredentials.label());
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
+    let opened = start_session(st, username).await?;
+    tracing::info!(user = %opened.username, "signed in");
+    Ok(opened)
+}
+
+/// A new session for `username`, whose credentials were just checked.
+async fn start_session(
+    st: &actix_web::web::Data<AppState>,
+    username: Username,
+) -> Result<OpenedSession, ApiError> {
     let token = SessionToken::generate(&st.rng)?;
     let at = now();
     let rec = SessionRecord {
@@ -127,13 +137,65 @@ pub async fn open_session(
     let digest = token.digest();
     let st2 = st.clone();
     blocking(move || Ok(st2.store.create_session(&digest, &rec)?)).await?;
-    tracing::info!(user = %username, "signed in");
     let csrf_token = token.csrf_token();
     Ok(OpenedSession {
         token,
         username,
         csrf_token,
     })
+}
+
+/// Change the signed-in user's password: the current one is checked (failures count like
+/// failed sign-ins), every session of the user ends, and the caller gets a fresh session.
+pub async fn change_password(
+    st: &actix_web::web::Data<AppState>,
+    ip: IpAddr,
+    user: &super::SessionUser,
+    current: String,
+    new: String,
+) -> Result<OpenedSession, ApiError> {
+    let limit = st.config.current().keys.max_failed_auth_per_minute;
+    if let Some(retry) = st.sign_in_failures.blocked(ip, limit) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: retry.0,
+        });
+    }
+    let new = Password::parse(new).map_err(|e| e.at("new_password"))?;
+    let name = user.username.clone();
+    let st2 = st.clone();
+    let record = blocking(move || {
+        st2.store
+            .user(name.as_str())?
+            .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))
+    })
+    .await?;
+    let busy = |b: crate::state::Busy| ApiError::TooManyRequests {
+        retry_after_secs: b.0,
+    };
+    if !st
+        .passwords
+        .check(Some(record.password_hash), current)
+        .await
+        .map_err(busy)?
+    {
+        st.sign_in_failures.fail(ip, limit);
+        st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+        return Err(ApiError::invalid(
+            "current_password",
+            "this is not your current password",
+        ));
+    }
+    let hash = st
+        .passwords
+        .hash(new)
+        .await
+        .map_err(busy)?
+        .ok_or_else(|| ApiError::internal("no random source for a password salt"))?;
+    let name = user.username.clone();
+    let st2 = st.clone();
+    let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash)?)).await?;
+    tracing::info!(user = %user.username, sessions_ended = ended, "password changed");
+    start_session(st, user.username.clone()).await
 }
 
 /// End a session on the server.

@@ -28,7 +28,7 @@ JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+
 Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
     ),
     paths(
-        api::session::sign_in, api::session::current, api::session::sign_out,
+        api::session::sign_in, api::session::current, api::session::sign_out, api::session::change_password,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
         api::transfer::import, api::transfer::export,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::domain::PasswordHash;
+use crate::domain::{Password, PasswordHash};
 
 /// How long a sign-in waits for a free hashing thread before it is refused.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
@@ -19,12 +19,8 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy(pub u64);
 
-struct Job {
-    /// `None`: an unknown user, checked against a dummy hash so it takes the same time.
-    hash: Option<PasswordHash>,
-    password: String,
-    reply: oneshot::Sender<bool>,
-}
+/// Work for a hashing thread: a PBKDF2 check or a new hash, with its reply inside.
+type Job = Box<dyn FnOnce() + Send>;
 
 pub struct PasswordChecker {
     slots: Arc<Semaphore>,
@@ -56,29 +52,49 @@ impl PasswordChecker {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
     }
 
-    /// Check `password` against `hash` (or against a dummy, for an unknown user).
+    /// Check `password` against `hash` (or against a dummy, for an unknown user, so that an
+    /// unknown name takes as long as a wrong password).
     pub async fn check(&self, hash: Option<PasswordHash>, password: String) -> Result<bool, Busy> {
+        self.run(move || match hash {
+            Some(h) => h.verify(&password),
+            None => {
+                PasswordHash::verify_dummy(&password);
+                false
+            }
+        })
+        .await
+    }
+
+    /// Hash a new password (as slow as a check, so it runs here too).
+    pub async fn hash(&self, password: Password) -> Result<Option<PasswordHash>, Busy> {
+        self.run(move || PasswordHash::new(&password, &ring::rand::SystemRandom::new()).ok())
+            .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
         let busy = Busy(self.queue_wait.as_secs().max(1));
         let permit = tokio::time::timeout(self.queue_wait, Arc::clone(&self.slots).acquire_owned())
             .await
             .map_err(|_| busy)?
             .map_err(|_| busy)?;
         let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(work());
+        });
         let sent = self
             .jobs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Job {
-                hash,
-                password,
-                reply,
-            });
+            .send(job);
         if sent.is_err() {
             return Err(busy);
         }
-        let ok = answer.await.map_err(|_| busy)?;
+        let out = answer.await.map_err(|_| busy)?;
         drop(permit);
-        Ok(ok)
+        Ok(out)
     }
 }
 
@@ -92,14 +108,7 @@ fn run(jobs: &Mutex<mpsc::Receiver<Job>>) {
             rx.recv()
         };
         let Ok(job) = job else { return };
-        let ok = match &job.hash {
-            Some(h) => h.verify(&job.password),
-            None => {
-                PasswordHash::verify_dummy(&job.password);
-                false
-            }
-        };
-        let _ = job.reply.send(ok);
+        job();
     }
 }
 
@@ -122,7 +131,6 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Password;
 
     #[test]
     fn checks_run_on_low_priority_threads_and_answer() {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{content_type, expect, spawn_app, spawn_with, Options};
+use crate::support::{call, content_type, expect, spawn_app, spawn_with, Options};
 
 #[tokio::test]
 async fn swagger_ui_pages_carry_the_ui_security_headers() {
@@ -52,4 +52,144 @@ async fn every_429_carries_retry_after_also_on_the_sign_in_page() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     expect(res, 429).await;
+}
+
+#[tokio::test]
+async fn a_password_change_or_a_removed_user_ends_the_users_sessions_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let laptop = app.admin().await;
+    let phone = app.admin().await;
+    // Declared users change their password in the file: the API says so.
+    let p = call(
+        admin
+            .put("/api/v1/session/password")
+            .json(&json!({"current_password": crate::support::ADMIN_PASSWORD, "new_password": "another-password"})),
+        409,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("config file"), "{p}");
+    // Changing the hash in the file ends every session of that user on the next request.
+    app.rewrite_config(&format!(
+        "\n[[users]]\nusername = \"ops\"\npassword_hash = \"{}\"\n",
+        crate::support::cheap_password_hash("ops-password-1")
+    ));
+    app.wait_for_log("configuration reloaded", 5).await;
+    let ops = app.sign_in_as("ops", "ops-password-1").await;
+    call(ops.get("/api/v1/session"), 200).await;
+    app.rewrite_config(&format!(
+        "\n[[users]]\nusername = \"ops\"\npassword_hash = \"{}\"\n",
+        crate::support::cheap_password_hash("ops-password-2")
+    ));
+    crate::support::eventually(5, || async {
+        (ops.get("/api/v1/session").send().await.unwrap().status() == 401).then_some(())
+    })
+    .await;
+    // Admin's sessions were untouched by ops' change.
+    call(laptop.get("/api/v1/session"), 200).await;
+    // Removing a user from the file ends its sessions too.
+    let ops = app.sign_in_as("ops", "ops-password-2").await;
+    app.rewrite_config("");
+    crate::support::eventually(5, || async {
+        (ops.get("/api/v1/session").send().await.unwrap().status() == 401).then_some(())
+    })
+    .await;
+    call(phone.get("/api/v1/session"), 200).await;
+}
+
+#[tokio::test]
+async fn changing_a_password_through_the_api_signs_out_every_other_session() {
+    // admin made the way a fresh install does (not declared): its password can change here.
+    let app = spawn_with(Options {
+        admin_password: Some(crate::support::ADMIN_PASSWORD.into()),
+        ..Default::default()
+    })
+    .await;
+    let laptop = app.admin().await;
+    let phone = app.admin().await;
+    let wrong = call(
+        laptop
+            .put("/api/v1/session/password")
+            .json(&json!({"current_password": "not-it", "new_password": "another-password"})),
+        400,
+    )
+    .await;
+    assert_eq!(wrong["errors"][0]["field"], "current_password");
+    call(phone.get("/api/v1/session"), 200).await;
+    let fresh = call(
+        laptop
+            .put("/api/v1/session/password")
+            .json(&json!({"current_password": crate::support::ADMIN_PASSWORD, "new_password": "another-password"})),
+        200,
+    )
+    .await;
+    assert_eq!(fresh["username"], "admin");
+    // The phone's session ended at once; the laptop holds the fresh one from the answer.
+    assert_eq!(
+        phone.get("/api/v1/session").send().await.unwrap().status(),
+        401
+    );
+    let me = call(laptop.get("/api/v1/session"), 200).await;
+    assert_eq!(me["csrf_token"], fresh["csrf_token"]);
+    app.sign_in_as("admin", "another-password").await;
+}
+
+#[tokio::test]
+async fn the_account_page_changes_the_password_with_its_form() {
+    let app = spawn_with(Options {
+        admin_password: Some(crate::support::ADMIN_PASSWORD.into()),
+        ..Default::default()
+    })
+    .await;
+    let me = app.admin().await;
+    let other = app.admin().await;
+    let page = me
+        .get("/ui/account")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Change Password"), "{page}");
+    let post = |body: String| {
+        me.http
+            .post(app.url("/ui/account/password"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let csrf = &me.csrf;
+    // Without the form's token nothing changes.
+    let res = post(format!(
+        "csrf_token=nope&current_password={}&new_password=another-password&repeat_password=another-password",
+        crate::support::ADMIN_PASSWORD
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = post(format!(
+        "csrf_token={csrf}&current_password=wrong&new_password=another-password&repeat_password=another-password"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("current password is not right"));
+    let res = post(format!(
+        "csrf_token={csrf}&current_password={}&new_password=another-password&repeat_password=another-password",
+        crate::support::ADMIN_PASSWORD
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/ui/account?changed=1");
+    assert_eq!(
+        other.get("/api/v1/session").send().await.unwrap().status(),
+        401
+    );
+    call(me.get("/api/v1/session"), 200).await;
 }

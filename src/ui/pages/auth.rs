@@ -234,7 +234,7 @@ async fn setup(
 /// the session ends on the server, not only in the browser.
 async fn logout(
     st: web::Data<AppState>,
-    CsrfForm(user): CsrfForm,
+    CsrfForm(user, ()): CsrfForm,
 ) -> Result<HttpResponse, ApiError> {
     close_session(&st, user.session_digest).await?;
     tracing::info!(user = %user.username, "signed out");

@@ -1,3 +1,4 @@
+mod account;
 mod api_keys;
 mod auth;
 mod domains;
@@ -18,15 +19,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
-        .configure(auth::configure);
+        .configure(auth::configure)
+        .configure(account::configure);
 }
 
-/// A full signed-in page with its script.
+/// A full signed-in page with its script (if any).
 pub fn render(
     user: &SessionUser,
     title: &str,
     nav: Nav,
-    script: &str,
+    script: impl Into<Option<&'static str>>,
     body: maud::Markup,
 ) -> HttpResponse {
     let page = layout(
@@ -34,7 +36,7 @@ pub fn render(
         nav,
         user.username.as_str(),
         &user.csrf_token,
-        Some(script),
+        script.into(),
         body,
     );
     HttpResponse::Ok()
