@@ -289,6 +289,15 @@ impl Config {
                     source_name: name.clone(),
                     problems: vec![format!("cannot read the file: {e}")],
                 })?;
+                // An editor's half-written save: applying it would drop every declared resource.
+                if text.trim().is_empty() {
+                    return Err(ConfigError {
+                        source_name: name,
+                        problems: vec![
+                            "the file is empty (a save in progress?); it was not applied".into(),
+                        ],
+                    });
+                }
                 Self::parse(&text, &name)?
             }
         };

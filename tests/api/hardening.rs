@@ -193,3 +193,29 @@ async fn the_account_page_changes_the_password_with_its_form() {
     );
     call(me.get("/api/v1/session"), 200).await;
 }
+
+#[tokio::test]
+async fn a_config_file_that_empties_itself_is_not_applied() {
+    let app = spawn_app().await;
+    app.rewrite_config("\n[[domains]]\nhostname = \"kept.example.com\"\n");
+    let admin = app.admin().await;
+    crate::support::eventually(5, || async {
+        let v = call(admin.get("/api/v1/domains"), 200).await;
+        (v["total"] == 1).then_some(())
+    })
+    .await;
+    for (i, text) in ["", "  \n\t\n"].into_iter().enumerate() {
+        let tmp = app.dir.path().join("half-written.toml");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &app.config_path).unwrap();
+        crate::support::eventually(5, || async {
+            (app.logs().matches("config change refused").count() > i).then_some(())
+        })
+        .await;
+        assert!(app.logs().contains("the file is empty"), "{}", app.logs());
+        // The declared domain and the declared admin are still there.
+        let v = call(admin.get("/api/v1/domains"), 200).await;
+        assert_eq!(v["items"][0]["hostname"], "kept.example.com");
+        app.admin().await;
+    }
+}
