@@ -147,6 +147,11 @@ impl Errors {
         self.0.push(e);
     }
 
+    /// The errors noted so far.
+    pub fn into_inner(self) -> Vec<DomainError> {
+        self.0
+    }
+
     /// 400 naming every field at fault, or `Ok` when there was none.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {

@@ -8,7 +8,8 @@ use super::input::{double_option, future_time, Errors};
 use super::{Json, ListOf, PageQuery};
 use crate::auth::Caller;
 use crate::domain::{
-    now, parse_rfc3339, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title,
+    now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp,
+    Title,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
@@ -165,13 +166,41 @@ pub enum ExpiryRule {
     AnyTime,
 }
 
-/// Parse a create body into a `NewLink` for a domain the caller may write to.
+/// Parse a create body into a `NewLink` for a domain the caller may write to: every field
+/// error at once (400), then an unknown domain (404) or one out of scope (403).
 pub fn new_link(
     caller: &Caller,
     st: &AppState,
     b: CreateLink,
     rule: ExpiryRule,
 ) -> Result<NewLink, ApiError> {
+    let host = Hostname::parse(&b.domain).map_err(|e| e.at("domain"));
+    let fields = parse_fields(b, rule);
+    match (host, fields) {
+        (Ok(host), Ok(fields)) => Ok(fields.on(writable_domain(caller, st, host.as_str())?)),
+        (host, fields) => {
+            let mut errs: Vec<DomainError> = host.err().into_iter().collect();
+            errs.extend(fields.err().unwrap_or_default());
+            Err(errs.into())
+        }
+    }
+}
+
+/// Everything of a new link but its domain, parsed.
+pub struct LinkFields(NewLink);
+
+impl LinkFields {
+    /// The link, on a domain already resolved (and checked against the caller's scope).
+    pub fn on(self, domain_id: DomainId) -> NewLink {
+        NewLink {
+            domain_id,
+            ..self.0
+        }
+    }
+}
+
+/// Parse every field but the domain, reporting all that fail.
+pub fn parse_fields(b: CreateLink, rule: ExpiryRule) -> Result<LinkFields, Vec<DomainError>> {
     let mut errs = Errors::default();
     let destination_url = errs.take(DestinationUrl::parse(&b.destination_url));
     let slug = b.slug.map(|s| errs.take(Slug::parse(&s)));
@@ -187,18 +216,19 @@ pub fn new_link(
             ExpiryRule::AnyTime => parse_rfc3339(&e, "expires_at"),
         })
     });
-    let host = errs.take(Hostname::parse(&b.domain).map_err(|e| e.at("domain")));
-    errs.finish()?;
-    let domain_id = writable_domain(caller, st, host.as_ref().map_or("", Hostname::as_str))?;
-    Ok(NewLink {
-        domain_id,
-        slug: slug.flatten(),
-        destination_url: destination_url.ok_or_else(|| ApiError::internal("validated"))?,
-        title: title.flatten().filter(|t| !t.as_str().is_empty()),
-        tags: tags.unwrap_or_default(),
-        redirect_code: code.unwrap_or(RedirectCode::DEFAULT),
-        expires_at: expires_at.flatten(),
-    })
+    let errs = errs.into_inner();
+    match destination_url {
+        Some(destination_url) if errs.is_empty() => Ok(LinkFields(NewLink {
+            domain_id: 0,
+            slug: slug.flatten(),
+            destination_url,
+            title: title.flatten().filter(|t| !t.as_str().is_empty()),
+            tags: tags.unwrap_or_default(),
+            redirect_code: code.unwrap_or(RedirectCode::DEFAULT),
+            expires_at: expires_at.flatten(),
+        })),
+        _ => Err(errs),
+    }
 }
 
 fn visible(
