@@ -88,6 +88,56 @@ pub struct NewHistoryEntry {
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
+/// The text and what it decodes to — percent-encoding (repeatedly, for double encoding),
+/// `+` as space, and every string of a JSON document (with its `\u` escapes) — so a key
+/// cannot slip into the history in disguise.
+fn decodings(text: &str) -> Vec<String> {
+    let mut out = vec![text.to_owned()];
+    let mut current = text.to_owned();
+    for _ in 0..3 {
+        let decoded = percent_encoding::percent_decode_str(&current.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == current {
+            break;
+        }
+        out.push(decoded.clone());
+        current = decoded;
+    }
+    let mut strings = Vec::new();
+    for candidate in &out {
+        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(candidate) {
+            json_strings(&doc, &mut strings);
+        }
+    }
+    for s in strings {
+        out.extend(decodings_flat(&s));
+    }
+    out
+}
+
+/// Percent-decodings of one JSON string (no further JSON).
+fn decodings_flat(text: &str) -> Vec<String> {
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned();
+    vec![text.to_owned(), decoded]
+}
+
+fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                json_strings(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     let prefix = st.config.current().keys.prefix.clone();
     let mut errors = Vec::new();
@@ -121,7 +171,7 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
         ("body", &e.body),
         ("key_prefix", &e.key_prefix),
     ] {
-        if contains_key(text, &prefix) {
+        if decodings(text).iter().any(|t| contains_key(t, &prefix)) {
             bad(
                 field,
                 "looks like it contains an API key; history never stores keys",

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::Json;
 use crate::auth::session::{self, cleared_cookie, close_session, open_session, session_cookie};
-use crate::auth::{ClientIp, SessionUser};
+use crate::auth::{ClientIp, SameOrigin, SessionUser};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -56,9 +56,11 @@ pub struct SessionInfo {
         (status = 200, description = "Signed in", body = SessionInfo, example = json!({"username": "admin", "csrf_token": "9f2c…"})),
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sent from a page of another origin", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sign_in(
+    _: SameOrigin,
     ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     body: Json<SignIn>,

@@ -360,6 +360,52 @@ impl FromRequest for DocsReader {
     }
 }
 
+/// A sign-in sent from one of linkdock's own pages, or from a client that sends no `Origin`
+/// (scripts, curl). A browser page of another origin cannot sign a visitor in (login CSRF).
+pub struct SameOrigin;
+
+impl FromRequest for SameOrigin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(origin) = req.headers().get(header::ORIGIN) else {
+            return ready(Ok(Self));
+        };
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        // Behind a proxy that rewrites Host, `server.public_url` names the origin instead.
+        let public = state(req)
+            .ok()
+            .map(|st| st.config.current().server.public_url.as_str().to_owned());
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .filter(|o| matches!(o.scheme(), "http" | "https"))
+            .is_some_and(|o| {
+                let authority = match (o.host_str(), o.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_owned(),
+                    _ => return false,
+                };
+                authority.eq_ignore_ascii_case(host)
+                    || public
+                        .as_deref()
+                        .is_some_and(|p| url::Url::parse(p).is_ok_and(|p| p.origin() == o.origin()))
+            });
+        ready(if same {
+            Ok(Self)
+        } else {
+            Err(ApiError::Forbidden(
+                "sign-in from a page of another site is refused".into(),
+            ))
+        })
+    }
+}
+
 /// The caller's address, after trusted proxies.
 pub struct ClientIp(pub IpAddr);
 

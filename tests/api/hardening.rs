@@ -219,3 +219,177 @@ async fn a_config_file_that_empties_itself_is_not_applied() {
         app.admin().await;
     }
 }
+
+#[tokio::test]
+async fn a_next_parameter_with_cr_lf_or_another_site_is_dropped_never_a_500() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for next in [
+        "/ui/%0d%0aSet-Cookie:%20x=1",
+        "//evil.example/ui/",
+        "https://evil.example/",
+        "/ui/%20x",
+    ] {
+        let res = admin
+            .get(&format!("/ui/login?next={next}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{next}");
+        assert_eq!(res.headers()["location"], "/ui/", "{next}");
+        let res = app
+            .http
+            .post(app.url("/ui/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "username=admin&password={}&next={next}",
+                crate::support::ADMIN_PASSWORD
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{next}");
+        assert_eq!(res.headers()["location"], "/ui/", "{next}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_from_a_page_of_another_origin_is_refused() {
+    let app = spawn_app().await;
+    let body = json!({"username": "admin", "password": crate::support::ADMIN_PASSWORD});
+    let res = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .header("origin", "https://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(content_type(&res), "application/problem+json");
+    let res = app
+        .http
+        .post(app.url("/ui/login"))
+        .header("origin", "null")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "username=admin&password={}",
+            crate::support::ADMIN_PASSWORD
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(content_type(&res).starts_with("text/html"));
+    // Our own pages (same origin) and clients without Origin sign in.
+    let res = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .header("origin", app.base.clone())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.admin().await;
+}
+
+#[tokio::test]
+async fn playground_history_refuses_a_key_in_any_encoding() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = admin
+        .post_json("/api/v1/api-keys", json!({"name": "k"}), 201)
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pct: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+    let json_escaped: String = key
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for (field, value) in [
+        ("query", format!("token={pct}")),
+        ("query", format!("t={}", pct.replace('%', "%25"))),
+        ("path", format!("/api/v1/links/{pct}")),
+        ("body", format!("{{\"note\": \"{json_escaped}\"}}")),
+        ("body", format!("token={pct}")),
+    ] {
+        let mut entry = json!({"method": "GET", "path": "/api/v1/links", "query": "", "body": "", "status": 200, "duration_ms": 1, "key_prefix": ""});
+        entry[field] = json!(value);
+        let p = admin
+            .post_json("/api/v1/playground/history", entry, 400)
+            .await;
+        assert_eq!(p["errors"][0]["field"], field, "{value} → {p}");
+    }
+}
+
+#[tokio::test]
+async fn destinations_are_stored_in_whatwg_form_and_titles_refuse_direction_controls() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    let link = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "idn", "destination_url": "https://bücher.de/straße"}),
+            201,
+        )
+        .await;
+    assert_eq!(
+        link["destination_url"],
+        "https://xn--bcher-kva.de/stra%C3%9Fe"
+    );
+    let res = app
+        .http
+        .get(app.url("/idn"))
+        .header("host", "go.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        "https://xn--bcher-kva.de/stra%C3%9Fe"
+    );
+    for (path, body, field) in [
+        (
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://e.com/", "title": "invoice \u{202E}fdp.exe"}),
+            "title",
+        ),
+        ("/api/v1/api-keys", json!({"name": "ci\u{2066}key"}), "name"),
+    ] {
+        let p = admin.post_json(path, body, 400).await;
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+}
+
+#[tokio::test]
+async fn an_existing_zero_length_database_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("linkdock.redb"), b"").unwrap();
+    let config = dir.path().join("linkdock.toml");
+    std::fs::write(&config, crate::support::base_config(&data, "")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("LINKDOCK_ADMIN_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is empty (0 bytes)"), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(data.join("linkdock.redb")).unwrap().len(),
+        0
+    );
+}
