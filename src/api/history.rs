@@ -65,26 +65,34 @@ impl From<HistoryRecord> for HistoryEntry {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHistoryEntry {
-    #[schema(example = "GET")]
+    #[schema(
+        example = "GET",
+        pattern = "^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$"
+    )]
     pub method: String,
-    #[schema(example = "/api/v1/links")]
+    /// An absolute path, at most 2048 characters.
+    #[schema(example = "/api/v1/links", pattern = "^/", max_length = 2048)]
     pub path: String,
     #[serde(default)]
-    #[schema(example = "limit=10")]
+    #[schema(example = "limit=10", max_length = 8192)]
     pub query: String,
-    /// Up to 64 KiB.
+    /// Up to 64 KiB (bytes of UTF-8, so no character count can say it exactly).
     #[serde(default)]
     #[schema(example = "")]
     pub body: String,
-    #[schema(example = 200)]
+    #[schema(example = 200, minimum = 100, maximum = 599)]
     pub status: u16,
-    #[schema(example = 14)]
+    /// At most an hour.
+    #[schema(example = 14, minimum = 0, maximum = 3_600_000)]
     pub duration_ms: u64,
     /// The key's display prefix (12 characters), never the key.
     #[serde(default)]
-    #[schema(example = "ldk_4f9QzR2x")]
+    #[schema(example = "ldk_4f9QzR2x", max_length = 12)]
     pub key_prefix: String,
 }
+
+/// The longest request duration a history entry records (an hour).
+const MAX_DURATION_MS: u64 = 3_600_000;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
@@ -161,6 +169,9 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     }
     if !(100..=599).contains(&e.status) {
         bad("status", "an HTTP status code");
+    }
+    if e.duration_ms > MAX_DURATION_MS {
+        bad("duration_ms", "at most an hour (3600000)");
     }
     if e.key_prefix.chars().count() > crate::keys::DISPLAY_PREFIX_LEN {
         bad("key_prefix", "only the key's 12-character display prefix");

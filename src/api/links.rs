@@ -92,21 +92,22 @@ pub struct CreateLink {
     /// Host name of a managed domain.
     #[schema(example = "go.example.com")]
     pub domain: String,
-    /// Absolute http(s) URL.
-    #[schema(example = "https://example.com/documentation")]
+    /// Absolute http(s) URL, at most 4096 characters.
+    #[schema(example = "https://example.com/documentation", max_length = 4096)]
     pub destination_url: String,
     /// 1–64 of `A-Z a-z 0-9 _ -`; generated (7 characters) when absent.
-    #[schema(example = "docs")]
+    #[schema(example = "docs", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
-    #[schema(example = "Documentation")]
+    /// At most 200 characters.
+    #[schema(example = "Documentation", max_length = 200)]
     pub title: Option<String>,
     #[schema(example = json!(["docs"]))]
     pub tags: Option<Vec<String>>,
     /// 301, 302 (default), 307 or 308.
-    #[schema(example = 302)]
+    #[schema(example = 302, minimum = 301, maximum = 308)]
     pub redirect_code: Option<u16>,
-    /// RFC 3339; `null` or absent: never.
-    #[schema(example = "2027-01-31T23:59:00Z")]
+    /// RFC 3339, in the future; `null` or absent: never.
+    #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -116,18 +117,18 @@ pub struct CreateLink {
 pub struct UpdateLink {
     #[schema(example = "go.example.com")]
     pub domain: Option<String>,
-    #[schema(example = "https://example.com/new")]
+    #[schema(example = "https://example.com/new", max_length = 4096)]
     pub destination_url: Option<String>,
-    #[schema(example = "docs-v2")]
+    #[schema(example = "docs-v2", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "New title")]
+    #[schema(value_type = Option<String>, example = "New title", max_length = 200)]
     pub title: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
-    #[schema(example = 301)]
+    #[schema(example = 301, minimum = 301, maximum = 308)]
     pub redirect_code: Option<u16>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = json!(null))]
+    #[schema(value_type = Option<String>, example = json!(null), format = DateTime)]
     pub expires_at: Option<Option<String>>,
 }
 
@@ -135,8 +136,10 @@ pub struct UpdateLink {
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Case-insensitive match on slug, destination or title.
     pub search: Option<String>,

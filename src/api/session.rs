@@ -26,7 +26,11 @@ pub struct PasswordChange {
     #[schema(example = "correct horse battery staple")]
     pub current_password: String,
     /// 8 to 1024 characters.
-    #[schema(example = "a new and longer passphrase")]
+    #[schema(
+        example = "a new and longer passphrase",
+        min_length = 8,
+        max_length = 1024
+    )]
     pub new_password: String,
 }
 

@@ -6,6 +6,7 @@
 pub mod examples;
 pub mod llms;
 pub mod openapi;
+pub mod responses;
 
 use std::sync::{Arc, OnceLock};
 
@@ -126,6 +127,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
     VALUE.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         examples::fill(&mut doc);
+        responses::fill(&mut doc);
         doc
     })
 }

@@ -147,12 +147,12 @@ impl DestinationUrl {
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let err = |m: &str| DomainError::new("destination_url", m);
+        if raw.chars().count() > Self::MAX_LEN {
+            return Err(err("at most 4096 characters"));
+        }
         let s = raw.trim();
         if s.is_empty() {
             return Err(err("must not be empty"));
-        }
-        if s.len() > Self::MAX_LEN {
-            return Err(err("at most 4096 characters"));
         }
         if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(err("must not contain spaces or control characters"));
@@ -238,8 +238,12 @@ string_newtype!(Title);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        // The limit counts what was sent, spaces around it included (as the API documents).
+        if raw.chars().count() > 200 {
+            return Err(DomainError::new("title", "at most 200 characters"));
+        }
         let s = raw.trim();
-        if s.chars().count() > 200 || s.chars().any(char::is_control) || has_bidi_control(s) {
+        if s.chars().any(char::is_control) || has_bidi_control(s) {
             return Err(DomainError::new(
                 "title",
                 "at most 200 characters, without control or text-direction characters",
@@ -341,7 +345,7 @@ impl KeyName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let s = raw.trim();
         if s.is_empty()
-            || s.chars().count() > 64
+            || raw.chars().count() > 64
             || s.chars().any(char::is_control)
             || has_bidi_control(s)
         {
