@@ -1,7 +1,7 @@
 //! Wiring: open the store, apply the declared resources, bootstrap the first user, start the
 //! writer, sweeper, config watcher and HTTP server; shut them down in order.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub enum StartError {
 }
 
 pub struct Application {
-    port: u16,
+    bound: SocketAddr,
     server: Server,
     writer: Writer,
     state: web::Data<AppState>,
@@ -73,19 +73,16 @@ impl Application {
             addr: addr.to_string(),
             source,
         })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: addr.to_string(),
-                source,
-            })?
-            .port();
+        let bound = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
         let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
         let state = web::Data::new(
             AppState::new(config, config_path, store, writer.sink())
                 .map_err(StartError::Threads)?,
         );
-        let sign_in = bootstrap_first_user(&state)?;
+        let sign_in = bootstrap_first_user(&state, bound)?;
 
         let watcher = match &state.config_path {
             Some(path) => {
@@ -124,7 +121,7 @@ impl Application {
         spawn_sweeper(state.clone());
         spawn_sighup(state.clone());
         Ok(Self {
-            port,
+            bound,
             server,
             writer,
             state,
@@ -134,7 +131,12 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.bound.port()
+    }
+
+    /// The address the server is bound to (the real port even when `listen` says 0).
+    pub fn bound(&self) -> SocketAddr {
+        self.bound
     }
 
     /// Log how to sign in: the URL, the bootstrap user, or the one-time setup link.
@@ -161,8 +163,9 @@ impl Application {
     }
 }
 
-fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
-    let public = st.config.current().server.public_url.as_str().to_owned();
+/// How to sign in. The links name `public_url`, or else the address actually bound.
+fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, StartError> {
+    let public = st.config.current().server.base_url(bound);
     if st.store.user_count()? > 0 {
         return Ok(SignInHint::Ready(format!("{public}/ui/")));
     }
@@ -241,7 +244,6 @@ pub fn serve(
     port_file: Option<&Path>,
 ) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
-        let listen = config.server.listen;
         let data_dir = config.storage.data_dir.clone();
         let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
         tracing::info!(
@@ -249,9 +251,8 @@ pub fn serve(
             port = app.port(),
             data = %Store::file_in(&data_dir).display(),
             config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
-            "linkdock listening on http://{}:{}",
-            listen.ip(),
-            app.port()
+            "linkdock listening on {}",
+            app.bound()
         );
         if let Some(path) = port_file {
             write_port_file(path, app.port()).map_err(|e| e.to_string())?;

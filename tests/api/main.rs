@@ -9,4 +9,5 @@ mod hardening;
 mod healthcheck;
 mod keys;
 mod links;
+mod public_url;
 mod transfer;
