@@ -36,6 +36,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
+        api::backup::create,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -46,6 +47,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Keys", description = "What a caller's own API key may do."),
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
+        (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
     )
 )]
 pub struct ApiDoc;

@@ -9,10 +9,12 @@
 
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(test)]
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redb::{
@@ -62,6 +64,10 @@ pub const BEFORE_RESTORE: &str = "linkdock.redb.before-restore";
 impl Store {
     /// Write a snapshot of the whole database into `dir` (created if needed).
     pub fn backup(&self, dir: &Path) -> Result<BackupInfo, StoreError> {
+        // One at a time: a second request waits rather than doubling the disk traffic.
+        let _one = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
         let tx = self.db.begin_read()?;
         write_snapshot(&tx, dir, started)
@@ -230,13 +236,25 @@ fn write_snapshot(
     started: Instant,
 ) -> Result<BackupInfo, StoreError> {
     let created_at = now();
-    fs::create_dir_all(dir).map_err(|e| file_error("create the backup directory", dir, e))?;
+    // Backups hold password hashes and session digests: only the server's user reads them.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| file_error("create the backup directory", dir, e))?;
     let tmp = dir.join(format!(
         ".linkdock-backup-{}-{}.tmp",
         std::process::id(),
         NEXT_TMP.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
+        // An empty file made 0600 first: redb initialises an empty file and keeps its mode.
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| file_error("create", &tmp, e))?;
         let out = Database::create(&tmp)?;
         let wtx = out.begin_write()?;
         tables::each_table(&mut Copy { from: tx, to: &wtx })?;
@@ -263,6 +281,7 @@ fn write_snapshot(
 }
 
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Copies a table from the snapshot's read transaction into the backup's write transaction.
 struct Copy<'a> {
@@ -525,6 +544,9 @@ mod tests {
         assert_eq!(first.name.len(), "linkdock-20261126T101500Z.redb".len());
         assert_ne!(first.name, second.name);
         assert_eq!(first.bytes, fs::metadata(&first.path).unwrap().len());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&first.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the server's user reads a backup");
         let mut files: Vec<String> = fs::read_dir(&backups)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
