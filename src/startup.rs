@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
+use crate::control::ControlSocket;
 use crate::domain::{now, Password, PasswordHash, Username};
 use crate::encoding::hex;
 use crate::metrics::Metrics;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
-use crate::{api, docs, middleware, redirect, ui};
+use crate::{api, control, docs, middleware, redirect, ui};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -52,6 +53,7 @@ pub struct Application {
     writer: Writer,
     state: web::Data<AppState>,
     sign_in: SignInHint,
+    control: Option<ControlSocket>,
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -120,12 +122,14 @@ impl Application {
 
         spawn_sweeper(state.clone());
         spawn_sighup(state.clone());
+        let control = listen_for_commands(&state);
         Ok(Self {
             bound,
             server,
             writer,
             state,
             sign_in,
+            control,
             _watcher: watcher,
         })
     }
@@ -152,9 +156,13 @@ impl Application {
         &self.state
     }
 
-    /// Serve until SIGTERM/SIGINT; in-flight requests finish, then the writer flushes.
+    /// Serve until SIGTERM/SIGINT; in-flight requests finish, the control socket closes, then
+    /// the writer flushes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(control) = self.control {
+            control.close();
+        }
         tracing::info!("server stopped; flushing pending events");
         self.writer.shutdown();
         drop(self.state);
@@ -189,6 +197,26 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
     Ok(SignInHint::Setup(format!(
         "{public}/ui/setup?token={token}"
     )))
+}
+
+/// The control socket for `linkdock backup`. Without it the server still runs; the command
+/// then says that no server answered.
+fn listen_for_commands(st: &web::Data<AppState>) -> Option<ControlSocket> {
+    let data_dir = st.config.current().storage.data_dir.clone();
+    match control::listen(&data_dir, st.clone().into_inner()) {
+        Ok(socket) => {
+            tracing::debug!(socket = %socket.path().display(), "control socket listening");
+            Some(socket)
+        }
+        Err(e) => {
+            tracing::warn!(
+                socket = %control::socket_path(&data_dir).display(),
+                error = %e,
+                "cannot listen on the control socket; `linkdock backup` will not reach this server (use POST /api/v1/backup)"
+            );
+            None
+        }
+    }
 }
 
 fn spawn_sweeper(st: web::Data<AppState>) {
