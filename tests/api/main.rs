@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backup;
 mod docs;
 mod foundation;
 mod hardening;
