@@ -300,7 +300,9 @@ fn the_scanner_sees_what_it_should() {
     assert_eq!(crate_refs("use crate::{api, docs};"), ["api", "docs"]);
     assert!(names_redb("use redb::{Database, ReadableTable};"));
     assert!(names_redb("fn f(e: redb::Error) {}"));
-    assert!(!names_redb("let name = \"linkdock-20261126T101500Z.redb\";"));
+    assert!(!names_redb(
+        "let name = \"linkdock-20261126T101500Z.redb\";"
+    ));
     assert!(!names_redb("data_dir.join(\"linkdock.redb\")"));
     assert_eq!(strip_comment("let a = 1; // crate::ui"), "let a = 1; ");
     assert_eq!(

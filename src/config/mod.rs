@@ -605,6 +605,59 @@ mod tests {
         assert!(e.to_string().contains("line 2"), "{e}");
     }
 
+    fn readme() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md")
+    }
+
+    /// The README's configuration reference names every key of the embedded file, and says
+    /// "restart" exactly for the `RESTART_ONLY` ones and "live" for the rest.
+    #[test]
+    fn the_readme_reference_lists_every_key_and_when_it_applies() {
+        let readme = readme();
+        let defaults: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+        let mut keys = Vec::new();
+        for (section, value) in &defaults {
+            for key in value.as_table().expect("sections only").keys() {
+                keys.push(format!("{section}.{key}"));
+            }
+        }
+        assert!(keys.len() >= 14, "{keys:?}");
+        for key in keys {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("README.md's reference has no row for `{key}`"));
+            let applies = row.split('|').nth(3).unwrap_or("").trim();
+            let restart = RESTART_ONLY.iter().any(|s| s.name == key);
+            if restart {
+                assert_eq!(applies, "restart", "{key} needs a restart: {row}");
+            } else {
+                assert!(applies.starts_with("live"), "{key} applies live: {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_headless_example_is_a_valid_config() {
+        let readme = readme();
+        let start = readme
+            .find("<!-- headless-example -->")
+            .expect("the marked example");
+        let block = &readme[start..];
+        let body = &block[block.find("```toml").expect("a toml block") + "```toml".len()..];
+        let text: String = body[..body.find("```").expect("closed")]
+            .lines()
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&text, "README.md").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.domains.len(), 2);
+        assert_eq!(c.api_keys.len(), 1);
+        assert_eq!(c.users.len(), 1);
+        assert!(c.server.is_https());
+    }
+
     #[test]
     fn a_partial_file_takes_the_defaults_for_the_rest() {
         let c = Config::parse("[log]\nlevel = \"debug\"\n", "t").unwrap();
