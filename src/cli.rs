@@ -457,5 +457,8 @@ fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), S
     if let Some(before) = r.previous {
         println!("the previous database is kept as {}", before.display());
     }
+    if let Some(why) = r.previous_unreadable {
+        eprintln!("note: the previous database did not open ({why}); it was kept and replaced");
+    }
     Ok(())
 }

@@ -56,6 +56,8 @@ pub struct Restored {
     pub path: PathBuf,
     /// Where the database it replaced was kept, if there was one.
     pub previous: Option<PathBuf>,
+    /// Why the replaced database could not be opened, when it could not (it is kept anyway).
+    pub previous_unreadable: Option<String>,
 }
 
 /// The name the replaced database keeps after a restore, in the data dir.
@@ -123,17 +125,15 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
     })?;
     let live = Store::file_in(data_dir);
     // Hold the current database, so no server starts on it while it is replaced.
-    let held = if live.exists() {
+    let (held, previous_unreadable) = if live.exists() {
         match Database::open(&live) {
-            Ok(db) => Some(db),
+            Ok(db) => (Some(db), None),
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(live)),
-            Err(e) => {
-                tracing::warn!(error = %e, "the current database does not open; replacing it anyway");
-                None
-            }
+            // A damaged database is what a restore is for: it is kept and replaced.
+            Err(e) => (None, Some(e.to_string())),
         }
     } else {
-        None
+        (None, None)
     };
     let staging = data_dir.join(".restore");
     let _ = fs::remove_dir_all(&staging);
@@ -159,6 +159,7 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
             info,
             path: live.clone(),
             previous,
+            previous_unreadable,
         })
     })();
     let _ = fs::remove_dir_all(&staging);
@@ -690,5 +691,15 @@ mod tests {
         fs::create_dir_all(&kept).unwrap();
         fs::rename(other.join(BEFORE_RESTORE), Store::file_in(&kept)).unwrap();
         assert!(!has_domain(&kept), "the previous database is the one kept");
+
+        // A damaged database is what a restore is for: kept, replaced, and said so.
+        fs::write(Store::file_in(&other), b"damaged".repeat(500)).unwrap();
+        let r = restore(&other, &info.path).unwrap();
+        assert!(r.previous_unreadable.is_some());
+        assert_eq!(
+            fs::read(other.join(BEFORE_RESTORE)).unwrap(),
+            b"damaged".repeat(500)
+        );
+        assert!(has_domain(&other));
     }
 }
