@@ -1,5 +1,5 @@
 //! Wiring: open the store, apply the declared resources, bootstrap the first user, start the
-//! writer, sweeper, config watcher and HTTP server; shut them down in order.
+//! writer, sweeper, config watcher, HTTP server and control socket; shut them down in order.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
