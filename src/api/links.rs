@@ -64,7 +64,7 @@ impl LinkView {
     pub fn new(st: &AppState, e: &LinkEntry) -> Self {
         let r = &e.rec;
         let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
-        let scheme = if st.config.current().server.public_url.is_https() {
+        let scheme = if st.config.current().server.is_https() {
             "https"
         } else {
             "http"

@@ -377,9 +377,14 @@ impl FromRequest for SameOrigin {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         // Behind a proxy that rewrites Host, `server.public_url` names the origin instead.
-        let public = state(req)
-            .ok()
-            .map(|st| st.config.current().server.public_url.as_str().to_owned());
+        let public = state(req).ok().and_then(|st| {
+            st.config
+                .current()
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+        });
         let same = origin
             .to_str()
             .ok()

@@ -212,7 +212,7 @@ pub fn session_cookie(st: &AppState, token: &SessionToken) -> Cookie<'static> {
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(st.config.current().server.public_url.is_https())
+        .secure(st.config.current().server.is_https())
         .max_age(CookieDuration::seconds(TTL_SECS))
         .finish()
 }

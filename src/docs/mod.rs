@@ -6,6 +6,7 @@
 pub mod examples;
 pub mod llms;
 pub mod openapi;
+mod origin;
 pub mod responses;
 
 use std::sync::{Arc, OnceLock};
@@ -36,6 +37,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
+        api::backup::create,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -46,6 +48,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Keys", description = "What a caller's own API key may do."),
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
+        (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
     )
 )]
 pub struct ApiDoc;
@@ -154,11 +157,23 @@ async fn openapi_json(_: DocsReader) -> HttpResponse {
         .body(openapi_text())
 }
 
-async fn llms_txt(_: DocsReader, st: web::Data<AppState>) -> HttpResponse {
-    let base = st.config.current().server.public_url.as_str().to_owned();
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(llms::render(openapi_value(), &base))
+/// LLM.txt names its base URL: `public_url` when set, otherwise the origin the request was
+/// sent to (validated, so a forged `Host` cannot put anything but a host into the examples).
+async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let config = st.config.current();
+    let (base, vary) = match &config.server.public_url {
+        Some(url) => (url.as_str().to_owned(), None),
+        None => (
+            origin::of_request(&req, &config),
+            Some("Host, X-Forwarded-Proto, Forwarded"),
+        ),
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/plain; charset=utf-8");
+    if let Some(vary) = vary {
+        res.insert_header((header::VARY, vary));
+    }
+    res.body(llms::render(openapi_value(), &base))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {

@@ -11,7 +11,7 @@ use crate::domain::same_secret;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use crate::store::writer::EventSink;
-use crate::store::Store;
+use crate::store::{BackupInfo, Store, StoreError};
 use crate::telemetry;
 
 pub use self::passwords::{Busy, PasswordChecker};
@@ -93,6 +93,31 @@ impl AppState {
         self.config.replace(next);
         Metrics::inc(&self.metrics.config_reloads);
         tracing::info!(path = %path.display(), "configuration reloaded");
+    }
+}
+
+impl AppState {
+    /// Back up the database into the configured `storage.backup_dir`: the one operation
+    /// behind `POST /api/v1/backup` and `linkdock backup` (through the control socket).
+    /// Blocking: call it off the async workers.
+    pub fn backup(&self, by: &str) -> Result<BackupInfo, StoreError> {
+        let dir = self.config.current().storage.backup_dir();
+        match self.store.backup(&dir) {
+            Ok(info) => {
+                tracing::info!(
+                    by,
+                    file = %info.path.display(),
+                    bytes = info.bytes,
+                    ms = info.took.as_millis() as u64,
+                    "backup written"
+                );
+                Ok(info)
+            }
+            Err(e) => {
+                tracing::error!(by, dir = %dir.display(), error = %e, "backup failed");
+                Err(e)
+            }
+        }
     }
 }
 

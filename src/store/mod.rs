@@ -5,6 +5,7 @@
 //! (`catalog`, `keys`) are updated after the commit while the store's write lock is still
 //! held, so they always reflect the committed order of writes.
 
+mod backup;
 pub mod catalog;
 mod declared;
 mod domains;
@@ -26,6 +27,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use self::backup::{
+    backup_stopped, restore, BackupInfo, Restored, SnapshotInfo, BEFORE_RESTORE,
+};
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
@@ -58,6 +62,18 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("there is no database at {0}")]
+    NoDatabase(PathBuf),
+    #[error("{path} is not a linkdock database: {reason}")]
+    NotLinkdock { path: PathBuf, reason: String },
+    #[error("the database has schema {found}, older than this build's {supported}: back it up with the linkdock that wrote it, or start this one once to migrate it")]
+    OlderSchema { found: u64, supported: u64 },
 }
 
 macro_rules! from_redb {
