@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::links::{new_link, CreateLink, ExpiryRule};
 use crate::auth::Caller;
-use crate::domain::{Hostname, Timestamp};
+use crate::domain::{now, Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -85,7 +85,7 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
     }
     let bad = |e: actix_multipart::MultipartError| {
         ApiError::BadRequest(format!(
-            "send the CSV as multipart/form-data field `file`: {e}"
+            "send the CSV as the multipart/form-data field “file”: {e}"
         ))
     };
     while let Some(field) = form.next().await {
@@ -108,7 +108,7 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
     }
     Err(ApiError::invalid(
         "file",
-        "the multipart form has no `file` field",
+        "is missing: the multipart form has no field “file”",
     ))
 }
 
@@ -128,7 +128,7 @@ fn row_body(
     let redirect_code = get(5)
         .map(|c| {
             c.parse::<u16>()
-                .map_err(|_| format!("redirect_code: `{c}` is not a number"))
+                .map_err(|_| format!("redirect_code: must be a whole number, not “{c}”"))
         })
         .transpose()?;
     let tags = get(4).map(|t| {
@@ -140,8 +140,8 @@ fn row_body(
     Ok(CreateLink {
         domain: get(0)
             .or_else(|| default_domain.map(str::to_owned))
-            .ok_or("domain: missing (add the column or pass ?domain=)")?,
-        destination_url: get(2).ok_or("destination_url: missing")?,
+            .ok_or("domain: is missing; fill in the domain column or choose a default domain")?,
+        destination_url: get(2).ok_or("destination_url: is missing")?,
         slug: get(1),
         title: get(3),
         tags,
@@ -177,7 +177,7 @@ pub async fn import(
         .from_reader(data.as_slice());
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::invalid("file", format!("not a CSV file: {e}")))?
+        .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
         .clone();
     let mut columns = [None; 7];
     for (i, h) in headers.iter().enumerate() {
@@ -187,7 +187,10 @@ pub async fn import(
             None => {
                 return Err(ApiError::invalid(
                     "file",
-                    format!("unknown column `{h}`; expected {}", COLUMNS.join(", ")),
+                    format!(
+                        "has the unknown column “{h}”; the columns are {}",
+                        COLUMNS.join(", ")
+                    ),
                 ))
             }
         }
@@ -195,7 +198,7 @@ pub async fn import(
     if columns[2].is_none() {
         return Err(ApiError::invalid(
             "file",
-            "the header has no `destination_url` column",
+            "has no destination_url column in its header",
         ));
     }
     let default_domain = q.domain.as_deref().filter(|d| !d.is_empty());
@@ -214,7 +217,7 @@ pub async fn import(
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let parsed = record
-            .map_err(|e| format!("not valid CSV: {e}"))
+            .map_err(|e| format!("file: is not valid CSV on this line: {e}"))
             .and_then(|r| row_body(&r, &columns, default_domain));
         match parsed.map(|body| new_link(&caller, &st, body, ExpiryRule::AnyTime)) {
             Ok(Ok(new)) => rows.push((line, new)),
@@ -251,9 +254,19 @@ pub async fn import(
     }))
 }
 
+/// The name an export is saved under: `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).
+pub fn export_file_name(domain: Option<&str>, today: Timestamp) -> String {
+    let date = today.rfc3339();
+    format!(
+        "links-{}-{}.csv",
+        domain.unwrap_or("all"),
+        date.get(..10).unwrap_or(&date)
+    )
+}
+
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
     summary = "Export links as CSV",
-    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns.",
+    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv`.",
     params(DomainQuery),
     security(("api_key" = []), ("session" = [])),
     responses(
@@ -276,10 +289,14 @@ pub async fn export(
                 .domain_by_host(host.as_str())
                 .ok_or(ApiError::NotFound("domain"))?;
             caller.may_read(d.id, "domain")?;
-            Some(d.id)
+            Some(d)
         }
     };
-    let links = st.store.catalog.all_links(domain, caller.scope());
+    let file_name = export_file_name(domain.as_ref().map(|d| d.hostname.as_str()), now());
+    let links = st
+        .store
+        .catalog
+        .all_links(domain.map(|d| d.id), caller.scope());
     let mut w = csv::Writer::from_writer(Vec::new());
     let write_err = |e: csv::Error| ApiError::internal(format!("writing CSV: {e}"));
     w.write_record(COLUMNS).map_err(write_err)?;
@@ -304,7 +321,7 @@ pub async fn export(
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"links.csv\"",
+            format!("attachment; filename=\"{file_name}\""),
         ))
         .body(body))
 }
