@@ -7,6 +7,7 @@ mod support;
 mod api_keys;
 mod docs;
 mod harness;
+mod home;
 mod layout;
 mod links_domains;
 mod playground;

@@ -420,9 +420,7 @@ impl Browser {
     /// has to allow it.
     pub async fn assert_accessible(&self, what: &str) {
         static AXE: &str = include_str!("../fixtures/axe-core/axe.min.js");
-        let loaded = self
-            .eval("return typeof axe === 'object';", vec![])
-            .await;
+        let loaded = self.eval("return typeof axe === 'object';", vec![]).await;
         if loaded != json!(true) {
             self.client
                 .execute(AXE, vec![])

@@ -24,7 +24,13 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Expires", "Last used", "Status", "Actions"], "keys-body"))
         (key_dialog())
     };
-    render(&user, "API Keys", Nav::ApiKeys, "js/api-keys.js", body)
+    render(
+        &user,
+        "API Keys",
+        Nav::ApiKeys,
+        Some("js/api-keys.js"),
+        body,
+    )
 }
 
 fn key_dialog() -> maud::Markup {

@@ -38,5 +38,5 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
             }
         }
     };
-    render(&user, "Domains", Nav::Domains, "js/domains.js", body)
+    render(&user, "Domains", Nav::Domains, Some("js/domains.js"), body)
 }

@@ -35,7 +35,7 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         }
         (link_dialog())
     };
-    render(&user, "Links", Nav::Links, "js/links.js", body)
+    render(&user, "Links", Nav::Links, Some("js/links.js"), body)
 }
 
 fn link_dialog() -> maud::Markup {

@@ -16,7 +16,9 @@ use crate::ui::assets::asset_url;
 use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
-    let public_url = st.config.current().server.public_url.as_str().to_owned();
+    let config = st.config.current();
+    let public_url = config.server.public_url.as_str().to_owned();
+    let key_prefix = config.keys.prefix.as_str().to_owned();
     let body = html! {
         link rel="stylesheet" href=(asset_url("css/manual.css"));
         header.page-header {
@@ -28,7 +30,7 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
         }
         div.manual-layout {
             div.manual-main {
-                (playground())
+                (playground(&key_prefix))
                 section #api-docs .manual-section aria-labelledby="api-docs-title" data-public-url=(public_url) {
                     header.section-header {
                         h2 #api-docs-title { "API Documentation" }
@@ -54,16 +56,16 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
         &user,
         "Manual Integration",
         Nav::ManualIntegration,
-        "js/api-docs.js",
+        Some("js/api-docs.js"),
         body,
     )
 }
 
 /// "API Playground": API Key, Select Endpoint, the request builder with its Request Preview,
 /// Send Request, and the response. `playground.js` fills the endpoints and the parameters.
-fn playground() -> Markup {
+fn playground(key_prefix: &str) -> Markup {
     html! {
-        section #api-playground .manual-section aria-labelledby="api-playground-title" {
+        section #api-playground .manual-section aria-labelledby="api-playground-title" data-key-prefix=(key_prefix) {
             h2 #api-playground-title { "API Playground" }
             p.muted {
                 "Try any endpoint from your browser. With an API key the request is judged by the key "
@@ -73,7 +75,7 @@ fn playground() -> Markup {
                 label for="pg-key" { "API Key" }
                 div.pg-key-row {
                     input #pg-key type="password" autocomplete="off" spellcheck="false"
-                        autocapitalize="off" placeholder="ldk_…" aria-describedby="pg-key-hint pg-key-info";
+                        autocapitalize="off" placeholder=(format!("{key_prefix}_…")) aria-describedby="pg-key-hint pg-key-info";
                     button #pg-key-toggle type="button" aria-controls="pg-key" aria-pressed="false" { "Show" }
                 }
                 p.hint #pg-key-hint {
