@@ -154,6 +154,33 @@ async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
         .send_keys("\u{E00C}")
         .await
         .unwrap(); // Escape
+                   // The key cannot be lost by accident: Escape asks first, with the safe answer focused.
+    b.wait_text(
+        "#key-leave",
+        "Have you copied your key? You won't be able to see it again.",
+    )
+    .await;
+    assert_eq!(b.focused().await, "button#key-leave-back");
+    assert_eq!(b.text("#key-value").await, key, "the key is still shown");
+    // Escape again goes back to the key; asked once more, "Yes, close" closes.
+    b.find("#key-leave-back")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    b.hidden("#key-leave").await;
+    assert_eq!(b.focused().await, "button#key-copy");
+    b.find("#key-copy")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    b.visible("#key-leave").await;
+    b.find("#key-leave-close")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap(); // Enter on "Yes, close"
     b.hidden("#key-dialog").await;
     assert_eq!(
         b.focused().await,

@@ -294,6 +294,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Click at a point of the viewport, as a mouse would (e.g. on a modal's backdrop).
+    pub async fn click_at(&self, x: f64, y: f64) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x,
+                y,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("click at {x},{y}: {e}"));
+    }
+
     /// Click the displayed button (or link) whose text is exactly `label`, inside `scope`.
     pub async fn click_button(&self, scope: &str, label: &str) {
         let button = eventually(WAIT_SECS, || async {
