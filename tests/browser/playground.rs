@@ -90,6 +90,42 @@ fn run_curl(command: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Count this page's calls of GET /api/v1/keys/current from now on (see `key_checks`).
+async fn count_key_checks(b: &Browser) {
+    b.eval(
+        "const real = window.fetch;
+         window.__keyChecks = 0;
+         window.fetch = function (url, init) {
+           if (String(url).endsWith('/api/v1/keys/current')) window.__keyChecks += 1;
+           return real.apply(this, arguments);
+         };",
+        vec![],
+    )
+    .await;
+}
+
+async fn key_checks(b: &Browser) -> u64 {
+    b.eval("return window.__keyChecks;", vec![])
+        .await
+        .as_u64()
+        .unwrap()
+}
+
+/// A well-formed key that no server knows, from `linkdock key generate`.
+fn generated_key() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+        .args(["key", "generate"])
+        .output()
+        .expect("linkdock key generate");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 fn shown_body_script() -> &'static str {
     "return document.getElementById('pg-response-body').textContent;"
 }
@@ -355,23 +391,40 @@ async fn playground_sends_requests_with_a_scoped_key_copies_them_and_keeps_a_his
         .await;
     assert_eq!(leaks, json!([false, false, 0, 0]));
 
-    // Replay: a history item re-selects its endpoint with its parameters and sends it again.
+    // Replay: a history item loads its endpoint, parameters and body into the builder and says
+    // how it will be sent; only "Send Request" sends it.
     b.click(&format!(
         "#pg-history-list li[data-path=\"/api/v1/links/{id}\"] button"
     ))
     .await;
-    let status = response_number(&b, 4).await;
-    assert!(status.starts_with("200"), "{status}");
     assert_eq!(b.value("#pg-endpoint").await, "GET /api/v1/links/{id}");
     assert_eq!(b.value("#pg-path-id").await, id.to_string());
-    assert!(b.text("#pg-history-status").await.contains("Replaying GET"));
+    assert!(b.text("#pg-history-status").await.contains("Loaded GET"));
+    let loaded = b.visible("#pg-loaded").await.text().await.unwrap();
+    assert!(
+        loaded.contains("Nothing was sent")
+            && loaded.contains(&format!("the API key {}…", &key[..12])),
+        "{loaded}"
+    );
+    b.hidden("#pg-response").await;
+    assert_eq!(
+        b.focused().await,
+        "button#pg-send",
+        "Send is one keypress away"
+    );
+    assert_eq!(history(&admin).await["total"], 3, "loading sent nothing");
+    b.click("#pg-send").await;
+    let status = response_number(&b, 4).await;
+    assert!(status.starts_with("200"), "{status}");
     b.click("#pg-history-list li[data-method=\"POST\"] button")
         .await;
+    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
+    assert_eq!(b.value("#pg-body").await, body);
+    b.hidden("#pg-response").await;
+    b.click_button("#pg-builder", "Send Request").await;
     let status = response_number(&b, 5).await;
     assert!(status.starts_with("409"), "{status}");
     assert!(status_class(&b).await.contains("status-4xx"));
-    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
-    assert_eq!(b.value("#pg-body").await, body);
     crate::support::eventually(10, || async {
         (history(&admin).await["total"] == 5).then_some(())
     })
@@ -450,25 +503,38 @@ async fn try_in_playground_session_requests_uploads_bad_keys_and_layout() {
     b.visible("#pg-response-body").await;
     assert!(!history(&admin).await.to_string().contains(&key));
 
-    // A bad key: the problem detail from GET /api/v1/keys/current.
-    let bad = "ldk_notarealkey";
+    // A malformed key is explained at once, in this page: the server is not asked.
+    count_key_checks(&b).await;
+    b.fill("#pg-key", "ldk_notarealkey").await;
+    let info = b
+        .wait_text("#pg-key-info", "50 characters after ldk_")
+        .await;
+    assert!(info.contains("cut off"), "{info}");
+    b.hidden("#pg-scope-warning").await;
+    // A well-formed key the server does not know: the server's answer, in a sentence.
+    let unknown = generated_key();
     let problem = expect(
         app.http
             .get(app.url("/api/v1/keys/current"))
-            .bearer_auth(bad)
+            .bearer_auth(&unknown)
             .send()
             .await
             .unwrap(),
         401,
     )
     .await;
-    b.fill("#pg-key", bad).await;
+    b.fill("#pg-key", &unknown).await;
     let info = b.wait_text("#pg-key-info", "401").await;
     assert!(
-        info.contains(problem["detail"].as_str().unwrap()),
+        info.to_lowercase()
+            .contains(&problem["detail"].as_str().unwrap().to_lowercase()),
         "{info} vs {problem}"
     );
-    b.hidden("#pg-scope-warning").await;
+    assert_eq!(
+        key_checks(&b).await,
+        1,
+        "only the well-formed key was asked about"
+    );
     // The show toggle.
     b.click("#pg-key-toggle").await;
     assert_eq!(
@@ -543,4 +609,162 @@ async fn layout_checks(b: &Browser) {
         b.screenshot(&format!("playground-{width}-{scheme}")).await;
     }
     b.resize(1280, 900).await;
+}
+
+/// What a program printed: the status line and the body, as the samples print them.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: String,
+    body: String,
+}
+
+/// Run a copied sample with `LINKDOCK_API_KEY` set; `None` when its interpreter is missing
+/// (a failure under CI for cURL and Python, which .ci/run installs).
+fn run_sample(lang: &str, code: &str, key: &str, dir: &std::path::Path) -> Option<Answer> {
+    use std::process::Command;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let (mut cmd, file) = match lang {
+        "cURL" => {
+            let mut c = Command::new("bash");
+            c.arg("-c")
+                .arg(format!("{code} -s --max-time 10 -w '\\n%{{http_code}}'"));
+            (c, None)
+        }
+        "Python" => (Command::new(&python), Some("sample.py")),
+        "JavaScript" => (Command::new("node"), Some("sample.mjs")),
+        other => panic!("no runner for {other}"),
+    };
+    if let Some(name) = file {
+        let path = dir.join(name);
+        std::fs::write(&path, code).unwrap();
+        cmd.arg(&path);
+    }
+    let probe = match lang {
+        "cURL" => Command::new("curl").arg("--version").output(),
+        "Python" => Command::new(&python)
+            .args(["-c", "import requests"])
+            .output(),
+        _ => Command::new("node").arg("--version").output(),
+    };
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            lang == "JavaScript" || std::env::var_os("CI").is_none(),
+            "CI is set but {lang} samples cannot run here (curl, or python3 with requests: pip install requests)"
+        );
+        eprintln!(
+            "\n*** SKIPPED running the {lang} sample: its interpreter is not installed ***\n"
+        );
+        return None;
+    }
+    let out = cmd
+        .current_dir(dir)
+        .env("LINKDOCK_API_KEY", key)
+        .output()
+        .expect("run sample");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{lang} sample failed:\n{code}\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = text.trim_end_matches('\n');
+    Some(if lang == "cURL" {
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", text));
+        Answer {
+            status: status.to_owned(),
+            body: body.to_owned(),
+        }
+    } else {
+        let (status, body) = text.split_once('\n').unwrap_or((text, ""));
+        Answer {
+            status: status.to_owned(),
+            body: body.to_owned(),
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_code_for_the_current_request_gives_the_same_answer_in_curl_python_and_javascript() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let link = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "sample", "destination_url": "https://example.org/sample", "title": "Ünïcode & \"quotes\""}),
+            201,
+        )
+        .await;
+    let id = link["id"].as_u64().unwrap();
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+
+    let body_403 =
+        r#"{"domain": "other.example.com", "destination_url": "https://example.org/it's"}"#;
+    let cases: [(&str, Option<(&str, String)>, Option<&str>, &str); 3] = [
+        (
+            "GET /api/v1/links/{id}",
+            Some(("#pg-path-id", id.to_string())),
+            None,
+            "200",
+        ),
+        (
+            "GET /api/v1/links",
+            Some(("#pg-query-search", "sample".into())),
+            None,
+            "200",
+        ),
+        ("POST /api/v1/links", None, Some(body_403), "403"),
+    ];
+    for (endpoint, param, body, status) in cases {
+        select_endpoint(&b, endpoint).await;
+        if let Some((css, value)) = &param {
+            b.fill(css, value).await;
+        }
+        if let Some(body) = body {
+            b.fill("#pg-body", body).await;
+        }
+        let mut answers = Vec::new();
+        for lang in ["cURL", "Python", "JavaScript", "Go"] {
+            b.click_button("#pg-code .sample-langs", lang).await;
+            b.click_button("#pg-code .sample-bar", "Copy").await;
+            b.wait_text("#pg-code .sample-status", &format!("{lang} copied"))
+                .await;
+            let code = b.clipboard().await;
+            assert!(!code.contains(&key), "{lang} sample holds the key: {code}");
+            assert!(code.contains("LINKDOCK_API_KEY"), "{code}");
+            if lang == "Go" {
+                // No Go toolchain here: the program is checked as text.
+                assert!(code.starts_with("package main"), "{code}");
+                assert!(
+                    code.contains(&format!(
+                        "http.NewRequest({:?}",
+                        endpoint.split(' ').next().unwrap()
+                    )),
+                    "{code}"
+                );
+                continue;
+            }
+            if let Some(answer) = run_sample(lang, &code, &key, app.dir.path()) {
+                answers.push((lang, answer));
+            }
+        }
+        // The reference: what the server says to the same request from this test.
+        let first = &answers[0].1;
+        assert_eq!(first.status, status, "{endpoint}: {first:?}");
+        for (lang, answer) in &answers[1..] {
+            assert_eq!(answer, first, "{endpoint}: {lang} and cURL disagree");
+        }
+        eprintln!(
+            "{endpoint}: {} samples agree ({})",
+            answers.len(),
+            first.status
+        );
+    }
+    b.close().await;
 }

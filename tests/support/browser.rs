@@ -436,7 +436,8 @@ impl Browser {
     }
 
     /// Run axe-core (vendored in `tests/fixtures/axe-core`) on the page as it is now and fail
-    /// on any violation of impact "serious" or "critical", listing each with its elements.
+    /// on any violation of impact "serious" or "critical" (and on headings that skip a level,
+    /// which axe rates moderate), listing each with its elements.
     /// WebDriver's script execution is not subject to the page's CSP, so nothing in linkdock
     /// has to allow it.
     pub async fn assert_accessible(&self, what: &str) {
@@ -454,7 +455,7 @@ impl Browser {
                 "const done = arguments[arguments.length - 1];
                  axe.run(document, { resultTypes: ['violations'] })
                    .then(r => done(r.violations
-                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical' || v.id === 'heading-order')
                      .map(v => ({ id: v.id, impact: v.impact, help: v.help,
                                   nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary.replace(/\\s+/g, ' ')) }))),
                          e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",

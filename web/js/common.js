@@ -126,6 +126,42 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+/**
+ * The small Markdown of OpenAPI descriptions as DOM, never via innerHTML: paragraphs (blank
+ * lines), "- " lists, `code`, **strong**, *emphasis* and [links](https://...). Anything else
+ * stays as the text it is.
+ */
+export function richText(text) {
+  const out = document.createDocumentFragment();
+  const blocks = String(text || "").split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  for (const block of blocks) {
+    const lines = block.split("\n");
+    if (lines.every((l) => /^\s*[-*] /.test(l))) {
+      out.append(el("ul", {}, lines.map((l) => el("li", {}, inlineMarkdown(l.replace(/^\s*[-*] /, ""))))));
+    } else {
+      out.append(el("p", {}, inlineMarkdown(lines.join(" "))));
+    }
+  }
+  return out;
+}
+
+/** One line of Markdown: `code`, **strong**, *em*, [text](http(s) URL) as nodes. */
+export function inlineMarkdown(text) {
+  const nodes = [];
+  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|\[([^\]]+)\]\((https?:\/\/[^)\s]+|\/[^)\s]*)\)/g;
+  let last = 0;
+  for (const m of String(text).matchAll(pattern)) {
+    if (m.index > last) nodes.push(text.slice(last, m.index));
+    if (m[1] !== undefined) nodes.push(el("code", { text: m[1] }));
+    else if (m[2] !== undefined) nodes.push(el("strong", { text: m[2] }));
+    else if (m[3] !== undefined) nodes.push(el("em", { text: m[3] }));
+    else nodes.push(el("a", { href: m[5], text: m[4] }));
+    last = m.index + m[0].length;
+  }
+  if (last < String(text).length) nodes.push(String(text).slice(last));
+  return nodes;
+}
+
 /** "3 minutes ago"-free absolute local time; "—" for null. */
 export function fmtTime(iso) {
   if (!iso) return null;

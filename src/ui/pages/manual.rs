@@ -94,7 +94,7 @@ fn playground(key_prefix: &str) -> Markup {
                 p.hint #pg-endpoint-status role="status" aria-live="polite" {}
             }
             form #pg-builder .pg-builder novalidate hidden aria-label="Request builder" {
-                p #pg-endpoint-description .muted {}
+                div #pg-endpoint-description .muted .pg-description {}
                 fieldset #pg-path-params .pg-params hidden {
                     legend { "Path Parameters" }
                     div.pg-param-list {}
@@ -105,7 +105,7 @@ fn playground(key_prefix: &str) -> Markup {
                 }
                 div #pg-body-field .field hidden {
                     label for="pg-body" { "Request Body (JSON)" }
-                    textarea #pg-body rows="10" spellcheck="false" aria-describedby="pg-body-error" {}
+                    textarea #pg-body .mono rows="10" spellcheck="false" aria-describedby="pg-body-error" {}
                     p.field-error #pg-body-error role="alert" hidden {}
                 }
                 div #pg-file-field .field hidden {
@@ -121,8 +121,13 @@ fn playground(key_prefix: &str) -> Markup {
                         code #pg-preview-url {}
                     }
                     pre #pg-preview-headers .code .pg-wrap {}
-                    pre #pg-preview-body .code .pg-wrap hidden {}
+                    pre #pg-preview-body .code .pg-wrap tabindex="0" aria-label="Request body" hidden {}
+                    div #pg-code {
+                        h4 { "Code for this request" }
+                        p.hint { "Ready to paste into a program: the key is read from the environment variable LINKDOCK_API_KEY." }
+                    }
                 }
+                p #pg-loaded .pg-loaded role="status" hidden {}
                 div.pg-send-row {
                     button #pg-send .primary type="submit" disabled { "Send Request" }
                 }
@@ -152,9 +157,12 @@ fn request_history() -> Markup {
         aside #request-history .manual-section aria-labelledby="request-history-title" {
             header.section-header {
                 h2 #request-history-title { "Request History" }
-                button #pg-clear-history .danger type="button" { "Clear History" }
+                button #pg-clear-history .danger type="button" disabled { "Clear History" }
             }
-            p.hint { "Click a request to replay it. Kept on the server with the key's prefix, never the key." }
+            p.hint {
+                "Click a request to load it into the builder, then replay it with \"Send Request\". "
+                "Kept on the server with the key's prefix, never the key."
+            }
             p #pg-history-status .status role="status" aria-live="polite" {}
             ol #pg-history-list .pg-history {
                 li.empty.muted { "Loading…" }
