@@ -768,3 +768,148 @@ async fn the_code_for_the_current_request_gives_the_same_answer_in_curl_python_a
     }
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_key_check_in_the_page_agrees_with_the_server_on_issued_and_mutated_keys() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut keys = Vec::new();
+    for i in 0..3 {
+        let made = admin
+            .post_json("/api/v1/api-keys", json!({"name": format!("k{i}")}), 201)
+            .await;
+        keys.push(made["key"].as_str().unwrap().to_owned());
+    }
+    keys.push(generated_key());
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    let prefix = b
+        .eval(
+            "return document.getElementById('api-playground').dataset.keyPrefix;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        prefix,
+        json!("ldk"),
+        "the prefix comes from the server's config"
+    );
+
+    // Mutations of a real key, and what the server calls each.
+    let base = keys[0].clone();
+    let flip = |s: &str, at: usize| {
+        let mut c: Vec<char> = s.chars().collect();
+        c[at] = if c[at] == 'a' { 'b' } else { 'a' };
+        c.into_iter().collect::<String>()
+    };
+    let mut cases: Vec<(String, &str)> = keys.iter().map(|k| (k.clone(), "ok")).collect();
+    cases.extend([
+        (flip(&base, 10), "checksum"),             // a body character mistyped
+        (flip(&base, base.len() - 1), "checksum"), // a checksum character
+        (base[..base.len() - 1].to_owned(), "length"),
+        (format!("{base}x"), "length"),
+        (format!("xyz{}", &base[3..]), "prefix"),
+        (format!("{}-{}", &base[..20], &base[21..]), "characters"),
+        (format!("{} {}", &base[..20], &base[20..]), "spaces"),
+        (format!("  {base}\n"), "ok"), // pasted with white space around it
+    ]);
+    for (key, want) in &cases {
+        let got = b
+            .client
+            .execute_async(
+                "const [key, done] = [arguments[0], arguments[arguments.length - 1]];
+                 import('/static/js/api-key-format.js')
+                   .then(m => { const r = m.checkKeyFormat(key, 'ldk'); done(r.ok ? 'ok' : r.reason + ': ' + r.message); },
+                         e => done('import failed: ' + e));",
+                vec![json!(key)],
+            )
+            .await
+            .unwrap();
+        let got = got.as_str().unwrap();
+        assert!(
+            got.split(':').next() == Some(*want),
+            "{key:?}: expected {want}, the page says {got}"
+        );
+        assert!(
+            !got.contains(key.trim()),
+            "the message repeats the key: {got}"
+        );
+        // The server sees the same: a well-formed key is judged by the index, a broken one
+        // is malformed or has a bad checksum.
+        {
+            let res = app
+                .http
+                .get(app.url("/api/v1/keys/current"))
+                .header("authorization", format!("Bearer {}", key.trim()))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let detail = res.text().await.unwrap();
+            match *want {
+                "ok" => assert!(
+                    status == 200 || detail.contains("not known"),
+                    "{key}: {status} {detail}"
+                ),
+                "checksum" => assert!(detail.contains("checksum"), "{key}: {detail}"),
+                _ => assert!(detail.contains("malformed"), "{key}: {detail}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_refused_to_a_scoped_key_is_not_resent_with_the_session_from_the_history() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.fill(
+        "#pg-body",
+        r#"{"domain": "other.example.com", "destination_url": "https://example.org/out-of-scope"}"#,
+    )
+    .await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("403"), "{status}");
+    b.wait_text("#pg-history-list", "403").await;
+
+    // The key is removed; the refused request is clicked in the history.
+    b.fill("#pg-key", "").await;
+    b.wait_text("#pg-auth-mode", "Sent with your session").await;
+    b.click("#pg-history-list li[data-method=\"POST\"] button")
+        .await;
+    let loaded = b.visible("#pg-loaded").await.text().await.unwrap();
+    assert!(
+        loaded.contains("Nothing was sent")
+            && loaded.contains("sends it with your session")
+            && loaded.contains(&format!("first sent with the API key {}…", &key[..12])),
+        "{loaded}"
+    );
+    assert!(b.text("#pg-preview-headers").await.contains("X-CSRF-Token"));
+    b.assert_accessible("a history entry loaded into the playground")
+        .await;
+    // Nothing happened on the server: no link, no new history entry.
+    let links = expect(
+        admin
+            .get("/api/v1/links?domain=other.example.com")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(links["total"], 0, "the click created the link");
+    assert_eq!(history(&admin).await["total"], 1);
+    b.close().await;
+}

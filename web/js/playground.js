@@ -614,6 +614,7 @@ function tryEndpoint(detail) {
 function start() {
   // The API key: checked as it is typed (the format here; a well-formed key once with the server).
   ui.key.addEventListener("input", checkKey);
+  ui.key.addEventListener("change", checkKey); // a field cleared by script fires only "change"
   ui.keyToggle.addEventListener("click", () => {
     const show = ui.key.type === "password";
     ui.key.type = show ? "text" : "password";
