@@ -265,6 +265,13 @@ async fn on_a_phone_the_navigation_folds_behind_a_menu_button_and_headers_stay_s
             201,
         )
         .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "bare", "destination_url": "https://example.org/bare"}),
+            201,
+        )
+        .await;
     let Some(b) = Browser::start(&app).await else {
         return;
     };
@@ -298,6 +305,21 @@ async fn on_a_phone_the_navigation_folds_behind_a_menu_button_and_headers_stay_s
             );
         }
     }
+    // A link card shows only the fields the link has: no empty Title or Tags.
+    b.goto("/ui/links").await;
+    b.wait_text("#links-body", "bare").await;
+    let labels = b
+        .eval(
+            "return Array.from(document.querySelectorAll('#links-body tr td')).filter(td => td.offsetParent !== null).map(td => td.dataset.label);",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        labels,
+        json!(["Short URL", "Destination", "Clicks", "Created", "Actions"]),
+        "card fields"
+    );
+
     // The menu opens, its links work, and Escape folds it again.
     b.goto("/ui/").await;
     assert_eq!(

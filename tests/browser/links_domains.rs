@@ -278,3 +278,214 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     assert!(domains(&admin).await.is_empty());
     b.close().await;
 }
+
+/// Let Chromium save downloads into `dir` (headless Chromium refuses them otherwise).
+async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
+    b.cdp(
+        "Browser.setDownloadBehavior",
+        json!({"behavior": "allow", "downloadPath": dir.to_str().unwrap()}),
+    )
+    .await;
+}
+
+/// Wait for a finished download in `dir`; its name and text.
+async fn downloaded(dir: &std::path::Path) -> (String, String) {
+    eventually(WAIT_SECS, || async {
+        let done: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        match done.as_slice() {
+            [one] => Ok((
+                one.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(one).unwrap(),
+            )),
+            other => Err(format!("downloads: {other:?}")),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn csv_import_and_export_from_the_links_page() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for host in ["go.example.com", "b.example.com"] {
+        admin
+            .post_json("/api/v1/domains", json!({"hostname": host}), 201)
+            .await;
+    }
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "taken", "destination_url": "https://example.org/taken"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "b.example.com", "slug": "bee", "destination_url": "https://example.org/bee"}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    let today = &time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()[..10];
+
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/links").await;
+        b.wait_text("#links-body", "taken").await;
+
+        // "Import CSV" opens a dialog with a file picker, the columns and an example.
+        b.click_button("header.page-header", "Import CSV").await;
+        b.visible("#import-dialog").await;
+        assert_eq!(b.focused().await, "input#import-file");
+        let help = b.text("#import-dialog .csv-help").await;
+        for column in [
+            "domain",
+            "slug",
+            "destination_url",
+            "title",
+            "tags",
+            "redirect_code",
+            "expires_at",
+        ] {
+            assert!(help.contains(column), "column {column} missing: {help}");
+        }
+        assert!(b
+            .text("#import-example")
+            .await
+            .starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n"));
+        b.assert_accessible(&format!("the Import CSV dialog at {width}px {scheme}"))
+            .await;
+        b.click_button("#import-dialog", "Import").await;
+        b.wait_text("[data-error-for=\"file\"]", "Choose a CSV file")
+            .await;
+
+        let csv = app.dir.path().join(format!("import-{width}.csv"));
+        std::fs::write(
+            &csv,
+            format!(
+                "slug,destination_url,title,redirect_code\n\
+                 new-{width},https://example.org/new,New,\n\
+                 taken,https://example.org/again,,\n\
+                 bad-url-{width},javascript:alert(1),,\n\
+                 bad-code-{width},https://example.org/code,,abc\n\
+                 gen-{width},https://example.org/gen,,307\n"
+            ),
+        )
+        .unwrap();
+        b.find("#import-file")
+            .await
+            .send_keys(csv.to_str().unwrap())
+            .await
+            .unwrap();
+        b.hidden("[data-error-for=\"file\"]").await; // fixed: the error goes
+        b.find("#import-domain")
+            .await
+            .select_by_value("go.example.com")
+            .await
+            .unwrap();
+        b.click_button("#import-dialog", "Import").await;
+        b.visible("#import-result").await;
+        let counts = b.text("#import-counts").await;
+        assert!(
+            counts.contains("2 links created")
+                && counts.contains("1 skipped")
+                && counts.contains("2 rows failed"),
+            "{counts}"
+        );
+        let errors = b.text("#import-errors").await;
+        assert!(
+            errors.contains("Line 4: The destination URL must"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("Line 5: The redirect code must be a whole number"),
+            "{errors}"
+        );
+        let dialog = b.text("#import-dialog").await;
+        for raw in ["`", "destination_url:", "redirect_code:", "?domain="] {
+            assert!(
+                !dialog.contains(raw),
+                "API text {raw:?} on the page: {dialog}"
+            );
+        }
+        b.assert_accessible(&format!("the import result at {width}px {scheme}"))
+            .await;
+        b.screenshot(&format!("import-result-{width}-{scheme}"))
+            .await;
+        b.click_button("#import-dialog", "Close").await;
+        b.hidden("#import-dialog").await;
+        b.wait_text("#links-body", &format!("new-{width}")).await;
+        assert!(link_by_slug(&admin, &format!("gen-{width}"))
+            .await
+            .is_some_and(|l| l["domain"] == "go.example.com" && l["redirect_code"] == 307));
+    }
+    b.resize(1280, 900).await;
+
+    // More failures than the server lists: "and N more".
+    b.click_button("header.page-header", "Import CSV").await;
+    b.eval(
+        "const real = window.fetch;
+         window.fetch = async function (url, init) {
+           if (String(url).includes('/api/v1/links/import')) {
+             window.fetch = real;
+             return new Response(JSON.stringify({created: 0, skipped: 0, failed: 103,
+               errors: [{row: 2, message: 'destination_url: is missing'}], errors_truncated: 102}),
+               {status: 200, headers: {'content-type': 'application/json'}});
+           }
+           return real.apply(this, arguments);
+         };",
+        vec![],
+    )
+    .await;
+    let csv = app.dir.path().join("many.csv");
+    std::fs::write(&csv, "destination_url\n\n").unwrap();
+    b.find("#import-file")
+        .await
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click_button("#import-dialog", "Import").await;
+    b.wait_text("#import-errors", "Line 2: The destination URL is missing.")
+        .await;
+    b.wait_text("#import-more", "and 102 more rows that failed")
+        .await;
+    b.click_button("#import-dialog", "Close").await;
+
+    // "Export CSV" downloads the links of the Domain filter, named after it and the date.
+    let dir = tempfile::tempdir().unwrap();
+    allow_downloads(&b, dir.path()).await;
+    b.find("#links-domain")
+        .await
+        .select_by_value("b.example.com")
+        .await
+        .unwrap();
+    b.wait_text("#links-range", "of 1").await;
+    b.click_button("header.page-header", "Export CSV").await;
+    let (name, text) = downloaded(dir.path()).await;
+    assert_eq!(name, format!("links-b.example.com-{today}.csv"));
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("b.example.com,bee,"), "{text}");
+    std::fs::remove_file(dir.path().join(&name)).unwrap();
+    b.find("#links-domain")
+        .await
+        .select_by_value("")
+        .await
+        .unwrap();
+    b.click_button("header.page-header", "Export CSV").await;
+    let (name, text) = downloaded(dir.path()).await;
+    assert_eq!(name, format!("links-all-{today}.csv"));
+    assert_eq!(text.lines().count(), 7, "every link: {text}");
+    b.close().await;
+}

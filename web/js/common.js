@@ -73,9 +73,12 @@ export function parseBody(text) {
   try { return JSON.parse(text); } catch (_) { return { detail: text }; }
 }
 
-/** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
+/**
+ * Call the API as the signed-in user with a JSON body, or a FormData (multipart upload).
+ * Resolves to the JSON body (null when empty).
+ */
 export async function api(method, path, body) {
-  const res = await request(method, path, { json: body });
+  const res = await request(method, path, body instanceof FormData ? { body } : { json: body });
   if (res.status === 0) {
     throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
   }
