@@ -243,7 +243,8 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.wait_text("#links-body", "No links match").await;
     assert!(link_by_slug(&admin, "docs").await.is_none());
 
-    // ---- Deleting a domain that still has links: 409 explained, then force ----
+    // ---- Deleting a domain that still has links: one dialog says so and offers the action
+    // that can succeed ----
     b.goto("/ui/domains").await;
     b.wait_text("#domains-body tr[data-hostname=\"go.example.com\"]", "25")
         .await;
@@ -252,28 +253,33 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
         "Delete",
     )
     .await;
-    b.prompt_text().await;
-    b.accept_prompt().await;
-    b.visible("#domain-conflict").await;
-    let explain = b.text("#domain-conflict-explain").await;
+    b.visible("#domain-delete").await;
+    let explain = b.text("#domain-delete-explain").await;
     assert!(explain.contains("still has 25 links"), "{explain}");
+    assert!(
+        !explain.contains("force") && !explain.contains("link(s)"),
+        "{explain}"
+    );
+    b.hidden("#domain-delete-only").await;
+    b.hidden("#domain-delete-keys-link").await;
     assert_eq!(domains(&admin).await.len(), 2, "nothing deleted yet");
-    b.click_button("#domain-conflict", "Delete Domain and Its Links")
+    b.click_button("#domain-delete", "Delete Domain and Its Links")
         .await;
-    b.hidden("#domain-conflict").await;
+    b.hidden("#domain-delete").await;
     wait_rows(&b, "#domains-body tr", 1).await;
     assert_eq!(domains(&admin).await, ["spare.example.com"]);
     let left = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
     assert_eq!(left["total"], 0, "the domain's links went with it");
 
-    // A domain without links goes at once after OK.
+    // A domain without links: the dialog offers only "Delete Domain".
     b.click_button(
         "#domains-body tr[data-hostname=\"spare.example.com\"]",
         "Delete",
     )
     .await;
-    b.prompt_text().await;
-    b.accept_prompt().await;
+    b.wait_text("#domain-delete-explain", "has no links").await;
+    b.hidden("#domain-delete-links").await;
+    b.click_button("#domain-delete", "Delete Domain").await;
     b.wait_text("#domains-body", "No domains yet").await;
     assert!(domains(&admin).await.is_empty());
     b.close().await;
@@ -487,5 +493,81 @@ async fn csv_import_and_export_from_the_links_page() {
     let (name, text) = downloaded(dir.path()).await;
     assert_eq!(name, format!("links-all-{today}.csv"));
     assert_eq!(text.lines().count(), 7, "every link: {text}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn deleting_a_domain_that_keys_are_scoped_to_names_the_keys_and_offers_only_what_can_succeed()
+{
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://example.org/one"}),
+            201,
+        )
+        .await;
+    for name in ["CI", "Deploy bot"] {
+        admin
+            .post_json(
+                "/api/v1/api-keys",
+                json!({"name": name, "domains": ["go.example.com"]}),
+                201,
+            )
+            .await;
+    }
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/domains").await;
+        b.click_button(
+            "#domains-body tr[data-hostname=\"go.example.com\"]",
+            "Delete",
+        )
+        .await;
+        b.visible("#domain-delete").await;
+        let explain = b.text("#domain-delete-explain").await;
+        assert!(
+            explain.contains("cannot be deleted")
+                && explain.contains("the API keys “CI” and “Deploy bot” are scoped to it")
+                && explain.contains("1 link"),
+            "{explain}"
+        );
+        assert_eq!(b.text("#domain-delete-keys").await, "CI\nDeploy bot");
+        // Only the way that can succeed: no delete button at all.
+        b.hidden("#domain-delete-links").await;
+        b.hidden("#domain-delete-only").await;
+        b.visible("#domain-delete-keys-link").await;
+        let text = b.text("#domain-delete").await;
+        for raw in ["`", "?force=true", "link(s)"] {
+            assert!(!text.contains(raw), "API text {raw:?}: {text}");
+        }
+        b.assert_accessible(&format!("the domain delete dialog at {width}px {scheme}"))
+            .await;
+        b.screenshot(&format!("domain-delete-{width}-{scheme}"))
+            .await;
+        b.click_button("#domain-delete", "Cancel").await;
+        b.hidden("#domain-delete").await;
+    }
+    b.click_button(
+        "#domains-body tr[data-hostname=\"go.example.com\"]",
+        "Delete",
+    )
+    .await;
+    b.click_button("#domain-delete", "Go to API Keys").await;
+    b.wait_for_path(|p| p == "/ui/integrations/api-keys").await;
+    assert_eq!(domains(&admin).await, ["go.example.com"]);
     b.close().await;
 }

@@ -1,7 +1,7 @@
 // Links: search + pagination, create/edit/delete in a modal, copy short URL, and CSV import
 // (a dialog with the columns, an example and the result) and export (a download link that
 // follows the Domain filter).
-import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, sentence, showProblem, toLocalInput } from "./common.js";
+import { announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, sentence, showProblem, toLocalInput } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -151,13 +151,15 @@ form.addEventListener("submit", async (ev) => {
     await load();
   } catch (e) {
     showProblem(form, e, (x) => {
-      if (x.field === "tags" && x.index !== undefined) return { field: "tags", message: `Tag ${x.index + 1}: ${x.message}` };
+      if (x.field === "tags" && x.index !== undefined) {
+        return { field: "tags", subject: `Tag ${x.index + 1}`, message: x.message.replace("must each be", "must be") };
+      }
       if (x.field === "domain" && e.status === 404) return { field: "domain", message: x.message };
       return x;
     });
     if (e.status === 409 && !(e.problem.errors || []).length) {
       clearErrors(form);
-      fieldError(form, "slug", e.message);
+      fieldError(form, "slug", capitalized(e.message));
       f.slug.focus();
     }
   } finally {
