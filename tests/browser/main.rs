@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod a11y;
 mod api_keys;
 mod docs;
 mod harness;
