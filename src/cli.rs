@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), the key, password, config, user helpers, and
-//! `healthcheck`.
+//! The command line: `serve` (the default), the key, password, config, user helpers,
+//! `healthcheck`, and `backup` / `restore`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
+use crate::control::AskError;
 use crate::domain::{now, KeyPrefix, Password, PasswordHash, Username};
 use crate::store::records::{KeyRecord, Source, UserRecord};
 use crate::store::{KeyDraft, Store, StoreError};
@@ -68,6 +69,19 @@ enum Command {
     },
     /// Exit 0 when the local server's /healthz answers ok within 2 s (for container health checks)
     Healthcheck,
+    /// Write a backup into storage.backup_dir: through the running server (its control
+    /// socket in the data dir), or directly from the data dir when the server is stopped
+    Backup {
+        /// Print the result as JSON: {"name", "path", "bytes", "created_at", "via"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the data dir's database by a backup (server stopped); the previous file is kept
+    /// as linkdock.redb.before-restore
+    Restore {
+        /// A backup file written by `linkdock backup` or POST /api/v1/backup
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +153,8 @@ pub fn main() -> ExitCode {
             command: UserCommand::Add { name },
         } => user_add(cli.config.config, &name),
         Command::Healthcheck => healthcheck(cli.config.config),
+        Command::Backup { json } => backup(cli.config.config, json),
+        Command::Restore { file } => restore(cli.config.config, &file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -342,5 +358,107 @@ fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
     };
     store.create_user(&rec).map_err(|e| e.to_string())?;
     println!("user `{}` added", rec.username);
+    Ok(())
+}
+
+/// `linkdock backup`: ask the running server over its control socket; when none answers,
+/// back up the stopped server's database directly.
+fn backup(config_path: Option<PathBuf>, json: bool) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let data_dir = &config.storage.data_dir;
+    let (answer, via) = match crate::control::ask(data_dir, "backup") {
+        Ok(answer) if answer["ok"] == true => (answer, "server"),
+        Ok(answer) => {
+            return Err(format!(
+                "the running server could not write the backup: {}",
+                answer["error"].as_str().unwrap_or("no reason given")
+            ))
+        }
+        Err(AskError::Failed(why)) => return Err(why),
+        Err(AskError::NotRunning) => {
+            let b = crate::store::backup_stopped(data_dir, &config.storage.backup_dir())
+                .map_err(|e| match e {
+                    StoreError::InUse(p) => format!(
+                        "the database {} is in use, but no linkdock server answered on {}: stop the process that holds it (a server started from another working directory, or another linkdock command), or use POST /api/v1/backup",
+                        p.display(),
+                        crate::control::socket_path(data_dir).display()
+                    ),
+                    StoreError::NoDatabase(p) => format!(
+                        "there is no database at {} and no server answered on {}: check --config / LINKDOCK_DATA_DIR",
+                        p.display(),
+                        crate::control::socket_path(data_dir).display()
+                    ),
+                    other => other.to_string(),
+                })?;
+            let answer = serde_json::json!({
+                "name": b.name,
+                "path": std::path::absolute(&b.path).unwrap_or(b.path).display().to_string(),
+                "bytes": b.bytes,
+                "created_at": b.created_at.rfc3339(),
+            });
+            (answer, "direct")
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "name": answer["name"],
+                "path": answer["path"],
+                "bytes": answer["bytes"],
+                "created_at": answer["created_at"],
+                "via": via,
+            })
+        );
+    } else {
+        println!("{}", answer["path"].as_str().unwrap_or(""));
+        eprintln!(
+            "backup written ({} bytes, snapshot of {}) {}",
+            answer["bytes"],
+            answer["created_at"].as_str().unwrap_or(""),
+            if via == "server" {
+                "by the running server"
+            } else {
+                "directly from the data dir (no server running)"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `linkdock restore FILE`: only while no server runs on the data dir.
+fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let data_dir = &config.storage.data_dir;
+    if crate::control::ask(data_dir, "ping").is_ok() {
+        return Err(format!(
+            "a linkdock server is running on {} (it answered on {}): stop it first, then restore",
+            data_dir.display(),
+            crate::control::socket_path(data_dir).display()
+        ));
+    }
+    let r = crate::store::restore(data_dir, file).map_err(|e| match e {
+        StoreError::InUse(p) => format!(
+            "the database {} is in use by another linkdock process: stop it first, then restore",
+            p.display()
+        ),
+        other => other.to_string(),
+    })?;
+    println!(
+        "restored {} into {}: schema {}, {} users, {} domains, {} links, {} API keys",
+        file.display(),
+        r.path.display(),
+        r.info.schema,
+        r.info.users,
+        r.info.domains,
+        r.info.links,
+        r.info.keys
+    );
+    if let Some(before) = r.previous {
+        println!("the previous database is kept as {}", before.display());
+    }
+    if let Some(why) = r.previous_unreadable {
+        eprintln!("note: the previous database did not open ({why}); it was kept and replaced");
+    }
     Ok(())
 }

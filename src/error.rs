@@ -136,7 +136,9 @@ impl ApiError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::TooManyRequests { retry_after_secs } => {
-                format!("too many failed attempts from this address; retry in {retry_after_secs} s")
+                format!(
+                    "too many failed attempts from this address; try again in {retry_after_secs} s"
+                )
             }
             Self::Internal(_) => "an internal error occurred; it has been logged".into(),
         }

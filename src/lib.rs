@@ -3,7 +3,7 @@
 //! Modules depend one way, each only on those listed before it (a test, `tests/tidy.rs`,
 //! keeps it so): the leaves `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
 //! `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
-//! `redirect` / `middleware` → `docs` → `healthcheck` / `startup` → `cli`.
+//! `redirect` / `middleware` / `control` → `docs` → `healthcheck` / `startup` → `cli`.
 
 pub mod encoding;
 pub mod limiter;
@@ -22,6 +22,7 @@ pub mod state;
 pub mod auth;
 
 pub mod api;
+pub mod control;
 pub mod middleware;
 pub mod redirect;
 pub mod ui;

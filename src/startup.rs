@@ -1,7 +1,7 @@
 //! Wiring: open the store, apply the declared resources, bootstrap the first user, start the
-//! writer, sweeper, config watcher and HTTP server; shut them down in order.
+//! writer, sweeper, config watcher, HTTP server and control socket; shut them down in order.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
+use crate::control::ControlSocket;
 use crate::domain::{now, Password, PasswordHash, Username};
 use crate::encoding::hex;
 use crate::metrics::Metrics;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
-use crate::{api, docs, middleware, redirect, ui};
+use crate::{api, control, docs, middleware, redirect, ui};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,6 +36,8 @@ pub enum StartError {
     Watch(#[from] notify::Error),
     #[error("cannot start the event writer thread: {0}")]
     Writer(std::io::Error),
+    #[error("cannot start the password-checking threads: {0}")]
+    Threads(std::io::Error),
     #[error("cannot write the port file {path}: {source}")]
     PortFile {
         path: PathBuf,
@@ -45,11 +48,12 @@ pub enum StartError {
 }
 
 pub struct Application {
-    port: u16,
+    bound: SocketAddr,
     server: Server,
     writer: Writer,
     state: web::Data<AppState>,
     sign_in: SignInHint,
+    control: Option<ControlSocket>,
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -71,16 +75,16 @@ impl Application {
             addr: addr.to_string(),
             source,
         })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: addr.to_string(),
-                source,
-            })?
-            .port();
+        let bound = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
         let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
-        let state = web::Data::new(AppState::new(config, config_path, store, writer.sink()));
-        let sign_in = bootstrap_first_user(&state)?;
+        let state = web::Data::new(
+            AppState::new(config, config_path, store, writer.sink())
+                .map_err(StartError::Threads)?,
+        );
+        let sign_in = bootstrap_first_user(&state, bound)?;
 
         let watcher = match &state.config_path {
             Some(path) => {
@@ -118,18 +122,25 @@ impl Application {
 
         spawn_sweeper(state.clone());
         spawn_sighup(state.clone());
+        let control = listen_for_commands(&state);
         Ok(Self {
-            port,
+            bound,
             server,
             writer,
             state,
             sign_in,
+            control,
             _watcher: watcher,
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.bound.port()
+    }
+
+    /// The address the server is bound to (the real port even when `listen` says 0).
+    pub fn bound(&self) -> SocketAddr {
+        self.bound
     }
 
     /// Log how to sign in: the URL, the bootstrap user, or the one-time setup link.
@@ -145,9 +156,13 @@ impl Application {
         &self.state
     }
 
-    /// Serve until SIGTERM/SIGINT; in-flight requests finish, then the writer flushes.
+    /// Serve until SIGTERM/SIGINT; in-flight requests finish, the control socket closes, then
+    /// the writer flushes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(control) = self.control {
+            control.close();
+        }
         tracing::info!("server stopped; flushing pending events");
         self.writer.shutdown();
         drop(self.state);
@@ -156,8 +171,9 @@ impl Application {
     }
 }
 
-fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
-    let public = st.config.current().server.public_url.as_str().to_owned();
+/// How to sign in. The links name `public_url`, or else the address actually bound.
+fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, StartError> {
+    let public = st.config.current().server.base_url(bound);
     if st.store.user_count()? > 0 {
         return Ok(SignInHint::Ready(format!("{public}/ui/")));
     }
@@ -181,6 +197,26 @@ fn bootstrap_first_user(st: &AppState) -> Result<SignInHint, StartError> {
     Ok(SignInHint::Setup(format!(
         "{public}/ui/setup?token={token}"
     )))
+}
+
+/// The control socket for `linkdock backup`. Without it the server still runs; the command
+/// then says that no server answered.
+fn listen_for_commands(st: &web::Data<AppState>) -> Option<ControlSocket> {
+    let data_dir = st.config.current().storage.data_dir.clone();
+    match control::listen(&data_dir, st.clone().into_inner()) {
+        Ok(socket) => {
+            tracing::debug!(socket = %socket.path().display(), "control socket listening");
+            Some(socket)
+        }
+        Err(e) => {
+            tracing::warn!(
+                socket = %control::socket_path(&data_dir).display(),
+                error = %e,
+                "cannot listen on the control socket; `linkdock backup` will not reach this server (use POST /api/v1/backup)"
+            );
+            None
+        }
+    }
 }
 
 fn spawn_sweeper(st: web::Data<AppState>) {
@@ -236,7 +272,6 @@ pub fn serve(
     port_file: Option<&Path>,
 ) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
-        let listen = config.server.listen;
         let data_dir = config.storage.data_dir.clone();
         let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
         tracing::info!(
@@ -244,9 +279,8 @@ pub fn serve(
             port = app.port(),
             data = %Store::file_in(&data_dir).display(),
             config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
-            "linkdock listening on http://{}:{}",
-            listen.ip(),
-            app.port()
+            "linkdock listening on {}",
+            app.bound()
         );
         if let Some(path) = port_file {
             write_port_file(path, app.port()).map_err(|e| e.to_string())?;

@@ -104,7 +104,8 @@ pub struct CreatedApiKey {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    #[schema(example = "Production API Key")]
+    /// 1 to 64 characters.
+    #[schema(example = "Production API Key", min_length = 1, max_length = 64)]
     pub name: String,
     /// Host names; empty or absent: all domains.
     #[schema(example = json!(["go.example.com"]))]
@@ -117,7 +118,7 @@ pub struct CreateApiKey {
     #[schema(example = json!(["192.168.1.1", "10.0.0.0/8"]))]
     pub ip_whitelist: Option<Vec<String>>,
     /// RFC 3339, in the future; `null` or absent: never.
-    #[schema(example = "2027-01-31T23:59:00Z")]
+    #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -125,14 +126,14 @@ pub struct CreateApiKey {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKey {
-    #[schema(example = "Renamed key")]
+    #[schema(example = "Renamed key", min_length = 1, max_length = 64)]
     pub name: Option<String>,
     #[schema(example = json!([]))]
     pub domains: Option<Vec<String>>,
     pub allow_all_ips: Option<bool>,
     pub ip_whitelist: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = json!(null))]
+    #[schema(value_type = Option<String>, example = json!(null), format = DateTime)]
     pub expires_at: Option<Option<String>>,
 }
 

@@ -65,28 +65,86 @@ impl From<HistoryRecord> for HistoryEntry {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHistoryEntry {
-    #[schema(example = "GET")]
+    #[schema(
+        example = "GET",
+        pattern = "^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$"
+    )]
     pub method: String,
-    #[schema(example = "/api/v1/links")]
+    /// An absolute path, at most 2048 characters.
+    #[schema(example = "/api/v1/links", pattern = "^/", max_length = 2048)]
     pub path: String,
     #[serde(default)]
-    #[schema(example = "limit=10")]
+    #[schema(example = "limit=10", max_length = 8192)]
     pub query: String,
-    /// Up to 64 KiB.
+    /// Up to 64 KiB (bytes of UTF-8, so no character count can say it exactly).
     #[serde(default)]
     #[schema(example = "")]
     pub body: String,
-    #[schema(example = 200)]
+    #[schema(example = 200, minimum = 100, maximum = 599)]
     pub status: u16,
-    #[schema(example = 14)]
+    /// At most an hour.
+    #[schema(example = 14, minimum = 0, maximum = 3_600_000)]
     pub duration_ms: u64,
     /// The key's display prefix (12 characters), never the key.
     #[serde(default)]
-    #[schema(example = "ldk_4f9QzR2x")]
+    #[schema(example = "ldk_4f9QzR2x", max_length = 12)]
     pub key_prefix: String,
 }
 
+/// The longest request duration a history entry records (an hour).
+const MAX_DURATION_MS: u64 = 3_600_000;
+
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// The text and what it decodes to — percent-encoding (repeatedly, for double encoding),
+/// `+` as space, and every string of a JSON document (with its `\u` escapes) — so a key
+/// cannot slip into the history in disguise.
+fn decodings(text: &str) -> Vec<String> {
+    let mut out = vec![text.to_owned()];
+    let mut current = text.to_owned();
+    for _ in 0..3 {
+        let decoded = percent_encoding::percent_decode_str(&current.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded == current {
+            break;
+        }
+        out.push(decoded.clone());
+        current = decoded;
+    }
+    let mut strings = Vec::new();
+    for candidate in &out {
+        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(candidate) {
+            json_strings(&doc, &mut strings);
+        }
+    }
+    for s in strings {
+        out.extend(decodings_flat(&s));
+    }
+    out
+}
+
+/// Percent-decodings of one JSON string (no further JSON).
+fn decodings_flat(text: &str) -> Vec<String> {
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned();
+    vec![text.to_owned(), decoded]
+}
+
+fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                json_strings(x, out);
+            }
+        }
+        _ => {}
+    }
+}
 
 fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     let prefix = st.config.current().keys.prefix.clone();
@@ -112,6 +170,9 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
     if !(100..=599).contains(&e.status) {
         bad("status", "an HTTP status code");
     }
+    if e.duration_ms > MAX_DURATION_MS {
+        bad("duration_ms", "at most an hour (3600000)");
+    }
     if e.key_prefix.chars().count() > crate::keys::DISPLAY_PREFIX_LEN {
         bad("key_prefix", "only the key's 12-character display prefix");
     }
@@ -121,7 +182,7 @@ fn validate(st: &AppState, e: &NewHistoryEntry) -> Result<(), ApiError> {
         ("body", &e.body),
         ("key_prefix", &e.key_prefix),
     ] {
-        if contains_key(text, &prefix) {
+        if decodings(text).iter().any(|t| contains_key(t, &prefix)) {
             bad(
                 field,
                 "looks like it contains an API key; history never stores keys",

@@ -170,9 +170,11 @@ fn integer_range(expected: &str) -> Option<(i128, u128)> {
 pub struct PageQuery {
     /// Items per page, 1 to 100 (default 20).
     #[serde(default, deserialize_with = "limit_number")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Items to skip (default 0).
     #[serde(default, deserialize_with = "offset_number")]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -273,6 +275,11 @@ impl Errors {
 
     pub fn push(&mut self, e: DomainError) {
         self.0.push(e);
+    }
+
+    /// The errors noted so far.
+    pub fn into_inner(self) -> Vec<DomainError> {
+        self.0
     }
 
     /// 400 naming every field at fault, or `Ok` when there was none.

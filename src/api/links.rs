@@ -8,7 +8,8 @@ use super::input::{double_option, future_time, Errors};
 use super::{Json, ListOf, PageQuery};
 use crate::auth::Caller;
 use crate::domain::{
-    now, parse_rfc3339, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title,
+    now, parse_rfc3339, DestinationUrl, DomainError, Hostname, RedirectCode, Slug, Tags, Timestamp,
+    Title,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
@@ -63,7 +64,7 @@ impl LinkView {
     pub fn new(st: &AppState, e: &LinkEntry) -> Self {
         let r = &e.rec;
         let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
-        let scheme = if st.config.current().server.public_url.is_https() {
+        let scheme = if st.config.current().server.is_https() {
             "https"
         } else {
             "http"
@@ -91,21 +92,22 @@ pub struct CreateLink {
     /// Host name of a managed domain.
     #[schema(example = "go.example.com")]
     pub domain: String,
-    /// Absolute http(s) URL.
-    #[schema(example = "https://example.com/documentation")]
+    /// Absolute http(s) URL, at most 4096 characters.
+    #[schema(example = "https://example.com/documentation", max_length = 4096)]
     pub destination_url: String,
     /// 1–64 of `A-Z a-z 0-9 _ -`; generated (7 characters) when absent.
-    #[schema(example = "docs")]
+    #[schema(example = "docs", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
-    #[schema(example = "Documentation")]
+    /// At most 200 characters.
+    #[schema(example = "Documentation", max_length = 200)]
     pub title: Option<String>,
     #[schema(example = json!(["docs"]))]
     pub tags: Option<Vec<String>>,
     /// 301, 302 (default), 307 or 308.
-    #[schema(example = 302)]
+    #[schema(example = 302, minimum = 301, maximum = 308)]
     pub redirect_code: Option<u16>,
-    /// RFC 3339; `null` or absent: never.
-    #[schema(example = "2027-01-31T23:59:00Z")]
+    /// RFC 3339, in the future; `null` or absent: never.
+    #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -115,18 +117,18 @@ pub struct CreateLink {
 pub struct UpdateLink {
     #[schema(example = "go.example.com")]
     pub domain: Option<String>,
-    #[schema(example = "https://example.com/new")]
+    #[schema(example = "https://example.com/new", max_length = 4096)]
     pub destination_url: Option<String>,
-    #[schema(example = "docs-v2")]
+    #[schema(example = "docs-v2", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "New title")]
+    #[schema(value_type = Option<String>, example = "New title", max_length = 200)]
     pub title: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
-    #[schema(example = 301)]
+    #[schema(example = 301, minimum = 301, maximum = 308)]
     pub redirect_code: Option<u16>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = json!(null))]
+    #[schema(value_type = Option<String>, example = json!(null), format = DateTime)]
     pub expires_at: Option<Option<String>>,
 }
 
@@ -167,13 +169,41 @@ pub enum ExpiryRule {
     AnyTime,
 }
 
-/// Parse a create body into a `NewLink` for a domain the caller may write to.
+/// Parse a create body into a `NewLink` for a domain the caller may write to: every field
+/// error at once (400), then an unknown domain (404) or one out of scope (403).
 pub fn new_link(
     caller: &Caller,
     st: &AppState,
     b: CreateLink,
     rule: ExpiryRule,
 ) -> Result<NewLink, ApiError> {
+    let host = Hostname::parse(&b.domain).map_err(|e| e.at("domain"));
+    let fields = parse_fields(b, rule);
+    match (host, fields) {
+        (Ok(host), Ok(fields)) => Ok(fields.on(writable_domain(caller, st, host.as_str())?)),
+        (host, fields) => {
+            let mut errs: Vec<DomainError> = host.err().into_iter().collect();
+            errs.extend(fields.err().unwrap_or_default());
+            Err(errs.into())
+        }
+    }
+}
+
+/// Everything of a new link but its domain, parsed.
+pub struct LinkFields(NewLink);
+
+impl LinkFields {
+    /// The link, on a domain already resolved (and checked against the caller's scope).
+    pub fn on(self, domain_id: DomainId) -> NewLink {
+        NewLink {
+            domain_id,
+            ..self.0
+        }
+    }
+}
+
+/// Parse every field but the domain, reporting all that fail.
+pub fn parse_fields(b: CreateLink, rule: ExpiryRule) -> Result<LinkFields, Vec<DomainError>> {
     let mut errs = Errors::default();
     let destination_url = errs.take(DestinationUrl::parse(&b.destination_url));
     let slug = b.slug.map(|s| errs.take(Slug::parse(&s)));
@@ -189,18 +219,19 @@ pub fn new_link(
             ExpiryRule::AnyTime => parse_rfc3339(&e, "expires_at"),
         })
     });
-    let host = errs.take(Hostname::parse(&b.domain).map_err(|e| e.at("domain")));
-    errs.finish()?;
-    let domain_id = writable_domain(caller, st, host.as_ref().map_or("", Hostname::as_str))?;
-    Ok(NewLink {
-        domain_id,
-        slug: slug.flatten(),
-        destination_url: destination_url.ok_or_else(|| ApiError::internal("validated"))?,
-        title: title.flatten().filter(|t| !t.as_str().is_empty()),
-        tags: tags.unwrap_or_default(),
-        redirect_code: code.unwrap_or(RedirectCode::DEFAULT),
-        expires_at: expires_at.flatten(),
-    })
+    let errs = errs.into_inner();
+    match destination_url {
+        Some(destination_url) if errs.is_empty() => Ok(LinkFields(NewLink {
+            domain_id: 0,
+            slug: slug.flatten(),
+            destination_url,
+            title: title.flatten().filter(|t| !t.as_str().is_empty()),
+            tags: tags.unwrap_or_default(),
+            redirect_code: code.unwrap_or(RedirectCode::DEFAULT),
+            expires_at: expires_at.flatten(),
+        })),
+        _ => Err(errs),
+    }
 }
 
 fn visible(

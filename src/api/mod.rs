@@ -2,6 +2,7 @@
 //! Inputs arrive as plain wire structs and are parsed into domain types before any rule runs.
 
 pub mod api_keys;
+pub mod backup;
 pub mod domains;
 pub mod history;
 pub mod links;
@@ -28,5 +29,6 @@ pub fn scope() -> Scope {
             links::configure(cfg);
             api_keys::configure(cfg);
             history::configure(cfg);
+            backup::configure(cfg);
         })
 }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Json;
-use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
-use crate::auth::{ClientIp, SessionUser};
+use crate::auth::session::{self, cleared_cookie, close_session, open_session, session_cookie};
+use crate::auth::{ClientIp, SameOrigin, SessionUser};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -16,7 +16,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(sign_in))
             .route(web::get().to(current))
             .route(web::delete().to(sign_out)),
-    );
+    )
+    .service(web::resource("/session/password").route(web::put().to(change_password)));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(example = "correct horse battery staple")]
+    pub current_password: String,
+    /// 8 to 1024 characters.
+    #[schema(
+        example = "a new and longer passphrase",
+        min_length = 8,
+        max_length = 1024
+    )]
+    pub new_password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,9 +60,11 @@ pub struct SessionInfo {
         (status = 200, description = "Signed in", body = SessionInfo, example = json!({"username": "admin", "csrf_token": "9f2c…"})),
         (status = 400, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sent from a page of another origin", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sign_in(
+    _: SameOrigin,
     ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     body: Json<SignIn>,
@@ -93,4 +110,36 @@ pub async fn sign_out(
     close_session(&st, user.session_digest).await?;
     tracing::info!(user = %user.username, "signed out");
     Ok(HttpResponse::NoContent().cookie(cleared_cookie()).finish())
+}
+
+#[utoipa::path(put, path = "/api/v1/session/password", tag = "Session",
+    summary = "Change your password",
+    description = "Checks the current password, sets the new one and ends every session of the user (on every device); the answer opens a fresh session for the caller, with a new cookie and CSRF token. Users declared in the config file change their password hash there (409).",
+    request_body(content = PasswordChange, example = json!({"current_password": "correct horse battery staple", "new_password": "a new and longer passphrase"})),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Changed; a fresh session", body = SessionInfo),
+        (status = 400, description = "Wrong current password or an invalid new one", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing or wrong X-CSRF-Token, or called with an API key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user is declared in the config file", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts from this address", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    ClientIp(ip): ClientIp,
+    st: web::Data<AppState>,
+    user: SessionUser,
+    body: Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.0;
+    let opened = session::change_password(&st, ip, &user, current_password, new_password).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&st, &opened.token))
+        .json(SessionInfo {
+            username: opened.username.into_string(),
+            csrf_token: opened.csrf_token,
+        }))
 }

@@ -1,6 +1,16 @@
 //! CSV import and export of links. Columns: domain, slug, destination_url, title, tags,
 //! redirect_code, expires_at (tags separated by `;`). Export then import into an empty
 //! instance gives the same links.
+//!
+//! Memory is bounded by design, not by the file: an upload is spooled to a private temporary
+//! file, its rows are read one at a time and committed in chunks, and the report keeps only
+//! the first `MAX_ERRORS` row errors. An export is streamed page by page.
+//!
+//! Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+//! CR) are exported with a leading `'` (OWASP CSV injection), and import strips exactly that
+//! guard again, so export → import still round-trips.
+
+use std::io::{BufReader, Write};
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -9,12 +19,13 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::links::{new_link, CreateLink, ExpiryRule};
+use super::links::{parse_fields, CreateLink, ExpiryRule};
 use crate::auth::Caller;
 use crate::domain::{now, Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::records::{DomainId, LinkId};
+use crate::store::{DomainScope, NewLink, StoreError};
 
 pub const COLUMNS: [&str; 7] = [
     "domain",
@@ -26,6 +37,13 @@ pub const COLUMNS: [&str; 7] = [
     "expires_at",
 ];
 
+/// Row errors listed in an import report; the rest are only counted.
+pub const MAX_ERRORS: usize = 100;
+/// Rows committed per write transaction during an import.
+const CHUNK_ROWS: usize = 2_000;
+/// Links per page of a streamed export.
+const EXPORT_PAGE: usize = 1_000;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/links/import").route(web::post().to(import)))
         .service(web::resource("/links/export").route(web::get().to(export)));
@@ -35,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct DomainQuery {
     /// Import: the domain for rows without a `domain` column value. Export: only this domain.
+    #[param(example = "go.example.com")]
     pub domain: Option<String>,
 }
 
@@ -42,22 +61,42 @@ pub struct DomainQuery {
 pub struct RowError {
     /// Line in the file (the header is line 1).
     #[schema(example = 3)]
-    pub row: usize,
+    pub row: u64,
     #[schema(example = "destination_url: must be an absolute http:// or https:// URL")]
     pub message: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     #[schema(example = 42)]
-    pub created: usize,
+    pub created: u64,
     /// Rows whose slug already exists on their domain.
     #[schema(example = 1)]
-    pub skipped: usize,
-    /// Rows that could not be used; see `errors`.
+    pub skipped: u64,
+    /// Rows that could not be used; the first 100 are listed in `errors`.
     #[schema(example = 1)]
-    pub failed: usize,
+    pub failed: u64,
+    /// The first 100 failed rows, in file order.
     pub errors: Vec<RowError>,
+    /// Failed rows beyond those listed in `errors`.
+    #[schema(example = 0)]
+    pub errors_truncated: u64,
+}
+
+impl ImportReport {
+    fn fail(&mut self, row: u64, message: String) {
+        self.failed += 1;
+        // Rows come in file order but store failures are known only when their chunk
+        // commits: keep the list sorted and at most MAX_ERRORS long.
+        let at = self.errors.partition_point(|e| e.row < row);
+        if at < MAX_ERRORS {
+            self.errors.insert(at, RowError { row, message });
+        }
+        if self.errors.len() > MAX_ERRORS {
+            self.errors.truncate(MAX_ERRORS);
+        }
+        self.errors_truncated = self.failed - self.errors.len() as u64;
+    }
 }
 
 /// The multipart form of an import, for the documentation.
@@ -69,7 +108,14 @@ pub struct ImportForm {
     file: String,
 }
 
-async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<Vec<u8>, ApiError> {
+/// Write the `file` field of the form to a temporary file in the data directory, refusing
+/// anything over `max` bytes before a single row is read.
+async fn spool(
+    req: &HttpRequest,
+    mut form: Multipart,
+    max: u64,
+    dir: std::path::PathBuf,
+) -> Result<tempfile::NamedTempFile, ApiError> {
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "the file is larger than import.max_bytes ({max} bytes)"
@@ -88,6 +134,7 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
             "send the CSV as the multipart/form-data field “file”: {e}"
         ))
     };
+    let io = |e: std::io::Error| ApiError::internal(format!("spooling an import: {e}"));
     while let Some(field) = form.next().await {
         let mut field = field.map_err(bad)?;
         if field.name() != Some("file") {
@@ -96,15 +143,21 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
             }
             continue;
         }
-        let mut data = Vec::new();
+        let mut file = tempfile::Builder::new()
+            .prefix(".import-")
+            .tempfile_in(&dir)
+            .map_err(io)?;
+        let mut written = 0u64;
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(bad)?;
-            if (data.len() + chunk.len()) as u64 > max {
+            written += chunk.len() as u64;
+            if written > max {
                 return Err(too_large());
             }
-            data.extend_from_slice(&chunk);
+            // Chunks land in the page cache; a large file is a few hundred small writes.
+            file.write_all(&chunk).map_err(io)?;
         }
-        return Ok(data);
+        return Ok(file);
     }
     Err(ApiError::invalid(
         "file",
@@ -112,73 +165,30 @@ async fn read_file(req: &HttpRequest, mut form: Multipart, max: u64) -> Result<V
     ))
 }
 
-/// One CSV row as a create body; the columns are mapped by header name.
-fn row_body(
-    record: &csv::StringRecord,
-    columns: &[Option<usize>; 7],
-    default_domain: Option<&str>,
-) -> Result<CreateLink, String> {
-    let get = |i: usize| {
-        columns[i]
-            .and_then(|c| record.get(c))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let redirect_code = get(5)
-        .map(|c| {
-            c.parse::<u16>()
-                .map_err(|_| format!("redirect_code: must be a whole number, not “{c}”"))
-        })
-        .transpose()?;
-    let tags = get(4).map(|t| {
-        t.split(';')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    });
-    Ok(CreateLink {
-        domain: get(0)
-            .or_else(|| default_domain.map(str::to_owned))
-            .ok_or("domain: is missing; fill in the domain column or choose a default domain")?,
-        destination_url: get(2).ok_or("destination_url: is missing")?,
-        slug: get(1),
-        title: get(3),
-        tags,
-        redirect_code,
-        expires_at: get(6),
-    })
+/// The answer for a domain a caller may not add links to, whether it does not exist or is
+/// outside the caller's scope: the same words, so a key cannot probe which hostnames exist.
+fn unusable_domain(host: &str, scope: &DomainScope) -> String {
+    if scope.is_all() {
+        format!("domain: is unknown: there is no domain {host}")
+    } else {
+        format!("domain: is unknown: there is no domain {host} within this API key's scope")
+    }
 }
 
-#[utoipa::path(post, path = "/api/v1/links/import", tag = "Import & Export",
-    summary = "Import links from CSV",
-    description = "multipart/form-data with field `file`: a CSV with a header row and the columns `domain, slug, destination_url, title, tags, redirect_code, expires_at` (only `destination_url` is required; `domain` may come from `?domain=`; tags separated by `;`). Rows are validated one by one: a bad row never stops the good ones, and nothing is half-written. Rows whose slug already exists are skipped.",
-    params(DomainQuery),
-    request_body(content = ImportForm, content_type = "multipart/form-data"),
-    security(("api_key" = []), ("session" = [])),
-    responses(
-        (status = 200, description = "What was created, skipped and why rows failed", body = ImportReport, example = json!({"created": 2, "skipped": 1, "failed": 1, "errors": [{"row": 4, "message": "destination_url: must be an absolute http:// or https:// URL"}]})),
-        (status = 400, description = "Not a CSV form, or unknown columns", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A row targets a domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "File larger than import.max_bytes", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn import(
-    req: HttpRequest,
-    caller: Caller,
-    st: web::Data<AppState>,
-    q: web::Query<DomainQuery>,
-    form: Multipart,
-) -> Result<HttpResponse, ApiError> {
-    let max = st.config.current().import.max_bytes;
-    let data = read_file(&req, form, max).await?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(data.as_slice());
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
-        .clone();
+/// A host name → a domain the caller may add links to. Scope is judged here, before any other
+/// check of the row.
+fn writable(st: &AppState, scope: &DomainScope, raw: &str) -> Result<DomainId, String> {
+    let host = Hostname::parse(raw).map_err(|e| e.at("domain").to_string())?;
+    st.store
+        .catalog
+        .domain_by_host(host.as_str())
+        .map(|d| d.id)
+        .filter(|id| scope.allows(*id))
+        .ok_or_else(|| unusable_domain(host.as_str(), scope))
+}
+
+/// The column indexes of the file's header, by name.
+fn columns(headers: &csv::StringRecord) -> Result<[Option<usize>; 7], ApiError> {
     let mut columns = [None; 7];
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
@@ -201,78 +211,174 @@ pub async fn import(
             "has no destination_url column in its header",
         ));
     }
-    let default_domain = q.domain.as_deref().filter(|d| !d.is_empty());
-    if let Some(d) = default_domain {
-        let host = Hostname::parse(d).map_err(|e| e.at("domain"))?;
-        let dom = st
-            .store
-            .catalog
-            .domain_by_host(host.as_str())
-            .ok_or(ApiError::NotFound("domain"))?;
-        caller.may_write_to(dom.id)?;
-    }
-
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let parsed = record
-            .map_err(|e| format!("file: is not valid CSV on this line: {e}"))
-            .and_then(|r| row_body(&r, &columns, default_domain));
-        match parsed.map(|body| new_link(&caller, &st, body, ExpiryRule::AnyTime)) {
-            Ok(Ok(new)) => rows.push((line, new)),
-            // Out of scope: the whole import is refused, nothing is written.
-            Ok(Err(e @ ApiError::Forbidden(_))) => return Err(e),
-            Ok(Err(e)) => errors.push(RowError {
-                row: line,
-                message: e.detail(),
-            }),
-            Err(message) => errors.push(RowError { row: line, message }),
-        }
-    }
-    let (lines, news): (Vec<usize>, Vec<_>) = rows.into_iter().unzip();
-    let st2 = st.clone();
-    let results = blocking(move || Ok(st2.store.create_links(news)?)).await?;
-    let (mut created, mut skipped) = (0, 0);
-    for (line, result) in lines.into_iter().zip(results) {
-        match result {
-            Ok(_) => created += 1,
-            Err(StoreError::Conflict(_)) => skipped += 1,
-            Err(e) => errors.push(RowError {
-                row: line,
-                message: e.to_string(),
-            }),
-        }
-    }
-    errors.sort_by_key(|e| e.row);
-    let failed = errors.len();
-    Ok(HttpResponse::Ok().json(ImportReport {
-        created,
-        skipped,
-        failed,
-        errors,
-    }))
+    Ok(columns)
 }
 
-/// The name an export is saved under: `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).
-pub fn export_file_name(domain: Option<&str>, today: Timestamp) -> String {
-    let date = today.rfc3339();
-    format!(
-        "links-{}-{}.csv",
-        domain.unwrap_or("all"),
-        date.get(..10).unwrap_or(&date)
-    )
+/// One CSV row as a new link: its domain first (scope before anything else), then the rest.
+fn row_link(
+    st: &AppState,
+    scope: &DomainScope,
+    record: &csv::StringRecord,
+    columns: &[Option<usize>; 7],
+    default_domain: Option<DomainId>,
+) -> Result<NewLink, String> {
+    let get = |i: usize| {
+        columns[i]
+            .and_then(|c| record.get(c))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| unguard(v).to_owned())
+    };
+    let domain_id = match (get(0), default_domain) {
+        (Some(raw), _) => writable(st, scope, &raw)?,
+        (None, Some(id)) => id,
+        (None, None) => {
+            return Err(
+                "domain: is missing; fill in the domain column or choose a default domain".into(),
+            )
+        }
+    };
+    let redirect_code = get(5)
+        .map(|c| {
+            c.parse::<u16>()
+                .map_err(|_| "redirect_code: must be a whole number".to_owned())
+        })
+        .transpose()?;
+    let tags = get(4).map(|t| {
+        t.split(';')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let body = CreateLink {
+        domain: String::new(),
+        destination_url: get(2).ok_or("destination_url: is missing")?,
+        slug: get(1),
+        title: get(3),
+        tags,
+        redirect_code,
+        expires_at: get(6),
+    };
+    let fields = parse_fields(body, ExpiryRule::AnyTime).map_err(|errs| {
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    Ok(fields.on(domain_id))
+}
+
+#[utoipa::path(post, path = "/api/v1/links/import", tag = "Import & Export",
+    summary = "Import links from CSV",
+    description = "multipart/form-data with field `file`: a CSV with a header row and the columns `domain, slug, destination_url, title, tags, redirect_code, expires_at` (only `destination_url` is required; `domain` may come from `?domain=`; tags separated by `;`). Rows are validated one by one: a bad row never stops the good ones, and no row is half-written. Rows whose slug already exists are skipped. For an API key scoped to domains, each row's domain is judged first: a domain outside the scope gets the same answer as one that does not exist. The report lists the first 100 failed rows; `errors_truncated` counts the rest.",
+    params(DomainQuery),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    security(("api_key" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "What was created, skipped and why rows failed", body = ImportReport, example = json!({"created": 2, "skipped": 1, "failed": 1, "errors": [{"row": 4, "message": "destination_url: must be an absolute http:// or https:// URL"}], "errors_truncated": 0})),
+        (status = 400, description = "Not a CSV form, or unknown columns", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`?domain=` names no domain the caller may add links to", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "File larger than import.max_bytes", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn import(
+    req: HttpRequest,
+    caller: Caller,
+    st: web::Data<AppState>,
+    q: web::Query<DomainQuery>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let scope = caller.scope().clone();
+    let default_domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
+            Some(writable(&st, &scope, host.as_str()).map_err(|_| ApiError::NotFound("domain"))?)
+        }
+    };
+    let (max, dir) = {
+        let config = st.config.current();
+        (config.import.max_bytes, config.storage.data_dir.clone())
+    };
+    let file = spool(&req, form, max, dir).await?;
+    let st2 = st.clone();
+    let report = blocking(move || import_file(&st2, &scope, file, default_domain)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Read the spooled file row by row, committing every `CHUNK_ROWS` valid rows.
+fn import_file(
+    st: &AppState,
+    scope: &DomainScope,
+    file: tempfile::NamedTempFile,
+    default_domain: Option<DomainId>,
+) -> Result<ImportReport, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(BufReader::new(file.reopen().map_err(|e| {
+            ApiError::internal(format!("reading a spooled import: {e}"))
+        })?));
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
+        .clone();
+    let columns = columns(&headers)?;
+    let mut report = ImportReport::default();
+    let mut chunk: Vec<(u64, NewLink)> = Vec::with_capacity(CHUNK_ROWS);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, csv::Position::line);
+                match row_link(st, scope, &record, &columns, default_domain) {
+                    Ok(new) => chunk.push((line, new)),
+                    Err(message) => report.fail(line, message),
+                }
+            }
+            Err(e) => report.fail(line, format!("file: is not valid CSV on this line: {e}")),
+        }
+        if chunk.len() == CHUNK_ROWS {
+            commit(st, &mut chunk, &mut report)?;
+        }
+    }
+    commit(st, &mut chunk, &mut report)?;
+    Ok(report)
+}
+
+fn commit(
+    st: &AppState,
+    chunk: &mut Vec<(u64, NewLink)>,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    let (lines, rows): (Vec<u64>, Vec<NewLink>) = chunk.drain(..).unzip();
+    let results = st.store.create_links(rows)?;
+    for (line, result) in lines.into_iter().zip(results) {
+        match result {
+            Ok(_) => report.created += 1,
+            Err(StoreError::Conflict(_)) => report.skipped += 1,
+            Err(e) => report.fail(line, e.to_string()),
+        }
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
     summary = "Export links as CSV",
-    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv`.",
+    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns, streamed. Cells a spreadsheet would run as a formula start with `'`, which import strips again. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).",
     params(DomainQuery),
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String,
             example = "domain,slug,destination_url,title,tags,redirect_code,expires_at\ngo.example.com,docs,https://example.com/documentation,Documentation,docs;team,302,\n"),
-        (status = 404, description = "Unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid domain", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown domain (or outside the key's scope)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export(
     caller: Caller,
@@ -292,36 +398,134 @@ pub async fn export(
             Some(d)
         }
     };
-    let file_name = export_file_name(domain.as_ref().map(|d| d.hostname.as_str()), now());
-    let links = st
-        .store
-        .catalog
-        .all_links(domain.map(|d| d.id), caller.scope());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let write_err = |e: csv::Error| ApiError::internal(format!("writing CSV: {e}"));
-    w.write_record(COLUMNS).map_err(write_err)?;
-    for e in links {
-        let r = &e.rec;
-        let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
-        w.write_record([
-            host.as_str(),
-            r.slug.as_str(),
-            r.destination_url.as_str(),
-            r.title.as_ref().map_or("", |t| t.as_str()),
-            &r.tags.as_slice().join(";"),
-            &r.redirect_code.get().to_string(),
-            &r.expires_at.map(Timestamp::rfc3339).unwrap_or_default(),
-        ])
-        .map_err(write_err)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| ApiError::internal(format!("writing CSV: {e}")))?;
+    let filename = format!(
+        "links-{}-{}.csv",
+        domain.as_ref().map_or("all", |d| d.hostname.as_str()),
+        now().rfc3339().get(..10).unwrap_or("today")
+    );
+    let scope = caller.scope().clone();
+    let domain_id = domain.map(|d| d.id);
+    let header_row = csv_line(COLUMNS.iter().map(|c| (*c).to_owned()));
+    // `None` once the last page has been sent; the cursor is the last link id sent.
+    let pages = futures_util::stream::unfold(Some(None::<LinkId>), move |cursor| {
+        let st = st.clone();
+        let scope = scope.clone();
+        async move {
+            let after = cursor?;
+            let page = st
+                .store
+                .catalog
+                .links_after(after, EXPORT_PAGE, domain_id, &scope);
+            let next = (page.len() == EXPORT_PAGE).then(|| page.last().map(|e| e.rec.id));
+            if page.is_empty() {
+                return None;
+            }
+            let mut out = Vec::with_capacity(page.len() * 128);
+            for e in &page {
+                let r = &e.rec;
+                let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
+                out.extend_from_slice(&csv_line(
+                    [
+                        host,
+                        r.slug.as_str().to_owned(),
+                        r.destination_url.as_str().to_owned(),
+                        r.title
+                            .as_ref()
+                            .map_or(String::new(), |t| t.as_str().to_owned()),
+                        r.tags.as_slice().join(";"),
+                        r.redirect_code.get().to_string(),
+                        r.expires_at.map(Timestamp::rfc3339).unwrap_or_default(),
+                    ]
+                    .into_iter()
+                    .map(|c| guard(&c)),
+                ));
+            }
+            Some((
+                Ok::<_, actix_web::Error>(web::Bytes::from(out)),
+                next.flatten().map(Some),
+            ))
+        }
+    });
+    let body = futures_util::stream::once(async move {
+        Ok::<_, actix_web::Error>(web::Bytes::from(header_row))
+    })
+    .chain(pages);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
+            format!("attachment; filename=\"{filename}\""),
         ))
-        .body(body))
+        .streaming(body))
+}
+
+/// One CSV record (quoted as needed), with its line end.
+fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(128));
+    let cells: Vec<String> = cells.into_iter().collect();
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record(&cells);
+    w.into_inner().unwrap_or_default()
+}
+
+/// Whether a spreadsheet would read a cell as a formula: it starts with `=`, `+`, `-`, `@`,
+/// tab or CR, possibly after guard quotes already there.
+fn looks_like_formula(cell: &str) -> bool {
+    matches!(
+        cell.trim_start_matches('\'').chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    )
+}
+
+/// The cell as exported: a leading `'` when a spreadsheet would run it.
+fn guard(cell: &str) -> String {
+    if looks_like_formula(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// The cell as imported: exactly the guard `guard` adds is taken off.
+fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if looks_like_formula(rest) => rest,
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_and_the_guard_round_trips() {
+        for (cell, exported) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-abc", "'-abc"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("'=already", "''=already"),
+            ("plain", "plain"),
+            ("'quoted", "'quoted"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(guard(cell), exported, "{cell:?}");
+            assert_eq!(unguard(exported), cell, "{exported:?}");
+        }
+    }
+
+    #[test]
+    fn the_report_keeps_the_first_errors_in_file_order() {
+        let mut r = ImportReport::default();
+        for row in (2..300).rev() {
+            r.fail(row, format!("row {row}"));
+        }
+        assert_eq!(r.failed, 298);
+        assert_eq!(r.errors.len(), MAX_ERRORS);
+        assert_eq!(r.errors[0].row, 2);
+        assert_eq!(r.errors[99].row, 101);
+        assert_eq!(r.errors_truncated, 198);
+    }
 }

@@ -25,6 +25,7 @@ pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::domain::{now, Username};
 use crate::error::{ApiError, AuthFailure};
+use crate::keys::KeyFailure;
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
@@ -111,6 +112,10 @@ fn request_ip(req: &HttpRequest, st: &AppState) -> Result<IpAddr, ApiError> {
         .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))
 }
 
+/// Judge the presented key. A valid, permitted key always passes and never touches the
+/// failure limiter. A malformed key (bad shape or checksum, detectable offline) is a cheap
+/// 401 that is not counted. Only a well-formed key that fails the lookup (unknown, revoked,
+/// expired) counts against the caller's address; past the limit those failures get 429.
 fn authenticate_key(
     req: &HttpRequest,
     st: &AppState,
@@ -118,40 +123,45 @@ fn authenticate_key(
 ) -> Result<KeyCaller, ApiError> {
     let config = st.config.current();
     let ip = request_ip(req, st)?;
-    let limit = config.keys.max_failed_auth_per_minute;
-    if let Some(retry) = st.key_failures.blocked(ip, limit) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry.0,
-        });
-    }
-    let fail = |why: AuthFailure| {
-        st.key_failures.fail(ip, limit);
+    let refuse = |why: AuthFailure| {
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
     };
-    let raw = value
-        .to_str()
-        .map_err(|_| fail(AuthFailure::Key(crate::keys::KeyFailure::Malformed)))?;
-    let presented = match raw.split_once(' ') {
+    let presented = match value.to_str().ok().and_then(|v| v.split_once(' ')) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => return Err(fail(AuthFailure::NotBearer)),
+        Some(_) => return Err(refuse(AuthFailure::NotBearer)),
+        None if value.to_str().is_ok() => return Err(refuse(AuthFailure::NotBearer)),
+        None => return Err(refuse(AuthFailure::Key(KeyFailure::Malformed))),
     };
-    let key = match st
+    match st
         .store
         .keys
         .verify(presented, &config.keys.prefix, ip, now())
     {
-        Ok(key) => key,
-        Err(Rejection::Key(why)) => return Err(fail(why.into())),
+        Ok(key) => {
+            req.extensions_mut().insert(KeyUse { key: key.id, ip });
+            Ok(KeyCaller { key, ip })
+        }
+        Err(Rejection::Key(why)) if why.is_offline() => Err(refuse(why.into())),
+        Err(Rejection::Key(why)) => {
+            let limit = config.keys.max_failed_auth_per_minute;
+            match st.key_failures.fail(ip, limit) {
+                Some(retry) => {
+                    st.metrics.auth_failure("rate_limited");
+                    Err(ApiError::TooManyRequests {
+                        retry_after_secs: retry.0,
+                    })
+                }
+                None => Err(refuse(why.into())),
+            }
+        }
         Err(Rejection::Ip) => {
             st.metrics.auth_failure("ip");
-            return Err(ApiError::Forbidden(format!(
+            Err(ApiError::Forbidden(format!(
                 "requests from {ip} are not allowed for this API key (IP whitelist)"
-            )));
+            )))
         }
-    };
-    req.extensions_mut().insert(KeyUse { key: key.id, ip });
-    Ok(KeyCaller { key, ip })
+    }
 }
 
 /// The session of the request's cookie, if it has one. Unsafe methods must also carry the
@@ -304,29 +314,31 @@ impl FromRequest for MaybePageUser {
 }
 
 #[derive(Deserialize)]
-struct CsrfField {
+struct WithToken<T> {
     csrf_token: String,
+    #[serde(flatten)]
+    fields: T,
 }
 
 /// A signed-in user posting a plain HTML form (no script, so no header): the form's
-/// `csrf_token` field is checked like the `X-CSRF-Token` header.
-pub struct CsrfForm(pub SessionUser);
+/// `csrf_token` field is checked like the `X-CSRF-Token` header, and the other fields are `T`.
+pub struct CsrfForm<T = ()>(pub SessionUser, pub T);
 
-impl FromRequest for CsrfForm {
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = state(req).and_then(|st| session_of(req, st));
         let redirect = SignInRedirect::to(req);
-        let form = web::Form::<CsrfField>::from_request(req, payload);
+        let form = web::Form::<WithToken<T>>::from_request(req, payload);
         Box::pin(async move {
             let user = match user {
                 Ok(Some(u)) => u,
                 _ => return Err(redirect.into()),
             };
-            let form = form.await?;
+            let form = form.await?.into_inner();
             check_csrf(&form.csrf_token, &user.csrf_token)?;
-            Ok(Self(user))
+            Ok(Self(user, form.fields))
         })
     }
 }
@@ -345,6 +357,57 @@ impl FromRequest for DocsReader {
             }
             authenticate(req).map(|_| Self)
         })())
+    }
+}
+
+/// A sign-in sent from one of linkdock's own pages, or from a client that sends no `Origin`
+/// (scripts, curl). A browser page of another origin cannot sign a visitor in (login CSRF).
+pub struct SameOrigin;
+
+impl FromRequest for SameOrigin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(origin) = req.headers().get(header::ORIGIN) else {
+            return ready(Ok(Self));
+        };
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        // Behind a proxy that rewrites Host, `server.public_url` names the origin instead.
+        let public = state(req).ok().and_then(|st| {
+            st.config
+                .current()
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+        });
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .filter(|o| matches!(o.scheme(), "http" | "https"))
+            .is_some_and(|o| {
+                let authority = match (o.host_str(), o.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_owned(),
+                    _ => return false,
+                };
+                authority.eq_ignore_ascii_case(host)
+                    || public
+                        .as_deref()
+                        .is_some_and(|p| url::Url::parse(p).is_ok_and(|p| p.origin() == o.origin()))
+            });
+        ready(if same {
+            Ok(Self)
+        } else {
+            Err(ApiError::Forbidden(
+                "sign-in from a page of another site is refused".into(),
+            ))
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use crate::domain::{now, same_secret, PasswordHash, Username};
+use crate::domain::{now, same_secret, Password, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
 use crate::state::AppState;
@@ -92,27 +92,41 @@ pub async fn open_session(
         });
     }
     let st2 = st.clone();
-    let user = blocking(move || {
-        let rec = Username::parse(&username)
+    let record = blocking(move || {
+        Ok(Username::parse(&username)
             .ok()
             .map(|u| st2.store.user(u.as_str()))
             .transpose()?
-            .flatten();
-        Ok(match rec {
-            Some(r) if r.password_hash.verify(&password) => Some(r.username),
-            Some(_) => None,
-            None => {
-                PasswordHash::verify_dummy(&password);
-                None
-            }
-        })
+            .flatten())
     })
     .await?;
+    let (hash, name) = match record {
+        Some(r) => (Some(r.password_hash), Some(r.username)),
+        None => (None, None),
+    };
+    let verified =
+        st.passwords
+            .check(hash, password)
+            .await
+            .map_err(|busy| ApiError::TooManyRequests {
+                retry_after_secs: busy.0,
+            })?;
+    let user = name.filter(|_| verified);
     let Some(username) = user else {
         st.sign_in_failures.fail(ip, limit);
         st.metrics.auth_failure(AuthFailure::BadCredentials.label());
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
+    let opened = start_session(st, username).await?;
+    tracing::info!(user = %opened.username, "signed in");
+    Ok(opened)
+}
+
+/// A new session for `username`, whose credentials were just checked.
+async fn start_session(
+    st: &actix_web::web::Data<AppState>,
+    username: Username,
+) -> Result<OpenedSession, ApiError> {
     let token = SessionToken::generate(&st.rng)?;
     let at = now();
     let rec = SessionRecord {
@@ -123,13 +137,65 @@ pub async fn open_session(
     let digest = token.digest();
     let st2 = st.clone();
     blocking(move || Ok(st2.store.create_session(&digest, &rec)?)).await?;
-    tracing::info!(user = %username, "signed in");
     let csrf_token = token.csrf_token();
     Ok(OpenedSession {
         token,
         username,
         csrf_token,
     })
+}
+
+/// Change the signed-in user's password: the current one is checked (failures count like
+/// failed sign-ins), every session of the user ends, and the caller gets a fresh session.
+pub async fn change_password(
+    st: &actix_web::web::Data<AppState>,
+    ip: IpAddr,
+    user: &super::SessionUser,
+    current: String,
+    new: String,
+) -> Result<OpenedSession, ApiError> {
+    let limit = st.config.current().keys.max_failed_auth_per_minute;
+    if let Some(retry) = st.sign_in_failures.blocked(ip, limit) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: retry.0,
+        });
+    }
+    let new = Password::parse(new).map_err(|e| e.at("new_password"))?;
+    let name = user.username.clone();
+    let st2 = st.clone();
+    let record = blocking(move || {
+        st2.store
+            .user(name.as_str())?
+            .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))
+    })
+    .await?;
+    let busy = |b: crate::state::Busy| ApiError::TooManyRequests {
+        retry_after_secs: b.0,
+    };
+    if !st
+        .passwords
+        .check(Some(record.password_hash), current)
+        .await
+        .map_err(busy)?
+    {
+        st.sign_in_failures.fail(ip, limit);
+        st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+        return Err(ApiError::invalid(
+            "current_password",
+            "this is not your current password",
+        ));
+    }
+    let hash = st
+        .passwords
+        .hash(new)
+        .await
+        .map_err(busy)?
+        .ok_or_else(|| ApiError::internal("no random source for a password salt"))?;
+    let name = user.username.clone();
+    let st2 = st.clone();
+    let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash)?)).await?;
+    tracing::info!(user = %user.username, sessions_ended = ended, "password changed");
+    start_session(st, user.username.clone()).await
 }
 
 /// End a session on the server.
@@ -146,7 +212,7 @@ pub fn session_cookie(st: &AppState, token: &SessionToken) -> Cookie<'static> {
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(st.config.current().server.public_url.is_https())
+        .secure(st.config.current().server.is_https())
         .max_age(CookieDuration::seconds(TTL_SECS))
         .finish()
 }

@@ -46,9 +46,27 @@ pub struct Config {
 pub struct ServerConfig {
     /// Restart needed.
     pub listen: SocketAddr,
-    pub public_url: PublicUrl,
+    /// Absent or empty: unset, and links are derived from the bound address (see `base_url`).
+    #[serde(default, deserialize_with = "unset_if_empty")]
+    pub public_url: Option<PublicUrl>,
     #[serde(default)]
     pub trusted_proxies: Vec<IpRule>,
+    /// The one forwarding header believed from a trusted proxy; every other is ignored.
+    #[serde(default)]
+    pub client_ip_header: ClientIpHeader,
+}
+
+/// Which forwarding header names the client behind a trusted proxy.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (each proxy appends the address it saw).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`, set (not appended) by the proxy.
+    XRealIp,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -56,6 +74,49 @@ pub struct ServerConfig {
 pub struct StorageConfig {
     /// Restart needed.
     pub data_dir: PathBuf,
+    /// Absent or empty: `<data_dir>/backups`. Applies live.
+    #[serde(default, deserialize_with = "unset_if_empty")]
+    pub backup_dir: Option<PathBuf>,
+}
+
+impl StorageConfig {
+    /// Where backups are written: `backup_dir`, or `backups` inside the data dir. A relative
+    /// path is relative to the working directory, like `data_dir`.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+}
+
+impl ServerConfig {
+    /// The URL people are told to open: `public_url` when set, otherwise the address the
+    /// server is bound to (`bound`, with its real port), a wildcard printed as loopback.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().to_owned(),
+            None => format!("http://{}", crate::healthcheck::probe_addr(bound)),
+        }
+    }
+
+    /// Whether links and cookies are for https: only when `public_url` says so.
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_ref().is_some_and(PublicUrl::is_https)
+    }
+}
+
+/// A string setting where absent and `""` both mean "unset".
+fn unset_if_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<String>,
+    T::Error: fmt::Display,
+{
+    let raw = String::deserialize(d)?;
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    T::try_from(raw).map(Some).map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -165,11 +226,21 @@ impl PublicUrl {
 impl TryFrom<String> for PublicUrl {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        let u = url::Url::parse(&s).map_err(|e| format!("invalid URL: {e}"))?;
+        let u = url::Url::parse(s.trim()).map_err(|e| format!("invalid URL: {e}"))?;
         if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
             return Err("must be an http:// or https:// URL".into());
         }
-        Ok(Self(s.trim_end_matches('/').to_owned()))
+        // It is printed into shell examples between single quotes: scheme, host, port and
+        // path only.
+        if u.query().is_some()
+            || u.fragment().is_some()
+            || !u.username().is_empty()
+            || u.password().is_some()
+            || u.as_str().contains('\'')
+        {
+            return Err("must be scheme, host, optional port and path only".into());
+        }
+        Ok(Self(u.as_str().trim_end_matches('/').to_owned()))
     }
 }
 
@@ -273,6 +344,15 @@ impl Config {
                     source_name: name.clone(),
                     problems: vec![format!("cannot read the file: {e}")],
                 })?;
+                // An editor's half-written save: applying it would drop every declared resource.
+                if text.trim().is_empty() {
+                    return Err(ConfigError {
+                        source_name: name,
+                        problems: vec![
+                            "the file is empty (a save in progress?); it was not applied".into(),
+                        ],
+                    });
+                }
                 Self::parse(&text, &name)?
             }
         };
@@ -386,6 +466,10 @@ impl Config {
     pub fn trusted_proxies(&self) -> &[IpRule] {
         &self.server.trusted_proxies
     }
+
+    pub fn client_ip_header(&self) -> ClientIpHeader {
+        self.server.client_ip_header
+    }
 }
 
 /// A setting read once at start: a change in the file is logged and waits for a restart.
@@ -456,6 +540,122 @@ mod tests {
         assert_eq!(c.playground.history_limit_per_user, 200);
         assert!(c.docs.public);
         assert_eq!(c.log.level, LogLevel::Info);
+    }
+
+    #[test]
+    fn public_url_and_backup_dir_are_unset_when_absent_or_empty() {
+        let c = Config::embedded();
+        assert_eq!(c.server.public_url, None);
+        assert_eq!(c.storage.backup_dir(), PathBuf::from("data/backups"));
+        let c = Config::parse(
+            "[server]\npublic_url = \"\"\n[storage]\ndata_dir = \"/srv/ld\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.server.public_url, None);
+        assert_eq!(c.storage.backup_dir(), PathBuf::from("/srv/ld/backups"));
+        let c = Config::parse(
+            "[server]\npublic_url = \"https://go.example.com/\"\n[storage]\nbackup_dir = \"/b\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            c.server.public_url.as_ref().map(PublicUrl::as_str),
+            Some("https://go.example.com")
+        );
+        assert!(c.server.is_https());
+        assert_eq!(c.storage.backup_dir(), PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn the_base_url_is_public_url_or_the_bound_address() {
+        let mut server = Config::embedded().server;
+        for (bound, want) in [
+            ("0.0.0.0:41234", "http://127.0.0.1:41234"),
+            ("[::]:8081", "http://[::1]:8081"),
+            ("192.0.2.7:80", "http://192.0.2.7:80"),
+            ("[2001:db8::1]:8080", "http://[2001:db8::1]:8080"),
+        ] {
+            assert_eq!(server.base_url(bound.parse().unwrap()), want);
+        }
+        assert!(!server.is_https());
+        server.public_url = Some(PublicUrl::try_from("https://l.example.com".to_owned()).unwrap());
+        assert_eq!(
+            server.base_url("0.0.0.0:1".parse().unwrap()),
+            "https://l.example.com"
+        );
+    }
+
+    #[test]
+    fn public_url_is_a_plain_http_url() {
+        for bad in [
+            "ftp://x.example.com",
+            "go.example.com",
+            "https://x.example.com/?a=1",
+            "https://u:p@x.example.com",
+            "https://x.example.com/#top",
+            "https://x.example.com/it's",
+        ] {
+            assert!(
+                PublicUrl::try_from(bad.to_owned()).is_err(),
+                "{bad} accepted"
+            );
+        }
+        let e = Config::parse("[server]\npublic_url = \"nope\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    fn readme() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md")
+    }
+
+    /// The README's configuration reference names every key of the embedded file, and says
+    /// "restart" exactly for the `RESTART_ONLY` ones and "live" for the rest.
+    #[test]
+    fn the_readme_reference_lists_every_key_and_when_it_applies() {
+        let readme = readme();
+        let defaults: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+        let mut keys = Vec::new();
+        for (section, value) in &defaults {
+            for key in value.as_table().expect("sections only").keys() {
+                keys.push(format!("{section}.{key}"));
+            }
+        }
+        assert!(keys.len() >= 14, "{keys:?}");
+        for key in keys {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("README.md's reference has no row for `{key}`"));
+            let applies = row.split('|').nth(3).unwrap_or("").trim();
+            let restart = RESTART_ONLY.iter().any(|s| s.name == key);
+            if restart {
+                assert_eq!(applies, "restart", "{key} needs a restart: {row}");
+            } else {
+                assert!(applies.starts_with("live"), "{key} applies live: {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_headless_example_is_a_valid_config() {
+        let readme = readme();
+        let start = readme
+            .find("<!-- headless-example -->")
+            .expect("the marked example");
+        let block = &readme[start..];
+        let body = &block[block.find("```toml").expect("a toml block") + "```toml".len()..];
+        let text: String = body[..body.find("```").expect("closed")]
+            .lines()
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&text, "README.md").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.domains.len(), 2);
+        assert_eq!(c.api_keys.len(), 1);
+        assert_eq!(c.users.len(), 1);
+        assert!(c.server.is_https());
     }
 
     #[test]

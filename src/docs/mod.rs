@@ -6,6 +6,8 @@
 pub mod examples;
 pub mod llms;
 pub mod openapi;
+mod origin;
+pub mod responses;
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,13 +30,14 @@ JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+
 Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
     ),
     paths(
-        api::session::sign_in, api::session::current, api::session::sign_out,
+        api::session::sign_in, api::session::current, api::session::sign_out, api::session::change_password,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
         api::transfer::import, api::transfer::export,
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
+        api::backup::create,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -45,6 +48,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Keys", description = "What a caller's own API key may do."),
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
+        (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
     )
 )]
 pub struct ApiDoc;
@@ -126,6 +130,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
     VALUE.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         examples::fill(&mut doc);
+        responses::fill(&mut doc);
         doc
     })
 }
@@ -137,6 +142,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // catch-all pattern inside it.
         .service(
             web::scope("/swagger-ui")
+                .wrap(crate::ui::security_headers())
                 .route(
                     "",
                     web::get().to(|| async { crate::ui::see_other("/swagger-ui/") }),
@@ -151,11 +157,23 @@ async fn openapi_json(_: DocsReader) -> HttpResponse {
         .body(openapi_text())
 }
 
-async fn llms_txt(_: DocsReader, st: web::Data<AppState>) -> HttpResponse {
-    let base = st.config.current().server.public_url.as_str().to_owned();
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(llms::render(openapi_value(), &base))
+/// LLM.txt names its base URL: `public_url` when set, otherwise the origin the request was
+/// sent to (validated, so a forged `Host` cannot put anything but a host into the examples).
+async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let config = st.config.current();
+    let (base, vary) = match &config.server.public_url {
+        Some(url) => (url.as_str().to_owned(), None),
+        None => (
+            origin::of_request(&req, &config),
+            Some("Host, X-Forwarded-Proto, Forwarded"),
+        ),
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/plain; charset=utf-8");
+    if let Some(vary) = vary {
+        res.insert_header((header::VARY, vary));
+    }
+    res.body(llms::render(openapi_value(), &base))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {

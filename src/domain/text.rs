@@ -147,12 +147,12 @@ impl DestinationUrl {
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let err = |m: &str| DomainError::new("destination_url", m);
+        if raw.chars().count() > Self::MAX_LEN {
+            return Err(err("must be at most 4096 characters long"));
+        }
         let s = raw.trim();
         if s.is_empty() {
             return Err(err("must not be empty"));
-        }
-        if s.len() > Self::MAX_LEN {
-            return Err(err("must be at most 4096 characters long"));
         }
         if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(err("must not contain spaces or control characters"));
@@ -165,7 +165,13 @@ impl DestinationUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(err("must name a host"));
         }
-        Ok(Self(s.to_owned()))
+        // Stored in its WHATWG form: IDN hosts as punycode, paths and queries percent-encoded,
+        // so what a browser follows is exactly what the list shows.
+        let normal = String::from(url);
+        if normal.len() > Self::MAX_LEN {
+            return Err(err("must be at most 4096 characters long"));
+        }
+        Ok(Self(normal))
     }
 }
 
@@ -213,6 +219,17 @@ impl From<RedirectCode> for u16 {
     }
 }
 
+/// Unicode bidirectional controls: they can make text display in another order than it is
+/// stored (a name that reads differently from what it is), so names and titles refuse them.
+fn has_bidi_control(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
+    })
+}
+
 /// A link's optional human title.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -221,11 +238,18 @@ string_newtype!(Title);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let s = raw.trim();
-        if s.chars().count() > 200 || s.chars().any(char::is_control) {
+        // The limit counts what was sent, spaces around it included (as the API documents).
+        if raw.chars().count() > 200 {
             return Err(DomainError::new(
                 "title",
-                "must be at most 200 characters, without control characters",
+                "must be at most 200 characters long",
+            ));
+        }
+        let s = raw.trim();
+        if s.chars().any(char::is_control) || has_bidi_control(s) {
+            return Err(DomainError::new(
+                "title",
+                "must not contain control or text-direction characters",
             ));
         }
         Ok(Self(s.to_owned()))
@@ -323,10 +347,14 @@ string_newtype!(KeyName);
 impl KeyName {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let s = raw.trim();
-        if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+        if s.is_empty()
+            || raw.chars().count() > 64
+            || s.chars().any(char::is_control)
+            || has_bidi_control(s)
+        {
             return Err(DomainError::new(
                 "name",
-                "must be 1 to 64 printable characters",
+                "must be 1 to 64 printable characters, without text-direction characters",
             ));
         }
         Ok(Self(s.to_owned()))
@@ -413,6 +441,31 @@ mod tests {
         ] {
             assert!(DestinationUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn destinations_are_kept_in_their_whatwg_form() {
+        for (raw, stored) in [
+            (
+                "https://bücher.de/straße?q=ä",
+                "https://xn--bcher-kva.de/stra%C3%9Fe?q=%C3%A4",
+            ),
+            ("HTTPS://Example.COM", "https://example.com/"),
+            ("http://example.com:80/a", "http://example.com/a"),
+        ] {
+            assert_eq!(
+                DestinationUrl::parse(raw).unwrap().as_str(),
+                stored,
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_titles_refuse_text_direction_controls() {
+        assert!(Title::parse("invoice \u{202E}fdp.exe").is_err());
+        assert!(KeyName::parse("ci\u{2066}key").is_err());
+        assert!(Title::parse("Ünïcödé is fine").is_ok());
     }
 
     #[test]

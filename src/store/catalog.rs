@@ -240,14 +240,25 @@ impl Catalog {
         top
     }
 
-    /// Every link of a domain (or all), oldest first: for export.
-    pub fn all_links(&self, domain: Option<DomainId>, scope: &DomainScope) -> Vec<Arc<LinkEntry>> {
+    /// Up to `n` links after `after` (by id, oldest first) of a domain (or all) in `scope`:
+    /// one page of an export, so an export never holds every link at once.
+    pub fn links_after(
+        &self,
+        after: Option<LinkId>,
+        n: usize,
+        domain: Option<DomainId>,
+        scope: &DomainScope,
+    ) -> Vec<Arc<LinkEntry>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let start = after.map_or(Unbounded, Excluded);
         self.read()
             .links
-            .values()
+            .range((start, Unbounded))
+            .map(|(_, e)| e)
             .filter(|e| {
                 scope.allows(e.rec.domain_id) && domain.is_none_or(|d| e.rec.domain_id == d)
             })
+            .take(n)
             .cloned()
             .collect()
     }

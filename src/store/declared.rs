@@ -9,6 +9,7 @@ use super::domains::{
 use super::keys::{audit, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
+use super::users::end_sessions_of;
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{
     now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, Timestamp, Username,
@@ -226,10 +227,15 @@ fn apply_users(
             created_at: prev.as_ref().map_or_else(now, |p| p.created_at),
         };
         users.insert(u.username.as_str(), encode(&rec).as_slice())?;
-        if prev.is_some() {
-            report.updated += 1;
-        } else {
-            report.created += 1;
+        match prev {
+            Some(p) => {
+                if p.password_hash != rec.password_hash {
+                    // A new password in the file ends the sessions opened with the old one.
+                    end_sessions_of(tx, u.username.as_str())?;
+                }
+                report.updated += 1;
+            }
+            None => report.created += 1,
         }
     }
     let stale: Vec<String> = users
@@ -244,6 +250,7 @@ fn apply_users(
         .collect::<Result<_, _>>()?;
     for name in stale {
         users.remove(name.as_str())?;
+        end_sessions_of(tx, &name)?;
         report.removed += 1;
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! (`catalog`, `keys`) are updated after the commit while the store's write lock is still
 //! held, so they always reflect the committed order of writes.
 
+mod backup;
 pub mod catalog;
 mod declared;
 mod domains;
@@ -26,6 +27,9 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use self::backup::{
+    backup_stopped, restore, BackupInfo, Restored, SnapshotInfo, BEFORE_RESTORE,
+};
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
@@ -43,6 +47,8 @@ pub enum StoreError {
     InUse(PathBuf),
     #[error("the database was written by a newer linkdock (schema {found}; this build reads up to {supported}); upgrade linkdock")]
     TooNew { found: u64, supported: u64 },
+    #[error("the database file {0} exists but is empty (0 bytes), so it was not opened: restore it from a backup (linkdock restore FILE), or delete it to start with an empty database")]
+    EmptyFile(PathBuf),
     #[error("a stored record could not be decoded: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -56,6 +62,18 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("there is no database at {0}")]
+    NoDatabase(PathBuf),
+    #[error("{path} is not a linkdock database: {reason}")]
+    NotLinkdock { path: PathBuf, reason: String },
+    #[error("the database has schema {found}, older than this build's {supported}: back it up with the linkdock that wrote it, or start this one once to migrate it")]
+    OlderSchema { found: u64, supported: u64 },
 }
 
 macro_rules! from_redb {
@@ -103,6 +121,11 @@ impl Store {
             source,
         })?;
         let path = Self::file_in(data_dir);
+        // redb would quietly turn a zero-byte file into a new, empty database: a truncated
+        // file must not look like a fresh install.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            return Err(StoreError::EmptyFile(path));
+        }
         let db = Database::create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
             other => other.into(),
@@ -277,6 +300,20 @@ mod tests {
         }
         let err = Store::open(dir.path()).err().expect("refused");
         assert!(err.to_string().contains("newer linkdock"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_length_database_file_is_refused_not_started_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(Store::file_in(dir.path()), b"").unwrap();
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, StoreError::EmptyFile(_)), "{err}");
+        assert!(err.to_string().contains("empty"), "{err}");
+        assert_eq!(
+            std::fs::metadata(Store::file_in(dir.path())).unwrap().len(),
+            0,
+            "untouched"
+        );
     }
 
     #[test]

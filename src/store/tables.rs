@@ -1,7 +1,9 @@
 //! Every table linkdock stores, on one screen. Names carry a layout version: a layout changes
 //! by adding a table (and a migration), never by reinterpreting old bytes.
 
-use redb::TableDefinition;
+use redb::{Key, TableDefinition, Value, WriteTransaction};
+
+use super::StoreError;
 
 /// `schema_version` and id sequences (`seq:<name>`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta_v1");
@@ -38,21 +40,45 @@ pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// Create every table once, so readers never meet `TableDoesNotExist`.
-pub fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    tx.open_table(META)?;
-    tx.open_table(USERS)?;
-    tx.open_table(SESSIONS)?;
-    tx.open_table(DOMAINS)?;
-    tx.open_table(DOMAIN_BY_HOST)?;
-    tx.open_table(LINKS)?;
-    tx.open_table(LINK_BY_SLUG)?;
-    tx.open_table(LINKS_BY_DOMAIN)?;
-    tx.open_table(CLICKS)?;
-    tx.open_table(API_KEYS)?;
-    tx.open_table(KEY_USAGE)?;
-    tx.open_table(KEY_REQUESTS)?;
-    tx.open_table(HISTORY)?;
-    tx.open_table(AUDIT)?;
+/// Something done to every table: creating them, copying them into a backup.
+pub trait EachTable {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Every table, once: the list that creation and backups share, so a new table cannot be
+/// left out of either.
+pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
+    f.table(META)?;
+    f.table(USERS)?;
+    f.table(SESSIONS)?;
+    f.table(DOMAINS)?;
+    f.table(DOMAIN_BY_HOST)?;
+    f.table(LINKS)?;
+    f.table(LINK_BY_SLUG)?;
+    f.table(LINKS_BY_DOMAIN)?;
+    f.table(CLICKS)?;
+    f.table(API_KEYS)?;
+    f.table(KEY_USAGE)?;
+    f.table(KEY_REQUESTS)?;
+    f.table(HISTORY)?;
+    f.table(AUDIT)?;
     Ok(())
+}
+
+/// Create every table once, so readers never meet `TableDoesNotExist`.
+pub fn create_all(tx: &WriteTransaction) -> Result<(), StoreError> {
+    struct Create<'a>(&'a WriteTransaction);
+    impl EachTable for Create<'_> {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &mut self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<(), StoreError> {
+            self.0.open_table(def)?;
+            Ok(())
+        }
+    }
+    each_table(&mut Create(tx))
 }

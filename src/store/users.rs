@@ -1,11 +1,24 @@
-//! Users and sessions.
+//! Users and sessions. A session lives only as long as its user's credentials: changing the
+//! password or removing the user ends every session of that user in the same transaction.
 
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
-use super::records::{SessionRecord, UserRecord};
+use super::records::{SessionRecord, Source, UserRecord};
 use super::tables::{SESSIONS, USERS};
 use super::{decode, encode, Store, StoreError};
-use crate::domain::Timestamp;
+use crate::domain::{PasswordHash, Timestamp};
+
+/// Delete every session of `username`; returns how many there were.
+pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u64, StoreError> {
+    let mut sessions = tx.open_table(SESSIONS)?;
+    let mut ended = 0;
+    sessions.retain(|_, v| {
+        let theirs = decode::<SessionRecord>(v).is_ok_and(|s| s.username.as_str() == username);
+        ended += u64::from(theirs);
+        !theirs
+    })?;
+    Ok(ended)
+}
 
 impl Store {
     pub fn user_count(&self) -> Result<u64, StoreError> {
@@ -49,6 +62,32 @@ impl Store {
                 }
                 users.insert(rec.username.as_str(), encode(rec).as_slice())?;
                 Ok(true)
+            },
+            |_| {},
+        )
+    }
+
+    /// Set a new password and end every session of the user (the caller opens a fresh one).
+    /// Users declared in the config file change their password there.
+    pub fn set_password(&self, username: &str, hash: &PasswordHash) -> Result<u64, StoreError> {
+        self.write(
+            |tx| {
+                let mut users = tx.open_table(USERS)?;
+                let mut rec: UserRecord = users
+                    .get(username)?
+                    .map(|g| decode(g.value()))
+                    .transpose()?
+                    .ok_or(StoreError::NotFound("user"))?;
+                if rec.source == Source::Config {
+                    return Err(StoreError::Conflict(
+                        "this user is declared in the config file; change the password hash there"
+                            .into(),
+                    ));
+                }
+                rec.password_hash = hash.clone();
+                users.insert(username, encode(&rec).as_slice())?;
+                drop(users);
+                end_sessions_of(tx, username)
             },
             |_| {},
         )

@@ -91,7 +91,7 @@ pub fn layout(
                             div.spacer {}
                             form.signout method="post" action="/ui/logout" {
                                 input type="hidden" name="csrf_token" value=(csrf);
-                                span.muted { "Signed in as " strong { (username) } }
+                                span.muted { "Signed in as " a href="/ui/account" { strong { (username) } } }
                                 button.link type="submit" { "Sign out" }
                             }
                         }

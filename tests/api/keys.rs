@@ -237,7 +237,11 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
         (forged().send().await.unwrap().status() == 200).then_some(())
     })
     .await;
-    call(forwarded(), 200).await;
+    // Only X-Forwarded-For (the default client_ip_header) is read: a Forwarded header the
+    // client wrote itself changes nothing, even when it names a whitelisted address and the
+    // proxy's X-Forwarded-For names another.
+    call(forwarded(), 403).await;
+    call(forwarded().header("x-forwarded-for", "198.51.100.1"), 403).await;
     // A client behind the proxy cannot smuggle an address in front of its own.
     let res = bearer(&app, &proxied, "/api/v1/links")
         .header("x-forwarded-for", "203.0.113.7, 198.51.100.1")
@@ -245,10 +249,21 @@ async fn the_ip_whitelist_holds_and_spoofed_headers_count_only_from_trusted_prox
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // Switched to `forwarded` (live), the roles swap.
+    let text = std::fs::read_to_string(&app.config_path)
+        .unwrap()
+        .replace("[server]\n", "[server]\nclient_ip_header = \"forwarded\"\n");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, &app.config_path).unwrap();
+    eventually(5, || async {
+        (forwarded().send().await.unwrap().status() == 200).then_some(())
+    })
+    .await;
+    call(forged(), 403).await;
 }
 
 #[tokio::test]
-async fn too_many_failures_from_one_address_get_429() {
+async fn too_many_failures_from_one_address_get_429_but_never_a_valid_key() {
     let app = spawn_with(Options {
         extra_toml: "max_failed_auth_per_minute = 3\n".into(),
         ..Default::default()
@@ -256,10 +271,16 @@ async fn too_many_failures_from_one_address_get_429() {
     .await;
     let admin = app.admin().await;
     let (good, _) = create_key(&admin, json!({"name": "g"})).await;
+    // Well-formed keys that are not ours: counted.
+    let (unknown, _) =
+        linkdock::keys::issue(&ring_rng(), &linkdock::domain::KeyPrefix::default()).unwrap();
     for _ in 0..3 {
-        call(bearer(&app, "ldk_bad", "/api/v1/links"), 401).await;
+        call(bearer(&app, unknown.reveal(), "/api/v1/links"), 401).await;
     }
-    let res = bearer(&app, &good, "/api/v1/links").send().await.unwrap();
+    let res = bearer(&app, unknown.reveal(), "/api/v1/links")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
@@ -268,6 +289,20 @@ async fn too_many_failures_from_one_address_get_429() {
         .unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // The office behind the same address keeps working: a valid key always passes...
+    call(bearer(&app, &good, "/api/v1/links"), 200).await;
+    // ...and key failures never lock anyone out of signing in.
+    app.admin().await;
+    // Malformed keys (wrong shape or checksum) are refused offline and never counted.
+    let fresh = spawn_with(Options {
+        extra_toml: "max_failed_auth_per_minute = 3\n".into(),
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..20 {
+        call(bearer(&fresh, "ldk_bad", "/api/v1/links"), 401).await;
+    }
+    call(bearer(&fresh, unknown.reveal(), "/api/v1/links"), 401).await;
 }
 
 #[tokio::test]

@@ -3,9 +3,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backup;
 mod docs;
 mod foundation;
+mod hardening;
 mod healthcheck;
 mod keys;
 mod links;
+mod public_url;
 mod transfer;

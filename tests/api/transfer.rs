@@ -143,8 +143,9 @@ async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
         )
         .await;
     let key = key["key"].as_str().unwrap();
-    let csv =
-        "domain,destination_url\na.example.com,https://e.com/1\nb.example.com,https://e.com/2\n";
+    // The scope is judged first, row by row: a domain outside it looks exactly like one that
+    // does not exist, so a key cannot probe which hostnames exist.
+    let csv = "domain,destination_url\na.example.com,https://e.com/1\nb.example.com,https://e.com/2\nnope.example.com,https://e.com/3\nb.example.com,not a url\n";
     let res = app
         .http
         .post(app.url("/api/v1/links/import"))
@@ -153,9 +154,36 @@ async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403);
+    let r = expect(res, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(3)),
+        "{r}"
+    );
+    let message = |i: usize| r["errors"][i]["message"].as_str().unwrap().to_owned();
+    assert_eq!(
+        message(0).replace("b.example.com", "X"),
+        message(1).replace("nope.example.com", "X"),
+        "out of scope and unknown read the same: {r}"
+    );
+    assert_eq!(
+        message(2),
+        message(0),
+        "scope is judged before the URL: {r}"
+    );
     let list = call(admin.get("/api/v1/links"), 200).await;
-    assert_eq!(list["total"], 0, "nothing written");
+    assert_eq!(list["total"], 1, "only the row in scope");
+    for domain in ["b.example.com", "nope.example.com"] {
+        let res = app
+            .http
+            .post(app.url(&format!("/api/v1/links/import?domain={domain}")))
+            .bearer_auth(key)
+            .multipart(csv_form("destination_url\nhttps://e.com/4\n"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{domain}");
+    }
     let res = app
         .http
         .get(app.url("/api/v1/links/export"))
@@ -234,4 +262,99 @@ async fn playground_history_is_per_user_bounded_and_never_holds_a_key() {
     call(admin.delete("/api/v1/playground/history"), 204).await;
     let h = call(admin.get("/api/v1/playground/history"), 200).await;
     assert_eq!(h["total"], 0);
+}
+
+#[tokio::test]
+async fn an_import_lists_at_most_a_hundred_row_errors_and_counts_the_rest() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // 5,000 one-column rows that all fail: the answer stays small.
+    let csv = format!("destination_url\n{}", "x\n".repeat(5_000));
+    let r = import(&admin, "", &csv, 200).await;
+    assert_eq!(r["failed"], 5_000);
+    assert_eq!(r["errors"].as_array().unwrap().len(), 100);
+    assert_eq!(r["errors"][0]["row"], 2);
+    assert_eq!(r["errors"][99]["row"], 101);
+    assert_eq!(r["errors_truncated"], 4_900);
+    // Many good rows land in several chunks, every one of them.
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "bulk.example.com"}),
+            201,
+        )
+        .await;
+    let mut csv = String::from("slug,destination_url\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("s{i},https://example.com/{i}\n"));
+    }
+    let r = import(&admin, "?domain=bulk.example.com", &csv, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(5_000), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["errors_truncated"], 0);
+}
+
+#[tokio::test]
+async fn exported_cells_that_a_spreadsheet_would_run_are_guarded_and_round_trip() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    for (slug, title) in [
+        ("-minus", "=HYPERLINK(\"http://evil\",\"x\")"),
+        ("plain", "'=quoted already"),
+    ] {
+        admin
+            .post_json(
+                "/api/v1/links",
+                json!({"domain": "go.example.com", "slug": slug, "destination_url": "https://example.com/", "title": title}),
+                201,
+            )
+            .await;
+    }
+    let res = admin.get("/api/v1/links/export").send().await.unwrap();
+    assert!(res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"links-all-"));
+    let exported = res.text().await.unwrap();
+    assert!(exported.contains("'-minus"), "{exported}");
+    assert!(exported.contains("\"'=HYPERLINK("), "{exported}");
+    assert!(exported.contains("''=quoted already"), "{exported}");
+    for line in exported.lines().skip(1) {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "an unguarded cell in {line}"
+            );
+        }
+    }
+    let other = spawn_app().await;
+    let admin2 = other.admin().await;
+    admin2
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    let r = import(&admin2, "", &exported, 200).await;
+    assert_eq!(r["created"], 2, "{r}");
+    let minus = call(admin2.get("/api/v1/links?search=-minus"), 200).await;
+    assert_eq!(minus["items"][0]["slug"], "-minus");
+    assert_eq!(
+        minus["items"][0]["title"],
+        "=HYPERLINK(\"http://evil\",\"x\")"
+    );
+    let quoted = call(admin2.get("/api/v1/links?search=plain"), 200).await;
+    assert_eq!(quoted["items"][0]["title"], "'=quoted already");
 }

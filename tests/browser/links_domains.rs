@@ -378,6 +378,7 @@ async fn csv_import_and_export_from_the_links_page() {
             .await;
 
         let csv = app.dir.path().join(format!("import-{width}.csv"));
+        let long = "t".repeat(201);
         std::fs::write(
             &csv,
             format!(
@@ -386,6 +387,7 @@ async fn csv_import_and_export_from_the_links_page() {
                  taken,https://example.org/again,,\n\
                  bad-url-{width},javascript:alert(1),,\n\
                  bad-code-{width},https://example.org/code,,abc\n\
+                 two-bad-{width},ftp://example.org/x,{long},\n\
                  gen-{width},https://example.org/gen,,307\n"
             ),
         )
@@ -407,7 +409,7 @@ async fn csv_import_and_export_from_the_links_page() {
         assert!(
             counts.contains("2 links created")
                 && counts.contains("1 skipped")
-                && counts.contains("2 rows failed"),
+                && counts.contains("3 rows failed"),
             "{counts}"
         );
         let errors = b.text("#import-errors").await;
@@ -418,6 +420,10 @@ async fn csv_import_and_export_from_the_links_page() {
         assert!(
             errors.contains("Line 5: The redirect code must be a whole number"),
             "{errors}"
+        );
+        assert!(
+            errors.contains("Line 6: The destination URL must start with http:// or https://. The title must be at most 200 characters long."),
+            "two reasons, each in words: {errors}"
         );
         let dialog = b.text("#import-dialog").await;
         for raw in ["`", "destination_url:", "redirect_code:", "?domain="] {
@@ -439,33 +445,33 @@ async fn csv_import_and_export_from_the_links_page() {
     }
     b.resize(1280, 900).await;
 
-    // More failures than the server lists: "and N more".
+    // More failures than the server lists (the first 100): "and N more".
     b.click_button("header.page-header", "Import CSV").await;
-    b.eval(
-        "const real = window.fetch;
-         window.fetch = async function (url, init) {
-           if (String(url).includes('/api/v1/links/import')) {
-             window.fetch = real;
-             return new Response(JSON.stringify({created: 0, skipped: 0, failed: 103,
-               errors: [{row: 2, message: 'destination_url: is missing'}], errors_truncated: 102}),
-               {status: 200, headers: {'content-type': 'application/json'}});
-           }
-           return real.apply(this, arguments);
-         };",
-        vec![],
-    )
-    .await;
     let csv = app.dir.path().join("many.csv");
-    std::fs::write(&csv, "destination_url\n\n").unwrap();
+    let rows: String = (0..103)
+        .map(|i| format!("go.example.com,bad-{i},ftp://example.org/{i}\n"))
+        .collect();
+    std::fs::write(&csv, format!("domain,slug,destination_url\n{rows}")).unwrap();
     b.find("#import-file")
         .await
         .send_keys(csv.to_str().unwrap())
         .await
         .unwrap();
     b.click_button("#import-dialog", "Import").await;
-    b.wait_text("#import-errors", "Line 2: The destination URL is missing.")
+    b.wait_text("#import-counts", "103 rows failed").await;
+    b.wait_text(
+        "#import-errors",
+        "Line 2: The destination URL must start with",
+    )
+    .await;
+    let listed = b
+        .eval(
+            "return document.querySelectorAll('#import-errors li').length;",
+            vec![],
+        )
         .await;
-    b.wait_text("#import-more", "and 102 more rows that failed")
+    assert_eq!(listed, json!(100));
+    b.wait_text("#import-more", "and 3 more rows that failed")
         .await;
     b.click_button("#import-dialog", "Close").await;
 

@@ -67,6 +67,9 @@ pub struct Options {
     /// No admin at all: the first-run setup link.
     pub no_admin: bool,
     pub env: Vec<(String, String)>,
+    /// `server.public_url`; `None` writes `http://127.0.0.1:8080`, which most tests expect,
+    /// and `Some("")` leaves it unset.
+    pub public_url: Option<String>,
 }
 
 impl Options {
@@ -77,12 +80,13 @@ impl Options {
 
 /// The config file of a test server, with the declared admin (see the module docs).
 pub fn base_config(data_dir: &Path, extra: &str) -> String {
-    config_text(data_dir, extra, true)
+    config_text(data_dir, extra, true, None)
 }
 
-fn config_text(data_dir: &Path, extra: &str, admin: bool) -> String {
+fn config_text(data_dir: &Path, extra: &str, admin: bool, public_url: Option<&str>) -> String {
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\n[storage]\ndata_dir = \"{}\"\n\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{}\"\n\n[storage]\ndata_dir = \"{}\"\n\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
+        public_url.unwrap_or("http://127.0.0.1:8080"),
         data_dir.display(),
         if admin { admin_declaration() } else { "" }
     )
@@ -101,6 +105,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             &dir.path().join("data"),
             &opts.extra_toml,
             opts.declares_admin(),
+            opts.public_url.as_deref(),
         ),
     )
     .expect("write config");
@@ -338,6 +343,7 @@ impl TestApp {
             &self.dir.path().join("data"),
             extra_toml,
             self.opts.declares_admin(),
+            self.opts.public_url.as_deref(),
         );
         std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, &self.config_path).unwrap();

@@ -200,10 +200,18 @@ function openImport() {
   openDialog(importDialog, importFile);
 }
 
-/** A row error from the server ("destination_url: must be ...") as a sentence. */
+/**
+ * A row error from the server as sentences: "destination_url: must be ...; title: must ..."
+ * names each field in words.
+ */
 function rowReason(message) {
-  const m = /^([a-z_]+): (.*)$/s.exec(message || "");
-  return m ? sentence(fieldWords(m[1]), m[2]) : sentence("", message);
+  return String(message || "")
+    .split(/; (?=[a-z_][a-z_0-9.[\]]*: )/)
+    .map((part) => {
+      const m = /^([a-z_][a-z_0-9.[\]]*): (.*)$/s.exec(part);
+      return m ? sentence(fieldWords(m[1]), m[2]) : sentence("", part);
+    })
+    .join(" ");
 }
 
 function plural(n, one, many) {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::super::layout::bare;
 use super::super::{see_other, sentence};
 use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
-use crate::auth::{ClientIp, CsrfForm, MaybePageUser};
+use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
 use crate::domain::{now, Password, PasswordHash, Username};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
@@ -33,10 +33,17 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths under /ui/ are followed after sign-in (no open redirect).
+/// Only local paths under /ui/ are followed after sign-in (no open redirect), written in
+/// plain visible ASCII: anything else (a CR/LF, a space, a scheme) is dropped for `/ui/`.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with("/ui/")
+                && !n.contains("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/ui/",
     }
 }
@@ -122,6 +129,7 @@ struct LoginForm {
 }
 
 async fn login(
+    _: SameOrigin,
     ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     form: web::Form<LoginForm>,
@@ -153,10 +161,15 @@ async fn sign_in(
         }
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
-            html(
+            let mut page = html(
                 status,
                 login_form(next, Some(&sentence(&e.detail())), &username),
-            )
+            );
+            if let ApiError::TooManyRequests { retry_after_secs } = e {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after_secs.into());
+            }
+            page
         }
     }
 }
@@ -217,6 +230,7 @@ struct SetupForm {
 }
 
 async fn setup(
+    _: SameOrigin,
     ClientIp(ip): ClientIp,
     st: web::Data<AppState>,
     form: web::Form<SetupForm>,
@@ -277,7 +291,7 @@ async fn setup(
 /// the session ends on the server, not only in the browser.
 async fn logout(
     st: web::Data<AppState>,
-    CsrfForm(user): CsrfForm,
+    CsrfForm(user, ()): CsrfForm,
 ) -> Result<HttpResponse, ApiError> {
     close_session(&st, user.session_digest).await?;
     tracing::info!(user = %user.username, "signed out");
@@ -285,4 +299,27 @@ async fn logout(
         .cookie(cleared_cookie())
         .insert_header((header::LOCATION, "/ui/login"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_local_ui_paths_are_followed() {
+        assert_eq!(safe_next(Some("/ui/links?page=2")), "/ui/links?page=2");
+        for bad in [
+            "/ui/\r\nSet-Cookie: x=1",
+            "/ui/ x",
+            "//evil.example/ui/",
+            "/ui//evil.example",
+            "https://evil.example/ui/",
+            "/ui/\\evil",
+            "/api/v1/links",
+            "/ui/caf\u{e9}",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/ui/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/ui/");
+    }
 }

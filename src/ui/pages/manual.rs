@@ -17,7 +17,12 @@ use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
     let config = st.config.current();
-    let public_url = config.server.public_url.as_str().to_owned();
+    // Unset: empty, and the page's script uses the browser's own origin.
+    let public_url = config
+        .server
+        .public_url
+        .as_ref()
+        .map_or_else(String::new, |u| u.as_str().to_owned());
     let key_prefix = config.keys.prefix.as_str().to_owned();
     let body = html! {
         link rel="stylesheet" href=(asset_url("css/manual.css"));

@@ -1,3 +1,4 @@
+mod account;
 mod api_keys;
 mod auth;
 mod domains;
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
-        .configure(auth::configure);
+        .configure(auth::configure)
+        .configure(account::configure);
 }
 
 /// A full signed-in page with its script (if any beyond the shell's).
@@ -27,7 +29,7 @@ pub fn render(
     user: &SessionUser,
     title: &str,
     nav: Nav,
-    script: Option<&str>,
+    script: impl Into<Option<&'static str>>,
     body: maud::Markup,
 ) -> HttpResponse {
     let page = layout(
@@ -35,7 +37,7 @@ pub fn render(
         nav,
         user.username.as_str(),
         &user.csrf_token,
-        script,
+        script.into(),
         body,
     );
     HttpResponse::Ok()

@@ -1,6 +1,8 @@
 //! The state every request may need, shared by all workers, and the one operation that
 //! changes it as a whole: reloading the configuration file.
 
+mod passwords;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -9,8 +11,10 @@ use crate::domain::same_secret;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use crate::store::writer::EventSink;
-use crate::store::Store;
+use crate::store::{BackupInfo, Store, StoreError};
 use crate::telemetry;
+
+pub use self::passwords::{Busy, PasswordChecker};
 
 pub struct AppState {
     pub config: SharedConfig,
@@ -20,6 +24,8 @@ pub struct AppState {
     pub key_failures: FailureLimiter,
     /// Failed sign-ins per client address: separate, so bad keys never lock anyone out of the UI.
     pub sign_in_failures: FailureLimiter,
+    /// Password checks, on their own low-priority threads.
+    pub passwords: PasswordChecker,
     pub metrics: Metrics,
     pub setup: SetupGate,
     pub rng: ring::rand::SystemRandom,
@@ -32,18 +38,22 @@ impl AppState {
         config_path: Option<PathBuf>,
         store: Arc<Store>,
         events: EventSink,
-    ) -> Self {
-        Self {
+    ) -> std::io::Result<Self> {
+        Ok(Self {
             config: SharedConfig::new(config),
             store,
             events,
             key_failures: FailureLimiter::default(),
             sign_in_failures: FailureLimiter::default(),
+            passwords: PasswordChecker::start(
+                PasswordChecker::default_threads(),
+                passwords::QUEUE_WAIT,
+            )?,
             metrics: Metrics::default(),
             setup: SetupGate::default(),
             rng: ring::rand::SystemRandom::new(),
             config_path,
-        }
+        })
     }
 
     /// Re-read the config file: parse and validate it whole, apply the declared resources in
@@ -83,6 +93,31 @@ impl AppState {
         self.config.replace(next);
         Metrics::inc(&self.metrics.config_reloads);
         tracing::info!(path = %path.display(), "configuration reloaded");
+    }
+}
+
+impl AppState {
+    /// Back up the database into the configured `storage.backup_dir`: the one operation
+    /// behind `POST /api/v1/backup` and `linkdock backup` (through the control socket).
+    /// Blocking: call it off the async workers.
+    pub fn backup(&self, by: &str) -> Result<BackupInfo, StoreError> {
+        let dir = self.config.current().storage.backup_dir();
+        match self.store.backup(&dir) {
+            Ok(info) => {
+                tracing::info!(
+                    by,
+                    file = %info.path.display(),
+                    bytes = info.bytes,
+                    ms = info.took.as_millis() as u64,
+                    "backup written"
+                );
+                Ok(info)
+            }
+            Err(e) => {
+                tracing::error!(by, dir = %dir.display(), error = %e, "backup failed");
+                Err(e)
+            }
+        }
     }
 }
 

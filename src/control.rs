@@ -1,0 +1,193 @@
+//! The control socket: `<data_dir>/linkdock.sock`, a Unix socket the running server listens on
+//! so that `linkdock backup` on the same machine can ask it for a backup without HTTP
+//! credentials. redb lets one process hold the database, so this is how a command reaches it.
+//!
+//! Who may ask is decided by the file system: the socket is created under a temporary name,
+//! made `0600` (only the server's user), then renamed into place — which also replaces a stale
+//! socket left by a crash. It is removed on a clean shutdown.
+//!
+//! The protocol is one line in, one JSON line out:
+//! - `backup` → `{"ok": true, "name", "path", "bytes", "created_at"}` or
+//!   `{"ok": false, "error"}`
+//! - `ping` → `{"ok": true, "version", "pid"}`
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::state::AppState;
+
+/// The socket's file name inside the data dir.
+pub const SOCKET_NAME: &str = "linkdock.sock";
+
+/// The longest command line read.
+const MAX_LINE: u64 = 1024;
+
+/// How long the server waits for a client's command line.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a client waits for an answer: a backup of a large database takes a while.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(3600);
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET_NAME)
+}
+
+/// The listening socket and the thread that answers it.
+pub struct ControlSocket {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Listen on `<data_dir>/linkdock.sock`. Call it only while holding the database, so that a
+/// socket already there is a stale one.
+pub fn listen(data_dir: &Path, state: Arc<AppState>) -> io::Result<ControlSocket> {
+    let path = socket_path(data_dir);
+    let tmp = data_dir.join(format!(".{SOCKET_NAME}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp)?;
+    let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name("linkdock-control".into())
+        .spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                // One client at a time: backups are serialised anyway.
+                if let Ok(conn) = conn {
+                    serve_one(conn, &state);
+                }
+            }
+        })?;
+    Ok(ControlSocket {
+        path,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+impl ControlSocket {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stop answering (after a command in progress) and remove the socket file.
+    pub fn close(mut self) {
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accepting thread; if the file is gone it cannot be woken, so leave it.
+        if UnixStream::connect(&self.path).is_ok() {
+            let _ = thread.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
+fn serve_one(mut conn: UnixStream, st: &AppState) {
+    let _ = conn.set_read_timeout(Some(READ_TIMEOUT));
+    let mut line = String::new();
+    let answer = match BufReader::new((&conn).take(MAX_LINE)).read_line(&mut line) {
+        Ok(0) => return, // a wake-up or a probe that sent nothing
+        Ok(_) => answer(line.trim(), st),
+        Err(e) => json!({"ok": false, "error": format!("cannot read the command: {e}")}),
+    };
+    let _ = writeln!(conn, "{answer}");
+}
+
+fn answer(command: &str, st: &AppState) -> Value {
+    match command {
+        "backup" => match st.backup("linkdock backup (control socket)") {
+            Ok(b) => json!({
+                "ok": true,
+                "name": b.name,
+                "path": std::path::absolute(&b.path).unwrap_or(b.path).display().to_string(),
+                "bytes": b.bytes,
+                "created_at": b.created_at.rfc3339(),
+            }),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        "ping" => {
+            json!({"ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id()})
+        }
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup and ping")})
+        }
+    }
+}
+
+/// Why a command could not be answered.
+#[derive(Debug)]
+pub enum AskError {
+    /// No server listens on the socket (none there, or a stale one).
+    NotRunning,
+    /// A server was reached but the exchange failed.
+    Failed(String),
+}
+
+/// Send one command to the server of `data_dir` and read its JSON answer.
+pub fn ask(data_dir: &Path, command: &str) -> Result<Value, AskError> {
+    let path = socket_path(data_dir);
+    let mut conn = match UnixStream::connect(&path) {
+        Ok(c) => c,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(AskError::NotRunning)
+        }
+        Err(e) => {
+            return Err(AskError::Failed(format!(
+                "cannot connect to {}: {e} (run this as the server's user)",
+                path.display()
+            )))
+        }
+    };
+    let failed = |e: io::Error| AskError::Failed(format!("{}: {e}", path.display()));
+    conn.set_read_timeout(Some(ANSWER_TIMEOUT))
+        .map_err(failed)?;
+    conn.set_write_timeout(Some(READ_TIMEOUT)).map_err(failed)?;
+    writeln!(conn, "{command}").map_err(failed)?;
+    let mut line = String::new();
+    BufReader::new(&conn)
+        .take(1 << 20)
+        .read_line(&mut line)
+        .map_err(failed)?;
+    serde_json::from_str(line.trim()).map_err(|_| {
+        AskError::Failed(format!(
+            "{} answered something that is not linkdock's: {:?}",
+            path.display(),
+            line.chars().take(80).collect::<String>()
+        ))
+    })
+}
