@@ -192,8 +192,9 @@ pub fn offset_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::
 /// message is `<field>: <sentence>`, which [`query_config`] reads back as a field error.
 fn whole_number<'de, D: Deserializer<'de>>(d: D, field: &str) -> Result<Option<i64>, D::Error> {
     let raw = Option::<String>::deserialize(d)?;
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
+    match raw.as_deref() {
+        None => Ok(None),
+        // `?limit=` (empty) is not a number either, nor is one with spaces around it.
         Some(v) => v
             .parse::<i64>()
             .map(Some)

@@ -325,6 +325,8 @@ async fn listing_paginates_newest_first_and_filters() {
     for (path, field) in [
         ("/api/v1/links?limit=abc", "limit"),
         ("/api/v1/links?offset=1.5", "offset"),
+        ("/api/v1/links?limit=", "limit"),
+        ("/api/v1/links?offset=%201", "offset"),
         ("/api/v1/domains?limit=ten", "limit"),
         ("/api/v1/links/abc", "id"),
     ] {
