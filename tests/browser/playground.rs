@@ -913,5 +913,12 @@ async fn a_request_refused_to_a_scoped_key_is_not_resent_with_the_session_from_t
     .await;
     assert_eq!(links["total"], 0, "the click created the link");
     assert_eq!(history(&admin).await["total"], 1);
+    // The note follows the key field; sending ends it.
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-loaded", "as before").await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 2).await;
+    assert!(status.starts_with("403"), "{status}");
+    b.hidden("#pg-loaded").await;
     b.close().await;
 }

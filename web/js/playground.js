@@ -78,6 +78,7 @@ const state = {
   requests: 0,
   last: null, // the last request sent: currentRequest() plus fileName
   pending: null, // an endpoint asked for before the document was loaded
+  loaded: null, // the history entry in the builder, until another endpoint is chosen or it is sent
   samples: null, // the code-samples block of the Request Preview
 };
 
@@ -137,6 +138,7 @@ function describeAuth() {
   } else {
     ui.authMode.textContent = "Sent with your session: no API key is pasted.";
   }
+  describeLoaded();
 }
 
 function keyDetails(k) {
@@ -261,7 +263,8 @@ function selectEndpoint(id, opts) {
   ui.description.replaceChildren(
     o.op.summary ? el("strong", { text: o.op.summary }) : "",
     o.op.description ? richText(o.op.description) : "");
-  ui.loaded.hidden = true;
+  state.loaded = null;
+  describeLoaded();
   const pathParams = o.params.filter((p) => p.in === "path");
   const queryParams = o.params.filter((p) => p.in === "query");
   ui.pathSet.querySelector(".pg-param-list").replaceChildren(...pathParams.map((p) => paramControl(p, "path")));
@@ -452,6 +455,8 @@ async function send() {
   }
   state.sending = true;
   state.last = r;
+  state.loaded = null;
+  describeLoaded();
   ui.send.textContent = "Sending...";
   ui.send.setAttribute("aria-busy", "true");
   refresh();
@@ -556,6 +561,27 @@ function matchOperation(method, path) {
 const authOf = (prefix) => (prefix ? `the API key ${prefix}…` : "your session");
 
 /**
+ * The note under a request loaded from the history: nothing was sent, and which credentials
+ * "Send Request" will use now (kept true while the key field changes).
+ */
+function describeLoaded() {
+  const l = state.loaded;
+  ui.loaded.hidden = !l;
+  if (!l) return;
+  const h = l.entry;
+  const now = authOf(state.key ? state.key.slice(0, PREFIX_LEN) : "");
+  const then = authOf(h.key_prefix);
+  const lines = [`Loaded ${h.method} ${h.path}${h.query ? "?" + h.query : ""} from the Request History. Nothing was sent.`];
+  if (l.multipart) lines.push(`Choose the file again: the history keeps only its name ${h.body}.`);
+  lines.push(now === then
+    ? `"Send Request" sends it with ${now}, as before.`
+    : `"Send Request" sends it with ${now}; it was first sent with ${then}.`);
+  if (l.extra.length) lines.push(`Unknown query parameters were left out: ${l.extra.join(", ")}.`);
+  ui.loaded.textContent = lines.join(" ");
+  ui.loaded.classList.toggle("warning", now !== then);
+}
+
+/**
  * Load a history entry into the builder — method, path, parameters, body — and say which
  * authentication "Send Request" will use. Nothing is sent: a request refused to a scoped key
  * must not go out again with the session because someone clicked its entry.
@@ -581,18 +607,8 @@ function loadFromHistory(h) {
     else extra.push(name);
   }
   validateBody();
+  state.loaded = { entry: h, multipart: !!(o.media && o.media.startsWith("multipart/")), extra };
   refresh();
-  const now = authOf(state.key ? state.key.slice(0, PREFIX_LEN) : "");
-  const then = authOf(h.key_prefix);
-  const lines = [`Loaded ${h.method} ${h.path}${h.query ? "?" + h.query : ""} from the Request History. Nothing was sent.`];
-  if (o.media && o.media.startsWith("multipart/")) lines.push(`Choose the file again: the history keeps only its name ${h.body}.`);
-  lines.push(now === then
-    ? `"Send Request" sends it with ${now}, as before.`
-    : `"Send Request" sends it with ${now}; it was first sent with ${then}.`);
-  if (extra.length) lines.push(`Unknown query parameters were left out: ${extra.join(", ")}.`);
-  ui.loaded.textContent = lines.join(" ");
-  ui.loaded.classList.toggle("warning", now !== then);
-  ui.loaded.hidden = false;
   announce(ui.historyStatus, `Loaded ${h.method} ${h.path} into the request builder.`, false);
   root.scrollIntoView({ block: "start" });
   (o.media && o.media.startsWith("multipart/") ? ui.file : ui.send).focus({ preventScroll: true });
