@@ -182,13 +182,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
 
         // The playground with a response, then every docs group expanded.
         b.goto("/ui/integrations/manual").await;
-        b.find("#pg-endpoint option[value=\"GET /api/v1/links\"]")
-            .await;
-        b.find("#pg-endpoint")
-            .await
-            .select_by_value("GET /api/v1/links")
-            .await
-            .unwrap();
+        crate::playground::select_endpoint(&b, "GET /api/v1/links").await;
         b.click("#pg-send").await;
         b.visible("#pg-response[data-request=\"1\"]").await;
         check(&b, "the playground with a response", width, scheme).await;

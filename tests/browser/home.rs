@@ -157,13 +157,7 @@ async fn the_home_page_is_a_checklist_that_ticks_itself_off_then_a_dashboard() {
     b.click_button("ol.checklist", "Open the API Playground")
         .await;
     b.wait_for_path(|p| p == "/ui/integrations/manual").await;
-    b.find("#pg-endpoint option[value=\"GET /api/v1/domains\"]")
-        .await;
-    b.find("#pg-endpoint")
-        .await
-        .select_by_value("GET /api/v1/domains")
-        .await
-        .unwrap();
+    crate::playground::select_endpoint(&b, "GET /api/v1/domains").await;
     b.click("#pg-send").await;
     b.visible("#pg-response[data-request=\"1\"]").await;
     eventually(WAIT_SECS, || async {

@@ -291,13 +291,8 @@ async fn polish_markers_monospace_errors_that_clear_messages_that_go_and_an_idle
     // The JSON body editor is monospace; "Clear History" waits for a history.
     b.goto("/ui/integrations/manual").await;
     b.wait_text("#pg-history-list", "No requests yet").await;
-    assert_eq!(
-        b.eval(
-            "return document.getElementById('pg-clear-history').disabled;",
-            vec![]
-        )
-        .await,
-        json!(true),
+    assert!(
+        clear_history_disabled(&b).await,
         "Clear History is enabled with nothing to clear"
     );
     let fonts = b
@@ -312,35 +307,24 @@ async fn polish_markers_monospace_errors_that_clear_messages_that_go_and_an_idle
         "the body editor is not monospace: {fonts}"
     );
     assert!(fonts[0].as_str().unwrap().contains("monospace"), "{fonts}");
-    b.find("#pg-endpoint option[value=\"GET /api/v1/links\"]")
-        .await;
-    b.find("#pg-endpoint")
-        .await
-        .select_by_value("GET /api/v1/links")
-        .await
-        .unwrap();
+    crate::playground::select_endpoint(&b, "GET /api/v1/links").await;
     b.click("#pg-send").await;
     b.visible("#pg-response[data-request=\"1\"]").await;
     b.wait_text("#pg-history-list", "/api/v1/links").await;
-    assert_eq!(
-        b.eval(
-            "return document.getElementById('pg-clear-history').disabled;",
-            vec![]
-        )
-        .await,
-        json!(false)
-    );
+    assert!(!clear_history_disabled(&b).await);
     b.click_button("#request-history", "Clear History").await;
     b.prompt_text().await;
     b.accept_prompt().await;
     b.wait_text("#pg-history-list", "No requests yet").await;
-    assert_eq!(
-        b.eval(
-            "return document.getElementById('pg-clear-history').disabled;",
-            vec![]
-        )
-        .await,
-        json!(true)
-    );
+    assert!(clear_history_disabled(&b).await);
     b.close().await;
+}
+
+async fn clear_history_disabled(b: &Browser) -> bool {
+    b.eval(
+        "return document.getElementById('pg-clear-history').disabled;",
+        vec![],
+    )
+    .await
+        == json!(true)
 }

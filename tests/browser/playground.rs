@@ -36,7 +36,8 @@ async fn history(admin: &Session) -> Value {
     .await
 }
 
-async fn select_endpoint(b: &Browser, id: &str) {
+/// Choose `id` ("METHOD /path") in Select Endpoint, once the document has filled it.
+pub async fn select_endpoint(b: &Browser, id: &str) {
     b.find(&format!("#pg-endpoint option[value=\"{id}\"]"))
         .await;
     b.find("#pg-endpoint")
