@@ -221,6 +221,11 @@ export function fieldWords(field) {
   return FIELD_WORDS[base] || (base ? `The ${base.replace(/_/g, " ")}` : "");
 }
 
+/** A count with its noun: plural(1, "link", "links") → "1 link", plural(3, ...) → "3 links". */
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** First letter up, a full stop at the end. */
 export function capitalized(text) {
   const t = String(text || "").trim();

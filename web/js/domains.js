@@ -1,5 +1,5 @@
 // Domains: list, add, and delete through one dialog that says what blocks the deletion.
-import { announce, api, apiAll, capitalized, clearErrors, el, fieldError, fmtTime, openDialog, showProblem } from "./common.js";
+import { announce, api, apiAll, capitalized, clearErrors, el, fieldError, fmtTime, openDialog, plural, showProblem } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -73,7 +73,6 @@ const only = $("domain-delete-only");
 const deleteError = $("domain-delete-error");
 let pending = null; // the domain the dialog is about
 
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 const quoted = (names) => {
   const q = names.map((n) => `\u201c${n}\u201d`);
   return q.length > 1 ? `${q.slice(0, -1).join(", ")} and ${q[q.length - 1]}` : q.join("");

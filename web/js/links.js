@@ -1,7 +1,7 @@
 // Links: search + pagination, create/edit/delete in a modal, copy short URL, and CSV import
 // (a dialog with the columns, an example and the result) and export (a download link that
 // follows the Domain filter).
-import { announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, sentence, showProblem, toLocalInput } from "./common.js";
+import { announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, plural, sentence, showProblem, toLocalInput } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -212,10 +212,6 @@ function rowReason(message) {
       return m ? sentence(fieldWords(m[1]), m[2]) : sentence("", part);
     })
     .join(" ");
-}
-
-function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 function showImportResult(r) {
