@@ -38,7 +38,9 @@ impl AuthFailure {
 
     fn detail(self) -> &'static str {
         match self {
-            Self::Missing => "no credentials: send `Authorization: Bearer <api key>` or sign in",
+            Self::Missing => {
+                "no credentials: send an API key in the header Authorization: Bearer, or sign in"
+            }
             Self::NotBearer => "the Authorization header must use the Bearer scheme",
             Self::Key(k) => k.detail(),
             Self::SessionInvalid => "the session has expired or was signed out; sign in again",
@@ -160,7 +162,7 @@ pub struct Problem {
     pub title: String,
     #[schema(example = 400)]
     pub status: u16,
-    #[schema(example = "slug: 1-64 characters of A-Z, a-z, 0-9, _ and -")]
+    #[schema(example = "slug: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")]
     pub detail: String,
     /// Present on validation failures: one entry per offending field.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -100,6 +100,37 @@ fn strip_comment(line: &str) -> String {
     line.to_owned()
 }
 
+/// A line of JavaScript with the insides of its string literals ('…', "…", `…`) blanked, so
+/// that code which writes code (snippets.js writes a `fetch` sample) is not taken for a call.
+fn without_strings(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                    out.push(c);
+                    continue;
+                }
+                out.push(' ');
+            }
+            None => {
+                if matches!(c, '"' | '\'' | '`') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 fn rank_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
 }
@@ -309,6 +340,9 @@ fn the_scanner_sees_what_it_should() {
         strip_comment("let s = \"http://x\";"),
         "let s = \"http://x\";"
     );
+    assert!(without_strings("await fetch(url)").contains("fetch("));
+    assert!(!without_strings("const s = `await fetch(${u}, {`;").contains("fetch("));
+    assert!(!without_strings(r#"const s = "a \" fetch(";"#).contains("fetch("));
 }
 
 #[test]
@@ -322,7 +356,10 @@ fn browser_code_is_modules_with_one_door_to_the_server() {
         for (n, line) in text.lines().enumerate() {
             let code = strip_comment(line);
             let n = n + 1;
-            if name != "common.js" && (code.contains("fetch(") || code.contains("csrf-token")) {
+            // The CSRF token is read through its meta tag's name, a string: look at it whole.
+            if name != "common.js"
+                && (without_strings(&code).contains("fetch(") || code.contains("csrf-token"))
+            {
                 problems.push(format!(
                     "web/js/{name}:{n}: only common.js talks to the server: {}",
                     code.trim()

@@ -36,7 +36,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         Box::pin(async move {
             if !mime_ok {
                 return Err(ApiError::UnsupportedMediaType(
-                    "send the body as JSON with `Content-Type: application/json`".into(),
+                    "send the body as JSON, with the header Content-Type: application/json".into(),
                 ));
             }
             let bytes = bytes
@@ -62,15 +62,105 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::BadRequest(format!("malformed JSON: {inner}"));
         }
-        let field = if path == "." { "body".to_owned() } else { path };
-        let message = inner.to_string();
+        let raw = inner.to_string();
         // serde_json appends " at line L column C"; the field name says more.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let raw = raw.split(" at line ").next().unwrap_or(&raw);
+        let (field, message) = in_words(&path, raw);
         ApiError::Invalid(vec![FieldError { field, message }])
+    })
+}
+
+/// A deserializer's complaint about the field at `path` as the field and a sentence about it:
+/// "invalid type: string \"x\", expected u16" becomes "must be a whole number".
+fn in_words(path: &str, raw: &str) -> (String, String) {
+    let field = if path == "." { "body" } else { path }.to_owned();
+    let unquote = |s: &str| s.trim().trim_matches('`').to_owned();
+    if let Some(name) = raw.strip_prefix("missing field ") {
+        let name = unquote(name);
+        let at = if path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        };
+        return (at, "is required".into());
+    }
+    if let Some(rest) = raw.strip_prefix("unknown field ") {
+        let (name, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+        let known: Vec<String> = expected
+            .trim_start_matches(" one of")
+            .split(',')
+            .map(unquote)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let message = if known.is_empty() {
+            format!("“{}” is not a field of this request", unquote(name))
+        } else {
+            format!(
+                "“{}” is not a field of this request; the fields are {}",
+                unquote(name),
+                known.join(", ")
+            )
+        };
+        return (field, message);
+    }
+    if let Some(name) = raw.strip_prefix("duplicate field ") {
+        return (field, format!("“{}” is given twice", unquote(name)));
+    }
+    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        return (field, format!("must be {}", kind_in_words(expected)));
+    }
+    if let Some(rest) = raw.strip_prefix("invalid value: ") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        let message = match integer_range(expected) {
+            Some((lo, hi)) => format!("must be a whole number from {lo} to {hi}"),
+            None => format!("must be {}", kind_in_words(expected)),
+        };
+        return (field, message);
+    }
+    if raw.starts_with("unknown variant ") {
+        let expected = raw.split_once(", expected ").map_or("", |(_, e)| e);
+        let options: Vec<String> = expected
+            .trim_start_matches("one of ")
+            .split(',')
+            .map(unquote)
+            .collect();
+        return (field, format!("must be one of {}", options.join(", ")));
+    }
+    // A parser of ours (domain types) already speaks in words: "field: must be ...".
+    let message = raw.split_once(": ").map_or(raw, |(_, m)| m);
+    (field, message.to_owned())
+}
+
+/// What serde expected, for people: "u16" → "a whole number".
+fn kind_in_words(expected: &str) -> String {
+    let e = expected.trim();
+    if integer_range(e).is_some() || e == "an integer" {
+        "a whole number".into()
+    } else if matches!(e, "f32" | "f64" | "a number") {
+        "a number".into()
+    } else if matches!(e, "a string" | "a borrowed string" | "a character") {
+        "text".into()
+    } else if e == "a boolean" {
+        "true or false".into()
+    } else if e == "a sequence" || e.starts_with("a tuple") {
+        "a list".into()
+    } else if e == "a map" || e.starts_with("struct ") {
+        "an object".into()
+    } else {
+        e.trim_matches('`').to_owned()
+    }
+}
+
+fn integer_range(expected: &str) -> Option<(i128, u128)> {
+    Some(match expected.trim() {
+        "u8" => (0, u128::from(u8::MAX)),
+        "u16" => (0, u128::from(u16::MAX)),
+        "u32" => (0, u128::from(u32::MAX)),
+        "u64" | "usize" => (0, u128::from(u64::MAX)),
+        "i32" => (i128::from(i32::MIN), i32::MAX as u128),
+        "i64" | "isize" => (i128::from(i64::MIN), i64::MAX as u128),
+        _ => return None,
     })
 }
 
@@ -79,22 +169,48 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "limit_number")]
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Items to skip (default 0).
+    #[serde(default, deserialize_with = "offset_number")]
     #[param(minimum = 0)]
     pub offset: Option<i64>,
+}
+
+/// `?limit=` as a whole number, or a field error that the query config turns into a 400.
+pub fn limit_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    whole_number(d, "limit")
+}
+
+/// `?offset=` as a whole number (see [`limit_number`]).
+pub fn offset_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    whole_number(d, "offset")
+}
+
+/// Query strings carry text: parse it here so that the error names the field in words. The
+/// message is `<field>: <sentence>`, which [`query_config`] reads back as a field error.
+fn whole_number<'de, D: Deserializer<'de>>(d: D, field: &str) -> Result<Option<i64>, D::Error> {
+    let raw = Option::<String>::deserialize(d)?;
+    match raw.as_deref() {
+        None => Ok(None),
+        // `?limit=` (empty) is not a number either, nor is one with spaces around it.
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("{field}: must be a whole number"))),
+    }
 }
 
 impl PageQuery {
     pub fn resolve(&self) -> Result<(usize, usize), ApiError> {
         let limit = self.limit.unwrap_or(20);
         if !(1..=100).contains(&limit) {
-            return Err(ApiError::invalid("limit", "1 to 100"));
+            return Err(ApiError::invalid("limit", "must be from 1 to 100"));
         }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
-            return Err(ApiError::invalid("offset", "0 or more"));
+            return Err(ApiError::invalid("offset", "must be 0 or more"));
         }
         Ok((limit as usize, offset as usize))
     }
@@ -112,14 +228,27 @@ pub struct ListOf<T> {
 
 /// Query and path extraction failures answer problem+json, like everything else.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
+    web::QueryConfig::default().error_handler(|e, _| {
+        let text = match &e {
+            actix_web::error::QueryPayloadError::Deserialize(d) => d.to_string(),
+            other => other.to_string(),
+        };
+        // A field parser of ours says `<field>: <sentence>`; anything else is unreadable.
+        match text.split_once(": ") {
+            Some((field, message))
+                if field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+            {
+                ApiError::invalid(field, message).into()
+            }
+            _ => ApiError::BadRequest(format!("the query string could not be read: {text}")).into(),
+        }
+    })
 }
 
+/// Every path parameter of the API is a numeric id.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|e, _| {
-        ApiError::invalid("id", format!("invalid path parameter: {e}")).into()
-    })
+    web::PathConfig::default()
+        .error_handler(|_, _| ApiError::invalid("id", "must be a whole number").into())
 }
 
 /// Absent → `None`; `null` → `Some(None)`; a value → `Some(Some(v))`: a partial update can
@@ -171,4 +300,73 @@ pub fn future_time(raw: &str, field: &str, now: Timestamp) -> Result<Timestamp, 
         return Err(DomainError::new(field, "must be in the future"));
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_error(body: &str) -> (String, String) {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Body {
+            name: String,
+            code: Option<u16>,
+            tags: Option<Vec<String>>,
+            on: Option<bool>,
+        }
+        match parse_json::<Body>(body.as_bytes()) {
+            Err(ApiError::Invalid(e)) => (e[0].field.clone(), e[0].message.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn deserializer_complaints_become_sentences_about_the_field() {
+        let cases = [
+            (
+                r#"{"name": "a", "code": "abc"}"#,
+                "code",
+                "must be a whole number",
+            ),
+            (
+                r#"{"name": "a", "code": 1.5}"#,
+                "code",
+                "must be a whole number",
+            ),
+            (
+                r#"{"name": "a", "code": 70000}"#,
+                "code",
+                "must be a whole number from 0 to 65535",
+            ),
+            (r#"{"name": 5}"#, "name", "must be text"),
+            (r#"{"name": "a", "tags": "x"}"#, "tags", "must be a list"),
+            (
+                r#"{"name": "a", "on": "yes"}"#,
+                "on",
+                "must be true or false",
+            ),
+            (r#"{"code": 301}"#, "name", "is required"),
+        ];
+        for (body, field, message) in cases {
+            assert_eq!(
+                field_error(body),
+                (field.to_owned(), message.to_owned()),
+                "{body}"
+            );
+        }
+        let (field, message) = field_error(r#"{"name": "a", "colour": "red"}"#);
+        assert!(
+            message
+                .starts_with("“colour” is not a field of this request; the fields are name, code"),
+            "{field}: {message}"
+        );
+        for (_, m) in [
+            field_error(r#"{"name": 5}"#),
+            field_error(r#"{"name": "a", "colour": 1}"#),
+        ] {
+            assert!(!m.contains('`') && !m.contains("invalid type"), "{m}");
+        }
+    }
 }

@@ -136,10 +136,10 @@ pub struct UpdateLink {
 #[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// Items per page, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "super::input::limit_number")]
     pub limit: Option<i64>,
     /// Items to skip (default 0).
-    #[param(minimum = 0)]
+    #[serde(default, deserialize_with = "super::input::offset_number")]
     pub offset: Option<i64>,
     /// Case-insensitive match on slug, destination or title.
     pub search: Option<String>,

@@ -131,7 +131,7 @@ async fn spool(
     }
     let bad = |e: actix_multipart::MultipartError| {
         ApiError::BadRequest(format!(
-            "send the CSV as multipart/form-data field `file`: {e}"
+            "send the CSV as the multipart/form-data field “file”: {e}"
         ))
     };
     let io = |e: std::io::Error| ApiError::internal(format!("spooling an import: {e}"));
@@ -161,7 +161,7 @@ async fn spool(
     }
     Err(ApiError::invalid(
         "file",
-        "the multipart form has no `file` field",
+        "is missing: the multipart form has no field “file”",
     ))
 }
 
@@ -169,9 +169,9 @@ async fn spool(
 /// outside the caller's scope: the same words, so a key cannot probe which hostnames exist.
 fn unusable_domain(host: &str, scope: &DomainScope) -> String {
     if scope.is_all() {
-        format!("domain: there is no domain {host}")
+        format!("domain: is unknown: there is no domain {host}")
     } else {
-        format!("domain: there is no domain {host} within this API key's scope")
+        format!("domain: is unknown: there is no domain {host} within this API key's scope")
     }
 }
 
@@ -197,7 +197,10 @@ fn columns(headers: &csv::StringRecord) -> Result<[Option<usize>; 7], ApiError> 
             None => {
                 return Err(ApiError::invalid(
                     "file",
-                    format!("unknown column `{h}`; expected {}", COLUMNS.join(", ")),
+                    format!(
+                        "has the unknown column “{h}”; the columns are {}",
+                        COLUMNS.join(", ")
+                    ),
                 ))
             }
         }
@@ -205,7 +208,7 @@ fn columns(headers: &csv::StringRecord) -> Result<[Option<usize>; 7], ApiError> 
     if columns[2].is_none() {
         return Err(ApiError::invalid(
             "file",
-            "the header has no `destination_url` column",
+            "has no destination_url column in its header",
         ));
     }
     Ok(columns)
@@ -229,7 +232,11 @@ fn row_link(
     let domain_id = match (get(0), default_domain) {
         (Some(raw), _) => writable(st, scope, &raw)?,
         (None, Some(id)) => id,
-        (None, None) => return Err("domain: missing (add the column or pass ?domain=)".into()),
+        (None, None) => {
+            return Err(
+                "domain: is missing; fill in the domain column or choose a default domain".into(),
+            )
+        }
     };
     let redirect_code = get(5)
         .map(|c| {
@@ -245,7 +252,7 @@ fn row_link(
     });
     let body = CreateLink {
         domain: String::new(),
-        destination_url: get(2).ok_or("destination_url: missing")?,
+        destination_url: get(2).ok_or("destination_url: is missing")?,
         slug: get(1),
         title: get(3),
         tags,
@@ -314,7 +321,7 @@ fn import_file(
         })?));
     let headers = reader
         .headers()
-        .map_err(|e| ApiError::invalid("file", format!("not a CSV file: {e}")))?
+        .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
         .clone();
     let columns = columns(&headers)?;
     let mut report = ImportReport::default();
@@ -331,7 +338,7 @@ fn import_file(
                     Err(message) => report.fail(line, message),
                 }
             }
-            Err(e) => report.fail(line, format!("not valid CSV: {e}")),
+            Err(e) => report.fail(line, format!("file: is not valid CSV on this line: {e}")),
         }
         if chunk.len() == CHUNK_ROWS {
             commit(st, &mut chunk, &mut report)?;
@@ -363,7 +370,7 @@ fn commit(
 
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
     summary = "Export links as CSV",
-    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns, streamed. Cells a spreadsheet would run as a formula start with `'`, which import strips again.",
+    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns, streamed. Cells a spreadsheet would run as a formula start with `'`, which import strips again. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).",
     params(DomainQuery),
     security(("api_key" = []), ("session" = [])),
     responses(

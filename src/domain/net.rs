@@ -20,7 +20,7 @@ impl IpRule {
             .map_err(|_| {
                 DomainError::new(
                     "ip",
-                    format!("`{s}` is not an IPv4/IPv6 address or CIDR range"),
+                    format!("“{s}” is not an IP address (IPv4 or IPv6) or a CIDR range"),
                 )
             })?;
         // `10.1.2.3/8` means the network: keep what the user meant, canonically.
@@ -134,7 +134,7 @@ pub enum IpPolicy {
 
 /// The rule every key's IP choice follows.
 pub const NEED_ONE_RULE: &str =
-    "at least one address or range is needed when allow_all_ips is false";
+    "must hold at least one address or range unless all IP addresses are allowed";
 
 impl IpPolicy {
     /// A new key's policy from the two wire fields. `allow_all_ips` defaults to "the

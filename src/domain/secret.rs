@@ -28,7 +28,10 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, DomainError> {
         let n = raw.chars().count();
         if !(8..=1024).contains(&n) {
-            return Err(DomainError::new("password", "8-1024 characters"));
+            return Err(DomainError::new(
+                "password",
+                "must be 8 to 1024 characters long",
+            ));
         }
         Ok(Self(raw))
     }

@@ -66,17 +66,17 @@ impl Hostname {
         }
         if s.contains([':', '/', '@', '?', '#']) || s.chars().any(char::is_whitespace) {
             return Err(err(
-                "a bare host name such as go.example.com: no scheme, port or path",
+                "must be a bare host name such as go.example.com, without scheme, port or path",
             ));
         }
         let ascii = match url::Host::parse(s) {
             Ok(url::Host::Domain(d)) => d,
             Ok(url::Host::Ipv4(ip)) => ip.to_string(),
-            Ok(url::Host::Ipv6(_)) | Err(_) => return Err(err("not a valid host name")),
+            Ok(url::Host::Ipv6(_)) | Err(_) => return Err(err("is not a valid host name")),
         };
         let ascii = ascii.to_ascii_lowercase();
         if ascii.len() > 253 {
-            return Err(err("at most 253 characters"));
+            return Err(err("must be at most 253 characters long"));
         }
         for label in ascii.split('.') {
             let ok = !label.is_empty()
@@ -88,7 +88,7 @@ impl Hostname {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !ok {
                 return Err(err(
-                    "each label must be 1-63 letters, digits or inner hyphens (e.g. go.example.com)",
+                    "must be made of labels of 1 to 63 letters, digits or inner hyphens, such as go.example.com",
                 ));
             }
         }
@@ -112,7 +112,7 @@ impl Slug {
         if raw.is_empty() || raw.len() > 64 || !ok_chars {
             return Err(DomainError::new(
                 "slug",
-                "1-64 characters of A-Z, a-z, 0-9, _ and -",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
             ));
         }
         if RESERVED_SEGMENTS
@@ -121,7 +121,7 @@ impl Slug {
         {
             return Err(DomainError::new(
                 "slug",
-                format!("`{raw}` is reserved by linkdock"),
+                format!("cannot be “{raw}”: that name is reserved by linkdock"),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -148,7 +148,7 @@ impl DestinationUrl {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let err = |m: &str| DomainError::new("destination_url", m);
         if raw.chars().count() > Self::MAX_LEN {
-            return Err(err("at most 4096 characters"));
+            return Err(err("must be at most 4096 characters long"));
         }
         let s = raw.trim();
         if s.is_empty() {
@@ -160,7 +160,7 @@ impl DestinationUrl {
         let url =
             url::Url::parse(s).map_err(|_| err("must be an absolute http:// or https:// URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(err("only http:// and https:// destinations are allowed"));
+            return Err(err("must start with http:// or https://"));
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(err("must name a host"));
@@ -169,7 +169,7 @@ impl DestinationUrl {
         // so what a browser follows is exactly what the list shows.
         let normal = String::from(url);
         if normal.len() > Self::MAX_LEN {
-            return Err(err("at most 4096 characters"));
+            return Err(err("must be at most 4096 characters long"));
         }
         Ok(Self(normal))
     }
@@ -189,7 +189,7 @@ impl RedirectCode {
         } else {
             Err(DomainError::new(
                 "redirect_code",
-                "one of 301, 302, 307, 308",
+                "must be one of 301, 302, 307 or 308",
             ))
         }
     }
@@ -240,13 +240,16 @@ impl Title {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         // The limit counts what was sent, spaces around it included (as the API documents).
         if raw.chars().count() > 200 {
-            return Err(DomainError::new("title", "at most 200 characters"));
+            return Err(DomainError::new(
+                "title",
+                "must be at most 200 characters long",
+            ));
         }
         let s = raw.trim();
         if s.chars().any(char::is_control) || has_bidi_control(s) {
             return Err(DomainError::new(
                 "title",
-                "at most 200 characters, without control or text-direction characters",
+                "must not contain control or text-direction characters",
             ));
         }
         Ok(Self(s.to_owned()))
@@ -270,7 +273,7 @@ impl Tags {
             if !ok {
                 return Err(DomainError::new(
                     format!("tags[{i}]"),
-                    "1-32 characters of letters, digits, _ - . :",
+                    "must each be 1 to 32 characters of letters, digits, _ - . and :",
                 ));
             }
             if !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
@@ -278,7 +281,7 @@ impl Tags {
             }
         }
         if out.len() > 20 {
-            return Err(DomainError::new("tags", "at most 20 tags"));
+            return Err(DomainError::new("tags", "must be at most 20"));
         }
         Ok(Self(out))
     }
@@ -328,7 +331,7 @@ impl Username {
         if !ok {
             return Err(DomainError::new(
                 "username",
-                "1-64 characters of letters, digits, _ . -",
+                "must be 1 to 64 characters of letters, digits, _ . and -",
             ));
         }
         Ok(Self(s.to_owned()))
@@ -351,7 +354,7 @@ impl KeyName {
         {
             return Err(DomainError::new(
                 "name",
-                "1-64 printable characters, without text-direction characters",
+                "must be 1 to 64 printable characters, without text-direction characters",
             ));
         }
         Ok(Self(s.to_owned()))
@@ -374,7 +377,7 @@ impl KeyPrefix {
         if !ok {
             return Err(DomainError::new(
                 "prefix",
-                "1-16 lower-case letters or digits",
+                "must be 1 to 16 lower-case letters or digits",
             ));
         }
         Ok(Self(raw.to_owned()))

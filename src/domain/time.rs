@@ -53,7 +53,11 @@ pub fn now() -> Timestamp {
 
 /// Parse an RFC 3339 time (any offset), reporting failures under `field`.
 pub fn parse_rfc3339(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
-    let t = OffsetDateTime::parse(raw.trim(), &Rfc3339)
-        .map_err(|_| DomainError::new(field, "an RFC 3339 time such as 2027-01-31T23:59:00Z"))?;
+    let t = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| {
+        DomainError::new(
+            field,
+            "must be an RFC 3339 time such as 2027-01-31T23:59:00Z",
+        )
+    })?;
     Ok(Timestamp(t.unix_timestamp()))
 }

@@ -216,6 +216,30 @@ impl Catalog {
         (page, total)
     }
 
+    /// How many links there are in all.
+    pub fn link_total(&self) -> usize {
+        self.read().links.len()
+    }
+
+    /// The clicks of every link, summed.
+    pub fn click_total(&self) -> u64 {
+        self.read().links.values().map(|e| e.clicks()).sum()
+    }
+
+    /// The `n` links with the most clicks (at least one), most first: for the home page.
+    pub fn most_clicked(&self, n: usize) -> Vec<Arc<LinkEntry>> {
+        let inner = self.read();
+        let mut top: Vec<Arc<LinkEntry>> = Vec::with_capacity(n + 1);
+        for e in inner.links.values().filter(|e| e.clicks() > 0) {
+            let at = top.partition_point(|t| t.clicks() >= e.clicks());
+            if at < n {
+                top.insert(at, Arc::clone(e));
+                top.truncate(n);
+            }
+        }
+        top
+    }
+
     /// Up to `n` links after `after` (by id, oldest first) of a domain (or all) in `scope`:
     /// one page of an export, so an export never holds every link at once.
     pub fn links_after(

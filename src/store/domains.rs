@@ -34,7 +34,7 @@ pub(super) fn insert_domain(
     let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
     if by_host.get(hostname.as_str())?.is_some() {
         return Err(StoreError::Conflict(format!(
-            "domain `{hostname}` already exists"
+            "the domain {hostname} already exists"
         )));
     }
     let at = now();
@@ -86,6 +86,15 @@ pub(super) fn domain_link_count(tx: &WriteTransaction, id: DomainId) -> Result<u
     Ok(n)
 }
 
+/// Names in quotes, joined as a sentence: “a”, “b” and “c”.
+fn quoted_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("“{n}”")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
 /// Names of keys whose scope includes the domain: a domain cannot vanish under them.
 pub(super) fn keys_scoped_to(
     tx: &WriteTransaction,
@@ -128,7 +137,7 @@ impl Store {
                 let mut by_host = tx.open_table(DOMAIN_BY_HOST)?;
                 if by_host.get(hostname.as_str())?.is_some() {
                     return Err(StoreError::Conflict(format!(
-                        "domain `{hostname}` already exists"
+                        "the domain {hostname} already exists"
                     )));
                 }
                 by_host.remove(rec.hostname.as_str())?;
@@ -155,17 +164,23 @@ impl Store {
                 }
                 let links = domain_link_count(tx, id)?;
                 if links > 0 && !force {
+                    let noun = if links == 1 { "link" } else { "links" };
                     return Err(StoreError::Conflict(format!(
-                        "domain `{}` still has {links} link(s); delete them first or pass ?force=true",
+                        "the domain {} still has {links} {noun}; delete them first, or delete the domain with force=true to delete them too",
                         rec.hostname
                     )));
                 }
                 let keys = keys_scoped_to(tx, id)?;
                 if !keys.is_empty() {
+                    let (who, its) = match keys.len() {
+                        1 => ("API key", "its"),
+                        _ => ("API keys", "their"),
+                    };
                     return Err(StoreError::Conflict(format!(
-                        "API keys are scoped to `{}` ({}); change their domain scope first",
+                        "the {who} {} {} scoped to {}; change {its} domain scope first",
+                        quoted_list(&keys),
+                        if keys.len() == 1 { "is" } else { "are" },
                         rec.hostname,
-                        keys.join(", ")
                     )));
                 }
                 remove_domain(tx, &rec)

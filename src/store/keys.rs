@@ -80,7 +80,10 @@ pub fn domain_ids(catalog: &Catalog, hosts: &[String]) -> Result<Vec<DomainId>, 
             Ok(host) => match catalog.domain_by_host(host.as_str()) {
                 Some(d) if !ids.contains(&d.id) => ids.push(d.id),
                 Some(_) => {}
-                None => errs.push(DomainError::new(field, format!("unknown domain `{host}`"))),
+                None => errs.push(DomainError::new(
+                    field,
+                    format!("names the unknown domain “{host}”"),
+                )),
             },
             Err(e) => errs.push(e),
         }

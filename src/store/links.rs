@@ -93,7 +93,7 @@ fn slug_taken(tx: &WriteTransaction, domain: DomainId, slug: &Slug) -> Result<bo
 }
 
 fn taken(slug: &Slug, host: &Hostname) -> StoreError {
-    StoreError::Conflict(format!("slug `{slug}` is already taken on {host}"))
+    StoreError::Conflict(format!("the slug “{slug}” is already taken on {host}"))
 }
 
 impl Store {

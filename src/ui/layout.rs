@@ -5,6 +5,7 @@ use super::assets::asset_url;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Nav {
     None,
+    Home,
     Links,
     Domains,
     ApiKeys,
@@ -20,7 +21,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · linkdock" }
-                link rel="stylesheet" href=(asset_url("css/app.css"));
+                (head_links())
             }
             body.bare {
                 main.card-page { (body) }
@@ -29,8 +30,17 @@ pub fn bare(title: &str, body: Markup) -> Markup {
     }
 }
 
+/// The stylesheet and the icon, in every page's head.
+fn head_links() -> Markup {
+    html! {
+        link rel="stylesheet" href=(asset_url("css/app.css"));
+        link rel="icon" type="image/svg+xml" href=(asset_url("favicon.svg"));
+    }
+}
+
 /// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
-/// Integration), the page's script, and the CSRF token for `fetch` calls.
+/// Integration), the shell's script (menu button on narrow screens, local times), the page's
+/// script, and the CSRF token for `fetch` calls.
 pub fn layout(
     title: &str,
     active: Nav,
@@ -51,7 +61,8 @@ pub fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="csrf-token" content=(csrf);
                 title { (title) " · linkdock" }
-                link rel="stylesheet" href=(asset_url("css/app.css"));
+                (head_links())
+                script type="module" src=(asset_url("js/shell.js")) {}
                 @if let Some(s) = script {
                     script type="module" src=(asset_url(s)) {}
                 }
@@ -60,21 +71,29 @@ pub fn layout(
                 a.skip href="#main" { "Skip to content" }
                 div.shell {
                     nav.sidebar aria-label="Main" {
-                        a.brand href="/ui/" { "linkdock" }
-                        (item(Nav::Links, "/ui/links", "Links"))
-                        (item(Nav::Domains, "/ui/domains", "Domains"))
-                        details.group open[integrations_open] {
-                            summary { "Integrations" }
-                            div.submenu {
-                                (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys"))
-                                (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
+                        div.sidebar-top {
+                            a.brand href="/ui/" aria-current=[(active == Nav::Home).then_some("page")] { "linkdock" }
+                            // Shown by shell.js on narrow screens; without script the menu stays open.
+                            button #menu-toggle .menu-toggle type="button" aria-expanded="false" aria-controls="nav-menu" hidden {
+                                span.menu-icon aria-hidden="true" { "☰" } " Menu"
                             }
                         }
-                        div.spacer {}
-                        form.signout method="post" action="/ui/logout" {
-                            input type="hidden" name="csrf_token" value=(csrf);
-                            span.muted { "Signed in as " a href="/ui/account" { strong { (username) } } }
-                            button.link type="submit" { "Sign out" }
+                        div #nav-menu .nav-menu {
+                            (item(Nav::Links, "/ui/links", "Links"))
+                            (item(Nav::Domains, "/ui/domains", "Domains"))
+                            details.group open[integrations_open] {
+                                summary { "Integrations" }
+                                div.submenu {
+                                    (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys"))
+                                    (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
+                                }
+                            }
+                            div.spacer {}
+                            form.signout method="post" action="/ui/logout" {
+                                input type="hidden" name="csrf_token" value=(csrf);
+                                span.muted { "Signed in as " a href="/ui/account" { strong { (username) } } }
+                                button.link type="submit" { "Sign out" }
+                            }
                         }
                     }
                     main #main tabindex="-1" { (body) }

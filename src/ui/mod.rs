@@ -15,6 +15,7 @@ use actix_web::{web, HttpResponse};
 use maud::html;
 
 pub use self::layout::{layout, Nav};
+use crate::auth::MaybePageUser;
 use crate::error::ApiError;
 
 /// No inline script or style anywhere: everything comes from `/static`.
@@ -69,7 +70,7 @@ pub fn error_html(status: StatusCode, detail: &str) -> HttpResponse {
         title,
         html! {
             h1 { (title) }
-            p { (detail) }
+            p { (sentence(detail)) }
             p { a href="/ui/" { "Back to linkdock" } }
         },
     );
@@ -78,11 +79,46 @@ pub fn error_html(status: StatusCode, detail: &str) -> HttpResponse {
         .body(page.into_string())
 }
 
-async fn not_found() -> HttpResponse {
-    error_html(
-        StatusCode::NOT_FOUND,
-        "There is no page at this address. It may have moved, or the link may be mistyped.",
-    )
+/// A message as a sentence on a page: capital first letter, full stop.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// An unknown page under /ui: "Page not found" with the ways back, inside the app's own
+/// layout for a signed-in visitor.
+async fn not_found(visitor: MaybePageUser) -> HttpResponse {
+    let body = html! {
+        header.page-header { h1 { "Page not found" } }
+        p { "There is no page at this address. It may have moved, or the link may be mistyped." }
+        ul.ways-back {
+            li { a href="/ui/" { "Back to linkdock" } }
+            li { a href="/ui/links" { "Links" } }
+            li { a href="/ui/integrations/manual" { "Manual Integration" } }
+        }
+    };
+    let page = match &visitor.0 {
+        Some(user) => layout(
+            "Page not found",
+            Nav::None,
+            user.username.as_str(),
+            &user.csrf_token,
+            None,
+            body,
+        ),
+        None => layout::bare("Page not found", body),
+    };
+    HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
 }
 
 /// Turn any non-HTML error response under `/ui` into an HTML page with the error's text.

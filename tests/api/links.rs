@@ -321,6 +321,33 @@ async fn listing_paginates_newest_first_and_filters() {
         assert_eq!(res.status(), 400, "{bad}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
     }
+    // A number that cannot be parsed is named, in words, wherever it is.
+    for (path, field) in [
+        ("/api/v1/links?limit=abc", "limit"),
+        ("/api/v1/links?offset=1.5", "offset"),
+        ("/api/v1/links?limit=", "limit"),
+        ("/api/v1/links?offset=%201", "offset"),
+        ("/api/v1/domains?limit=ten", "limit"),
+        ("/api/v1/links/abc", "id"),
+    ] {
+        let p = call(admin.get(path), 400).await;
+        assert_eq!(
+            p["errors"],
+            json!([{"field": field, "message": "must be a whole number"}]),
+            "{path}: {p}"
+        );
+    }
+    let p = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://e.com", "redirect_code": "abc"}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        p["errors"],
+        json!([{"field": "redirect_code", "message": "must be a whole number"}])
+    );
 }
 
 #[tokio::test]

@@ -64,12 +64,29 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
     let res = admin.get("/api/v1/links/export").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(crate::support::content_type(&res).starts_with("text/csv"));
+    let today = &time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()[..10];
+    assert_eq!(
+        res.headers()["content-disposition"],
+        format!("attachment; filename=\"links-all-{today}.csv\"").as_str()
+    );
     let exported = res.text().await.unwrap();
     assert!(
         exported.starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n")
     );
     assert_eq!(exported.lines().count(), 6, "{exported}");
-    let only_b = call(admin.get("/api/v1/links/export?domain=b.example.com"), 200).await;
+    let res = admin
+        .get("/api/v1/links/export?domain=B.Example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["content-disposition"],
+        format!("attachment; filename=\"links-b.example.com-{today}.csv\"").as_str(),
+        "the file is named after the domain, as stored"
+    );
+    let only_b = expect(res, 200).await;
     assert_eq!(only_b.as_str().unwrap().lines().count(), 2);
 
     // Into an empty instance: the same links.

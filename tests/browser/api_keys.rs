@@ -43,27 +43,41 @@ async fn row_action(b: &Browser, name: &str, label: &str) {
         .await;
 }
 
-/// Select exactly `hosts` in the Domain Scope multi-select, by clicking the options.
-async fn choose_domains(b: &Browser, hosts: &[&str]) {
+/// Choose exactly `hosts` in the Domain Scope control: "All domains" for none, otherwise
+/// "Only the domains I choose" and the hosts' checkboxes.
+pub async fn choose_domains(b: &Browser, hosts: &[&str]) {
+    if hosts.is_empty() {
+        b.click("#key-scope-all").await;
+    } else {
+        b.click("#key-scope-some").await;
+        b.visible("#key-scope-list").await;
+    }
     for opt in b
         .client
-        .find_all(fantoccini::Locator::Css("#key-domains option"))
+        .find_all(fantoccini::Locator::Css(
+            "#key-scope-list input[type=checkbox]",
+        ))
         .await
         .unwrap()
     {
         let value = opt.prop("value").await.unwrap().unwrap_or_default();
-        let selected = opt.prop("selected").await.unwrap().as_deref() == Some("true");
-        if selected != hosts.contains(&value.as_str()) {
+        let checked = opt.prop("checked").await.unwrap().as_deref() == Some("true");
+        if !hosts.is_empty() && checked != hosts.contains(&value.as_str()) {
             opt.click().await.unwrap();
         }
     }
-    let chosen = b
+    let chips = b
         .eval(
-            "return Array.from(document.getElementById('key-domains').selectedOptions).map(o => o.value);",
+            "return Array.from(document.querySelectorAll('#key-scope-chips li')).map(li => li.dataset.host);",
             vec![],
         )
         .await;
-    assert_eq!(chosen, json!(hosts), "domain scope selection");
+    let want: Vec<&str> = if hosts.is_empty() {
+        vec![]
+    } else {
+        hosts.to_vec()
+    };
+    assert_eq!(chips, json!(want), "domain scope chips");
 }
 
 #[tokio::test]
@@ -134,9 +148,11 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
         "input#key-name",
         "focus moves into the modal"
     );
+    assert_eq!(b.text("#key-domains legend").await, "Domain Scope");
+    assert!(b.checked("#key-scope-all").await, "All domains by default");
+    b.hidden("#key-scope-picker").await;
     for (id, label) in [
         ("key-name", "Name"),
-        ("key-domains", "Domain Scope"),
         ("key-allow-all", "Allow All IP Addresses"),
         ("key-whitelist", "IP Whitelist"),
         ("key-never-expire", "Never Expire"),
@@ -399,4 +415,149 @@ fn time_year() -> i64 {
         .unwrap()
         .as_secs() as i64;
     1970 + secs / 31_556_952
+}
+
+/// The checked boxes of the Domain Scope list and the chips, as host names.
+async fn scope_state(b: &Browser) -> (Value, Value) {
+    let v = b
+        .eval(
+            "return [Array.from(document.querySelectorAll('#key-scope-list input:checked')).map(i => i.value),
+                     Array.from(document.querySelectorAll('#key-scope-chips li')).map(li => li.dataset.host)];",
+            vec![],
+        )
+        .await;
+    (v[0].clone(), v[1].clone())
+}
+
+#[tokio::test]
+async fn domain_scope_is_a_choice_with_a_filter_and_chips_and_the_key_is_never_lost_by_accident() {
+    let app = crate::support::spawn_app().await;
+    let admin = app.admin().await;
+    let hosts: Vec<String> = (1..=12).map(|i| format!("d{i:02}.example.com")).collect();
+    for h in &hosts {
+        admin
+            .post_json("/api/v1/domains", json!({"hostname": h}), 201)
+            .await;
+    }
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/integrations/api-keys").await;
+        b.wait_text("#keys-body", "No API keys").await;
+        b.click("#create-key").await;
+        b.visible("#key-dialog").await;
+        b.assert_accessible(&format!("the Create API Key dialog at {width}px {scheme}"))
+            .await;
+        let name = format!("Scoped {width}");
+        b.fill("#key-name", &name).await;
+
+        // "Only the domains I choose" with nothing chosen is explained, not sent.
+        b.click("#key-scope-some").await;
+        b.visible("#key-scope-list").await;
+        assert_eq!(
+            b.focused().await,
+            "input#key-scope-filter",
+            "12 domains: the filter comes first"
+        );
+        b.click("#key-submit").await;
+        let err = b
+            .wait_text("#key-domains-error", "at least one domain")
+            .await;
+        assert!(err.contains("All domains"), "{err}");
+
+        // The filter narrows the list; ticking adds a chip and clears the error.
+        b.fill("#key-scope-filter", "d1").await;
+        let shown = b
+            .eval(
+                "return Array.from(document.querySelectorAll('#key-scope-list label')).filter(l => l.offsetParent !== null).map(l => l.dataset.host);",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            shown,
+            json!(["d10.example.com", "d11.example.com", "d12.example.com"])
+        );
+        b.click("label[data-host=\"d11.example.com\"]").await;
+        b.hidden("#key-domains-error").await;
+        b.fill("#key-scope-filter", "zzz").await;
+        b.wait_text("#key-scope-empty", "No domain matches").await;
+        b.fill("#key-scope-filter", "d0").await;
+        b.click("label[data-host=\"d03.example.com\"]").await;
+        b.click("label[data-host=\"d07.example.com\"]").await;
+        let (checked, chips) = scope_state(&b).await;
+        assert_eq!(checked, chips);
+        assert_eq!(
+            chips,
+            json!(["d03.example.com", "d07.example.com", "d11.example.com"])
+        );
+        // A chip's × removes the domain again.
+        b.click("#key-scope-chips button[aria-label=\"Remove d07.example.com from the scope\"]")
+            .await;
+        assert_eq!(
+            scope_state(&b).await.1,
+            json!(["d03.example.com", "d11.example.com"])
+        );
+        b.screenshot(&format!("key-scope-{width}-{scheme}")).await;
+        b.assert_accessible(&format!("the domain scope picker at {width}px {scheme}"))
+            .await;
+        b.click("#key-submit").await;
+        b.visible("#key-value").await;
+        let shown = b.text("#key-value").await;
+
+        // The one-time key: ×, a click outside and Escape each ask before closing.
+        b.click("#key-created-close").await;
+        b.wait_text(
+            "#key-leave",
+            "Have you copied your key? You won't be able to see it again.",
+        )
+        .await;
+        b.assert_accessible(&format!(
+            "the copied-your-key question at {width}px {scheme}"
+        ))
+        .await;
+        b.click_button("#key-leave", "No, go back to the key").await;
+        b.hidden("#key-leave").await;
+        b.click_at(3.0, 3.0).await; // the backdrop, outside the dialog
+        b.visible("#key-leave").await;
+        b.visible("#key-dialog").await;
+        assert_eq!(b.text("#key-value").await, shown);
+        b.click_button("#key-leave", "Yes, close").await;
+        b.hidden("#key-dialog").await;
+        assert!(!b.client.source().await.unwrap().contains(&shown));
+
+        let made = key_by_name(&admin, &name).await;
+        assert_eq!(
+            made["domains"],
+            json!(["d03.example.com", "d11.example.com"])
+        );
+
+        // Edit shows the chosen domains, and "All domains" goes back to every domain.
+        row_action(&b, &name, "Edit").await;
+        b.visible("#key-dialog").await;
+        assert!(b.checked("#key-scope-some").await);
+        assert_eq!(
+            scope_state(&b).await.1,
+            json!(["d03.example.com", "d11.example.com"])
+        );
+        b.click("#key-scope-all").await;
+        b.hidden("#key-scope-picker").await;
+        b.click_button("#key-dialog", "Update API Key").await;
+        b.hidden("#key-dialog").await;
+        b.wait_text(
+            &format!("#keys-body tr[data-name=\"{name}\"]"),
+            "All domains",
+        )
+        .await;
+        assert_eq!(key_by_name(&admin, &name).await["domains"], json!([]));
+        // Deleted again, for the next width's empty table.
+        row_action(&b, &name, "Delete").await;
+        b.prompt_text().await;
+        b.accept_prompt().await;
+        b.wait_text("#keys-body", "No API keys").await;
+    }
+    b.close().await;
 }

@@ -60,10 +60,12 @@ async fn api_documentation_section_expands_groups_shows_endpoints_and_copies_doc
         title.contains("POST") && title.contains("/api/v1/links"),
         "{title}"
     );
+    // The description's Markdown is formatting: `slug` is code, not backticks.
     assert_eq!(
         b.text(&format!("{create} .description")).await,
-        op["description"].as_str().unwrap()
+        op["description"].as_str().unwrap().replace('`', "")
     );
+    assert_eq!(b.text(&format!("{create} .description code")).await, "slug");
     let auth = b.text(&format!("{create} .auth")).await;
     assert!(
         auth.contains("API key") && auth.contains("session cookie"),
@@ -204,5 +206,133 @@ async fn swagger_ui_authorizes_with_an_api_key_and_tries_a_request() {
     assert!(body.contains("\"name\""), "{body}");
     let curl = b.text(&format!("{op} .curl-command")).await;
     assert!(curl.contains("Authorization: Bearer"), "{curl}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn every_endpoint_has_copyable_samples_in_four_languages_and_the_docs_pass_axe() {
+    let app = spawn_app().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/integrations/manual").await;
+        b.wait_text("#api-docs-status", "endpoints in").await;
+        // Every group expanded, by clicking each one's summary.
+        let groups = b
+            .client
+            .find_all(fantoccini::Locator::Css(
+                "#api-docs-groups details.doc-group > summary",
+            ))
+            .await
+            .unwrap();
+        for g in &groups {
+            g.click().await.unwrap();
+        }
+        let closed = b
+            .eval(
+                "return document.querySelectorAll('#api-docs-groups details.doc-group:not([open])').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(closed, json!(0));
+
+        // Each endpoint: a sample block with cURL, Python, JavaScript and Go, and every code
+        // block of the docs a Copy button.
+        let check = b
+            .eval(
+                "const arts = Array.from(document.querySelectorAll('#api-docs article.endpoint'));
+                 const langs = arts.map(a => Array.from(a.querySelectorAll('.examples .sample-langs button')).map(x => x.textContent).join(','));
+                 const pres = Array.from(document.querySelectorAll('#api-docs pre'));
+                 return {
+                   endpoints: arts.length,
+                   langs: Array.from(new Set(langs)),
+                   pres: pres.length,
+                   copyable: pres.filter(p => p.closest('.code-samples') && p.closest('.code-samples').querySelector('button.sample-copy')).length,
+                   focusable: pres.filter(p => p.tabIndex === 0).length,
+                   raw: (document.getElementById('api-docs').innerText.match(/`/g) || []).length,
+                 };",
+                vec![],
+            )
+            .await;
+        assert!(check["endpoints"].as_u64().unwrap() > 10, "{check}");
+        assert_eq!(
+            check["langs"],
+            json!(["cURL,Python,JavaScript,Go"]),
+            "{check}"
+        );
+        assert_eq!(
+            check["copyable"], check["pres"],
+            "a Copy button on every code block: {check}"
+        );
+        assert_eq!(
+            check["focusable"], check["pres"],
+            "every code block reachable by keyboard: {check}"
+        );
+        assert_eq!(
+            check["raw"],
+            json!(0),
+            "no raw Markdown on the page: {check}"
+        );
+        b.assert_accessible(&format!(
+            "the API documentation, all groups expanded, at {width}px {scheme}"
+        ))
+        .await;
+        b.assert_page_hygiene("the API documentation", width, scheme)
+            .await;
+    }
+    b.resize(1280, 900).await;
+
+    // Picking Python in one block picks it everywhere; Copy copies what is shown.
+    let create = "details.doc-group[data-tag=\"Links\"] article.endpoint[data-method=\"POST\"][data-path=\"/api/v1/links\"]";
+    b.click_button(&format!("{create} .sample-langs"), "Python")
+        .await;
+    let python = b.text(&format!("{create} pre.python")).await;
+    assert!(python.contains("import requests"), "{python}");
+    assert!(
+        python.contains("\"Authorization\": \"Bearer \" + os.environ[\"LINKDOCK_API_KEY\"]"),
+        "{python}"
+    );
+    assert!(
+        b.exists("article.endpoint[data-path=\"/api/v1/domains\"] pre.python")
+            .await,
+        "the choice holds for every endpoint"
+    );
+    b.click_button(&format!("{create} .examples .sample-bar"), "Copy")
+        .await;
+    b.wait_text(&format!("{create} .sample-status"), "Python copied")
+        .await;
+    assert_eq!(b.clipboard().await, python);
+    for (lang, needle) in [
+        (
+            "JavaScript",
+            "await fetch(\"http://127.0.0.1:8080/api/v1/links\"",
+        ),
+        (
+            "Go",
+            "http.NewRequest(\"POST\", \"http://127.0.0.1:8080/api/v1/links\"",
+        ),
+        ("cURL", "curl -X POST 'http://127.0.0.1:8080/api/v1/links'"),
+    ] {
+        b.click_button(&format!("{create} .sample-langs"), lang)
+            .await;
+        let shown = b.text(&format!("{create} .examples pre.sample")).await;
+        assert!(shown.contains(needle), "{lang}: {shown}");
+    }
+    // The example response has its Copy button too.
+    b.click_button(
+        &format!("{create} .examples .code-samples:last-of-type .sample-bar"),
+        "Copy",
+    )
+    .await;
+    b.wait_text(
+        &format!("{create} .examples .code-samples:last-of-type .sample-status"),
+        "Copied",
+    )
+    .await;
+    assert!(b.clipboard().await.contains("\"short_url\""));
     b.close().await;
 }

@@ -154,6 +154,33 @@ async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
         .send_keys("\u{E00C}")
         .await
         .unwrap(); // Escape
+                   // The key cannot be lost by accident: Escape asks first, with the safe answer focused.
+    b.wait_text(
+        "#key-leave",
+        "Have you copied your key? You won't be able to see it again.",
+    )
+    .await;
+    assert_eq!(b.focused().await, "button#key-leave-back");
+    assert_eq!(b.text("#key-value").await, key, "the key is still shown");
+    // Escape again goes back to the key; asked once more, "Yes, close" closes.
+    b.find("#key-leave-back")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    b.hidden("#key-leave").await;
+    assert_eq!(b.focused().await, "button#key-copy");
+    b.find("#key-copy")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    b.visible("#key-leave").await;
+    b.find("#key-leave-close")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap(); // Enter on "Yes, close"
     b.hidden("#key-dialog").await;
     assert_eq!(
         b.focused().await,
@@ -168,4 +195,136 @@ async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
         crate::support::expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
     assert_eq!(keys["items"][0]["name"], "Keyboard key");
     b.close().await;
+}
+
+#[tokio::test]
+async fn polish_markers_monospace_errors_that_clear_messages_that_go_and_an_idle_clear_history() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "one", "destination_url": "https://example.org/one"}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+
+    // "Integrations" shows whether it is open: a marker that turns with it.
+    b.goto("/ui/links").await;
+    let marker = "const s = document.querySelector('nav.sidebar details.group > summary');
+                  const m = getComputedStyle(s, '::after');
+                  return [m.content, m.transform, m.width];";
+    let closed = b.eval(marker, vec![]).await;
+    assert_ne!(closed[0], json!("none"), "no marker: {closed}");
+    assert_ne!(closed[2], json!("0px"), "invisible marker: {closed}");
+    b.click("nav.sidebar details.group > summary").await;
+    // It turns (with a short transition).
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let open = b.eval(marker, vec![]).await;
+        (open[1] != closed[1] && open[1] != json!("none"))
+            .then_some(())
+            .ok_or(format!("the marker does not turn: {open} / {closed}"))
+    })
+    .await;
+
+    // A success message lasts until the next action.
+    b.click_button("#links-body tr", "Copy").await;
+    b.wait_text("#links-status", "Copied").await;
+    b.click("#create-link").await;
+    b.visible("#link-dialog").await;
+    assert_eq!(
+        b.text("#links-status").await,
+        "",
+        "the message outlived the next action"
+    );
+
+    // A field error goes as soon as the field is fixed; several errors stand on their own lines.
+    b.fill("#link-destination", "ftp://example.org/").await;
+    b.click("#link-submit").await;
+    let err = b.visible("[data-error-for=\"destination_url\"]").await;
+    let text = err.text().await.unwrap();
+    assert!(text.starts_with("The destination URL must"), "{text}");
+    b.find("#link-destination")
+        .await
+        .send_keys("x")
+        .await
+        .unwrap();
+    b.hidden("[data-error-for=\"destination_url\"]").await;
+    assert_eq!(
+        b.eval(
+            "return document.getElementById('link-destination').getAttribute('aria-invalid');",
+            vec![]
+        )
+        .await,
+        json!(null)
+    );
+    b.click_button("#link-dialog", "Cancel").await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.click("#create-key").await;
+    b.fill("#key-name", "Two errors").await;
+    b.click("#key-allow-all").await;
+    b.fill("#key-whitelist", "bad-one\n10.0.0.1\nbad-two").await;
+    b.click("#key-submit").await;
+    let lines = b
+        .wait_text("[data-error-for=\"ip_whitelist\"]", "Line 3")
+        .await;
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("Line 1: “bad-one” is not an IP address")
+            && lines[1].starts_with("Line 3:"),
+        "{lines:?}"
+    );
+    b.click_button("#key-dialog", "Cancel").await;
+
+    // The JSON body editor is monospace; "Clear History" waits for a history.
+    b.goto("/ui/integrations/manual").await;
+    b.wait_text("#pg-history-list", "No requests yet").await;
+    assert!(
+        clear_history_disabled(&b).await,
+        "Clear History is enabled with nothing to clear"
+    );
+    let fonts = b
+        .eval(
+            "return [getComputedStyle(document.getElementById('pg-body')).fontFamily,
+                     getComputedStyle(document.querySelector('code')).fontFamily];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        fonts[0], fonts[1],
+        "the body editor is not monospace: {fonts}"
+    );
+    assert!(fonts[0].as_str().unwrap().contains("monospace"), "{fonts}");
+    crate::playground::select_endpoint(&b, "GET /api/v1/links").await;
+    b.click("#pg-send").await;
+    b.visible("#pg-response[data-request=\"1\"]").await;
+    b.wait_text("#pg-history-list", "/api/v1/links").await;
+    assert!(!clear_history_disabled(&b).await);
+    b.click_button("#request-history", "Clear History").await;
+    b.prompt_text().await;
+    b.accept_prompt().await;
+    b.wait_text("#pg-history-list", "No requests yet").await;
+    assert!(clear_history_disabled(&b).await);
+    b.close().await;
+}
+
+async fn clear_history_disabled(b: &Browser) -> bool {
+    b.eval(
+        "return document.getElementById('pg-clear-history').disabled;",
+        vec![],
+    )
+    .await
+        == json!(true)
 }

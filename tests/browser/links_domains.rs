@@ -243,7 +243,8 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
     b.wait_text("#links-body", "No links match").await;
     assert!(link_by_slug(&admin, "docs").await.is_none());
 
-    // ---- Deleting a domain that still has links: 409 explained, then force ----
+    // ---- Deleting a domain that still has links: one dialog says so and offers the action
+    // that can succeed ----
     b.goto("/ui/domains").await;
     b.wait_text("#domains-body tr[data-hostname=\"go.example.com\"]", "25")
         .await;
@@ -252,29 +253,327 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
         "Delete",
     )
     .await;
-    b.prompt_text().await;
-    b.accept_prompt().await;
-    b.visible("#domain-conflict").await;
-    let explain = b.text("#domain-conflict-explain").await;
+    b.visible("#domain-delete").await;
+    let explain = b.text("#domain-delete-explain").await;
     assert!(explain.contains("still has 25 links"), "{explain}");
+    assert!(
+        !explain.contains("force") && !explain.contains("link(s)"),
+        "{explain}"
+    );
+    b.hidden("#domain-delete-only").await;
+    b.hidden("#domain-delete-keys-link").await;
     assert_eq!(domains(&admin).await.len(), 2, "nothing deleted yet");
-    b.click_button("#domain-conflict", "Delete Domain and Its Links")
+    b.click_button("#domain-delete", "Delete Domain and Its Links")
         .await;
-    b.hidden("#domain-conflict").await;
+    b.hidden("#domain-delete").await;
     wait_rows(&b, "#domains-body tr", 1).await;
     assert_eq!(domains(&admin).await, ["spare.example.com"]);
     let left = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
     assert_eq!(left["total"], 0, "the domain's links went with it");
 
-    // A domain without links goes at once after OK.
+    // A domain without links: the dialog offers only "Delete Domain".
     b.click_button(
         "#domains-body tr[data-hostname=\"spare.example.com\"]",
         "Delete",
     )
     .await;
-    b.prompt_text().await;
-    b.accept_prompt().await;
+    b.wait_text("#domain-delete-explain", "has no links").await;
+    b.hidden("#domain-delete-links").await;
+    b.click_button("#domain-delete", "Delete Domain").await;
     b.wait_text("#domains-body", "No domains yet").await;
     assert!(domains(&admin).await.is_empty());
+    b.close().await;
+}
+
+/// Let Chromium save downloads into `dir` (headless Chromium refuses them otherwise).
+async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
+    b.cdp(
+        "Browser.setDownloadBehavior",
+        json!({"behavior": "allow", "downloadPath": dir.to_str().unwrap()}),
+    )
+    .await;
+}
+
+/// Wait for a finished download in `dir`; its name and text.
+async fn downloaded(dir: &std::path::Path) -> (String, String) {
+    eventually(WAIT_SECS, || async {
+        let done: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        match done.as_slice() {
+            [one] => Ok((
+                one.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(one).unwrap(),
+            )),
+            other => Err(format!("downloads: {other:?}")),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn csv_import_and_export_from_the_links_page() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for host in ["go.example.com", "b.example.com"] {
+        admin
+            .post_json("/api/v1/domains", json!({"hostname": host}), 201)
+            .await;
+    }
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "taken", "destination_url": "https://example.org/taken"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "b.example.com", "slug": "bee", "destination_url": "https://example.org/bee"}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    let today = &time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()[..10];
+
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/links").await;
+        b.wait_text("#links-body", "taken").await;
+
+        // "Import CSV" opens a dialog with a file picker, the columns and an example.
+        b.click_button("header.page-header", "Import CSV").await;
+        b.visible("#import-dialog").await;
+        assert_eq!(b.focused().await, "input#import-file");
+        let help = b.text("#import-dialog .csv-help").await;
+        for column in [
+            "domain",
+            "slug",
+            "destination_url",
+            "title",
+            "tags",
+            "redirect_code",
+            "expires_at",
+        ] {
+            assert!(help.contains(column), "column {column} missing: {help}");
+        }
+        assert!(b
+            .text("#import-example")
+            .await
+            .starts_with("domain,slug,destination_url,title,tags,redirect_code,expires_at\n"));
+        b.assert_accessible(&format!("the Import CSV dialog at {width}px {scheme}"))
+            .await;
+        b.click_button("#import-dialog", "Import").await;
+        b.wait_text("[data-error-for=\"file\"]", "Choose a CSV file")
+            .await;
+
+        let csv = app.dir.path().join(format!("import-{width}.csv"));
+        let long = "t".repeat(201);
+        std::fs::write(
+            &csv,
+            format!(
+                "slug,destination_url,title,redirect_code\n\
+                 new-{width},https://example.org/new,New,\n\
+                 taken,https://example.org/again,,\n\
+                 bad-url-{width},javascript:alert(1),,\n\
+                 bad-code-{width},https://example.org/code,,abc\n\
+                 two-bad-{width},ftp://example.org/x,{long},\n\
+                 gen-{width},https://example.org/gen,,307\n"
+            ),
+        )
+        .unwrap();
+        b.find("#import-file")
+            .await
+            .send_keys(csv.to_str().unwrap())
+            .await
+            .unwrap();
+        b.hidden("[data-error-for=\"file\"]").await; // fixed: the error goes
+        b.find("#import-domain")
+            .await
+            .select_by_value("go.example.com")
+            .await
+            .unwrap();
+        b.click_button("#import-dialog", "Import").await;
+        b.visible("#import-result").await;
+        let counts = b.text("#import-counts").await;
+        assert!(
+            counts.contains("2 links created")
+                && counts.contains("1 skipped")
+                && counts.contains("3 rows failed"),
+            "{counts}"
+        );
+        let errors = b.text("#import-errors").await;
+        assert!(
+            errors.contains("Line 4: The destination URL must"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("Line 5: The redirect code must be a whole number"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("Line 6: The destination URL must start with http:// or https://. The title must be at most 200 characters long."),
+            "two reasons, each in words: {errors}"
+        );
+        let dialog = b.text("#import-dialog").await;
+        for raw in ["`", "destination_url:", "redirect_code:", "?domain="] {
+            assert!(
+                !dialog.contains(raw),
+                "API text {raw:?} on the page: {dialog}"
+            );
+        }
+        b.assert_accessible(&format!("the import result at {width}px {scheme}"))
+            .await;
+        b.screenshot(&format!("import-result-{width}-{scheme}"))
+            .await;
+        b.click_button("#import-dialog", "Close").await;
+        b.hidden("#import-dialog").await;
+        b.wait_text("#links-body", &format!("new-{width}")).await;
+        assert!(link_by_slug(&admin, &format!("gen-{width}"))
+            .await
+            .is_some_and(|l| l["domain"] == "go.example.com" && l["redirect_code"] == 307));
+    }
+    b.resize(1280, 900).await;
+
+    // More failures than the server lists (the first 100): "and N more".
+    b.click_button("header.page-header", "Import CSV").await;
+    let csv = app.dir.path().join("many.csv");
+    let rows: String = (0..103)
+        .map(|i| format!("go.example.com,bad-{i},ftp://example.org/{i}\n"))
+        .collect();
+    std::fs::write(&csv, format!("domain,slug,destination_url\n{rows}")).unwrap();
+    b.find("#import-file")
+        .await
+        .send_keys(csv.to_str().unwrap())
+        .await
+        .unwrap();
+    b.click_button("#import-dialog", "Import").await;
+    b.wait_text("#import-counts", "103 rows failed").await;
+    b.wait_text(
+        "#import-errors",
+        "Line 2: The destination URL must start with",
+    )
+    .await;
+    let listed = b
+        .eval(
+            "return document.querySelectorAll('#import-errors li').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(listed, json!(100));
+    b.wait_text("#import-more", "and 3 more rows that failed")
+        .await;
+    b.click_button("#import-dialog", "Close").await;
+
+    // "Export CSV" downloads the links of the Domain filter, named after it and the date.
+    let dir = tempfile::tempdir().unwrap();
+    allow_downloads(&b, dir.path()).await;
+    b.find("#links-domain")
+        .await
+        .select_by_value("b.example.com")
+        .await
+        .unwrap();
+    b.wait_text("#links-range", "of 1").await;
+    b.click_button("header.page-header", "Export CSV").await;
+    let (name, text) = downloaded(dir.path()).await;
+    assert_eq!(name, format!("links-b.example.com-{today}.csv"));
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("b.example.com,bee,"), "{text}");
+    std::fs::remove_file(dir.path().join(&name)).unwrap();
+    b.find("#links-domain")
+        .await
+        .select_by_value("")
+        .await
+        .unwrap();
+    b.click_button("header.page-header", "Export CSV").await;
+    let (name, text) = downloaded(dir.path()).await;
+    assert_eq!(name, format!("links-all-{today}.csv"));
+    assert_eq!(text.lines().count(), 7, "every link: {text}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn deleting_a_domain_that_keys_are_scoped_to_names_the_keys_and_offers_only_what_can_succeed()
+{
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "destination_url": "https://example.org/one"}),
+            201,
+        )
+        .await;
+    for name in ["CI", "Deploy bot"] {
+        admin
+            .post_json(
+                "/api/v1/api-keys",
+                json!({"name": name, "domains": ["go.example.com"]}),
+                201,
+            )
+            .await;
+    }
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/domains").await;
+        b.click_button(
+            "#domains-body tr[data-hostname=\"go.example.com\"]",
+            "Delete",
+        )
+        .await;
+        b.visible("#domain-delete").await;
+        let explain = b.text("#domain-delete-explain").await;
+        assert!(
+            explain.contains("cannot be deleted")
+                && explain.contains("the API keys “CI” and “Deploy bot” are scoped to it")
+                && explain.contains("1 link"),
+            "{explain}"
+        );
+        assert_eq!(b.text("#domain-delete-keys").await, "CI\nDeploy bot");
+        // Only the way that can succeed: no delete button at all.
+        b.hidden("#domain-delete-links").await;
+        b.hidden("#domain-delete-only").await;
+        b.visible("#domain-delete-keys-link").await;
+        let text = b.text("#domain-delete").await;
+        for raw in ["`", "?force=true", "link(s)"] {
+            assert!(!text.contains(raw), "API text {raw:?}: {text}");
+        }
+        b.assert_accessible(&format!("the domain delete dialog at {width}px {scheme}"))
+            .await;
+        b.screenshot(&format!("domain-delete-{width}-{scheme}"))
+            .await;
+        b.click_button("#domain-delete", "Cancel").await;
+        b.hidden("#domain-delete").await;
+    }
+    b.click_button(
+        "#domains-body tr[data-hostname=\"go.example.com\"]",
+        "Delete",
+    )
+    .await;
+    b.click_button("#domain-delete", "Go to API Keys").await;
+    b.wait_for_path(|p| p == "/ui/integrations/api-keys").await;
+    assert_eq!(domains(&admin).await, ["go.example.com"]);
     b.close().await;
 }

@@ -4,9 +4,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod a11y;
 mod api_keys;
 mod docs;
 mod harness;
+mod home;
 mod layout;
 mod links_domains;
 mod playground;

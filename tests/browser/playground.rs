@@ -36,7 +36,8 @@ async fn history(admin: &Session) -> Value {
     .await
 }
 
-async fn select_endpoint(b: &Browser, id: &str) {
+/// Choose `id` ("METHOD /path") in Select Endpoint, once the document has filled it.
+pub async fn select_endpoint(b: &Browser, id: &str) {
     b.find(&format!("#pg-endpoint option[value=\"{id}\"]"))
         .await;
     b.find("#pg-endpoint")
@@ -88,6 +89,42 @@ fn run_curl(command: &str) -> Option<String> {
         .output()
         .expect("run sh");
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Count this page's calls of GET /api/v1/keys/current from now on (see `key_checks`).
+async fn count_key_checks(b: &Browser) {
+    b.eval(
+        "const real = window.fetch;
+         window.__keyChecks = 0;
+         window.fetch = function (url, init) {
+           if (String(url).endsWith('/api/v1/keys/current')) window.__keyChecks += 1;
+           return real.apply(this, arguments);
+         };",
+        vec![],
+    )
+    .await;
+}
+
+async fn key_checks(b: &Browser) -> u64 {
+    b.eval("return window.__keyChecks;", vec![])
+        .await
+        .as_u64()
+        .unwrap()
+}
+
+/// A well-formed key that no server knows, from `linkdock key generate`.
+fn generated_key() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+        .args(["key", "generate"])
+        .output()
+        .expect("linkdock key generate");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 fn shown_body_script() -> &'static str {
@@ -355,23 +392,40 @@ async fn playground_sends_requests_with_a_scoped_key_copies_them_and_keeps_a_his
         .await;
     assert_eq!(leaks, json!([false, false, 0, 0]));
 
-    // Replay: a history item re-selects its endpoint with its parameters and sends it again.
+    // Replay: a history item loads its endpoint, parameters and body into the builder and says
+    // how it will be sent; only "Send Request" sends it.
     b.click(&format!(
         "#pg-history-list li[data-path=\"/api/v1/links/{id}\"] button"
     ))
     .await;
-    let status = response_number(&b, 4).await;
-    assert!(status.starts_with("200"), "{status}");
     assert_eq!(b.value("#pg-endpoint").await, "GET /api/v1/links/{id}");
     assert_eq!(b.value("#pg-path-id").await, id.to_string());
-    assert!(b.text("#pg-history-status").await.contains("Replaying GET"));
+    assert!(b.text("#pg-history-status").await.contains("Loaded GET"));
+    let loaded = b.visible("#pg-loaded").await.text().await.unwrap();
+    assert!(
+        loaded.contains("Nothing was sent")
+            && loaded.contains(&format!("the API key {}…", &key[..12])),
+        "{loaded}"
+    );
+    b.hidden("#pg-response").await;
+    assert_eq!(
+        b.focused().await,
+        "button#pg-send",
+        "Send is one keypress away"
+    );
+    assert_eq!(history(&admin).await["total"], 3, "loading sent nothing");
+    b.click("#pg-send").await;
+    let status = response_number(&b, 4).await;
+    assert!(status.starts_with("200"), "{status}");
     b.click("#pg-history-list li[data-method=\"POST\"] button")
         .await;
+    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
+    assert_eq!(b.value("#pg-body").await, body);
+    b.hidden("#pg-response").await;
+    b.click_button("#pg-builder", "Send Request").await;
     let status = response_number(&b, 5).await;
     assert!(status.starts_with("409"), "{status}");
     assert!(status_class(&b).await.contains("status-4xx"));
-    assert_eq!(b.value("#pg-endpoint").await, "POST /api/v1/links");
-    assert_eq!(b.value("#pg-body").await, body);
     crate::support::eventually(10, || async {
         (history(&admin).await["total"] == 5).then_some(())
     })
@@ -450,25 +504,38 @@ async fn try_in_playground_session_requests_uploads_bad_keys_and_layout() {
     b.visible("#pg-response-body").await;
     assert!(!history(&admin).await.to_string().contains(&key));
 
-    // A bad key: the problem detail from GET /api/v1/keys/current.
-    let bad = "ldk_notarealkey";
+    // A malformed key is explained at once, in this page: the server is not asked.
+    count_key_checks(&b).await;
+    b.fill("#pg-key", "ldk_notarealkey").await;
+    let info = b
+        .wait_text("#pg-key-info", "50 characters after ldk_")
+        .await;
+    assert!(info.contains("cut off"), "{info}");
+    b.hidden("#pg-scope-warning").await;
+    // A well-formed key the server does not know: the server's answer, in a sentence.
+    let unknown = generated_key();
     let problem = expect(
         app.http
             .get(app.url("/api/v1/keys/current"))
-            .bearer_auth(bad)
+            .bearer_auth(&unknown)
             .send()
             .await
             .unwrap(),
         401,
     )
     .await;
-    b.fill("#pg-key", bad).await;
+    b.fill("#pg-key", &unknown).await;
     let info = b.wait_text("#pg-key-info", "401").await;
     assert!(
-        info.contains(problem["detail"].as_str().unwrap()),
+        info.to_lowercase()
+            .contains(&problem["detail"].as_str().unwrap().to_lowercase()),
         "{info} vs {problem}"
     );
-    b.hidden("#pg-scope-warning").await;
+    assert_eq!(
+        key_checks(&b).await,
+        1,
+        "only the well-formed key was asked about"
+    );
     // The show toggle.
     b.click("#pg-key-toggle").await;
     assert_eq!(
@@ -543,4 +610,316 @@ async fn layout_checks(b: &Browser) {
         b.screenshot(&format!("playground-{width}-{scheme}")).await;
     }
     b.resize(1280, 900).await;
+}
+
+/// What a program printed: the status line and the body, as the samples print them.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: String,
+    body: String,
+}
+
+/// Run a copied sample with `LINKDOCK_API_KEY` set; `None` when its interpreter is missing
+/// (a failure under CI for cURL and Python, which .ci/run installs).
+fn run_sample(lang: &str, code: &str, key: &str, dir: &std::path::Path) -> Option<Answer> {
+    use std::process::Command;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let (mut cmd, file) = match lang {
+        "cURL" => {
+            let mut c = Command::new("bash");
+            c.arg("-c")
+                .arg(format!("{code} -s --max-time 10 -w '\\n%{{http_code}}'"));
+            (c, None)
+        }
+        "Python" => (Command::new(&python), Some("sample.py")),
+        "JavaScript" => (Command::new("node"), Some("sample.mjs")),
+        other => panic!("no runner for {other}"),
+    };
+    if let Some(name) = file {
+        let path = dir.join(name);
+        std::fs::write(&path, code).unwrap();
+        cmd.arg(&path);
+    }
+    let probe = match lang {
+        "cURL" => Command::new("curl").arg("--version").output(),
+        "Python" => Command::new(&python)
+            .args(["-c", "import requests"])
+            .output(),
+        _ => Command::new("node").arg("--version").output(),
+    };
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            lang == "JavaScript" || std::env::var_os("CI").is_none(),
+            "CI is set but {lang} samples cannot run here (curl, or python3 with requests: pip install requests)"
+        );
+        eprintln!(
+            "\n*** SKIPPED running the {lang} sample: its interpreter is not installed ***\n"
+        );
+        return None;
+    }
+    let out = cmd
+        .current_dir(dir)
+        .env("LINKDOCK_API_KEY", key)
+        .output()
+        .expect("run sample");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{lang} sample failed:\n{code}\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = text.trim_end_matches('\n');
+    Some(if lang == "cURL" {
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", text));
+        Answer {
+            status: status.to_owned(),
+            body: body.to_owned(),
+        }
+    } else {
+        let (status, body) = text.split_once('\n').unwrap_or((text, ""));
+        Answer {
+            status: status.to_owned(),
+            body: body.to_owned(),
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_code_for_the_current_request_gives_the_same_answer_in_curl_python_and_javascript() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let link = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "sample", "destination_url": "https://example.org/sample", "title": "Ünïcode & \"quotes\""}),
+            201,
+        )
+        .await;
+    let id = link["id"].as_u64().unwrap();
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+
+    let body_403 =
+        r#"{"domain": "other.example.com", "destination_url": "https://example.org/it's"}"#;
+    let id = id.to_string();
+    // Endpoint, a parameter to fill (field, value), a body, and the expected status.
+    let cases = [
+        (
+            "GET /api/v1/links/{id}",
+            ("#pg-path-id", id.as_str()),
+            "",
+            "200",
+        ),
+        (
+            "GET /api/v1/links",
+            ("#pg-query-search", "sample"),
+            "",
+            "200",
+        ),
+        ("POST /api/v1/links", ("", ""), body_403, "403"),
+    ];
+    for (endpoint, (css, value), body, status) in cases {
+        select_endpoint(&b, endpoint).await;
+        if !css.is_empty() {
+            b.fill(css, value).await;
+        }
+        if !body.is_empty() {
+            b.fill("#pg-body", body).await;
+        }
+        let mut answers = Vec::new();
+        for lang in ["cURL", "Python", "JavaScript", "Go"] {
+            b.click_button("#pg-code .sample-langs", lang).await;
+            b.click_button("#pg-code .sample-bar", "Copy").await;
+            b.wait_text("#pg-code .sample-status", &format!("{lang} copied"))
+                .await;
+            let code = b.clipboard().await;
+            assert!(!code.contains(&key), "{lang} sample holds the key: {code}");
+            assert!(code.contains("LINKDOCK_API_KEY"), "{code}");
+            if lang == "Go" {
+                // No Go toolchain here: the program is checked as text.
+                assert!(code.starts_with("package main"), "{code}");
+                assert!(
+                    code.contains(&format!(
+                        "http.NewRequest({:?}",
+                        endpoint.split(' ').next().unwrap()
+                    )),
+                    "{code}"
+                );
+                continue;
+            }
+            if let Some(answer) = run_sample(lang, &code, &key, app.dir.path()) {
+                answers.push((lang, answer));
+            }
+        }
+        // The reference: what the server says to the same request from this test.
+        let first = &answers[0].1;
+        assert_eq!(first.status, status, "{endpoint}: {first:?}");
+        for (lang, answer) in &answers[1..] {
+            assert_eq!(answer, first, "{endpoint}: {lang} and cURL disagree");
+        }
+        eprintln!(
+            "{endpoint}: {} samples agree ({})",
+            answers.len(),
+            first.status
+        );
+    }
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_key_check_in_the_page_agrees_with_the_server_on_issued_and_mutated_keys() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut keys = Vec::new();
+    for i in 0..3 {
+        let made = admin
+            .post_json("/api/v1/api-keys", json!({"name": format!("k{i}")}), 201)
+            .await;
+        keys.push(made["key"].as_str().unwrap().to_owned());
+    }
+    keys.push(generated_key());
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    let prefix = b
+        .eval(
+            "return document.getElementById('api-playground').dataset.keyPrefix;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        prefix,
+        json!("ldk"),
+        "the prefix comes from the server's config"
+    );
+
+    // Mutations of a real key, and what the server calls each.
+    let base = keys[0].clone();
+    let flip = |s: &str, at: usize| {
+        let mut c: Vec<char> = s.chars().collect();
+        c[at] = if c[at] == 'a' { 'b' } else { 'a' };
+        c.into_iter().collect::<String>()
+    };
+    let mut cases: Vec<(String, &str)> = keys.iter().map(|k| (k.clone(), "ok")).collect();
+    cases.extend([
+        (flip(&base, 10), "checksum"),             // a body character mistyped
+        (flip(&base, base.len() - 1), "checksum"), // a checksum character
+        (base[..base.len() - 1].to_owned(), "length"),
+        (format!("{base}x"), "length"),
+        (format!("xyz{}", &base[3..]), "prefix"),
+        (format!("{}-{}", &base[..20], &base[21..]), "characters"),
+        (format!("{} {}", &base[..20], &base[20..]), "spaces"),
+        (format!("  {base}\n"), "ok"), // pasted with white space around it
+    ]);
+    for (key, want) in &cases {
+        let got = b
+            .client
+            .execute_async(
+                "const [key, done] = [arguments[0], arguments[arguments.length - 1]];
+                 import('/static/js/api-key-format.js')
+                   .then(m => { const r = m.checkKeyFormat(key, 'ldk'); done(r.ok ? 'ok' : r.reason + ': ' + r.message); },
+                         e => done('import failed: ' + e));",
+                vec![json!(key)],
+            )
+            .await
+            .unwrap();
+        let got = got.as_str().unwrap();
+        assert!(
+            got.split(':').next() == Some(*want),
+            "{key:?}: expected {want}, the page says {got}"
+        );
+        assert!(
+            !got.contains(key.trim()),
+            "the message repeats the key: {got}"
+        );
+        // The server sees the same: a well-formed key is judged by the index, a broken one
+        // is malformed or has a bad checksum.
+        {
+            let res = app
+                .http
+                .get(app.url("/api/v1/keys/current"))
+                .header("authorization", format!("Bearer {}", key.trim()))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let detail = res.text().await.unwrap();
+            match *want {
+                "ok" => assert!(
+                    status == 200 || detail.contains("not known"),
+                    "{key}: {status} {detail}"
+                ),
+                "checksum" => assert!(detail.contains("checksum"), "{key}: {detail}"),
+                _ => assert!(detail.contains("malformed"), "{key}: {detail}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_refused_to_a_scoped_key_is_not_resent_with_the_session_from_the_history() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key = scoped_key(&admin).await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.fill(
+        "#pg-body",
+        r#"{"domain": "other.example.com", "destination_url": "https://example.org/out-of-scope"}"#,
+    )
+    .await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("403"), "{status}");
+    b.wait_text("#pg-history-list", "403").await;
+
+    // The key is removed; the refused request is clicked in the history.
+    b.fill("#pg-key", "").await;
+    b.wait_text("#pg-auth-mode", "Sent with your session").await;
+    b.click("#pg-history-list li[data-method=\"POST\"] button")
+        .await;
+    let loaded = b.visible("#pg-loaded").await.text().await.unwrap();
+    assert!(
+        loaded.contains("Nothing was sent")
+            && loaded.contains("sends it with your session")
+            && loaded.contains(&format!("first sent with the API key {}…", &key[..12])),
+        "{loaded}"
+    );
+    assert!(b.text("#pg-preview-headers").await.contains("X-CSRF-Token"));
+    b.assert_accessible("a history entry loaded into the playground")
+        .await;
+    // Nothing happened on the server: no link, no new history entry.
+    let links = expect(
+        admin
+            .get("/api/v1/links?domain=other.example.com")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(links["total"], 0, "the click created the link");
+    assert_eq!(history(&admin).await["total"], 1);
+    // The note follows the key field; sending ends it.
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-loaded", "as before").await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 2).await;
+    assert!(status.starts_with("403"), "{status}");
+    b.hidden("#pg-loaded").await;
+    b.close().await;
 }

@@ -294,6 +294,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Click at a point of the viewport, as a mouse would (e.g. on a modal's backdrop).
+    pub async fn click_at(&self, x: f64, y: f64) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x,
+                y,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("click at {x},{y}: {e}"));
+    }
+
     /// Click the displayed button (or link) whose text is exactly `label`, inside `scope`.
     pub async fn click_button(&self, scope: &str, label: &str) {
         let button = eventually(WAIT_SECS, || async {
@@ -367,7 +388,6 @@ impl Browser {
         .await
     }
 
-    /// Run a script in the page; `arguments[i]` are `args`.
     /// The checks every page passes at every size and scheme: the theme follows the system,
     /// no sideways scrolling, no inline script or style (the CSP would block it), every form
     /// control labelled.
@@ -415,6 +435,64 @@ impl Browser {
         );
     }
 
+    /// Run axe-core (vendored in `tests/fixtures/axe-core`) on the page as it is now and fail
+    /// on any violation of impact "serious" or "critical" (and on headings that skip a level,
+    /// which axe rates moderate), listing each with its elements.
+    /// WebDriver's script execution is not subject to the page's CSP, so nothing in linkdock
+    /// has to allow it.
+    pub async fn assert_accessible(&self, what: &str) {
+        static AXE: &str = include_str!("../fixtures/axe-core/axe.min.js");
+        let loaded = self.eval("return typeof axe === 'object';", vec![]).await;
+        if loaded != json!(true) {
+            self.client
+                .execute(AXE, vec![])
+                .await
+                .unwrap_or_else(|e| panic!("inject axe-core into {what}: {e}"));
+        }
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical' || v.id === 'heading-order')
+                     .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                  nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary.replace(/\\s+/g, ' ')) }))),
+                         e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("run axe-core on {what}: {e}"));
+        let list = found.as_array().cloned().unwrap_or_default();
+        if !list.is_empty() {
+            let text: Vec<String> = list
+                .iter()
+                .map(|v| {
+                    let nodes: Vec<String> = v["nodes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .take(5)
+                        .map(|n| format!("      {}", n.as_str().unwrap_or_default()))
+                        .collect();
+                    format!(
+                        "  [{}] {}: {}\n{}",
+                        v["impact"].as_str().unwrap_or_default(),
+                        v["id"].as_str().unwrap_or_default(),
+                        v["help"].as_str().unwrap_or_default(),
+                        nodes.join("\n")
+                    )
+                })
+                .collect();
+            panic!(
+                "axe-core: {} serious or critical accessibility violation(s) on {what}:\n{}",
+                list.len(),
+                text.join("\n")
+            );
+        }
+    }
+
+    /// Run a script in the page; `arguments[i]` are `args`.
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)

@@ -2,17 +2,19 @@
 // one source the server generates from its handlers. Nothing here knows a particular endpoint.
 //
 // The document is read through openapi.js (loaded once, shared with the API Playground); the
-// example requests are written by snippets.js from a request model.
+// example requests are written by snippets.js from a request model, in the language the reader
+// picks (code-samples.js). Descriptions are the document's Markdown, shown as formatting.
 // "Try in Playground" dispatches a cancelable `linkdock:try-endpoint` CustomEvent on the button
 // (bubbling to document) with detail { method, path, operationId, body, operation }; a listener
 // that takes the endpoint calls event.preventDefault().
 
-import { announce, copyText, el, getText, sendsCsrf } from "./common.js";
+import { announce, copyText, el, getText, inlineMarkdown, richText, sendsCsrf } from "./common.js";
+import { codeSamples, copyablePre } from "./code-samples.js";
 import {
   exampleOf, fields, loadDocument, operations, parameterExample, parameters, requestBody, resolve,
   securityAlternatives, securitySchemes, synth, typeName,
 } from "./openapi.js";
-import { curl, env } from "./snippets.js";
+import { env } from "./snippets.js";
 
 const section = document.getElementById("api-docs");
 const groupsRoot = document.getElementById("api-docs-groups");
@@ -94,7 +96,7 @@ function fieldRows(list) {
       el("td", {}, el("code", { text: f.name })),
       el("td", { text: f.type }),
       el("td", { text: f.required ? "required" : "optional" }),
-      el("td", { text: f.description || "" })));
+      el("td", {}, inlineMarkdown(f.description || ""))));
 }
 
 function paramBlock(doc, title, cls, list) {
@@ -113,9 +115,6 @@ function paramBlock(doc, title, cls, list) {
   return block;
 }
 
-function pre(cls, text) {
-  return el("pre", { class: `code ${cls}` }, el("code", { text }));
-}
 
 function renderEndpoint(doc, o) {
   const method = o.method.toUpperCase();
@@ -130,7 +129,7 @@ function renderEndpoint(doc, o) {
       el("span", { class: `method method-${o.method}`, text: method }), " ",
       el("code", { class: "path", text: o.path }),
       o.op.summary ? el("span", { class: "summary", text: o.op.summary }) : null));
-  if (o.op.description) article.append(el("p", { class: "description", text: o.op.description }));
+  if (o.op.description) article.append(el("div", { class: "description" }, richText(o.op.description)));
   article.append(
     el("dl", { class: "endpoint-meta" },
       el("dt", { text: "Authentication" }),
@@ -145,7 +144,7 @@ function renderEndpoint(doc, o) {
   for (const [media, content] of Object.entries((body && body.content) || {})) {
     bodyBlock.append(el("p", { class: "schema-line" },
       el("code", { text: media }), ` · ${typeName(doc, content.schema || {})} · ${body.required ? "required" : "optional"}`,
-      body.description ? ` · ${body.description}` : ""));
+      body.description ? [" · ", inlineMarkdown(body.description)] : ""));
     const list = fields(doc, content.schema || {}, "", 0);
     if (list.length) bodyBlock.append(table("fields", "Request body fields", ["Field", "Type", "Required", "Description"], fieldRows(list)));
   }
@@ -161,7 +160,7 @@ function renderEndpoint(doc, o) {
     const media = contents.map(([m, c]) => `${m}: ${typeName(doc, c.schema || {})}`).join("; ");
     rows.push(el("tr", { "data-status": code },
       el("td", {}, el("code", { text: code })),
-      el("td", { text: r.description || "" }),
+      el("td", {}, inlineMarkdown(r.description || "")),
       el("td", { text: media || "no body" })));
     if (code.startsWith("2") && contents.length && !successSchema) {
       successSchema = contents[0][1].schema;
@@ -177,9 +176,12 @@ function renderEndpoint(doc, o) {
   }
   article.append(respBlock);
 
-  const exBlock = el("div", { class: "doc-block examples" }, el("h5", { text: "Example request" }), pre("curl", curl(exampleRequest(doc, o, params))));
+  const exBlock = el("div", { class: "doc-block examples" },
+    el("h5", { text: "Example request" }), codeSamples(exampleRequest(doc, o, params), "Example request"));
   if (exampleResponse) {
-    exBlock.append(el("h5", { text: `Example response (${exampleResponse.code})` }), pre("json", JSON.stringify(exampleResponse.value, null, 2)));
+    const label = `Example response (${exampleResponse.code})`;
+    const json = el("pre", { class: "code json" }, el("code", { text: JSON.stringify(exampleResponse.value, null, 2) }));
+    exBlock.append(el("h5", { text: label }), copyablePre(json, label));
   }
   article.append(exBlock);
 
@@ -211,14 +213,15 @@ function render(doc) {
     const mine = ops.filter((o) => ((o.op.tags || ["Other"])[0]) === tag.name);
     const group = el("details", { class: "doc-group", id: `docs-group-${slug(tag.name)}`, "data-tag": tag.name },
       el("summary", {},
-        el("span", { class: "group-name", text: tag.name }), " ",
-        el("span", { class: "muted count", text: mine.length === 1 ? "1 endpoint" : `${mine.length} endpoints` })));
-    if (tag.description) group.append(el("p", { class: "group-description muted", text: tag.description }));
+        el("h3", { class: "group-title" },
+          el("span", { class: "group-name", text: tag.name }), " ",
+          el("span", { class: "muted count", text: mine.length === 1 ? "1 endpoint" : `${mine.length} endpoints` }))));
+    if (tag.description) group.append(el("p", { class: "group-description muted" }, inlineMarkdown(tag.description)));
     if (!mine.length) group.append(el("p", { class: "muted none", text: "No endpoints in this group yet." }));
     for (const o of mine) group.append(renderEndpoint(doc, o));
     groupsRoot.append(group);
   }
-  announce(status, `${ops.length} endpoints in ${tags.length} groups.`, false);
+  announce(status, `${ops.length} endpoints in ${tags.length} groups.`, false, true);
 }
 
 async function copyDocument(load, label) {

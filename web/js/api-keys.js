@@ -1,5 +1,6 @@
 // Integrations → API Keys: table, Create/Edit API Key modal, one-time key box, Revoke/Delete.
 import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
+import { domainScope } from "./domain-scope.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,7 +11,7 @@ const form = $("key-form");
 const title = $("key-dialog-title");
 const submit = $("key-submit");
 const name = $("key-name");
-const domains = $("key-domains");
+const scope = domainScope($("key-domains"));
 const allowAll = $("key-allow-all");
 const whitelistField = $("key-whitelist-field");
 const whitelist = $("key-whitelist");
@@ -21,6 +22,8 @@ const created = $("key-created");
 const keyValue = $("key-value");
 const copyBtn = $("key-copy");
 const copyStatus = $("key-copy-status");
+const leave = $("key-leave");
+const createdActions = $("key-created-actions");
 
 let editing = null; // the ApiKey being edited, or null when creating
 let busy = false;
@@ -44,13 +47,13 @@ function row(k) {
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${k.name}` }));
   }
-  const scope = k.domains.length ? k.domains.join(", ") : el("span", { class: "muted", text: "All domains" });
+  const scopeCell = k.domains.length ? k.domains.join(", ") : el("span", { class: "muted", text: "All domains" });
   const ips = k.allow_all_ips ? el("span", { class: "muted", text: "All IP addresses" }) : k.ip_whitelist.join(", ");
   const lastUsed = k.last_used_at ? `${fmtTime(k.last_used_at)}${k.last_used_ip ? " from " + k.last_used_ip : ""}` : el("span", { class: "muted", text: "Never" });
   return el("tr", { "data-id": String(k.id), "data-name": k.name },
     el("td", { "data-label": "Name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null),
     el("td", { "data-label": "Key prefix" }, el("code", { text: `${k.prefix}…` })),
-    el("td", { "data-label": "Domain scope" }, scope),
+    el("td", { "data-label": "Domain scope" }, scopeCell),
     el("td", { "data-label": "IP whitelist" }, ips),
     el("td", { "data-label": "Expires" }, k.expires_at ? fmtTime(k.expires_at) : el("span", { class: "muted", text: "Never" })),
     el("td", { "data-label": "Last used" }, lastUsed),
@@ -79,10 +82,7 @@ async function load() {
 async function loadDomains() {
   try {
     const list = await apiAll("/api/v1/domains");
-    const chosen = new Set(Array.from(domains.selectedOptions).map((o) => o.value));
-    domains.replaceChildren(...list.map((d) => el("option", { value: d.hostname, text: d.hostname, selected: chosen.has(d.hostname) })));
-    domains.size = Math.max(2, Math.min(6, list.length));
-    domains.disabled = list.length === 0;
+    scope.setDomains(list.map((d) => d.hostname));
   } catch (e) {
     announce(status, `Could not load the domains: ${e.message}`, true);
   }
@@ -90,10 +90,95 @@ async function loadDomains() {
 
 // ---- modal ---------------------------------------------------------------------------
 
+/** The whitelist lines of the last read, each with its 1-based line number in the textarea. */
+let entries = [];
+
+function whitelistEntries() {
+  return whitelist.value.split("\n")
+    .map((text, i) => ({ text: text.trim(), line: i + 1 }))
+    .filter((e) => e.text !== "");
+}
+
 function syncToggles() {
   whitelistField.hidden = allowAll.checked;
   expiryField.hidden = neverExpire.checked;
 }
+
+/**
+ * The groups of settings in the Create/Edit API Key form, in the guide's order. Each one starts
+ * a new key (`reset`), shows an existing key (`fill`), puts its part into the request (`read`:
+ * false after showing its own error), and may place or word the API's errors about its fields
+ * (`explain`, see showProblem). A new setting is one more entry here and its markup in
+ * src/ui/pages/api_keys.rs (key_dialog).
+ */
+const sections = [
+  {
+    // Name
+    reset() { name.value = ""; },
+    fill(k) { name.value = k.name; },
+    read(p) { p.name = name.value; return true; },
+  },
+  {
+    // Domain Scope
+    reset() { scope.set([]); },
+    fill(k) { scope.set(k.domains); },
+    read(p) {
+      p.domains = scope.value();
+      if (scope.restricted() && !p.domains.length) {
+        fieldError(form, "domains", "Choose at least one domain, or choose \u201cAll domains\u201d.");
+        scope.focus();
+        return false;
+      }
+      return true;
+    },
+    explain(e, p) {
+      if (e.field === "domains" && e.index !== undefined) {
+        return { field: "domains", subject: p.domains[e.index] || "A domain", message: e.message };
+      }
+      return null;
+    },
+  },
+  {
+    // IP Whitelist
+    reset() { allowAll.checked = true; whitelist.value = ""; },
+    fill(k) { allowAll.checked = k.allow_all_ips; whitelist.value = (k.ip_whitelist || []).join("\n"); },
+    read(p) {
+      entries = whitelistEntries();
+      p.allow_all_ips = allowAll.checked;
+      p.ip_whitelist = allowAll.checked ? [] : entries.map((e) => e.text);
+      return true;
+    },
+    explain(e) {
+      if (e.field === "ip_whitelist" && e.index !== undefined) {
+        const entry = entries[e.index];
+        return { field: "ip_whitelist", subject: entry ? `Line ${entry.line}` : `Entry ${e.index + 1}`, message: e.message };
+      }
+      if (e.field === "allow_all_ips") return { field: "ip_whitelist", message: e.message };
+      return null;
+    },
+  },
+  {
+    // Expiration
+    reset() { neverExpire.checked = true; expires.value = ""; },
+    fill(k) { neverExpire.checked = !k.expires_at; expires.value = toLocalInput(k.expires_at); },
+    read(p) {
+      p.expires_at = null;
+      if (neverExpire.checked) return true;
+      if (!expires.value) {
+        fieldError(form, "expires_at", "Choose a date and time, or check \u201cNever Expire\u201d.");
+        expires.focus();
+        return false;
+      }
+      p.expires_at = fromLocalInput(expires.value);
+      if (!p.expires_at) {
+        fieldError(form, "expires_at", "The expiry is not a valid date and time.");
+        expires.focus();
+        return false;
+      }
+      return true;
+    },
+  },
+];
 
 function showForm() {
   dialog.setAttribute("aria-labelledby", "key-dialog-title");
@@ -106,7 +191,7 @@ function openCreate() {
   editing = null;
   form.reset();
   clearErrors(form);
-  for (const o of domains.options) o.selected = false;
+  for (const s of sections) s.reset();
   title.textContent = "Create API Key";
   submit.textContent = "Create API Key";
   showForm();
@@ -118,63 +203,24 @@ function openEdit(k) {
   editing = k;
   form.reset();
   clearErrors(form);
+  for (const s of sections) s.fill(k);
   title.textContent = "Edit API Key";
   submit.textContent = "Update API Key";
-  name.value = k.name;
-  const scope = new Set(k.domains);
-  for (const o of domains.options) o.selected = scope.has(o.value);
-  allowAll.checked = k.allow_all_ips;
-  whitelist.value = (k.ip_whitelist || []).join("\n");
-  neverExpire.checked = !k.expires_at;
-  expires.value = toLocalInput(k.expires_at);
   showForm();
   syncToggles();
   openDialog(dialog, name);
-}
-
-/** Whitelist lines that are not blank, each with its 1-based line number in the textarea. */
-function whitelistEntries() {
-  return whitelist.value.split("\n")
-    .map((text, i) => ({ text: text.trim(), line: i + 1 }))
-    .filter((e) => e.text !== "");
 }
 
 async function onSubmit(ev) {
   ev.preventDefault();
   if (busy) return;
   clearErrors(form);
-  const entries = whitelistEntries();
-  const payload = {
-    name: name.value,
-    domains: Array.from(domains.selectedOptions).map((o) => o.value),
-    allow_all_ips: allowAll.checked,
-    ip_whitelist: allowAll.checked ? [] : entries.map((e) => e.text),
-    expires_at: null,
-  };
-  if (!neverExpire.checked) {
-    if (!expires.value) {
-      fieldError(form, "expires_at", "Choose a date and time, or check \"Never Expire\".");
-      expires.focus();
-      return;
-    }
-    payload.expires_at = fromLocalInput(expires.value);
-    if (!payload.expires_at) {
-      fieldError(form, "expires_at", "This is not a valid date and time.");
-      expires.focus();
-      return;
-    }
-  }
-  const mapField = (e) => {
-    if (e.field === "ip_whitelist" && e.index !== undefined) {
-      const entry = entries[e.index];
-      const where = entry
-        ? (e.message.includes(entry.text) ? `Line ${entry.line}` : `Line ${entry.line} ("${entry.text}")`)
-        : `Entry ${e.index + 1}`;
-      return { field: "ip_whitelist", message: `${where}: ${e.message}` };
-    }
-    if (e.field === "allow_all_ips") return { field: "ip_whitelist", message: e.message };
-    if (e.field === "domains" && e.index !== undefined) {
-      return { field: "domains", message: `${payload.domains[e.index] || ""}: ${e.message}` };
+  const payload = {};
+  for (const s of sections) if (!s.read(payload)) return;
+  const explain = (e) => {
+    for (const s of sections) {
+      const placed = s.explain && s.explain(e, payload);
+      if (placed) return placed;
     }
     return e;
   };
@@ -184,29 +230,53 @@ async function onSubmit(ev) {
     if (editing) {
       const updated = await api("PUT", `/api/v1/api-keys/${editing.id}`, payload);
       dialog.close("done");
-      announce(status, `API key "${updated.name}" updated.`);
+      announce(status, `API key \u201c${updated.name}\u201d updated.`);
     } else {
       const made = await api("POST", "/api/v1/api-keys", payload);
       showKeyOnce(made.key);
-      announce(status, `API key "${made.name}" created.`);
+      announce(status, `API key \u201c${made.name}\u201d created.`);
     }
     await load();
   } catch (e) {
-    showProblem(form, e, mapField);
+    showProblem(form, e, explain);
   } finally {
     busy = false;
     submit.disabled = false;
   }
 }
 
+// ---- the one-time key ----------------------------------------------------------------
+
+const keyShown = () => !created.hidden && !!keyValue.textContent;
+
 /** The one time the key is visible: a highlighted box with "Copy" and "OK". */
 function showKeyOnce(key) {
   form.hidden = true;
   created.hidden = false;
+  askToLeave(false);
   dialog.setAttribute("aria-labelledby", "key-created-title");
   keyValue.textContent = key;
   copyStatus.textContent = "";
   copyBtn.focus();
+}
+
+/**
+ * Esc, × or a click outside while the key is shown: ask "Have you copied your key?" first.
+ * Asked again (Esc while asking), it goes back to the key.
+ */
+function askToLeave(ask) {
+  leave.hidden = !ask;
+  createdActions.hidden = ask;
+  if (ask) $("key-leave-back").focus();
+}
+
+function closeRequested() {
+  if (!leave.hidden) {
+    askToLeave(false);
+    copyBtn.focus();
+  } else {
+    askToLeave(true);
+  }
 }
 
 async function onCopy() {
@@ -222,7 +292,7 @@ async function onCopy() {
     const sel = window.getSelection();
     sel.removeAllRanges();
     sel.addRange(range);
-    copyStatus.textContent = "Copying was blocked by the browser: the key is selected, press Ctrl+C (⌘C).";
+    copyStatus.textContent = "Copying was blocked by the browser: the key is selected, press Ctrl+C (\u2318C).";
   }
 }
 
@@ -267,10 +337,35 @@ neverExpire.addEventListener("change", () => { syncToggles(); if (!neverExpire.c
 form.addEventListener("submit", onSubmit);
 copyBtn.addEventListener("click", onCopy);
 $("key-ok").addEventListener("click", () => dialog.close("done"));
-// However the modal closes (OK, Esc, ×), the key leaves the page.
+$("key-created-close").addEventListener("click", closeRequested);
+$("key-leave-back").addEventListener("click", () => { askToLeave(false); copyBtn.focus(); });
+$("key-leave-close").addEventListener("click", () => dialog.close("done"));
+// Escape: the browser would close the dialog at once; while the key is shown it asks instead.
+dialog.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && keyShown()) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    closeRequested();
+  }
+});
+dialog.addEventListener("cancel", (ev) => {
+  if (keyShown()) {
+    ev.preventDefault();
+    if (leave.hidden) askToLeave(true);
+  }
+});
+// A click on the backdrop (outside the dialog's box) while the key is shown asks too.
+dialog.addEventListener("click", (ev) => {
+  if (ev.target !== dialog || !keyShown()) return;
+  const r = dialog.getBoundingClientRect();
+  const outside = ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom;
+  if (outside) askToLeave(true);
+});
+// However the modal closes, the key leaves the page.
 dialog.addEventListener("close", () => {
   keyValue.textContent = "";
   created.hidden = true;
+  askToLeave(false);
   form.hidden = false;
 });
 

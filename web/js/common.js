@@ -73,9 +73,12 @@ export function parseBody(text) {
   try { return JSON.parse(text); } catch (_) { return { detail: text }; }
 }
 
-/** Call the API as the signed-in user. Resolves to the JSON body (null when empty). */
+/**
+ * Call the API as the signed-in user with a JSON body, or a FormData (multipart upload).
+ * Resolves to the JSON body (null when empty).
+ */
 export async function api(method, path, body) {
-  const res = await request(method, path, { json: body });
+  const res = await request(method, path, body instanceof FormData ? { body } : { json: body });
   if (res.status === 0) {
     throw new ApiError(0, { title: "Network error", detail: "the server could not be reached; check your connection and try again" });
   }
@@ -126,6 +129,42 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+/**
+ * The small Markdown of OpenAPI descriptions as DOM, never via innerHTML: paragraphs (blank
+ * lines), "- " lists, `code`, **strong**, *emphasis* and [links](https://...). Anything else
+ * stays as the text it is.
+ */
+export function richText(text) {
+  const out = document.createDocumentFragment();
+  const blocks = String(text || "").split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  for (const block of blocks) {
+    const lines = block.split("\n");
+    if (lines.every((l) => /^\s*[-*] /.test(l))) {
+      out.append(el("ul", {}, lines.map((l) => el("li", {}, inlineMarkdown(l.replace(/^\s*[-*] /, ""))))));
+    } else {
+      out.append(el("p", {}, inlineMarkdown(lines.join(" "))));
+    }
+  }
+  return out;
+}
+
+/** One line of Markdown: `code`, **strong**, *em*, [text](http(s) URL) as nodes. */
+export function inlineMarkdown(text) {
+  const nodes = [];
+  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|\[([^\]]+)\]\((https?:\/\/[^)\s]+|\/[^)\s]*)\)/g;
+  let last = 0;
+  for (const m of String(text).matchAll(pattern)) {
+    if (m.index > last) nodes.push(text.slice(last, m.index));
+    if (m[1] !== undefined) nodes.push(el("code", { text: m[1] }));
+    else if (m[2] !== undefined) nodes.push(el("strong", { text: m[2] }));
+    else if (m[3] !== undefined) nodes.push(el("em", { text: m[3] }));
+    else nodes.push(el("a", { href: m[5], text: m[4] }));
+    last = m.index + m[0].length;
+  }
+  if (last < String(text).length) nodes.push(String(text).slice(last));
+  return nodes;
+}
+
 /** "3 minutes ago"-free absolute local time; "—" for null. */
 export function fmtTime(iso) {
   if (!iso) return null;
@@ -153,6 +192,60 @@ export function fromLocalInput(value) {
 
 // ---- inline errors -------------------------------------------------------------------
 
+/** The API's field names in words, for sentences about them. */
+const FIELD_WORDS = {
+  name: "The name",
+  domains: "The domain scope",
+  allow_all_ips: "The IP whitelist",
+  ip_whitelist: "The IP whitelist",
+  expires_at: "The expiry",
+  domain: "The domain",
+  destination_url: "The destination URL",
+  slug: "The slug",
+  title: "The title",
+  tags: "The tags",
+  redirect_code: "The redirect code",
+  hostname: "The hostname",
+  file: "The file",
+  body: "The request body",
+  limit: "The limit",
+  offset: "The offset",
+  id: "The id",
+  username: "The username",
+  password: "The password",
+};
+
+/** A field name (`ip_whitelist`, `tags[2]`) in words: "The IP whitelist". */
+export function fieldWords(field) {
+  const base = String(field || "").replace(/\[\d+\]$/, "").split(".").pop();
+  return FIELD_WORDS[base] || (base ? `The ${base.replace(/_/g, " ")}` : "");
+}
+
+/** A count with its noun: plural(1, "link", "links") → "1 link", plural(3, ...) → "3 links". */
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** First letter up, a full stop at the end. */
+export function capitalized(text) {
+  const t = String(text || "").trim();
+  if (!t) return t;
+  const s = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+/**
+ * A message about a field as a sentence that names it: ("destination_url", "must be an
+ * absolute URL") → "The destination URL must be an absolute URL." A message that stands on
+ * its own ("“x” is not an IP address") follows the subject after a colon.
+ */
+export function sentence(subject, message) {
+  const m = String(message || "").trim();
+  if (!subject) return capitalized(m);
+  if (/^(must|is|are|has|have|cannot|can|should|names|needs)\b/.test(m)) return capitalized(`${subject} ${m}`);
+  return capitalized(`${subject}: ${m}`);
+}
+
 export function clearErrors(form) {
   form.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; p.hidden = true; });
   form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
@@ -160,15 +253,33 @@ export function clearErrors(form) {
   if (general) { general.textContent = ""; general.hidden = true; }
 }
 
-/** Put `message` under the field named `field` (API field name); false if no such field. */
+/** Clear the error of one field (its message and its controls' invalid mark). */
+function clearFieldError(p) {
+  p.textContent = "";
+  p.hidden = true;
+  const wrap = p.closest(".field");
+  if (wrap) wrap.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+}
+
+/**
+ * Put `message` under the field named `field` (API field name); false if no such field.
+ * Several messages for one field stand on separate lines. The error goes away as soon as the
+ * field is changed.
+ */
 export function fieldError(form, field, message) {
   const p = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
   if (!p) return false;
-  p.textContent = p.textContent ? `${p.textContent} ${message}` : message;
+  p.textContent = p.textContent ? `${p.textContent}\n${message}` : message;
   p.hidden = false;
   const wrap = p.closest(".field");
   const control = wrap && wrap.querySelector("input, select, textarea");
   if (control) control.setAttribute("aria-invalid", "true");
+  if (wrap && !wrap.dataset.clearsError) {
+    wrap.dataset.clearsError = "1";
+    const clear = () => { if (!p.hidden) clearFieldError(p); };
+    wrap.addEventListener("input", clear);
+    wrap.addEventListener("change", clear);
+  }
   return true;
 }
 
@@ -179,10 +290,11 @@ export function generalError(form, message) {
 }
 
 /**
- * Show an ApiError inside `form`: each `errors[].field` next to its field. `mapField(field)`
- * may return {field, message} to rename a field or reword (e.g. "ip_whitelist[2]" → "line 3").
- * Whatever is not placed goes to the form's general error. Focuses the first invalid field.
- * Nothing typed is touched.
+ * Show an ApiError inside `form`: each `errors[].field` next to its field, as a sentence that
+ * names it in words, one line per error. `mapField({field, index, message})` may return
+ * {field, message, subject} to place an error elsewhere or name it better (e.g.
+ * "ip_whitelist[2]" → subject "Line 3"). Whatever is not placed goes to the form's general
+ * error. Focuses the first invalid field. Nothing typed is touched.
  */
 export function showProblem(form, err, mapField) {
   clearErrors(form);
@@ -190,14 +302,15 @@ export function showProblem(form, err, mapField) {
   const errors = Array.isArray(problem.errors) ? problem.errors : [];
   const unplaced = [];
   for (const e of errors) {
-    let target = { field: String(e.field || ""), message: String(e.message || "invalid") };
+    let target = { field: String(e.field || ""), message: String(e.message || "is not valid") };
     const m = /^([a-z_]+)\[(\d+)\]$/.exec(target.field);
     if (m) target = { field: m[1], index: Number(m[2]), message: target.message };
     const mapped = (mapField && mapField(target)) || target;
-    if (!fieldError(form, mapped.field, mapped.message)) unplaced.push(mapped.message);
+    const text = sentence(mapped.subject || fieldWords(mapped.field), mapped.message);
+    if (!fieldError(form, mapped.field, text)) unplaced.push(text);
   }
-  if (errors.length === 0) unplaced.push(err && err.message ? err.message : "something went wrong");
-  if (unplaced.length) generalError(form, unplaced.join(" "));
+  if (errors.length === 0) unplaced.push(capitalized(err && err.message ? err.message : "something went wrong"));
+  if (unplaced.length) generalError(form, unplaced.join("\n"));
   const first = form.querySelector("[aria-invalid=true]");
   if (first) first.focus();
   else {
@@ -239,10 +352,27 @@ export async function copyText(text) {
   }
 }
 
-/** Announce a message in a polite live region (e.g. "Link deleted."). */
-export function announce(region, message, isError) {
+/**
+ * Announce a message in a polite live region (e.g. "Link deleted."). A success message lasts
+ * until the next action (a click or a submit anywhere on the page); an error, or a message
+ * announced with `persistent` (a count, a state), stays until replaced.
+ */
+export function announce(region, message, isError, persistent) {
   if (!region) return;
   region.textContent = message;
   region.classList.toggle("error", !!isError);
+  if (message && !isError && !persistent) region.dataset.transient = "1";
+  else delete region.dataset.transient;
+}
+
+// The next action clears the success messages of the last one; it runs before the action's
+// own handlers (capture phase), so whatever that action announces stays.
+for (const type of ["click", "submit"]) {
+  document.addEventListener(type, () => {
+    for (const region of document.querySelectorAll("[data-transient]")) {
+      region.textContent = "";
+      delete region.dataset.transient;
+    }
+  }, true);
 }
 

@@ -1,5 +1,5 @@
-// Domains: list, add, delete; a 409 ("still has links") is explained with a force option.
-import { announce, api, apiAll, clearErrors, el, fieldError, fmtTime, openDialog, showProblem } from "./common.js";
+// Domains: list, add, and delete through one dialog that says what blocks the deletion.
+import { announce, api, apiAll, capitalized, clearErrors, el, fieldError, fmtTime, openDialog, plural, showProblem } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -8,9 +8,7 @@ const status = $("domains-status");
 const form = $("domain-form");
 const hostname = $("domain-hostname");
 const add = $("domain-add");
-const conflict = $("domain-conflict");
 let domains = [];
-let pending = null; // the domain whose deletion was refused with 409
 
 function row(d) {
   const readOnly = d.source === "config";
@@ -54,7 +52,7 @@ form.addEventListener("submit", async (ev) => {
     await load();
   } catch (e) {
     if (e.status === 409 && !(e.problem.errors || []).length) {
-      fieldError(form, "hostname", e.message);
+      fieldError(form, "hostname", capitalized(e.message));
       hostname.focus();
     } else {
       showProblem(form, e);
@@ -64,44 +62,85 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 
-async function remove(d, force) {
-  const q = force ? "?force=true" : "";
-  await api("DELETE", `/api/v1/domains/${d.id}${q}`);
-  announce(status, force ? `Domain ${d.hostname} and its links deleted.` : `Domain ${d.hostname} deleted.`);
-  await load();
+// ---- deleting: one dialog that says what blocks it and offers what can succeed ----------
+
+const dialog = $("domain-delete");
+const explain = $("domain-delete-explain");
+const keyList = $("domain-delete-keys");
+const keysLink = $("domain-delete-keys-link");
+const withLinks = $("domain-delete-links");
+const only = $("domain-delete-only");
+const deleteError = $("domain-delete-error");
+let pending = null; // the domain the dialog is about
+
+const quoted = (names) => {
+  const q = names.map((n) => `\u201c${n}\u201d`);
+  return q.length > 1 ? `${q.slice(0, -1).join(", ")} and ${q[q.length - 1]}` : q.join("");
+};
+
+/** What stands in the way of deleting `d`, from fresh data: its links and the keys scoped to it. */
+async function obstacles(d) {
+  const [fresh, keys] = await Promise.all([api("GET", `/api/v1/domains/${d.id}`), apiAll("/api/v1/api-keys")]);
+  const scoped = keys.filter((k) => (k.domains || []).includes(fresh.hostname)).map((k) => k.name);
+  return { domain: fresh, keys: scoped.sort((a, b) => a.localeCompare(b)) };
 }
 
-body.addEventListener("click", async (ev) => {
-  const btn = ev.target.closest("button[data-action=delete]");
-  if (!btn) return;
-  const d = domains.find((x) => String(x.id) === btn.closest("tr").dataset.id);
-  if (!d) return;
-  if (!window.confirm(`Delete the domain ${d.hostname}?`)) return;
+async function openDelete(d) {
+  let found;
   try {
-    await remove(d, false);
+    found = await obstacles(d);
   } catch (e) {
-    if (e.status === 409) {
-      pending = d;
-      $("domain-conflict-detail").textContent = e.message;
-      $("domain-conflict-explain").textContent = d.link_count > 0
-        ? `${d.hostname} still has ${d.link_count} link${d.link_count === 1 ? "" : "s"}. A domain with links cannot be deleted on its own: you can delete the domain together with all of its links, or cancel and move or delete the links first.`
-        : `The server refused to delete ${d.hostname}. You can try deleting it together with everything that depends on it.`;
-      openDialog(conflict, $("domain-force"));
-    } else {
-      announce(status, `Could not delete ${d.hostname}: ${e.message}`, true);
-    }
+    announce(status, `Could not check ${d.hostname}: ${e.message}`, true);
+    return;
   }
-});
+  pending = found.domain;
+  const host = pending.hostname;
+  const links = pending.link_count;
+  $("domain-delete-title").textContent = `Delete ${host}?`;
+  deleteError.hidden = true;
+  const lines = [];
+  if (found.keys.length) {
+    const who = found.keys.length === 1 ? `the API key ${quoted(found.keys)} is` : `the API keys ${quoted(found.keys)} are`;
+    lines.push(`${host} cannot be deleted: ${who} scoped to it. Change ${found.keys.length === 1 ? "its" : "their"} Domain Scope on the API Keys page first, then delete the domain.`);
+    if (links) lines.push(`It also has ${plural(links, "link", "links")}, which would be deleted with it.`);
+  } else if (links) {
+    lines.push(`${host} still has ${plural(links, "link", "links")}. Deleting the domain deletes ${links === 1 ? "it" : "them"} too: ${links === 1 ? "it stops" : "they stop"} redirecting at once. This cannot be undone.`);
+  } else {
+    lines.push(`${host} has no links and no API key is scoped to it. Deleting it cannot be undone.`);
+  }
+  keyList.replaceChildren(...found.keys.map((name) => el("li", { text: name })));
+  keyList.hidden = !found.keys.length;
+  const [first, ...rest] = lines.map((text) => el("p", { text }));
+  explain.replaceChildren(first, keyList, ...rest); // the keys right under the sentence naming them
+  keysLink.hidden = !found.keys.length;
+  withLinks.hidden = !!found.keys.length || !links;
+  only.hidden = !!found.keys.length || !!links;
+  const action = [keysLink, withLinks, only].find((b) => !b.hidden);
+  openDialog(dialog, action);
+}
 
-$("domain-force").addEventListener("click", async () => {
+async function remove(force) {
   const d = pending;
   if (!d) return;
   try {
-    await remove(d, true);
-    conflict.close();
+    await api("DELETE", `/api/v1/domains/${d.id}${force ? "?force=true" : ""}`);
+    dialog.close("done");
+    announce(status, force ? `Domain ${d.hostname} and its links deleted.` : `Domain ${d.hostname} deleted.`);
+    await load();
   } catch (e) {
-    $("domain-conflict-detail").textContent = `Still refused: ${e.message}`;
+    // Something changed since the dialog opened (a new link, a newly scoped key): say so.
+    deleteError.textContent = `${d.hostname} was not deleted. ${capitalized(e.message)}`;
+    deleteError.hidden = false;
   }
+}
+
+body.addEventListener("click", (ev) => {
+  const btn = ev.target.closest("button[data-action=delete]");
+  if (!btn) return;
+  const d = domains.find((x) => String(x.id) === btn.closest("tr").dataset.id);
+  if (d) openDelete(d);
 });
+withLinks.addEventListener("click", () => remove(true));
+only.addEventListener("click", () => remove(false));
 
 load();

@@ -1,5 +1,7 @@
-// Links: search + pagination, create/edit/delete in a modal, copy short URL.
-import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
+// Links: search + pagination, create/edit/delete in a modal, copy short URL, and CSV import
+// (a dialog with the columns, an example and the result) and export (a download link that
+// follows the Domain filter).
+import { announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, plural, sentence, showProblem, toLocalInput } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -36,8 +38,8 @@ function row(l) {
   return el("tr", { "data-id": String(l.id) },
     el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: safeHref(l.short_url), text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
     el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
-    el("td", { class: "wrap", "data-label": "Title" }, l.title || ""),
-    el("td", { "data-label": "Tags" }, (l.tags || []).map((t) => el("span", { class: "badge", text: t })), " "),
+    el("td", { class: "wrap", "data-label": "Title", "data-empty": !l.title }, l.title || null),
+    el("td", { class: "tags", "data-label": "Tags", "data-empty": !(l.tags || []).length }, (l.tags || []).map((t) => el("span", { class: "badge", text: t }))),
     el("td", { "data-label": "Clicks" }, String(l.clicks)),
     el("td", { "data-label": "Created" }, fmtTime(l.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
@@ -79,9 +81,11 @@ async function loadDomains() {
   try {
     const list = await apiAll("/api/v1/domains");
     f.domain.replaceChildren(...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
+    importDomain.replaceChildren(importDomain.options[0], ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
     domainFilter.replaceChildren(el("option", { value: "", text: "All domains" }), ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
     $("links-no-domains").hidden = list.length > 0;
     $("create-link").disabled = list.length === 0;
+    $("import-csv").disabled = list.length === 0;
   } catch (e) {
     announce(status, `Could not load the domains: ${e.message}`, true);
   }
@@ -147,13 +151,15 @@ form.addEventListener("submit", async (ev) => {
     await load();
   } catch (e) {
     showProblem(form, e, (x) => {
-      if (x.field === "tags" && x.index !== undefined) return { field: "tags", message: `Tag ${x.index + 1}: ${x.message}` };
+      if (x.field === "tags" && x.index !== undefined) {
+        return { field: "tags", subject: `Tag ${x.index + 1}`, message: x.message.replace("must each be", "must be") };
+      }
       if (x.field === "domain" && e.status === 404) return { field: "domain", message: x.message };
       return x;
     });
     if (e.status === 409 && !(e.problem.errors || []).length) {
       clearErrors(form);
-      fieldError(form, "slug", e.message);
+      fieldError(form, "slug", capitalized(e.message));
       f.slug.focus();
     }
   } finally {
@@ -161,6 +167,104 @@ form.addEventListener("submit", async (ev) => {
     submit.disabled = false;
   }
 });
+
+// ---- CSV import and export ------------------------------------------------------------
+
+const importDialog = $("import-dialog");
+const importForm = $("import-form");
+const importFile = $("import-file");
+const importDomain = $("import-domain");
+const importSubmit = $("import-submit");
+const exportLink = $("export-csv");
+
+/** "Export CSV" downloads the links of the current Domain filter (all without one). */
+function syncExport() {
+  const domain = domainFilter.value;
+  exportLink.href = domain ? `/api/v1/links/export?domain=${encodeURIComponent(domain)}` : "/api/v1/links/export";
+  exportLink.title = domain ? `Download the links of ${domain} as CSV` : "Download every link as CSV";
+}
+
+function resetImport() {
+  importForm.reset();
+  clearErrors(importForm);
+  if (domainFilter.value) importDomain.value = domainFilter.value;
+  $("import-choose").hidden = false;
+  $("import-result").hidden = true;
+  importSubmit.hidden = false;
+  $("import-again").hidden = true;
+  $("import-cancel").textContent = "Cancel";
+}
+
+function openImport() {
+  resetImport();
+  openDialog(importDialog, importFile);
+}
+
+/**
+ * A row error from the server as sentences: "destination_url: must be ...; title: must ..."
+ * names each field in words.
+ */
+function rowReason(message) {
+  return String(message || "")
+    .split(/; (?=[a-z_][a-z_0-9.[\]]*: )/)
+    .map((part) => {
+      const m = /^([a-z_][a-z_0-9.[\]]*): (.*)$/s.exec(part);
+      return m ? sentence(fieldWords(m[1]), m[2]) : sentence("", part);
+    })
+    .join(" ");
+}
+
+function showImportResult(r) {
+  const errors = Array.isArray(r.errors) ? r.errors : [];
+  $("import-counts").replaceChildren(
+    el("li", { "data-count": "created" }, el("strong", { text: String(r.created) }), ` ${r.created === 1 ? "link" : "links"} created`),
+    el("li", { "data-count": "skipped" }, el("strong", { text: String(r.skipped) }), ` skipped (the slug was already taken)`),
+    el("li", { "data-count": "failed" }, el("strong", { text: String(r.failed) }), ` ${r.failed === 1 ? "row" : "rows"} failed`));
+  $("import-errors").replaceChildren(...errors.map((e) =>
+    el("li", { "data-row": String(e.row) }, el("strong", { text: `Line ${e.row}: ` }), rowReason(e.message))));
+  // The server lists the first rows only; `errors_truncated` counts the rest.
+  const more = Number.isInteger(r.errors_truncated) ? r.errors_truncated : Math.max(0, r.failed - errors.length);
+  $("import-more").textContent = more ? `… and ${plural(more, "more row", "more rows")} that failed.` : "";
+  $("import-more").hidden = !more;
+  $("import-failures").hidden = !errors.length && !more;
+  $("import-choose").hidden = true;
+  $("import-result").hidden = false;
+  importSubmit.hidden = true;
+  $("import-again").hidden = false;
+  $("import-cancel").textContent = "Close";
+  $("import-result-title").focus();
+}
+
+async function onImport(ev) {
+  ev.preventDefault();
+  if (busy) return;
+  clearErrors(importForm);
+  const file = importFile.files && importFile.files[0];
+  if (!file) {
+    fieldError(importForm, "file", "Choose a CSV file to import.");
+    importFile.focus();
+    return;
+  }
+  const data = new FormData();
+  data.append("file", file, file.name);
+  const q = importDomain.value ? `?domain=${encodeURIComponent(importDomain.value)}` : "";
+  busy = true;
+  importSubmit.disabled = true;
+  importSubmit.textContent = "Importing…";
+  try {
+    const report = await api("POST", `/api/v1/links/import${q}`, data);
+    showImportResult(report);
+    announce(status, `Import finished: ${plural(report.created, "link", "links")} created, ${report.skipped} skipped, ${report.failed} failed.`);
+    offset = 0;
+    await Promise.all([load(), loadDomains()]);
+  } catch (e) {
+    showProblem(importForm, e);
+  } finally {
+    busy = false;
+    importSubmit.disabled = false;
+    importSubmit.textContent = "Import";
+  }
+}
 
 body.addEventListener("click", async (ev) => {
   const btn = ev.target.closest("button[data-action]");
@@ -185,11 +289,15 @@ body.addEventListener("click", async (ev) => {
 });
 
 search.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load(); });
-domainFilter.addEventListener("change", () => { offset = 0; load(); });
+domainFilter.addEventListener("change", () => { offset = 0; syncExport(); load(); });
 let timer = null;
 q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
 prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
 next.addEventListener("click", () => { offset += PAGE; load(); });
 $("create-link").addEventListener("click", openCreate);
 
-loadDomains().then(load);
+$("import-csv").addEventListener("click", openImport);
+importForm.addEventListener("submit", onImport);
+$("import-again").addEventListener("click", () => { resetImport(); importFile.focus(); });
+
+loadDomains().then(() => { syncExport(); return load(); });

@@ -7,8 +7,14 @@
 //
 // The pasted key lives in `state.key` only: never in storage, a URL, the DOM outside its own
 // password field, or the history. History entries carry the key's 12-character display prefix.
+// A key is checked in this page first (format and checksum, api-key-format.js); only a
+// well-formed key is asked about at GET /api/v1/keys/current, and only once.
+//
+// A history entry is loaded into the builder, never sent by itself: only "Send Request" sends.
 
-import { ApiError, announce, api, copyText, el, fmtTime, parseBody, request, sendsCsrf } from "./common.js";
+import { ApiError, announce, api, copyText, el, fieldWords, fmtTime, inlineMarkdown, parseBody, request, richText, sendsCsrf, sentence } from "./common.js";
+import { checkKeyFormat } from "./api-key-format.js";
+import { codeSamples } from "./code-samples.js";
 import { fields, loadDocument, operations, parameters, requestBody, resolve, sessionCookieName } from "./openapi.js";
 import { curl, env } from "./snippets.js";
 
@@ -19,6 +25,7 @@ const HISTORY_SHOWN = 100;
 
 const $ = (id) => document.getElementById(id);
 const root = $("api-playground");
+const keyPrefix = root ? root.dataset.keyPrefix || "ldk" : "ldk";
 
 const ui = {
   key: $("pg-key"),
@@ -42,6 +49,8 @@ const ui = {
   previewHeaders: $("pg-preview-headers"),
   previewBody: $("pg-preview-body"),
   send: $("pg-send"),
+  loaded: $("pg-loaded"),
+  code: $("pg-code"),
   authMode: $("pg-auth-mode"),
   response: $("pg-response"),
   status: $("pg-status"),
@@ -63,13 +72,14 @@ const state = {
   ops: [], // { id, method, path, op, params, media, bodyRequired, example }
   current: null,
   key: "", // in memory only
-  checkedKey: "",
-  keyCheck: 0, // sequence number of the latest key check
+  keyChecks: new Map(), // well-formed key → the promise of its GET /api/v1/keys/current answer
   bodyValid: true,
   sending: false,
   requests: 0,
   last: null, // the last request sent: currentRequest() plus fileName
   pending: null, // an endpoint asked for before the document was loaded
+  loaded: null, // the history entry in the builder, until another endpoint is chosen or it is sent
+  samples: null, // the code-samples block of the Request Preview
 };
 
 // ---- the OpenAPI document ---------------------------------------------------------------
@@ -115,7 +125,7 @@ function fillEndpointSelect(doc) {
       mine.map((o) => el("option", { value: o.id, text: o.op.summary ? `${o.id} — ${o.op.summary}` : o.id }))));
   }
   ui.endpoint.disabled = false;
-  announce(ui.endpointStatus, `${state.ops.length} endpoints in ${tags.length} groups.`, false);
+  announce(ui.endpointStatus, `${state.ops.length} endpoints in ${tags.length} groups.`, false, true);
 }
 
 // ---- the API key --------------------------------------------------------------------------
@@ -128,6 +138,7 @@ function describeAuth() {
   } else {
     ui.authMode.textContent = "Sent with your session: no API key is pasted.";
   }
+  describeLoaded();
 }
 
 function keyDetails(k) {
@@ -153,25 +164,47 @@ function showScope(domains) {
   }
 }
 
+/** The server's answer about a well-formed key, asked once per key for the page's life. */
+function askServer(key) {
+  if (!state.keyChecks.has(key)) {
+    const answer = request("GET", "/api/v1/keys/current", { key, cache: "no-store" });
+    state.keyChecks.set(key, answer);
+    // A network failure may be retried by the next paste; an answer is final.
+    answer.then((res) => { if (res.status === 0) state.keyChecks.delete(key); });
+  }
+  return state.keyChecks.get(key);
+}
+
+function keyProblem(text) {
+  ui.key.setAttribute("aria-invalid", "true");
+  ui.keyInfo.classList.add("error");
+  ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text }));
+}
+
+/** Check the key as typed: its format here at once, then (well-formed only) with the server. */
 async function checkKey() {
-  const key = ui.key.value.trim();
-  state.key = key;
-  state.checkedKey = key;
-  const seq = ++state.keyCheck;
+  const raw = ui.key.value;
+  const format = checkKeyFormat(raw, keyPrefix);
+  state.key = raw.trim();
   describeAuth();
   refresh();
   showScope(null);
   ui.keyInfo.classList.remove("error");
   ui.key.removeAttribute("aria-invalid");
-  if (!key) {
+  if (format.reason === "empty") {
     ui.keyInfo.replaceChildren();
     return;
   }
-  ui.keyInfo.replaceChildren(el("p", { class: "muted", text: "Checking the key…" }));
-  const res = await request("GET", "/api/v1/keys/current", { key, cache: "no-store" });
-  if (seq !== state.keyCheck) return; // a newer key was pasted meanwhile
+  if (!format.ok) {
+    keyProblem(format.message);
+    return;
+  }
+  const key = format.key;
+  ui.keyInfo.replaceChildren(el("p", { class: "muted", text: "Checking the key with the server…" }));
+  const res = await askServer(key);
+  if (ui.key.value.trim() !== key) return; // another key was pasted meanwhile
   if (res.status === 0) {
-    ui.keyInfo.replaceChildren(el("p", { class: "error", text: "The key could not be checked: the server could not be reached." }));
+    keyProblem("The key could not be checked: the server could not be reached.");
     return;
   }
   const data = parseBody(res.text);
@@ -180,9 +213,7 @@ async function checkKey() {
     showScope(data.domains);
   } else {
     const detail = (data && (data.detail || data.title)) || `the server answered ${res.status}`;
-    ui.key.setAttribute("aria-invalid", "true");
-    ui.keyInfo.classList.add("error");
-    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error" }, el("strong", { text: `${res.status}: ` }), detail));
+    keyProblem(`The server refused this key (${res.status}): ${sentence("", detail)}`);
   }
 }
 
@@ -215,7 +246,7 @@ function paramControl(p, where) {
   return el("div", { class: "field pg-param" },
     el("label", { for: id }, el("code", { text: p.name }), required ? " (required)" : " (optional)"),
     control,
-    description ? el("p", { class: "hint", id: hintId, text: description }) : null);
+    description ? el("p", { class: "hint", id: hintId }, inlineMarkdown(description)) : null);
 }
 
 function selectEndpoint(id, opts) {
@@ -229,7 +260,11 @@ function selectEndpoint(id, opts) {
     refresh();
     return;
   }
-  ui.description.textContent = [o.op.summary, o.op.description].filter(Boolean).join(": ");
+  ui.description.replaceChildren(
+    o.op.summary ? el("strong", { text: o.op.summary }) : "",
+    o.op.description ? richText(o.op.description) : "");
+  state.loaded = null;
+  describeLoaded();
   const pathParams = o.params.filter((p) => p.in === "path");
   const queryParams = o.params.filter((p) => p.in === "query");
   ui.pathSet.querySelector(".pg-param-list").replaceChildren(...pathParams.map((p) => paramControl(p, "path")));
@@ -343,6 +378,14 @@ function refresh() {
   else if (r.multipart) body = r.file ? `${r.fileField}=@${r.file.name} (${r.file.size} bytes)` : `${r.fileField}=(choose a file)`;
   ui.previewBody.textContent = body;
   ui.previewBody.hidden = !body;
+  // The code to put in a program: the key from the environment, never the pasted one.
+  const model = requestModel(Object.assign({}, r, { key: "", fileName: r.file ? r.file.name : null }));
+  if (!state.samples) {
+    state.samples = codeSamples(model, "Code for this request");
+    ui.code.append(state.samples);
+  } else {
+    state.samples.update(model);
+  }
 }
 
 // ---- sending --------------------------------------------------------------------------------
@@ -412,6 +455,8 @@ async function send() {
   }
   state.sending = true;
   state.last = r;
+  state.loaded = null;
+  describeLoaded();
   ui.send.textContent = "Sending...";
   ui.send.setAttribute("aria-busy", "true");
   refresh();
@@ -446,15 +491,15 @@ async function record(r, result) {
     addHistoryItem(saved, true);
   } catch (e) {
     const problem = (e instanceof ApiError && e.problem) || {};
-    const reasons = Array.isArray(problem.errors) ? problem.errors.map((x) => `${x.field}: ${x.message}`).join("; ") : "";
-    ui.historyNotice.textContent = `Not saved in the Request History: ${reasons || e.message}.`;
+    const reasons = Array.isArray(problem.errors) ? problem.errors.map((x) => sentence(fieldWords(x.field), x.message)).join(" ") : "";
+    ui.historyNotice.textContent = `Not saved in the Request History. ${reasons || sentence("", e.message)}`;
     ui.historyNotice.hidden = false;
   }
 }
 
 function historyItem(h) {
   const query = h.query ? `?${h.query}` : "";
-  const button = el("button", { type: "button", class: "pg-history-item", title: "Replay this request" },
+  const button = el("button", { type: "button", class: "pg-history-item", title: "Load this request into the builder" },
     el("span", { class: "pg-history-line" },
       el("span", { class: `method method-${String(h.method).toLowerCase()}`, text: h.method }),
       el("span", { class: `status-badge ${statusClass(h.status)}`, text: String(h.status) })),
@@ -462,12 +507,13 @@ function historyItem(h) {
     el("span", { class: "pg-history-meta muted" },
       el("time", { datetime: h.created_at, text: fmtTime(h.created_at) || "" }),
       ` · ${h.duration_ms} ms · ${h.key_prefix ? `key ${h.key_prefix}…` : "session"}`));
-  button.addEventListener("click", () => replay(h));
+  button.addEventListener("click", () => loadFromHistory(h));
   return el("li", { "data-id": String(h.id), "data-method": h.method, "data-path": h.path }, button);
 }
 
 function emptyHistory() {
   ui.historyList.replaceChildren(el("li", { class: "empty muted", text: "No requests yet." }));
+  ui.clearHistory.disabled = true;
 }
 
 function addHistoryItem(h, first) {
@@ -476,6 +522,7 @@ function addHistoryItem(h, first) {
   if (first) ui.historyList.prepend(historyItem(h));
   else ui.historyList.append(historyItem(h));
   while (ui.historyList.children.length > HISTORY_SHOWN) ui.historyList.lastElementChild.remove();
+  ui.clearHistory.disabled = false;
 }
 
 async function loadHistory() {
@@ -510,7 +557,36 @@ function matchOperation(method, path) {
   return best;
 }
 
-function replay(h) {
+/** What authenticates a request: "the API key ldk_abc…" or "your session". */
+const authOf = (prefix) => (prefix ? `the API key ${prefix}…` : "your session");
+
+/**
+ * The note under a request loaded from the history: nothing was sent, and which credentials
+ * "Send Request" will use now (kept true while the key field changes).
+ */
+function describeLoaded() {
+  const l = state.loaded;
+  ui.loaded.hidden = !l;
+  if (!l) return;
+  const h = l.entry;
+  const now = authOf(state.key ? state.key.slice(0, PREFIX_LEN) : "");
+  const then = authOf(h.key_prefix);
+  const lines = [`Loaded ${h.method} ${h.path}${h.query ? "?" + h.query : ""} from the Request History. Nothing was sent.`];
+  if (l.multipart) lines.push(`Choose the file again: the history keeps only its name ${h.body}.`);
+  lines.push(now === then
+    ? `"Send Request" sends it with ${now}, as before.`
+    : `"Send Request" sends it with ${now}; it was first sent with ${then}.`);
+  if (l.extra.length) lines.push(`Unknown query parameters were left out: ${l.extra.join(", ")}.`);
+  ui.loaded.textContent = lines.join(" ");
+  ui.loaded.classList.toggle("warning", now !== then);
+}
+
+/**
+ * Load a history entry into the builder — method, path, parameters, body — and say which
+ * authentication "Send Request" will use. Nothing is sent: a request refused to a scoped key
+ * must not go out again with the session because someone clicked its entry.
+ */
+function loadFromHistory(h) {
   if (!state.doc) return;
   const match = matchOperation(h.method, h.path);
   if (!match) {
@@ -531,23 +607,11 @@ function replay(h) {
     else extra.push(name);
   }
   validateBody();
+  state.loaded = { entry: h, multipart: !!(o.media && o.media.startsWith("multipart/")), extra };
   refresh();
+  announce(ui.historyStatus, `Loaded ${h.method} ${h.path} into the request builder.`, false);
   root.scrollIntoView({ block: "start" });
-  const ignored = extra.length ? ` Ignored unknown query parameters: ${extra.join(", ")}.` : "";
-  if (o.media && o.media.startsWith("multipart/")) {
-    announce(ui.historyStatus, `Choose the file again to replay this upload ${h.body}.`, false);
-    ui.file.focus();
-    return;
-  }
-  if (ui.send.disabled) {
-    announce(ui.historyStatus, "This request cannot be replayed as it was: complete the request builder.", true);
-    return;
-  }
-  const now = state.key ? `the API key ${masked(state.key)}` : "your session";
-  const then = h.key_prefix ? `the key ${h.key_prefix}…` : "your session";
-  const note = now === `the API key ${h.key_prefix}…` || (!h.key_prefix && !state.key) ? "" : ` (it was first sent with ${then})`;
-  announce(ui.historyStatus, `Replaying ${h.method} ${h.path} with ${now}${note}.${ignored}`, false);
-  send();
+  (o.media && o.media.startsWith("multipart/") ? ui.file : ui.send).focus({ preventScroll: true });
 }
 
 // ---- "Try in Playground" from the API Documentation --------------------------------------------
@@ -564,19 +628,9 @@ function tryEndpoint(detail) {
 // ---- start --------------------------------------------------------------------------------------
 
 function start() {
-  // The API key.
-  let keyTimer = null;
-  ui.key.addEventListener("input", () => {
-    // Requests use the key as typed at once; the check waits for typing to pause.
-    state.key = ui.key.value.trim();
-    refresh();
-    clearTimeout(keyTimer);
-    keyTimer = setTimeout(checkKey, 250);
-  });
-  ui.key.addEventListener("change", () => {
-    clearTimeout(keyTimer);
-    if (ui.key.value.trim() !== state.checkedKey) checkKey();
-  });
+  // The API key: checked as it is typed (the format here; a well-formed key once with the server).
+  ui.key.addEventListener("input", checkKey);
+  ui.key.addEventListener("change", checkKey); // a field cleared by script fires only "change"
   ui.keyToggle.addEventListener("click", () => {
     const show = ui.key.type === "password";
     ui.key.type = show ? "text" : "password";
@@ -638,7 +692,6 @@ function start() {
     ui.keyToggle.textContent = "Show";
     ui.keyToggle.setAttribute("aria-pressed", "false");
     state.key = "";
-    state.checkedKey = "";
   });
   window.addEventListener("pageshow", (ev) => {
     if (ev.persisted) checkKey();

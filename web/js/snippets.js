@@ -1,7 +1,8 @@
 // Owns code samples of one HTTP request: the request model below and one function per language
-// that writes it out (today `curl`). The API Documentation's examples and the API Playground's
-// "Copy cURL" both describe their request as a model and hand it here; samples in other
-// languages (Python, JavaScript, Go) are to be sibling functions over the same model.
+// that writes it out: `curl` (a shell command), `python` (requests), `javascript` (fetch, for
+// Node.js 18+ as an ES module) and `go` (net/http). The API Documentation's examples and the
+// API Playground both describe their request as a model and hand it here; LANGUAGES lists the
+// writers for the pages that offer a choice.
 //
 // The request model is a plain object:
 //   {
@@ -38,6 +39,122 @@ export function curl(req) {
   }
   if (req.file) lines.push(`  -F ${shellQuote(`${req.file.field}=@${curlFormFileName(req.file.name)}`)}`);
   return lines.join(" \\\n");
+}
+
+/** The languages a request can be written in, in the order pages offer them. */
+export const LANGUAGES = [
+  { id: "curl", label: "cURL", write: curl },
+  { id: "python", label: "Python", write: python },
+  { id: "javascript", label: "JavaScript", write: javascript },
+  { id: "go", label: "Go", write: go },
+];
+
+/** The request as a Python script using `requests`; it prints the status and the body. */
+export function python(req) {
+  const lines = ["import os", "", "import requests", ""];
+  const args = [`    ${JSON.stringify(req.method)},`, `    ${JSON.stringify(req.url)},`];
+  const headers = (req.headers || []).filter(([name]) => !(req.file && name.toLowerCase() === "content-type"));
+  if (headers.length) {
+    args.push("    headers={");
+    for (const [name, value] of headers) args.push(`        ${JSON.stringify(name)}: ${joined(value, pyEnv)},`);
+    args.push("    },");
+  }
+  if (req.body !== null && req.body !== undefined) args.push(`    data=${JSON.stringify(String(req.body))}.encode("utf-8"),`);
+  if (req.file) args.push(`    files={${JSON.stringify(req.file.field)}: (${JSON.stringify(req.file.name)}, open(${JSON.stringify(req.file.name)}, "rb"))},`);
+  args.push("    timeout=30,");
+  lines.push("response = requests.request(", ...args, ")", "print(response.status_code)", "print(response.text)");
+  return lines.join("\n");
+}
+
+/** The request as JavaScript with `fetch` (Node.js 18+, an ES module); prints status and body. */
+export function javascript(req) {
+  const lines = [];
+  if (req.file) {
+    lines.push('import { readFile } from "node:fs/promises";', "");
+    lines.push("const form = new FormData();");
+    lines.push(`form.append(${JSON.stringify(req.file.field)}, new Blob([await readFile(${JSON.stringify(req.file.name)})]), ${JSON.stringify(req.file.name)});`, "");
+  }
+  const init = [`  method: ${JSON.stringify(req.method)},`];
+  const headers = (req.headers || []).filter(([name]) => !(req.file && name.toLowerCase() === "content-type"));
+  if (headers.length) {
+    init.push("  headers: {");
+    for (const [name, value] of headers) init.push(`    ${JSON.stringify(name)}: ${joined(value, jsEnv)},`);
+    init.push("  },");
+  }
+  if (req.body !== null && req.body !== undefined) init.push(`  body: ${JSON.stringify(String(req.body))},`);
+  else if (req.file) init.push("  body: form,");
+  lines.push(`const response = await fetch(${JSON.stringify(req.url)}, {`, ...init, "});");
+  lines.push("console.log(response.status);", "console.log(await response.text());");
+  return lines.join("\n");
+}
+
+/** The request as a Go program using net/http; it prints the status and the body. */
+export function go(req) {
+  const imports = new Set(["fmt", "io", "net/http"]);
+  const body = [];
+  let reader = "nil";
+  if (req.body !== null && req.body !== undefined) {
+    imports.add("strings");
+    reader = `strings.NewReader(${goString(req.body)})`;
+  } else if (req.file) {
+    imports.add("bytes").add("mime/multipart").add("os");
+    body.push(
+      "\tvar buf bytes.Buffer",
+      "\tform := multipart.NewWriter(&buf)",
+      `\tpart, err := form.CreateFormFile(${goString(req.file.field)}, ${goString(req.file.name)})`,
+      "\tif err != nil {", "\t\tpanic(err)", "\t}",
+      `\tfile, err := os.Open(${goString(req.file.name)})`,
+      "\tif err != nil {", "\t\tpanic(err)", "\t}",
+      "\tdefer file.Close()",
+      "\tif _, err := io.Copy(part, file); err != nil {", "\t\tpanic(err)", "\t}",
+      "\tif err := form.Close(); err != nil {", "\t\tpanic(err)", "\t}",
+    );
+    reader = "&buf";
+  }
+  body.push(
+    `\treq, err := http.NewRequest(${goString(req.method)}, ${goString(req.url)}, ${reader})`,
+    "\tif err != nil {", "\t\tpanic(err)", "\t}",
+  );
+  for (const [name, value] of req.headers || []) {
+    if (req.file && name.toLowerCase() === "content-type") continue;
+    if (parts(value).some((p) => typeof p === "object" && p !== null)) imports.add("os");
+    body.push(`\treq.Header.Set(${goString(name)}, ${joined(value, goEnv, goString)})`);
+  }
+  if (req.file) body.push('\treq.Header.Set("Content-Type", form.FormDataContentType())');
+  body.push(
+    "\tres, err := http.DefaultClient.Do(req)",
+    "\tif err != nil {", "\t\tpanic(err)", "\t}",
+    "\tdefer res.Body.Close()",
+    "\tout, err := io.ReadAll(res.Body)",
+    "\tif err != nil {", "\t\tpanic(err)", "\t}",
+    "\tfmt.Println(res.StatusCode)",
+    "\tfmt.Println(string(out))",
+  );
+  const sorted = Array.from(imports).sort();
+  return ["package main", "", "import (", ...sorted.map((i) => `\t"${i}"`), ")", "", "func main() {", ...body, "}"].join("\n");
+}
+
+// ---- string literals ------------------------------------------------------------------------
+
+const pyEnv = (name) => `os.environ[${JSON.stringify(name)}]`;
+const jsEnv = (name) => `process.env.${/^[A-Za-z_$][\w$]*$/.test(name) ? name : `[${JSON.stringify(name)}]`}`;
+const goEnv = (name) => `os.Getenv(${goString(name)})`;
+
+/** Literal parts and env(NAME) parts as one expression: "Bearer " + <env NAME>. */
+function joined(value, envExpr, quote) {
+  const q = quote || ((t) => JSON.stringify(t));
+  const list = [];
+  for (const p of parts(value)) {
+    const literal = typeof p !== "object" || p === null;
+    if (literal && list.length && typeof list[list.length - 1] === "string") list[list.length - 1] += String(p);
+    else list.push(literal ? String(p) : p);
+  }
+  return list.map((p) => (typeof p === "string" ? q(p) : envExpr(p.env))).join(" + ") || q("");
+}
+
+/** A Go interpreted string literal (JSON's escapes are Go's, but for lone surrogates). */
+function goString(s) {
+  return JSON.stringify(String(s)).replace(/\\u(d[89a-f][0-9a-f]{2})/gi, "\\ufffd");
 }
 
 // ---- shell ----------------------------------------------------------------------------------

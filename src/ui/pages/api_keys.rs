@@ -3,7 +3,7 @@
 //! through `/api/v1/api-keys`; the plaintext key only ever lives in the one-time box.
 
 use actix_web::HttpResponse;
-use maud::html;
+use maud::{html, Markup};
 
 use super::{described_by, field, render};
 use crate::auth::PageUser;
@@ -24,64 +24,143 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Expires", "Last used", "Status", "Actions"], "keys-body"))
         (key_dialog())
     };
-    render(&user, "API Keys", Nav::ApiKeys, "js/api-keys.js", body)
+    render(
+        &user,
+        "API Keys",
+        Nav::ApiKeys,
+        Some("js/api-keys.js"),
+        body,
+    )
 }
 
-fn key_dialog() -> maud::Markup {
+/// The Create/Edit API Key modal: one function per group of settings, in the order of the
+/// guide, so a new setting is one more function here and one more section in api-keys.js.
+fn key_dialog() -> Markup {
     html! {
         dialog #key-dialog aria-labelledby="key-dialog-title" {
             (modal_form("key", "Create API Key", "Create API Key", html! {
-                (field("key-name", "Name", "name", Some("A descriptive name, e.g. \"Production API Key\" or \"Development Key\"."), html! {
-                    input #key-name name="name" type="text" maxlength="64" required autocomplete="off"
-                        aria-describedby=(described_by("key-name", true));
-                }))
-                (field("key-domains", "Domain Scope", "domains",
-                    Some("Leave empty: the key can access all domains. Select one or more domains to restrict the key to them."),
-                    html! {
-                        select #key-domains name="domains" multiple size="4"
-                            aria-describedby=(described_by("key-domains", true)) {}
-                    }))
-                div.field.check data-field="allow_all_ips" {
-                    input #key-allow-all name="allow_all_ips" type="checkbox" checked;
-                    label for="key-allow-all" { "Allow All IP Addresses" }
-                }
-                div #key-whitelist-field hidden {
-                    (field("key-whitelist", "IP Whitelist", "ip_whitelist",
-                        Some("One IP address or CIDR range per line, e.g. 192.168.1.1 or 10.0.0.0/8. Only requests from these addresses are accepted."),
-                        html! {
-                            textarea #key-whitelist name="ip_whitelist" rows="4" spellcheck="false" autocomplete="off"
-                                aria-describedby=(described_by("key-whitelist", true)) {}
-                        }))
-                }
-                div.field.check data-field="never_expire" {
-                    input #key-never-expire name="never_expire" type="checkbox" checked;
-                    label for="key-never-expire" { "Never Expire" }
-                }
-                div #key-expiry-field hidden {
-                    (field("key-expires", "Expiration date and time", "expires_at",
-                        Some("In your local time. The key stops working at this moment."),
-                        html! {
-                            input #key-expires name="expires_at" type="datetime-local"
-                                aria-describedby=(described_by("key-expires", true));
-                        }))
-                }
+                (name_field())
+                (domain_scope_field())
+                (ip_fields())
+                (expiry_fields())
             }))
-            div #key-created hidden {
-                header.dialog-header {
-                    h2 #key-created-title tabindex="-1" { "API Key Created" }
+            (key_created())
+        }
+    }
+}
+
+fn name_field() -> Markup {
+    field(
+        "key-name",
+        "Name",
+        "name",
+        Some("A descriptive name, e.g. \"Production API Key\" or \"Development Key\"."),
+        html! {
+            input #key-name name="name" type="text" maxlength="64" required autocomplete="off"
+                aria-describedby=(described_by("key-name", true));
+        },
+    )
+}
+
+/// "Domain Scope": all domains, or a chosen few from a checkbox list (filterable when there
+/// are many), shown as removable chips. `domain-scope.js` drives it.
+fn domain_scope_field() -> Markup {
+    html! {
+        fieldset #key-domains .field.scope data-field="domains" aria-describedby="key-domains-hint key-domains-error" {
+            legend { "Domain Scope" }
+            div.scope-modes {
+                label.radio for="key-scope-all" {
+                    input #key-scope-all type="radio" name="scope_mode" value="all" checked;
+                    " All domains"
                 }
-                p.warning role="note" {
-                    strong { "Save this key now. " }
-                    "It will not be shown again. Store it in a password manager or another secure place."
+                label.radio for="key-scope-some" {
+                    input #key-scope-some type="radio" name="scope_mode" value="some";
+                    " Only the domains I choose"
                 }
-                div.secret-box {
-                    code #key-value {}
-                    button #key-copy type="button" { "Copy" }
+            }
+            div #key-scope-picker .scope-picker hidden {
+                p.scope-chosen-label #key-scope-chosen-label { "Chosen domains" }
+                ul #key-scope-chips .chips aria-labelledby="key-scope-chosen-label" {}
+                p #key-scope-none .muted { "None yet: tick the domains below." }
+                div #key-scope-filter-field .scope-filter hidden {
+                    label for="key-scope-filter" { "Filter domains" }
+                    input #key-scope-filter type="search" autocomplete="off" spellcheck="false" placeholder="Type part of a host name";
                 }
-                p #key-copy-status .status role="status" aria-live="polite" {}
-                footer.dialog-actions {
-                    button #key-ok .primary type="button" { "OK" }
+                div #key-scope-list .scope-list role="group" aria-label="Domains" {}
+                p #key-scope-empty .muted hidden {}
+            }
+            p.hint #key-domains-hint {
+                "\"All domains\" lets the key reach all domains, including ones added later. "
+                "Choose domains to restrict the key to them."
+            }
+            p.field-error #key-domains-error data-error-for="domains" role="alert" hidden {}
+        }
+    }
+}
+
+fn ip_fields() -> Markup {
+    html! {
+        div.field.check data-field="allow_all_ips" {
+            input #key-allow-all name="allow_all_ips" type="checkbox" checked;
+            label for="key-allow-all" { "Allow All IP Addresses" }
+        }
+        div #key-whitelist-field hidden {
+            (field("key-whitelist", "IP Whitelist", "ip_whitelist",
+                Some("One IP address or CIDR range per line, e.g. 192.168.1.1 or 10.0.0.0/8. Only requests from these addresses are accepted."),
+                html! {
+                    textarea #key-whitelist .mono name="ip_whitelist" rows="4" spellcheck="false" autocomplete="off"
+                        aria-describedby=(described_by("key-whitelist", true)) {}
+                }))
+        }
+    }
+}
+
+fn expiry_fields() -> Markup {
+    html! {
+        div.field.check data-field="never_expire" {
+            input #key-never-expire name="never_expire" type="checkbox" checked;
+            label for="key-never-expire" { "Never Expire" }
+        }
+        div #key-expiry-field hidden {
+            (field("key-expires", "Expiration date and time", "expires_at",
+                Some("In your local time. The key stops working at this moment."),
+                html! {
+                    input #key-expires name="expires_at" type="datetime-local"
+                        aria-describedby=(described_by("key-expires", true));
+                }))
+        }
+    }
+}
+
+/// The one time a key is shown. Closing it by Esc, × or a click outside first asks whether
+/// the key was copied; "OK" is the deliberate way out.
+fn key_created() -> Markup {
+    html! {
+        div #key-created hidden {
+            header.dialog-header {
+                h2 #key-created-title tabindex="-1" { "API Key Created" }
+                button #key-created-close .icon type="button" aria-label="Close" { "×" }
+            }
+            p.warning role="note" {
+                strong { "Save this key now. " }
+                "It will not be shown again. Store it in a password manager or another secure place."
+            }
+            div.secret-box {
+                code #key-value {}
+                button #key-copy type="button" { "Copy" }
+            }
+            p #key-copy-status .status role="status" aria-live="polite" {}
+            div #key-leave .leave-confirm hidden {
+                p #key-leave-question role="alert" {
+                    strong { "Have you copied your key? You won't be able to see it again." }
                 }
+                div.dialog-actions {
+                    button #key-leave-back type="button" { "No, go back to the key" }
+                    button #key-leave-close .danger type="button" { "Yes, close" }
+                }
+            }
+            footer #key-created-actions .dialog-actions {
+                button #key-ok .primary type="button" { "OK" }
             }
         }
     }

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::super::layout::bare;
-use super::super::see_other;
+use super::super::{see_other, sentence};
 use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
 use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
 use crate::domain::{now, Password, PasswordHash, Username};
@@ -72,10 +72,51 @@ fn login_form(next: &str, error: Option<&str>, username: &str) -> Markup {
     )
 }
 
-async fn login_page(visitor: MaybePageUser, q: web::Query<NextQuery>) -> HttpResponse {
+/// Before any user exists nobody can sign in: say so, and how to get in, instead of a form
+/// that could only answer "wrong username or password".
+fn first_run() -> Markup {
+    bare(
+        "Sign in",
+        html! {
+            h1 { "Sign in to linkdock" }
+            div.notice role="status" {
+                p { strong { "linkdock has no users yet," } " so nobody can sign in. There are two ways in:" }
+            }
+            ol.first-run {
+                li {
+                    strong { "The setup link in the log." }
+                    " When linkdock starts without a user it writes a one-time link to its log, like "
+                    code { "/ui/setup?token=…" } ". Open it to choose the first administrator's name and password. "
+                    "The link works once; restart linkdock to get a new one."
+                }
+                li {
+                    strong { "An administrator password from the environment." }
+                    " Start linkdock with " code { "LINKDOCK_ADMIN_PASSWORD" }
+                    " set: it creates the user " code { "admin" } " with that password, and you sign in here as admin."
+                }
+            }
+            p.muted { "This page shows the sign-in form as soon as a user exists." }
+            p { a href="/ui/login" { "Check again" } }
+        },
+    )
+}
+
+/// Whether nobody can sign in yet (a store failure shows the form, which then says why).
+fn no_users(st: &AppState) -> bool {
+    st.store.user_count().is_ok_and(|n| n == 0)
+}
+
+async fn login_page(
+    visitor: MaybePageUser,
+    st: web::Data<AppState>,
+    q: web::Query<NextQuery>,
+) -> HttpResponse {
     let next = safe_next(q.next.as_deref());
     if visitor.0.is_some() {
         return see_other(next);
+    }
+    if no_users(&st) {
+        return html(StatusCode::OK, first_run());
     }
     html(StatusCode::OK, login_form(next, None, ""))
 }
@@ -114,9 +155,16 @@ async fn sign_in(
             .cookie(session_cookie(st, &opened.token))
             .insert_header((header::LOCATION, next.to_owned()))
             .finish(),
+        Err(e) if no_users(st) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            html(status, first_run())
+        }
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
-            let mut page = html(status, login_form(next, Some(&e.detail()), &username));
+            let mut page = html(
+                status,
+                login_form(next, Some(&sentence(&e.detail())), &username),
+            );
             if let ApiError::TooManyRequests { retry_after_secs } = e {
                 page.headers_mut()
                     .insert(header::RETRY_AFTER, retry_after_secs.into());
@@ -204,14 +252,14 @@ async fn setup(
     };
     let name = match Username::parse(&username) {
         Ok(n) => n,
-        Err(e) => return bad(&e.to_string()),
+        Err(e) => return bad(&sentence(&format!("the username {}", e.message))),
     };
     if password != confirm {
-        return bad("the two passwords differ");
+        return bad("The two passwords differ.");
     }
     let pw = match Password::parse(password.clone()) {
         Ok(p) => p,
-        Err(e) => return bad(&e.to_string()),
+        Err(e) => return bad(&sentence(&format!("the password {}", e.message))),
     };
     let st2 = st.clone();
     let created = blocking(move || {
@@ -234,7 +282,7 @@ async fn setup(
             st.setup.close();
             return setup_closed();
         }
-        Err(e) => return bad(&e.detail()),
+        Err(e) => return bad(&sentence(&e.detail())),
     }
     sign_in(&st, ip, username, password, "/ui/").await
 }

@@ -1,8 +1,9 @@
-//! Domains: the host names links live on. List, add, delete (with the 409 explained and a way
-//! to delete a domain together with its links). Driven by `web/js/domains.js`.
+//! Domains: the host names links live on. List, add, and delete through one dialog that says
+//! what stands in the way (links, API keys scoped to the domain) and offers only the actions
+//! that can succeed. Driven by `web/js/domains.js`.
 
 use actix_web::HttpResponse;
-use maud::html;
+use maud::{html, Markup};
 
 use super::{described_by, field, render};
 use crate::auth::PageUser;
@@ -25,18 +26,29 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         }
         p #domains-status .status role="status" aria-live="polite" {}
         (data_table("domains-table", "Domains", &["Hostname", "Links", "Source", "Added", "Actions"], "domains-body"))
-        dialog #domain-conflict aria-labelledby="domain-conflict-title" {
+        (delete_dialog())
+    };
+    render(&user, "Domains", Nav::Domains, Some("js/domains.js"), body)
+}
+
+/// "Delete <domain>": filled by domains.js with what blocks the deletion and the one action
+/// that can succeed (delete, delete with its links, or go and change the keys' scope).
+fn delete_dialog() -> Markup {
+    html! {
+        dialog #domain-delete aria-labelledby="domain-delete-title" aria-describedby="domain-delete-explain" {
             header.dialog-header {
-                h2 #domain-conflict-title { "This domain is still in use" }
+                h2 #domain-delete-title { "Delete Domain" }
                 button.icon type="button" data-close aria-label="Close" { "×" }
             }
-            p #domain-conflict-detail {}
-            p #domain-conflict-explain {}
+            p #domain-delete-error .form-error role="alert" hidden {}
+            div #domain-delete-explain {}
+            ul #domain-delete-keys .blocking-keys hidden {}
             footer.dialog-actions {
                 button type="button" data-close { "Cancel" }
-                button #domain-force .danger type="button" { "Delete Domain and Its Links" }
+                a #domain-delete-keys-link .button href="/ui/integrations/api-keys" hidden { "Go to API Keys" }
+                button #domain-delete-links .danger type="button" hidden { "Delete Domain and Its Links" }
+                button #domain-delete-only .danger type="button" hidden { "Delete Domain" }
             }
         }
-    };
-    render(&user, "Domains", Nav::Domains, "js/domains.js", body)
+    }
 }

@@ -2,7 +2,7 @@
 //! for each short URL. Driven by `web/js/links.js` through `/api/v1/links`.
 
 use actix_web::HttpResponse;
-use maud::html;
+use maud::{html, Markup};
 
 use super::{described_by, field, render};
 use crate::auth::PageUser;
@@ -13,7 +13,12 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
     let body = html! {
         header.page-header {
             h1 { "Links" }
-            button #create-link .primary type="button" aria-haspopup="dialog" { "Create Link" }
+            div.header-actions {
+                button #import-csv type="button" aria-haspopup="dialog" { "Import CSV" }
+                // The href follows the Domain filter (links.js); the server names the file.
+                a #export-csv .button href="/api/v1/links/export" download { "Export CSV" }
+                button #create-link .primary type="button" aria-haspopup="dialog" { "Create Link" }
+            }
         }
         p #links-no-domains .notice hidden {
             "Add a domain first: links live on your own domains. "
@@ -34,8 +39,9 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
             button #links-next type="button" disabled { "Next" }
         }
         (link_dialog())
+        (import_dialog())
     };
-    render(&user, "Links", Nav::Links, "js/links.js", body)
+    render(&user, "Links", Nav::Links, Some("js/links.js"), body)
 }
 
 fn link_dialog() -> maud::Markup {
@@ -71,6 +77,95 @@ fn link_dialog() -> maud::Markup {
                     input #link-expires name="expires_at" type="datetime-local" aria-describedby=(described_by("link-expires", true));
                 }))
             }))
+        }
+    }
+}
+
+/// The columns of an import file, as the user reads them (API.md, import).
+const COLUMNS: [(&str, &str, &str); 7] = [
+    (
+        "domain",
+        "if no default domain",
+        "The domain the link lives on, e.g. go.example.com.",
+    ),
+    ("slug", "no", "The short path. Empty: one is generated."),
+    (
+        "destination_url",
+        "yes",
+        "Where the link redirects: an http:// or https:// address.",
+    ),
+    ("title", "no", "A title for your own lists."),
+    (
+        "tags",
+        "no",
+        "Tags separated by semicolons, e.g. docs;team.",
+    ),
+    ("redirect_code", "no", "301, 302, 307 or 308. Empty: 302."),
+    (
+        "expires_at",
+        "no",
+        "When the link stops working, e.g. 2027-01-31T23:59:00Z. Empty: never.",
+    ),
+];
+
+const EXAMPLE: &str = "domain,slug,destination_url,title,tags,redirect_code,expires_at
+go.example.com,docs,https://example.com/documentation,Documentation,docs;team,302,
+go.example.com,,https://example.com/summer-sale,Summer sale,,307,2027-01-31T23:59:00Z";
+
+/// "Import CSV": a file, an optional default domain, the columns and an example; then the
+/// result (created / skipped / failed, and each failing row's line and reason).
+fn import_dialog() -> Markup {
+    html! {
+        dialog #import-dialog aria-labelledby="import-dialog-title" {
+            form #import-form novalidate {
+                header.dialog-header {
+                    h2 #import-dialog-title { "Import CSV" }
+                    button.icon type="button" data-close aria-label="Close" { "×" }
+                }
+                p #import-form-error .form-error role="alert" hidden {}
+                div #import-choose {
+                    (field("import-file", "CSV file", "file", Some("A CSV file whose first line names its columns."), html! {
+                        input #import-file name="file" type="file" accept=".csv,text/csv" required
+                            aria-describedby=(described_by("import-file", true));
+                    }))
+                    (field("import-domain", "Default domain", "domain", Some("Used for rows whose domain column is empty."), html! {
+                        select #import-domain name="domain" aria-describedby=(described_by("import-domain", true)) {
+                            option value="" { "None: every row names its domain" }
+                        }
+                    }))
+                    details.csv-help open {
+                        summary { "Columns and an example" }
+                        div.table-wrap {
+                            table.data.columns {
+                                caption.visually-hidden { "Columns of an import file" }
+                                thead { tr { th scope="col" { "Column" } th scope="col" { "Required" } th scope="col" { "Meaning" } } }
+                                tbody {
+                                    @for (name, required, meaning) in COLUMNS {
+                                        tr { td data-label="Column" { code { (name) } } td data-label="Required" { (required) } td data-label="Meaning" { (meaning) } }
+                                    }
+                                }
+                            }
+                        }
+                        p.hint { "Only destination_url is required; columns may come in any order. Rows whose slug is already taken are skipped." }
+                        p.example-label #import-example-label { "Example" }
+                        pre #import-example .code tabindex="0" aria-labelledby="import-example-label" { code { (EXAMPLE) } }
+                    }
+                }
+                div #import-result .import-result hidden {
+                    h3 #import-result-title tabindex="-1" { "Import finished" }
+                    ul #import-counts .import-counts {}
+                    div #import-failures hidden {
+                        h4 { "Rows that failed" }
+                        ul #import-errors .import-errors {}
+                        p #import-more .muted hidden {}
+                    }
+                }
+                footer.dialog-actions {
+                    button #import-cancel type="button" data-close { "Cancel" }
+                    button #import-again type="button" hidden { "Import Another File" }
+                    button #import-submit .primary type="submit" { "Import" }
+                }
+            }
         }
     }
 }

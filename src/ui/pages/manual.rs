@@ -16,14 +16,14 @@ use crate::ui::assets::asset_url;
 use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
+    let config = st.config.current();
     // Unset: empty, and the page's script uses the browser's own origin.
-    let public_url = st
-        .config
-        .current()
+    let public_url = config
         .server
         .public_url
         .as_ref()
         .map_or_else(String::new, |u| u.as_str().to_owned());
+    let key_prefix = config.keys.prefix.as_str().to_owned();
     let body = html! {
         link rel="stylesheet" href=(asset_url("css/manual.css"));
         header.page-header {
@@ -35,7 +35,7 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
         }
         div.manual-layout {
             div.manual-main {
-                (playground())
+                (playground(&key_prefix))
                 section #api-docs .manual-section aria-labelledby="api-docs-title" data-public-url=(public_url) {
                     header.section-header {
                         h2 #api-docs-title { "API Documentation" }
@@ -61,16 +61,16 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
         &user,
         "Manual Integration",
         Nav::ManualIntegration,
-        "js/api-docs.js",
+        Some("js/api-docs.js"),
         body,
     )
 }
 
 /// "API Playground": API Key, Select Endpoint, the request builder with its Request Preview,
 /// Send Request, and the response. `playground.js` fills the endpoints and the parameters.
-fn playground() -> Markup {
+fn playground(key_prefix: &str) -> Markup {
     html! {
-        section #api-playground .manual-section aria-labelledby="api-playground-title" {
+        section #api-playground .manual-section aria-labelledby="api-playground-title" data-key-prefix=(key_prefix) {
             h2 #api-playground-title { "API Playground" }
             p.muted {
                 "Try any endpoint from your browser. With an API key the request is judged by the key "
@@ -80,7 +80,7 @@ fn playground() -> Markup {
                 label for="pg-key" { "API Key" }
                 div.pg-key-row {
                     input #pg-key type="password" autocomplete="off" spellcheck="false"
-                        autocapitalize="off" placeholder="ldk_…" aria-describedby="pg-key-hint pg-key-info";
+                        autocapitalize="off" placeholder=(format!("{key_prefix}_…")) aria-describedby="pg-key-hint pg-key-info";
                     button #pg-key-toggle type="button" aria-controls="pg-key" aria-pressed="false" { "Show" }
                 }
                 p.hint #pg-key-hint {
@@ -99,7 +99,7 @@ fn playground() -> Markup {
                 p.hint #pg-endpoint-status role="status" aria-live="polite" {}
             }
             form #pg-builder .pg-builder novalidate hidden aria-label="Request builder" {
-                p #pg-endpoint-description .muted {}
+                div #pg-endpoint-description .muted .pg-description {}
                 fieldset #pg-path-params .pg-params hidden {
                     legend { "Path Parameters" }
                     div.pg-param-list {}
@@ -110,7 +110,7 @@ fn playground() -> Markup {
                 }
                 div #pg-body-field .field hidden {
                     label for="pg-body" { "Request Body (JSON)" }
-                    textarea #pg-body rows="10" spellcheck="false" aria-describedby="pg-body-error" {}
+                    textarea #pg-body .mono rows="10" spellcheck="false" aria-describedby="pg-body-error" {}
                     p.field-error #pg-body-error role="alert" hidden {}
                 }
                 div #pg-file-field .field hidden {
@@ -126,8 +126,13 @@ fn playground() -> Markup {
                         code #pg-preview-url {}
                     }
                     pre #pg-preview-headers .code .pg-wrap {}
-                    pre #pg-preview-body .code .pg-wrap hidden {}
+                    pre #pg-preview-body .code .pg-wrap tabindex="0" aria-label="Request body" hidden {}
+                    div #pg-code {
+                        h4 { "Code for this request" }
+                        p.hint { "Ready to paste into a program: the key is read from the environment variable LINKDOCK_API_KEY." }
+                    }
                 }
+                p #pg-loaded .pg-loaded role="status" hidden {}
                 div.pg-send-row {
                     button #pg-send .primary type="submit" disabled { "Send Request" }
                 }
@@ -157,9 +162,12 @@ fn request_history() -> Markup {
         aside #request-history .manual-section aria-labelledby="request-history-title" {
             header.section-header {
                 h2 #request-history-title { "Request History" }
-                button #pg-clear-history .danger type="button" { "Clear History" }
+                button #pg-clear-history .danger type="button" disabled { "Clear History" }
             }
-            p.hint { "Click a request to replay it. Kept on the server with the key's prefix, never the key." }
+            p.hint {
+                "Click a request to load it into the builder, then replay it with \"Send Request\". "
+                "Kept on the server with the key's prefix, never the key."
+            }
             p #pg-history-status .status role="status" aria-live="polite" {}
             ol #pg-history-list .pg-history {
                 li.empty.muted { "Loading…" }

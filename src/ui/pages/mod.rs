@@ -2,6 +2,7 @@ mod account;
 mod api_keys;
 mod auth;
 mod domains;
+mod home;
 mod links;
 mod manual;
 
@@ -10,11 +11,11 @@ use maud::html;
 
 use super::layout::{layout, Nav};
 use super::see_other;
-use crate::auth::{PageUser, SessionUser};
+use crate::auth::SessionUser;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
-        .route("/", web::get().to(home))
+        .route("/", web::get().to(home::page))
         .route("/links", web::get().to(links::page))
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
@@ -23,7 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(account::configure);
 }
 
-/// A full signed-in page with its script (if any).
+/// A full signed-in page with its script (if any beyond the shell's).
 pub fn render(
     user: &SessionUser,
     title: &str,
@@ -71,28 +72,4 @@ pub fn described_by(id: &str, hint: bool) -> String {
     } else {
         format!("{id}-error")
     }
-}
-
-async fn home(PageUser(user): PageUser) -> HttpResponse {
-    let body = html! {
-        header.page-header { h1 { "Welcome to linkdock" } }
-        p { "Short links on your own domains, and an API to manage them." }
-        ul.cards {
-            li { a href="/ui/links" { "Links" } " — create and manage short links." }
-            li { a href="/ui/domains" { "Domains" } " — the host names your links live on." }
-            li { a href="/ui/integrations/api-keys" { "API Keys" } " — keys for scripts and services." }
-            li { a href="/ui/integrations/manual" { "Manual Integration" } " — playground and API documentation." }
-        }
-    };
-    let page = layout(
-        "Home",
-        Nav::None,
-        user.username.as_str(),
-        &user.csrf_token,
-        None,
-        body,
-    );
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.into_string())
 }
