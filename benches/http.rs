@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use linkdock::config::{Config, LogFormat, LogLevel};
 use linkdock::domain::{
-    now, AllowList, DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, RedirectCode, Slug,
-    Tags, Title,
+    now, AllowList, DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, Permissions,
+    RedirectCode, Slug, Tags, Title,
 };
 use linkdock::keys::issue;
 use linkdock::startup::Application;
@@ -221,6 +221,11 @@ fn verify_cost() -> f64 {
             source: Source::Api,
             created_at: now(),
             updated_at: now(),
+            permissions: Permissions::ALL,
+            rate_limit: None,
+            rotated_to: None,
+            rotated_at: None,
+            rotated_from: None,
         });
         if i == 5_000 {
             probe = plain.into_string();

@@ -7,13 +7,14 @@
 //! Only the SHA-256 of the whole key is kept: keys carry 256 random bits, so a slow KDF buys
 //! nothing here (passwords, which people choose, do get one).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::KeyPrefix;
+use crate::domain::{KeyPrefix, Timestamp};
 use crate::encoding::{base62_fixed, hex, unhex};
 
 const BODY_LEN: usize = 44;
@@ -31,6 +32,10 @@ pub enum KeyFailure {
     Unknown,
     Revoked,
     Expired,
+    /// Rolled: its grace period ended `at`, and the key that replaced it works instead.
+    Rotated {
+        at: Timestamp,
+    },
 }
 
 impl KeyFailure {
@@ -42,18 +47,23 @@ impl KeyFailure {
             Self::Unknown => "unknown",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
+            Self::Rotated { .. } => "rotated",
         }
     }
 
-    pub fn detail(self) -> &'static str {
+    pub fn detail(self) -> Cow<'static, str> {
         match self {
-            Self::Malformed => "the API key is malformed",
+            Self::Malformed => "the API key is malformed".into(),
             Self::Checksum => {
-                "the API key checksum does not match: the key was mistyped or truncated"
+                "the API key checksum does not match: the key was mistyped or truncated".into()
             }
-            Self::Unknown => "the API key is not known",
-            Self::Revoked => "the API key has been revoked",
-            Self::Expired => "the API key has expired",
+            Self::Unknown => "the API key is not known".into(),
+            Self::Revoked => "the API key has been revoked".into(),
+            Self::Expired => "the API key has expired".into(),
+            Self::Rotated { at } => format!(
+                "the API key was rotated: it was replaced by a new key and stopped working at {at}; use the new key"
+            )
+            .into(),
         }
     }
 

@@ -34,7 +34,7 @@ pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
-pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
+pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
 use crate::domain::DomainError;
@@ -102,7 +102,13 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[];
+const MIGRATIONS: &[Migration] = &[keys_gain_permissions];
+
+/// 1 → 2: nothing to rewrite. A schema 1 key record decodes with every permission, no rate
+/// limit and no rotation (`records::StoredKey`'s defaults), which is what it allowed before.
+fn keys_gain_permissions(_: &WriteTransaction) -> Result<(), StoreError> {
+    Ok(())
+}
 
 pub struct Store {
     db: Database,

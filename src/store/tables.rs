@@ -38,7 +38,10 @@ pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
-pub const SCHEMA_VERSION: u64 = 1;
+/// 2: API keys carry permissions, a rate limit and their rotation (fields with defaults in
+/// `api_keys_v1`, so schema 1 records read as they are). The number still moves: a build
+/// that knows only schema 1 would drop those fields on its next write, and widen a key.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Something done to every table: creating them, copying them into a backup.
 pub trait EachTable {
