@@ -7,6 +7,7 @@ pub mod examples;
 pub mod llms;
 pub mod openapi;
 mod origin;
+pub mod permissions;
 pub mod responses;
 
 use std::sync::{Arc, OnceLock};
@@ -131,6 +132,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         examples::fill(&mut doc);
         responses::fill(&mut doc);
+        permissions::fill(&mut doc);
         doc
     })
 }
@@ -173,7 +175,7 @@ async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> H
     if let Some(vary) = vary {
         res.insert_header((header::VARY, vary));
     }
-    res.body(llms::render(openapi_value(), &base))
+    res.body(llms::render(openapi_value(), &base, &config.keys.prefix))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {

@@ -192,6 +192,17 @@ pub fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), KeyFailure> {
     Ok(())
 }
 
+/// The regular expression that finds keys of this prefix, for secret scanners (gitleaks,
+/// trufflehog, GitHub custom patterns): the shape only; [`CHECKSUM_RULE`] tells a real key
+/// from a look-alike, and `linkdock keys check` applies it.
+pub fn scanner_regex(prefix: &KeyPrefix) -> String {
+    // A prefix is lower-case letters and digits: nothing in it needs escaping.
+    format!(r"\b{prefix}_[0-9A-Za-z]{{{}}}\b", BODY_LEN + CHECKSUM_LEN)
+}
+
+/// The checksum of a key in words, as secret scanners and `api-key-format.js` apply it.
+pub const CHECKSUM_RULE: &str = "after the prefix and `_` come 50 characters: a 44-character random body and a 6-character checksum, which is the CRC-32 (IEEE 802.3, as zlib's crc32) of the body's 44 ASCII characters written in base 62 (alphabet 0-9A-Za-z, most significant digit first, left-padded with 0 to 6 characters)";
+
 /// Whether a string anywhere contains something shaped like a key of this prefix with a valid
 /// checksum. Used to refuse secrets in playground history.
 pub fn contains_key(text: &str, prefix: &KeyPrefix) -> bool {
@@ -231,6 +242,20 @@ mod tests {
             &prefix
         ));
         assert!(!contains_key("ldk_short", &prefix));
+    }
+
+    #[test]
+    fn the_scanner_pattern_is_the_documented_one() {
+        assert_eq!(
+            scanner_regex(&KeyPrefix::default()),
+            r"\bldk_[0-9A-Za-z]{50}\b"
+        );
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&scanner_regex(&KeyPrefix::default())),
+            "README.md shows the scanner pattern"
+        );
+        assert!(readme.contains("CRC-32"), "README.md states the checksum rule");
     }
 
     #[test]
