@@ -374,5 +374,7 @@ fn every_operation_a_key_may_call_states_the_permission_the_extractor_enforces()
     }
     let text = llms::render(doc, "http://x", &crate::domain::KeyPrefix::default());
     assert!(text.contains("API keys need the permission `links:write`"));
-    assert!(text.contains(&crate::keys::scanner_regex(&crate::domain::KeyPrefix::default())));
+    assert!(text.contains(&crate::keys::scanner_regex(
+        &crate::domain::KeyPrefix::default()
+    )));
 }

@@ -255,7 +255,10 @@ mod tests {
             readme.contains(&scanner_regex(&KeyPrefix::default())),
             "README.md shows the scanner pattern"
         );
-        assert!(readme.contains("CRC-32"), "README.md states the checksum rule");
+        assert!(
+            readme.contains("CRC-32"),
+            "README.md states the checksum rule"
+        );
     }
 
     #[test]
