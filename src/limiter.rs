@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn a_window_grants_the_limit_per_minute_and_says_when_it_resets() {
         let w = MinuteWindow::default();
-        let t = 1_800_000_000 - 1_800_000_000 % 60 + 20; // 20 s into a minute
+        let t = 1_800_000_000 + 20; // 20 s into a minute (1_800_000_000 is a whole minute)
         assert_eq!(
             w.peek(3, t),
             Quota {
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn concurrent_requests_never_exceed_the_limit() {
         let w = std::sync::Arc::new(MinuteWindow::default());
-        let t = 1_800_000_000 - 1_800_000_000 % 60;
+        let t = 1_800_000_000; // a whole minute
         let granted: u32 = (0..4)
             .map(|_| {
                 let w = std::sync::Arc::clone(&w);

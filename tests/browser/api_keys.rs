@@ -752,7 +752,7 @@ async fn permission_presets_a_rate_limit_and_roll_with_a_grace_period() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|k| k["prefix"] == &key[..12])
+        .find(|k| k["prefix"] == key[..12])
         .unwrap()
         .clone();
     let until = time::OffsetDateTime::parse(

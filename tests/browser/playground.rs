@@ -991,19 +991,30 @@ async fn the_key_check_explains_a_refusal_and_a_missing_permission_before_sendin
     // endpoint it may not call.
     b.fill("#pg-key", &key_of(&reader)).await;
     let info = b.wait_text("#pg-key-info", "Valid key").await;
-    for part in ["links:read", "domains:read", "of 50 requests left", "127.0.0.1"] {
+    for part in [
+        "links:read",
+        "domains:read",
+        "of 50 requests left",
+        "127.0.0.1",
+    ] {
         assert!(info.contains(part), "{part} missing: {info}");
     }
     select_endpoint(&b, "GET /api/v1/links").await;
     b.hidden("#pg-permission-warning").await;
     select_endpoint(&b, "POST /api/v1/links").await;
-    let warning = b.visible("#pg-permission-warning").await.text().await.unwrap();
+    let warning = b
+        .visible("#pg-permission-warning")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         warning.contains("links:write") && warning.contains("403"),
         "{warning}"
     );
     select_endpoint(&b, "GET /api/v1/api-keys").await;
-    b.wait_text("#pg-permission-warning", "signed-in users").await;
+    b.wait_text("#pg-permission-warning", "signed-in users")
+        .await;
     // Sending anyway gets the 403 the warning announced, naming the permission.
     select_endpoint(&b, "POST /api/v1/links").await;
     b.click("#pg-send").await;
