@@ -49,7 +49,7 @@ fn state_permission(op: &mut Value, needs: Needs) {
     };
     if let Some(o) = op.as_object_mut() {
         let text = match o.get("description").and_then(Value::as_str) {
-            Some(d) if !d.is_empty() => format!("{d}\n\n{sentence}"),
+            Some(d) if !d.is_empty() => format!("{d} {sentence}"),
             _ => sentence,
         };
         o.insert("description".into(), Value::String(text));
