@@ -194,8 +194,9 @@ fn authenticate_key(
         ip,
         quota,
     });
+    // No auth-failure metric here: its counter sits behind a lock, and a key over its limit
+    // must not buy one per request (its 429s show in the requests by route and status).
     if let Err(q) = taken {
-        st.metrics.auth_failure("key_rate_limit");
         return Err(ApiError::KeyRateLimited {
             limit: q.limit,
             retry_after_secs: q.reset_secs,
