@@ -15,27 +15,63 @@ use tracing::Instrument;
 
 use crate::auth::KeyUse;
 use crate::error::{problem_response, PROBLEM_JSON};
-use crate::metrics::RouteLabel;
+use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
 
-fn next_request_id() -> String {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    static SALT: OnceLock<u32> = OnceLock::new();
-    let salt = SALT.get_or_init(|| {
-        let mut b = [0u8; 4];
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-        u32::from_le_bytes(b)
-    });
-    format!("{salt:08x}{:08x}", SEQ.fetch_add(1, Ordering::Relaxed))
+/// A request id: 8 hex digits of a per-process salt, then 8 of a sequence. Written into a
+/// stack buffer; the response header is its only allocation.
+struct RequestId([u8; 16]);
+
+impl RequestId {
+    fn next() -> Self {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        static SALT: OnceLock<u32> = OnceLock::new();
+        let salt = *SALT.get_or_init(|| {
+            let mut b = [0u8; 4];
+            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+            u32::from_le_bytes(b)
+        });
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed) as u32;
+        let mut out = [0u8; 16];
+        for (i, nibble) in (0..8)
+            .rev()
+            .map(|i| (salt >> (i * 4)) & 0xf)
+            .chain((0..8).rev().map(|i| (seq >> (i * 4)) & 0xf))
+            .enumerate()
+        {
+            out[i] = b"0123456789abcdef"[nibble as usize];
+        }
+        Self(out)
+    }
+
+    fn as_str(&self) -> &str {
+        // Only hex digits were written.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+/// The method as a static label (the event writer keeps it; no allocation per request).
+fn method_label(m: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = next_request_id();
-    let span = tracing::info_span!("request", id = %id);
+    let id = RequestId::next();
+    let span = tracing::info_span!("request", id = id.as_str());
     let started = Instant::now();
     let res = next.call(req).instrument(span.clone()).await?;
     let _entered = span.enter();
@@ -48,14 +84,17 @@ pub async fn request_context(
     };
     let key_use = res.request().extensions().get::<KeyUse>().copied();
     if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
-        st.metrics
-            .request(&route_label(res.request()), status.as_u16());
+        let route = route_label(res.request());
+        // Short links count themselves (`Metrics::short_link`).
+        if route != SHORT_LINK_ROUTE {
+            st.metrics.request(&route, status.as_u16());
+        }
         if let Some(KeyUse { key, ip, .. }) = key_use {
             st.events.send(Event::KeyUsed {
                 key,
                 at: crate::domain::now(),
                 ip,
-                method: res.request().method().to_string(),
+                method: method_label(res.request().method()),
                 path: res.request().path().to_owned(),
                 status: status.as_u16(),
             });
@@ -71,7 +110,7 @@ pub async fn request_context(
         micros = started.elapsed().as_micros() as u64,
         "request finished"
     );
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_bytes(&id.0) {
         res.headers_mut()
             .insert(header::HeaderName::from_static("x-request-id"), v);
     }

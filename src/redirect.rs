@@ -1,13 +1,24 @@
-//! The hot path: `Host` + slug → `Location`. Reads only the in-memory catalog; the click goes
-//! to the batched writer. No transaction, no allocation beyond the response.
+//! The hot path: `Host` + slug → `Location`.
+//!
+//! `ShortLinks` wraps the whole app and answers `GET`/`HEAD /{slug}` on a managed host before
+//! anything else runs: no router, no request span, no request id (a short link logs nothing),
+//! one borrowed lookup in the in-memory catalog, one per-thread counter, one click event.
+//! Everything else — other hosts, linkdock's own paths — goes on to routing, where `fallback`
+//! answers what no route claims.
 
 use std::borrow::Cow;
+use std::future::{ready, Ready};
+use std::rc::Rc;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use futures_util::future::{Either, MapOk, TryFutureExt};
 
-use crate::domain::now;
-use crate::metrics::{Metrics, RouteLabel};
+use crate::domain::{now, RESERVED_SEGMENTS};
+use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
 
@@ -35,69 +46,120 @@ pub fn request_host(req: &HttpRequest) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Label for `/metrics`: every short link counts under one route.
-pub const ROUTE_LABEL: &str = "/{slug}";
-
-/// Everything no route claimed: `GET`/`HEAD /{slug}` is a redirect; anything else is a 404
-/// (problem+json under `/api/`, the small page elsewhere).
-pub async fn fallback(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
+/// The short link a request asks for: `GET`/`HEAD` of one path segment that is not one of
+/// linkdock's own.
+fn requested_slug(req: &HttpRequest) -> Option<&str> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
     let slug = req
         .path()
         .strip_prefix('/')
-        .filter(|s| !s.is_empty() && !s.contains('/'));
-    let is_read = matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    );
-    match slug {
-        Some(slug) if is_read => {
-            req.extensions_mut().insert(RouteLabel(ROUTE_LABEL));
-            redirect(&req, &st, slug)
-        }
-        _ => {
-            req.extensions_mut().insert(RouteLabel("unmatched"));
-            if req.path().starts_with("/api/") {
-                crate::error::problem_response(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    format!("no such resource: {}", req.path()),
-                )
-            } else {
-                not_found(&st)
-            }
-        }
-    }
+        .filter(|s| !s.is_empty() && !s.contains('/'))?;
+    (!RESERVED_SEGMENTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(slug)))
+    .then_some(slug)
 }
 
-fn redirect(req: &HttpRequest, st: &AppState, slug: &str) -> HttpResponse {
+/// The answer to a short link on a managed host: the redirect, or the 404 page for a slug that
+/// does not exist or has expired. `None`: not a short link of ours, let routing decide.
+fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
+    let slug = requested_slug(req)?;
+    let host = request_host(req)?;
     let at = now();
-    let found = request_host(req).and_then(|host| {
-        st.store.catalog.with_route(&host, slug, |link| {
-            if link.is_expired_at(at) {
-                return None;
-            }
-            st.events.send(Event::Click(link.rec.id));
-            let status =
-                StatusCode::from_u16(link.rec.redirect_code.get()).unwrap_or(StatusCode::FOUND);
-            Some(
-                HttpResponse::build(status)
-                    .insert_header((header::LOCATION, link.rec.destination_url.as_str()))
-                    .insert_header((header::CACHE_CONTROL, "private, max-age=90"))
-                    .finish(),
-            )
-        })
-    });
-    match found.flatten() {
-        Some(res) => {
-            Metrics::inc(&st.metrics.redirects);
-            res
+    let found = st.store.catalog.route(&host, slug, |link| {
+        if link.is_expired_at(at) {
+            return None;
         }
-        None => not_found(st),
+        st.events.send(Event::Click(link.id()));
+        let status = StatusCode::from_u16(link.redirect_code()).unwrap_or(StatusCode::FOUND);
+        let location = HeaderValue::from_str(link.destination()).ok()?;
+        let mut res = HttpResponse::new(status);
+        let headers = res.headers_mut();
+        headers.insert(header::LOCATION, location);
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=90"),
+        );
+        Some(res)
+    })?;
+    let res = found.flatten().unwrap_or_else(not_found_page);
+    st.metrics.short_link(res.status().as_u16());
+    Some(res)
+}
+
+/// The middleware that serves short links ahead of routing.
+pub struct ShortLinks(pub web::Data<AppState>);
+
+impl<S, B> Transform<S, ServiceRequest> for ShortLinks
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = ShortLinksService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, next: S) -> Self::Future {
+        ready(Ok(ShortLinksService {
+            next,
+            st: Rc::new(self.0.clone()),
+        }))
     }
 }
 
-pub fn not_found(st: &AppState) -> HttpResponse {
-    Metrics::inc(&st.metrics.redirect_misses);
+pub struct ShortLinksService<S> {
+    next: S,
+    st: Rc<web::Data<AppState>>,
+}
+
+type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
+
+impl<S, B> Service<ServiceRequest> for ShortLinksService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Either<Ready<Result<Self::Response, Self::Error>>, Passed<S::Future, B>>;
+
+    actix_web::dev::forward_ready!(next);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(res) = answer(&self.st, req.request()) {
+            return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
+        }
+        Either::Right(
+            self.next
+                .call(req)
+                .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
+        )
+    }
+}
+
+/// What no route claimed: the 404 page, or problem+json under `/api/`. (Short links on
+/// managed hosts never get here; one on another host is a miss like an unknown slug.)
+pub async fn fallback(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
+    if requested_slug(&req).is_some() {
+        req.extensions_mut().insert(RouteLabel(SHORT_LINK_ROUTE));
+        st.metrics.short_link(404);
+        return not_found_page();
+    }
+    req.extensions_mut().insert(RouteLabel("unmatched"));
+    if req.path().starts_with("/api/") {
+        crate::error::problem_response(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no such resource: {}", req.path()),
+        )
+    } else {
+        not_found_page()
+    }
+}
+
+fn not_found_page() -> HttpResponse {
     HttpResponse::NotFound()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -99,6 +99,8 @@ impl Application {
             App::new()
                 .app_data(st.clone())
                 .wrap(actix_web::middleware::from_fn(middleware::request_context))
+                // Outermost: short links are answered before routing and the request span.
+                .wrap(redirect::ShortLinks(st.clone()))
                 .route("/healthz", web::get().to(api::system::healthz))
                 .route("/metrics", web::get().to(api::system::metrics))
                 .service(api::scope())
@@ -108,8 +110,7 @@ impl Application {
                     web::scope("/static").route("/{path:.*}", web::get().to(ui::assets::serve)),
                 )
                 .route("/", web::get().to(|| async { ui::see_other("/ui/") }))
-                // Short links are whatever no route above claimed: `/{slug}` as a resource
-                // would cost a regex match on every request.
+                // What no route claims (short links were answered before routing).
                 .default_service(web::to(redirect::fallback))
         })
         .shutdown_timeout(30)

@@ -14,7 +14,7 @@ use crate::domain::{
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
-use crate::store::{LinkEntry, LinkFilter, LinkPatch, NewLink};
+use crate::store::{LinkEntry, LinkFilter, LinkPatch, LinkRef, NewLink};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -30,60 +30,141 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A link as the API shows it. It borrows everything (from the catalog, under its read lock,
+/// or from a `LinkEntry`), so answering `GET /links/{id}` copies no field before writing JSON.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LinkView {
+pub struct LinkView<'a> {
     #[schema(example = 42)]
     pub id: LinkId,
     /// The domain's host name.
     #[schema(example = "go.example.com")]
-    pub domain: String,
+    pub domain: &'a str,
     #[schema(example = "docs")]
-    pub slug: String,
-    #[schema(example = "https://go.example.com/docs")]
-    pub short_url: String,
+    pub slug: &'a str,
+    #[schema(value_type = String, example = "https://go.example.com/docs")]
+    pub short_url: ShortUrl<'a>,
     #[schema(example = "https://example.com/documentation")]
-    pub destination_url: String,
+    pub destination_url: &'a str,
     #[schema(example = "Documentation")]
-    pub title: Option<String>,
-    #[schema(example = json!(["docs", "team"]))]
-    pub tags: Vec<String>,
+    pub title: Option<&'a str>,
+    #[schema(value_type = Vec<String>, example = json!(["docs", "team"]))]
+    pub tags: TagsView<'a>,
     #[schema(example = 302)]
     pub redirect_code: u16,
     /// `null`: never expires.
-    #[schema(example = json!(null))]
-    pub expires_at: Option<String>,
+    #[schema(value_type = Option<String>, example = json!(null))]
+    pub expires_at: Option<Timestamp>,
     #[schema(example = 7)]
     pub clicks: u64,
-    #[schema(example = "2026-11-26T10:00:00Z")]
-    pub created_at: String,
-    #[schema(example = "2026-11-26T10:00:00Z")]
-    pub updated_at: String,
+    #[schema(value_type = String, example = "2026-11-26T10:00:00Z")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, example = "2026-11-26T10:00:00Z")]
+    pub updated_at: Timestamp,
 }
 
-impl LinkView {
-    pub fn new(st: &AppState, e: &LinkEntry) -> Self {
-        let r = &e.rec;
-        let host = st.store.catalog.hostname(r.domain_id).unwrap_or_default();
-        let scheme = if st.config.current().server.is_https() {
-            "https"
-        } else {
-            "http"
-        };
-        Self {
-            id: r.id,
-            short_url: format!("{scheme}://{host}/{}", r.slug),
-            domain: host,
-            slug: r.slug.as_str().to_owned(),
-            destination_url: r.destination_url.as_str().to_owned(),
-            title: r.title.as_ref().map(|t| t.as_str().to_owned()),
-            tags: r.tags.as_slice().to_vec(),
-            redirect_code: r.redirect_code.get(),
-            expires_at: r.expires_at.map(Timestamp::rfc3339),
-            clicks: e.clicks(),
-            created_at: r.created_at.rfc3339(),
-            updated_at: r.updated_at.rfc3339(),
+/// `http(s)://host/slug`, written straight into the JSON.
+#[derive(Debug)]
+pub struct ShortUrl<'a> {
+    https: bool,
+    host: &'a str,
+    slug: &'a str,
+}
+
+impl std::fmt::Display for ShortUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}/{}", self.host, self.slug)
+    }
+}
+
+impl Serialize for ShortUrl<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A link's tags, as stored (joined by `;`) or as a record holds them.
+#[derive(Debug)]
+pub enum TagsView<'a> {
+    Joined(&'a str),
+    List(&'a [String]),
+}
+
+impl Serialize for TagsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Joined(j) => s.collect_seq(j.split(';').filter(|t| !t.is_empty())),
+            Self::List(l) => s.collect_seq(l.iter()),
         }
     }
+}
+
+impl<'a> LinkView<'a> {
+    /// A link lent by the catalog.
+    pub fn of(link: LinkRef<'a>, host: &'a str, https: bool) -> Self {
+        Self {
+            id: link.id(),
+            domain: host,
+            slug: link.slug(),
+            short_url: ShortUrl {
+                https,
+                host,
+                slug: link.slug(),
+            },
+            destination_url: link.destination(),
+            title: link.title(),
+            tags: TagsView::Joined(link.tags_joined()),
+            redirect_code: link.redirect_code(),
+            expires_at: link.expires_at(),
+            clicks: link.clicks(),
+            created_at: link.created_at(),
+            updated_at: link.updated_at(),
+        }
+    }
+
+    /// A link copied out for a page.
+    pub fn of_entry(e: &'a LinkEntry, host: &'a str, https: bool) -> Self {
+        let r = &e.rec;
+        Self {
+            id: r.id,
+            domain: host,
+            slug: r.slug.as_str(),
+            short_url: ShortUrl {
+                https,
+                host,
+                slug: r.slug.as_str(),
+            },
+            destination_url: r.destination_url.as_str(),
+            title: r.title.as_ref().map(Title::as_str),
+            tags: TagsView::List(r.tags.as_slice()),
+            redirect_code: r.redirect_code.get(),
+            expires_at: r.expires_at,
+            clicks: e.clicks(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Answer with link `id` as JSON, written under the catalog's read lock from the borrowed
+/// fields: the API's hot path. 404 when it is gone or out of the caller's scope.
+fn link_answer(
+    caller: &Caller,
+    st: &AppState,
+    id: LinkId,
+    mut answer: actix_web::HttpResponseBuilder,
+) -> Result<HttpResponse, ApiError> {
+    let https = st.config.current().server.is_https();
+    let body = st
+        .store
+        .catalog
+        .with_link(id, |link, host| {
+            caller.may_read(link.domain_id(), "link")?;
+            serde_json::to_vec(&LinkView::of(link, host, https))
+                .map_err(|e| ApiError::internal(format!("writing a link: {e}")))
+        })
+        .ok_or(ApiError::NotFound("link"))??;
+    Ok(answer.content_type("application/json").body(body))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -234,18 +315,15 @@ pub fn parse_fields(b: CreateLink, rule: ExpiryRule) -> Result<LinkFields, Vec<D
     }
 }
 
-fn visible(
-    caller: &Caller,
-    st: &AppState,
-    id: LinkId,
-) -> Result<std::sync::Arc<LinkEntry>, ApiError> {
-    let e = st
+/// The domain of link `id`, if the caller may see it (out of scope looks like absent).
+fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<DomainId, ApiError> {
+    let domain = st
         .store
         .catalog
-        .link(id)
+        .link_domain(id)
         .ok_or(ApiError::NotFound("link"))?;
-    caller.may_read(e.rec.domain_id, "link")?;
-    Ok(e)
+    caller.may_read(domain, "link")?;
+    Ok(domain)
 }
 
 #[utoipa::path(get, path = "/api/v1/links", tag = "Links",
@@ -295,7 +373,21 @@ pub async fn list(
         .store
         .catalog
         .links(caller.scope(), &filter, offset, limit);
-    let items = page.iter().map(|e| LinkView::new(&st, e)).collect();
+    let https = st.config.current().server.is_https();
+    let hosts: Vec<String> = page
+        .iter()
+        .map(|e| {
+            st.store
+                .catalog
+                .hostname(e.rec.domain_id)
+                .unwrap_or_default()
+        })
+        .collect();
+    let items: Vec<LinkView<'_>> = page
+        .iter()
+        .zip(&hosts)
+        .map(|(e, host)| LinkView::of_entry(e, host, https))
+        .collect();
     Ok(HttpResponse::Ok().json(ListOf {
         items,
         total,
@@ -317,8 +409,7 @@ pub async fn show(
     st: web::Data<AppState>,
     id: web::Path<LinkId>,
 ) -> Result<HttpResponse, ApiError> {
-    let e = visible(&caller, &st, *id)?;
-    Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
+    link_answer(&caller, &st, *id, HttpResponse::Ok())
 }
 
 #[utoipa::path(post, path = "/api/v1/links", tag = "Links",
@@ -341,12 +432,7 @@ pub async fn create(
     let new = new_link(&caller, &st, body.0, ExpiryRule::Future)?;
     let st2 = st.clone();
     let rec = blocking(move || Ok(st2.store.create_link(new)?)).await?;
-    let e = st
-        .store
-        .catalog
-        .link(rec.id)
-        .ok_or(ApiError::NotFound("link"))?;
-    Ok(HttpResponse::Created().json(LinkView::new(&st, &e)))
+    link_answer(&caller, &st, rec.id, HttpResponse::Created())
 }
 
 #[utoipa::path(put, path = "/api/v1/links/{id}", tag = "Links",
@@ -395,18 +481,13 @@ pub async fn update(
         .map(|d| writable_domain(&caller, &st, &d))
         .transpose()?;
     let patch = LinkPatch {
-        domain_id: domain_id.filter(|d| *d != current.rec.domain_id),
+        domain_id: domain_id.filter(|d| *d != current),
         ..patch
     };
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.update_link(id, patch)?)).await?;
-    let e = st
-        .store
-        .catalog
-        .link(id)
-        .ok_or(ApiError::NotFound("link"))?;
-    Ok(HttpResponse::Ok().json(LinkView::new(&st, &e)))
+    link_answer(&caller, &st, id, HttpResponse::Ok())
 }
 
 #[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "Links",

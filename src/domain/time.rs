@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use super::DomainError;
 
 /// A UTC instant with whole seconds, written as RFC 3339 (`2027-01-31T23:59:00Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Timestamp(i64);
 
 impl Timestamp {
@@ -14,11 +14,13 @@ impl Timestamp {
         self.0
     }
 
+    /// The instant `secs` seconds after 1970-01-01T00:00:00Z.
+    pub fn from_unix(secs: i64) -> Self {
+        Self(secs)
+    }
+
     pub fn rfc3339(self) -> String {
-        OffsetDateTime::from_unix_timestamp(self.0)
-            .ok()
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_default()
+        self.to_string()
     }
 
     #[must_use]
@@ -27,9 +29,35 @@ impl Timestamp {
     }
 }
 
+/// Written straight from the seconds (days → civil date, H. Hinnant's algorithm): every API
+/// answer carries a few of these, so they are formatted without `time`'s machinery or an
+/// intermediate `String`.
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.rfc3339())
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -42,7 +70,7 @@ impl TryFrom<String> for Timestamp {
 
 impl From<Timestamp> for String {
     fn from(t: Timestamp) -> String {
-        t.rfc3339()
+        t.to_string()
     }
 }
 
@@ -60,4 +88,37 @@ pub fn parse_rfc3339(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
         )
     })?;
     Ok(Timestamp(t.unix_timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting_matches_rfc3339_as_the_time_crate_writes_it() {
+        for secs in [
+            0_i64,
+            951_782_400,   // 2000-02-29
+            1_798_761_599, // 2026-12-31T23:59:59Z
+            4_102_444_800, // 2100-01-01 (not a leap year)
+            -86_400,
+            253_402_300_799, // 9999-12-31T23:59:59Z
+        ] {
+            let expected = OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(Timestamp(secs).to_string(), expected, "{secs}");
+            assert_eq!(parse_rfc3339(&expected, "t").unwrap(), Timestamp(secs));
+        }
+        // Every day of four years, around leap days.
+        for day in -800..800 {
+            let secs = 1_700_000_000 + day * 86_400 + 3_661;
+            let expected = OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(Timestamp(secs).to_string(), expected);
+        }
+    }
 }

@@ -1,33 +1,33 @@
 //! The in-memory read model of domains and links. Loaded from redb at start and updated after
 //! every committed write (under the store's write lock), so reads — above all the redirect —
-//! never open a transaction.
+//! never open a transaction. Links live in the compact `LinkTable`; the hot paths borrow them
+//! (`with_route`, `with_link`), pages get owned `LinkEntry` copies.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::key_index::DomainScope;
+use super::link_table::{LinkFields, LinkRef, LinkTable};
 use super::records::{DomainId, DomainRecord, LinkId, LinkRecord};
-use super::search::SearchIndex;
 use crate::domain::Timestamp;
 
-/// A link as the read side sees it: the record and its live click count.
-#[derive(Debug)]
+/// A link copied out of the catalog, with its click count at the time: for pages and exports.
+#[derive(Debug, Clone)]
 pub struct LinkEntry {
     pub rec: LinkRecord,
-    clicks: AtomicU64,
+    clicks: u64,
 }
 
 impl LinkEntry {
-    fn new(rec: LinkRecord, clicks: u64) -> Self {
+    fn of(link: &LinkRef<'_>) -> Self {
         Self {
-            rec,
-            clicks: AtomicU64::new(clicks),
+            rec: link.to_record(),
+            clicks: link.clicks(),
         }
     }
 
     pub fn clicks(&self) -> u64 {
-        self.clicks.load(Ordering::Relaxed)
+        self.clicks
     }
 
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
@@ -38,12 +38,10 @@ impl LinkEntry {
 #[derive(Default)]
 struct Inner {
     domains: BTreeMap<DomainId, DomainRecord>,
-    hosts: HashMap<String, DomainId>,
-    links: BTreeMap<LinkId, Arc<LinkEntry>>,
-    /// domain → slug → link: the redirect index.
-    routes: HashMap<DomainId, HashMap<String, Arc<LinkEntry>>>,
-    by_domain: HashMap<DomainId, BTreeSet<LinkId>>,
-    search: SearchIndex,
+    hosts: hashbrown::HashMap<Box<str>, DomainId>,
+    /// Links per domain.
+    counts: HashMap<DomainId, u64>,
+    links: LinkTable,
 }
 
 /// What a link listing asks for. `search` is matched case-insensitively.
@@ -59,6 +57,18 @@ pub struct Catalog {
     inner: RwLock<Inner>,
 }
 
+/// Fills a catalog row by row while the store reads its tables, without holding every record.
+pub struct CatalogLoader {
+    inner: Inner,
+}
+
+impl CatalogLoader {
+    pub fn link(&mut self, fields: &LinkFields<'_>, clicks: u64) {
+        *self.inner.counts.entry(fields.domain).or_default() += 1;
+        self.inner.links.push_loaded(fields, clicks);
+    }
+}
+
 impl Catalog {
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
         self.inner
@@ -72,39 +82,49 @@ impl Catalog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn load(&self, domains: Vec<DomainRecord>, links: Vec<(LinkRecord, u64)>) {
-        let mut inner = Inner::default();
+    /// A loader for `links` links over these domains; `finish` swaps it in whole.
+    pub(super) fn loader(domains: Vec<DomainRecord>, links: usize) -> CatalogLoader {
+        let mut inner = Inner {
+            links: LinkTable::with_capacity(links),
+            ..Inner::default()
+        };
         for d in domains {
-            inner.hosts.insert(d.hostname.as_str().to_owned(), d.id);
+            inner.hosts.insert(d.hostname.as_str().into(), d.id);
             inner.domains.insert(d.id, d);
         }
-        for (rec, clicks) in links {
-            insert_link(&mut inner, Arc::new(LinkEntry::new(rec, clicks)));
-        }
-        *self.write() = inner;
+        CatalogLoader { inner }
+    }
+
+    pub(super) fn finish(&self, mut loader: CatalogLoader) {
+        loader.inner.links.finish_load();
+        *self.write() = loader.inner;
     }
 
     // ---- redirect hot path ----
 
-    /// Host (lower-case, no port) + slug → `f(link)`, if both are managed. The link is lent
-    /// under the read lock, so the hot path pays no reference-count traffic.
-    pub fn with_route<T>(
+    /// Host (lower-case, no port) + slug → `f(link)`. `None`: the host is not managed;
+    /// `Some(None)`: no such slug on it. The link is lent under the read lock: the hot path
+    /// copies nothing it does not send.
+    pub fn route<T>(
         &self,
         host: &str,
         slug: &str,
-        f: impl FnOnce(&LinkEntry) -> T,
-    ) -> Option<T> {
+        f: impl FnOnce(LinkRef<'_>) -> T,
+    ) -> Option<Option<T>> {
         let inner = self.read();
-        let domain = inner.hosts.get(host)?;
-        inner.routes.get(domain)?.get(slug).map(|e| f(e))
+        let domain = *inner.hosts.get(host)?;
+        Some(inner.links.find(domain, slug).map(f))
+    }
+
+    /// Whether `host` is a managed domain (lower-case, no port).
+    pub fn is_managed_host(&self, host: &str) -> bool {
+        self.read().hosts.contains_key(host)
     }
 
     pub fn add_clicks(&self, counts: &HashMap<LinkId, u64>) {
         let inner = self.read();
         for (id, n) in counts {
-            if let Some(entry) = inner.links.get(id) {
-                entry.clicks.fetch_add(*n, Ordering::Relaxed);
-            }
+            inner.links.add_clicks(*id, *n);
         }
     }
 
@@ -138,24 +158,20 @@ impl Catalog {
             .values()
             .rev()
             .filter(|d| scope.allows(d.id))
-            .map(|d| (d.clone(), link_count(&inner, d.id)))
+            .map(|d| (d.clone(), inner.counts.get(&d.id).copied().unwrap_or(0)))
             .collect()
     }
 
     pub fn link_count(&self, id: DomainId) -> u64 {
-        link_count(&self.read(), id)
+        self.read().counts.get(&id).copied().unwrap_or(0)
     }
 
     pub(super) fn put_domain(&self, d: &DomainRecord) {
         let mut inner = self.write();
-        if let Some(old) = inner
-            .domains
-            .get(&d.id)
-            .map(|o| o.hostname.as_str().to_owned())
-        {
-            inner.hosts.remove(&old);
+        if let Some(old) = inner.domains.get(&d.id).map(|o| o.hostname.clone()) {
+            inner.hosts.remove(old.as_str());
         }
-        inner.hosts.insert(d.hostname.as_str().to_owned(), d.id);
+        inner.hosts.insert(d.hostname.as_str().into(), d.id);
         inner.domains.insert(d.id, d.clone());
     }
 
@@ -164,17 +180,53 @@ impl Catalog {
         if let Some(d) = inner.domains.remove(&id) {
             inner.hosts.remove(d.hostname.as_str());
         }
-        inner.routes.remove(&id);
-        for link in inner.by_domain.remove(&id).unwrap_or_default() {
-            inner.links.remove(&link);
-            inner.search.remove(link);
+        inner.counts.remove(&id);
+        let ids: Vec<LinkId> = inner
+            .links
+            .newest_first()
+            .filter(|l| l.domain_id() == id)
+            .map(|l| l.id())
+            .collect();
+        for link in ids {
+            inner.links.remove(link);
         }
     }
 
     // ---- links ----
 
-    pub fn link(&self, id: LinkId) -> Option<Arc<LinkEntry>> {
-        self.read().links.get(&id).cloned()
+    /// `f(link)` for the link `id`, lent under the read lock (the API's hot path).
+    pub fn with_link<T>(&self, id: LinkId, f: impl FnOnce(LinkRef<'_>, &str) -> T) -> Option<T> {
+        let inner = self.read();
+        let link = inner.links.get(id)?;
+        let host = inner
+            .domains
+            .get(&link.domain_id())
+            .map_or("", |d| d.hostname.as_str());
+        Some(f(link, host))
+    }
+
+    pub fn link(&self, id: LinkId) -> Option<LinkEntry> {
+        self.read().links.get(id).map(|l| LinkEntry::of(&l))
+    }
+
+    /// The domain of link `id`, if it exists.
+    pub fn link_domain(&self, id: LinkId) -> Option<DomainId> {
+        self.read().links.get(id).map(|l| l.domain_id())
+    }
+
+    /// Whether `slug` is taken on `domain`.
+    pub fn slug_taken(&self, domain: DomainId, slug: &str) -> bool {
+        self.read().links.find(domain, slug).is_some()
+    }
+
+    /// The ids of every link of a domain.
+    pub fn links_of_domain(&self, domain: DomainId) -> Vec<LinkId> {
+        self.read()
+            .links
+            .newest_first()
+            .filter(|l| l.domain_id() == domain)
+            .map(|l| l.id())
+            .collect()
     }
 
     /// One page of links (newest first) matching `filter` within `scope`, and the total count.
@@ -184,35 +236,35 @@ impl Catalog {
         filter: &LinkFilter<'_>,
         offset: usize,
         limit: usize,
-    ) -> (Vec<Arc<LinkEntry>>, usize) {
+    ) -> (Vec<LinkEntry>, usize) {
         let needle = filter
             .search
             .map(str::to_lowercase)
             .filter(|s| !s.is_empty());
+        let finder = needle.as_deref().map(memchr::memmem::Finder::new);
         let inner = self.read();
         let mut page = Vec::with_capacity(limit.min(100));
         let mut total = 0usize;
-        inner.search.scan(
-            needle.as_deref(),
-            |d| scope.allows(d) && filter.domain.is_none_or(|f| f == d),
-            |id| {
-                let wanted = total >= offset && page.len() < limit;
-                // Tags are checked on the entry, so only tag queries pay for the lookup.
-                if filter.tag.is_some() || wanted {
-                    let Some(e) = inner.links.get(&id) else {
-                        return true;
-                    };
-                    if filter.tag.is_some_and(|t| !e.rec.tags.contains(t)) {
-                        return true;
-                    }
-                    if wanted {
-                        page.push(Arc::clone(e));
-                    }
+        for link in inner.links.newest_first() {
+            let d = link.domain_id();
+            if !scope.allows(d) || filter.domain.is_some_and(|f| f != d) {
+                continue;
+            }
+            if let Some(f) = &finder {
+                if f.find(inner.links.searchable(&link)).is_none() {
+                    continue;
                 }
-                total += 1;
-                true
-            },
-        );
+            }
+            if let Some(tag) = filter.tag {
+                if !link.tags().any(|t| t.eq_ignore_ascii_case(tag)) {
+                    continue;
+                }
+            }
+            if total >= offset && page.len() < limit {
+                page.push(LinkEntry::of(&link));
+            }
+            total += 1;
+        }
         (page, total)
     }
 
@@ -223,21 +275,21 @@ impl Catalog {
 
     /// The clicks of every link, summed.
     pub fn click_total(&self) -> u64 {
-        self.read().links.values().map(|e| e.clicks()).sum()
+        self.read().links.newest_first().map(|l| l.clicks()).sum()
     }
 
     /// The `n` links with the most clicks (at least one), most first: for the home page.
-    pub fn most_clicked(&self, n: usize) -> Vec<Arc<LinkEntry>> {
+    pub fn most_clicked(&self, n: usize) -> Vec<LinkEntry> {
         let inner = self.read();
-        let mut top: Vec<Arc<LinkEntry>> = Vec::with_capacity(n + 1);
-        for e in inner.links.values().filter(|e| e.clicks() > 0) {
-            let at = top.partition_point(|t| t.clicks() >= e.clicks());
+        let mut top: Vec<LinkRef<'_>> = Vec::with_capacity(n + 1);
+        for l in inner.links.newest_first().filter(|l| l.clicks() > 0) {
+            let at = top.partition_point(|t| t.clicks() >= l.clicks());
             if at < n {
-                top.insert(at, Arc::clone(e));
+                top.insert(at, l);
                 top.truncate(n);
             }
         }
-        top
+        top.iter().map(LinkEntry::of).collect()
     }
 
     /// Up to `n` links after `after` (by id, oldest first) of a domain (or all) in `scope`:
@@ -248,60 +300,42 @@ impl Catalog {
         n: usize,
         domain: Option<DomainId>,
         scope: &DomainScope,
-    ) -> Vec<Arc<LinkEntry>> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let start = after.map_or(Unbounded, Excluded);
+    ) -> Vec<LinkEntry> {
         self.read()
             .links
-            .range((start, Unbounded))
-            .map(|(_, e)| e)
-            .filter(|e| {
-                scope.allows(e.rec.domain_id) && domain.is_none_or(|d| e.rec.domain_id == d)
-            })
+            .oldest_first_after(after)
+            .filter(|l| scope.allows(l.domain_id()) && domain.is_none_or(|d| l.domain_id() == d))
             .take(n)
-            .cloned()
+            .map(|l| LinkEntry::of(&l))
             .collect()
     }
 
     pub(super) fn put_link(&self, rec: &LinkRecord) {
         let mut inner = self.write();
-        let clicks = remove_link(&mut inner, rec.id).map_or(0, |old| old.clicks());
-        insert_link(&mut inner, Arc::new(LinkEntry::new(rec.clone(), clicks)));
+        let before = inner.links.get(rec.id).map(|l| l.domain_id());
+        if before != Some(rec.domain_id) {
+            if let Some(old) = before {
+                if let Some(c) = inner.counts.get_mut(&old) {
+                    *c = c.saturating_sub(1);
+                }
+            }
+            *inner.counts.entry(rec.domain_id).or_default() += 1;
+        }
+        inner.links.put(&LinkFields::of(rec), None);
     }
 
     pub(super) fn delete_link(&self, id: LinkId) {
-        remove_link(&mut self.write(), id);
+        let mut inner = self.write();
+        let domain = inner.links.get(id).map(|l| l.domain_id());
+        if inner.links.remove(id).is_some() {
+            if let Some(c) = domain.and_then(|d| inner.counts.get_mut(&d)) {
+                *c = c.saturating_sub(1);
+            }
+        }
     }
-}
 
-fn link_count(inner: &Inner, id: DomainId) -> u64 {
-    inner.by_domain.get(&id).map_or(0, |s| s.len() as u64)
-}
-
-fn insert_link(inner: &mut Inner, entry: Arc<LinkEntry>) {
-    let rec = &entry.rec;
-    inner
-        .routes
-        .entry(rec.domain_id)
-        .or_default()
-        .insert(rec.slug.as_str().to_owned(), Arc::clone(&entry));
-    inner
-        .by_domain
-        .entry(rec.domain_id)
-        .or_default()
-        .insert(rec.id);
-    inner.search.put(rec);
-    inner.links.insert(rec.id, entry);
-}
-
-fn remove_link(inner: &mut Inner, id: LinkId) -> Option<Arc<LinkEntry>> {
-    let old = inner.links.remove(&id)?;
-    inner.search.remove(id);
-    if let Some(routes) = inner.routes.get_mut(&old.rec.domain_id) {
-        routes.remove(old.rec.slug.as_str());
+    /// Bytes held by the link table: for the scale benchmark.
+    pub fn link_memory(&self) -> usize {
+        self.read().links.memory()
     }
-    if let Some(ids) = inner.by_domain.get_mut(&old.rec.domain_id) {
-        ids.remove(&id);
-    }
-    Some(old)
 }

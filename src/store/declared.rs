@@ -3,9 +3,8 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::domains::{
-    domain_link_count, get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain,
-};
+use super::catalog::Catalog;
+use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
 use super::keys::{audit, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
@@ -56,7 +55,7 @@ impl Store {
         self.write(
             |tx| {
                 let mut report = ApplyReport::default();
-                apply_domains(tx, &state.domains, &mut report)?;
+                apply_domains(tx, &self.catalog, &state.domains, &mut report)?;
                 apply_keys(tx, &state.keys, &mut report)?;
                 apply_users(tx, &state.users, &mut report)?;
                 Ok(report)
@@ -72,6 +71,7 @@ impl Store {
 
 fn apply_domains(
     tx: &WriteTransaction,
+    catalog: &Catalog,
     declared: &[Hostname],
     report: &mut ApplyReport,
 ) -> Result<(), StoreError> {
@@ -107,14 +107,14 @@ fn apply_domains(
         })
         .collect::<Result<_, _>>()?;
     for mut d in stale {
-        if domain_link_count(tx, d.id)? > 0 || !keys_scoped_to(tx, d.id)?.is_empty() {
+        if catalog.link_count(d.id) > 0 || !keys_scoped_to(tx, d.id)?.is_empty() {
             // Removing it would delete links or widen a key's scope: keep it, editable.
             d.source = Source::Api;
             d.updated_at = now();
             put_domain_record(tx, &d)?;
             report.kept.push(d.hostname.into_string());
         } else {
-            remove_domain(tx, &d)?;
+            remove_domain(tx, &d, &[])?;
             report.removed += 1;
         }
     }

@@ -5,7 +5,7 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::links::remove_link;
 use super::records::{DomainId, DomainRecord, KeyRecord, LinkId, Source};
-use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, LINKS_BY_DOMAIN};
+use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST};
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{now, Hostname};
 
@@ -60,30 +60,19 @@ pub(super) fn put_domain_record(
     Ok(())
 }
 
-/// Remove a domain and every link on it. Callers check the rules first.
-pub(super) fn remove_domain(tx: &WriteTransaction, rec: &DomainRecord) -> Result<(), StoreError> {
-    let link_ids: Vec<LinkId> = tx
-        .open_table(LINKS_BY_DOMAIN)?
-        .range((rec.id, 0)..=(rec.id, u64::MAX))?
-        .map(|r| Ok(r?.0.value().1))
-        .collect::<Result<_, StoreError>>()?;
-    for id in link_ids {
-        remove_link(tx, id)?;
+/// Remove a domain and its links (their ids from the catalog). Callers check the rules first.
+pub(super) fn remove_domain(
+    tx: &WriteTransaction,
+    rec: &DomainRecord,
+    links: &[LinkId],
+) -> Result<(), StoreError> {
+    for id in links {
+        remove_link(tx, *id)?;
     }
     tx.open_table(DOMAIN_BY_HOST)?
         .remove(rec.hostname.as_str())?;
     tx.open_table(DOMAINS)?.remove(rec.id)?;
     Ok(())
-}
-
-pub(super) fn domain_link_count(tx: &WriteTransaction, id: DomainId) -> Result<u64, StoreError> {
-    let table = tx.open_table(LINKS_BY_DOMAIN)?;
-    let mut n = 0;
-    for r in table.range((id, 0)..=(id, u64::MAX))? {
-        r?;
-        n += 1;
-    }
-    Ok(n)
 }
 
 /// Names in quotes, joined as a sentence: “a”, “b” and “c”.
@@ -162,7 +151,7 @@ impl Store {
                         "this domain is declared in the config file; remove it there".into(),
                     ));
                 }
-                let links = domain_link_count(tx, id)?;
+                let links = self.catalog.link_count(id);
                 if links > 0 && !force {
                     let noun = if links == 1 { "link" } else { "links" };
                     return Err(StoreError::Conflict(format!(
@@ -183,7 +172,7 @@ impl Store {
                         rec.hostname,
                     )));
                 }
-                remove_domain(tx, &rec)
+                remove_domain(tx, &rec, &self.catalog.links_of_domain(id))
             },
             |()| self.catalog.remove_domain(id),
         )

@@ -1,13 +1,15 @@
-//! Links: the durable table and its redb indexes (slug per domain, links per domain),
-//! mirrored into the catalog after each commit.
+//! Links: the durable table, mirrored into the catalog after each commit. Slugs are unique per
+//! domain; the catalog (current under the store's write lock) is the index that checks it.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use std::collections::HashSet;
 
-use super::domains::get_domain;
-use super::records::{DomainId, LinkId, LinkRecord};
-use super::tables::{CLICKS, LINKS, LINKS_BY_DOMAIN, LINK_BY_SLUG};
-use super::{decode, encode, next_id, Store, StoreError};
-use crate::domain::{now, DestinationUrl, Hostname, RedirectCode, Slug, Tags, Timestamp, Title};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use super::catalog::CatalogLoader;
+use super::records::{decode_link, DomainId, LinkId, LinkRecord};
+use super::tables::{CLICKS, LINKS};
+use super::{next_id, Store, StoreError};
+use crate::domain::{now, DestinationUrl, RedirectCode, Slug, Tags, Timestamp, Title};
 
 /// A validated link to create. `slug: None` asks for a generated one.
 #[derive(Debug, Clone)]
@@ -33,72 +35,79 @@ pub struct LinkPatch {
     pub expires_at: Option<Option<Timestamp>>,
 }
 
-pub(super) fn all_links_with_clicks(
+/// Feed every stored link, with its clicks, to the catalog loader: one pass over each table
+/// (both are ordered by link id), strings read in place.
+pub(super) fn load_links(
     tx: &ReadTransaction,
-) -> Result<Vec<(LinkRecord, u64)>, StoreError> {
-    let clicks = tx.open_table(CLICKS)?;
-    tx.open_table(LINKS)?
-        .iter()?
-        .map(|r| {
-            let rec: LinkRecord = decode(r?.1.value())?;
-            let n = clicks.get(rec.id)?.map_or(0, |g| g.value());
-            Ok((rec, n))
-        })
-        .collect()
+    loader: &mut CatalogLoader,
+) -> Result<(), StoreError> {
+    let clicks_table = tx.open_table(CLICKS)?;
+    let mut clicks = clicks_table.iter()?.peekable();
+    for row in tx.open_table(LINKS)?.iter()? {
+        let (_, value) = row?;
+        let bytes = value.value();
+        let stored = decode_link(bytes)?;
+        let mut n = 0;
+        while let Some(Ok((k, v))) = clicks.peek() {
+            let k = k.value();
+            if k > stored.id {
+                break;
+            }
+            if k == stored.id {
+                n = v.value();
+            }
+            clicks.next();
+        }
+        loader.link(&stored.fields(), n);
+    }
+    Ok(())
+}
+
+pub(super) fn count_links(tx: &ReadTransaction) -> Result<u64, StoreError> {
+    Ok(tx.open_table(LINKS)?.len()?)
 }
 
 fn get_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {
-    tx.open_table(LINKS)?
-        .get(id)?
-        .map(|g| decode(g.value()))
-        .transpose()
+    let table = tx.open_table(LINKS)?;
+    let Some(value) = table.get(id)? else {
+        return Ok(None);
+    };
+    Ok(Some(decode_link(value.value())?.to_record()))
 }
 
 fn put_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
     tx.open_table(LINKS)?
-        .insert(rec.id, encode(rec).as_slice())?;
-    tx.open_table(LINK_BY_SLUG)?
-        .insert((rec.domain_id, rec.slug.as_str()), rec.id)?;
-    tx.open_table(LINKS_BY_DOMAIN)?
-        .insert((rec.domain_id, rec.id), ())?;
+        .insert(rec.id, rec.encode_stored().as_slice())?;
     Ok(())
 }
 
-fn unindex_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
-    tx.open_table(LINK_BY_SLUG)?
-        .remove((rec.domain_id, rec.slug.as_str()))?;
-    tx.open_table(LINKS_BY_DOMAIN)?
-        .remove((rec.domain_id, rec.id))?;
-    Ok(())
-}
-
-pub(super) fn remove_link(
-    tx: &WriteTransaction,
-    id: LinkId,
-) -> Result<Option<LinkRecord>, StoreError> {
-    let Some(rec) = get_link(tx, id)? else {
-        return Ok(None);
-    };
-    unindex_link(tx, &rec)?;
-    tx.open_table(LINKS)?.remove(id)?;
+pub(super) fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<bool, StoreError> {
+    let removed = tx.open_table(LINKS)?.remove(id)?.is_some();
     tx.open_table(CLICKS)?.remove(id)?;
-    Ok(Some(rec))
+    Ok(removed)
 }
 
-fn slug_taken(tx: &WriteTransaction, domain: DomainId, slug: &Slug) -> Result<bool, StoreError> {
-    Ok(tx
-        .open_table(LINK_BY_SLUG)?
-        .get((domain, slug.as_str()))?
-        .is_some())
-}
-
-fn taken(slug: &Slug, host: &Hostname) -> StoreError {
+fn taken(slug: &Slug, host: &str) -> StoreError {
     StoreError::Conflict(format!("the slug “{slug}” is already taken on {host}"))
 }
 
+/// Slugs claimed by the rows of the transaction in progress, which the catalog sees only
+/// after the commit.
+#[derive(Default)]
+struct Claimed(HashSet<(DomainId, String)>);
+
 impl Store {
+    /// Whether `slug` is taken on `domain`: the catalog is current under the write lock.
+    fn slug_taken(&self, claimed: &Claimed, domain: DomainId, slug: &Slug) -> bool {
+        self.catalog.slug_taken(domain, slug.as_str())
+            || claimed.0.contains(&(domain, slug.as_str().to_owned()))
+    }
+
     pub fn create_link(&self, new: NewLink) -> Result<LinkRecord, StoreError> {
-        self.write(|tx| self.insert_link(tx, new), |l| self.catalog.put_link(l))
+        self.write(
+            |tx| self.insert_link(tx, &mut Claimed::default(), new),
+            |l| self.catalog.put_link(l),
+        )
     }
 
     /// Insert many links in one transaction, reporting every row's outcome. A refused row
@@ -110,8 +119,9 @@ impl Store {
         self.write(
             |tx| {
                 let mut out = Vec::with_capacity(rows.len());
+                let mut claimed = Claimed::default();
                 for row in rows {
-                    match self.insert_link(tx, row) {
+                    match self.insert_link(tx, &mut claimed, row) {
                         Ok(rec) => out.push(Ok(rec)),
                         Err(
                             e @ (StoreError::Conflict(_)
@@ -131,10 +141,19 @@ impl Store {
         )
     }
 
-    fn insert_link(&self, tx: &WriteTransaction, new: NewLink) -> Result<LinkRecord, StoreError> {
-        let domain = get_domain(tx, new.domain_id)?.ok_or(StoreError::NotFound("domain"))?;
+    fn insert_link(
+        &self,
+        tx: &WriteTransaction,
+        claimed: &mut Claimed,
+        new: NewLink,
+    ) -> Result<LinkRecord, StoreError> {
+        let host = self
+            .catalog
+            .hostname(new.domain_id)
+            .ok_or(StoreError::NotFound("domain"))?;
+        let domain = new.domain_id;
         let slug = match new.slug {
-            Some(s) if slug_taken(tx, domain.id, &s)? => return Err(taken(&s, &domain.hostname)),
+            Some(s) if self.slug_taken(claimed, domain, &s) => return Err(taken(&s, &host)),
             Some(s) => s,
             None => {
                 let mut found = None;
@@ -142,7 +161,7 @@ impl Store {
                     let s = Slug::generate(&self.rng).map_err(|_| {
                         StoreError::Corrupt("no random source for a generated slug".into())
                     })?;
-                    if !slug_taken(tx, domain.id, &s)? && Slug::parse(s.as_str()).is_ok() {
+                    if !self.slug_taken(claimed, domain, &s) && Slug::parse(s.as_str()).is_ok() {
                         found = Some(s);
                         break;
                     }
@@ -152,9 +171,10 @@ impl Store {
             }
         };
         let at = now();
+        claimed.0.insert((domain, slug.as_str().to_owned()));
         let rec = LinkRecord {
             id: next_id(tx, "links")?,
-            domain_id: domain.id,
+            domain_id: domain,
             slug,
             destination_url: new.destination_url,
             title: new.title,
@@ -179,13 +199,14 @@ impl Store {
                 if let Some(s) = patch.slug {
                     rec.slug = s;
                 }
-                let domain =
-                    get_domain(tx, rec.domain_id)?.ok_or(StoreError::NotFound("domain"))?;
-                if (rec.domain_id, &rec.slug) != (old.domain_id, &old.slug) {
-                    if slug_taken(tx, rec.domain_id, &rec.slug)? {
-                        return Err(taken(&rec.slug, &domain.hostname));
-                    }
-                    unindex_link(tx, &old)?;
+                let host = self
+                    .catalog
+                    .hostname(rec.domain_id)
+                    .ok_or(StoreError::NotFound("domain"))?;
+                if (rec.domain_id, &rec.slug) != (old.domain_id, &old.slug)
+                    && self.slug_taken(&Claimed::default(), rec.domain_id, &rec.slug)
+                {
+                    return Err(taken(&rec.slug, &host));
                 }
                 if let Some(u) = patch.destination_url {
                     rec.destination_url = u;
@@ -213,9 +234,11 @@ impl Store {
     pub fn delete_link(&self, id: LinkId) -> Result<(), StoreError> {
         self.write(
             |tx| {
-                remove_link(tx, id)?
-                    .map(|_| ())
-                    .ok_or(StoreError::NotFound("link"))
+                if remove_link(tx, id)? {
+                    Ok(())
+                } else {
+                    Err(StoreError::NotFound("link"))
+                }
             },
             |()| self.catalog.delete_link(id),
         )

@@ -13,9 +13,9 @@ mod events;
 mod history;
 pub mod key_index;
 mod keys;
+mod link_table;
 mod links;
 pub mod records;
-mod search;
 mod tables;
 mod users;
 pub mod writer;
@@ -35,6 +35,7 @@ pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
 pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
+pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
 use crate::domain::DomainError;
@@ -100,12 +101,38 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// redb's page cache. Its default (1 GiB) would keep every page that loading the catalog
+/// touched; reads are served from the catalog, so the cache only needs the B-tree's inner
+/// pages and a write's dirty pages.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[keys_gain_permissions];
+const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions];
 
-/// 1 → 2: nothing to rewrite. A schema 1 key record decodes with every permission, no rate
-/// limit and no rotation (`records::StoredKey`'s defaults), which is what it allowed before.
+/// Schema 1 → 2: links re-encoded from JSON (`links_v1`) into postcard (`links_v2`); the slug
+/// and per-domain index tables are dropped (the catalog indexes links in memory).
+fn links_to_v2(tx: &WriteTransaction) -> Result<(), StoreError> {
+    use self::records::LinkRecord;
+    use self::tables::v1;
+    {
+        let old = tx.open_table(v1::LINKS)?;
+        let mut new = tx.open_table(tables::LINKS)?;
+        for row in old.iter()? {
+            let (id, value) = row?;
+            let rec: LinkRecord = decode(value.value())?;
+            new.insert(id.value(), rec.encode_stored().as_slice())?;
+        }
+    }
+    tx.delete_table(v1::LINKS)?;
+    tx.delete_table(v1::LINK_BY_SLUG)?;
+    tx.delete_table(v1::LINKS_BY_DOMAIN)?;
+    Ok(())
+}
+
+/// Schema 2 → 3: nothing to rewrite. A key record without the fields of schema 3 decodes with
+/// every permission, no rate limit and no rotation (`records::StoredKey`'s defaults), which is
+/// what it allowed before.
 fn keys_gain_permissions(_: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
@@ -132,10 +159,13 @@ impl Store {
         if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
             return Err(StoreError::EmptyFile(path));
         }
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-            other => other.into(),
-        })?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+                other => other.into(),
+            })?;
         let store = Self {
             db,
             write_lock: Mutex::new(()),
@@ -187,15 +217,16 @@ impl Store {
         Ok(())
     }
 
+    /// Fill the catalog and the key index from the tables, in one read transaction. Links are
+    /// streamed into the compact table, never held as records all at once.
     fn load_read_models(&self) -> Result<(), StoreError> {
-        let (domains, links, keys) = self.read(|tx| {
-            Ok((
-                domains::all_domains(tx)?,
-                links::all_links_with_clicks(tx)?,
-                keys::all_keys(tx)?,
-            ))
+        let (loader, keys) = self.read(|tx| {
+            let count = usize::try_from(links::count_links(tx)?).unwrap_or(0);
+            let mut loader = Catalog::loader(domains::all_domains(tx)?, count);
+            links::load_links(tx, &mut loader)?;
+            Ok((loader, keys::all_keys(tx)?))
         })?;
-        self.catalog.load(domains, links);
+        self.catalog.finish(loader);
         self.keys.replace_all(&keys);
         Ok(())
     }
@@ -306,6 +337,71 @@ mod tests {
         }
         let err = Store::open(dir.path()).err().expect("refused");
         assert!(err.to_string().contains("newer linkdock"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_1_file_is_migrated_and_its_links_still_redirect() {
+        use redb::{ReadableDatabase, TableDefinition};
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A file as linkdock 0.1 (schema 1) left it: JSON links and two index tables.
+            let db = Database::create(Store::file_in(dir.path())).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 1)
+                .unwrap();
+            tx.open_table(tables::DOMAINS)
+                .unwrap()
+                .insert(1, br#"{"id":1,"hostname":"go.example.com","source":"api","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#.as_slice())
+                .unwrap();
+            tx.open_table(tables::DOMAIN_BY_HOST)
+                .unwrap()
+                .insert("go.example.com", 1)
+                .unwrap();
+            tx.open_table(tables::v1::LINKS)
+                .unwrap()
+                .insert(7, br#"{"id":7,"domain_id":1,"slug":"docs","destination_url":"https://example.com/d","title":"Docs","tags":["a","b"],"redirect_code":301,"expires_at":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-02T00:00:00Z"}"#.as_slice())
+                .unwrap();
+            tx.open_table(tables::v1::LINK_BY_SLUG)
+                .unwrap()
+                .insert((1, "docs"), 7)
+                .unwrap();
+            tx.open_table(tables::v1::LINKS_BY_DOMAIN)
+                .unwrap()
+                .insert((1, 7), ())
+                .unwrap();
+            tx.open_table(tables::CLICKS).unwrap().insert(7, 3).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let found = store
+            .catalog
+            .route("go.example.com", "docs", |l| {
+                (
+                    l.id(),
+                    l.destination().to_owned(),
+                    l.clicks(),
+                    l.redirect_code(),
+                )
+            })
+            .flatten();
+        assert_eq!(found, Some((7, "https://example.com/d".to_owned(), 3, 301)));
+        let e = store.catalog.link(7).unwrap();
+        assert_eq!(e.rec.tags.as_slice(), ["a", "b"]);
+        assert_eq!(e.rec.updated_at.to_string(), "2026-01-02T00:00:00Z");
+        let tx = store.db.begin_read().unwrap();
+        assert_eq!(
+            tx.open_table(META)
+                .unwrap()
+                .get("schema_version")
+                .unwrap()
+                .unwrap()
+                .value(),
+            SCHEMA_VERSION
+        );
+        let gone: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
+        assert!(tx.open_table(gone).is_err(), "the old table is dropped");
     }
 
     #[test]

@@ -74,6 +74,90 @@ pub struct LinkRecord {
     pub updated_at: Timestamp,
 }
 
+/// The layout of `links_v2` (postcard, so field order is the format): strings are read in
+/// place, tags joined by `;`, times as Unix seconds. Adding a field means a new table.
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredLink<'a> {
+    pub id: LinkId,
+    pub domain_id: DomainId,
+    pub slug: &'a str,
+    pub destination_url: &'a str,
+    pub title: Option<&'a str>,
+    pub tags: &'a str,
+    pub redirect_code: u16,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl StoredLink<'_> {
+    pub fn fields(&self) -> super::link_table::LinkFields<'_> {
+        super::link_table::LinkFields {
+            id: self.id,
+            domain: self.domain_id,
+            slug: self.slug,
+            destination: self.destination_url,
+            title: self.title,
+            tags: super::link_table::TagList::Joined(self.tags),
+            code: self.redirect_code,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// The owned record, taking every value as stored (no input rule runs).
+    pub fn to_record(&self) -> LinkRecord {
+        use crate::domain::FromStored;
+        LinkRecord {
+            id: self.id,
+            domain_id: self.domain_id,
+            slug: Slug::from_stored(self.slug.to_owned()),
+            destination_url: DestinationUrl::from_stored(self.destination_url.to_owned()),
+            title: self.title.map(|t| Title::from_stored(t.to_owned())),
+            tags: Tags::from_stored(
+                self.tags
+                    .split(';')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+            .unwrap_or_default(),
+            redirect_code: RedirectCode::from_stored(self.redirect_code)
+                .unwrap_or(RedirectCode::DEFAULT),
+            expires_at: self.expires_at.map(Timestamp::from_unix),
+            created_at: Timestamp::from_unix(self.created_at),
+            updated_at: Timestamp::from_unix(self.updated_at),
+        }
+    }
+}
+
+impl LinkRecord {
+    /// The bytes of `links_v2`.
+    pub(super) fn encode_stored(&self) -> Vec<u8> {
+        let tags = self.tags.as_slice().join(";");
+        let stored = StoredLink {
+            id: self.id,
+            domain_id: self.domain_id,
+            slug: self.slug.as_str(),
+            destination_url: self.destination_url.as_str(),
+            title: self.title.as_ref().map(Title::as_str),
+            tags: &tags,
+            redirect_code: self.redirect_code.get(),
+            expires_at: self.expires_at.map(Timestamp::unix),
+            created_at: self.created_at.unix(),
+            updated_at: self.updated_at.unix(),
+        };
+        // Plain data into a Vec: postcard cannot fail here.
+        postcard::to_allocvec(&stored).unwrap_or_default()
+    }
+}
+
+/// Read a `links_v2` value in place.
+pub(super) fn decode_link(bytes: &[u8]) -> Result<StoredLink<'_>, super::StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| super::StoreError::Corrupt(format!("link: {e}")))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
@@ -139,7 +223,7 @@ pub struct KeyRecord {
     pub source: Source,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    /// What the key may do (schema 2; keys stored before have every permission).
+    /// What the key may do (schema 3; keys stored before have every permission).
     pub permissions: Permissions,
     /// Requests per minute; `None`: no limit.
     pub rate_limit: Option<PerMinute>,
@@ -164,8 +248,8 @@ impl KeyRecord {
     }
 }
 
-/// The layout of `api_keys_v1`: the IP policy as a flag and a list. Schema 2 added the fields
-/// from `permissions` on; each has a default, so a record written by schema 1 reads as a key
+/// The layout of `api_keys_v1`: the IP policy as a flag and a list. Schema 3 added the fields
+/// from `permissions` on; each has a default, so a record written by schema 1 or 2 reads as a key
 /// with every permission, no rate limit and no rotation.
 #[derive(Serialize, Deserialize)]
 struct StoredKey {
@@ -390,5 +474,23 @@ mod tests {
         assert_eq!(back["allow_all_ips"], true);
         assert_eq!(back["ip_whitelist"], serde_json::json!([]));
         assert_eq!(back["status"], "revoked");
+    }
+}
+
+#[cfg(test)]
+mod link_layout_tests {
+    use super::*;
+
+    #[test]
+    fn a_link_is_stored_compactly_and_read_back_in_place() {
+        let rec: LinkRecord = serde_json::from_str(r#"{"id":123456,"domain_id":3,"slug":"abc1234","destination_url":"https://example.com/articles/2026/some-article","title":"Some article title","tags":["news","tech"],"redirect_code":302,"expires_at":null,"created_at":"2026-11-26T10:00:00Z","updated_at":"2026-11-26T10:00:00Z"}"#).unwrap();
+        let bytes = rec.encode_stored();
+        assert!(bytes.len() < 110, "{} bytes", bytes.len());
+        let back = decode_link(&bytes).unwrap().to_record();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&rec).unwrap()
+        );
+        assert!(decode_link(b"\xff\xff").is_err());
     }
 }

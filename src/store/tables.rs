@@ -15,13 +15,10 @@ pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessio
 pub const DOMAINS: TableDefinition<u64, &[u8]> = TableDefinition::new("domains_v1");
 /// hostname → domain id
 pub const DOMAIN_BY_HOST: TableDefinition<&str, u64> = TableDefinition::new("domain_by_host_v1");
-/// link id → LinkRecord
-pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
-/// (domain id, slug) → link id: the redirect and uniqueness index
-pub const LINK_BY_SLUG: TableDefinition<(u64, &str), u64> = TableDefinition::new("link_by_slug_v1");
-/// (domain id, link id): per-domain listing, newest last
-pub const LINKS_BY_DOMAIN: TableDefinition<(u64, u64), ()> =
-    TableDefinition::new("links_by_domain_v1");
+/// link id → LinkRecord, postcard-encoded (`StoredLink`). The (domain, slug) index lives in
+/// memory only: the catalog loads every link at start anyway, and under the store's write lock
+/// it is exactly as current as a table would be, at a third of the writes and the disk.
+pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v2");
 /// link id → click count (written only by the batched writer)
 pub const CLICKS: TableDefinition<u64, u64> = TableDefinition::new("clicks_v1");
 /// key id → KeyRecord (SHA-256 of the key, never the key)
@@ -38,10 +35,23 @@ pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
-/// 2: API keys carry permissions, a rate limit and their rotation (fields with defaults in
-/// `api_keys_v1`, so schema 1 records read as they are). The number still moves: a build
-/// that knows only schema 1 would drop those fields on its next write, and widen a key.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
+/// 3: API keys carry permissions, a rate limit and their rotation (fields with defaults in
+/// `api_keys_v1`, so older records read as they are). The number still moves: a build that
+/// knows only schema 2 would drop those fields on its next write, and widen a key.
+pub const SCHEMA_VERSION: u64 = 3;
+
+/// Tables of schema 1 that migrations read and then drop.
+pub mod v1 {
+    use redb::TableDefinition;
+
+    /// link id → LinkRecord as JSON
+    pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
+    pub const LINK_BY_SLUG: TableDefinition<(u64, &str), u64> =
+        TableDefinition::new("link_by_slug_v1");
+    pub const LINKS_BY_DOMAIN: TableDefinition<(u64, u64), ()> =
+        TableDefinition::new("links_by_domain_v1");
+}
 
 /// Something done to every table: creating them, copying them into a backup.
 pub trait EachTable {
@@ -60,8 +70,6 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(DOMAINS)?;
     f.table(DOMAIN_BY_HOST)?;
     f.table(LINKS)?;
-    f.table(LINK_BY_SLUG)?;
-    f.table(LINKS_BY_DOMAIN)?;
     f.table(CLICKS)?;
     f.table(API_KEYS)?;
     f.table(KEY_USAGE)?;

@@ -14,6 +14,7 @@ use super::events::EventBatch;
 use super::records::{AuditRecord, KeyId, KeyRequestRecord, LinkId};
 use super::Store;
 use crate::domain::Timestamp;
+use crate::metrics::{shard, SHARDS};
 
 #[derive(Debug)]
 pub enum Event {
@@ -22,7 +23,7 @@ pub enum Event {
         key: KeyId,
         at: Timestamp,
         ip: IpAddr,
-        method: String,
+        method: &'static str,
         path: String,
         status: u16,
     },
@@ -35,24 +36,27 @@ enum Msg {
     Shutdown,
 }
 
-/// The sending side, cloned into every worker. Events go into a shared buffer; the writer is
-/// woken only by its one-second tick or when the buffer fills, so a request never pays for a
-/// thread wake-up. After shutdown, events are dropped.
+/// Per-thread buffers of events (`metrics::shard`): a worker pushes into its own, so requests
+/// never contend on one lock; the writer drains them all.
+type Buffers = [Mutex<Vec<Event>>; SHARDS];
+
+/// The sending side, cloned into every worker. The writer is woken only by its tick or when a
+/// buffer fills, so a request never pays for a thread wake-up. After shutdown, events are
+/// dropped.
 #[derive(Clone)]
 pub struct EventSink {
-    buffer: Arc<Mutex<Vec<Event>>>,
+    buffers: Arc<Buffers>,
     ctl: mpsc::Sender<Msg>,
 }
 
 impl EventSink {
     pub fn send(&self, e: Event) {
         let full = {
-            let mut buf = self
-                .buffer
+            let mut buf = self.buffers[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             buf.push(e);
-            buf.len() == MAX_BATCH
+            buf.len() == MAX_BATCH / SHARDS
         };
         if full {
             let _ = self.ctl.send(Msg::Full);
@@ -75,13 +79,13 @@ impl Writer {
     /// start it is an error, not a warning.
     pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
         let (ctl, rx) = mpsc::channel::<Msg>();
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&buffer);
+        let buffers: Arc<Buffers> = Arc::new(std::array::from_fn(|_| Mutex::new(Vec::new())));
+        let shared = Arc::clone(&buffers);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
             .spawn(move || run(&store, &shared, &rx))?;
         Ok(Self {
-            sink: EventSink { buffer, ctl },
+            sink: EventSink { buffers, ctl },
             handle: Some(handle),
         })
     }
@@ -99,7 +103,7 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, buffer: &Mutex<Vec<Event>>, rx: &mpsc::Receiver<Msg>) {
+fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>) {
     let mut due = Instant::now() + MAX_DELAY;
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
@@ -143,7 +147,7 @@ fn add(batch: &mut EventBatch, e: Event) {
                 key,
                 KeyRequestRecord {
                     at,
-                    method,
+                    method: method.to_owned(),
                     path,
                     status,
                     ip,
@@ -154,18 +158,20 @@ fn add(batch: &mut EventBatch, e: Event) {
     }
 }
 
-fn commit(store: &Store, buffer: &Mutex<Vec<Event>>) {
-    let events = std::mem::take(
-        &mut *buffer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    if events.is_empty() {
-        return;
-    }
+fn commit(store: &Store, buffers: &Buffers) {
     let mut batch = EventBatch::default();
-    for e in events {
-        add(&mut batch, e);
+    for shard in buffers {
+        let events = std::mem::take(
+            &mut *shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for e in events {
+            add(&mut batch, e);
+        }
+    }
+    if batch.is_empty() {
+        return;
     }
     if let Err(e) = store.apply_events(&batch) {
         tracing::error!(error = %e, "committing a batch of events failed; it is dropped");

@@ -1,0 +1,581 @@
+//! Every link in memory, in a compact form: what the redirect, the API and search need, and
+//! nothing per link that an arena can share.
+//!
+//! - `slots`: one fixed-size row per link, in id order (new links have the highest id), so
+//!   a listing walks them newest first. A deleted row is a tombstone until the next compaction.
+//! - `text`: one arena of every link's `slug\ndestination\ntitle\ntags` (tags joined by `;`).
+//! - `lower`: the lower-cased `slug\ndestination\ntitle` that search scans — only for links
+//!   whose text is not lower-case already (those are searched in `text` directly).
+//! - `routes`: (domain, slug) → row, storing only the row index (the key is read back from
+//!   the arena), and `by_id`: id → row.
+//!
+//! About 70 bytes of row and indexes plus the text itself per link, against ~1.7 KB for a
+//! record with its own strings behind reference-counted pointers in several maps.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+
+use super::records::{DomainId, LinkId, LinkRecord};
+use crate::domain::{DestinationUrl, FromStored, RedirectCode, Slug, Tags, Timestamp, Title};
+
+const NEVER: i64 = i64::MAX;
+/// Flag: the link has a title (an empty one is none).
+const HAS_TITLE: u16 = 1;
+/// Flag: `slug\ndestination\ntitle` is lower-case already; search reads it in `text`.
+const SEARCH_IN_TEXT: u16 = 2;
+/// Flag: a deleted row, until the next compaction (it keeps its id, so rows stay sorted).
+const DEAD: u16 = 4;
+
+struct Slot {
+    id: LinkId,
+    domain: DomainId,
+    created: i64,
+    updated: i64,
+    expires: i64,
+    clicks: AtomicU64,
+    text: u32,
+    search: u32,
+    slug_len: u16,
+    dest_len: u16,
+    title_len: u16,
+    tags_len: u16,
+    search_len: u16,
+    code: u16,
+    flags: u16,
+}
+
+impl Slot {
+    fn is_live(&self) -> bool {
+        self.flags & DEAD == 0
+    }
+
+    /// Bytes this row holds in the arenas.
+    fn arena_bytes(&self) -> usize {
+        self.text_len()
+            + if self.flags & SEARCH_IN_TEXT == 0 {
+                usize::from(self.search_len)
+            } else {
+                0
+            }
+    }
+
+    fn text_len(&self) -> usize {
+        usize::from(self.slug_len)
+            + usize::from(self.dest_len)
+            + usize::from(self.title_len)
+            + usize::from(self.tags_len)
+            + 3
+    }
+}
+
+#[derive(Default)]
+pub struct LinkTable {
+    slots: Vec<Slot>,
+    text: Vec<u8>,
+    lower: Vec<u8>,
+    /// Arena bytes no live row points at.
+    garbage: usize,
+    dead: usize,
+    routes: HashTable<u32>,
+    by_id: HashMap<LinkId, u32>,
+    hasher: DefaultHashBuilder,
+}
+
+/// A link lent from the table (under the catalog's lock): its fields without copies.
+#[derive(Clone, Copy)]
+pub struct LinkRef<'a> {
+    slot: &'a Slot,
+    text: &'a [u8],
+}
+
+/// A link's fields, borrowed: from a record, or straight from the stored bytes while loading.
+pub struct LinkFields<'a> {
+    pub id: LinkId,
+    pub domain: DomainId,
+    pub slug: &'a str,
+    pub destination: &'a str,
+    pub title: Option<&'a str>,
+    pub tags: TagList<'a>,
+    pub code: u16,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A link's tags as a record holds them, or already joined by `;` as they are stored (a
+/// character tags cannot hold, so they split back exactly).
+pub enum TagList<'a> {
+    List(&'a [String]),
+    Joined(&'a str),
+}
+
+impl TagList<'_> {
+    fn write_to(&self, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        match self {
+            Self::Joined(s) => out.extend_from_slice(s.as_bytes()),
+            Self::List(tags) => {
+                for (i, t) in tags.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b';');
+                    }
+                    out.extend_from_slice(t.as_bytes());
+                }
+            }
+        }
+        out.len() - start
+    }
+}
+
+impl<'a> LinkFields<'a> {
+    pub fn of(rec: &'a LinkRecord) -> LinkFields<'a> {
+        LinkFields {
+            id: rec.id,
+            domain: rec.domain_id,
+            slug: rec.slug.as_str(),
+            destination: rec.destination_url.as_str(),
+            title: rec.title.as_ref().map(Title::as_str),
+            tags: TagList::List(rec.tags.as_slice()),
+            code: rec.redirect_code.get(),
+            expires_at: rec.expires_at.map(Timestamp::unix),
+            created_at: rec.created_at.unix(),
+            updated_at: rec.updated_at.unix(),
+        }
+    }
+}
+
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+impl<'a> LinkRef<'a> {
+    fn part(&self, from: usize, len: u16) -> &'a str {
+        let start = self.slot.text as usize + from;
+        // Written from `&str`s split at `\n`/`;` (ASCII), so always on char boundaries.
+        std::str::from_utf8(&self.text[start..start + usize::from(len)]).unwrap_or("")
+    }
+
+    pub fn id(&self) -> LinkId {
+        self.slot.id
+    }
+
+    pub fn domain_id(&self) -> DomainId {
+        self.slot.domain
+    }
+
+    pub fn slug(&self) -> &'a str {
+        self.part(0, self.slot.slug_len)
+    }
+
+    pub fn destination(&self) -> &'a str {
+        self.part(usize::from(self.slot.slug_len) + 1, self.slot.dest_len)
+    }
+
+    pub fn title(&self) -> Option<&'a str> {
+        let at = usize::from(self.slot.slug_len) + usize::from(self.slot.dest_len) + 2;
+        (self.slot.flags & HAS_TITLE != 0).then(|| self.part(at, self.slot.title_len))
+    }
+
+    /// The tags, joined by `;` (a character tags cannot hold).
+    pub fn tags_joined(&self) -> &'a str {
+        let at = usize::from(self.slot.slug_len)
+            + usize::from(self.slot.dest_len)
+            + usize::from(self.slot.title_len)
+            + 3;
+        self.part(at, self.slot.tags_len)
+    }
+
+    pub fn tags(&self) -> impl Iterator<Item = &'a str> {
+        self.tags_joined().split(';').filter(|t| !t.is_empty())
+    }
+
+    pub fn redirect_code(&self) -> u16 {
+        self.slot.code
+    }
+
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        (self.slot.expires != NEVER).then(|| Timestamp::from_unix(self.slot.expires))
+    }
+
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.slot.expires <= now.unix()
+    }
+
+    pub fn created_at(&self) -> Timestamp {
+        Timestamp::from_unix(self.slot.created)
+    }
+
+    pub fn updated_at(&self) -> Timestamp {
+        Timestamp::from_unix(self.slot.updated)
+    }
+
+    pub fn clicks(&self) -> u64 {
+        self.slot.clicks.load(Ordering::Relaxed)
+    }
+
+    /// An owned record, for pages and exports (the hot paths read the fields instead).
+    pub fn to_record(&self) -> LinkRecord {
+        let tags: Vec<String> = self.tags().map(str::to_owned).collect();
+        LinkRecord {
+            id: self.id(),
+            domain_id: self.domain_id(),
+            slug: Slug::from_stored(self.slug().to_owned()),
+            destination_url: DestinationUrl::from_stored(self.destination().to_owned()),
+            title: self.title().map(|t| Title::from_stored(t.to_owned())),
+            tags: Tags::from_stored(tags).unwrap_or_default(),
+            redirect_code: RedirectCode::from_stored(self.redirect_code())
+                .unwrap_or(RedirectCode::DEFAULT),
+            expires_at: self.expires_at(),
+            created_at: self.created_at(),
+            updated_at: self.updated_at(),
+        }
+    }
+}
+
+impl LinkTable {
+    pub fn with_capacity(links: usize) -> Self {
+        Self {
+            slots: Vec::with_capacity(links),
+            text: Vec::with_capacity(links * 96),
+            routes: HashTable::with_capacity(links),
+            by_id: HashMap::with_capacity(links),
+            ..Self::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.dead
+    }
+
+    fn lend(&self, i: u32) -> LinkRef<'_> {
+        LinkRef {
+            slot: &self.slots[i as usize],
+            text: &self.text,
+        }
+    }
+
+    fn route_hash(&self, domain: DomainId, slug: &str) -> u64 {
+        self.hasher.hash_one((domain, slug))
+    }
+
+    /// The link at (domain, slug), if any.
+    pub fn find(&self, domain: DomainId, slug: &str) -> Option<LinkRef<'_>> {
+        let hash = self.route_hash(domain, slug);
+        let i = *self.routes.find(hash, |&i| {
+            let r = self.lend(i);
+            r.domain_id() == domain && r.slug() == slug
+        })?;
+        Some(self.lend(i))
+    }
+
+    pub fn get(&self, id: LinkId) -> Option<LinkRef<'_>> {
+        self.by_id.get(&id).map(|&i| self.lend(i))
+    }
+
+    /// Live links, newest first.
+    pub fn newest_first(&self) -> impl Iterator<Item = LinkRef<'_>> {
+        self.slots
+            .iter()
+            .rev()
+            .filter(|s| s.is_live())
+            .map(|slot| LinkRef {
+                slot,
+                text: &self.text,
+            })
+    }
+
+    /// Live links with an id above `after`, oldest first.
+    pub fn oldest_first_after(&self, after: Option<LinkId>) -> impl Iterator<Item = LinkRef<'_>> {
+        let from = after.map_or(0, |a| self.slots.partition_point(|s| s.id <= a));
+        self.slots[from..]
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|slot| LinkRef {
+                slot,
+                text: &self.text,
+            })
+    }
+
+    /// Whether the lower-cased `slug\ndestination\ntitle` of a link contains `needle`.
+    pub fn searchable(&self, link: &LinkRef<'_>) -> &[u8] {
+        let s = link.slot;
+        let arena = if s.flags & SEARCH_IN_TEXT != 0 {
+            &self.text
+        } else {
+            &self.lower
+        };
+        &arena[s.search as usize..s.search as usize + usize::from(s.search_len)]
+    }
+
+    pub fn add_clicks(&self, id: LinkId, n: u64) {
+        if let Some(&i) = self.by_id.get(&id) {
+            self.slots[i as usize]
+                .clicks
+                .fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Insert or replace a link, keeping its click count when it is replaced.
+    pub fn put(&mut self, rec: &LinkFields<'_>, clicks: Option<u64>) {
+        if let Some(&i) = self.by_id.get(&rec.id) {
+            // In place: the row keeps its position, so the id order holds.
+            self.unroute(i);
+            let old = &self.slots[i as usize];
+            let kept = old.clicks.load(Ordering::Relaxed);
+            self.garbage += old.arena_bytes();
+            let slot = self.encode(rec, clicks.unwrap_or(kept));
+            self.slots[i as usize] = slot;
+            self.route(i);
+            self.compact_if_needed();
+            return;
+        }
+        let slot = self.encode(rec, clicks.unwrap_or(0));
+        if self.slots.last().is_some_and(|last| last.id > rec.id) {
+            // Only an old id coming back (never through the API): keep the id order.
+            let at = self.slots.partition_point(|s| s.id < rec.id);
+            self.slots.insert(at, slot);
+            self.reindex();
+            return;
+        }
+        self.slots.push(slot);
+        let i = u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX);
+        self.route(i);
+        self.by_id.insert(rec.id, i);
+    }
+
+    fn encode(&mut self, f: &LinkFields<'_>, clicks: u64) -> Slot {
+        let title = f.title.unwrap_or("");
+        let text = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        for part in [f.slug, f.destination, title] {
+            self.text.extend_from_slice(part.as_bytes());
+            self.text.push(b'\n');
+        }
+        let tags_len = f.tags.write_to(&mut self.text);
+        let searchable = &self.text
+            [text as usize..text as usize + f.slug.len() + f.destination.len() + title.len() + 2];
+        let mut flags = if f.title.is_some() { HAS_TITLE } else { 0 };
+        let (search, search_len) = if searchable
+            .iter()
+            .all(|b| !b.is_ascii_uppercase() && b.is_ascii())
+        {
+            flags |= SEARCH_IN_TEXT;
+            (text, searchable.len())
+        } else {
+            let lower = String::from_utf8_lossy(searchable).to_lowercase();
+            let at = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+            self.lower.extend_from_slice(lower.as_bytes());
+            (at, lower.len())
+        };
+        Slot {
+            id: f.id,
+            domain: f.domain,
+            created: f.created_at,
+            updated: f.updated_at,
+            expires: f.expires_at.unwrap_or(NEVER),
+            clicks: AtomicU64::new(clicks),
+            text,
+            search,
+            slug_len: to_u16(f.slug.len()),
+            dest_len: to_u16(f.destination.len()),
+            title_len: to_u16(title.len()),
+            tags_len: to_u16(tags_len),
+            search_len: to_u16(search_len),
+            code: f.code,
+            flags,
+        }
+    }
+
+    /// Append a link read at start (in id order); `finish_load` builds the indexes once.
+    pub fn push_loaded(&mut self, f: &LinkFields<'_>, clicks: u64) {
+        let slot = self.encode(f, clicks);
+        self.slots.push(slot);
+    }
+
+    pub fn finish_load(&mut self) {
+        if !self.slots.is_sorted_by_key(|s| s.id) {
+            self.slots.sort_by_key(|s| s.id);
+        }
+        self.reindex();
+        self.slots.shrink_to_fit();
+        self.text.shrink_to_fit();
+        self.lower.shrink_to_fit();
+    }
+
+    /// Put row `i` in the (domain, slug) index.
+    fn route(&mut self, i: u32) {
+        let r = self.lend(i);
+        let hash = self.route_hash(r.domain_id(), r.slug());
+        let hasher = &self.hasher;
+        let slots = &self.slots;
+        let text = &self.text;
+        self.routes.insert_unique(hash, i, |&j| {
+            let r = LinkRef {
+                slot: &slots[j as usize],
+                text,
+            };
+            hasher.hash_one((r.domain_id(), r.slug()))
+        });
+    }
+
+    /// Take row `i` out of the (domain, slug) index.
+    fn unroute(&mut self, i: u32) {
+        let r = self.lend(i);
+        let hash = self.route_hash(r.domain_id(), r.slug());
+        if let Ok(entry) = self.routes.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+    }
+
+    /// Rebuild both indexes from the rows (after rows moved).
+    fn reindex(&mut self) {
+        self.routes.clear();
+        self.by_id.clear();
+        for i in 0..self.slots.len() {
+            if self.slots[i].is_live() {
+                let i32_ = u32::try_from(i).unwrap_or(u32::MAX);
+                self.route(i32_);
+                self.by_id.insert(self.slots[i].id, i32_);
+            }
+        }
+    }
+
+    /// Remove a link; returns its click count if it was there.
+    pub fn remove(&mut self, id: LinkId) -> Option<u64> {
+        let i = self.by_id.remove(&id)?;
+        self.unroute(i);
+        let slot = &mut self.slots[i as usize];
+        let clicks = slot.clicks.load(Ordering::Relaxed);
+        self.garbage += slot.arena_bytes();
+        slot.flags |= DEAD;
+        self.dead += 1;
+        self.compact_if_needed();
+        Some(clicks)
+    }
+
+    /// Drop tombstones and dead text once they make up a third of the table.
+    fn compact_if_needed(&mut self) {
+        let rows_waste = self.dead > 1024 && self.dead * 3 > self.slots.len();
+        let text_waste =
+            self.garbage > 1 << 20 && self.garbage * 3 > self.text.len() + self.lower.len();
+        if !rows_waste && !text_waste {
+            return;
+        }
+        let old_text = std::mem::take(&mut self.text);
+        let old_lower = std::mem::take(&mut self.lower);
+        self.slots.retain(Slot::is_live);
+        self.text
+            .reserve(old_text.len() - self.garbage.min(old_text.len()));
+        for slot in &mut self.slots {
+            let from = slot.text as usize;
+            let len = slot.text_len();
+            let at = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+            self.text.extend_from_slice(&old_text[from..from + len]);
+            let search_len = usize::from(slot.search_len);
+            if slot.flags & SEARCH_IN_TEXT != 0 {
+                slot.search = at;
+            } else {
+                let s = slot.search as usize;
+                slot.search = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+                self.lower.extend_from_slice(&old_lower[s..s + search_len]);
+            }
+            slot.text = at;
+        }
+        self.garbage = 0;
+        self.dead = 0;
+        self.slots.shrink_to_fit();
+        self.reindex();
+    }
+
+    /// Rows, arenas and indexes, in bytes: for tests and the scale benchmark.
+    pub fn memory(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.text.capacity()
+            + self.lower.capacity()
+            + self.routes.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.by_id.capacity() * (std::mem::size_of::<(LinkId, u32)>() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::now;
+
+    fn rec(id: LinkId, domain: DomainId, slug: &str, title: Option<&str>) -> LinkRecord {
+        LinkRecord {
+            id,
+            domain_id: domain,
+            slug: Slug::parse(slug).unwrap(),
+            destination_url: DestinationUrl::parse(&format!("https://example.com/{slug}")).unwrap(),
+            title: title.map(|t| Title::parse(t).unwrap()),
+            tags: Tags::parse(&["a", "b:c"]).unwrap(),
+            redirect_code: RedirectCode::DEFAULT,
+            expires_at: None,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[test]
+    fn links_round_trip_through_the_arena_and_both_indexes() {
+        let mut t = LinkTable::default();
+        t.put(
+            &LinkFields::of(&rec(1, 1, "docs", Some("Docs Page"))),
+            Some(5),
+        );
+        t.put(&LinkFields::of(&rec(2, 2, "docs", None)), None);
+        let r = t.find(1, "docs").unwrap();
+        assert_eq!(
+            (r.id(), r.slug(), r.title(), r.clicks()),
+            (1, "docs", Some("Docs Page"), 5)
+        );
+        assert_eq!(r.destination(), "https://example.com/docs");
+        assert_eq!(r.tags().collect::<Vec<_>>(), ["a", "b:c"]);
+        assert_eq!(
+            t.searchable(&r),
+            b"docs\nhttps://example.com/docs\ndocs page"
+        );
+        assert_eq!(t.find(2, "docs").unwrap().title(), None);
+        assert!(t.find(3, "docs").is_none());
+        assert_eq!(t.get(2).unwrap().to_record().slug.as_str(), "docs");
+        // Replacing keeps the clicks and moves the route.
+        t.put(&LinkFields::of(&rec(1, 1, "moved", None)), None);
+        assert!(t.find(1, "docs").is_none());
+        assert_eq!(t.find(1, "moved").unwrap().clicks(), 5);
+        assert_eq!(t.newest_first().map(|r| r.id()).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(t.remove(2), Some(0));
+        assert_eq!(t.len(), 1);
+        assert!(t.find(2, "docs").is_none());
+    }
+
+    #[test]
+    fn compaction_keeps_every_live_link_findable() {
+        let mut t = LinkTable::default();
+        for id in 1..=5000 {
+            t.put(
+                &LinkFields::of(&rec(id, 1, &format!("s{id}"), Some("T"))),
+                None,
+            );
+        }
+        for id in (1..=5000).filter(|id| id % 3 != 0) {
+            t.remove(id);
+        }
+        assert_eq!(t.len(), 1666);
+        for id in (3..=5000).step_by(3) {
+            let r = t
+                .find(1, &format!("s{id}"))
+                .expect("found after compaction");
+            assert_eq!(r.id(), id);
+            assert_eq!(t.get(id).unwrap().slug(), format!("s{id}"));
+            assert_eq!(
+                t.searchable(&r),
+                format!("s{id}\nhttps://example.com/s{id}\nt").as_bytes()
+            );
+        }
+        let after: Vec<_> = t.oldest_first_after(Some(4995)).map(|r| r.id()).collect();
+        assert_eq!(after, [4998]);
+    }
+}
