@@ -787,3 +787,31 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
     assert_eq!(header(&res, "ratelimit-policy"), Some("120;w=60"));
     call(get(&app, &new_key, "/api/v1/domains"), 403).await;
 }
+
+#[tokio::test]
+async fn a_body_must_be_an_object_even_where_every_field_is_optional() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_, v) = create_key(&admin, json!({"name": "k"})).await;
+    let path = format!("/api/v1/api-keys/{}/roll", v["id"]);
+    for body in ["[]", "[null]", "  [\"2027-01-01T00:00:00Z\"]"] {
+        let p = call(
+            admin
+                .post(&path)
+                .header("content-type", "application/json")
+                .body(body),
+            400,
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "body", "{body}: {p}");
+    }
+    call(
+        admin
+            .put(&format!("/api/v1/api-keys/{}", v["id"]))
+            .header("content-type", "application/json")
+            .body("[null, null, null, null, null, null, null]"),
+        400,
+    )
+    .await;
+    admin.post_json(&path, json!({}), 201).await;
+}
