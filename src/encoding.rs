@@ -12,17 +12,19 @@ pub fn base62_alphabet() -> &'static [u8; 62] {
 
 /// `n` in base62, left-padded with `0` to `width` characters (the high digits are dropped
 /// when `n` needs more than `width`).
-pub fn base62_fixed(mut n: u128, width: usize) -> String {
-    let mut out = String::with_capacity(width);
+pub fn base62_fixed(n: u128, width: usize) -> String {
     let mut digits = vec![b'0'; width];
-    for slot in digits.iter_mut().rev() {
+    base62_into(n, &mut digits);
+    digits.into_iter().map(char::from).collect()
+}
+
+/// `n` in base62 into `out`, left-padded with `0` (the high digits are dropped when `n` needs
+/// more): the allocation-free form, for checks that run on every request.
+pub fn base62_into(mut n: u128, out: &mut [u8]) {
+    for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    for d in digits {
-        out.push(char::from(d));
-    }
-    out
 }
 
 /// Lower-case hex.

@@ -11,44 +11,31 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
-use tracing::Instrument;
 
 use crate::auth::KeyUse;
 use crate::error::{problem_response, PROBLEM_JSON};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
+use crate::telemetry::{self, RequestId};
 
-/// A request id: 8 hex digits of a per-process salt, then 8 of a sequence. Written into a
-/// stack buffer; the response header is its only allocation.
-struct RequestId([u8; 16]);
-
-impl RequestId {
-    fn next() -> Self {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        static SALT: OnceLock<u32> = OnceLock::new();
-        let salt = *SALT.get_or_init(|| {
-            let mut b = [0u8; 4];
-            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-            u32::from_le_bytes(b)
-        });
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed) as u32;
-        let mut out = [0u8; 16];
-        for (i, nibble) in (0..8)
-            .rev()
-            .map(|i| (salt >> (i * 4)) & 0xf)
-            .chain((0..8).rev().map(|i| (seq >> (i * 4)) & 0xf))
-            .enumerate()
-        {
-            out[i] = b"0123456789abcdef"[nibble as usize];
-        }
-        Self(out)
+/// A new request id: 8 hex digits of a per-process salt, then 8 of a sequence, written into
+/// a stack buffer (the response header is its only allocation).
+fn next_request_id() -> RequestId {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    static SALT: OnceLock<u32> = OnceLock::new();
+    let salt = *SALT.get_or_init(|| {
+        let mut b = [0u8; 4];
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+        u32::from_le_bytes(b)
+    });
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed) as u32;
+    let word = (u64::from(salt) << 32) | u64::from(seq);
+    let mut out = [0u8; 16];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = b"0123456789abcdef"[((word >> (60 - 4 * i)) & 0xf) as usize];
     }
-
-    fn as_str(&self) -> &str {
-        // Only hex digits were written.
-        std::str::from_utf8(&self.0).unwrap_or("")
-    }
+    RequestId(out)
 }
 
 /// The method as a static label (the event writer keeps it; no allocation per request).
@@ -70,58 +57,64 @@ pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = RequestId::next();
-    let span = tracing::info_span!("request", id = id.as_str());
-    let started = Instant::now();
-    let res = next.call(req).instrument(span.clone()).await?;
-    let _entered = span.enter();
-    let status = res.status();
-    let is_api = res.request().path().starts_with("/api/");
-    let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
-        as_problem(res)
-    } else {
-        res.map_into_boxed_body()
-    };
-    let key_use = res.request().extensions().get::<KeyUse>().copied();
-    if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
-        let route = route_label(res.request());
-        // Short links count themselves (`Metrics::short_link`).
-        if route != SHORT_LINK_ROUTE {
-            st.metrics.request(&route, status.as_u16());
+    let id = next_request_id();
+    telemetry::in_request(id, async move {
+        // Only the debug line reads the clock.
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        let res = next.call(req).await?;
+        let status = res.status();
+        let is_api = res.request().path().starts_with("/api/");
+        let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
+            as_problem(res)
+        } else {
+            res.map_into_boxed_body()
+        };
+        let key_use = res.request().extensions().get::<KeyUse>().copied();
+        if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
+            let route = route_label(res.request());
+            // Short links count themselves (`Metrics::short_link`).
+            if route != SHORT_LINK_ROUTE {
+                st.metrics.request(&route, status.as_u16());
+            }
+            if let Some(KeyUse { key, ip, .. }) = key_use {
+                st.events.send(Event::KeyUsed {
+                    key,
+                    at: crate::domain::now(),
+                    ip,
+                    method: method_label(res.request().method()),
+                    path: res.request().path().to_owned(),
+                    status: status.as_u16(),
+                });
+            }
         }
-        if let Some(KeyUse { key, ip, .. }) = key_use {
-            st.events.send(Event::KeyUsed {
-                key,
-                at: crate::domain::now(),
-                ip,
-                method: method_label(res.request().method()),
-                path: res.request().path().to_owned(),
-                status: status.as_u16(),
-            });
+        if let Some(q) = key_use.and_then(|u| u.quota) {
+            crate::auth::permissions::rate_limit_headers(res.headers_mut(), q);
         }
-    }
-    if let Some(q) = key_use.and_then(|u| u.quota) {
-        crate::auth::permissions::rate_limit_headers(res.headers_mut(), q);
-    }
-    tracing::debug!(
-        method = %res.request().method(),
-        path = res.request().path(),
-        status = status.as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request finished"
-    );
-    if let Ok(v) = HeaderValue::from_bytes(&id.0) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), v);
-    }
-    Ok(res)
+        tracing::debug!(
+            method = %res.request().method(),
+            path = res.request().path(),
+            status = status.as_u16(),
+            micros = started.map_or(0, |s| s.elapsed().as_micros() as u64),
+            "request finished"
+        );
+        if let Ok(v) = HeaderValue::from_bytes(&id.0) {
+            res.headers_mut()
+                .insert(header::HeaderName::from_static("x-request-id"), v);
+        }
+        Ok(res)
+    })
+    .await
 }
 
 /// The route pattern of a request for `/metrics`, without `match_pattern()`, which walks the
-/// whole route table with regexes: the matched path with each parameter's value replaced by
-/// `{name}`. Requests no route claimed carry their label from the fallback.
+/// whole route table with regexes: the label an API resource carries (`api::resource!`), the
+/// one the fallback set, or else the matched path with each parameter's value replaced by
+/// `{name}`.
 fn route_label(req: &actix_web::HttpRequest) -> std::borrow::Cow<'static, str> {
     use std::borrow::Cow;
+    if let Some(RouteLabel(label)) = req.app_data::<RouteLabel>() {
+        return Cow::Borrowed(label);
+    }
     if let Some(RouteLabel(label)) = req.extensions().get().copied() {
         return Cow::Borrowed(label);
     }

@@ -13,12 +13,12 @@ use crate::store::records::{DomainId, DomainRecord, Source};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/domains")
+        super::resource!("/domains")
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
     .service(
-        web::resource("/domains/{id}")
+        super::resource!("/domains/{id}")
             .route(web::get().to(show))
             .route(web::put().to(rename))
             .route(web::delete().to(delete)),

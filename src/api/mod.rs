@@ -16,17 +16,30 @@ use actix_web::{web, Scope};
 
 pub use self::input::{Json, ListOf, PageQuery, JSON_LIMIT};
 
+/// `web::resource(path)` carrying its route label for `/metrics`, so the request metrics need
+/// not rebuild the pattern from the matched path (an allocation on every hot request).
+macro_rules! resource {
+    ($path:literal) => {
+        actix_web::web::resource($path)
+            .app_data(crate::metrics::RouteLabel(concat!("/api/v1", $path)))
+    };
+}
+pub(crate) use resource;
+
 /// `/api/v1` with its own extractor configs: every input failure here is problem+json.
 pub fn scope() -> Scope {
     web::scope("/api/v1")
         .app_data(input::query_config())
         .app_data(input::path_config())
         .app_data(web::PayloadConfig::new(JSON_LIMIT))
+        // The router tries resources in this order and matches a `{param}` with a regex: the
+        // busiest routes come first (the static /links/import and /links/export before
+        // /links/{id}, which would otherwise claim them).
         .configure(|cfg| {
-            session::configure(cfg);
-            domains::configure(cfg);
             transfer::configure(cfg);
             links::configure(cfg);
+            domains::configure(cfg);
+            session::configure(cfg);
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);

@@ -45,8 +45,8 @@ const CHUNK_ROWS: usize = 2_000;
 const EXPORT_PAGE: usize = 1_000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/links/import").route(web::post().to(import)))
-        .service(web::resource("/links/export").route(web::get().to(export)));
+    cfg.service(super::resource!("/links/import").route(web::post().to(import)))
+        .service(super::resource!("/links/export").route(web::get().to(export)));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -32,8 +32,9 @@ impl Timestamp {
 /// Written straight from the seconds (days → civil date, H. Hinnant's algorithm): every API
 /// answer carries a few of these, so they are formatted without `time`'s machinery or an
 /// intermediate `String`.
-impl std::fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SSZ` for years 0 to 9999 (all that RFC 3339 can write).
+    fn rfc3339_bytes(self) -> Option<[u8; 20]> {
         let days = self.0.div_euclid(86_400);
         let secs = self.0.rem_euclid(86_400);
         let z = days + 719_468;
@@ -45,19 +46,45 @@ impl std::fmt::Display for Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        )
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut n: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, secs / 3600);
+        put(14, 2, secs / 60 % 60);
+        put(17, 2, secs % 60);
+        Some(out)
+    }
+}
+
+/// Written straight from the seconds (days → civil date, H. Hinnant's algorithm) into a stack
+/// buffer: every API answer carries a few of these, so neither `time`'s formatting machinery
+/// nor an intermediate `String` is paid for.
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.rfc3339_bytes() {
+            Some(b) => f.write_str(std::str::from_utf8(&b).unwrap_or("")),
+            // Out of RFC 3339's years: still say when, in the same shape.
+            None => write!(f, "@{}", self.0),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339_bytes() {
+            Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or("")),
+            None => s.collect_str(self),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{KeyPrefix, Timestamp};
-use crate::encoding::{base62_fixed, hex, unhex};
+use crate::encoding::{base62_fixed, base62_into, hex, unhex};
 
 const BODY_LEN: usize = 44;
 const CHECKSUM_LEN: usize = 6;
@@ -73,8 +73,11 @@ impl KeyFailure {
     }
 }
 
-fn checksum(body: &str) -> String {
-    base62_fixed(u128::from(crc32fast::hash(body.as_bytes())), CHECKSUM_LEN)
+/// The CRC32 of the body in base62, as the key's last six characters.
+fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
+    let mut out = [0u8; CHECKSUM_LEN];
+    base62_into(u128::from(crc32fast::hash(body.as_bytes())), &mut out);
+    out
 }
 
 /// A key in plain text: exists only between generation and the create response.
@@ -167,7 +170,11 @@ fn key_for_secret(prefix: &KeyPrefix, secret: &[u8; 32]) -> String {
     let hi = u128::from_be_bytes(std::array::from_fn(|i| secret[i]));
     let lo = u128::from_be_bytes(std::array::from_fn(|i| secret[16 + i]));
     let body = format!("{}{}", base62_fixed(hi, 22), base62_fixed(lo, 22));
-    format!("{prefix}_{body}{}", checksum(&body))
+    let sum = checksum(&body);
+    format!(
+        "{prefix}_{body}{}",
+        std::str::from_utf8(&sum).unwrap_or_default()
+    )
 }
 
 /// The offline check of a presented key: shape, then checksum. Needs no lookup.
@@ -186,7 +193,7 @@ pub fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), KeyFailure> {
         return Err(KeyFailure::Malformed);
     }
     let (body, sum) = rest.split_at(BODY_LEN);
-    if checksum(body) != sum {
+    if checksum(body) != sum.as_bytes() {
         return Err(KeyFailure::Checksum);
     }
     Ok(())

@@ -74,8 +74,9 @@ impl Slot {
 #[derive(Default)]
 pub struct LinkTable {
     slots: Vec<Slot>,
-    text: Vec<u8>,
-    lower: Vec<u8>,
+    /// `String`s, so a field is a slice with two boundary checks, not a UTF-8 validation.
+    text: String,
+    lower: String,
     /// Arena bytes no live row points at.
     garbage: usize,
     dead: usize,
@@ -88,7 +89,7 @@ pub struct LinkTable {
 #[derive(Clone, Copy)]
 pub struct LinkRef<'a> {
     slot: &'a Slot,
-    text: &'a [u8],
+    text: &'a str,
 }
 
 /// A link's fields, borrowed: from a record, or straight from the stored bytes while loading.
@@ -113,16 +114,16 @@ pub enum TagList<'a> {
 }
 
 impl TagList<'_> {
-    fn write_to(&self, out: &mut Vec<u8>) -> usize {
+    fn write_to(&self, out: &mut String) -> usize {
         let start = out.len();
         match self {
-            Self::Joined(s) => out.extend_from_slice(s.as_bytes()),
+            Self::Joined(s) => out.push_str(s),
             Self::List(tags) => {
                 for (i, t) in tags.iter().enumerate() {
                     if i > 0 {
-                        out.push(b';');
+                        out.push(';');
                     }
-                    out.extend_from_slice(t.as_bytes());
+                    out.push_str(t);
                 }
             }
         }
@@ -154,8 +155,8 @@ fn to_u16(n: usize) -> u16 {
 impl<'a> LinkRef<'a> {
     fn part(&self, from: usize, len: u16) -> &'a str {
         let start = self.slot.text as usize + from;
-        // Written from `&str`s split at `\n`/`;` (ASCII), so always on char boundaries.
-        std::str::from_utf8(&self.text[start..start + usize::from(len)]).unwrap_or("")
+        // Written from whole `&str`s, so the ends are char boundaries.
+        self.text.get(start..start + usize::from(len)).unwrap_or("")
     }
 
     pub fn id(&self) -> LinkId {
@@ -239,7 +240,7 @@ impl LinkTable {
     pub fn with_capacity(links: usize) -> Self {
         Self {
             slots: Vec::with_capacity(links),
-            text: Vec::with_capacity(links * 96),
+            text: String::with_capacity(links * 96),
             routes: HashTable::with_capacity(links),
             by_id: HashMap::with_capacity(links),
             ..Self::default()
@@ -307,7 +308,10 @@ impl LinkTable {
         } else {
             &self.lower
         };
-        &arena[s.search as usize..s.search as usize + usize::from(s.search_len)]
+        arena
+            .as_bytes()
+            .get(s.search as usize..s.search as usize + usize::from(s.search_len))
+            .unwrap_or_default()
     }
 
     pub fn add_clicks(&self, id: LinkId, n: u64) {
@@ -350,23 +354,23 @@ impl LinkTable {
         let title = f.title.unwrap_or("");
         let text = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
         for part in [f.slug, f.destination, title] {
-            self.text.extend_from_slice(part.as_bytes());
-            self.text.push(b'\n');
+            self.text.push_str(part);
+            self.text.push('\n');
         }
         let tags_len = f.tags.write_to(&mut self.text);
         let searchable = &self.text
             [text as usize..text as usize + f.slug.len() + f.destination.len() + title.len() + 2];
         let mut flags = if f.title.is_some() { HAS_TITLE } else { 0 };
         let (search, search_len) = if searchable
-            .iter()
-            .all(|b| !b.is_ascii_uppercase() && b.is_ascii())
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
         {
             flags |= SEARCH_IN_TEXT;
             (text, searchable.len())
         } else {
-            let lower = String::from_utf8_lossy(searchable).to_lowercase();
+            let lower = searchable.to_lowercase();
             let at = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-            self.lower.extend_from_slice(lower.as_bytes());
+            self.lower.push_str(&lower);
             (at, lower.len())
         };
         Slot {
@@ -472,14 +476,16 @@ impl LinkTable {
             let from = slot.text as usize;
             let len = slot.text_len();
             let at = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
-            self.text.extend_from_slice(&old_text[from..from + len]);
+            self.text
+                .push_str(old_text.get(from..from + len).unwrap_or(""));
             let search_len = usize::from(slot.search_len);
             if slot.flags & SEARCH_IN_TEXT != 0 {
                 slot.search = at;
             } else {
                 let s = slot.search as usize;
                 slot.search = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-                self.lower.extend_from_slice(&old_lower[s..s + search_len]);
+                self.lower
+                    .push_str(old_lower.get(s..s + search_len).unwrap_or(""));
             }
             slot.text = at;
         }
