@@ -9,6 +9,16 @@
 //! - `GET /api/v1/links?search=…&limit=50` over 100,000 links: p99 latency
 //!
 //! And, in process, the cost of verifying an API key (parse, checksum, SHA-256, lookup, checks).
+//!
+//!     cargo bench --bench http -- keys    # issue 14: a key with a rate limit vs without
+//!
+//! The `keys` suite measures what a per-key rate limit costs: in process, verification plus
+//! counting the request (`KeyEntry::take_request`) with and without a limit; over HTTP,
+//! `GET /api/v1/links/{id}` with one key, alternately without a limit and with
+//! `rate_limit_per_minute` set (high enough never to refuse), A/B/A/B so that drift on a shared
+//! machine hits both. The target: within 5% of the same key without a limit.
+//! (A shared bench harness with its own `keys` suite is being built on another branch; when it
+//! lands, this suite moves into it.)
 
 use std::net::{IpAddr, TcpListener};
 use std::process::Command;
@@ -18,13 +28,13 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use linkdock::config::{Config, LogFormat, LogLevel};
 use linkdock::domain::{
-    now, AllowList, DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, RedirectCode, Slug,
-    Tags, Title,
+    now, AllowList, DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, Permissions,
+    RedirectCode, Slug, Tags, Title,
 };
 use linkdock::keys::issue;
 use linkdock::startup::Application;
 use linkdock::store::records::{KeyRecord, KeyStatus, Source};
-use linkdock::store::{DomainScope, KeyDraft, KeyIndex, NewLink};
+use linkdock::store::{DomainScope, KeyDraft, KeyIndex, KeyPatch, NewLink, Store};
 
 const SECS: u32 = 8;
 const JSON_BODY: &str = r#"{"id":1,"domain":"go.example.com","slug":"docs","short_url":"http://go.example.com/docs","destination_url":"https://example.com/documentation","title":"Documentation","tags":["docs"],"redirect_code":302,"expires_at":null,"clicks":0,"created_at":"2026-11-26T10:00:00Z","updated_at":"2026-11-26T10:00:00Z"}"#;
@@ -35,11 +45,15 @@ struct Run {
 }
 
 fn wrk(url: &str, conns: u32, headers: &[String]) -> Run {
+    wrk_for(SECS, url, conns, headers)
+}
+
+fn wrk_for(secs: u32, url: &str, conns: u32, headers: &[String]) -> Run {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
         &format!("-c{conns}"),
-        &format!("-d{SECS}s"),
+        &format!("-d{secs}s"),
         "--latency",
     ]);
     for h in headers {
@@ -123,9 +137,16 @@ struct Seeded {
     port: u16,
     link_id: u64,
     key: String,
+    key_id: u64,
+    store: std::sync::Arc<Store>,
 }
 
 fn linkdock_server(dir: &std::path::Path) -> Seeded {
+    linkdock_server_with(dir, 10)
+}
+
+/// A server with one domain, one link, `chunks` × 10,000 more links and one API key.
+fn linkdock_server_with(dir: &std::path::Path, chunks: usize) -> Seeded {
     let (tx, rx) = mpsc::channel();
     let data = dir.to_owned();
     std::thread::spawn(move || {
@@ -153,7 +174,7 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                 })
                 .unwrap();
             let started = Instant::now();
-            for chunk in 0..10 {
+            for chunk in 0..chunks {
                 let rows = (0..10_000)
                     .map(|i| NewLink {
                         domain_id: domain.id,
@@ -173,7 +194,8 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
                 store.create_links(rows).unwrap();
             }
             eprintln!(
-                "seeded 100,000 links in {:.1}s",
+                "seeded {} links in {:.1}s",
+                chunks * 10_000,
                 started.elapsed().as_secs_f64()
             );
             let (plain, digest) = issue(&st.rng, &KeyPrefix::default()).unwrap();
@@ -183,13 +205,15 @@ fn linkdock_server(dir: &std::path::Path) -> Seeded {
             }
             .validate(&store.catalog, now())
             .unwrap();
-            store
+            let key = store
                 .create_key(spec, plain.display_prefix(), digest, Source::Api)
                 .unwrap();
             tx.send(Seeded {
                 port: app.port(),
                 link_id: link.id,
                 key: plain.into_string(),
+                key_id: key.id,
+                store: std::sync::Arc::clone(&st.store),
             })
             .unwrap();
             app.run_until_stopped().await.unwrap();
@@ -221,6 +245,11 @@ fn verify_cost() -> f64 {
             source: Source::Api,
             created_at: now(),
             updated_at: now(),
+            permissions: Permissions::ALL,
+            rate_limit: None,
+            rotated_to: None,
+            rotated_at: None,
+            rotated_from: None,
         });
         if i == 5_000 {
             probe = plain.into_string();
@@ -239,6 +268,116 @@ fn verify_cost() -> f64 {
         );
     }
     started.elapsed().as_nanos() as f64 / f64::from(n) / 1000.0
+}
+
+/// In-process cost of verifying a key and counting the request against its rate limit, in µs:
+/// (without a limit, with one that is never reached).
+fn verify_and_count_cost() -> (f64, f64) {
+    let rng = ring::rand::SystemRandom::new();
+    let prefix = KeyPrefix::default();
+    let index = KeyIndex::default();
+    let mut probes = Vec::new();
+    let mut records = Vec::new();
+    for (i, limit) in [
+        (1u64, None),
+        (
+            2,
+            Some(linkdock::domain::PerMinute::parse("r", 1_000_000).unwrap()),
+        ),
+    ] {
+        let (plain, digest) = issue(&rng, &prefix).unwrap();
+        records.push(KeyRecord {
+            id: i,
+            name: KeyName::parse("k").unwrap(),
+            prefix: plain.display_prefix(),
+            digest,
+            domains: vec![],
+            ip: IpPolicy::Any,
+            expires_at: None,
+            status: KeyStatus::Active,
+            source: Source::Api,
+            created_at: now(),
+            updated_at: now(),
+            permissions: Permissions::ALL,
+            rate_limit: limit,
+            rotated_to: None,
+            rotated_at: None,
+            rotated_from: None,
+        });
+        probes.push(plain.into_string());
+    }
+    index.replace_all(&records);
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let time = |probe: &str| {
+        let n = 200_000;
+        let started = Instant::now();
+        for _ in 0..n {
+            let t = now();
+            let key = index
+                .verify(std::hint::black_box(probe), &prefix, ip, t)
+                .unwrap();
+            std::hint::black_box(key.take_request(t).unwrap());
+        }
+        started.elapsed().as_nanos() as f64 / f64::from(n) / 1000.0
+    };
+    // Alternate, so that frequency changes hit both.
+    let (mut free, mut limited) = (0.0, 0.0);
+    for _ in 0..3 {
+        free += time(&probes[0]);
+        limited += time(&probes[1]);
+    }
+    (free / 3.0, limited / 3.0)
+}
+
+/// The `keys` suite: one key over HTTP, without and with a rate limit, A/B/A/B.
+fn keys_suite() {
+    let (free_us, limited_us) = verify_and_count_cost();
+    let dir = tempfile::tempdir().unwrap();
+    let ld = linkdock_server_with(dir.path(), 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let auth = format!("Authorization: Bearer {}", ld.key);
+    let url = format!("http://127.0.0.1:{}/api/v1/links/{}", ld.port, ld.link_id);
+    let set_limit = |limit: Option<u64>| {
+        ld.store
+            .update_key(
+                ld.key_id,
+                KeyPatch {
+                    rate_limit: Some(
+                        limit.map(|n| linkdock::domain::PerMinute::parse("r", n).unwrap()),
+                    ),
+                    ..KeyPatch::default()
+                },
+            )
+            .unwrap();
+    };
+    // 5 s runs: two limited runs stay under the 1,000,000 a minute allows even at 100k req/s.
+    let (mut free, mut limited) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        set_limit(None);
+        free.push(wrk_for(5, &url, 64, std::slice::from_ref(&auth)));
+        set_limit(Some(1_000_000));
+        limited.push(wrk_for(5, &url, 64, std::slice::from_ref(&auth)));
+    }
+    let mean = |runs: &[Run]| runs.iter().map(|r| r.rps).sum::<f64>() / runs.len() as f64;
+    let p99 = |runs: &[Run]| runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
+    let (free_rps, limited_rps) = (mean(&free), mean(&limited));
+    println!();
+    println!("| `GET /api/v1/links/{{id}}`, one API key, 64 connections | req/s | p99 ms |");
+    println!("|---|---|---|");
+    println!(
+        "| without a rate limit | {free_rps:.0} | {:.2} |",
+        p99(&free)
+    );
+    println!(
+        "| with `rate_limit_per_minute` = 1000000 (headers on every answer) | {limited_rps:.0} | {:.2} |",
+        p99(&limited)
+    );
+    println!(
+        "| with a limit / without | {:.1}% | |",
+        100.0 * limited_rps / free_rps
+    );
+    println!();
+    println!("In process, verify + count the request: {free_us:.3} µs without a limit, {limited_us:.3} µs with one");
 }
 
 /// In-process cost of one search over the catalog (no HTTP): (every link matches, one matches).
@@ -293,6 +432,10 @@ fn main() {
         std::process::exit(2);
     }
     linkdock::telemetry::init(LogFormat::Text, LogLevel::Warn);
+    if std::env::args().any(|a| a == "keys") {
+        keys_suite();
+        return;
+    }
     let verify_us = verify_cost();
     let (search_all_ms, search_one_ms) = search_cost();
     let dir = tempfile::tempdir().unwrap();

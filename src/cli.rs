@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), the key, password, config, user helpers,
-//! `healthcheck`, and `backup` / `restore`.
+//! `healthcheck`, and `backup` / `restore`. `keys check` tells a leaked key apart offline and
+//! asks the database (through the running server's control socket when there is one).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,9 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::api::api_keys::{FoundKey, KeyCheck};
+use crate::config::{Config, HumanDuration};
 use crate::control::AskError;
 use crate::domain::{now, KeyPrefix, Password, PasswordHash, Username};
+use crate::keys::{check_format, KeyDigest};
 use crate::store::records::{KeyRecord, Source, UserRecord};
 use crate::store::{KeyDraft, Store, StoreError};
 
@@ -57,7 +60,7 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Manage API keys in the data dir (server stopped)
+    /// Manage API keys in the data dir (server stopped); `keys check` works either way
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -117,6 +120,13 @@ enum KeysCommand {
         ips: Vec<String>,
         #[arg(long)]
         expires: Option<String>,
+        /// A permission (repeatable): links:read, links:write, domains:read, domains:write,
+        /// links:import, links:export. Default: every permission
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// Requests per minute (default: no limit)
+        #[arg(long = "rate-limit")]
+        rate_limit: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -127,6 +137,23 @@ enum KeysCommand {
     },
     /// Revoke a key by id
     Revoke { id: u64 },
+    /// Issue a new key with the same settings; the old one keeps working for the grace period
+    Roll {
+        id: u64,
+        /// How long the old key keeps working: 0s (stops now), 1h, 24h, 7d, ...
+        #[arg(long, value_parser = |s: &str| HumanDuration::try_from(s.to_owned()))]
+        grace: HumanDuration,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Say whether KEY is a well-formed linkdock key (offline) and which key of the database it
+    /// is; `-` reads it from stdin (keeps it out of the shell history)
+    Check {
+        key: String,
+        /// Print {"well_formed", "id", "name", "status", "prefix", "detail"}
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,6 +205,8 @@ fn flag_of(field: &str) -> &'static str {
         "domains" => "--domain",
         "ip_whitelist" => "--ip",
         "expires_at" => "--expires",
+        "permissions" => "--permission",
+        "rate_limit_per_minute" => "--rate-limit",
         _ => "input",
     }
 }
@@ -252,6 +281,10 @@ fn config_check(path: Option<PathBuf>) -> Result<(), String> {
 
 fn open_store(config_path: Option<PathBuf>) -> Result<(Config, std::sync::Arc<Store>), String> {
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    open_store_of(&config).map(|store| (config, store))
+}
+
+fn open_store_of(config: &Config) -> Result<std::sync::Arc<Store>, String> {
     let store = Store::open(&config.storage.data_dir).map_err(|e| match e {
         StoreError::InUse(p) => format!(
             "the database {} is in use: a linkdock server is running on it. Stop it first, or use the API/UI",
@@ -259,7 +292,7 @@ fn open_store(config_path: Option<PathBuf>) -> Result<(Config, std::sync::Arc<St
         ),
         other => other.to_string(),
     })?;
-    Ok((config, store))
+    Ok(store)
 }
 
 fn key_json(store: &Store, k: &KeyRecord) -> serde_json::Value {
@@ -273,17 +306,28 @@ fn key_json(store: &Store, k: &KeyRecord) -> serde_json::Value {
         "expires_at": k.expires_at.map(|t| t.rfc3339()),
         "status": k.status_at(now()),
         "source": k.source,
+        "permissions": k.permissions,
+        "rate_limit_per_minute": k.rate_limit.map(crate::domain::PerMinute::get),
+        "rotated_to": k.rotated_to,
+        "rotated_at": k.rotated_at.map(|t| t.rfc3339()),
+        "rotated_from": k.rotated_from,
     })
 }
 
 fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
+    if let KeysCommand::Check { key, json } = cmd {
+        return keys_check(config_path, &key, json);
+    }
     let (config, store) = open_store(config_path)?;
     match cmd {
+        KeysCommand::Check { .. } => unreachable!("answered above"),
         KeysCommand::Create {
             name,
             domains,
             ips,
             expires,
+            permissions,
+            rate_limit,
             json,
         } => {
             let spec = KeyDraft {
@@ -292,6 +336,8 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
                 allow_all_ips: None,
                 ip_whitelist: ips,
                 expires_at: expires,
+                permissions: (!permissions.is_empty()).then_some(permissions),
+                rate_limit_per_minute: rate_limit,
             }
             .validate(&store.catalog, now())
             .map_err(|errs| {
@@ -341,8 +387,93 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             let rec = store.revoke_key(id).map_err(|e| e.to_string())?;
             println!("key {} ({}) revoked", rec.id, rec.prefix);
         }
+        KeysCommand::Roll { id, grace, json } => {
+            let secs = i64::try_from(grace.0.as_secs()).unwrap_or(i64::MAX);
+            let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
+                .map_err(|_| "no random source".to_owned())?;
+            let r = store
+                .roll_key(id, now().plus_secs(secs), plain.display_prefix(), digest)
+                .map_err(|e| e.to_string())?;
+            if json {
+                let mut v = key_json(&store, &r.new);
+                v["key"] = plain.reveal().into();
+                println!("{v}");
+            } else {
+                println!("{}", plain.reveal());
+            }
+            eprintln!(
+                "key {} rolled: the new key is key {} (shown once, above); the old key works until {}",
+                r.old.id,
+                r.new.id,
+                r.old.rotated_at.unwrap_or_else(now)
+            );
+        }
     }
     Ok(())
+}
+
+/// `linkdock keys check KEY`: the offline check, then which key it is — asked of the running
+/// server (by digest, over the control socket) or read from the stopped server's database.
+fn keys_check(config_path: Option<PathBuf>, key: &str, json: bool) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let raw = if key == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the key: {e}"))?;
+        line
+    } else {
+        key.to_owned()
+    };
+    let raw = raw.trim();
+    let format = check_format(raw, &config.keys.prefix);
+    let found = match format {
+        Ok(()) => find_key(&config, &KeyDigest::of(raw))?,
+        Err(_) => None,
+    };
+    let check = KeyCheck::new(format, found);
+    if json {
+        println!("{}", serde_json::to_value(&check).unwrap_or_default());
+    } else {
+        println!("{}", check.detail);
+        if let (Some(id), Some(crate::store::records::KeyStatus::Active)) = (check.id, check.status)
+        {
+            println!("revoke it with: linkdock keys revoke {id} (server stopped), or POST /api/v1/api-keys/{id}/revoke");
+        }
+    }
+    if check.well_formed {
+        Ok(())
+    } else {
+        Err("not a well-formed key".into())
+    }
+}
+
+fn find_key(config: &Config, digest: &KeyDigest) -> Result<Option<FoundKey>, String> {
+    let data_dir = &config.storage.data_dir;
+    match crate::control::ask(data_dir, &format!("key sha256:{}", digest.to_hex())) {
+        Ok(answer) if answer["ok"] == true => serde_json::from_value(answer["key"].clone())
+            .map_err(|e| format!("the running server answered something unexpected: {e}")),
+        Ok(answer) => Err(format!(
+            "the running server could not look the key up: {}",
+            answer["error"].as_str().unwrap_or("no reason given")
+        )),
+        Err(AskError::Failed(why)) => Err(why),
+        Err(AskError::NotRunning) => {
+            if !Store::file_in(data_dir).is_file() {
+                return Err(format!(
+                    "the key is well-formed, but there is no database at {} to look it up in: check --config / LINKDOCK_DATA_DIR",
+                    Store::file_in(data_dir).display()
+                ));
+            }
+            let store = open_store_of(config)?;
+            Ok(store
+                .key_by_digest(digest)
+                .map_err(|e| e.to_string())?
+                .as_ref()
+                .map(FoundKey::of))
+        }
+    }
 }
 
 fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {

@@ -10,6 +10,8 @@
 //! - `backup` → `{"ok": true, "name", "path", "bytes", "created_at"}` or
 //!   `{"ok": false, "error"}`
 //! - `ping` → `{"ok": true, "version", "pid"}`
+//! - `key sha256:<hex>` → `{"ok": true, "key": {"id", "name", "status", "prefix"} | null}`: which
+//!   key has this digest (`linkdock keys check`; the key itself never crosses the socket)
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -22,6 +24,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::domain::now;
+use crate::keys::KeyDigest;
 use crate::state::AppState;
 
 /// The socket's file name inside the data dir.
@@ -137,9 +141,21 @@ fn answer(command: &str, st: &AppState) -> Value {
         "ping" => {
             json!({"ok": true, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id()})
         }
+        other if other.starts_with("key ") => match KeyDigest::parse(&other[4..]) {
+            Ok(digest) => match st.store.key_by_digest(&digest) {
+                Ok(found) => json!({"ok": true, "key": found.map(|k| json!({
+                    "id": k.id,
+                    "name": k.name.as_str(),
+                    "status": k.status_at(now()),
+                    "prefix": k.prefix,
+                }))}),
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
+            Err(e) => json!({"ok": false, "error": e}),
+        },
         other => {
             let shown: String = other.chars().take(40).collect();
-            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup and ping")})
+            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup, ping and key")})
         }
     }
 }

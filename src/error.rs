@@ -3,6 +3,7 @@
 //! Handlers return `Result<_, ApiError>`; everything below them (domain parsing, store) converts
 //! into it with `?`. Internal errors are logged with the request's span and never leak details.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
@@ -36,15 +37,18 @@ impl AuthFailure {
         }
     }
 
-    fn detail(self) -> &'static str {
+    fn detail(self) -> Cow<'static, str> {
         match self {
             Self::Missing => {
                 "no credentials: send an API key in the header Authorization: Bearer, or sign in"
+                    .into()
             }
-            Self::NotBearer => "the Authorization header must use the Bearer scheme",
+            Self::NotBearer => "the Authorization header must use the Bearer scheme".into(),
             Self::Key(k) => k.detail(),
-            Self::SessionInvalid => "the session has expired or was signed out; sign in again",
-            Self::BadCredentials => "wrong username or password",
+            Self::SessionInvalid => {
+                "the session has expired or was signed out; sign in again".into()
+            }
+            Self::BadCredentials => "wrong username or password".into(),
         }
     }
 }
@@ -76,7 +80,13 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// Too many failed attempts from one address.
     TooManyRequests {
+        retry_after_secs: u64,
+    },
+    /// An API key's own rate limit is used up for this minute.
+    KeyRateLimited {
+        limit: u32,
         retry_after_secs: u64,
     },
     /// 503: the server is shutting down or a dependency is not ready.
@@ -114,6 +124,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
+            Self::KeyRateLimited { .. } => "key-rate-limit",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -132,7 +143,7 @@ impl ApiError {
             | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m)
             | Self::Unavailable(m) => m.clone(),
-            Self::Unauthenticated(why) => why.detail().to_owned(),
+            Self::Unauthenticated(why) => why.detail().into_owned(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::TooManyRequests { retry_after_secs } => {
@@ -140,6 +151,12 @@ impl ApiError {
                     "too many failed attempts from this address; try again in {retry_after_secs} s"
                 )
             }
+            Self::KeyRateLimited {
+                limit,
+                retry_after_secs,
+            } => format!(
+                "this API key's rate limit of {limit} requests per minute is used up; try again in {retry_after_secs} s"
+            ),
             Self::Internal(_) => "an internal error occurred; it has been logged".into(),
         }
     }
@@ -196,7 +213,9 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::KeyRateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -232,7 +251,10 @@ impl ResponseError for ApiError {
                     header::HeaderValue::from_static("Bearer"),
                 );
             }
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs }
+            | Self::KeyRateLimited {
+                retry_after_secs, ..
+            } => {
                 headers.insert(header::RETRY_AFTER, (*retry_after_secs).into());
             }
             _ => {}

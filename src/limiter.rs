@@ -1,5 +1,6 @@
-//! Counting failures per client address, for the failed-auth and sign-in limits. A leaf: it
-//! knows nothing of keys or HTTP.
+//! Counting failures per client address, for the failed-auth and sign-in limits, and
+//! requests per key for a key's own rate limit (`MinuteWindow`). A leaf: it knows nothing of
+//! keys or HTTP.
 //!
 //! Only failures are ever counted or looked up, so a request that authenticates never touches
 //! the limiter. The table is split into shards, each behind its own lock and holding at most
@@ -10,6 +11,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -106,9 +108,131 @@ fn retry_after(shard: &Shard) -> RetryAfter {
     )
 }
 
+/// Requests counted in fixed one-minute windows of the wall clock (`12:00:00`–`12:00:59`), in
+/// one atomic word: the minute in the high half, the count in the low half. Counting is one
+/// compare-and-swap, without a lock or an allocation, so a key's limit costs its requests no
+/// shared lock; a request over the limit only reads. At a minute's turn up to twice the limit
+/// can pass in quick succession (the price of a fixed window, and what its `reset` promises).
+#[derive(Debug, Default)]
+pub struct MinuteWindow(AtomicU64);
+
+/// A window's state for a limit, as the rate-limit headers state it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window ends and the full limit is available again (1 to 60).
+    pub reset_secs: u64,
+}
+
+impl MinuteWindow {
+    /// Count one request made at `unix_secs` against `limit`. `Err` when the limit is used up:
+    /// the request is refused and not counted.
+    pub fn take(&self, limit: u32, unix_secs: i64) -> Result<Quota, Quota> {
+        let minute = minute_of(unix_secs);
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            let (m, n) = in_minute(current, minute);
+            if n >= limit {
+                return Err(quota(limit, 0, m, unix_secs));
+            }
+            let next = (m << 32) | u64::from(n + 1);
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(quota(limit, limit - n - 1, m, unix_secs)),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// The state at `unix_secs` without counting anything.
+    pub fn peek(&self, limit: u32, unix_secs: i64) -> Quota {
+        let (m, n) = in_minute(self.0.load(Ordering::Relaxed), minute_of(unix_secs));
+        quota(limit, limit.saturating_sub(n), m, unix_secs)
+    }
+
+    /// Continue counting where `other` is (a key's settings changed, its window did not).
+    pub fn carry_from(&self, other: &Self) {
+        self.0
+            .store(other.0.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+fn minute_of(unix_secs: i64) -> u64 {
+    u64::try_from(unix_secs.max(0) / 60).unwrap_or(0)
+}
+
+/// The (minute, count) a window holds at `minute`: a new minute starts at zero. A clock that
+/// went back keeps counting in the later minute rather than granting a fresh one.
+fn in_minute(word: u64, minute: u64) -> (u64, u32) {
+    let (m, n) = (word >> 32, (word & 0xffff_ffff) as u32);
+    if m < minute {
+        (minute, 0)
+    } else {
+        (m, n)
+    }
+}
+
+fn quota(limit: u32, remaining: u32, minute: u64, unix_secs: i64) -> Quota {
+    let ends = i64::try_from((minute + 1) * 60).unwrap_or(i64::MAX);
+    Quota {
+        limit,
+        remaining,
+        reset_secs: u64::try_from(ends.saturating_sub(unix_secs)).map_or(60, |s| s.clamp(1, 60)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_grants_the_limit_per_minute_and_says_when_it_resets() {
+        let w = MinuteWindow::default();
+        let t = 1_800_000_000 + 20; // 20 s into a minute (1_800_000_000 is a whole minute)
+        assert_eq!(
+            w.peek(3, t),
+            Quota {
+                limit: 3,
+                remaining: 3,
+                reset_secs: 40
+            }
+        );
+        assert_eq!(w.take(3, t).unwrap().remaining, 2);
+        assert_eq!(w.take(3, t + 1).unwrap().remaining, 1);
+        assert_eq!(w.take(3, t + 2).unwrap().remaining, 0);
+        let refused = w.take(3, t + 3).unwrap_err();
+        assert_eq!((refused.remaining, refused.reset_secs), (0, 37));
+        assert_eq!(w.peek(3, t + 3).remaining, 0, "a refusal is not counted");
+        // The next minute starts afresh; a clock that goes back does not.
+        assert_eq!(w.take(3, t + 40).unwrap().remaining, 2);
+        assert!(w.take(3, t + 30).is_ok());
+        assert!(w.take(3, t + 30).is_ok());
+        assert!(w.take(3, t + 30).is_err(), "still the later minute");
+        let copy = MinuteWindow::default();
+        copy.carry_from(&w);
+        assert_eq!(copy.peek(3, t + 41), w.peek(3, t + 41));
+    }
+
+    #[test]
+    fn concurrent_requests_never_exceed_the_limit() {
+        let w = std::sync::Arc::new(MinuteWindow::default());
+        let t = 1_800_000_000; // a whole minute
+        let granted: u32 = (0..4)
+            .map(|_| {
+                let w = std::sync::Arc::clone(&w);
+                std::thread::spawn(move || {
+                    (0..10_000).filter(|_| w.take(2_500 + 7, t).is_ok()).count() as u32
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(granted, 2_507);
+    }
 
     #[test]
     fn failures_past_the_limit_are_blocked_and_others_are_not() {

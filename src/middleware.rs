@@ -69,14 +69,14 @@ pub async fn request_context(
         } else {
             res.map_into_boxed_body()
         };
+        let key_use = res.request().extensions().get::<KeyUse>().copied();
         if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
             let route = route_label(res.request());
             // Short links count themselves (`Metrics::short_link`).
             if route != SHORT_LINK_ROUTE {
                 st.metrics.request(&route, status.as_u16());
             }
-            let key_use = res.request().extensions().get::<KeyUse>().copied();
-            if let Some(KeyUse { key, ip }) = key_use {
+            if let Some(KeyUse { key, ip, .. }) = key_use {
                 st.events.send(Event::KeyUsed {
                     key,
                     at: crate::domain::now(),
@@ -86,6 +86,9 @@ pub async fn request_context(
                     status: status.as_u16(),
                 });
             }
+        }
+        if let Some(q) = key_use.and_then(|u| u.quota) {
+            crate::auth::permissions::rate_limit_headers(res.headers_mut(), q);
         }
         tracing::debug!(
             method = %res.request().method(),

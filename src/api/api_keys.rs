@@ -1,4 +1,5 @@
-//! API key management (signed-in users only) and `GET /keys/current` (the calling key).
+//! API key management (signed-in users only), the leaked-key check, and `GET /keys/current`
+//! (the key a request presents, with why it would be refused).
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -6,10 +7,11 @@ use utoipa::ToSchema;
 
 use super::input::{double_option, Errors};
 use super::{Json, ListOf, PageQuery};
-use crate::auth::{KeyCaller, SessionUser};
-use crate::domain::{now, AllowList, KeyName, Timestamp};
+use crate::auth::{PresentedKey, SessionUser};
+use crate::domain::{now, parse_rfc3339, AllowList, KeyName, PerMinute, Permissions, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
-use crate::keys::issue;
+use crate::keys::{check_format, issue, KeyDigest, KeyFailure};
+use crate::limiter::Quota;
 use crate::state::AppState;
 use crate::store::records::{KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch};
@@ -20,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
+    // Before `/api-keys/{id}`: a literal segment must not be taken for an id.
+    .service(web::resource("/api-keys/check").route(web::post().to(check)))
     .service(
         web::resource("/api-keys/{id}")
             .route(web::get().to(show))
@@ -27,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete)),
     )
     .service(web::resource("/api-keys/{id}/revoke").route(web::post().to(revoke)))
+    .service(web::resource("/api-keys/{id}/roll").route(web::post().to(roll)))
     .service(web::resource("/api-keys/{id}/requests").route(web::get().to(requests)))
     .service(web::resource("/keys/current").route(web::get().to(current)));
 }
@@ -62,11 +67,46 @@ pub struct ApiKeyView {
     pub last_used_ip: Option<String>,
     #[schema(example = 17)]
     pub request_count: u64,
+    /// What the key may do; every permission unless it was given fewer.
+    #[schema(value_type = Vec<PermissionName>, example = json!(["links:read", "domains:read"]))]
+    pub permissions: Vec<&'static str>,
+    /// Requests per minute; `null`: no limit.
+    #[schema(example = 60)]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Set once the key was rolled: the id of the key that replaced it.
+    #[schema(example = json!(null))]
+    pub rotated_to: Option<KeyId>,
+    /// When a rolled key stops (or stopped) working: the end of its grace period. Until
+    /// then its status stays `active`; from then on it is `rotated`.
+    #[schema(example = json!(null), format = DateTime)]
+    pub rotated_at: Option<String>,
+    /// On a key made by rolling another: the id of the key it replaced.
+    #[schema(example = json!(null))]
+    pub rotated_from: Option<KeyId>,
+}
+
+/// A permission an API key can hold.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Permission)]
+#[allow(dead_code)] // a schema for the documentation; the values are `domain::Permission`
+pub enum PermissionName {
+    #[serde(rename = "links:read")]
+    LinksRead,
+    #[serde(rename = "links:write")]
+    LinksWrite,
+    #[serde(rename = "domains:read")]
+    DomainsRead,
+    #[serde(rename = "domains:write")]
+    DomainsWrite,
+    #[serde(rename = "links:import")]
+    LinksImport,
+    #[serde(rename = "links:export")]
+    LinksExport,
 }
 
 impl ApiKeyView {
     pub fn new(st: &AppState, k: KeyRecord, u: KeyUsage) -> Self {
-        // Expiry is judged by the clock, even before the sweeper has run.
+        // Expiry and rotation are judged by the clock, even before the sweeper has run.
         let status = k.status_at(now());
         Self {
             id: k.id,
@@ -87,6 +127,11 @@ impl ApiKeyView {
             last_used_at: u.last_used_at.map(Timestamp::rfc3339),
             last_used_ip: u.last_used_ip,
             request_count: u.request_count,
+            permissions: k.permissions.names(),
+            rate_limit_per_minute: k.rate_limit.map(PerMinute::get),
+            rotated_to: k.rotated_to,
+            rotated_at: k.rotated_at.map(Timestamp::rfc3339),
+            rotated_from: k.rotated_from,
         }
     }
 }
@@ -120,9 +165,16 @@ pub struct CreateApiKey {
     /// RFC 3339, in the future; `null` or absent: never.
     #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
     pub expires_at: Option<String>,
+    /// What the key may do; absent: every permission. At least one.
+    #[schema(value_type = Option<Vec<PermissionName>>, min_items = 1, example = json!(["links:read", "domains:read"]))]
+    pub permissions: Option<Vec<String>>,
+    /// Requests per minute, 1 to 1000000; `null` or absent: no limit.
+    #[schema(minimum = 1, maximum = 1_000_000, example = 60)]
+    pub rate_limit_per_minute: Option<u64>,
 }
 
-/// Any of the fields; the key value never changes. `expires_at: null` means never.
+/// Any of the fields; the key value never changes. `expires_at: null` means never,
+/// `rate_limit_per_minute: null` no limit.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateApiKey {
@@ -135,6 +187,157 @@ pub struct UpdateApiKey {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = json!(null), format = DateTime)]
     pub expires_at: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<PermissionName>>, min_items = 1, example = json!(["links:read"]))]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1_000_000, example = 120)]
+    pub rate_limit_per_minute: Option<Option<u64>>,
+}
+
+/// `POST /api-keys/{id}/roll`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollApiKey {
+    /// Until when the old key keeps working (RFC 3339); `null`, absent or a time that is not
+    /// in the future: it stops at once.
+    #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
+    #[serde(default)]
+    pub old_key_expires_at: Option<String>,
+}
+
+/// `POST /api-keys/check`: a string that may be a leaked key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckApiKey {
+    #[schema(example = "ldk_4f9QzR2xK1mN8pL0vB3cD6fG7hJ9kL2mN4pQ6rS8tU0vW2yZ4aQ1b2C")]
+    pub key: String,
+}
+
+/// A key found by its value: enough to revoke it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FoundKey {
+    pub id: KeyId,
+    pub name: String,
+    pub status: KeyStatus,
+    pub prefix: String,
+}
+
+impl FoundKey {
+    pub fn of(k: &KeyRecord) -> Self {
+        Self {
+            id: k.id,
+            name: k.name.as_str().to_owned(),
+            status: k.status_at(now()),
+            prefix: k.prefix.clone(),
+        }
+    }
+}
+
+/// What a string that may be a key is: well-formed or not (offline: shape and checksum), and
+/// which key of this server it is, if any. The key itself is never repeated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyCheck {
+    /// The shape and checksum of a key of this server's prefix.
+    pub well_formed: bool,
+    /// The key's id when it is one of this server's keys; `null` otherwise.
+    #[schema(example = 3)]
+    pub id: Option<KeyId>,
+    #[schema(example = "Production API Key")]
+    pub name: Option<String>,
+    pub status: Option<KeyStatus>,
+    #[schema(example = "ldk_4f9QzR2x")]
+    pub prefix: Option<String>,
+    /// The answer in a sentence.
+    #[schema(
+        example = "a well-formed key of this server: key 3 “Production API Key” (ldk_4f9QzR2x…), active"
+    )]
+    pub detail: String,
+}
+
+impl KeyCheck {
+    /// From the offline check and, for a well-formed key, what the database holds.
+    pub fn new(format: Result<(), KeyFailure>, found: Option<FoundKey>) -> Self {
+        let (well_formed, detail) = match (&format, &found) {
+            (Err(why), _) => (false, format!("not a well-formed key of this server: {}", why.detail())),
+            (Ok(()), None) => (
+                true,
+                "a well-formed key, but not one of this server's keys (never issued here, or deleted)".to_owned(),
+            ),
+            (Ok(()), Some(k)) => (
+                true,
+                format!(
+                    "a well-formed key of this server: key {} “{}” ({}…), {}",
+                    k.id,
+                    k.name,
+                    k.prefix,
+                    k.status.label()
+                ),
+            ),
+        };
+        Self {
+            well_formed,
+            id: found.as_ref().map(|k| k.id),
+            name: found.as_ref().map(|k| k.name.clone()),
+            status: found.as_ref().map(|k| k.status),
+            prefix: found.map(|k| k.prefix),
+            detail,
+        }
+    }
+}
+
+/// The key a request presented, as `GET /keys/current` describes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentKey {
+    #[serde(flatten)]
+    pub key_info: ApiKeyView,
+    /// The client address as the server saw it (after trusted proxies): what the IP rule is
+    /// checked against.
+    #[schema(example = "192.168.1.1")]
+    pub client_ip: String,
+    /// Whether `client_ip` passes the key's IP rule.
+    pub ip_allowed: bool,
+    /// The rate-limit state of this minute (asking does not count); `null`: no limit.
+    pub rate_limit: Option<RateLimitState>,
+    /// Why requests with this key are refused right now; `null` when they are not (the
+    /// domain scope and each endpoint's permission still apply per request).
+    pub denial: Option<DenialView>,
+}
+
+/// A key's rate limit in this minute.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateLimitState {
+    #[schema(example = 60)]
+    pub limit: u32,
+    #[schema(example = 12)]
+    pub remaining: u32,
+    /// Seconds until the minute ends and the limit is full again.
+    #[schema(example = 34)]
+    pub reset: u64,
+}
+
+impl From<Quota> for RateLimitState {
+    fn from(q: Quota) -> Self {
+        Self {
+            limit: q.limit,
+            remaining: q.remaining,
+            reset: q.reset_secs,
+        }
+    }
+}
+
+/// Why a key is refused: the status and problem detail another endpoint would answer with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DenialView {
+    /// 401 (revoked, expired, rotated), 403 (IP) or 429 (rate limit).
+    #[schema(example = 403)]
+    pub status: u16,
+    /// `revoked`, `expired`, `rotated`, `ip` or `rate_limit`.
+    #[schema(example = "ip")]
+    pub reason: &'static str,
+    #[schema(
+        example = "requests from 203.0.113.7 are not allowed for this API key (IP whitelist)"
+    )]
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -222,12 +425,12 @@ pub async fn show(
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "API Keys",
     summary = "Create an API key",
-    description = "Creates a key scoped by domain, IP whitelist and expiry. The answer carries the key in `key`: the only time it is ever shown.",
-    request_body(content = CreateApiKey, example = json!({"name": "Production API Key", "domains": ["go.example.com"], "allow_all_ips": false, "ip_whitelist": ["192.168.1.1"], "expires_at": "2027-01-31T23:59:00Z"})),
+    description = "Creates a key scoped by domain, IP whitelist and expiry, with its permissions (default: all) and an optional rate limit. The answer carries the key in `key`: the only time it is ever shown.",
+    request_body(content = CreateApiKey, example = json!({"name": "Production API Key", "domains": ["go.example.com"], "allow_all_ips": false, "ip_whitelist": ["192.168.1.1"], "expires_at": "2027-01-31T23:59:00Z", "permissions": ["links:read", "links:write"], "rate_limit_per_minute": 600})),
     security(("session" = [])),
     responses(
         (status = 201, description = "Created; `key` is shown only here", body = CreatedApiKey),
-        (status = 400, description = "Invalid field: empty whitelist with allow_all_ips false, bad IP/CIDR, past expiry, unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid field: empty whitelist with allow_all_ips false, bad IP/CIDR, past expiry, unknown domain, unknown or no permission, rate limit out of range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -242,6 +445,8 @@ pub async fn create(
         allow_all_ips: b.allow_all_ips,
         ip_whitelist: b.ip_whitelist.unwrap_or_default(),
         expires_at: b.expires_at,
+        permissions: b.permissions,
+        rate_limit_per_minute: b.rate_limit_per_minute,
     }
     .validate(&st.store.catalog, now())?;
     let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
@@ -260,7 +465,7 @@ pub async fn create(
 
 #[utoipa::path(put, path = "/api/v1/api-keys/{id}", tag = "API Keys",
     summary = "Update an API key",
-    description = "Change name, domain scope, IP whitelist or expiry. The key value never changes. Keys declared in the config file are read-only (409).",
+    description = "Change name, domain scope, IP whitelist, expiry, permissions or rate limit. The key value never changes (roll the key for a new value). Keys declared in the config file are read-only (409).",
     params(("id" = u64, Path, description = "Key id")),
     request_body(content = UpdateApiKey, example = json!({"name": "Renamed key", "allow_all_ips": true, "expires_at": null})),
     security(("session" = [])),
@@ -291,6 +496,12 @@ pub async fn update(
         expires_at: b
             .expires_at
             .map(|e| e.and_then(|e| errs.take(future_expiry(&e, at)))),
+        permissions: b
+            .permissions
+            .and_then(|p| errs.take_all(Permissions::parse("permissions", &p))),
+        rate_limit: b
+            .rate_limit_per_minute
+            .map(|r| r.and_then(|n| errs.take(PerMinute::parse("rate_limit_per_minute", n)))),
     };
     errs.finish()?;
     let id = *id;
@@ -319,6 +530,77 @@ pub async fn revoke(
     blocking(move || Ok(st2.store.revoke_key(id)?)).await?;
     tracing::info!(key = id, "API key revoked");
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/roll", tag = "API Keys",
+    summary = "Roll an API key",
+    description = "Issues a new key with the same name, domain scope, IP rule, expiry, permissions and rate limit, and shows it once in `key`. The old key keeps working until `old_key_expires_at` (at once when that is null, absent or not in the future), then gets 401 saying it was rotated and when. Both keys are linked (`rotated_to`, `rotated_from`) and the roll is recorded in the audit log. Only an active key that was not rolled before can be rolled; keys declared in the config file are read-only.",
+    params(("id" = u64, Path, description = "Key id")),
+    request_body(content = RollApiKey, example = json!({"old_key_expires_at": "2027-01-31T23:59:00Z"})),
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Rolled; `key` is the new key, shown only here", body = CreatedApiKey),
+        (status = 400, description = "`old_key_expires_at` is not an RFC 3339 time", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declared in the config file, not active, or already rolled", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn roll(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+    body: Json<RollApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let at = now();
+    let until = match body.0.old_key_expires_at {
+        Some(raw) => parse_rfc3339(&raw, "old_key_expires_at")?,
+        None => at,
+    };
+    let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
+        .map_err(|_| ApiError::internal("no random source for a new key"))?;
+    let prefix = plain.display_prefix();
+    let id = *id;
+    let st2 = st.clone();
+    let rolled = blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest)?)).await?;
+    tracing::info!(
+        old = rolled.old.id,
+        new = rolled.new.id,
+        prefix = %rolled.new.prefix,
+        "API key rolled"
+    );
+    let key_info = ApiKeyView::new(&st, rolled.new, KeyUsage::default());
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        key_info,
+        key: plain.into_string(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys/check", tag = "API Keys",
+    summary = "Check a possibly leaked key",
+    description = "Says whether a string is a well-formed key of this server (shape and checksum, offline) and, if it is one of this server's keys, which one, so that it can be revoked in one step. The key is never repeated in the answer or the log.",
+    request_body(content = CheckApiKey),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "What the string is", body = KeyCheck),
+    ))]
+pub async fn check(
+    _user: SessionUser,
+    st: web::Data<AppState>,
+    body: Json<CheckApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = body.0.key.trim().to_owned();
+    let format = check_format(&presented, &st.config.current().keys.prefix);
+    let found = match format {
+        Ok(()) => {
+            let digest = KeyDigest::of(&presented);
+            let st2 = st.clone();
+            blocking(move || Ok(st2.store.key_by_digest(&digest)?))
+                .await?
+                .as_ref()
+                .map(FoundKey::of)
+        }
+        Err(_) => None,
+    };
+    Ok(HttpResponse::Ok().json(KeyCheck::new(format, found)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "API Keys",
@@ -378,14 +660,31 @@ pub async fn requests(
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/current", tag = "Keys",
-    summary = "The calling key",
-    description = "Describes the API key the request was made with: the playground's key check.",
+    summary = "The calling key, and why it would be refused",
+    description = "Describes the API key the request was made with: the playground's key check. It answers for a known key even when other endpoints would refuse it, and says why in `denial`: revoked, expired or rotated (and when), the client address outside the IP rule (`client_ip` is the address the server saw, after trusted proxies), or the rate limit used up. Asking does not count against the key's rate limit. Only a missing, malformed or unknown key gets 401.",
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The calling key", body = ApiKeyView),
-        (status = 401, description = "Missing, malformed, unknown, revoked or expired key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Client IP not in the key's whitelist", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The calling key", body = CurrentKey),
+        (status = 401, description = "Missing, malformed or unknown key", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn current(caller: KeyCaller, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load(&st, caller.key.id).await?))
+pub async fn current(
+    presented: PresentedKey,
+    st: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key_info = load(&st, presented.key.id).await?;
+    let denial = presented.denial.map(|d| {
+        let e = d.error();
+        DenialView {
+            status: actix_web::ResponseError::status_code(&e).as_u16(),
+            reason: d.reason(),
+            detail: e.detail(),
+        }
+    });
+    Ok(HttpResponse::Ok().json(CurrentKey {
+        key_info,
+        client_ip: presented.ip.to_string(),
+        ip_allowed: presented.ip_allowed,
+        rate_limit: presented.quota.map(Into::into),
+        denial,
+    }))
 }

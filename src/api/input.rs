@@ -55,6 +55,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Deserialize, reporting the JSON path of the first offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object. serde also reads a struct from an array of its
+    // fields in order (`[]` for one whose fields all have defaults), which no client means.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

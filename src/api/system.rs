@@ -34,12 +34,11 @@ pub async fn healthz(st: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(st: web::Data<AppState>) -> HttpResponse {
-    let counts = st.store.keys.counts_by_status(crate::domain::now());
-    let rows = [
-        ("active", counts[0]),
-        ("revoked", counts[1]),
-        ("expired", counts[2]),
-    ];
+    let rows = st
+        .store
+        .keys
+        .counts_by_status(crate::domain::now())
+        .map(|(status, n)| (status.label(), n));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(st.metrics.render(&rows))

@@ -1,14 +1,18 @@
 //! Who is calling, and what may they touch. Every rule is an extractor: a handler's signature
 //! states its permission and no handler checks by hand.
 //!
-//! - `Caller`: an API key or a signed-in user (the API's resources).
-//! - `KeyCaller` / `SessionUser`: only a key / only a session (CSRF checked for unsafe methods).
+//! - `Caller`: an API key or a signed-in user (the API's resources). A key must hold the
+//!   permission its route needs (`permissions::ROUTES`) and be within its rate limit.
+//! - `PresentedKey`: the key a request carries, identified even when it would be refused, with
+//!   why (`GET /api/v1/keys/current` explains refusals).
+//! - `SessionUser`: only a session (CSRF checked for unsafe methods).
 //! - `PageUser`: a UI page's user; without a session the page answers 303 to sign-in.
 //! - `CsrfForm`: a signed-in user posting a plain HTML form that carries the CSRF token.
 //! - `DocsReader`: whoever may read the API documentation (`docs.public`).
 //! - `ClientIp`: the caller's address, after trusted proxies.
 
 mod client_ip;
+pub mod permissions;
 pub mod session;
 
 use std::future::{ready, Future, Ready};
@@ -23,9 +27,11 @@ use serde::Deserialize;
 
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
+use crate::config::Config;
 use crate::domain::{now, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
+use crate::limiter::Quota;
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
@@ -53,11 +59,14 @@ pub enum Caller {
 }
 
 /// Put in the request's extensions by key authentication, so the response middleware can
-/// record the key's use with the final status.
+/// record the key's use with the final status and state its rate limit
+/// (`permissions::rate_limit_headers`) on whatever answer the request gets.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyUse {
     pub key: KeyId,
     pub ip: IpAddr,
+    /// The key's rate-limit state after this request; `None` for a key without a limit.
+    pub quota: Option<Quota>,
 }
 
 const ALL: DomainScope = DomainScope::All;
@@ -112,10 +121,48 @@ fn request_ip(req: &HttpRequest, st: &AppState) -> Result<IpAddr, ApiError> {
         .ok_or_else(|| ApiError::Forbidden("client address unknown".into()))
 }
 
-/// Judge the presented key. A valid, permitted key always passes and never touches the
-/// failure limiter. A malformed key (bad shape or checksum, detectable offline) is a cheap
-/// 401 that is not counted. Only a well-formed key that fails the lookup (unknown, revoked,
-/// expired) counts against the caller's address; past the limit those failures get 429.
+/// The key of an `Authorization` header: `Bearer <key>`, or a 401 that says what is wrong.
+fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, ApiError> {
+    let refuse = |why: AuthFailure| {
+        st.metrics.auth_failure(why.label());
+        ApiError::Unauthenticated(why)
+    };
+    match value.to_str().ok().and_then(|v| v.split_once(' ')) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Ok(rest.trim()),
+        Some(_) => Err(refuse(AuthFailure::NotBearer)),
+        None if value.to_str().is_ok() => Err(refuse(AuthFailure::NotBearer)),
+        None => Err(refuse(AuthFailure::Key(KeyFailure::Malformed))),
+    }
+}
+
+/// A key refused for what it is (malformed, unknown, revoked, expired, rotated). A malformed
+/// key (bad shape or checksum, detectable offline) is a cheap 401 that is not counted; the
+/// other failures count against the caller's address, and past the limit they get 429.
+fn key_refused(st: &AppState, config: &Config, ip: IpAddr, why: KeyFailure) -> ApiError {
+    if !why.is_offline() {
+        if let Some(retry) = st
+            .key_failures
+            .fail(ip, config.keys.max_failed_auth_per_minute)
+        {
+            st.metrics.auth_failure("rate_limited");
+            return ApiError::TooManyRequests {
+                retry_after_secs: retry.0,
+            };
+        }
+    }
+    st.metrics.auth_failure(why.label());
+    ApiError::Unauthenticated(why.into())
+}
+
+fn ip_refused(ip: IpAddr) -> ApiError {
+    ApiError::Forbidden(format!(
+        "requests from {ip} are not allowed for this API key (IP whitelist)"
+    ))
+}
+
+/// Judge the presented key: valid (format, index, status, expiry, rotation, IP rule), then
+/// counted against its rate limit. A valid, permitted key never touches the failure limiter.
+/// The permission its route needs is checked by `Caller` (`permissions::check`).
 fn authenticate_key(
     req: &HttpRequest,
     st: &AppState,
@@ -123,45 +170,39 @@ fn authenticate_key(
 ) -> Result<KeyCaller, ApiError> {
     let config = st.config.current();
     let ip = request_ip(req, st)?;
-    let refuse = |why: AuthFailure| {
-        st.metrics.auth_failure(why.label());
-        ApiError::Unauthenticated(why)
-    };
-    let presented = match value.to_str().ok().and_then(|v| v.split_once(' ')) {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => return Err(refuse(AuthFailure::NotBearer)),
-        None if value.to_str().is_ok() => return Err(refuse(AuthFailure::NotBearer)),
-        None => return Err(refuse(AuthFailure::Key(KeyFailure::Malformed))),
-    };
-    match st
+    let presented = bearer(st, value)?;
+    let now = now();
+    let key = match st
         .store
         .keys
-        .verify(presented, &config.keys.prefix, ip, now())
+        .verify(presented, &config.keys.prefix, ip, now)
     {
-        Ok(key) => {
-            req.extensions_mut().insert(KeyUse { key: key.id, ip });
-            Ok(KeyCaller { key, ip })
-        }
-        Err(Rejection::Key(why)) if why.is_offline() => Err(refuse(why.into())),
-        Err(Rejection::Key(why)) => {
-            let limit = config.keys.max_failed_auth_per_minute;
-            match st.key_failures.fail(ip, limit) {
-                Some(retry) => {
-                    st.metrics.auth_failure("rate_limited");
-                    Err(ApiError::TooManyRequests {
-                        retry_after_secs: retry.0,
-                    })
-                }
-                None => Err(refuse(why.into())),
-            }
-        }
+        Ok(key) => key,
+        Err(Rejection::Key(why)) => return Err(key_refused(st, &config, ip, why)),
         Err(Rejection::Ip) => {
             st.metrics.auth_failure("ip");
-            Err(ApiError::Forbidden(format!(
-                "requests from {ip} are not allowed for this API key (IP whitelist)"
-            )))
+            return Err(ip_refused(ip));
         }
+    };
+    let taken = key.take_request(now);
+    let quota = match taken {
+        Ok(q) => q,
+        Err(q) => Some(q),
+    };
+    req.extensions_mut().insert(KeyUse {
+        key: key.id,
+        ip,
+        quota,
+    });
+    // No auth-failure metric here: its counter sits behind a lock, and a key over its limit
+    // must not buy one per request (its 429s show in the requests by route and status).
+    if let Err(q) = taken {
+        return Err(ApiError::KeyRateLimited {
+            limit: q.limit,
+            retry_after_secs: q.reset_secs,
+        });
     }
+    Ok(KeyCaller { key, ip })
 }
 
 /// The session of the request's cookie, if it has one. Unsafe methods must also carry the
@@ -217,7 +258,12 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(authenticate(req).and_then(|caller| {
+            if let Self::Key(k) = &caller {
+                permissions::check(req, &k.key)?;
+            }
+            Ok(caller)
+        }))
     }
 }
 
@@ -235,18 +281,97 @@ impl FromRequest for SessionUser {
     }
 }
 
-impl FromRequest for KeyCaller {
+/// Why a known key would be refused here and now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Revoked, expired or rotated (401).
+    Key(KeyFailure),
+    /// The client address is outside the key's IP rule (403).
+    Ip(IpAddr),
+    /// The key's rate limit is used up for this minute (429).
+    RateLimit(Quota),
+}
+
+impl Denial {
+    /// The error the key would get on another endpoint.
+    pub fn error(self) -> ApiError {
+        match self {
+            Self::Key(why) => ApiError::Unauthenticated(why.into()),
+            Self::Ip(ip) => ip_refused(ip),
+            Self::RateLimit(q) => ApiError::KeyRateLimited {
+                limit: q.limit,
+                retry_after_secs: q.reset_secs,
+            },
+        }
+    }
+
+    /// A stable word for it: `revoked`, `expired`, `rotated`, `ip`, `rate_limit`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Key(why) => why.label(),
+            Self::Ip(_) => "ip",
+            Self::RateLimit(_) => "rate_limit",
+        }
+    }
+}
+
+/// The key a request presents, identified whatever its status, for `GET /keys/current`: a key
+/// that would be refused (revoked, expired, rotated, from an address outside its rule, out of
+/// requests) is still described, with the reason. Only what cannot be identified is refused
+/// here: no or a malformed key (401), an unknown key (401, counted like any failed attempt).
+/// Asking does not count against the key's rate limit.
+pub struct PresentedKey {
+    pub key: Arc<KeyEntry>,
+    /// The client address, as the server sees it (after trusted proxies).
+    pub ip: IpAddr,
+    pub ip_allowed: bool,
+    pub quota: Option<Quota>,
+    pub denial: Option<Denial>,
+}
+
+fn present(req: &HttpRequest) -> Result<PresentedKey, ApiError> {
+    let st = state(req)?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated(AuthFailure::Missing))?;
+    let config = st.config.current();
+    let ip = request_ip(req, st)?;
+    let presented = bearer(st, value)?;
+    let key = st
+        .store
+        .keys
+        .identify(presented, &config.keys.prefix)
+        .map_err(|why| key_refused(st, &config, ip, why))?;
+    let now = now();
+    let ip_allowed = key.ip.permits(ip);
+    let quota = key.quota(now);
+    let denial = match key.usable_at(now) {
+        Err(why) => Some(Denial::Key(why)),
+        Ok(()) if !ip_allowed => Some(Denial::Ip(ip)),
+        Ok(()) => quota.filter(|q| q.remaining == 0).map(Denial::RateLimit),
+    };
+    if denial.is_none() {
+        req.extensions_mut().insert(KeyUse {
+            key: key.id,
+            ip,
+            quota,
+        });
+    }
+    Ok(PresentedKey {
+        key,
+        ip,
+        ip_allowed,
+        quota,
+        denial,
+    })
+}
+
+impl FromRequest for PresentedKey {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
-            let st = state(req)?;
-            let v = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .ok_or(ApiError::Unauthenticated(AuthFailure::Missing))?;
-            authenticate_key(req, st, v)
-        })())
+        ready(present(req))
     }
 }
 

@@ -15,7 +15,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::{
-    AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash, Timestamp, Username,
+    AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash, PerMinute,
+    Permissions, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 use crate::store::{DeclaredKey, DeclaredState, DeclaredUser};
@@ -189,6 +190,12 @@ pub struct KeyDecl {
     pub ip_whitelist: Vec<IpRule>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// Absent: every permission. Names as in the API (`links:read`, ...); not empty.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Absent: no limit.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<PerMinute>,
 }
 
 impl KeyDecl {
@@ -244,7 +251,7 @@ impl TryFrom<String> for PublicUrl {
     }
 }
 
-/// A duration written like `500ms`, `1s`, `5m` or `1h`.
+/// A duration written like `500ms`, `1s`, `5m`, `1h` or `7d`.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "String")]
 pub struct HumanDuration(pub Duration);
@@ -257,13 +264,23 @@ impl TryFrom<String> for HumanDuration {
         let (num, unit) = s.split_at(split);
         let n: u64 = num
             .parse()
-            .map_err(|_| format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h"))?;
+            .map_err(|_| format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h, 7d"))?;
+        let secs = |per: u64| {
+            n.checked_mul(per)
+                .map(Duration::from_secs)
+                .ok_or_else(|| format!("`{s}` is too long"))
+        };
         let d = match unit {
             "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            _ => return Err(format!("`{s}` is not a duration like 500ms, 1s, 5m, 1h")),
+            "s" => secs(1)?,
+            "m" => secs(60)?,
+            "h" => secs(3600)?,
+            "d" => secs(86_400)?,
+            _ => {
+                return Err(format!(
+                    "`{s}` is not a duration like 500ms, 1s, 5m, 1h, 7d"
+                ))
+            }
         };
         Ok(Self(d))
     }
@@ -432,6 +449,8 @@ impl Config {
                         .ip_policy()
                         .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
                     expires_at: k.expires_at,
+                    permissions: k.permissions,
+                    rate_limit: k.rate_limit_per_minute,
                 })
                 .collect(),
             users: self
@@ -691,6 +710,7 @@ mod tests {
             ("1s", 1000),
             ("5m", 300_000),
             ("1h", 3_600_000),
+            ("7d", 604_800_000),
         ] {
             assert_eq!(
                 HumanDuration::try_from(s.to_owned()).unwrap().0,
@@ -698,6 +718,41 @@ mod tests {
             );
         }
         assert!(HumanDuration::try_from("5".to_owned()).is_err());
+    }
+
+    #[test]
+    fn declared_keys_take_permissions_and_a_rate_limit_checked_like_the_apis() {
+        let hash = format!("sha256:{}", "a".repeat(64));
+        let c = Config::parse(
+            &format!("[[api_keys]]\nname = \"dash\"\nhash = \"{hash}\"\npermissions = [\"links:read\", \"domains:read\"]\nrate_limit_per_minute = 60\n"),
+            "t",
+        )
+        .unwrap();
+        let k = &c.declared().keys[0];
+        assert_eq!(k.permissions, crate::domain::Permissions::READ_ONLY);
+        assert_eq!(k.rate_limit.map(crate::domain::PerMinute::get), Some(60));
+        let c = Config::parse(
+            &format!("[[api_keys]]\nname = \"all\"\nhash = \"{hash}\"\n"),
+            "t",
+        )
+        .unwrap();
+        assert!(c.declared().keys[0].permissions.is_all());
+        assert_eq!(c.declared().keys[0].rate_limit, None);
+        for (bad, says) in [
+            ("permissions = [\"links:delete\"]", "links:delete"),
+            ("permissions = []", "at least one permission"),
+            ("rate_limit_per_minute = 0", "from 1 to"),
+        ] {
+            let e = Config::parse(
+                &format!("[[api_keys]]\nname = \"k\"\nhash = \"{hash}\"\n{bad}\n"),
+                "t",
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains(says) && e.to_string().contains("line 4"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

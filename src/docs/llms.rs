@@ -11,10 +11,12 @@ use serde_json::Value;
 
 use super::openapi::{
     compact, example_of, flatten_fields, op_tag, operations, parameters, resolve, security_names,
-    str_of, synth, tag_order, type_name, Operation,
+    security_roles, str_of, synth, tag_order, type_name, Operation,
 };
+use crate::domain::{KeyPrefix, Permission};
+use crate::keys::{scanner_regex, CHECKSUM_RULE};
 
-pub fn render(doc: &Value, base_url: &str) -> String {
+pub fn render(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
     let base = base_url.trim_end_matches('/');
     let mut out = String::new();
     let info = doc.get("info").unwrap_or(&Value::Null);
@@ -33,6 +35,7 @@ pub fn render(doc: &Value, base_url: &str) -> String {
     );
     out.push('\n');
     render_auth(&mut out, doc);
+    render_key_format(&mut out, prefix);
     render_errors(&mut out, doc);
     let ops = operations(doc);
     for (tag, description) in tag_order(doc) {
@@ -67,6 +70,31 @@ fn render_auth(out: &mut String, doc: &Value) {
         );
     }
     out.push_str("\nEach endpoint below lists the schemes it accepts. A request that carries `Authorization` is judged by that key alone.\n\n");
+    out.push_str("API keys carry permissions (every one unless the key was given fewer); each endpoint names the one it needs, and a key without it gets 403 with a detail naming it:\n");
+    for p in Permission::ALL {
+        let _ = writeln!(out, "- `{p}`: {}", p.describe());
+    }
+    out.push_str("\nA key may have a rate limit in requests per minute. Answers to such a key carry `RateLimit-Policy: 60;w=60` and `RateLimit: limit=60, remaining=12, reset=34` (draft-ietf-httpapi-ratelimit-headers-07); past the limit the answer is 429 with `Retry-After`. `GET /api/v1/keys/current` says, for the key sent, the client IP the server saw, whether it passes the key's IP rule, the permissions, the rate-limit state and why the key would be refused (`denial`).\n\n");
+}
+
+/// The key format, for secret scanners: the pattern, the checksum rule, rules to paste.
+fn render_key_format(out: &mut String, prefix: &KeyPrefix) {
+    let regex = scanner_regex(prefix);
+    out.push_str("## API key format\n\n");
+    let _ = writeln!(
+        out,
+        "Keys look like `{prefix}_` followed by 50 letters and digits. Regular expression: `{regex}`. Checksum: {CHECKSUM_RULE}. A string that matches the expression but fails the checksum is not a key."
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "gitleaks (`.gitleaks.toml`):\n\n```toml\n[[rules]]\nid = \"linkdock-api-key\"\ndescription = \"linkdock API key\"\nregex = '''{regex}'''\nkeywords = [\"{prefix}_\"]\n```\n"
+    );
+    let _ = writeln!(
+        out,
+        "trufflehog (custom detector):\n\n```yaml\ndetectors:\n  - name: linkdock\n    keywords: [\"{prefix}_\"]\n    regex:\n      key: '{regex}'\n```\n"
+    );
+    out.push_str("A found key can be identified offline and against the database with `linkdock keys check KEY` (or `POST /api/v1/api-keys/check` when signed in), then revoked in one step.\n\n");
 }
 
 /// The error body, described once: the schemas the document uses for `application/problem+json`.
@@ -130,6 +158,14 @@ fn scheme_how(scheme: &Value) -> String {
 }
 
 fn auth_line(doc: &Value, op: &Value) -> String {
+    let line = auth_schemes(doc, op);
+    match security_roles(op, "api_key").first() {
+        Some(p) => format!("{line}; API keys need the permission `{p}`"),
+        None => line,
+    }
+}
+
+fn auth_schemes(doc: &Value, op: &Value) -> String {
     let alts = security_names(doc, op);
     if alts.is_empty() || alts.iter().any(Vec::is_empty) {
         if alts.iter().any(|a| !a.is_empty()) {

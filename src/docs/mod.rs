@@ -7,6 +7,7 @@ pub mod examples;
 pub mod llms;
 pub mod openapi;
 mod origin;
+pub mod permissions;
 pub mod responses;
 
 use std::sync::{Arc, OnceLock};
@@ -35,7 +36,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
         api::transfer::import, api::transfer::export,
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
-        api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
+        api::api_keys::roll, api::api_keys::check, api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
     ),
@@ -44,8 +45,8 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Links", description = "Short links: create, read, update, delete and search."),
         (name = "Import & Export", description = "Links in and out as CSV."),
         (name = "Domains", description = "The host names short links live on."),
-        (name = "API Keys", description = "Keys for scripts and services, scoped by domain, IP and expiry (signed-in users only)."),
-        (name = "Keys", description = "What a caller's own API key may do."),
+        (name = "API Keys", description = "Keys for scripts and services, scoped by domain, IP, expiry, permissions and rate limit; rolled with a grace period; leaked keys found in one step (signed-in users only)."),
+        (name = "Keys", description = "What a caller's own API key may do, and why it would be refused."),
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
@@ -131,6 +132,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         examples::fill(&mut doc);
         responses::fill(&mut doc);
+        permissions::fill(&mut doc);
         doc
     })
 }
@@ -173,7 +175,7 @@ async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> H
     if let Some(vary) = vary {
         res.insert_header((header::VARY, vary));
     }
-    res.body(llms::render(openapi_value(), &base))
+    res.body(llms::render(openapi_value(), &base, &config.keys.prefix))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {

@@ -84,6 +84,19 @@ pub fn security_names(doc: &Value, op: &Value) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
+/// The roles (permissions) an operation's security requirement lists for `scheme`.
+pub fn security_roles<'a>(op: &'a Value, scheme: &str) -> Vec<&'a str> {
+    op.get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|alt| alt.get(scheme))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// Path-level and operation-level parameters (the operation's win), references resolved.
 pub fn parameters<'a>(doc: &'a Value, o: &Operation<'a>) -> Vec<&'a Value> {
     let mut out: Vec<&Value> = Vec::new();

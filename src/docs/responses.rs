@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::openapi::{operations, parameters, security_names};
 
-const KEY_403: &str = "The API key may not be used from this address (IP whitelist), or a session request lacks its X-CSRF-Token";
+const KEY_403: &str = "The API key lacks the permission this operation needs (the detail names it), may not be used from this address (IP whitelist), or a session request lacks its X-CSRF-Token";
 
 /// (path, method, the statuses to add) for one operation.
 type Additions = (String, String, Vec<(u16, &'static str)>);
@@ -27,7 +27,7 @@ pub fn fill(doc: &mut Value) {
             statuses.push((403, KEY_403));
             statuses.push((
                 429,
-                "Too many failed attempts from this address; see Retry-After",
+                "Too many failed attempts from this address, or the API key's rate limit is used up for this minute; see Retry-After",
             ));
         }
         let params = parameters(&read, &o);

@@ -324,3 +324,57 @@ fn concrete_and_openapi_spelling() {
     assert_eq!(concrete("/links/{id:\\d+}"), "/links/1");
     assert_eq!(openapi_spelling("/links/{id:\\d+}/x"), "/links/{id}/x");
 }
+
+/// The permission table and the document agree: every operation that accepts an API key has
+/// a row (so the extractor never refuses a documented call for want of one), every row is an
+/// operation, and the document states the row's permission.
+#[test]
+fn every_operation_a_key_may_call_states_the_permission_the_extractor_enforces() {
+    use crate::auth::permissions::{Needs, ROUTES};
+    let doc = openapi_value();
+    let ops = openapi::operations(doc);
+    for o in &ops {
+        let accepts_key = openapi::security_names(doc, o.op)
+            .iter()
+            .any(|alt| alt.iter().any(|n| n == permissions::KEY_SCHEME));
+        let row = ROUTES
+            .iter()
+            .find(|r| r.path == o.path && r.method.eq_ignore_ascii_case(o.method));
+        assert_eq!(
+            accepts_key,
+            row.is_some(),
+            "{} {}: accepts a key, but has no row in auth::permissions::ROUTES (or the reverse)",
+            o.method,
+            o.path
+        );
+        let description = openapi::str_of(o.op, "description").unwrap_or("");
+        match row.map(|r| r.needs) {
+            Some(Needs::One(p)) => {
+                assert_eq!(
+                    openapi::security_roles(o.op, permissions::KEY_SCHEME),
+                    [p.as_str()],
+                    "{} {}",
+                    o.method,
+                    o.path
+                );
+                assert!(description.contains(p.as_str()), "{description}");
+            }
+            Some(Needs::AnyKey) => assert!(description.contains("Any valid API key")),
+            None => {}
+        }
+    }
+    for r in ROUTES {
+        assert!(
+            ops.iter()
+                .any(|o| o.path == r.path && o.method.eq_ignore_ascii_case(r.method)),
+            "{} {} is in ROUTES but not documented",
+            r.method,
+            r.path
+        );
+    }
+    let text = llms::render(doc, "http://x", &crate::domain::KeyPrefix::default());
+    assert!(text.contains("API keys need the permission `links:write`"));
+    assert!(text.contains(&crate::keys::scanner_regex(
+        &crate::domain::KeyPrefix::default()
+    )));
+}

@@ -2,11 +2,15 @@
 //! parsers before any rule or store sees it; a failure names the field and the rule.
 
 mod net;
+mod permissions;
 mod secret;
 mod text;
 mod time;
 
 pub use self::net::{AllowList, IpPolicy, IpRule, NEED_ONE_RULE};
+pub use self::permissions::{
+    PerMinute, Permission, Permissions, MAX_PER_MINUTE, NEED_ONE_PERMISSION,
+};
 pub use self::secret::{same_secret, Password, PasswordHash, ITERATIONS};
 pub use self::text::{
     DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title, Username,

@@ -7,13 +7,14 @@
 //! Only the SHA-256 of the whole key is kept: keys carry 256 random bits, so a slow KDF buys
 //! nothing here (passwords, which people choose, do get one).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::KeyPrefix;
+use crate::domain::{KeyPrefix, Timestamp};
 use crate::encoding::{base62_fixed, base62_into, hex, unhex};
 
 const BODY_LEN: usize = 44;
@@ -31,6 +32,10 @@ pub enum KeyFailure {
     Unknown,
     Revoked,
     Expired,
+    /// Rolled: its grace period ended `at`, and the key that replaced it works instead.
+    Rotated {
+        at: Timestamp,
+    },
 }
 
 impl KeyFailure {
@@ -42,18 +47,23 @@ impl KeyFailure {
             Self::Unknown => "unknown",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
+            Self::Rotated { .. } => "rotated",
         }
     }
 
-    pub fn detail(self) -> &'static str {
+    pub fn detail(self) -> Cow<'static, str> {
         match self {
-            Self::Malformed => "the API key is malformed",
+            Self::Malformed => "the API key is malformed".into(),
             Self::Checksum => {
-                "the API key checksum does not match: the key was mistyped or truncated"
+                "the API key checksum does not match: the key was mistyped or truncated".into()
             }
-            Self::Unknown => "the API key is not known",
-            Self::Revoked => "the API key has been revoked",
-            Self::Expired => "the API key has expired",
+            Self::Unknown => "the API key is not known".into(),
+            Self::Revoked => "the API key has been revoked".into(),
+            Self::Expired => "the API key has expired".into(),
+            Self::Rotated { at } => format!(
+                "the API key was rotated: it was replaced by a new key and stopped working at {at}; use the new key"
+            )
+            .into(),
         }
     }
 
@@ -189,6 +199,17 @@ pub fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), KeyFailure> {
     Ok(())
 }
 
+/// The regular expression that finds keys of this prefix, for secret scanners (gitleaks,
+/// trufflehog, GitHub custom patterns): the shape only; [`CHECKSUM_RULE`] tells a real key
+/// from a look-alike, and `linkdock keys check` applies it.
+pub fn scanner_regex(prefix: &KeyPrefix) -> String {
+    // A prefix is lower-case letters and digits: nothing in it needs escaping.
+    format!(r"\b{prefix}_[0-9A-Za-z]{{{}}}\b", BODY_LEN + CHECKSUM_LEN)
+}
+
+/// The checksum of a key in words, as secret scanners and `api-key-format.js` apply it.
+pub const CHECKSUM_RULE: &str = "after the prefix and `_` come 50 characters: a 44-character random body and a 6-character checksum, which is the CRC-32 (IEEE 802.3, as zlib's crc32) of the body's 44 ASCII characters written in base 62 (alphabet 0-9A-Za-z, most significant digit first, left-padded with 0 to 6 characters)";
+
 /// Whether a string anywhere contains something shaped like a key of this prefix with a valid
 /// checksum. Used to refuse secrets in playground history.
 pub fn contains_key(text: &str, prefix: &KeyPrefix) -> bool {
@@ -228,6 +249,23 @@ mod tests {
             &prefix
         ));
         assert!(!contains_key("ldk_short", &prefix));
+    }
+
+    #[test]
+    fn the_scanner_pattern_is_the_documented_one() {
+        assert_eq!(
+            scanner_regex(&KeyPrefix::default()),
+            r"\bldk_[0-9A-Za-z]{50}\b"
+        );
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&scanner_regex(&KeyPrefix::default())),
+            "README.md shows the scanner pattern"
+        );
+        assert!(
+            readme.contains("CRC-32"),
+            "README.md states the checksum rule"
+        );
     }
 
     #[test]

@@ -390,8 +390,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        DestinationUrl, Hostname, IpPolicy, KeyName, KeyPrefix, PasswordHash, RedirectCode, Slug,
-        Tags, Username,
+        DestinationUrl, Hostname, KeyName, KeyPrefix, PasswordHash, RedirectCode, Slug, Tags,
+        Username,
     };
     use crate::store::records::{
         AuditRecord, HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
@@ -420,12 +420,7 @@ mod tests {
         let (plain, digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
         let key = store
             .create_key(
-                KeySpec {
-                    name: KeyName::parse("ci").unwrap(),
-                    domains: vec![],
-                    ip: IpPolicy::Any,
-                    expires_at: None,
-                },
+                KeySpec::named(KeyName::parse("ci").unwrap()),
                 plain.display_prefix(),
                 digest,
                 Source::Api,

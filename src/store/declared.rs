@@ -11,7 +11,8 @@ use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
 use super::users::end_sessions_of;
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{
-    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, Timestamp, Username,
+    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Timestamp,
+    Username,
 };
 use crate::keys::KeyDigest;
 
@@ -22,6 +23,8 @@ pub struct DeclaredKey {
     pub domains: Vec<Hostname>,
     pub ip: IpPolicy,
     pub expires_at: Option<Timestamp>,
+    pub permissions: Permissions,
+    pub rate_limit: Option<PerMinute>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +146,13 @@ fn apply_keys(
             })?);
         }
         let at = now();
-        let status = KeyStatus::Active.at(k.expires_at, at);
+        let status = KeyStatus::Active.at(
+            super::records::KeyEnds {
+                expires_at: k.expires_at,
+                rotated_at: None,
+            },
+            at,
+        );
         let prev = existing.iter().find(|e| e.digest == k.digest);
         let rec = KeyRecord {
             id: match prev {
@@ -163,17 +172,27 @@ fn apply_keys(
             source: Source::Config,
             created_at: prev.map_or(at, |p| p.created_at),
             updated_at: at,
+            permissions: k.permissions,
+            rate_limit: k.rate_limit,
+            rotated_to: None,
+            rotated_at: None,
+            rotated_from: None,
         };
         let changed = prev.is_none_or(|p| {
-            (&p.name, &p.domains, &p.ip, p.expires_at, p.status, p.source)
-                != (
+            (
+                (&p.name, &p.domains, &p.ip, p.expires_at, p.status, p.source),
+                (p.permissions, p.rate_limit),
+            ) != (
+                (
                     &rec.name,
                     &rec.domains,
                     &rec.ip,
                     rec.expires_at,
                     rec.status,
                     rec.source,
-                )
+                ),
+                (rec.permissions, rec.rate_limit),
+            )
         });
         if changed {
             put_key(tx, &rec)?;

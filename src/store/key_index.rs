@@ -8,9 +8,10 @@ use hashbrown::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-use super::records::{DomainId, KeyId, KeyRecord, KeyStatus};
-use crate::domain::{IpPolicy, KeyPrefix, Timestamp};
+use super::records::{DomainId, KeyEnds, KeyId, KeyRecord, KeyStatus};
+use crate::domain::{IpPolicy, KeyPrefix, PerMinute, Permissions, Timestamp};
 use crate::keys::{parse_presented, KeyDigest, KeyFailure};
+use crate::limiter::{MinuteWindow, Quota};
 
 /// Which domains a caller may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,15 +41,20 @@ impl DomainScope {
     }
 }
 
-/// What verification needs of a key, prepared once per mutation rather than per request.
+/// What verification needs of a key, prepared once per mutation rather than per request. The
+/// rate-limit window is the one thing a request changes, and it is an atomic: reading an
+/// entry and counting a request take no lock and allocate nothing.
 #[derive(Debug)]
 pub struct KeyEntry {
     pub id: KeyId,
     pub prefix: String,
     pub status: KeyStatus,
-    pub expires_at: Option<Timestamp>,
+    pub ends: KeyEnds,
     pub ip: IpPolicy,
     pub scope: DomainScope,
+    pub permissions: Permissions,
+    pub rate_limit: Option<PerMinute>,
+    window: MinuteWindow,
 }
 
 impl KeyEntry {
@@ -57,23 +63,55 @@ impl KeyEntry {
             id: rec.id,
             prefix: rec.prefix.clone(),
             status: rec.status,
-            expires_at: rec.expires_at,
+            ends: rec.ends(),
             ip: rec.ip.clone(),
             scope: DomainScope::from_ids(&rec.domains),
+            permissions: rec.permissions,
+            rate_limit: rec.rate_limit,
+            window: MinuteWindow::default(),
         }
     }
 
-    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
-        self.status.at(self.expires_at, now)
+    /// The entry for a changed record that goes on counting in `prev`'s window: editing a key
+    /// (or reloading the config file) must not hand it a fresh minute.
+    fn replacing(rec: &KeyRecord, prev: Option<&Self>) -> Self {
+        let next = Self::from_record(rec);
+        if let Some(prev) = prev {
+            next.window.carry_from(&prev.window);
+        }
+        next
     }
 
-    /// Status and expiry, judged by the clock: the sweeper is not needed for correctness.
+    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
+        self.status.at(self.ends, now)
+    }
+
+    /// Status, expiry and rotation, judged by the clock: the sweeper is not needed for
+    /// correctness.
     pub fn usable_at(&self, now: Timestamp) -> Result<(), KeyFailure> {
         match self.status_at(now) {
             KeyStatus::Active => Ok(()),
             KeyStatus::Revoked => Err(KeyFailure::Revoked),
             KeyStatus::Expired => Err(KeyFailure::Expired),
+            KeyStatus::Rotated => Err(KeyFailure::Rotated {
+                at: self.ends.rotated_at.unwrap_or(now),
+            }),
         }
+    }
+
+    /// Count one request against the key's rate limit. `Ok(None)`: the key has no limit;
+    /// `Err`: the limit is used up for this minute (the state, for `Retry-After`).
+    pub fn take_request(&self, now: Timestamp) -> Result<Option<Quota>, Quota> {
+        match self.rate_limit {
+            None => Ok(None),
+            Some(limit) => self.window.take(limit.get(), now.unix()).map(Some),
+        }
+    }
+
+    /// The rate-limit state without counting a request; `None` without a limit.
+    pub fn quota(&self, now: Timestamp) -> Option<Quota> {
+        self.rate_limit
+            .map(|limit| self.window.peek(limit.get(), now.unix()))
     }
 }
 
@@ -92,8 +130,9 @@ pub enum Rejection {
 }
 
 impl KeyIndex {
-    /// The whole per-request check: format and checksum, SHA-256, lookup, status, expiry by the
-    /// clock, client IP. Domain scope is checked later, where the resource's domain is known.
+    /// The whole per-request check: format and checksum, SHA-256, lookup, status, expiry and
+    /// rotation by the clock, client IP. Permissions, the rate limit and domain scope are
+    /// checked by the caller (`auth`), which knows the route and the resource.
     pub fn verify(
         &self,
         presented: &str,
@@ -101,15 +140,24 @@ impl KeyIndex {
         ip: IpAddr,
         now: Timestamp,
     ) -> Result<Arc<KeyEntry>, Rejection> {
-        let digest = parse_presented(presented, prefix).map_err(Rejection::Key)?;
-        let key = self
-            .get(&digest)
-            .ok_or(Rejection::Key(KeyFailure::Unknown))?;
+        let key = self.identify(presented, prefix).map_err(Rejection::Key)?;
         key.usable_at(now).map_err(Rejection::Key)?;
         if !key.ip.permits(ip) {
             return Err(Rejection::Ip);
         }
         Ok(key)
+    }
+
+    /// Which key was presented, whatever its status: format and checksum, SHA-256, lookup.
+    /// `verify` is this and the rest of the rules; `keys/current` uses it alone, to explain
+    /// why a known key would be refused.
+    pub fn identify(
+        &self,
+        presented: &str,
+        prefix: &KeyPrefix,
+    ) -> Result<Arc<KeyEntry>, KeyFailure> {
+        let digest = parse_presented(presented, prefix)?;
+        self.get(&digest).ok_or(KeyFailure::Unknown)
     }
 
     pub fn get(&self, digest: &KeyDigest) -> Option<Arc<KeyEntry>> {
@@ -121,10 +169,12 @@ impl KeyIndex {
     }
 
     pub(super) fn upsert(&self, rec: &KeyRecord) {
-        self.by_digest
+        let mut map = self
+            .by_digest
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(rec.digest, Arc::new(KeyEntry::from_record(rec)));
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = KeyEntry::replacing(rec, map.get(&rec.digest).map(Arc::as_ref));
+        map.insert(rec.digest, Arc::new(entry));
     }
 
     pub(super) fn remove(&self, digest: &KeyDigest) {
@@ -134,31 +184,35 @@ impl KeyIndex {
             .remove(digest);
     }
 
+    /// Replace every entry (start, config reload); a key already there keeps its window.
     pub fn replace_all<'a>(&self, recs: impl IntoIterator<Item = &'a KeyRecord>) {
-        let map = recs
-            .into_iter()
-            .map(|r| (r.digest, Arc::new(KeyEntry::from_record(r))))
-            .collect();
-        *self
+        let mut map = self
             .by_digest
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = map;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = recs
+            .into_iter()
+            .map(|r| {
+                let entry = KeyEntry::replacing(r, map.get(&r.digest).map(Arc::as_ref));
+                (r.digest, Arc::new(entry))
+            })
+            .collect();
+        *map = next;
     }
 
-    /// `[active, revoked, expired]`, judging expiry by the clock.
-    pub fn counts_by_status(&self, now: Timestamp) -> [u64; 3] {
+    /// Keys by status (in the order of `KeyStatus::ALL`), judging expiry and rotation by the
+    /// clock.
+    pub fn counts_by_status(&self, now: Timestamp) -> [(KeyStatus, u64); 4] {
         let map = self
             .by_digest
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out = [0u64; 3];
+        let mut out = KeyStatus::ALL.map(|s| (s, 0));
         for e in map.values() {
-            let i = match e.status_at(now) {
-                KeyStatus::Active => 0,
-                KeyStatus::Revoked => 1,
-                KeyStatus::Expired => 2,
-            };
-            out[i] += 1;
+            let status = e.status_at(now);
+            if let Some(slot) = out.iter_mut().find(|(s, _)| *s == status) {
+                slot.1 += 1;
+            }
         }
         out
     }

@@ -10,7 +10,8 @@ use super::records::{
 use super::tables::{API_KEYS, AUDIT, DOMAINS, KEY_REQUESTS, KEY_USAGE};
 use super::{decode, encode, next_id, page_newest_first, Store, StoreError};
 use crate::domain::{
-    now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, Timestamp,
+    now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, PerMinute,
+    Permissions, Timestamp,
 };
 use crate::keys::KeyDigest;
 
@@ -26,6 +27,10 @@ pub struct KeyDraft {
     pub ip_whitelist: Vec<String>,
     /// RFC 3339, in the future; `None`: never.
     pub expires_at: Option<String>,
+    /// Permission names; `None`: every permission.
+    pub permissions: Option<Vec<String>>,
+    /// Requests per minute; `None`: no limit.
+    pub rate_limit_per_minute: Option<u64>,
 }
 
 /// A key that passed the gate: every field parsed, its domains known.
@@ -35,12 +40,30 @@ pub struct KeySpec {
     pub domains: Vec<DomainId>,
     pub ip: IpPolicy,
     pub expires_at: Option<Timestamp>,
+    pub permissions: Permissions,
+    pub rate_limit: Option<PerMinute>,
+}
+
+impl KeySpec {
+    /// A spec with every default: all domains, all addresses, never expires, every
+    /// permission, no rate limit.
+    pub fn named(name: KeyName) -> Self {
+        Self {
+            name,
+            domains: Vec::new(),
+            ip: IpPolicy::Any,
+            expires_at: None,
+            permissions: Permissions::ALL,
+            rate_limit: None,
+        }
+    }
 }
 
 impl KeyDraft {
     /// Parse every field, reporting all that fail: the name, each domain (it must exist), the
-    /// IP rule ([`IpPolicy::choose`], the same rule as a declared `[[api_keys]]`), and an
-    /// expiry in the future.
+    /// IP rule ([`IpPolicy::choose`], the same rule as a declared `[[api_keys]]`), an expiry
+    /// in the future, the permissions ([`Permissions::parse`]) and the rate limit
+    /// ([`PerMinute::parse`]).
     pub fn validate(self, catalog: &Catalog, now: Timestamp) -> Result<KeySpec, Vec<DomainError>> {
         let mut errs = Vec::new();
         let name = KeyName::parse(&self.name).map_err(|e| errs.push(e)).ok();
@@ -58,13 +81,28 @@ impl KeyDraft {
         let expires_at = self
             .expires_at
             .map(|raw| future_expiry(&raw, now).map_err(|e| errs.push(e)).ok());
-        match (name, domains, ip, expires_at) {
-            (Some(name), Some(domains), Some(ip), expires_at) if errs.is_empty() => Ok(KeySpec {
-                name,
-                domains,
-                ip,
-                expires_at: expires_at.flatten(),
-            }),
+        let permissions = match self.permissions {
+            None => Some(Permissions::ALL),
+            Some(names) => Permissions::parse("permissions", &names)
+                .map_err(|e| errs.extend(e))
+                .ok(),
+        };
+        let rate_limit = self.rate_limit_per_minute.map(|n| {
+            PerMinute::parse("rate_limit_per_minute", n)
+                .map_err(|e| errs.push(e))
+                .ok()
+        });
+        match (name, domains, ip, permissions) {
+            (Some(name), Some(domains), Some(ip), Some(permissions)) if errs.is_empty() => {
+                Ok(KeySpec {
+                    name,
+                    domains,
+                    ip,
+                    expires_at: expires_at.flatten(),
+                    permissions,
+                    rate_limit: rate_limit.flatten(),
+                })
+            }
             _ => Err(errs),
         }
     }
@@ -104,8 +142,8 @@ pub fn future_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, DomainError
     Ok(t)
 }
 
-/// A validated key update; `Some(None)` clears the expiry. The IP fields are combined with
-/// the key's current policy by [`IpPolicy::patched`].
+/// A validated key update; `Some(None)` clears the expiry or the rate limit. The IP fields
+/// are combined with the key's current policy by [`IpPolicy::patched`].
 #[derive(Debug, Clone, Default)]
 pub struct KeyPatch {
     pub name: Option<KeyName>,
@@ -113,6 +151,15 @@ pub struct KeyPatch {
     pub allow_all_ips: Option<bool>,
     pub ip_whitelist: Option<AllowList>,
     pub expires_at: Option<Option<Timestamp>>,
+    pub permissions: Option<Permissions>,
+    pub rate_limit: Option<Option<PerMinute>>,
+}
+
+/// The new key of a roll, and the one it replaces.
+#[derive(Debug, Clone)]
+pub struct Rolled {
+    pub old: KeyRecord,
+    pub new: KeyRecord,
 }
 
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
@@ -210,6 +257,11 @@ impl Store {
                     source,
                     created_at: at,
                     updated_at: at,
+                    permissions: spec.permissions,
+                    rate_limit: spec.rate_limit,
+                    rotated_to: None,
+                    rotated_at: None,
+                    rotated_from: None,
                 };
                 put_key(tx, &rec)?;
                 audit(
@@ -247,12 +299,92 @@ impl Store {
                         rec.status = KeyStatus::Active;
                     }
                 }
+                if let Some(p) = patch.permissions {
+                    rec.permissions = p;
+                }
+                if let Some(r) = patch.rate_limit {
+                    rec.rate_limit = r;
+                }
                 rec.updated_at = now();
                 put_key(tx, &rec)?;
                 audit(tx, "key.updated", format!("key {}", rec.id))?;
                 Ok(rec)
             },
             |rec| self.keys.upsert(rec),
+        )
+    }
+
+    /// Roll a key: a new key (already issued: `prefix`, `digest`) with the same name, scope, IP
+    /// rule, expiry, permissions and rate limit, linked both ways to the old one, which keeps
+    /// working until `old_works_until` (now, when that is not in the future). Only an active
+    /// key that was not rolled before can be rolled; config keys are read-only.
+    pub fn roll_key(
+        &self,
+        id: KeyId,
+        old_works_until: Timestamp,
+        prefix: String,
+        digest: KeyDigest,
+    ) -> Result<Rolled, StoreError> {
+        self.write(
+            |tx| {
+                let mut old = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
+                read_only(&old)?;
+                let at = now();
+                if let Some(next) = old.rotated_to {
+                    return Err(StoreError::Conflict(format!(
+                        "this key was already rolled (its replacement is key {next}): roll that one"
+                    )));
+                }
+                match old.status_at(at) {
+                    KeyStatus::Active => {}
+                    other => {
+                        return Err(StoreError::Conflict(format!(
+                            "only an active key can be rolled; this one is {}",
+                            other.label()
+                        )))
+                    }
+                }
+                let new = KeyRecord {
+                    id: next_id(tx, "api_keys")?,
+                    name: old.name.clone(),
+                    prefix,
+                    digest,
+                    domains: old.domains.clone(),
+                    ip: old.ip.clone(),
+                    expires_at: old.expires_at,
+                    status: KeyStatus::Active,
+                    source: Source::Api,
+                    created_at: at,
+                    updated_at: at,
+                    permissions: old.permissions,
+                    rate_limit: old.rate_limit,
+                    rotated_to: None,
+                    rotated_at: None,
+                    rotated_from: Some(old.id),
+                };
+                old.rotated_to = Some(new.id);
+                old.rotated_at = Some(old_works_until.max(at));
+                old.updated_at = at;
+                put_key(tx, &new)?;
+                put_key(tx, &old)?;
+                audit(
+                    tx,
+                    "key.rolled",
+                    format!(
+                        "key {} ({}) rolled to key {} ({}); the old key works until {}",
+                        old.id,
+                        old.prefix,
+                        new.id,
+                        new.prefix,
+                        old.rotated_at.unwrap_or(at)
+                    ),
+                )?;
+                Ok(Rolled { old, new })
+            },
+            |r| {
+                self.keys.upsert(&r.old);
+                self.keys.upsert(&r.new);
+            },
         )
     }
 
@@ -311,6 +443,14 @@ impl Store {
             let usage = usage_of(tx, id)?;
             Ok(Some((rec, usage)))
         })
+    }
+
+    /// The key whose value has this digest, whatever its status (for the leaked-key check).
+    pub fn key_by_digest(&self, digest: &KeyDigest) -> Result<Option<KeyRecord>, StoreError> {
+        match self.keys.get(digest) {
+            Some(entry) => Ok(self.key_with_usage(entry.id)?.map(|(k, _)| k)),
+            None => Ok(None),
+        }
     }
 
     /// A page of a key's request log, newest first, and the number kept.
@@ -394,10 +534,8 @@ mod tests {
         let (plain, digest) =
             crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default()).unwrap();
         let spec = KeySpec {
-            name: KeyName::parse("short").unwrap(),
-            domains: vec![],
-            ip: IpPolicy::Any,
             expires_at: Some(now().plus_secs(1)),
+            ..KeySpec::named(KeyName::parse("short").unwrap())
         };
         let rec = store
             .create_key(spec, plain.display_prefix(), digest, Source::Api)
@@ -429,11 +567,23 @@ mod tests {
             allow_all_ips: Some(false),
             ip_whitelist: vec![],
             expires_at: Some("2001-01-01T00:00:00Z".into()),
+            permissions: Some(vec!["links:read".into(), "links:destroy".into()]),
+            rate_limit_per_minute: Some(0),
         }
         .validate(&store.catalog, now())
         .unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["name", "domains[0]", "ip_whitelist", "expires_at"]);
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "domains[0]",
+                "ip_whitelist",
+                "expires_at",
+                "permissions[1]",
+                "rate_limit_per_minute"
+            ]
+        );
         let spec = KeyDraft {
             name: "cli".into(),
             ip_whitelist: vec!["10.0.0.0/8".into()],
@@ -445,5 +595,75 @@ mod tests {
             !spec.ip.is_any(),
             "a whitelist without allow_all_ips restricts the key"
         );
+        assert!(spec.permissions.is_all(), "every permission by default");
+        assert_eq!(spec.rate_limit, None, "no limit by default");
+    }
+
+    #[test]
+    fn a_roll_links_both_keys_copies_the_rules_and_is_audited_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let (old_plain, old_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+        let spec = KeyDraft {
+            name: "ci".into(),
+            ip_whitelist: vec!["10.0.0.0/8".into()],
+            permissions: Some(vec!["links:read".into()]),
+            rate_limit_per_minute: Some(60),
+            expires_at: Some(now().plus_secs(86_400).rfc3339()),
+            ..KeyDraft::default()
+        }
+        .validate(&store.catalog, now())
+        .unwrap();
+        let old = store
+            .create_key(spec, old_plain.display_prefix(), old_digest, Source::Api)
+            .unwrap();
+        let (new_plain, new_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+        let grace = now().plus_secs(3600);
+        let r = store
+            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest)
+            .unwrap();
+        assert_eq!(r.old.rotated_to, Some(r.new.id));
+        assert_eq!(r.old.rotated_at, Some(grace));
+        assert_eq!(r.new.rotated_from, Some(old.id));
+        assert_eq!(
+            (
+                &r.new.name,
+                &r.new.ip,
+                r.new.expires_at,
+                r.new.permissions,
+                r.new.rate_limit
+            ),
+            (
+                &old.name,
+                &old.ip,
+                old.expires_at,
+                old.permissions,
+                old.rate_limit
+            )
+        );
+        assert_eq!(
+            r.old.status_at(now()),
+            KeyStatus::Active,
+            "in its grace period"
+        );
+        assert_eq!(
+            store.keys.get(&old_digest).unwrap().status_at(grace),
+            KeyStatus::Rotated
+        );
+        assert!(store.keys.get(&new_digest).is_some());
+        let again = store
+            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest)
+            .unwrap_err();
+        assert!(again.to_string().contains("already rolled"), "{again}");
+        let audit = store.audit_events().unwrap();
+        assert_eq!(audit.iter().filter(|a| a.event == "key.rolled").count(), 1);
+        // A grace period in the past ends now.
+        let (p, d) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+        let r2 = store
+            .roll_key(r.new.id, now().plus_secs(-3600), p.display_prefix(), d)
+            .unwrap();
+        assert!(r2.old.rotated_at.unwrap() >= now().plus_secs(-1));
+        assert_eq!(r2.old.status_at(now()), KeyStatus::Rotated);
     }
 }

@@ -34,7 +34,7 @@ pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
-pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
+pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
@@ -108,7 +108,7 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[links_to_v2];
+const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions];
 
 /// Schema 1 → 2: links re-encoded from JSON (`links_v1`) into postcard (`links_v2`); the slug
 /// and per-domain index tables are dropped (the catalog indexes links in memory).
@@ -127,6 +127,13 @@ fn links_to_v2(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.delete_table(v1::LINKS)?;
     tx.delete_table(v1::LINK_BY_SLUG)?;
     tx.delete_table(v1::LINKS_BY_DOMAIN)?;
+    Ok(())
+}
+
+/// Schema 2 → 3: nothing to rewrite. A key record without the fields of schema 3 decodes with
+/// every permission, no rate limit and no rotation (`records::StoredKey`'s defaults), which is
+/// what it allowed before.
+fn keys_gain_permissions(_: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AllowList, DestinationUrl, Hostname, IpPolicy, IpRule, KeyName, PasswordHash, RedirectCode,
-    Slug, Tags, Timestamp, Title, Username,
+    AllowList, DestinationUrl, Hostname, IpPolicy, IpRule, KeyName, PasswordHash, PerMinute,
+    Permissions, RedirectCode, Slug, Tags, Timestamp, Title, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -164,15 +164,44 @@ pub enum KeyStatus {
     Active,
     Revoked,
     Expired,
+    /// Rolled, and its grace period is over: the key that replaced it works instead.
+    Rotated,
+}
+
+/// When an active key stops working by the clock: its expiry, and the end of the grace period
+/// it was given when it was rolled. Either may be absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyEnds {
+    pub expires_at: Option<Timestamp>,
+    pub rotated_at: Option<Timestamp>,
 }
 
 impl KeyStatus {
-    /// The status a key has at `now`: an active key past its expiry is expired, whether or not
-    /// the sweeper has marked it yet. The one place that decides it.
-    pub fn at(self, expires_at: Option<Timestamp>, now: Timestamp) -> Self {
+    /// Every status, in the order `counts_by_status` and `/metrics` list them.
+    pub const ALL: [Self; 4] = [Self::Active, Self::Revoked, Self::Expired, Self::Rotated];
+
+    /// The status a key has at `now`: an active key past its expiry is expired, and past the
+    /// end of its rotation grace period rotated (whichever came first), whether or not the
+    /// sweeper has marked it yet. The one place that decides it.
+    pub fn at(self, ends: KeyEnds, now: Timestamp) -> Self {
+        if self != Self::Active {
+            return self;
+        }
+        let due = |t: Option<Timestamp>| t.filter(|t| *t <= now);
+        match (due(ends.expires_at), due(ends.rotated_at)) {
+            (Some(e), Some(r)) if e < r => Self::Expired,
+            (_, Some(_)) => Self::Rotated,
+            (Some(_), None) => Self::Expired,
+            (None, None) => Self::Active,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
         match self {
-            Self::Active if expires_at.is_some_and(|e| e <= now) => Self::Expired,
-            s => s,
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Rotated => "rotated",
         }
     }
 }
@@ -194,15 +223,34 @@ pub struct KeyRecord {
     pub source: Source,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// What the key may do (schema 3; keys stored before have every permission).
+    pub permissions: Permissions,
+    /// Requests per minute; `None`: no limit.
+    pub rate_limit: Option<PerMinute>,
+    /// Set when the key was rolled: the key that replaced it...
+    pub rotated_to: Option<KeyId>,
+    /// ...and when this key stops working (the end of its grace period).
+    pub rotated_at: Option<Timestamp>,
+    /// On a key made by rolling another: the key it replaced.
+    pub rotated_from: Option<KeyId>,
 }
 
 impl KeyRecord {
+    pub fn ends(&self) -> KeyEnds {
+        KeyEnds {
+            expires_at: self.expires_at,
+            rotated_at: self.rotated_at,
+        }
+    }
+
     pub fn status_at(&self, now: Timestamp) -> KeyStatus {
-        self.status.at(self.expires_at, now)
+        self.status.at(self.ends(), now)
     }
 }
 
-/// The layout of `api_keys_v1`: the IP policy as a flag and a list.
+/// The layout of `api_keys_v1`: the IP policy as a flag and a list. Schema 3 added the fields
+/// from `permissions` on; each has a default, so a record written by schema 1 or 2 reads as a key
+/// with every permission, no rate limit and no rotation.
 #[derive(Serialize, Deserialize)]
 struct StoredKey {
     id: KeyId,
@@ -219,6 +267,16 @@ struct StoredKey {
     source: Source,
     created_at: Timestamp,
     updated_at: Timestamp,
+    #[serde(default, deserialize_with = "stored::one")]
+    permissions: Permissions,
+    #[serde(default, deserialize_with = "stored::opt")]
+    rate_limit_per_minute: Option<PerMinute>,
+    #[serde(default)]
+    rotated_to: Option<KeyId>,
+    #[serde(default)]
+    rotated_at: Option<Timestamp>,
+    #[serde(default)]
+    rotated_from: Option<KeyId>,
 }
 
 impl From<StoredKey> for KeyRecord {
@@ -235,6 +293,11 @@ impl From<StoredKey> for KeyRecord {
             source: k.source,
             created_at: k.created_at,
             updated_at: k.updated_at,
+            permissions: k.permissions,
+            rate_limit: k.rate_limit_per_minute,
+            rotated_to: k.rotated_to,
+            rotated_at: k.rotated_at,
+            rotated_from: k.rotated_from,
         }
     }
 }
@@ -254,6 +317,11 @@ impl From<KeyRecord> for StoredKey {
             source: k.source,
             created_at: k.created_at,
             updated_at: k.updated_at,
+            permissions: k.permissions,
+            rate_limit_per_minute: k.rate_limit,
+            rotated_to: k.rotated_to,
+            rotated_at: k.rotated_at,
+            rotated_from: k.rotated_from,
         }
     }
 }
@@ -353,6 +421,50 @@ mod tests {
         let user = r#"{"username":"has space","password_hash":"legacy","source":"api","created_at":"2026-01-01T00:00:00Z"}"#;
         let u: UserRecord = serde_json::from_str(user).expect("decoded");
         assert!(!u.password_hash.verify("anything"));
+    }
+
+    #[test]
+    fn a_schema_1_key_record_has_every_permission_no_limit_and_no_rotation() {
+        let v1 = r#"{"id":1,"name":"old","prefix":"ldk_x","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","domains":[],"allow_all_ips":true,"ip_whitelist":[],"expires_at":null,"status":"active","source":"api","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let k: KeyRecord = serde_json::from_str(v1).expect("decoded");
+        assert!(k.permissions.is_all(), "{:?}", k.permissions);
+        assert_eq!(k.rate_limit, None);
+        assert_eq!(
+            (k.rotated_to, k.rotated_at, k.rotated_from),
+            (None, None, None)
+        );
+        assert_eq!(k.status_at(crate::domain::now()), KeyStatus::Active);
+        // Written back, the new fields are there; a limit above today's maximum still decodes.
+        let mut back = serde_json::to_value(&k).unwrap();
+        assert_eq!(back["permissions"].as_array().unwrap().len(), 6);
+        back["permissions"] = serde_json::json!(["links:read"]);
+        back["rate_limit_per_minute"] = serde_json::json!(50_000_000);
+        let k: KeyRecord = serde_json::from_value(back).unwrap();
+        assert_eq!(k.permissions.names(), ["links:read"]);
+        assert_eq!(
+            k.rate_limit.map(crate::domain::PerMinute::get),
+            Some(50_000_000)
+        );
+    }
+
+    #[test]
+    fn a_rolled_key_is_rotated_once_its_grace_ends_unless_it_expired_first() {
+        let t = |s: i64| crate::domain::now().plus_secs(s);
+        let now = t(0);
+        let ends = |e: Option<i64>, r: Option<i64>| KeyEnds {
+            expires_at: e.map(t),
+            rotated_at: r.map(t),
+        };
+        let at = |e, r| KeyStatus::Active.at(ends(e, r), now);
+        assert_eq!(at(None, Some(10)), KeyStatus::Active, "in its grace period");
+        assert_eq!(at(None, Some(0)), KeyStatus::Rotated);
+        assert_eq!(at(Some(-5), Some(-1)), KeyStatus::Expired, "expired first");
+        assert_eq!(at(Some(-1), Some(-5)), KeyStatus::Rotated, "rotated first");
+        assert_eq!(at(Some(-1), None), KeyStatus::Expired);
+        assert_eq!(
+            KeyStatus::Revoked.at(ends(None, Some(-1)), now),
+            KeyStatus::Revoked
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 3: API keys carry permissions, a rate limit and their rotation (fields with defaults in
+/// `api_keys_v1`, so older records read as they are). The number still moves: a build that
+/// knows only schema 2 would drop those fields on its next write, and widen a key.
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Tables of schema 1 that migrations read and then drop.
 pub mod v1 {

@@ -9,6 +9,7 @@ mod foundation;
 mod hardening;
 mod healthcheck;
 mod keys;
+mod keys_policy;
 mod links;
 mod public_url;
 mod transfer;

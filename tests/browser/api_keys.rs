@@ -561,3 +561,227 @@ async fn domain_scope_is_a_choice_with_a_filter_and_chips_and_the_key_is_never_l
     }
     b.close().await;
 }
+
+/// The permission boxes that are ticked, and which preset is chosen.
+async fn permission_state(b: &Browser) -> (Value, Value) {
+    let v = b
+        .eval(
+            "return [Array.from(document.querySelectorAll('#key-permissions input[name=permission]:checked')).map(i => i.value),
+                     (document.querySelector('#key-permissions input[name=permission_preset]:checked') || {}).value || null];",
+            vec![],
+        )
+        .await;
+    (v[0].clone(), v[1].clone())
+}
+
+/// Copy the one-time key from the box and close it with "OK".
+async fn take_key_once(b: &Browser) -> String {
+    b.visible("#key-created .secret-box").await;
+    let key = b.text("#key-value").await;
+    assert!(key.starts_with("ldk_"), "a key is shown");
+    b.click_button("#key-created", "OK").await;
+    b.hidden("#key-dialog").await;
+    key
+}
+
+#[tokio::test]
+async fn permission_presets_a_rate_limit_and_roll_with_a_grace_period() {
+    let app = crate::support::spawn_app().await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.wait_text("#keys-body", "No API keys").await;
+    b.click("#create-key").await;
+    b.visible("#key-dialog").await;
+
+    // Permissions: Full access by default, every box ticked; presets tick their boxes, and
+    // ticking boxes by hand shows Custom.
+    assert_eq!(b.text("#key-permissions legend").await, "Permissions");
+    let all = json!([
+        "links:read",
+        "links:write",
+        "domains:read",
+        "domains:write",
+        "links:import",
+        "links:export"
+    ]);
+    assert_eq!(permission_state(&b).await, (all.clone(), json!("full")));
+    for (id, label) in [
+        ("key-perm-full", "Full access"),
+        ("key-perm-read", "Read only"),
+        ("key-perm-custom", "Custom"),
+        ("key-no-limit", "No Rate Limit"),
+    ] {
+        let text = b.text(&format!("label[for=\"{id}\"]")).await;
+        assert_eq!(text.trim(), label, "label of #{id}");
+    }
+    b.click("label[for=\"key-perm-read\"]").await;
+    assert_eq!(
+        permission_state(&b).await,
+        (json!(["links:read", "domains:read"]), json!("read"))
+    );
+    b.click("#key-perm-links-export").await;
+    assert_eq!(
+        permission_state(&b).await,
+        (
+            json!(["links:read", "domains:read", "links:export"]),
+            json!("custom")
+        )
+    );
+    b.click("#key-perm-full").await;
+    assert_eq!(permission_state(&b).await, (all.clone(), json!("full")));
+    b.click("#key-perm-read").await;
+
+    // Rate limit: off by default; a bad number is explained next to the field.
+    assert!(b.checked("#key-no-limit").await);
+    b.hidden("#key-rate").await;
+    b.click("#key-no-limit").await;
+    b.visible("#key-rate").await;
+    b.fill("#key-name", "Dashboard").await;
+    b.fill("#key-rate", "0").await;
+    b.click("#key-submit").await;
+    b.wait_text("[data-error-for=\"rate_limit_per_minute\"]", "whole number")
+        .await;
+    b.fill("#key-rate", "30").await;
+    b.screenshot("key-permissions").await;
+    b.assert_accessible("the Create API Key dialog with permissions and a rate limit")
+        .await;
+    b.click("#key-submit").await;
+    let key = take_key_once(&b).await;
+    let made = key_by_name(&admin, "Dashboard").await;
+    assert_eq!(made["permissions"], json!(["links:read", "domains:read"]));
+    assert_eq!(made["rate_limit_per_minute"], 30);
+    let row = b
+        .wait_text("#keys-body tr[data-name=\"Dashboard\"]", "Read only")
+        .await;
+    assert!(row.contains("30 requests/min"), "{row}");
+    let res = key_get(&app, &key, "/api/v1/links").await;
+    assert_eq!(res.headers()["ratelimit-policy"], "30;w=60");
+    let res = app
+        .http
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({"domain": "go.example.com", "destination_url": "https://e.com/"}))
+        .send()
+        .await
+        .unwrap();
+    let d = expect(res, 403).await;
+    assert!(d["detail"].as_str().unwrap().contains("links:write"), "{d}");
+
+    // Edit shows the preset and the limit; Custom with nothing ticked is explained.
+    row_action(&b, "Dashboard", "Edit").await;
+    b.visible("#key-dialog").await;
+    assert_eq!(
+        permission_state(&b).await,
+        (json!(["links:read", "domains:read"]), json!("read"))
+    );
+    assert!(!b.checked("#key-no-limit").await);
+    assert_eq!(b.value("#key-rate").await, "30");
+    b.click("#key-perm-links-read").await;
+    b.click("#key-perm-domains-read").await;
+    assert_eq!(permission_state(&b).await, (json!([]), json!("custom")));
+    b.click_button("#key-dialog", "Update API Key").await;
+    b.wait_text("#key-permissions-error", "at least one permission")
+        .await;
+    b.click("#key-perm-links-read").await;
+    b.click("#key-perm-links-write").await;
+    b.click_button("#key-dialog", "Update API Key").await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-body tr[data-name=\"Dashboard\"]", "links:write")
+        .await;
+    assert_eq!(
+        key_by_name(&admin, "Dashboard").await["permissions"],
+        json!(["links:read", "links:write"])
+    );
+
+    // Roll: the grace choice (24 hours by default), then the new key shown once.
+    row_action(&b, "Dashboard", "Roll").await;
+    b.visible("#roll-section").await;
+    assert_eq!(b.text("#roll-dialog-title").await, "Roll API Key");
+    b.hidden("#key-form").await;
+    assert!(b.checked("#roll-grace-86400").await, "24 hours by default");
+    for (secs, label) in [
+        (0, "No grace period: it stops now"),
+        (3600, "1 hour"),
+        (86400, "24 hours"),
+        (604_800, "7 days"),
+    ] {
+        let text = b.text(&format!("label[for=\"roll-grace-{secs}\"]")).await;
+        assert_eq!(text.trim(), label);
+    }
+    b.assert_accessible("the Roll API Key dialog").await;
+    b.click("#roll-grace-3600").await;
+    b.screenshot("key-roll").await;
+    b.click_button("#roll-section", "Roll Key").await;
+    b.wait_text("#key-created-title", "API Key Rolled").await;
+    let new_key = take_key_once(&b).await;
+    assert_ne!(new_key, key);
+
+    // Both keys are listed, linked by their prefixes; the old one has no Roll any more.
+    let old_row = format!("#keys-body tr[data-prefix=\"{}\"]", &key[..12]);
+    let new_row = format!("#keys-body tr[data-prefix=\"{}\"]", &new_key[..12]);
+    let text = b
+        .wait_text(&old_row, &format!("rotated → {}…", &new_key[..12]))
+        .await;
+    assert!(text.contains("works until"), "{text}");
+    b.wait_text(&new_row, &format!("rotated from {}…", &key[..12]))
+        .await;
+    let old_buttons = b
+        .eval(
+            "return Array.from(document.querySelectorAll(arguments[0] + ' button')).map(x => x.textContent);",
+            vec![json!(old_row)],
+        )
+        .await;
+    assert!(
+        !old_buttons.as_array().unwrap().iter().any(|t| t == "Roll"),
+        "{old_buttons}"
+    );
+    b.screenshot("key-rolled-list").await;
+    let list = expect(admin.get("/api/v1/api-keys").send().await.unwrap(), 200).await;
+    let old = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["prefix"] == key[..12])
+        .unwrap()
+        .clone();
+    let until = time::OffsetDateTime::parse(
+        old["rotated_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    assert!(
+        (until - in_an_hour).abs() < time::Duration::minutes(2),
+        "{until} vs {in_an_hour}"
+    );
+    // During the grace period both work; the new key has the old one's settings.
+    assert_eq!(key_get(&app, &key, "/api/v1/links").await.status(), 200);
+    let res = key_get(&app, &new_key, "/api/v1/links").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["ratelimit-policy"], "30;w=60");
+
+    // Rolling the new key without a grace period stops it at once.
+    b.click_button(&new_row, "Roll").await;
+    b.visible("#roll-section").await;
+    b.click("#roll-grace-0").await;
+    b.click_button("#roll-section", "Roll Key").await;
+    b.wait_text("#keys-status", "has stopped working").await;
+    let newest = take_key_once(&b).await;
+    let res = key_get(&app, &new_key, "/api/v1/links").await;
+    let d = expect(res, 401).await;
+    assert!(d["detail"].as_str().unwrap().contains("rotated"), "{d}");
+    assert_eq!(key_get(&app, &newest, "/api/v1/links").await.status(), 200);
+    b.wait_text(&new_row, "rotated").await;
+    b.close().await;
+}

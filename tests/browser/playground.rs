@@ -923,3 +923,107 @@ async fn a_request_refused_to_a_scoped_key_is_not_resent_with_the_session_from_t
     b.hidden("#pg-loaded").await;
     b.close().await;
 }
+
+/// "Why do I get 403?" answered in the page: the key check says what the server would refuse
+/// (the address it saw, a revoked or rotated key, a missing permission) before anything is sent.
+#[tokio::test]
+async fn the_key_check_explains_a_refusal_and_a_missing_permission_before_sending() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let key_of = |v: &Value| v["key"].as_str().unwrap().to_owned();
+    let office = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Office only", "allow_all_ips": false, "ip_whitelist": ["203.0.113.0/24"]}),
+            201,
+        )
+        .await;
+    let reader = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Reader", "permissions": ["links:read", "domains:read"], "rate_limit_per_minute": 50}),
+            201,
+        )
+        .await;
+    let rolled = admin
+        .post_json("/api/v1/api-keys", json!({"name": "Rolled"}), 201)
+        .await;
+    admin
+        .post_json(
+            &format!("/api/v1/api-keys/{}/roll", rolled["id"]),
+            json!({"old_key_expires_at": null}),
+            201,
+        )
+        .await;
+    let revoked = admin
+        .post_json("/api/v1/api-keys", json!({"name": "Revoked"}), 201)
+        .await;
+    admin
+        .post_json(
+            &format!("/api/v1/api-keys/{}/revoke", revoked["id"]),
+            json!({}),
+            200,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+
+    // The IP rule: which address the server saw, and what the key accepts.
+    b.fill("#pg-key", &key_of(&office)).await;
+    let info = b.wait_text("#pg-key-info", "IP not allowed").await;
+    for part in ["127.0.0.1", "203.0.113.0/24", "Office only", "403"] {
+        assert!(info.contains(part), "{part} missing: {info}");
+    }
+    b.screenshot("playground-key-ip-refused").await;
+    b.assert_accessible("the playground's key check explaining a refusal")
+        .await;
+
+    // Rotated and revoked keys are recognised and explained.
+    b.fill("#pg-key", &key_of(&rolled)).await;
+    b.wait_text("#pg-key-info", "Key rotated").await;
+    b.fill("#pg-key", &key_of(&revoked)).await;
+    b.wait_text("#pg-key-info", "Key revoked").await;
+
+    // A usable key with fewer permissions: its permissions and rate limit, and a warning on an
+    // endpoint it may not call.
+    b.fill("#pg-key", &key_of(&reader)).await;
+    let info = b.wait_text("#pg-key-info", "Valid key").await;
+    for part in [
+        "links:read",
+        "domains:read",
+        "of 50 requests left",
+        "127.0.0.1",
+    ] {
+        assert!(info.contains(part), "{part} missing: {info}");
+    }
+    select_endpoint(&b, "GET /api/v1/links").await;
+    b.hidden("#pg-permission-warning").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    let warning = b
+        .visible("#pg-permission-warning")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        warning.contains("links:write") && warning.contains("403"),
+        "{warning}"
+    );
+    select_endpoint(&b, "GET /api/v1/api-keys").await;
+    b.wait_text("#pg-permission-warning", "signed-in users")
+        .await;
+    // Sending anyway gets the 403 the warning announced, naming the permission.
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("403"), "{status}");
+    let shown = b.eval(shown_body_script(), vec![]).await;
+    assert!(shown.as_str().unwrap().contains("links:write"), "{shown}");
+    // Without a key (the session), no warning.
+    b.fill("#pg-key", "").await;
+    b.hidden("#pg-permission-warning").await;
+    b.close().await;
+}

@@ -1,4 +1,5 @@
-// Integrations → API Keys: table, Create/Edit API Key modal, one-time key box, Revoke/Delete.
+// Integrations → API Keys: table, Create/Edit API Key modal (with permissions and a rate limit),
+// Roll with a grace period, one-time key box, Revoke/Delete.
 import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
 import { domainScope } from "./domain-scope.js";
 
@@ -18,7 +19,17 @@ const whitelist = $("key-whitelist");
 const neverExpire = $("key-never-expire");
 const expiryField = $("key-expiry-field");
 const expires = $("key-expires");
+const permissionSet = $("key-permissions");
+const permissionBoxes = Array.from(permissionSet.querySelectorAll("input[name=permission]"));
+const presetRadios = Array.from(permissionSet.querySelectorAll("input[name=permission_preset]"));
+const noLimit = $("key-no-limit");
+const rateField = $("key-rate-field");
+const rate = $("key-rate");
+const rollSection = $("roll-section");
+const rollForm = $("roll-form");
+const rollSubmit = $("roll-submit");
 const created = $("key-created");
+const createdTitle = $("key-created-title");
 const keyValue = $("key-value");
 const copyBtn = $("key-copy");
 const copyStatus = $("key-copy-status");
@@ -26,6 +37,7 @@ const leave = $("key-leave");
 const createdActions = $("key-created-actions");
 
 let editing = null; // the ApiKey being edited, or null when creating
+let rolling = null; // the ApiKey being rolled
 let busy = false;
 let keys = [];
 
@@ -43,6 +55,9 @@ function row(k) {
   } else {
     if (k.status !== "revoked") {
       actions.append(el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${k.name}` }));
+      if (k.status === "active" && k.rotated_to === null) {
+        actions.append(el("button", { type: "button", text: "Roll", "data-action": "roll", "aria-label": `Roll ${k.name}` }));
+      }
       actions.append(el("button", { type: "button", class: "warn", text: "Revoke", "data-action": "revoke", "aria-label": `Revoke ${k.name}` }));
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${k.name}` }));
@@ -50,21 +65,53 @@ function row(k) {
   const scopeCell = k.domains.length ? k.domains.join(", ") : el("span", { class: "muted", text: "All domains" });
   const ips = k.allow_all_ips ? el("span", { class: "muted", text: "All IP addresses" }) : k.ip_whitelist.join(", ");
   const lastUsed = k.last_used_at ? `${fmtTime(k.last_used_at)}${k.last_used_ip ? " from " + k.last_used_ip : ""}` : el("span", { class: "muted", text: "Never" });
-  return el("tr", { "data-id": String(k.id), "data-name": k.name },
+  return el("tr", { "data-id": String(k.id), "data-name": k.name, "data-prefix": k.prefix },
     el("td", { "data-label": "Name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null),
     el("td", { "data-label": "Key prefix" }, el("code", { text: `${k.prefix}…` })),
     el("td", { "data-label": "Domain scope" }, scopeCell),
     el("td", { "data-label": "IP whitelist" }, ips),
+    el("td", { "data-label": "Permissions", class: "permissions-cell" }, permissionsCell(k)),
     el("td", { "data-label": "Expires" }, k.expires_at ? fmtTime(k.expires_at) : el("span", { class: "muted", text: "Never" })),
     el("td", { "data-label": "Last used" }, lastUsed),
-    el("td", { "data-label": "Status" }, badge(k.status, `status-${k.status}`)),
+    el("td", { "data-label": "Status" }, badge(k.status, `status-${k.status}`), rotation(k)),
     actions);
+}
+
+const ALL_PERMISSIONS = permissionBoxes.map((b) => b.value);
+const READ_ONLY = (permissionSet.dataset.readOnly || "").split(" ").filter(Boolean);
+const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+
+/** "Full access", "Read only" or the permissions, and the rate limit when there is one. */
+function permissionsCell(k) {
+  const perms = k.permissions || [];
+  let what;
+  if (sameSet(perms, ALL_PERMISSIONS)) what = el("span", { class: "muted", text: "Full access" });
+  else if (sameSet(perms, READ_ONLY)) what = "Read only";
+  else what = el("span", {}, perms.flatMap((p, i) => [i ? ", " : "", el("code", { text: p })]));
+  const limit = k.rate_limit_per_minute ? el("div", { class: "hint", text: `${k.rate_limit_per_minute} requests/min` }) : null;
+  return [what, limit];
+}
+
+/** The link between a rolled key and its replacement, both ways, by their prefixes. */
+function rotation(k) {
+  const other = (id) => {
+    const o = keys.find((x) => x.id === id);
+    return o ? `${o.prefix}…` : `key ${id}`;
+  };
+  if (k.rotated_to !== null && k.rotated_to !== undefined) {
+    const until = k.status === "active" && k.rotated_at ? ` · works until ${fmtTime(k.rotated_at)}` : "";
+    return el("div", { class: "rotation hint" }, "rotated → ", el("code", { text: other(k.rotated_to) }), until);
+  }
+  if (k.rotated_from !== null && k.rotated_from !== undefined) {
+    return el("div", { class: "rotation hint" }, "rotated from ", el("code", { text: other(k.rotated_from) }));
+  }
+  return null;
 }
 
 function render() {
   body.replaceChildren();
   if (!keys.length) {
-    body.append(el("tr", { class: "empty" }, el("td", { colspan: "8", text: "No API keys yet. Create one with \"Create API Key\"." })));
+    body.append(el("tr", { class: "empty" }, el("td", { colspan: "9", text: "No API keys yet. Create one with \"Create API Key\"." })));
     return;
   }
   for (const k of keys) body.append(row(k));
@@ -102,6 +149,28 @@ function whitelistEntries() {
 function syncToggles() {
   whitelistField.hidden = allowAll.checked;
   expiryField.hidden = neverExpire.checked;
+  rateField.hidden = noLimit.checked;
+}
+
+/** Tick exactly `list`, then show which preset that is. */
+function setPermissions(list) {
+  for (const b of permissionBoxes) b.checked = list.includes(b.value);
+  syncPreset();
+}
+
+const chosenPermissions = () => permissionBoxes.filter((b) => b.checked).map((b) => b.value);
+
+function syncPreset() {
+  const chosen = chosenPermissions();
+  const preset = sameSet(chosen, ALL_PERMISSIONS) ? "full" : sameSet(chosen, READ_ONLY) ? "read" : "custom";
+  for (const r of presetRadios) r.checked = r.value === preset;
+}
+
+function onPreset(ev) {
+  const value = ev.target.value;
+  if (value === "full") setPermissions(ALL_PERMISSIONS);
+  else if (value === "read") setPermissions(READ_ONLY);
+  else permissionBoxes[0].focus();
 }
 
 /**
@@ -178,11 +247,46 @@ const sections = [
       return true;
     },
   },
+  {
+    // Permissions: a preset or the boxes ticked one by one
+    reset() { setPermissions(ALL_PERMISSIONS); },
+    fill(k) { setPermissions(k.permissions || ALL_PERMISSIONS); },
+    read(p) {
+      p.permissions = chosenPermissions();
+      if (!p.permissions.length) {
+        fieldError(form, "permissions", "Choose at least one permission, or \u201cFull access\u201d.");
+        permissionBoxes[0].focus();
+        return false;
+      }
+      return true;
+    },
+  },
+  {
+    // Rate limit
+    reset() { noLimit.checked = true; rate.value = ""; },
+    fill(k) {
+      noLimit.checked = !k.rate_limit_per_minute;
+      rate.value = k.rate_limit_per_minute ? String(k.rate_limit_per_minute) : "";
+    },
+    read(p) {
+      p.rate_limit_per_minute = null;
+      if (noLimit.checked) return true;
+      const n = Number(rate.value);
+      if (!rate.value.trim() || !Number.isInteger(n) || n < 1 || n > Number(rate.max)) {
+        fieldError(form, "rate_limit_per_minute", `Enter a whole number of requests per minute from 1 to ${Number(rate.max).toLocaleString("en")}, or check \u201cNo Rate Limit\u201d.`);
+        rate.focus();
+        return false;
+      }
+      p.rate_limit_per_minute = n;
+      return true;
+    },
+  },
 ];
 
 function showForm() {
   dialog.setAttribute("aria-labelledby", "key-dialog-title");
   form.hidden = false;
+  rollSection.hidden = true;
   created.hidden = true;
   keyValue.textContent = "";
 }
@@ -250,8 +354,10 @@ async function onSubmit(ev) {
 const keyShown = () => !created.hidden && !!keyValue.textContent;
 
 /** The one time the key is visible: a highlighted box with "Copy" and "OK". */
-function showKeyOnce(key) {
+function showKeyOnce(key, rolled) {
   form.hidden = true;
+  rollSection.hidden = true;
+  createdTitle.textContent = rolled ? createdTitle.dataset.rolled : "API Key Created";
   created.hidden = false;
   askToLeave(false);
   dialog.setAttribute("aria-labelledby", "key-created-title");
@@ -296,6 +402,44 @@ async function onCopy() {
   }
 }
 
+// ---- roll ----------------------------------------------------------------------------
+
+function openRoll(k) {
+  rolling = k;
+  editing = null;
+  clearErrors(rollForm);
+  $("roll-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
+  $("roll-grace-86400").checked = true;
+  form.hidden = true;
+  created.hidden = true;
+  rollSection.hidden = false;
+  dialog.setAttribute("aria-labelledby", "roll-dialog-title");
+  openDialog(dialog, $("roll-grace-86400"));
+}
+
+async function onRoll(ev) {
+  ev.preventDefault();
+  if (busy || !rolling) return;
+  clearErrors(rollForm);
+  const secs = Number((rollForm.querySelector("input[name=grace]:checked") || { value: "0" }).value);
+  // "Now" sends null: the server stops the old key at its own now.
+  const until = secs ? new Date(Date.now() + secs * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") : null;
+  busy = true;
+  rollSubmit.disabled = true;
+  try {
+    const made = await api("POST", `/api/v1/api-keys/${rolling.id}/roll`, { old_key_expires_at: until });
+    showKeyOnce(made.key, true);
+    const when = until ? `keeps working until ${fmtTime(until)}` : "has stopped working";
+    announce(status, `API key \u201c${made.name}\u201d rolled: the new key is ${made.prefix}\u2026; the old one ${when}.`);
+    await load();
+  } catch (e) {
+    showProblem(rollForm, e);
+  } finally {
+    busy = false;
+    rollSubmit.disabled = false;
+  }
+}
+
 // ---- actions -------------------------------------------------------------------------
 
 async function revoke(k) {
@@ -327,6 +471,7 @@ body.addEventListener("click", (ev) => {
   const k = keys.find((x) => String(x.id) === id);
   if (!k) return;
   if (btn.dataset.action === "edit") openEdit(k);
+  else if (btn.dataset.action === "roll") openRoll(k);
   else if (btn.dataset.action === "revoke") revoke(k);
   else if (btn.dataset.action === "delete") remove(k);
 });
@@ -334,7 +479,11 @@ body.addEventListener("click", (ev) => {
 $("create-key").addEventListener("click", openCreate);
 allowAll.addEventListener("change", () => { syncToggles(); if (!allowAll.checked) whitelist.focus(); });
 neverExpire.addEventListener("change", () => { syncToggles(); if (!neverExpire.checked) expires.focus(); });
+noLimit.addEventListener("change", () => { syncToggles(); if (!noLimit.checked) rate.focus(); });
+for (const r of presetRadios) r.addEventListener("change", onPreset);
+for (const b of permissionBoxes) b.addEventListener("change", syncPreset);
 form.addEventListener("submit", onSubmit);
+rollForm.addEventListener("submit", onRoll);
 copyBtn.addEventListener("click", onCopy);
 $("key-ok").addEventListener("click", () => dialog.close("done"));
 $("key-created-close").addEventListener("click", closeRequested);
@@ -366,6 +515,8 @@ dialog.addEventListener("close", () => {
   keyValue.textContent = "";
   created.hidden = true;
   askToLeave(false);
+  rollSection.hidden = true;
+  rolling = null;
   form.hidden = false;
 });
 

@@ -8,7 +8,10 @@
 // The pasted key lives in `state.key` only: never in storage, a URL, the DOM outside its own
 // password field, or the history. History entries carry the key's 12-character display prefix.
 // A key is checked in this page first (format and checksum, api-key-format.js); only a
-// well-formed key is asked about at GET /api/v1/keys/current, and only once.
+// well-formed key is asked about at GET /api/v1/keys/current, and only once. That answer says
+// why the server would refuse the key (`denial`: revoked, expired, rotated, the IP it saw,
+// the rate limit), and with the chosen endpoint's permission (its `api_key` security roles in
+// the document) the page says before sending when the key lacks it.
 //
 // A history entry is loaded into the builder, never sent by itself: only "Send Request" sends.
 
@@ -32,6 +35,7 @@ const ui = {
   keyToggle: $("pg-key-toggle"),
   keyInfo: $("pg-key-info"),
   scopeWarning: $("pg-scope-warning"),
+  permissionWarning: $("pg-permission-warning"),
   endpoint: $("pg-endpoint"),
   endpointStatus: $("pg-endpoint-status"),
   builder: $("pg-builder"),
@@ -72,6 +76,7 @@ const state = {
   ops: [], // { id, method, path, op, params, media, bodyRequired, example }
   current: null,
   key: "", // in memory only
+  keyInfo: null, // the keys/current answer about the pasted key, once it is known
   keyChecks: new Map(), // well-formed key → the promise of its GET /api/v1/keys/current answer
   bodyValid: true,
   sending: false,
@@ -145,13 +150,74 @@ function keyDetails(k) {
   const row = (term, value) => [el("dt", { text: term }), el("dd", {}, value)];
   const ip = k.allow_all_ips ? "All IP addresses" : (k.ip_whitelist || []).join(", ") || "No address";
   const scope = (k.domains || []).length ? k.domains.join(", ") : "All domains";
+  const perms = k.permissions || [];
+  const rl = k.rate_limit;
+  const seen = k.client_ip
+    ? `${k.client_ip} (the address the server saw): ${k.ip_allowed ? "allowed" : "not allowed by this key's IP rule"}`
+    : null;
   return el("dl", { class: "pg-key-details" },
     row("Name", k.name),
     row("Prefix", el("code", { text: `${k.prefix}…` })),
     row("Status", el("span", { class: `badge status-${k.status}`, text: k.status })),
     row("Expires", k.expires_at ? fmtTime(k.expires_at) : "Never"),
     row("IP rule", ip),
-    row("Domain scope", scope));
+    seen ? row("Your address", seen) : null,
+    row("Domain scope", scope),
+    row("Permissions", isEveryPermission(perms) ? "Full access" : el("span", {}, perms.flatMap((p, i) => [i ? ", " : "", el("code", { text: p })]))),
+    row("Rate limit", rl ? `${rl.remaining} of ${rl.limit} requests left this minute (resets in ${rl.reset} s)` : "No limit"));
+}
+
+/** Whether `perms` holds every permission the document's `Permission` schema lists. */
+function isEveryPermission(perms) {
+  const schemas = (state.doc && state.doc.components && state.doc.components.schemas) || {};
+  const all = (schemas.Permission && schemas.Permission.enum) || [];
+  return all.length > 0 && all.every((p) => perms.includes(p));
+}
+
+/** Why the server refuses the key, in a sentence that says what to do about it. */
+function denialText(k) {
+  const d = k.denial;
+  switch (d.reason) {
+    case "ip": {
+      const rule = (k.ip_whitelist || []).join(", ") || "no address";
+      return `IP not allowed (${d.status}): the server saw your address as ${k.client_ip}, and this key accepts only ${rule}. Add the address to the key's IP whitelist, or send from an allowed address.`;
+    }
+    case "revoked":
+      return `Key revoked (${d.status}): this key was revoked and no longer works. Create a new key.`;
+    case "expired":
+      return `Key expired (${d.status}): this key expired${k.expires_at ? ` on ${fmtTime(k.expires_at)}` : ""}. Extend its expiry on the API Keys page, or create a new key.`;
+    case "rotated":
+      return `Key rotated (${d.status}): this key was rolled and stopped working${k.rotated_at ? ` on ${fmtTime(k.rotated_at)}` : ""}. Use the key that replaced it.`;
+    case "rate_limit":
+      return `Rate limit reached (${d.status}): this key may make ${k.rate_limit.limit} requests per minute and has used them; it resets in ${k.rate_limit.reset} s.`;
+    default:
+      return `The server refuses this key (${d.status}): ${sentence("", d.detail)}`;
+  }
+}
+
+/**
+ * Before sending: does the pasted key have what the chosen endpoint needs? The permission is
+ * the operation's `api_key` security role in the document; an operation without `api_key` is
+ * for signed-in users only.
+ */
+function showPermission() {
+  const o = state.current;
+  const k = state.keyInfo;
+  let text = "";
+  if (o && k && state.key) {
+    const alts = Array.isArray(o.op.security) ? o.op.security : [];
+    const keyAlt = alts.find((a) => a && Object.prototype.hasOwnProperty.call(a, "api_key"));
+    if (!keyAlt) {
+      text = `API keys cannot use ${o.id}: it is for signed-in users, so the server will answer 403. Clear the API Key field to send it with your session.`;
+    } else {
+      const missing = (keyAlt.api_key || []).filter((p) => !(k.permissions || []).includes(p));
+      if (missing.length) {
+        text = `Permission missing: ${o.id} needs ${missing.join(", ")}, which this key does not have, so the server will answer 403. Give the key ${missing.join(", ")} on the API Keys page, or use another key.`;
+      }
+    }
+  }
+  ui.permissionWarning.textContent = text;
+  ui.permissionWarning.hidden = !text;
 }
 
 function showScope(domains) {
@@ -186,9 +252,11 @@ async function checkKey() {
   const raw = ui.key.value;
   const format = checkKeyFormat(raw, keyPrefix);
   state.key = raw.trim();
+  state.keyInfo = null;
   describeAuth();
   refresh();
   showScope(null);
+  showPermission();
   ui.keyInfo.classList.remove("error");
   ui.key.removeAttribute("aria-invalid");
   if (format.reason === "empty") {
@@ -208,9 +276,19 @@ async function checkKey() {
     return;
   }
   const data = parseBody(res.text);
-  if (res.status >= 200 && res.status < 300 && data) {
+  if (res.status >= 200 && res.status < 300 && data && data.denial) {
+    // A key the server knows but refuses: why, and what it is.
+    state.keyInfo = data;
+    ui.key.setAttribute("aria-invalid", "true");
+    ui.keyInfo.classList.add("error");
+    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text: denialText(data) }), keyDetails(data));
+    showScope(data.domains);
+    showPermission();
+  } else if (res.status >= 200 && res.status < 300 && data) {
+    state.keyInfo = data;
     ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
     showScope(data.domains);
+    showPermission();
   } else {
     const detail = (data && (data.detail || data.title)) || `the server answered ${res.status}`;
     keyProblem(`The server refused this key (${res.status}): ${sentence("", detail)}`);
@@ -258,6 +336,7 @@ function selectEndpoint(id, opts) {
   if (!o) {
     ui.builder.hidden = true;
     refresh();
+    showPermission();
     return;
   }
   ui.description.replaceChildren(
@@ -284,6 +363,7 @@ function selectEndpoint(id, opts) {
   ui.builder.hidden = false;
   validateBody();
   refresh();
+  showPermission();
 }
 
 function fileField() {
@@ -692,6 +772,7 @@ function start() {
     ui.keyToggle.textContent = "Show";
     ui.keyToggle.setAttribute("aria-pressed", "false");
     state.key = "";
+    state.keyInfo = null;
   });
   window.addEventListener("pageshow", (ev) => {
     if (ev.persisted) checkKey();

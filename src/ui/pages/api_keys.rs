@@ -1,12 +1,15 @@
 //! Integrations → API Keys: the table of keys and the Create/Edit API Key modal, exactly as the
-//! user guide describes them. The table and the modal are driven by `web/js/api-keys.js`
-//! through `/api/v1/api-keys`; the plaintext key only ever lives in the one-time box.
+//! user guide describes them, plus what the guide leaves to us: permissions (presets and
+//! checkboxes), a rate limit, and "Roll" with a grace period. The table and the modal are
+//! driven by `web/js/api-keys.js` through `/api/v1/api-keys`; the plaintext key only ever
+//! lives in the one-time box.
 
 use actix_web::HttpResponse;
 use maud::{html, Markup};
 
 use super::{described_by, field, render};
 use crate::auth::PageUser;
+use crate::domain::{Permission, Permissions, MAX_PER_MINUTE};
 use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
@@ -18,10 +21,11 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         }
         p.lead {
             "API keys let scripts and services call the API. Scope a key to domains, restrict it to "
-            "IP addresses, and give it an expiry. A key is shown only once, when it is created."
+            "IP addresses, choose what it may do, limit its requests, and give it an expiry. A key "
+            "is shown only once, when it is created or rolled."
         }
         p #keys-status .status role="status" aria-live="polite" {}
-        (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Expires", "Last used", "Status", "Actions"], "keys-body"))
+        (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Permissions", "Expires", "Last used", "Status", "Actions"], "keys-body"))
         (key_dialog())
     };
     render(
@@ -43,8 +47,100 @@ fn key_dialog() -> Markup {
                 (domain_scope_field())
                 (ip_fields())
                 (expiry_fields())
+                (permission_fields())
+                (rate_limit_fields())
             }))
+            (roll_section())
             (key_created())
+        }
+    }
+}
+
+/// "Permissions": a preset (Full access, Read only, Custom) and a checkbox per permission.
+/// Choosing a preset ticks its boxes; ticking boxes shows which preset they make, or Custom.
+fn permission_fields() -> Markup {
+    let preset = |id: &str, value: &str, label: &str| {
+        html! {
+            label.radio for=(id) {
+                input id=(id) type="radio" name="permission_preset" value=(value);
+                " " (label)
+            }
+        }
+    };
+    html! {
+        fieldset #key-permissions .field.permissions data-field="permissions"
+            data-read-only=(Permissions::READ_ONLY.names().join(" "))
+            aria-describedby="key-permissions-hint key-permissions-error" {
+            legend { "Permissions" }
+            div.scope-modes {
+                (preset("key-perm-full", "full", "Full access"))
+                (preset("key-perm-read", "read", "Read only"))
+                (preset("key-perm-custom", "custom", "Custom"))
+            }
+            div.permission-list role="group" aria-label="Permissions" {
+                @for p in Permission::ALL {
+                    @let id = format!("key-perm-{}", p.as_str().replace(':', "-"));
+                    label.radio for=(id) {
+                        input id=(id) type="checkbox" name="permission" value=(p.as_str());
+                        " " code { (p.as_str()) } span.muted { " — " (p.describe()) }
+                    }
+                }
+            }
+            p.hint #key-permissions-hint {
+                "Full access allows everything. Read only allows reading links and domains. "
+                "A request that needs a permission the key does not have gets 403, naming it."
+            }
+            p.field-error #key-permissions-error data-error-for="permissions" role="alert" hidden {}
+        }
+    }
+}
+
+/// "No Rate Limit" (the default) or a number of requests per minute.
+fn rate_limit_fields() -> Markup {
+    html! {
+        div.field.check data-field="no_rate_limit" {
+            input #key-no-limit name="no_rate_limit" type="checkbox" checked;
+            label for="key-no-limit" { "No Rate Limit" }
+        }
+        div #key-rate-field hidden {
+            (field("key-rate", "Requests per minute", "rate_limit_per_minute",
+                Some("More requests in one minute get 429 with Retry-After until the minute ends."),
+                html! {
+                    input #key-rate name="rate_limit_per_minute" type="number" min="1" max=(MAX_PER_MINUTE) step="1"
+                        inputmode="numeric" aria-describedby=(described_by("key-rate", true));
+                }))
+        }
+    }
+}
+
+/// "Roll": a new key with the same settings, the old one working for a grace period.
+fn roll_section() -> Markup {
+    let grace = |secs: u32, label: &str| {
+        let id = format!("roll-grace-{secs}");
+        html! {
+            label.radio for=(id) {
+                input id=(id) type="radio" name="grace" value=(secs) checked[secs == 86_400];
+                " " (label)
+            }
+        }
+    };
+    html! {
+        div #roll-section hidden {
+            (modal_form("roll", "Roll API Key", "Roll Key", html! {
+                p {
+                    "A new key replaces " strong #roll-key-name {} ", with the same name, domain scope, "
+                    "IP whitelist, expiry, permissions and rate limit. It is shown once. The old key "
+                    "keeps working for the grace period you choose, then gets 401 saying it was rotated."
+                }
+                fieldset.field data-field="old_key_expires_at" aria-describedby="roll-grace-error" {
+                    legend { "The old key keeps working for" }
+                    (grace(0, "No grace period: it stops now"))
+                    (grace(3_600, "1 hour"))
+                    (grace(86_400, "24 hours"))
+                    (grace(604_800, "7 days"))
+                    p.field-error #roll-grace-error data-error-for="old_key_expires_at" role="alert" hidden {}
+                }
+            }))
         }
     }
 }
@@ -138,7 +234,7 @@ fn key_created() -> Markup {
     html! {
         div #key-created hidden {
             header.dialog-header {
-                h2 #key-created-title tabindex="-1" { "API Key Created" }
+                h2 #key-created-title tabindex="-1" data-rolled="API Key Rolled" { "API Key Created" }
                 button #key-created-close .icon type="button" aria-label="Close" { "×" }
             }
             p.warning role="note" {

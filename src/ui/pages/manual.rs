@@ -91,6 +91,7 @@ fn playground(key_prefix: &str) -> Markup {
             div #pg-key-info .pg-key-info role="status" aria-live="polite" {}
             p #pg-auth-mode .pg-auth-mode {}
             p #pg-scope-warning .warning role="alert" hidden {}
+            p #pg-permission-warning .warning role="alert" hidden {}
             div.field {
                 label for="pg-endpoint" { "Select Endpoint" }
                 select #pg-endpoint disabled aria-describedby="pg-endpoint-status" {

@@ -1,0 +1,185 @@
+//! Which permission each route needs of an API key: one table, read by the `Caller` extractor
+//! on every key-authenticated request and by the documentation, which states each operation's
+//! permission from it (`docs::permissions`). A route a key may call is listed here, or keys
+//! are refused on it; a test holds this table and the OpenAPI document to the same routes.
+
+use std::io::Write as _;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::HttpRequest;
+
+use crate::domain::Permission;
+use crate::error::ApiError;
+use crate::limiter::Quota;
+use crate::store::KeyEntry;
+
+/// What a route asks of a key beyond being valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Any valid key (a key may always ask about itself).
+    AnyKey,
+    One(Permission),
+}
+
+/// One row of the table: a method, a path as the router writes it (`{id}` for a segment).
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub needs: Needs,
+}
+
+const fn route(method: &'static str, path: &'static str, p: Permission) -> Route {
+    Route {
+        method,
+        path,
+        needs: Needs::One(p),
+    }
+}
+
+/// Every route an API key may call, and what it needs.
+pub const ROUTES: &[Route] = &[
+    route("GET", "/api/v1/links", Permission::LinksRead),
+    route("GET", "/api/v1/links/{id}", Permission::LinksRead),
+    route("POST", "/api/v1/links", Permission::LinksWrite),
+    route("PUT", "/api/v1/links/{id}", Permission::LinksWrite),
+    route("DELETE", "/api/v1/links/{id}", Permission::LinksWrite),
+    route("POST", "/api/v1/links/import", Permission::LinksImport),
+    route("GET", "/api/v1/links/export", Permission::LinksExport),
+    route("GET", "/api/v1/domains", Permission::DomainsRead),
+    route("GET", "/api/v1/domains/{id}", Permission::DomainsRead),
+    route("POST", "/api/v1/domains", Permission::DomainsWrite),
+    route("PUT", "/api/v1/domains/{id}", Permission::DomainsWrite),
+    route("DELETE", "/api/v1/domains/{id}", Permission::DomainsWrite),
+    Route {
+        method: "GET",
+        path: "/api/v1/keys/current",
+        needs: Needs::AnyKey,
+    },
+];
+
+/// The row for a request: the route whose pattern matches the path, a literal segment
+/// winning over a `{parameter}` (`/links/export` is not `/links/{id}`). No allocation.
+pub fn route_of(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .filter_map(|r| matches(r.path, path).map(|params| (params, r)))
+        .min_by_key(|(params, _)| *params)
+        .map(|(_, r)| r)
+}
+
+/// `Some(number of parameters)` when `pattern` matches `path` segment by segment.
+fn matches(pattern: &str, path: &str) -> Option<usize> {
+    let mut params = 0;
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return Some(params),
+            (Some(want), Some(got)) if want.starts_with('{') && !got.is_empty() => params += 1,
+            (Some(want), Some(got)) if want == got => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Refuse a key that lacks what the request's route needs, naming the missing permission.
+pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
+    match route_of(req.method().as_str(), req.path()).map(|r| r.needs) {
+        Some(Needs::AnyKey) => Ok(()),
+        Some(Needs::One(p)) if key.permissions.contains(p) => Ok(()),
+        Some(Needs::One(p)) => Err(ApiError::Forbidden(format!(
+            "this API key lacks the permission {p}, which {} {} needs ({}); give the key {p} or use another key",
+            req.method(),
+            req.path(),
+            p.describe()
+        ))),
+        None => Err(ApiError::Forbidden(
+            "API keys cannot use this endpoint".into(),
+        )),
+    }
+}
+
+/// `RateLimit-Policy` and `RateLimit`, as in draft-ietf-httpapi-ratelimit-headers-07 (the
+/// revision with the two fields `RateLimit-Policy: 60;w=60` and
+/// `RateLimit: limit=60, remaining=12, reset=34`; later revisions renamed the parameters).
+/// Only keys with a limit carry them: a key without one has no quota to announce.
+pub fn rate_limit_headers(headers: &mut HeaderMap, q: Quota) {
+    let mut buf = [0u8; 80];
+    let mut put = |name: &'static str, args: std::fmt::Arguments<'_>| {
+        let mut w = &mut buf[..];
+        if w.write_fmt(args).is_ok() {
+            let len = 80 - w.len();
+            if let Ok(v) = HeaderValue::from_bytes(&buf[..len]) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        }
+    };
+    put("ratelimit-policy", format_args!("{};w=60", q.limit));
+    put(
+        "ratelimit",
+        format_args!(
+            "limit={}, remaining={}, reset={}",
+            q.limit, q.remaining, q.reset_secs
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let needs = |m, p| route_of(m, p).map(|r| r.needs);
+        assert_eq!(
+            needs("GET", "/api/v1/links/export"),
+            Some(Needs::One(Permission::LinksExport))
+        );
+        assert_eq!(
+            needs("GET", "/api/v1/links/42"),
+            Some(Needs::One(Permission::LinksRead))
+        );
+        assert_eq!(
+            needs("POST", "/api/v1/links/import"),
+            Some(Needs::One(Permission::LinksImport))
+        );
+        assert_eq!(
+            needs("DELETE", "/api/v1/domains/7"),
+            Some(Needs::One(Permission::DomainsWrite))
+        );
+        assert_eq!(needs("GET", "/api/v1/keys/current"), Some(Needs::AnyKey));
+        assert_eq!(needs("GET", "/api/v1/api-keys"), None);
+        assert_eq!(needs("GET", "/api/v1/links/"), None);
+        assert_eq!(needs("PATCH", "/api/v1/links/1"), None);
+    }
+
+    #[test]
+    fn every_permission_guards_some_route() {
+        for p in Permission::ALL {
+            assert!(
+                ROUTES.iter().any(|r| r.needs == Needs::One(p)),
+                "{p} guards nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn the_headers_follow_the_draft() {
+        let mut h = HeaderMap::new();
+        rate_limit_headers(
+            &mut h,
+            Quota {
+                limit: 60,
+                remaining: 12,
+                reset_secs: 34,
+            },
+        );
+        assert_eq!(h.get("ratelimit-policy").unwrap(), "60;w=60");
+        assert_eq!(
+            h.get("ratelimit").unwrap(),
+            "limit=60, remaining=12, reset=34"
+        );
+    }
+}
