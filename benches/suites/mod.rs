@@ -1,0 +1,31 @@
+//! One module per suite; each `run` prints its report and appends it to the results file.
+
+pub mod hot;
+pub mod import;
+pub mod limits;
+
+use crate::support::Mode;
+
+pub struct Suite {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn(&Mode),
+}
+
+pub const ALL: [Suite; 3] = [
+    Suite {
+        name: "hot",
+        about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
+        run: hot::run,
+    },
+    Suite {
+        name: "limits",
+        about: "valid keys during a failing-key flood; redirects and key calls during a sign-in flood (issues 10.3, 10.4)",
+        run: limits::run,
+    },
+    Suite {
+        name: "import",
+        about: "peak memory added by the largest allowed import (issue 10.2)",
+        run: import::run,
+    },
+];
