@@ -3,6 +3,7 @@
 pub mod hot;
 pub mod import;
 pub mod limits;
+pub mod scale;
 
 use crate::support::Mode;
 
@@ -12,7 +13,7 @@ pub struct Suite {
     pub run: fn(&Mode),
 }
 
-pub const ALL: [Suite; 3] = [
+pub const ALL: [Suite; 4] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -27,5 +28,10 @@ pub const ALL: [Suite; 3] = [
         name: "import",
         about: "peak memory added by the largest allowed import (issue 10.2)",
         run: import::run,
+    },
+    Suite {
+        name: "scale",
+        about: "0, 100,000 and 1,000,000 links: import, start, memory, disk, redirect, search, export (issues 13.2-13.4)",
+        run: scale::run,
     },
 ];

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
@@ -45,6 +45,14 @@ impl Reply {
         );
         self.json()
     }
+}
+
+/// A streamed download: how much came and how long it took to the last byte.
+pub struct Download {
+    pub status: u16,
+    pub bytes: u64,
+    pub lines: u64,
+    pub elapsed: Duration,
 }
 
 enum Auth {
@@ -153,5 +161,26 @@ impl Api {
             .expect("mime type");
         let form = reqwest::multipart::Form::new().part("file", part);
         Self::send(self.request(Method::POST, &path).multipart(form))
+    }
+
+    /// GET `path` and read the body as it streams, counting bytes and lines.
+    pub fn download(&self, path: &str) -> Download {
+        let req = self.request(Method::GET, path);
+        block_on(async {
+            let started = Instant::now();
+            let mut res = req.send().await.expect("request sent");
+            let status = res.status().as_u16();
+            let (mut bytes, mut lines) = (0u64, 0u64);
+            while let Some(chunk) = res.chunk().await.expect("body chunk") {
+                bytes += chunk.len() as u64;
+                lines += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+            }
+            Download {
+                status,
+                bytes,
+                lines,
+                elapsed: started.elapsed(),
+            }
+        })
     }
 }

@@ -85,6 +85,14 @@ fn warm_up(mode: &Mode, load: &Load) {
     }
 }
 
+/// One load measured `mode.rounds` times.
+pub fn measure(mode: &Mode, load: &Load) -> Medians {
+    load.preflight();
+    warm_up(mode, load);
+    let runs: Vec<Stats> = (0..mode.rounds).map(|_| load.run(mode.secs)).collect();
+    Medians::of(&runs)
+}
+
 /// A subject against its baseline (linkdock against its floor route, say).
 pub struct Duel {
     pub name: String,

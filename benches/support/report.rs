@@ -188,6 +188,10 @@ pub fn mib_of_kib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
 pub fn count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();

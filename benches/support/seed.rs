@@ -95,6 +95,14 @@ pub fn link_id(api: &Api, host: &str, slug: &str) -> u64 {
         .unwrap_or_else(|| panic!("no link {host}/{slug}: {list}"))
 }
 
+/// How many links a search finds (the list's `total`).
+pub fn search_total(api: &Api, term: &str) -> u64 {
+    api.get(&format!("/api/v1/links?search={term}&limit=1"))
+        .expect(200, "search")["total"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
 /// An import's outcome and how long the request took.
 pub struct Imported {
     pub report: Value,
@@ -130,6 +138,15 @@ pub fn slug(i: usize) -> String {
         n /= 62;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A search term that matches one generated link of `n` (the hot link when there are none).
+pub fn one_term(n: usize) -> String {
+    if n == 0 {
+        "documentation".into()
+    } else {
+        slug(n / 2)
+    }
 }
 
 /// An import file in the columns `domain,slug,destination_url,title,tags`.
@@ -223,6 +240,10 @@ impl Csv {
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.text.len()
     }
 
     pub fn into_bytes(self) -> Vec<u8> {

@@ -285,6 +285,11 @@ impl Linkdock {
         self.memory()
     }
 
+    /// Size of the database file.
+    pub fn db_bytes(&self) -> u64 {
+        std::fs::metadata(self.data_dir().join("linkdock.redb")).map_or(0, |m| m.len())
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
