@@ -2,6 +2,7 @@
 
 pub mod hot;
 pub mod import;
+pub mod keys;
 pub mod limits;
 pub mod scale;
 
@@ -13,7 +14,7 @@ pub struct Suite {
     pub run: fn(&Mode),
 }
 
-pub const ALL: [Suite; 4] = [
+pub const ALL: [Suite; 5] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -33,5 +34,10 @@ pub const ALL: [Suite; 4] = [
         name: "scale",
         about: "0, 100,000 and 1,000,000 links: import, start, memory, disk, redirect, search, export (issues 13.2-13.4)",
         run: scale::run,
+    },
+    Suite {
+        name: "keys",
+        about: "a key with a per-key rate limit vs one without (issue 14.3)",
+        run: keys::run,
     },
 ];
