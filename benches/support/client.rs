@@ -68,8 +68,11 @@ pub struct Api {
     auth: Auth,
 }
 
+/// No idle connections are kept: between two calls a suite may load the server for longer
+/// than its keep-alive, and a reused connection the server has just closed fails the call.
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
