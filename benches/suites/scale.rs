@@ -40,6 +40,7 @@ struct Figures {
     import: Option<Duration>,
     start: Duration,
     rss_kib: u64,
+    start_peak_kib: u64,
     db_bytes: u64,
     redirect_ratio: f64,
     search_one: Medians,
@@ -180,6 +181,13 @@ fn one_size(
         " MiB",
         memory.rss_kib as f64 / 1024.0,
     );
+    // A fresh process: its peak so far is the peak of loading the links.
+    t.row(vec![
+        "peak RSS during start (VmHWM)".into(),
+        report::mib_of_kib(memory.peak_kib),
+        "—".into(),
+        "—".into(),
+    ]);
     let per_link = if n > 0 {
         db_bytes as f64 / n as f64
     } else {
@@ -274,6 +282,7 @@ fn one_size(
         import,
         start,
         rss_kib: memory.rss_kib,
+        start_peak_kib: memory.peak_kib,
         db_bytes,
         redirect_ratio,
         search_one,
@@ -287,6 +296,7 @@ fn growth_table(r: &mut Report, all: &[Figures]) {
         "links",
         "start",
         "RSS after restart",
+        "peak RSS in start",
         "file size",
         "bytes/link",
         "redirect ratio",
@@ -299,6 +309,7 @@ fn growth_table(r: &mut Report, all: &[Figures]) {
             report::count(f.links as u64),
             report::secs(f.start),
             report::mib_of_kib(f.rss_kib),
+            report::mib_of_kib(f.start_peak_kib),
             report::mib(f.db_bytes),
             if f.links > 0 {
                 format!("{:.0}", f.db_bytes as f64 / f.links as f64)
