@@ -213,10 +213,10 @@ fn one_size(
     t.row(vec![
         "redirect ÷ floor 302".into(),
         format!(
-            "{redirect_ratio:.2} ({} vs {} req/s{})",
+            "{redirect_ratio:.3} ({} vs {} req/s{})",
             report::rps(duel[0].subject.rps),
             report::rps(duel[0].baseline.rps),
-            base_ratio.map_or(String::new(), |_| format!("; {drift:+.2} vs no links"))
+            base_ratio.map_or(String::new(), |_| format!("; {drift:+.3} vs no links"))
         ),
         format!("≥ 0.9 and within ±{} of no links", Targets::RATIO_DRIFT),
         if redirect_ratio >= 0.9 && drift.abs() <= Targets::RATIO_DRIFT {
@@ -316,7 +316,7 @@ fn growth_table(r: &mut Report, all: &[Figures]) {
             } else {
                 "—".into()
             },
-            format!("{:.2}", f.redirect_ratio),
+            format!("{:.3}", f.redirect_ratio),
             format!(
                 "{} / {} ms",
                 report::ms(f.search_one.p99_ms),

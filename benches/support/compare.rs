@@ -174,7 +174,7 @@ pub fn duel_table(results: &[DuelResult], subject: &str, baseline: &str) -> Tabl
             report::ms(r.subject.p99_ms),
             report::rps(r.baseline.rps),
             report::ms(r.baseline.p99_ms),
-            format!("{:.2}", r.ratio()),
+            format!("{:.3}", r.ratio()),
             r.target.describe(""),
             r.verdict().to_owned(),
         ]);
@@ -271,7 +271,7 @@ impl ContentionResult {
                 report::ms(v.alone.p99_ms),
                 report::rps(v.during.rps),
                 report::ms(v.during.p99_ms),
-                format!("{:.2}", v.ratio()),
+                format!("{:.3}", v.ratio()),
                 self.target.describe(""),
                 self.target.verdict(v.ratio()).to_owned(),
             ]);
