@@ -1,0 +1,43 @@
+//! One module per suite; each `run` prints its report and appends it to the results file.
+
+pub mod hot;
+pub mod import;
+pub mod keys;
+pub mod limits;
+pub mod scale;
+
+use crate::support::Mode;
+
+pub struct Suite {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn(&Mode),
+}
+
+pub const ALL: [Suite; 5] = [
+    Suite {
+        name: "hot",
+        about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
+        run: hot::run,
+    },
+    Suite {
+        name: "limits",
+        about: "valid keys during a failing-key flood; redirects and key calls during a sign-in flood (issues 10.3, 10.4)",
+        run: limits::run,
+    },
+    Suite {
+        name: "import",
+        about: "peak memory added by the largest allowed import (issue 10.2)",
+        run: import::run,
+    },
+    Suite {
+        name: "scale",
+        about: "0, 100,000 and 1,000,000 links: import, start, memory, disk, redirect, search, export (issues 13.2-13.4)",
+        run: scale::run,
+    },
+    Suite {
+        name: "keys",
+        about: "a key with a per-key rate limit vs one without (issue 14.3)",
+        run: keys::run,
+    },
+];
