@@ -100,6 +100,29 @@ impl Catalog {
         *self.write() = loader.inner;
     }
 
+    /// Swap in the domains as stored; links of a domain that is gone go with it.
+    pub(super) fn replace_domains(&self, domains: Vec<DomainRecord>) {
+        let gone: Vec<DomainId> = {
+            let inner = self.read();
+            inner
+                .domains
+                .keys()
+                .filter(|id| !domains.iter().any(|d| d.id == **id))
+                .copied()
+                .collect()
+        };
+        for id in gone {
+            self.remove_domain(id);
+        }
+        let mut inner = self.write();
+        inner.hosts.clear();
+        inner.domains.clear();
+        for d in domains {
+            inner.hosts.insert(d.hostname.as_str().into(), d.id);
+            inner.domains.insert(d.id, d);
+        }
+    }
+
     // ---- redirect hot path ----
 
     /// Host (lower-case, no port) + slug → `f(link)`. `None`: the host is not managed;
@@ -243,17 +266,31 @@ impl Catalog {
             .filter(|s| !s.is_empty());
         let finder = needle.as_deref().map(memchr::memmem::Finder::new);
         let inner = self.read();
+        let matched = finder.as_ref().map(|f| inner.links.matching(f));
+        if let Some(set) = matched
+            .as_ref()
+            .filter(|_| scope.is_all() && filter.domain.is_none() && filter.tag.is_none())
+        {
+            // Nothing left to judge per row: count the bits, read only the page's rows.
+            let page = inner
+                .links
+                .newest_first_in(set)
+                .skip(offset)
+                .take(limit)
+                .map(|l| LinkEntry::of(&l))
+                .collect();
+            return (page, set.len());
+        }
+        let rows: Box<dyn Iterator<Item = LinkRef<'_>>> = match &matched {
+            Some(set) => Box::new(inner.links.newest_first_in(set)),
+            None => Box::new(inner.links.newest_first()),
+        };
         let mut page = Vec::with_capacity(limit.min(100));
         let mut total = 0usize;
-        for link in inner.links.newest_first() {
+        for link in rows {
             let d = link.domain_id();
             if !scope.allows(d) || filter.domain.is_some_and(|f| f != d) {
                 continue;
-            }
-            if let Some(f) = &finder {
-                if f.find(inner.links.searchable(&link)).is_none() {
-                    continue;
-                }
             }
             if let Some(tag) = filter.tag {
                 if !link.tags().any(|t| t.eq_ignore_ascii_case(tag)) {

@@ -7,7 +7,11 @@
 //! - `lower`: the lower-cased `slug\ndestination\ntitle` that search scans — only for links
 //!   whose text is not lower-case already (those are searched in `text` directly).
 //! - `routes`: (domain, slug) → row, storing only the row index (the key is read back from
-//!   the arena), and `by_id`: id → row.
+//!   the arena), and `by_id`: id → row, a plain vector (the store hands out ids one by one,
+//!   so they are dense).
+//! - `text_rows`, `lower_rows`: each row's searchable text as (offset, length, row), in arena
+//!   order, so a search scans an arena in one pass and maps each match back to its row without
+//!   reading the rows (an entry is voided when its row is edited or removed).
 //!
 //! About 70 bytes of row and indexes plus the text itself per link, against ~1.7 KB for a
 //! record with its own strings behind reference-counted pointers in several maps.
@@ -16,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::hash::BuildHasher;
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::records::{DomainId, LinkId, LinkRecord};
 use crate::domain::{DestinationUrl, FromStored, RedirectCode, Slug, Tags, Timestamp, Title};
@@ -81,8 +85,62 @@ pub struct LinkTable {
     garbage: usize,
     dead: usize,
     routes: HashTable<u32>,
-    by_id: HashMap<LinkId, u32>,
+    by_id: IdIndex,
+    text_rows: Vec<Region>,
+    lower_rows: Vec<Region>,
     hasher: DefaultHashBuilder,
+}
+
+/// Where a row's searchable text sits in an arena.
+#[derive(Clone, Copy)]
+struct Region {
+    at: u32,
+    len: u32,
+    /// `VOID` once the row's text moved or the row was removed.
+    row: u32,
+}
+
+impl Region {
+    const VOID: u32 = u32::MAX;
+}
+
+/// Link id → row: 4 bytes per id ever handed out, against ~34 for a hash map at 1M links.
+#[derive(Default)]
+struct IdIndex(Vec<u32>);
+
+impl IdIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n + 1))
+    }
+
+    fn get(&self, id: LinkId) -> Option<u32> {
+        let i = usize::try_from(id).ok()?;
+        self.0.get(i).copied().filter(|&r| r != Self::NONE)
+    }
+
+    fn insert(&mut self, id: LinkId, row: u32) {
+        let Ok(i) = usize::try_from(id) else { return };
+        if i >= self.0.len() {
+            self.0.resize(i + 1, Self::NONE);
+        }
+        self.0[i] = row;
+    }
+
+    fn remove(&mut self, id: LinkId) -> Option<u32> {
+        let row = self.get(id)?;
+        self.0[usize::try_from(id).ok()?] = Self::NONE;
+        Some(row)
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(Self::NONE);
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u32>()
+    }
 }
 
 /// A link lent from the table (under the catalog's lock): its fields without copies.
@@ -242,7 +300,8 @@ impl LinkTable {
             slots: Vec::with_capacity(links),
             text: String::with_capacity(links * 96),
             routes: HashTable::with_capacity(links),
-            by_id: HashMap::with_capacity(links),
+            by_id: IdIndex::with_capacity(links),
+            text_rows: Vec::with_capacity(links),
             ..Self::default()
         }
     }
@@ -273,7 +332,7 @@ impl LinkTable {
     }
 
     pub fn get(&self, id: LinkId) -> Option<LinkRef<'_>> {
-        self.by_id.get(&id).map(|&i| self.lend(i))
+        self.by_id.get(id).map(|i| self.lend(i))
     }
 
     /// Live links, newest first.
@@ -300,8 +359,9 @@ impl LinkTable {
             })
     }
 
-    /// Whether the lower-cased `slug\ndestination\ntitle` of a link contains `needle`.
-    pub fn searchable(&self, link: &LinkRef<'_>) -> &[u8] {
+    /// The lower-cased `slug\ndestination\ntitle` of a link (what `matching` scans).
+    #[cfg(test)]
+    fn searchable(&self, link: &LinkRef<'_>) -> &[u8] {
         let s = link.slot;
         let arena = if s.flags & SEARCH_IN_TEXT != 0 {
             &self.text
@@ -315,7 +375,7 @@ impl LinkTable {
     }
 
     pub fn add_clicks(&self, id: LinkId, n: u64) {
-        if let Some(&i) = self.by_id.get(&id) {
+        if let Some(i) = self.by_id.get(id) {
             self.slots[i as usize]
                 .clicks
                 .fetch_add(n, Ordering::Relaxed);
@@ -324,15 +384,17 @@ impl LinkTable {
 
     /// Insert or replace a link, keeping its click count when it is replaced.
     pub fn put(&mut self, rec: &LinkFields<'_>, clicks: Option<u64>) {
-        if let Some(&i) = self.by_id.get(&rec.id) {
+        if let Some(i) = self.by_id.get(rec.id) {
             // In place: the row keeps its position, so the id order holds.
             self.unroute(i);
+            self.unmap_search(i);
             let old = &self.slots[i as usize];
             let kept = old.clicks.load(Ordering::Relaxed);
             self.garbage += old.arena_bytes();
             let slot = self.encode(rec, clicks.unwrap_or(kept));
             self.slots[i as usize] = slot;
             self.route(i);
+            self.map_search(i);
             self.compact_if_needed();
             return;
         }
@@ -347,7 +409,89 @@ impl LinkTable {
         self.slots.push(slot);
         let i = u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX);
         self.route(i);
+        self.map_search(i);
         self.by_id.insert(rec.id, i);
+    }
+
+    /// The search map of the arena a slot's searchable text is in.
+    fn map_of(&mut self, flags: u16) -> &mut Vec<Region> {
+        if flags & SEARCH_IN_TEXT != 0 {
+            &mut self.text_rows
+        } else {
+            &mut self.lower_rows
+        }
+    }
+
+    /// Note where row `i`'s searchable text is (arenas only grow, so the maps stay sorted).
+    fn map_search(&mut self, i: u32) {
+        let slot = &self.slots[i as usize];
+        let region = Region {
+            at: slot.search,
+            len: u32::from(slot.search_len),
+            row: i,
+        };
+        self.map_of(slot.flags).push(region);
+    }
+
+    /// Void the map entry of row `i`'s searchable text (before it is replaced or removed).
+    fn unmap_search(&mut self, i: u32) {
+        let (at, flags) = {
+            let slot = &self.slots[i as usize];
+            (slot.search, slot.flags)
+        };
+        let map = self.map_of(flags);
+        let k = map.partition_point(|r| r.at < at);
+        if let Some(r) = map.get_mut(k).filter(|r| r.at == at && r.row == i) {
+            r.row = Region::VOID;
+        }
+    }
+
+    /// The rows whose lower-cased `slug\ndestination\ntitle` contains the finder's needle
+    /// (lower-case): each arena is scanned in one pass, so a search reads the text once and
+    /// only the rows that match.
+    pub fn matching(&self, finder: &memchr::memmem::Finder<'_>) -> RowSet {
+        let mut set = RowSet(vec![0; self.slots.len().div_ceil(64)]);
+        Self::scan(self.text.as_bytes(), &self.text_rows, finder, &mut set);
+        Self::scan(self.lower.as_bytes(), &self.lower_rows, finder, &mut set);
+        set
+    }
+
+    fn scan(arena: &[u8], map: &[Region], finder: &memchr::memmem::Finder<'_>, set: &mut RowSet) {
+        let needle = finder.needle().len();
+        let text = |r: &Region| arena.get(r.at as usize..(r.at + r.len) as usize);
+        let mut from = map.first().map_or(arena.len(), |e| e.at as usize);
+        let mut cursor = 0;
+        while let Some(p) = arena.get(from..).and_then(|h| finder.find(h)) {
+            let p = from + p;
+            cursor = last_at_or_before(map, cursor, p);
+            let r = map[cursor];
+            if r.row != Region::VOID && p + needle <= (r.at + r.len) as usize {
+                set.insert(r.row);
+                // Matches often come in runs (a word most links hold): try the regions that
+                // follow one by one, each a short bounded search, until one fails.
+                cursor += 1;
+                while let Some(r) = map.get(cursor) {
+                    if r.row != Region::VOID {
+                        if text(r).is_none_or(|t| finder.find(t).is_none()) {
+                            break;
+                        }
+                        set.insert(r.row);
+                    }
+                    cursor += 1;
+                }
+            }
+            // Otherwise no match in this region any more (a later one would cross its end
+            // too), or the region is void, or not a row's searchable text.
+            let Some(next) = map.get(cursor + 1) else {
+                break;
+            };
+            from = (next.at as usize).max(p + 1);
+        }
+    }
+
+    /// Rows of `set`, newest first.
+    pub fn newest_first_in<'s>(&'s self, set: &'s RowSet) -> impl Iterator<Item = LinkRef<'s>> {
+        set.rows_descending().map(|i| self.lend(i))
     }
 
     fn encode(&mut self, f: &LinkFields<'_>, clicks: u64) -> Slot {
@@ -433,23 +577,32 @@ impl LinkTable {
         }
     }
 
-    /// Rebuild both indexes from the rows (after rows moved).
+    /// Rebuild the indexes and search maps from the rows (after rows moved).
     fn reindex(&mut self) {
         self.routes.clear();
         self.by_id.clear();
+        self.text_rows.clear();
+        self.lower_rows.clear();
         for i in 0..self.slots.len() {
             if self.slots[i].is_live() {
                 let i32_ = u32::try_from(i).unwrap_or(u32::MAX);
                 self.route(i32_);
+                self.map_search(i32_);
                 self.by_id.insert(self.slots[i].id, i32_);
+            }
+        }
+        for map in [&mut self.text_rows, &mut self.lower_rows] {
+            if !map.is_sorted_by_key(|e| e.at) {
+                map.sort_unstable_by_key(|e| e.at);
             }
         }
     }
 
     /// Remove a link; returns its click count if it was there.
     pub fn remove(&mut self, id: LinkId) -> Option<u64> {
-        let i = self.by_id.remove(&id)?;
+        let i = self.by_id.remove(id)?;
         self.unroute(i);
+        self.unmap_search(i);
         let slot = &mut self.slots[i as usize];
         let clicks = slot.clicks.load(Ordering::Relaxed);
         self.garbage += slot.arena_bytes();
@@ -501,7 +654,57 @@ impl LinkTable {
             + self.text.capacity()
             + self.lower.capacity()
             + self.routes.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self.by_id.capacity() * (std::mem::size_of::<(LinkId, u32)>() + 1)
+            + self.by_id.bytes()
+            + (self.text_rows.capacity() + self.lower_rows.capacity())
+                * std::mem::size_of::<Region>()
+    }
+}
+
+/// The index of the last entry of `map` (sorted by offset) starting at or before `p`, searched
+/// from `cursor` onwards by galloping: matches come in arena order, so the cursor only moves
+/// forward, a step for a dense search and a few jumps for a rare one.
+fn last_at_or_before(map: &[Region], cursor: usize, p: usize) -> usize {
+    let ahead = |i: usize| map.get(i).is_some_and(|e| e.at as usize <= p);
+    if !ahead(cursor + 1) {
+        return cursor;
+    }
+    let mut step = 1;
+    while ahead(cursor + step * 2) {
+        step *= 2;
+    }
+    // The answer is in [cursor + step, cursor + 2 * step).
+    let lo = cursor + step;
+    let hi = (cursor + 2 * step).min(map.len());
+    lo + map[lo..hi].partition_point(|e| e.at as usize <= p) - 1
+}
+
+/// A set of rows, as bits.
+pub struct RowSet(Vec<u64>);
+
+impl RowSet {
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    fn insert(&mut self, row: u32) {
+        let (w, b) = (row as usize / 64, row % 64);
+        if let Some(word) = self.0.get_mut(w) {
+            *word |= 1 << b;
+        }
+    }
+
+    fn rows_descending(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().rev().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = 63 - bits.leading_zeros();
+                bits &= !(1u64 << b);
+                Some(u32::try_from(w * 64).unwrap_or(u32::MAX) + b)
+            })
+        })
     }
 }
 
@@ -555,6 +758,57 @@ mod tests {
         assert_eq!(t.remove(2), Some(0));
         assert_eq!(t.len(), 1);
         assert!(t.find(2, "docs").is_none());
+    }
+
+    /// `matching` (one pass per arena) finds exactly the rows a per-row search finds, through
+    /// edits that move a row's text between arenas, removals and compactions.
+    #[test]
+    fn one_pass_search_agrees_with_a_search_row_by_row() {
+        let mut t = LinkTable::default();
+        let titles = [
+            Some("Docs Page"),
+            Some("docs page"),
+            None,
+            Some("ÄRGER docs"),
+        ];
+        let check = |t: &LinkTable| {
+            for needle in [
+                "docs",
+                "s1",
+                "page\nhttps",
+                "1\nhttps",
+                "ärger",
+                "com/s2",
+                "zz",
+            ] {
+                let f = memchr::memmem::Finder::new(needle);
+                let set = t.matching(&f);
+                let got: Vec<LinkId> = t.newest_first_in(&set).map(|r| r.id()).collect();
+                let want: Vec<LinkId> = t
+                    .newest_first()
+                    .filter(|r| f.find(t.searchable(r)).is_some())
+                    .map(|r| r.id())
+                    .collect();
+                assert_eq!(got, want, "needle {needle:?}");
+            }
+        };
+        for id in 1..=3000u64 {
+            let title = titles[(id % 4) as usize];
+            t.put(
+                &LinkFields::of(&rec(id, 1 + id % 3, &format!("s{id}"), title)),
+                None,
+            );
+        }
+        check(&t);
+        for id in (1..=3000u64).step_by(7) {
+            let title = titles[((id + 1) % 4) as usize];
+            t.put(&LinkFields::of(&rec(id, 2, &format!("e{id}"), title)), None);
+        }
+        check(&t);
+        for id in (1..=3000u64).filter(|id| id % 5 < 3) {
+            t.remove(id);
+        }
+        check(&t);
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
 /// redb's page cache. Its default (1 GiB) would keep every page that loading the catalog
 /// touched; reads are served from the catalog, so the cache only needs the B-tree's inner
 /// pages and a write's dirty pages.
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
@@ -227,6 +227,15 @@ impl Store {
             Ok((loader, keys::all_keys(tx)?))
         })?;
         self.catalog.finish(loader);
+        self.keys.replace_all(&keys);
+        Ok(())
+    }
+
+    /// Refresh the domains and the key index (the links stay as they are).
+    fn reload_domains_and_keys(&self) -> Result<(), StoreError> {
+        let (domains, keys) =
+            self.read(|tx| Ok((domains::all_domains(tx)?, keys::all_keys(tx)?)))?;
+        self.catalog.replace_domains(domains);
         self.keys.replace_all(&keys);
         Ok(())
     }
