@@ -88,13 +88,7 @@ async fn a_backup_under_write_load_restores_every_answered_link_key_and_user() {
     assert!(out.status.success(), "{out:?}");
     let app = start(Arc::clone(&dir), config, &Options::default()).await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     // A few thousand links to copy.
     let mut csv = String::from("domain,slug,destination_url\n");
     for i in 0..3000 {
@@ -359,13 +353,7 @@ async fn post_backup_is_for_signed_in_users_and_writes_into_backup_dir() {
 async fn linkdock_backup_asks_the_running_server_and_reads_a_stopped_one_directly() {
     let mut app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let socket = data_dir(&app).join("linkdock.sock");
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let meta = std::fs::metadata(&socket).unwrap();
@@ -423,24 +411,12 @@ async fn linkdock_backup_asks_the_running_server_and_reads_a_stopped_one_directl
 async fn restore_refuses_a_running_server_and_files_that_are_not_linkdock_databases() {
     let mut app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let backup = call(admin.post("/api/v1/backup"), 201).await;
     let file = data_dir(&app)
         .join("backups")
         .join(backup["name"].as_str().unwrap());
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "later.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("later.example.com").await;
 
     let config = app.config_path.clone();
     let restore = |file: &Path| linkdock(&config, &["restore", file.to_str().unwrap()], "");

@@ -304,13 +304,7 @@ async fn log_level_changes_with_a_reload() {
 async fn sigterm_flushes_and_a_restart_finds_every_acknowledged_write() {
     let mut app = spawn_app().await;
     let admin = app.admin().await;
-    let d = admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "keep.example.com"}),
-            201,
-        )
-        .await;
+    let d = admin.domain("keep.example.com").await;
     let link = admin
         .post_json("/api/v1/links", json!({"domain": "keep.example.com", "slug": "x", "destination_url": "https://example.com/x"}), 201)
         .await;

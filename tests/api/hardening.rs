@@ -329,13 +329,7 @@ async fn playground_history_refuses_a_key_in_any_encoding() {
 async fn destinations_are_stored_in_whatwg_form_and_titles_refuse_direction_controls() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let link = admin
         .post_json(
             "/api/v1/links",

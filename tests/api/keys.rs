@@ -309,12 +309,8 @@ async fn too_many_failures_from_one_address_get_429_but_never_a_valid_key() {
 async fn domain_scope_is_enforced_everywhere() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
-        .await;
-    let b = admin
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin.domain("a.example.com").await;
+    let b = admin.domain("b.example.com").await;
     let la = admin.post_json("/api/v1/links", json!({"domain": "a.example.com", "slug": "one", "destination_url": "https://e.com/a", "title": "shared"}), 201).await;
     let lb = admin.post_json("/api/v1/links", json!({"domain": "b.example.com", "slug": "two", "destination_url": "https://e.com/b", "title": "shared"}), 201).await;
     let (key, _) = create_key(
@@ -400,9 +396,7 @@ async fn domain_scope_is_enforced_everywhere() {
 async fn key_input_is_validated_and_updates_keep_the_key_value() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
-        .await;
+    admin.domain("a.example.com").await;
     for (body, field) in [
         (json!({"name": "x", "allow_all_ips": false}), "ip_whitelist"),
         (

@@ -47,13 +47,7 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 async fn rolling_a_key_issues_a_twin_and_the_old_one_works_until_its_grace_ends() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let expires = in_secs(86_400 * 30);
     let (old_key, old) = create_key(
         &admin,
@@ -209,13 +203,7 @@ fn request_for(
 async fn every_operation_refuses_a_key_that_lacks_its_permission_and_names_it() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let doc = call(app.http.get(app.url("/api/openapi.json")), 200).await;
     let all = [
         "links:read",
@@ -428,13 +416,7 @@ async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it(
 async fn keys_current_explains_why_a_known_key_is_refused() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     // IP: 403 elsewhere, explained here with the address the server saw.
     let (outside, _) = create_key(
         &admin,

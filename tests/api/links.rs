@@ -182,9 +182,7 @@ async fn links_are_created_with_defaults_and_validated_per_field() {
 async fn links_update_partially_move_between_domains_and_keep_slugs_unique() {
     let app = spawn_app().await;
     let (admin, _) = with_domain(&app, "a.example.com").await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin.domain("b.example.com").await;
     let l = admin.post_json("/api/v1/links", json!({"domain": "a.example.com", "slug": "x", "destination_url": "https://e.com/1", "title": "One", "tags": ["t1"]}), 201).await;
     admin
         .post_json(
@@ -272,9 +270,7 @@ async fn links_update_partially_move_between_domains_and_keep_slugs_unique() {
 async fn listing_paginates_newest_first_and_filters() {
     let app = spawn_app().await;
     let (admin, _) = with_domain(&app, "a.example.com").await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin.domain("b.example.com").await;
     for i in 0..25 {
         let domain = if i % 5 == 0 {
             "b.example.com"

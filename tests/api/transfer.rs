@@ -27,16 +27,8 @@ async fn import(admin: &Session, query: &str, csv: &str, status: u16) -> serde_j
 async fn import_validates_rows_one_by_one_and_export_round_trips() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin.domain("go.example.com").await;
+    admin.domain("b.example.com").await;
     admin.post_json("/api/v1/links", json!({"domain": "go.example.com", "slug": "taken", "destination_url": "https://e.com"}), 201).await;
     let csv = "domain,slug,destination_url,title,tags,redirect_code,expires_at\n\
         go.example.com,docs,https://example.com/docs,Docs,a;b,301,\n\
@@ -92,16 +84,8 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
     // Into an empty instance: the same links.
     let other = spawn_app().await;
     let admin2 = other.admin().await;
-    admin2
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
-    admin2
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin2.domain("go.example.com").await;
+    admin2.domain("b.example.com").await;
     let r = import(&admin2, "", &exported, 200).await;
     assert_eq!(r["created"], 5, "{r}");
     let again = call(admin2.get("/api/v1/links/export"), 200).await;
@@ -112,12 +96,8 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
 async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "a.example.com"}), 201)
-        .await;
-    admin
-        .post_json("/api/v1/domains", json!({"hostname": "b.example.com"}), 201)
-        .await;
+    admin.domain("a.example.com").await;
+    admin.domain("b.example.com").await;
     let p = import(
         &admin,
         "",
@@ -277,13 +257,7 @@ async fn an_import_lists_at_most_a_hundred_row_errors_and_counts_the_rest() {
     assert_eq!(r["errors"][99]["row"], 101);
     assert_eq!(r["errors_truncated"], 4_900);
     // Many good rows land in several chunks, every one of them.
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "bulk.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("bulk.example.com").await;
     let mut csv = String::from("slug,destination_url\n");
     for i in 0..5_000 {
         csv.push_str(&format!("s{i},https://example.com/{i}\n"));
@@ -301,13 +275,7 @@ async fn an_import_lists_at_most_a_hundred_row_errors_and_counts_the_rest() {
 async fn exported_cells_that_a_spreadsheet_would_run_are_guarded_and_round_trip() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     for (slug, title) in [
         ("-minus", "=HYPERLINK(\"http://evil\",\"x\")"),
         ("plain", "'=quoted already"),
@@ -340,13 +308,7 @@ async fn exported_cells_that_a_spreadsheet_would_run_are_guarded_and_round_trip(
     }
     let other = spawn_app().await;
     let admin2 = other.admin().await;
-    admin2
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin2.domain("go.example.com").await;
     let r = import(&admin2, "", &exported, 200).await;
     assert_eq!(r["created"], 2, "{r}");
     let minus = call(admin2.get("/api/v1/links?search=-minus"), 200).await;

@@ -588,13 +588,7 @@ async fn take_key_once(b: &Browser) -> String {
 async fn permission_presets_a_rate_limit_and_roll_with_a_grace_period() {
     let app = crate::support::spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     let Some(b) = Browser::start(&app).await else {
         return;
     };

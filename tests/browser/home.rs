@@ -252,13 +252,7 @@ async fn the_home_page_is_a_checklist_that_ticks_itself_off_then_a_dashboard() {
 async fn on_a_phone_the_navigation_folds_behind_a_menu_button_and_headers_stay_small() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     admin
         .post_json(
             "/api/v1/links",

@@ -18,13 +18,7 @@ const PAGES: [(&str, &str); 4] = [
 async fn pages_are_readable_at_desktop_and_phone_widths_and_sign_out_works() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     admin
         .post_json(
             "/api/v1/links",
@@ -201,13 +195,7 @@ async fn the_create_api_key_modal_works_from_the_keyboard_alone() {
 async fn polish_markers_monospace_errors_that_clear_messages_that_go_and_an_idle_clear_history() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     admin
         .post_json(
             "/api/v1/links",

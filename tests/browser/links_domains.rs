@@ -507,13 +507,7 @@ async fn deleting_a_domain_that_keys_are_scoped_to_names_the_keys_and_offers_onl
 {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    admin
-        .post_json(
-            "/api/v1/domains",
-            json!({"hostname": "go.example.com"}),
-            201,
-        )
-        .await;
+    admin.domain("go.example.com").await;
     admin
         .post_json(
             "/api/v1/links",

@@ -215,6 +215,11 @@ impl Session {
         let res = self.post(path).json(&body).send().await.unwrap();
         expect(res, status).await
     }
+    /// Add the domain `hostname` (201 expected); returns it.
+    pub async fn domain(&self, hostname: &str) -> Value {
+        self.post_json("/api/v1/domains", json!({ "hostname": hostname }), 201)
+            .await
+    }
 }
 
 /// The response's Content-Type ("" when absent).
