@@ -4,19 +4,17 @@
 //! - `slots`: one fixed-size row per link, in id order (new links have the highest id), so
 //!   a listing walks them newest first. A deleted row is a tombstone until the next compaction.
 //! - `text`: one arena of every link's `slug\ndestination\ntitle\ntags` (tags joined by `;`).
-//! - `lower`: lower-cased copies of `slug\ndestination` and of the title, each only where it
-//!   is not lower-case already (search reads the others in `text` directly).
+//! - `lower`: the lower-cased `slug\ndestination\ntitle` that search scans — only for links
+//!   whose text is not lower-case already (those are searched in `text` directly).
 //! - `routes`: (domain, slug) → row, storing only the row index (the key is read back from
 //!   the arena), and `by_id`: id → row, a plain vector (the store hands out ids one by one,
 //!   so they are dense).
-//! - `text_rows`, `lower_rows`: each row's searchable fields (`slug\ndestination`, the title)
-//!   as (offset, length, row), in arena order, so a search scans an arena in one pass and maps
-//!   each match back to its row without reading the rows (an entry is voided when its row is
-//!   edited or removed).
+//! - `text_rows`, `lower_rows`: each row's searchable text as (offset, length, row), in arena
+//!   order, so a search scans an arena in one pass and maps each match back to its row without
+//!   reading the rows (an entry is voided when its row is edited or removed).
 //!
-//! About 120 bytes of row, indexes and search maps plus the text itself per link (and a copy
-//! of the fields that have capitals), against ~1.7 KB for a record with its own strings behind
-//! reference-counted pointers in several maps.
+//! About 70 bytes of row and indexes plus the text itself per link, against ~1.7 KB for a
+//! record with its own strings behind reference-counted pointers in several maps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,19 +28,10 @@ use crate::domain::{DestinationUrl, FromStored, RedirectCode, Slug, Tags, Timest
 const NEVER: i64 = i64::MAX;
 /// Flag: the link has a title (an empty one is none).
 const HAS_TITLE: u16 = 1;
-/// Flag: `slug\ndestination` is not lower-case, so search reads a lower-cased copy in `lower`.
-const LOWERED_ADDRESS: u16 = 2;
+/// Flag: `slug\ndestination\ntitle` is lower-case already; search reads it in `text`.
+const SEARCH_IN_TEXT: u16 = 2;
 /// Flag: a deleted row, until the next compaction (it keeps its id, so rows stay sorted).
 const DEAD: u16 = 4;
-/// Flag: the title is not lower-case, so search reads a lower-cased copy in `lower`.
-const LOWERED_TITLE: u16 = 8;
-
-/// The arena a piece of searchable text is in.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Arena {
-    Text,
-    Lower,
-}
 
 struct Slot {
     id: LinkId,
@@ -52,16 +41,12 @@ struct Slot {
     expires: i64,
     clicks: AtomicU64,
     text: u32,
-    /// Where the lower-cased copies start in `lower` (address first, then title).
-    lower: u32,
+    search: u32,
     slug_len: u16,
     dest_len: u16,
     title_len: u16,
     tags_len: u16,
-    /// Bytes of the lower-cased `slug\ndestination` in `lower` (0: searched in `text`).
-    lower_address: u16,
-    /// Bytes of the lower-cased title in `lower` (0: searched in `text`, or no title).
-    lower_title: u16,
+    search_len: u16,
     code: u16,
     flags: u16,
 }
@@ -73,38 +58,12 @@ impl Slot {
 
     /// Bytes this row holds in the arenas.
     fn arena_bytes(&self) -> usize {
-        self.text_len() + self.lower_len()
-    }
-
-    fn lower_len(&self) -> usize {
-        usize::from(self.lower_address) + usize::from(self.lower_title)
-    }
-
-    /// What search reads of this row, each field on its own so that no match runs from one
-    /// into the next: `slug\ndestination`, then the title (if any), as (arena, offset, length).
-    fn regions(&self) -> [Option<(Arena, u32, u32)>; 2] {
-        let address_len = u32::from(self.slug_len) + 1 + u32::from(self.dest_len);
-        let address = if self.flags & LOWERED_ADDRESS != 0 {
-            (Arena::Lower, self.lower, u32::from(self.lower_address))
-        } else {
-            (Arena::Text, self.text, address_len)
-        };
-        let title = if self.title_len == 0 {
-            None
-        } else if self.flags & LOWERED_TITLE != 0 {
-            Some((
-                Arena::Lower,
-                self.lower + u32::from(self.lower_address),
-                u32::from(self.lower_title),
-            ))
-        } else {
-            Some((
-                Arena::Text,
-                self.text + address_len + 1,
-                u32::from(self.title_len),
-            ))
-        };
-        [Some(address), title]
+        self.text_len()
+            + if self.flags & SEARCH_IN_TEXT == 0 {
+                usize::from(self.search_len)
+            } else {
+                0
+            }
     }
 
     fn text_len(&self) -> usize {
@@ -400,27 +359,19 @@ impl LinkTable {
             })
     }
 
-    /// The lower-cased fields of a link that `matching` scans.
+    /// The lower-cased `slug\ndestination\ntitle` of a link (what `matching` scans).
     #[cfg(test)]
-    fn searchable<'s>(&'s self, link: &LinkRef<'_>) -> Vec<&'s [u8]> {
-        link.slot
-            .regions()
-            .into_iter()
-            .flatten()
-            .map(|(arena, at, len)| {
-                self.arena(arena)
-                    .get(at as usize..(at + len) as usize)
-                    .unwrap_or_default()
-            })
-            .collect()
-    }
-
-    #[cfg(test)]
-    fn arena(&self, arena: Arena) -> &[u8] {
-        match arena {
-            Arena::Text => self.text.as_bytes(),
-            Arena::Lower => self.lower.as_bytes(),
-        }
+    fn searchable(&self, link: &LinkRef<'_>) -> &[u8] {
+        let s = link.slot;
+        let arena = if s.flags & SEARCH_IN_TEXT != 0 {
+            &self.text
+        } else {
+            &self.lower
+        };
+        arena
+            .as_bytes()
+            .get(s.search as usize..s.search as usize + usize::from(s.search_len))
+            .unwrap_or_default()
     }
 
     pub fn add_clicks(&self, id: LinkId, n: u64) {
@@ -462,32 +413,40 @@ impl LinkTable {
         self.by_id.insert(rec.id, i);
     }
 
-    fn map_of(&mut self, arena: Arena) -> &mut Vec<Region> {
-        match arena {
-            Arena::Text => &mut self.text_rows,
-            Arena::Lower => &mut self.lower_rows,
+    /// The search map of the arena a slot's searchable text is in.
+    fn map_of(&mut self, flags: u16) -> &mut Vec<Region> {
+        if flags & SEARCH_IN_TEXT != 0 {
+            &mut self.text_rows
+        } else {
+            &mut self.lower_rows
         }
     }
 
-    /// Note where row `i`'s searchable fields are (arenas only grow, so the maps stay sorted).
+    /// Note where row `i`'s searchable text is (arenas only grow, so the maps stay sorted).
     fn map_search(&mut self, i: u32) {
-        for (arena, at, len) in self.slots[i as usize].regions().into_iter().flatten() {
-            self.map_of(arena).push(Region { at, len, row: i });
-        }
+        let slot = &self.slots[i as usize];
+        let region = Region {
+            at: slot.search,
+            len: u32::from(slot.search_len),
+            row: i,
+        };
+        self.map_of(slot.flags).push(region);
     }
 
-    /// Void the map entries of row `i`'s searchable fields (before it is replaced or removed).
+    /// Void the map entry of row `i`'s searchable text (before it is replaced or removed).
     fn unmap_search(&mut self, i: u32) {
-        for (arena, at, _) in self.slots[i as usize].regions().into_iter().flatten() {
-            let map = self.map_of(arena);
-            let k = map.partition_point(|r| r.at < at);
-            if let Some(r) = map.get_mut(k).filter(|r| r.at == at && r.row == i) {
-                r.row = Region::VOID;
-            }
+        let (at, flags) = {
+            let slot = &self.slots[i as usize];
+            (slot.search, slot.flags)
+        };
+        let map = self.map_of(flags);
+        let k = map.partition_point(|r| r.at < at);
+        if let Some(r) = map.get_mut(k).filter(|r| r.at == at && r.row == i) {
+            r.row = Region::VOID;
         }
     }
 
-    /// The rows whose lower-cased slug and destination, or title, contains the finder's needle
+    /// The rows whose lower-cased `slug\ndestination\ntitle` contains the finder's needle
     /// (lower-case): each arena is scanned in one pass, so a search reads the text once and
     /// only the rows that match.
     pub fn matching(&self, finder: &memchr::memmem::Finder<'_>) -> RowSet {
@@ -543,27 +502,21 @@ impl LinkTable {
             self.text.push('\n');
         }
         let tags_len = f.tags.write_to(&mut self.text);
+        let searchable = &self.text
+            [text as usize..text as usize + f.slug.len() + f.destination.len() + title.len() + 2];
         let mut flags = if f.title.is_some() { HAS_TITLE } else { 0 };
-        let lower = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-        let start = text as usize;
-        let address_end = start + f.slug.len() + 1 + f.destination.len();
-        let is_lower = |t: &str| t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase());
-        let mut lowered = |flag: u16, from: usize, to: usize| -> u16 {
-            let field = &self.text[from..to];
-            if field.is_empty() || is_lower(field) {
-                return 0;
-            }
-            flags |= flag;
-            let before = self.lower.len();
-            self.lower.push_str(&field.to_lowercase());
-            to_u16(self.lower.len() - before)
+        let (search, search_len) = if searchable
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        {
+            flags |= SEARCH_IN_TEXT;
+            (text, searchable.len())
+        } else {
+            let lower = searchable.to_lowercase();
+            let at = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+            self.lower.push_str(&lower);
+            (at, lower.len())
         };
-        let lower_address = lowered(LOWERED_ADDRESS, start, address_end);
-        let lower_title = lowered(
-            LOWERED_TITLE,
-            address_end + 1,
-            address_end + 1 + title.len(),
-        );
         Slot {
             id: f.id,
             domain: f.domain,
@@ -572,13 +525,12 @@ impl LinkTable {
             expires: f.expires_at.unwrap_or(NEVER),
             clicks: AtomicU64::new(clicks),
             text,
-            lower,
+            search,
             slug_len: to_u16(f.slug.len()),
             dest_len: to_u16(f.destination.len()),
             title_len: to_u16(title.len()),
             tags_len: to_u16(tags_len),
-            lower_address,
-            lower_title,
+            search_len: to_u16(search_len),
             code: f.code,
             flags,
         }
@@ -679,10 +631,15 @@ impl LinkTable {
             let at = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
             self.text
                 .push_str(old_text.get(from..from + len).unwrap_or(""));
-            let l = slot.lower as usize;
-            slot.lower = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-            self.lower
-                .push_str(old_lower.get(l..l + slot.lower_len()).unwrap_or(""));
+            let search_len = usize::from(slot.search_len);
+            if slot.flags & SEARCH_IN_TEXT != 0 {
+                slot.search = at;
+            } else {
+                let s = slot.search as usize;
+                slot.search = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+                self.lower
+                    .push_str(old_lower.get(s..s + search_len).unwrap_or(""));
+            }
             slot.text = at;
         }
         self.garbage = 0;
@@ -788,11 +745,8 @@ mod tests {
         assert_eq!(r.tags().collect::<Vec<_>>(), ["a", "b:c"]);
         assert_eq!(
             t.searchable(&r),
-            [&b"docs\nhttps://example.com/docs"[..], b"docs page"]
+            b"docs\nhttps://example.com/docs\ndocs page"
         );
-        // Fields are searched one by one: no match runs from the destination into the title.
-        let across = memchr::memmem::Finder::new("docs\ndocs page");
-        assert_eq!(t.newest_first_in(&t.matching(&across)).count(), 0);
         assert_eq!(t.find(2, "docs").unwrap().title(), None);
         assert!(t.find(3, "docs").is_none());
         assert_eq!(t.get(2).unwrap().to_record().slug.as_str(), "docs");
@@ -826,15 +780,13 @@ mod tests {
                 "ärger",
                 "com/s2",
                 "zz",
-                "docs\ndocs",
-                "x\ndocs",
             ] {
                 let f = memchr::memmem::Finder::new(needle);
                 let set = t.matching(&f);
                 let got: Vec<LinkId> = t.newest_first_in(&set).map(|r| r.id()).collect();
                 let want: Vec<LinkId> = t
                     .newest_first()
-                    .filter(|r| t.searchable(r).iter().any(|s| f.find(s).is_some()))
+                    .filter(|r| f.find(t.searchable(r)).is_some())
                     .map(|r| r.id())
                     .collect();
                 assert_eq!(got, want, "needle {needle:?}");
@@ -878,8 +830,10 @@ mod tests {
                 .expect("found after compaction");
             assert_eq!(r.id(), id);
             assert_eq!(t.get(id).unwrap().slug(), format!("s{id}"));
-            let address = format!("s{id}\nhttps://example.com/s{id}");
-            assert_eq!(t.searchable(&r), [address.as_bytes(), b"t"]);
+            assert_eq!(
+                t.searchable(&r),
+                format!("s{id}\nhttps://example.com/s{id}\nt").as_bytes()
+            );
         }
         let after: Vec<_> = t.oldest_first_after(Some(4995)).map(|r| r.id()).collect();
         assert_eq!(after, [4998]);
