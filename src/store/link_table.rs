@@ -3,15 +3,16 @@
 //!
 //! - `slots`: one fixed-size row per link, in id order (new links have the highest id), so
 //!   a listing walks them newest first. A deleted row is a tombstone until the next compaction.
-//! - `text`: one arena of every link's `slug\ndestination\ntitle\ntags` (tags joined by `;`).
-//! - `lower`: the lower-cased `slug\ndestination\ntitle` that search scans — only for links
-//!   whose text is not lower-case already (those are searched in `text` directly).
+//! - `lower`: one arena of every link's lower-cased `slug\ndestination\ntitle`: what search
+//!   scans, and where a field that is lower-case already is read from.
+//! - `text`: per link, the original of each field that has capitals (or is not ASCII), then
+//!   the tags (joined by `;`). Most slugs, destinations and titles are stored once.
 //! - `routes`: (domain, slug) → row, storing only the row index (the key is read back from
 //!   the arena), and `by_id`: id → row, a plain vector (the store hands out ids one by one,
 //!   so they are dense).
-//! - `text_rows`, `lower_rows`: each row's searchable text as (offset, length, row), in arena
-//!   order, so a search scans an arena in one pass and maps each match back to its row without
-//!   reading the rows (an entry is voided when its row is edited or removed).
+//! - `regions`: each row's searchable text as (offset, length, row), in arena order, so a
+//!   search scans `lower` in one pass and maps each match back to its row without reading the
+//!   rows (an entry is voided when its row is edited or removed).
 //!
 //! About 70 bytes of row and indexes plus the text itself per link, against ~1.7 KB for a
 //! record with its own strings behind reference-counted pointers in several maps.
@@ -28,8 +29,11 @@ use crate::domain::{DestinationUrl, FromStored, RedirectCode, Slug, Tags, Timest
 const NEVER: i64 = i64::MAX;
 /// Flag: the link has a title (an empty one is none).
 const HAS_TITLE: u16 = 1;
-/// Flag: `slug\ndestination\ntitle` is lower-case already; search reads it in `text`.
-const SEARCH_IN_TEXT: u16 = 2;
+/// Flags: the slug, destination or title has capitals (or is not ASCII), so its original is
+/// in `text`; without the flag the field is read from `lower`, where it is the same.
+const SLUG_CASED: u16 = 2;
+const DEST_CASED: u16 = 8;
+const TITLE_CASED: u16 = 16;
 /// Flag: a deleted row, until the next compaction (it keeps its id, so rows stay sorted).
 const DEAD: u16 = 4;
 
@@ -40,13 +44,17 @@ struct Slot {
     updated: i64,
     expires: i64,
     clicks: AtomicU64,
+    /// Where this row's originals (then tags) start in `text`.
     text: u32,
-    search: u32,
+    /// Where this row's lower-cased `slug\ndestination\ntitle` starts in `lower`.
+    lower: u32,
+    /// Bytes of the originals.
     slug_len: u16,
     dest_len: u16,
     title_len: u16,
     tags_len: u16,
-    search_len: u16,
+    /// Bytes of the lower-cased text (a title's lower case may differ in length).
+    lower_len: u16,
     code: u16,
     flags: u16,
 }
@@ -58,20 +66,23 @@ impl Slot {
 
     /// Bytes this row holds in the arenas.
     fn arena_bytes(&self) -> usize {
-        self.text_len()
-            + if self.flags & SEARCH_IN_TEXT == 0 {
-                usize::from(self.search_len)
-            } else {
-                0
-            }
+        self.text_len() + usize::from(self.lower_len)
+    }
+
+    /// `len` if the field with `flag` has its original in `text`, else 0.
+    fn in_text(&self, flag: u16, len: u16) -> usize {
+        if self.flags & flag != 0 {
+            usize::from(len)
+        } else {
+            0
+        }
     }
 
     fn text_len(&self) -> usize {
-        usize::from(self.slug_len)
-            + usize::from(self.dest_len)
-            + usize::from(self.title_len)
+        self.in_text(SLUG_CASED, self.slug_len)
+            + self.in_text(DEST_CASED, self.dest_len)
+            + self.in_text(TITLE_CASED, self.title_len)
             + usize::from(self.tags_len)
-            + 3
     }
 }
 
@@ -86,8 +97,7 @@ pub struct LinkTable {
     dead: usize,
     routes: HashTable<u32>,
     by_id: IdIndex,
-    text_rows: Vec<Region>,
-    lower_rows: Vec<Region>,
+    regions: Vec<Region>,
     hasher: DefaultHashBuilder,
 }
 
@@ -148,6 +158,7 @@ impl IdIndex {
 pub struct LinkRef<'a> {
     slot: &'a Slot,
     text: &'a str,
+    lower: &'a str,
 }
 
 /// A link's fields, borrowed: from a record, or straight from the stored bytes while loading.
@@ -211,10 +222,27 @@ fn to_u16(n: usize) -> u16 {
 }
 
 impl<'a> LinkRef<'a> {
-    fn part(&self, from: usize, len: u16) -> &'a str {
+    /// Written from whole `&str`s, so the ends are char boundaries.
+    fn in_text(&self, from: usize, len: u16) -> &'a str {
         let start = self.slot.text as usize + from;
-        // Written from whole `&str`s, so the ends are char boundaries.
         self.text.get(start..start + usize::from(len)).unwrap_or("")
+    }
+
+    fn in_lower(&self, from: usize, len: u16) -> &'a str {
+        let start = self.slot.lower as usize + from;
+        self.lower
+            .get(start..start + usize::from(len))
+            .unwrap_or("")
+    }
+
+    /// The field with `flag`: its original in `text` at `text_at`, or its lower-case self
+    /// (the same bytes) in `lower` at `lower_at`.
+    fn field(&self, flag: u16, text_at: usize, lower_at: usize, len: u16) -> &'a str {
+        if self.slot.flags & flag != 0 {
+            self.in_text(text_at, len)
+        } else {
+            self.in_lower(lower_at, len)
+        }
     }
 
     pub fn id(&self) -> LinkId {
@@ -226,25 +254,26 @@ impl<'a> LinkRef<'a> {
     }
 
     pub fn slug(&self) -> &'a str {
-        self.part(0, self.slot.slug_len)
+        self.field(SLUG_CASED, 0, 0, self.slot.slug_len)
     }
 
     pub fn destination(&self) -> &'a str {
-        self.part(usize::from(self.slot.slug_len) + 1, self.slot.dest_len)
+        let s = self.slot;
+        let text_at = s.in_text(SLUG_CASED, s.slug_len);
+        self.field(DEST_CASED, text_at, usize::from(s.slug_len) + 1, s.dest_len)
     }
 
     pub fn title(&self) -> Option<&'a str> {
-        let at = usize::from(self.slot.slug_len) + usize::from(self.slot.dest_len) + 2;
-        (self.slot.flags & HAS_TITLE != 0).then(|| self.part(at, self.slot.title_len))
+        let s = self.slot;
+        let text_at = s.in_text(SLUG_CASED, s.slug_len) + s.in_text(DEST_CASED, s.dest_len);
+        let lower_at = usize::from(s.slug_len) + usize::from(s.dest_len) + 2;
+        (s.flags & HAS_TITLE != 0).then(|| self.field(TITLE_CASED, text_at, lower_at, s.title_len))
     }
 
     /// The tags, joined by `;` (a character tags cannot hold).
     pub fn tags_joined(&self) -> &'a str {
-        let at = usize::from(self.slot.slug_len)
-            + usize::from(self.slot.dest_len)
-            + usize::from(self.slot.title_len)
-            + 3;
-        self.part(at, self.slot.tags_len)
+        let s = self.slot;
+        self.in_text(s.text_len() - usize::from(s.tags_len), s.tags_len)
     }
 
     pub fn tags(&self) -> impl Iterator<Item = &'a str> {
@@ -298,10 +327,11 @@ impl LinkTable {
     pub fn with_capacity(links: usize) -> Self {
         Self {
             slots: Vec::with_capacity(links),
-            text: String::with_capacity(links * 96),
+            text: String::with_capacity(links * 16),
+            lower: String::with_capacity(links * 80),
             routes: HashTable::with_capacity(links),
             by_id: IdIndex::with_capacity(links),
-            text_rows: Vec::with_capacity(links),
+            regions: Vec::with_capacity(links),
             ..Self::default()
         }
     }
@@ -311,9 +341,14 @@ impl LinkTable {
     }
 
     fn lend(&self, i: u32) -> LinkRef<'_> {
+        self.lend_slot(&self.slots[i as usize])
+    }
+
+    fn lend_slot<'s>(&'s self, slot: &'s Slot) -> LinkRef<'s> {
         LinkRef {
-            slot: &self.slots[i as usize],
+            slot,
             text: &self.text,
+            lower: &self.lower,
         }
     }
 
@@ -341,10 +376,7 @@ impl LinkTable {
             .iter()
             .rev()
             .filter(|s| s.is_live())
-            .map(|slot| LinkRef {
-                slot,
-                text: &self.text,
-            })
+            .map(|slot| self.lend_slot(slot))
     }
 
     /// Live links with an id above `after`, oldest first.
@@ -353,25 +385,13 @@ impl LinkTable {
         self.slots[from..]
             .iter()
             .filter(|s| s.is_live())
-            .map(|slot| LinkRef {
-                slot,
-                text: &self.text,
-            })
+            .map(|slot| self.lend_slot(slot))
     }
 
     /// The lower-cased `slug\ndestination\ntitle` of a link (what `matching` scans).
     #[cfg(test)]
-    fn searchable(&self, link: &LinkRef<'_>) -> &[u8] {
-        let s = link.slot;
-        let arena = if s.flags & SEARCH_IN_TEXT != 0 {
-            &self.text
-        } else {
-            &self.lower
-        };
-        arena
-            .as_bytes()
-            .get(s.search as usize..s.search as usize + usize::from(s.search_len))
-            .unwrap_or_default()
+    fn searchable<'s>(&'s self, link: &LinkRef<'s>) -> &'s [u8] {
+        link.in_lower(0, link.slot.lower_len).as_bytes()
     }
 
     pub fn add_clicks(&self, id: LinkId, n: u64) {
@@ -413,35 +433,21 @@ impl LinkTable {
         self.by_id.insert(rec.id, i);
     }
 
-    /// The search map of the arena a slot's searchable text is in.
-    fn map_of(&mut self, flags: u16) -> &mut Vec<Region> {
-        if flags & SEARCH_IN_TEXT != 0 {
-            &mut self.text_rows
-        } else {
-            &mut self.lower_rows
-        }
-    }
-
-    /// Note where row `i`'s searchable text is (arenas only grow, so the maps stay sorted).
+    /// Note where row `i`'s searchable text is (the arena only grows, so the map stays sorted).
     fn map_search(&mut self, i: u32) {
         let slot = &self.slots[i as usize];
-        let region = Region {
-            at: slot.search,
-            len: u32::from(slot.search_len),
+        self.regions.push(Region {
+            at: slot.lower,
+            len: u32::from(slot.lower_len),
             row: i,
-        };
-        self.map_of(slot.flags).push(region);
+        });
     }
 
     /// Void the map entry of row `i`'s searchable text (before it is replaced or removed).
     fn unmap_search(&mut self, i: u32) {
-        let (at, flags) = {
-            let slot = &self.slots[i as usize];
-            (slot.search, slot.flags)
-        };
-        let map = self.map_of(flags);
-        let k = map.partition_point(|r| r.at < at);
-        if let Some(r) = map.get_mut(k).filter(|r| r.at == at && r.row == i) {
+        let at = self.slots[i as usize].lower;
+        let k = self.regions.partition_point(|r| r.at < at);
+        if let Some(r) = self.regions.get_mut(k).filter(|r| r.at == at && r.row == i) {
             r.row = Region::VOID;
         }
     }
@@ -451,8 +457,7 @@ impl LinkTable {
     /// only the rows that match.
     pub fn matching(&self, finder: &memchr::memmem::Finder<'_>) -> RowSet {
         let mut set = RowSet(vec![0; self.slots.len().div_ceil(64)]);
-        Self::scan(self.text.as_bytes(), &self.text_rows, finder, &mut set);
-        Self::scan(self.lower.as_bytes(), &self.lower_rows, finder, &mut set);
+        Self::scan(self.lower.as_bytes(), &self.regions, finder, &mut set);
         set
     }
 
@@ -496,27 +501,37 @@ impl LinkTable {
 
     fn encode(&mut self, f: &LinkFields<'_>, clicks: u64) -> Slot {
         let title = f.title.unwrap_or("");
+        let is_plain = |t: &str| t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase());
+        let mut flags = if f.title.is_some() { HAS_TITLE } else { 0 };
+        // What search reads. Slugs are ASCII and destinations are stored in their WHATWG form
+        // (ASCII), so ASCII lower case keeps their byte lengths and the title's offset; a title
+        // gets the full Unicode lower case, as the search term does.
+        let lower = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+        for part in [f.slug, f.destination] {
+            let at = self.lower.len();
+            self.lower.push_str(part);
+            self.lower[at..].make_ascii_lowercase();
+            self.lower.push('\n');
+        }
+        if is_plain(title) {
+            self.lower.push_str(title);
+        } else {
+            self.lower.push_str(&title.to_lowercase());
+        }
+        let lower_len = self.lower.len() - lower as usize;
+        // The originals that `lower` does not hold as they are, then the tags.
         let text = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
-        for part in [f.slug, f.destination, title] {
-            self.text.push_str(part);
-            self.text.push('\n');
+        for (part, flag) in [
+            (f.slug, SLUG_CASED),
+            (f.destination, DEST_CASED),
+            (title, TITLE_CASED),
+        ] {
+            if !is_plain(part) {
+                flags |= flag;
+                self.text.push_str(part);
+            }
         }
         let tags_len = f.tags.write_to(&mut self.text);
-        let searchable = &self.text
-            [text as usize..text as usize + f.slug.len() + f.destination.len() + title.len() + 2];
-        let mut flags = if f.title.is_some() { HAS_TITLE } else { 0 };
-        let (search, search_len) = if searchable
-            .bytes()
-            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-        {
-            flags |= SEARCH_IN_TEXT;
-            (text, searchable.len())
-        } else {
-            let lower = searchable.to_lowercase();
-            let at = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-            self.lower.push_str(&lower);
-            (at, lower.len())
-        };
         Slot {
             id: f.id,
             domain: f.domain,
@@ -525,12 +540,12 @@ impl LinkTable {
             expires: f.expires_at.unwrap_or(NEVER),
             clicks: AtomicU64::new(clicks),
             text,
-            search,
+            lower,
             slug_len: to_u16(f.slug.len()),
             dest_len: to_u16(f.destination.len()),
             title_len: to_u16(title.len()),
             tags_len: to_u16(tags_len),
-            search_len: to_u16(search_len),
+            lower_len: to_u16(lower_len),
             code: f.code,
             flags,
         }
@@ -558,11 +573,12 @@ impl LinkTable {
         let hash = self.route_hash(r.domain_id(), r.slug());
         let hasher = &self.hasher;
         let slots = &self.slots;
-        let text = &self.text;
+        let (text, lower) = (&self.text, &self.lower);
         self.routes.insert_unique(hash, i, |&j| {
             let r = LinkRef {
                 slot: &slots[j as usize],
                 text,
+                lower,
             };
             hasher.hash_one((r.domain_id(), r.slug()))
         });
@@ -581,8 +597,7 @@ impl LinkTable {
     fn reindex(&mut self) {
         self.routes.clear();
         self.by_id.clear();
-        self.text_rows.clear();
-        self.lower_rows.clear();
+        self.regions.clear();
         for i in 0..self.slots.len() {
             if self.slots[i].is_live() {
                 let i32_ = u32::try_from(i).unwrap_or(u32::MAX);
@@ -591,10 +606,8 @@ impl LinkTable {
                 self.by_id.insert(self.slots[i].id, i32_);
             }
         }
-        for map in [&mut self.text_rows, &mut self.lower_rows] {
-            if !map.is_sorted_by_key(|e| e.at) {
-                map.sort_unstable_by_key(|e| e.at);
-            }
+        if !self.regions.is_sorted_by_key(|e| e.at) {
+            self.regions.sort_unstable_by_key(|e| e.at);
         }
     }
 
@@ -631,15 +644,13 @@ impl LinkTable {
             let at = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
             self.text
                 .push_str(old_text.get(from..from + len).unwrap_or(""));
-            let search_len = usize::from(slot.search_len);
-            if slot.flags & SEARCH_IN_TEXT != 0 {
-                slot.search = at;
-            } else {
-                let s = slot.search as usize;
-                slot.search = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
-                self.lower
-                    .push_str(old_lower.get(s..s + search_len).unwrap_or(""));
-            }
+            let l = slot.lower as usize;
+            slot.lower = u32::try_from(self.lower.len()).unwrap_or(u32::MAX);
+            self.lower.push_str(
+                old_lower
+                    .get(l..l + usize::from(slot.lower_len))
+                    .unwrap_or(""),
+            );
             slot.text = at;
         }
         self.garbage = 0;
@@ -655,8 +666,7 @@ impl LinkTable {
             + self.lower.capacity()
             + self.routes.capacity() * (std::mem::size_of::<u32>() + 1)
             + self.by_id.bytes()
-            + (self.text_rows.capacity() + self.lower_rows.capacity())
-                * std::mem::size_of::<Region>()
+            + self.regions.capacity() * std::mem::size_of::<Region>()
     }
 }
 
@@ -809,6 +819,45 @@ mod tests {
             t.remove(id);
         }
         check(&t);
+    }
+
+    /// Fields with capitals keep their originals; the others are read back from the
+    /// lower-case arena, whatever mix a link has.
+    #[test]
+    fn every_mix_of_cased_fields_reads_back_as_written() {
+        let mut t = LinkTable::default();
+        let slugs = ["plain", "MiXed"];
+        let paths = ["https://example.com/a/b", "https://example.com/A/B?Q=1"];
+        let titles = [
+            None,
+            Some("plain title"),
+            Some("Cased Title"),
+            Some("İstanbul ÄRGER"),
+        ];
+        let mut id = 0;
+        for slug in slugs {
+            for path in paths {
+                for title in titles {
+                    id += 1;
+                    let mut r = rec(id, 1, &format!("{slug}{id}"), title);
+                    r.destination_url = DestinationUrl::parse(path).unwrap();
+                    t.put(&LinkFields::of(&r), None);
+                    let got = t.get(id).unwrap();
+                    assert_eq!(got.slug(), r.slug.as_str());
+                    assert_eq!(got.destination(), r.destination_url.as_str());
+                    assert_eq!(got.title(), title);
+                    assert_eq!(got.tags().collect::<Vec<_>>(), ["a", "b:c"]);
+                    assert_eq!(t.find(1, r.slug.as_str()).unwrap().id(), id);
+                    let want = format!(
+                        "{}\n{}\n{}",
+                        r.slug.as_str().to_ascii_lowercase(),
+                        r.destination_url.as_str().to_ascii_lowercase(),
+                        title.unwrap_or("").to_lowercase()
+                    );
+                    assert_eq!(t.searchable(&got), want.as_bytes());
+                }
+            }
+        }
     }
 
     #[test]
