@@ -18,22 +18,22 @@ use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/api-keys")
+        super::resource!("/api-keys")
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
     // Before `/api-keys/{id}`: a literal segment must not be taken for an id.
-    .service(web::resource("/api-keys/check").route(web::post().to(check)))
+    .service(super::resource!("/api-keys/check").route(web::post().to(check)))
     .service(
-        web::resource("/api-keys/{id}")
+        super::resource!("/api-keys/{id}")
             .route(web::get().to(show))
             .route(web::put().to(update))
             .route(web::delete().to(delete)),
     )
-    .service(web::resource("/api-keys/{id}/revoke").route(web::post().to(revoke)))
-    .service(web::resource("/api-keys/{id}/roll").route(web::post().to(roll)))
-    .service(web::resource("/api-keys/{id}/requests").route(web::get().to(requests)))
-    .service(web::resource("/keys/current").route(web::get().to(current)));
+    .service(super::resource!("/api-keys/{id}/revoke").route(web::post().to(revoke)))
+    .service(super::resource!("/api-keys/{id}/roll").route(web::post().to(roll)))
+    .service(super::resource!("/api-keys/{id}/requests").route(web::get().to(requests)))
+    .service(super::resource!("/keys/current").route(web::get().to(current)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::BackupInfo;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/backup").route(web::post().to(create)));
+    cfg.service(super::resource!("/backup").route(web::post().to(create)));
 }
 
 #[derive(Debug, Serialize, ToSchema)]

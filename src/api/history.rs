@@ -17,7 +17,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/playground/history")
+        super::resource!("/playground/history")
             .route(web::get().to(list))
             .route(web::post().to(add))
             .route(web::delete().to(clear)),

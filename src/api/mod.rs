@@ -16,8 +16,9 @@ use actix_web::{web, Scope};
 
 pub use self::input::{Json, ListOf, PageQuery, JSON_LIMIT};
 
-/// `web::resource(path)` carrying its route label for `/metrics`, so the request metrics need
-/// not rebuild the pattern from the matched path (an allocation on every hot request).
+/// `web::resource(path)` carrying its pattern as its route label: `/metrics` reads it instead
+/// of rebuilding the pattern from the path, and the permission check looks the route up by
+/// it (`auth::permissions::check`). Every `/api/v1` resource is made with it.
 macro_rules! resource {
     ($path:literal) => {
         actix_web::web::resource($path)

@@ -12,12 +12,12 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/session")
+        super::resource!("/session")
             .route(web::post().to(sign_in))
             .route(web::get().to(current))
             .route(web::delete().to(sign_out)),
     )
-    .service(web::resource("/session/password").route(web::put().to(change_password)));
+    .service(super::resource!("/session/password").route(web::put().to(change_password)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

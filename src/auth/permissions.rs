@@ -11,6 +11,7 @@ use actix_web::HttpRequest;
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::limiter::Quota;
+use crate::metrics::RouteLabel;
 use crate::store::KeyEntry;
 
 /// What a route asks of a key beyond being valid.
@@ -58,35 +59,19 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The row for a request: the route whose pattern matches the path, a literal segment
-/// winning over a `{parameter}` (`/links/export` is not `/links/{id}`). No allocation.
-pub fn route_of(method: &str, path: &str) -> Option<&'static Route> {
+/// The row for a route, by its pattern as the router matched it (`/api/v1/links/{id}`): the
+/// router already chose between `/links/export` and `/links/{id}`, so this only looks it up.
+pub fn route_of(method: &str, pattern: &str) -> Option<&'static Route> {
     ROUTES
         .iter()
-        .filter(|r| r.method == method)
-        .filter_map(|r| matches(r.path, path).map(|params| (params, r)))
-        .min_by_key(|(params, _)| *params)
-        .map(|(_, r)| r)
-}
-
-/// `Some(number of parameters)` when `pattern` matches `path` segment by segment.
-fn matches(pattern: &str, path: &str) -> Option<usize> {
-    let mut params = 0;
-    let mut p = pattern.split('/');
-    let mut s = path.split('/');
-    loop {
-        match (p.next(), s.next()) {
-            (None, None) => return Some(params),
-            (Some(want), Some(got)) if want.starts_with('{') && !got.is_empty() => params += 1,
-            (Some(want), Some(got)) if want == got => {}
-            _ => return None,
-        }
-    }
+        .find(|r| r.method == method && r.path == pattern)
 }
 
 /// Refuse a key that lacks what the request's route needs, naming the missing permission.
 pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
-    match route_of(req.method().as_str(), req.path()).map(|r| r.needs) {
+    // Every `/api/v1` resource carries its pattern as its route label (`api::resource!`).
+    let pattern = req.app_data::<RouteLabel>().map_or("", |l| l.0);
+    match route_of(req.method().as_str(), pattern).map(|r| r.needs) {
         Some(Needs::AnyKey) => Ok(()),
         Some(Needs::One(p)) if key.permissions.contains(p) => Ok(()),
         Some(Needs::One(p)) => Err(ApiError::Forbidden(format!(
@@ -131,14 +116,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_literal_segment_wins_over_a_parameter() {
+    fn a_route_is_found_by_the_pattern_the_router_matched() {
         let needs = |m, p| route_of(m, p).map(|r| r.needs);
         assert_eq!(
             needs("GET", "/api/v1/links/export"),
             Some(Needs::One(Permission::LinksExport))
         );
         assert_eq!(
-            needs("GET", "/api/v1/links/42"),
+            needs("GET", "/api/v1/links/{id}"),
             Some(Needs::One(Permission::LinksRead))
         );
         assert_eq!(
@@ -146,13 +131,13 @@ mod tests {
             Some(Needs::One(Permission::LinksImport))
         );
         assert_eq!(
-            needs("DELETE", "/api/v1/domains/7"),
+            needs("DELETE", "/api/v1/domains/{id}"),
             Some(Needs::One(Permission::DomainsWrite))
         );
         assert_eq!(needs("GET", "/api/v1/keys/current"), Some(Needs::AnyKey));
         assert_eq!(needs("GET", "/api/v1/api-keys"), None);
         assert_eq!(needs("GET", "/api/v1/links/"), None);
-        assert_eq!(needs("PATCH", "/api/v1/links/1"), None);
+        assert_eq!(needs("PATCH", "/api/v1/links/{id}"), None);
     }
 
     #[test]
