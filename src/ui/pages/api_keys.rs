@@ -97,19 +97,35 @@ fn permission_fields() -> Markup {
 
 /// "No Rate Limit" (the default) or a number of requests per minute.
 fn rate_limit_fields() -> Markup {
+    shown_when_unticked(
+        ("key-no-limit", "no_rate_limit", "No Rate Limit"),
+        "key-rate-field",
+        field(
+            "key-rate",
+            "Requests per minute",
+            "rate_limit_per_minute",
+            Some("More requests in one minute get 429 with Retry-After until the minute ends."),
+            html! {
+                input #key-rate name="rate_limit_per_minute" type="number" min="1" max=(MAX_PER_MINUTE) step="1"
+                    inputmode="numeric" aria-describedby=(described_by("key-rate", true));
+            },
+        ),
+    )
+}
+
+/// A checkbox, ticked by default (the permissive choice), and the field that unticking it
+/// shows: "Allow All IP Addresses" / IP Whitelist, "No Rate Limit" / Requests per minute.
+fn shown_when_unticked(
+    (check_id, name, label): (&str, &str, &str),
+    field_id: &str,
+    field: Markup,
+) -> Markup {
     html! {
-        div.field.check data-field="no_rate_limit" {
-            input #key-no-limit name="no_rate_limit" type="checkbox" checked;
-            label for="key-no-limit" { "No Rate Limit" }
+        div.field.check data-field=(name) {
+            input id=(check_id) name=(name) type="checkbox" checked;
+            label for=(check_id) { (label) }
         }
-        div #key-rate-field hidden {
-            (field("key-rate", "Requests per minute", "rate_limit_per_minute",
-                Some("More requests in one minute get 429 with Retry-After until the minute ends."),
-                html! {
-                    input #key-rate name="rate_limit_per_minute" type="number" min="1" max=(MAX_PER_MINUTE) step="1"
-                        inputmode="numeric" aria-describedby=(described_by("key-rate", true));
-                }))
-        }
+        div id=(field_id) hidden { (field) }
     }
 }
 
@@ -195,20 +211,16 @@ fn domain_scope_field() -> Markup {
 }
 
 fn ip_fields() -> Markup {
-    html! {
-        div.field.check data-field="allow_all_ips" {
-            input #key-allow-all name="allow_all_ips" type="checkbox" checked;
-            label for="key-allow-all" { "Allow All IP Addresses" }
-        }
-        div #key-whitelist-field hidden {
-            (field("key-whitelist", "IP Whitelist", "ip_whitelist",
-                Some("One IP address or CIDR range per line, e.g. 192.168.1.1 or 10.0.0.0/8. Only requests from these addresses are accepted."),
-                html! {
-                    textarea #key-whitelist .mono name="ip_whitelist" rows="4" spellcheck="false" autocomplete="off"
-                        aria-describedby=(described_by("key-whitelist", true)) {}
-                }))
-        }
-    }
+    shown_when_unticked(
+        ("key-allow-all", "allow_all_ips", "Allow All IP Addresses"),
+        "key-whitelist-field",
+        field("key-whitelist", "IP Whitelist", "ip_whitelist",
+            Some("One IP address or CIDR range per line, e.g. 192.168.1.1 or 10.0.0.0/8. Only requests from these addresses are accepted."),
+            html! {
+                textarea #key-whitelist .mono name="ip_whitelist" rows="4" spellcheck="false" autocomplete="off"
+                    aria-describedby=(described_by("key-whitelist", true)) {}
+            }),
+    )
 }
 
 fn expiry_fields() -> Markup {
