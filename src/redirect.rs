@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::future::{ready, Ready};
-use std::rc::Rc;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -105,14 +104,14 @@ where
     fn new_transform(&self, next: S) -> Self::Future {
         ready(Ok(ShortLinksService {
             next,
-            st: Rc::new(self.0.clone()),
+            st: self.0.clone(),
         }))
     }
 }
 
 pub struct ShortLinksService<S> {
     next: S,
-    st: Rc<web::Data<AppState>>,
+    st: web::Data<AppState>,
 }
 
 type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;

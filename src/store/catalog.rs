@@ -203,7 +203,11 @@ impl Catalog {
         if let Some(d) = inner.domains.remove(&id) {
             inner.hosts.remove(d.hostname.as_str());
         }
-        inner.counts.remove(&id);
+        // The count is exact: a domain without links (a config apply, an unforced delete)
+        // costs no walk over every link.
+        if inner.counts.remove(&id).unwrap_or(0) == 0 {
+            return;
+        }
         let ids: Vec<LinkId> = inner
             .links
             .newest_first()
