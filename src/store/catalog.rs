@@ -374,9 +374,4 @@ impl Catalog {
             }
         }
     }
-
-    /// Bytes held by the link table: for the scale benchmark.
-    pub fn link_memory(&self) -> usize {
-        self.read().links.memory()
-    }
 }

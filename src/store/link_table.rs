@@ -148,10 +148,6 @@ impl IdIndex {
     fn clear(&mut self) {
         self.0.fill(Self::NONE);
     }
-
-    fn bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<u32>()
-    }
 }
 
 /// A link lent from the table (under the catalog's lock): its fields without copies.
@@ -658,16 +654,6 @@ impl LinkTable {
         self.dead = 0;
         self.slots.shrink_to_fit();
         self.reindex();
-    }
-
-    /// Rows, arenas and indexes, in bytes: for tests and the scale benchmark.
-    pub fn memory(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.text.capacity()
-            + self.lower.capacity()
-            + self.routes.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self.by_id.bytes()
-            + self.regions.capacity() * std::mem::size_of::<Region>()
     }
 }
 
