@@ -139,11 +139,6 @@ impl Catalog {
         Some(inner.links.find(domain, slug).map(f))
     }
 
-    /// Whether `host` is a managed domain (lower-case, no port).
-    pub fn is_managed_host(&self, host: &str) -> bool {
-        self.read().hosts.contains_key(host)
-    }
-
     pub fn add_clicks(&self, counts: &HashMap<LinkId, u64>) {
         let inner = self.read();
         for (id, n) in counts {
