@@ -76,10 +76,10 @@ pub async fn request_context(
             if route != SHORT_LINK_ROUTE {
                 st.metrics.request(&route, status.as_u16());
             }
-            if let Some(KeyUse { key, ip, .. }) = key_use {
+            if let Some(KeyUse { key, ip, at, .. }) = key_use {
                 st.events.send(Event::KeyUsed {
                     key,
-                    at: crate::domain::now(),
+                    at,
                     ip,
                     method: method_label(res.request().method()),
                     path: res.request().path().to_owned(),

@@ -28,7 +28,7 @@ use serde::Deserialize;
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::config::Config;
-use crate::domain::{now, Username};
+use crate::domain::{now, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
 use crate::limiter::Quota;
@@ -67,6 +67,8 @@ pub struct KeyUse {
     pub ip: IpAddr,
     /// The key's rate-limit state after this request; `None` for a key without a limit.
     pub quota: Option<Quota>,
+    /// When the key was judged: the time its use is recorded at (one clock read a request).
+    pub at: Timestamp,
 }
 
 const ALL: DomainScope = DomainScope::All;
@@ -193,6 +195,7 @@ fn authenticate_key(
         key: key.id,
         ip,
         quota,
+        at: now,
     });
     // No auth-failure metric here: its counter sits behind a lock, and a key over its limit
     // must not buy one per request (its 429s show in the requests by route and status).
@@ -356,6 +359,7 @@ fn present(req: &HttpRequest) -> Result<PresentedKey, ApiError> {
             key: key.id,
             ip,
             quota,
+            at: now,
         });
     }
     Ok(PresentedKey {
