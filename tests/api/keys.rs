@@ -588,24 +588,14 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
 #[tokio::test]
 async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     let mut app = spawn_app().await;
-    let bin = env!("CARGO_BIN_EXE_linkdock");
-    let config_path = app.config_path.clone();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .arg("--config")
-            .arg(&config_path)
-            .output()
-            .unwrap()
-    };
-    let out = cli(&["keys", "list"]);
+    let out = app.cli(&["keys", "list"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("in use"),
         "{out:?}"
     );
     assert!(app.terminate().await);
-    let out = cli(&[
+    let out = app.cli(&[
         "keys",
         "create",
         "--name",
@@ -617,7 +607,7 @@ async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     assert!(out.status.success(), "{out:?}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = v["key"].as_str().unwrap().to_owned();
-    let out = cli(&["keys", "list"]);
+    let out = app.cli(&["keys", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("cli"));
     let app = crate::support::start(
         app.dir.clone(),

@@ -658,27 +658,16 @@ async fn declared_keys_take_permissions_and_a_rate_limit() {
 #[tokio::test]
 async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
     let mut app = spawn_app().await;
-    let bin = env!("CARGO_BIN_EXE_linkdock");
-    let config_path = app.config_path.clone();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin)
-            .args(args)
-            .arg("--config")
-            .arg(&config_path)
-            .env_remove("LINKDOCK_CONFIG")
-            .output()
-            .unwrap()
-    };
     let admin = app.admin().await;
     let (key, v) = create_key(&admin, json!({"name": "found-by-cli"})).await;
     // While the server runs, `keys check` asks it over the control socket.
-    let out = cli(&["keys", "check", &key, "--json"]);
+    let out = app.cli(&["keys", "check", &key, "--json"]);
     assert!(out.status.success(), "{out:?}");
     let found: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(found["id"], v["id"]);
     assert_eq!(found["name"], "found-by-cli");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&key[12..]));
-    let out = cli(&["keys", "check", &key[..40]]);
+    let out = app.cli(&["keys", "check", &key[..40]]);
     assert!(!out.status.success(), "a cut-off key is not well-formed");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("not a well-formed"),
@@ -687,7 +676,7 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
 
     assert!(app.terminate().await);
     // Stopped: create with permissions and a limit, roll, and check from the database.
-    let out = cli(&[
+    let out = app.cli(&[
         "keys",
         "create",
         "--name",
@@ -704,7 +693,7 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
     let made: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(made["permissions"], json!(["links:read", "links:export"]));
     assert_eq!(made["rate_limit_per_minute"], 120);
-    let out = cli(&[
+    let out = app.cli(&[
         "keys",
         "create",
         "--name",
@@ -718,7 +707,7 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
         "{out:?}"
     );
     let id = made["id"].to_string();
-    let out = cli(&["keys", "roll", &id, "--grace", "24h", "--json"]);
+    let out = app.cli(&["keys", "roll", &id, "--grace", "24h", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let rolled: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rolled["permissions"], made["permissions"]);
@@ -728,7 +717,7 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
         "{out:?}"
     );
     let new_key = rolled["key"].as_str().unwrap().to_owned();
-    let out = cli(&["keys", "list", "--json"]);
+    let out = app.cli(&["keys", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let old = list
         .as_array()
@@ -737,9 +726,9 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
         .find(|k| k["id"] == made["id"])
         .unwrap();
     assert_eq!(old["rotated_to"], rolled["id"]);
-    let mut check = std::process::Command::new(bin)
+    let mut check = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
         .args(["keys", "check", "-", "--config"])
-        .arg(&config_path)
+        .arg(&app.config_path)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -753,9 +742,9 @@ async fn the_cli_rolls_and_checks_keys_and_sets_permissions_and_limits() {
         said.contains(&format!("key {}", rolled["id"])) && said.contains("active"),
         "{said}"
     );
-    let out = cli(&["keys", "roll", &id, "--grace", "1h"]);
+    let out = app.cli(&["keys", "roll", &id, "--grace", "1h"]);
     assert!(!out.status.success(), "rolled twice");
-    let out = cli(&["keys", "roll", &id, "--grace", "soon"]);
+    let out = app.cli(&["keys", "roll", &id, "--grace", "soon"]);
     assert!(!out.status.success());
 
     let app = crate::support::start(

@@ -252,6 +252,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Run `linkdock ARGS --config <this app's config>` to the end.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_linkdock"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_path)
+            .env_remove("LINKDOCK_CONFIG")
+            .output()
+            .unwrap()
+    }
+
     /// GET a path and return the body as text, whatever the status.
     pub async fn text(&self, path: &str) -> String {
         self.http
