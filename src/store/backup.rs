@@ -119,10 +119,7 @@ pub fn backup_stopped(data_dir: &Path, dir: &Path) -> Result<BackupInfo, StoreEr
 /// migrated here, as the server would on start), every record decodable — before it is
 /// renamed into place; the previous file is kept as `linkdock.redb.before-restore`.
 pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
-    fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-        path: data_dir.to_owned(),
-        source,
-    })?;
+    super::private_dir(data_dir)?;
     let live = Store::file_in(data_dir);
     // Hold the current database, so no server starts on it while it is replaced.
     let (held, previous_unreadable) = if live.exists() {
@@ -137,7 +134,7 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
     };
     let staging = data_dir.join(".restore");
     let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging).map_err(|e| file_error("create", &staging, e))?;
+    super::private_dir(&staging)?;
     let staged = Store::file_in(&staging);
     let result = (|| {
         copy_file(file, &staged)?;
@@ -351,6 +348,7 @@ fn keep_previous(live: &Path, before: &Path) -> Result<(), StoreError> {
     }
     if fs::hard_link(live, before).is_err() {
         fs::copy(live, before).map_err(|e| file_error("keep", before, e))?;
+        super::private_file(before)?;
     }
     sync_file(before)
 }

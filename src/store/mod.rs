@@ -101,6 +101,58 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Create `dir` (and missing parents) readable by the server's user only, whatever the umask.
+/// A folder that already exists keeps the mode its operator gave it.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|source| StoreError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// The database holds password hashes and session digests: the file is made 0600 before redb
+/// first writes it (redb keeps the mode of an empty file), and an existing file that others
+/// could read (an older linkdock, a copy, a restore from a 0644 file) is tightened on open.
+/// Returns whether it created the (empty) file.
+pub(crate) fn private_file(path: &Path) -> Result<bool, StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let err = |source| StoreError::File {
+            action: "make private",
+            path: path.to_owned(),
+            source,
+        };
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(err)?;
+                tracing::info!(file = %path.display(), "database file made readable by its owner only (0600)");
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                {
+                    Ok(_) => return Ok(true),
+                    // Another process created it first: redb's open decides what happens.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(err(e)),
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(false)
+}
+
 /// redb's page cache. Its default (1 GiB) would keep every page that loading the catalog
 /// touched; reads are served from the catalog, so the cache only needs the B-tree's inner
 /// pages and a write's dirty pages.
@@ -149,22 +201,26 @@ pub struct Store {
 impl Store {
     /// Open (or create) `<data_dir>/linkdock.redb`, migrate it, and load the read models.
     pub fn open(data_dir: &Path) -> Result<Arc<Self>, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_owned(),
-            source,
-        })?;
+        private_dir(data_dir)?;
         let path = Self::file_in(data_dir);
         // redb would quietly turn a zero-byte file into a new, empty database: a truncated
         // file must not look like a fresh install.
         if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
             return Err(StoreError::EmptyFile(path));
         }
+        let created = private_file(&path)?;
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
-                other => other.into(),
+            .map_err(|e| {
+                // Never leave behind the empty file made above: it would be refused next time.
+                if created {
+                    let _ = std::fs::remove_file(&path);
+                }
+                match e {
+                    redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
+                    other => other.into(),
+                }
             })?;
         let store = Self {
             db,

@@ -472,3 +472,59 @@ async fn restore_refuses_a_running_server_and_files_that_are_not_linkdock_databa
         .collect();
     assert_eq!(hosts, ["go.example.com"], "the state of the backup");
 }
+
+/// The mode bits of a file or folder.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn the_data_folder_and_every_database_file_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let set_mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    // A fresh data dir: created by the server (the test's umask is usually 022).
+    let app = spawn_app().await;
+    let live = data_dir(&app).join("linkdock.redb");
+    assert_eq!(mode(&data_dir(&app)), 0o700, "the data folder");
+    assert_eq!(mode(&live), 0o600, "the live database");
+    let admin = app.admin().await;
+    let backup = call(admin.post("/api/v1/backup"), 201).await;
+    let file = data_dir(&app)
+        .join("backups")
+        .join(backup["name"].as_str().unwrap());
+
+    // A database left readable by an older build is tightened when it is opened.
+    set_mode(&live, 0o644);
+    let mut app = app.restart().await;
+    assert_eq!(mode(&live), 0o600, "tightened on open");
+    app.admin().await;
+
+    // A restore from a copy anyone can read still gives a private database.
+    let copy = app.dir.path().join("copied.redb");
+    std::fs::copy(&file, &copy).unwrap();
+    set_mode(&copy, 0o644);
+    assert!(app.terminate().await, "{}", app.logs());
+    let out = linkdock(&app.config_path, &["restore", copy.to_str().unwrap()], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode(&live), 0o600, "restored");
+    assert_eq!(
+        mode(&data_dir(&app).join("linkdock.redb.before-restore")),
+        0o600
+    );
+
+    // A restore into a data dir that does not exist yet creates it private.
+    let fresh = tempfile::tempdir().unwrap();
+    let config = fresh.path().join("linkdock.toml");
+    std::fs::write(&config, base_config(&fresh.path().join("data"), "")).unwrap();
+    let out = linkdock(&config, &["restore", copy.to_str().unwrap()], "");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode(&fresh.path().join("data")), 0o700);
+    assert_eq!(mode(&fresh.path().join("data/linkdock.redb")), 0o600);
+}
