@@ -361,16 +361,18 @@ impl Config {
                     source_name: name.clone(),
                     problems: vec![format!("cannot read the file: {e}")],
                 })?;
+                // Editors may save UTF-8 with a byte order mark; TOML has none.
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
                 // An editor's half-written save: applying it would drop every declared resource.
-                if text.trim().is_empty() {
+                if holds_nothing(text) {
                     return Err(ConfigError {
                         source_name: name,
                         problems: vec![
-                            "the file is empty (a save in progress?); it was not applied".into(),
+                            "the file is empty (no setting and no declaration, only blanks or comments: a save in progress?); it was not applied".into(),
                         ],
                     });
                 }
-                Self::parse(&text, &name)?
+                Self::parse(text, &name)?
             }
         };
         config.apply_env()?;
@@ -516,6 +518,12 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         keep: |next, running| next.log.format = running.log.format,
     },
 ];
+
+/// A document with no setting and no declaration: blanks and comments only. (A TOML error
+/// is left to `parse`, which says where it is.)
+fn holds_nothing(text: &str) -> bool {
+    text.trim().is_empty() || toml::from_str::<toml::Table>(text).is_ok_and(|t| t.is_empty())
+}
 
 /// Whether a TOML error is about a value (so its line/column must be kept) rather than a
 /// missing section that the defaults fill in.
@@ -753,6 +761,29 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_of_only_blanks_comments_or_a_byte_order_mark_is_refused_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        for text in [
+            "",
+            " \n\t",
+            "\u{feff}",
+            "\u{feff}\n",
+            "# a comment\n\n# another\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Config::load(Some(&path)).unwrap_err();
+            assert!(e.to_string().contains("the file is empty"), "{text:?}: {e}");
+        }
+        // A byte order mark before real settings is fine.
+        std::fs::write(&path, "\u{feff}[log]\nlevel = \"debug\"\n").unwrap();
+        assert_eq!(
+            Config::load(Some(&path)).unwrap().log.level,
+            LogLevel::Debug
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct AppState {
     pub setup: SetupGate,
     pub rng: ring::rand::SystemRandom,
     pub config_path: Option<PathBuf>,
+    /// Held for a whole reload, so the watcher and SIGHUP never interleave (one could
+    /// otherwise swap in its older file after the other applied a newer one).
+    reloading: Mutex<()>,
 }
 
 impl AppState {
@@ -53,15 +56,21 @@ impl AppState {
             setup: SetupGate::default(),
             rng: ring::rand::SystemRandom::new(),
             config_path,
+            reloading: Mutex::new(()),
         })
     }
 
     /// Re-read the config file: parse and validate it whole, apply the declared resources in
-    /// one transaction, then swap. Anything wrong keeps the running configuration.
+    /// one transaction, then swap. Anything wrong keeps the running configuration; a file
+    /// that says what is already running changes nothing. One reload at a time.
     pub fn reload(&self) {
         let Some(path) = &self.config_path else {
             return;
         };
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let running = self.config.current();
         let refuse = |e: &dyn std::fmt::Display| {
             Metrics::inc(&self.metrics.config_reload_errors);
@@ -137,5 +146,55 @@ impl SetupGate {
 
     pub fn close(&self) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::writer::Writer;
+
+    #[test]
+    fn a_reload_waits_for_the_one_already_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("linkdock.toml");
+        let mut config = Config::embedded();
+        config.storage.data_dir = dir.path().join("data");
+        std::fs::write(
+            &path,
+            format!(
+                "[storage]\ndata_dir = {:?}\n[[domains]]\nhostname = \"one.example.com\"\n",
+                config.storage.data_dir
+            ),
+        )
+        .unwrap();
+        let store = Store::open(&config.storage.data_dir).unwrap();
+        let writer = Writer::spawn(Arc::clone(&store)).unwrap();
+        let st = Arc::new(AppState::new(config, Some(path), store, writer.sink()).unwrap());
+
+        // Another reload (the watcher, say) is under way.
+        let running = st.reloading.lock().unwrap();
+        let (done, finished) = mpsc::channel();
+        let sighup = {
+            let st = Arc::clone(&st);
+            std::thread::spawn(move || {
+                st.reload();
+                done.send(()).unwrap();
+            })
+        };
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        assert!(
+            st.config.current().domains.is_empty(),
+            "nothing applied yet"
+        );
+        drop(running);
+        finished.recv().unwrap();
+        sighup.join().unwrap();
+        assert_eq!(st.config.current().domains.len(), 1);
+        drop(st);
+        writer.shutdown();
     }
 }

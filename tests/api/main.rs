@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod config_reload;
 mod docs;
 mod foundation;
 mod hardening;
