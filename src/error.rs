@@ -79,6 +79,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(String),
     PayloadTooLarge(String),
+    /// 408: the request body arrived too slowly (`server.body_timeout`).
+    RequestTimeout(String),
     UnsupportedMediaType(String),
     /// Too many failed attempts from one address.
     TooManyRequests {
@@ -122,6 +124,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
             Self::KeyRateLimited { .. } => "key-rate-limit",
@@ -141,6 +144,7 @@ impl ApiError {
             | Self::Forbidden(m)
             | Self::Conflict(m)
             | Self::PayloadTooLarge(m)
+            | Self::RequestTimeout(m)
             | Self::UnsupportedMediaType(m)
             | Self::Unavailable(m) => m.clone(),
             Self::Unauthenticated(why) => why.detail().into_owned(),
@@ -212,6 +216,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } | Self::KeyRateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS

@@ -2,18 +2,30 @@
 //! metrics, key-usage events, and problem+json for every `/api` error, including the 404/405
 //! that routing produces.
 
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage};
+use actix_web::rt::time::{sleep_until, Instant as TimerInstant, Sleep};
+use actix_web::web::Bytes;
+use actix_web::{web, HttpMessage, ResponseError};
+use futures_util::future::{ready, Either, LocalBoxFuture, MapOk, Ready, TryFutureExt};
+use futures_util::Stream;
 
 use crate::auth::KeyUse;
-use crate::error::{problem_response, PROBLEM_JSON};
+use crate::config::BodyPace;
+use crate::error::{problem_response, ApiError, PROBLEM_JSON};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
@@ -104,6 +116,184 @@ pub async fn request_context(
         Ok(res)
     })
     .await
+}
+
+/// Hold every request body to `server.body_timeout` / `body_min_bytes_per_second`
+/// (`BodyPace`): a body that arrives slower is cut off, the request is answered 408 and the
+/// connection closed, so a client trickling bytes cannot hold a connection. The outermost
+/// middleware, so short links are covered too. A request without a body passes straight
+/// through (two header lookups, no allocation).
+pub struct PaceBodies(pub web::Data<AppState>);
+
+pub struct PaceBodiesService<S> {
+    next: S,
+    st: web::Data<AppState>,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for PaceBodies
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = PaceBodiesService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, next: S) -> Self::Future {
+        ready(Ok(PaceBodiesService {
+            next,
+            st: self.0.clone(),
+        }))
+    }
+}
+
+type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
+
+impl<S, B> Service<ServiceRequest> for PaceBodiesService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future =
+        Either<Passed<S::Future, B>, LocalBoxFuture<'static, Result<Self::Response, Self::Error>>>;
+
+    actix_web::dev::forward_ready!(next);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        if !has_body(req.headers()) {
+            return Either::Left(
+                self.next
+                    .call(req)
+                    .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
+            );
+        }
+        let pace = self.st.config.current().server.body_pace();
+        let end = Rc::new(Cell::new(BodyEnd::Open));
+        let inner = req.take_payload();
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(Paced::new(inner, pace, Rc::clone(&end))),
+        });
+        // (Errors of handlers and extractors come back as responses.)
+        let res = self.next.call(req);
+        Either::Right(Box::pin(async move {
+            let res = res.await?;
+            let mut res = if end.get() == BodyEnd::TimedOut {
+                let (request, _) = res.into_parts();
+                tracing::info!(
+                    method = %request.method(),
+                    path = request.path(),
+                    "request body too slow; answered 408 and closing the connection"
+                );
+                let e = ApiError::RequestTimeout(format!(
+                    "the request body did not arrive in time (at least {} bytes a second after the first {} s)",
+                    pace.min_bytes_per_second,
+                    pace.timeout.as_secs()
+                ));
+                ServiceResponse::new(request, e.error_response()).map_into_right_body()
+            } else {
+                res.map_into_left_body()
+            };
+            // An unread (or cut-off) body would otherwise be drained for as long as the client
+            // trickles it, before the connection could serve another request.
+            if end.get() != BodyEnd::Done {
+                res.response_mut()
+                    .head_mut()
+                    .set_connection_type(ConnectionType::Close);
+            }
+            Ok(res)
+        }))
+    }
+}
+
+fn has_body(headers: &header::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyEnd {
+    Open,
+    Done,
+    TimedOut,
+}
+
+/// A request body that fails once it falls behind its `BodyPace`. One timer per body, reset
+/// only when it fires before the body has earned more time.
+struct Paced {
+    inner: Payload,
+    pace: BodyPace,
+    started: TimerInstant,
+    received: u64,
+    timer: Pin<Box<Sleep>>,
+    end: Rc<Cell<BodyEnd>>,
+}
+
+impl Paced {
+    fn new(inner: Payload, pace: BodyPace, end: Rc<Cell<BodyEnd>>) -> Self {
+        let started = TimerInstant::now();
+        Self {
+            inner,
+            pace,
+            started,
+            received: 0,
+            timer: Box::pin(sleep_until(started + pace.timeout)),
+            end,
+        }
+    }
+
+    fn too_slow() -> PayloadError {
+        PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the request body arrived too slowly",
+        ))
+    }
+}
+
+impl Stream for Paced {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.end.get() == BodyEnd::TimedOut {
+            return Poll::Ready(Some(Err(Self::too_slow())));
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.received += chunk.len() as u64;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(None) => {
+                this.end.set(BodyEnd::Done);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Pending => loop {
+                if this.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                // The timer fired: the body may have earned more time since it was set.
+                match this.started.checked_add(this.pace.allowed(this.received)) {
+                    Some(deadline) if deadline > this.timer.deadline() => {
+                        this.timer.as_mut().reset(deadline);
+                    }
+                    Some(_) => {
+                        this.end.set(BodyEnd::TimedOut);
+                        return Poll::Ready(Some(Err(Self::too_slow())));
+                    }
+                    // Beyond what the clock can hold: it never runs out.
+                    None => return Poll::Pending,
+                }
+            },
+        }
+    }
 }
 
 /// The route pattern of a request for `/metrics`, without `match_pattern()`, which walks the

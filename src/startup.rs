@@ -71,6 +71,7 @@ impl Application {
             .apply_declared(&config.declared())
             .map_err(|e| StartError::Declared(e.to_string()))?;
         let addr = config.server.listen;
+        let header_timeout = config.server.header_timeout.0;
         let listener = TcpListener::bind(addr).map_err(|source| StartError::Listen {
             addr: addr.to_string(),
             source,
@@ -99,8 +100,10 @@ impl Application {
             App::new()
                 .app_data(st.clone())
                 .wrap(actix_web::middleware::from_fn(middleware::request_context))
-                // Outermost: short links are answered before routing and the request span.
+                // Short links are answered before routing and the request span.
                 .wrap(redirect::ShortLinks(st.clone()))
+                // Outermost: every request body, short links' too, keeps its pace.
+                .wrap(middleware::PaceBodies(st.clone()))
                 .route("/healthz", web::get().to(api::system::healthz))
                 .route("/metrics", web::get().to(api::system::metrics))
                 .service(api::scope())
@@ -114,6 +117,7 @@ impl Application {
                 .default_service(web::to(redirect::fallback))
         })
         .shutdown_timeout(30)
+        .client_request_timeout(header_timeout)
         .listen(listener)
         .map_err(|source| StartError::Listen {
             addr: addr.to_string(),

@@ -8,6 +8,7 @@ pub mod watch;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,27 @@ pub struct ServerConfig {
     /// The one forwarding header believed from a trusted proxy; every other is ignored.
     #[serde(default)]
     pub client_ip_header: ClientIpHeader,
+    /// Restart needed. A connection's (first) request headers must arrive within this.
+    pub header_timeout: HumanDuration,
+    /// With `body_min_bytes_per_second`: how long a request body may take (`BodyPace`).
+    pub body_timeout: HumanDuration,
+    pub body_min_bytes_per_second: NonZeroU32,
+}
+
+/// How slowly a request body may arrive: within `timeout`, plus one second for every
+/// `min_bytes_per_second` bytes received. A slower client gets 408 and loses its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    pub timeout: Duration,
+    pub min_bytes_per_second: NonZeroU32,
+}
+
+impl BodyPace {
+    /// How long after its start a body that has delivered `received` bytes may still run.
+    pub fn allowed(&self, received: u64) -> Duration {
+        let earned = received / u64::from(self.min_bytes_per_second.get());
+        self.timeout.saturating_add(Duration::from_secs(earned))
+    }
 }
 
 /// Which forwarding header names the client behind a trusted proxy.
@@ -97,6 +119,13 @@ impl ServerConfig {
         match &self.public_url {
             Some(url) => url.as_str().to_owned(),
             None => format!("http://{}", crate::healthcheck::probe_addr(bound)),
+        }
+    }
+
+    pub fn body_pace(&self) -> BodyPace {
+        BodyPace {
+            timeout: self.body_timeout.0,
+            min_bytes_per_second: self.body_min_bytes_per_second,
         }
     }
 
@@ -397,6 +426,14 @@ impl Config {
         if self.keys.sweep_interval.0 < Duration::from_millis(100) {
             problems.push("keys.sweep_interval: at least 100ms".to_owned());
         }
+        for (name, d) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.body_timeout", self.server.body_timeout),
+        ] {
+            if d.0 < Duration::from_secs(1) {
+                problems.push(format!("{name}: at least 1s"));
+            }
+        }
         if self.keys.max_failed_auth_per_minute == 0 {
             problems.push("keys.max_failed_auth_per_minute: at least 1".to_owned());
         }
@@ -508,6 +545,11 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         keep: |next, running| next.server.listen = running.server.listen,
     },
     RestartOnly {
+        name: "server.header_timeout",
+        differs: |a, b| a.server.header_timeout != b.server.header_timeout,
+        keep: |next, running| next.server.header_timeout = running.server.header_timeout,
+    },
+    RestartOnly {
         name: "storage.data_dir",
         differs: |a, b| a.storage.data_dir != b.storage.data_dir,
         keep: |next, running| next.storage.data_dir.clone_from(&running.storage.data_dir),
@@ -567,6 +609,26 @@ mod tests {
         assert_eq!(c.playground.history_limit_per_user, 200);
         assert!(c.docs.public);
         assert_eq!(c.log.level, LogLevel::Info);
+        assert_eq!(c.server.header_timeout.0, Duration::from_secs(5));
+        let pace = c.server.body_pace();
+        assert_eq!(pace.allowed(0), Duration::from_secs(10));
+        assert_eq!(pace.allowed(1023), Duration::from_secs(10));
+        assert_eq!(pace.allowed(10 * 1024), Duration::from_secs(20));
+    }
+
+    #[test]
+    fn slow_client_limits_have_a_floor() {
+        for bad in [
+            "header_timeout = \"500ms\"",
+            "body_timeout = \"0s\"",
+            "body_min_bytes_per_second = 0",
+        ] {
+            let e = Config::parse(&format!("[server]\n{bad}\n"), "t").unwrap_err();
+            assert!(
+                e.to_string().contains("server") || e.to_string().contains("line 2"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -13,4 +13,5 @@ mod keys;
 mod keys_policy;
 mod links;
 mod public_url;
+mod slow_clients;
 mod transfer;
