@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::domain::{now, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
-use crate::limiter::Quota;
+use crate::limiter::{Failures, Quota};
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
@@ -139,13 +139,13 @@ fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, 
 
 /// A key refused for what it is (malformed, unknown, revoked, expired, rotated). A malformed
 /// key (bad shape or checksum, detectable offline) is a cheap 401 that is not counted; the
-/// other failures count against the caller's address, and past the limit they get 429.
+/// other failures count against the caller's address (`KeysConfig::failure_source`), and past
+/// the limit they get 429.
 fn key_refused(st: &AppState, config: &Config, ip: IpAddr, why: KeyFailure) -> ApiError {
     if !why.is_offline() {
-        if let Some(retry) = st
-            .key_failures
-            .fail(ip, config.keys.max_failed_auth_per_minute)
-        {
+        let limit = config.keys.max_failed_auth_per_minute;
+        let source = config.keys.failure_source(ip);
+        if let Failures::Over(retry) = st.key_failures.fail(source, limit) {
             st.metrics.auth_failure("rate_limited");
             return ApiError::TooManyRequests {
                 retry_after_secs: retry.0,

@@ -5,6 +5,7 @@ mod support;
 
 mod backup;
 mod docs;
+mod failed_auth;
 mod foundation;
 mod hardening;
 mod healthcheck;
