@@ -169,7 +169,9 @@ impl FailureLimiter {
     pub fn with_capacity(capacity: usize) -> Self {
         let started = now();
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(started))).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(started)))
+                .collect(),
             hasher: std::collections::hash_map::RandomState::new(),
             shard_cap: capacity.div_ceil(SHARDS).max(1),
         }

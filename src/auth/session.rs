@@ -116,7 +116,10 @@ impl<'a> Attempt<'a> {
             .sign_in_failures_by_ip
             .attempt(source, limits.1)
             .map_err(refused)?;
-        let by_name = match st.sign_in_failures.attempt((source, name.as_str()), limits.0) {
+        let by_name = match st
+            .sign_in_failures
+            .attempt((source, name.as_str()), limits.0)
+        {
             Ok(n) => n,
             Err(retry) => {
                 st.sign_in_failures_by_ip.forgive(source);
@@ -139,7 +142,9 @@ impl<'a> Attempt<'a> {
     /// logged, since people type their password into the username field.
     fn failed(mut self, user: Option<&Username>, what: &'static str) {
         self.failed = true;
-        self.st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+        self.st
+            .metrics
+            .auth_failure(AuthFailure::BadCredentials.label());
         let client = self.ip;
         let user = user.map_or("(no such user)", Username::as_str);
         tracing::warn!(%client, user, "{what}");

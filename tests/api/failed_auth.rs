@@ -1,4 +1,4 @@
-//! The failure limits (issue "Trust, round three", items 7 and 8).
+//! The failure limits and the security log (issue "Trust, round three", items 7, 8 and 12).
 //! Each test failed on the code before its fix.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::support::{
-    base_config, call, cheap_password_hash, expect, start, Options, Session, TestApp,
+    base_config, call, cheap_password_hash, eventually, expect, start, Options, Session, TestApp,
     ADMIN_PASSWORD,
 };
 
@@ -126,7 +126,11 @@ async fn a_colleagues_wrong_sign_ins_do_not_lock_out_others_behind_the_same_addr
     let res = sign_in(&app, office, "colleague", "colleague-password").await;
     assert!(res.headers().contains_key("retry-after"));
     expect(res, 429).await;
-    assert_eq!(password_checks(&app).await, checks, "a refused attempt is hashed");
+    assert_eq!(
+        password_checks(&app).await,
+        checks,
+        "a refused attempt is hashed"
+    );
     // So does the colleague from elsewhere.
     expect(
         sign_in(&app, "198.51.100.21", "colleague", "colleague-password").await,
@@ -151,7 +155,154 @@ async fn spraying_many_usernames_from_one_address_is_throttled() {
     for (name, pw) in [("u6", "Winter2026!"), ("admin", ADMIN_PASSWORD)] {
         expect(sign_in(&app, sprayer, name, pw).await, 429).await;
     }
-    assert_eq!(password_checks(&app).await, checks, "a refused attempt is hashed");
+    assert_eq!(
+        password_checks(&app).await,
+        checks,
+        "a refused attempt is hashed"
+    );
     // Another address is not affected.
-    expect(sign_in(&app, "203.0.113.51", "admin", ADMIN_PASSWORD).await, 200).await;
+    expect(
+        sign_in(&app, "203.0.113.51", "admin", ADMIN_PASSWORD).await,
+        200,
+    )
+    .await;
+}
+
+/// The log lines that contain every one of `parts`.
+fn lines_with(logs: &str, parts: &[&str]) -> Vec<String> {
+    logs.lines()
+        .filter(|l| parts.iter().all(|p| l.contains(p)))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn logged(app: &TestApp, parts: &[&str]) -> String {
+    eventually(5, || {
+        let found = lines_with(&app.logs(), parts);
+        async move {
+            found
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("no log line with {parts:?}"))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn security_events_are_logged_with_the_client_and_never_a_secret() {
+    let app = behind_proxy("max_failed_auth_per_minute = 3\n").await;
+    let admin = app.admin().await;
+
+    // A failed sign-in of a user: the user and the address, never the password.
+    expect(
+        sign_in(&app, "192.0.2.10", "admin", "hunter2-wrong").await,
+        401,
+    )
+    .await;
+    let line = logged(&app, &["WARN", "sign-in failed", "192.0.2.10"]).await;
+    assert!(line.contains("admin"), "{line}");
+    // A name that is no user is not logged: it may be a password typed in the wrong field.
+    expect(
+        sign_in(&app, "192.0.2.11", "s3cret-in-the-name", "x").await,
+        401,
+    )
+    .await;
+    logged(&app, &["WARN", "sign-in failed", "192.0.2.11"]).await;
+
+    // An unknown key.
+    let unknown = unknown_key(&app, &admin).await;
+    call(with_key(&app, "192.0.2.20", &unknown), 401).await;
+    logged(&app, &["WARN", "192.0.2.20", "unknown"]).await;
+
+    // A revoked key: its id and display prefix.
+    let (revoked, rv) = create_key(&admin, json!({"name": "revoked"})).await;
+    let prefix = |v: &Value| v["prefix"].as_str().unwrap().to_owned();
+    admin
+        .post_json(
+            &format!("/api/v1/api-keys/{}/revoke", rv["id"]),
+            json!({}),
+            200,
+        )
+        .await;
+    call(with_key(&app, "192.0.2.21", &revoked), 401).await;
+    let line = logged(&app, &["WARN", "192.0.2.21", "revoked"]).await;
+    assert!(
+        line.contains(&format!("key_id={}", rv["id"])) && line.contains(&prefix(&rv)),
+        "{line}"
+    );
+
+    // A rotated key (rolled without a grace period).
+    let (rolled, rl) = create_key(&admin, json!({"name": "rolled"})).await;
+    admin
+        .post_json(
+            &format!("/api/v1/api-keys/{}/roll", rl["id"]),
+            json!({}),
+            201,
+        )
+        .await;
+    call(with_key(&app, "192.0.2.22", &rolled), 401).await;
+    let line = logged(&app, &["INFO", "192.0.2.22", "rotated"]).await;
+    assert!(line.contains(&prefix(&rl)), "{line}");
+
+    // An expired key.
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (expiring, ex) = create_key(&admin, json!({"name": "soon", "expires_at": soon})).await;
+    eventually(6, || async {
+        let res = with_key(&app, "192.0.2.23", &expiring)
+            .send()
+            .await
+            .unwrap();
+        (res.status() == 401).then_some(())
+    })
+    .await;
+    let line = logged(&app, &["INFO", "192.0.2.23", "expired"]).await;
+    assert!(line.contains(&prefix(&ex)), "{line}");
+
+    // A whitelist refusal.
+    let (fenced, fv) = create_key(
+        &admin,
+        json!({"name": "fenced", "allow_all_ips": false, "ip_whitelist": ["10.0.0.0/8"]}),
+    )
+    .await;
+    call(with_key(&app, "192.0.2.24", &fenced), 403).await;
+    let line = logged(&app, &["WARN", "192.0.2.24", "whitelist"]).await;
+    assert!(line.contains(&prefix(&fv)), "{line}");
+
+    // The failed-key limit tripping (3 failures), once.
+    for _ in 0..4 {
+        let _ = with_key(&app, "192.0.2.25", &unknown).send().await.unwrap();
+    }
+    logged(&app, &["WARN", "192.0.2.25", "reached the limit"]).await;
+    // And the sign-in limit.
+    for _ in 0..3 {
+        expect(
+            sign_in(&app, "192.0.2.26", "admin", "hunter2-wrong").await,
+            401,
+        )
+        .await;
+    }
+    logged(&app, &["WARN", "192.0.2.26", "reached the limit"]).await;
+
+    let logs = app.logs();
+    assert_eq!(
+        lines_with(&logs, &["192.0.2.25", "reached the limit"]).len(),
+        1
+    );
+    for secret in [
+        unknown.as_str(),
+        revoked.as_str(),
+        rolled.as_str(),
+        expiring.as_str(),
+        fenced.as_str(),
+        "hunter2-wrong",
+        "s3cret-in-the-name",
+        ADMIN_PASSWORD,
+    ] {
+        assert!(!logs.contains(secret), "{secret} is in the log:\n{logs}");
+    }
 }
