@@ -1,16 +1,20 @@
-//! Counting failures per client address, for the failed-auth and sign-in limits, and
-//! requests per key for a key's own rate limit (`MinuteWindow`). A leaf: it knows nothing of
-//! keys or HTTP.
+//! Counting failures per client, for the failed-auth and sign-in limits, and requests per key
+//! for a key's own rate limit (`MinuteWindow`). A leaf: it knows nothing of keys or HTTP.
 //!
 //! Only failures are ever counted or looked up, so a request that authenticates never touches
 //! the limiter. The table is split into shards, each behind its own lock and holding at most
-//! `SHARD_CAP` addresses, so a flood of failures from many addresses neither serialises the
-//! server on one lock nor grows memory without bound; each shard forgets its counts at the end
-//! of its one-minute window, all at once, without scanning.
+//! its share of the capacity, so a flood of failures from many sources neither serialises the
+//! server on one lock nor grows memory without bound. A full shard forgets the source that
+//! failed least recently to make room, so a flood cannot make the table stop counting: a
+//! source that keeps failing stays counted. Each shard forgets its counts at the end of its
+//! one-minute window, all at once, without scanning.
+//!
+//! Sources are counted by any hashable key (an address, an address and a username); the table
+//! keeps only a 64-bit keyed hash of it, so every entry has the same small size.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,94 +22,225 @@ use std::time::{Duration, Instant};
 /// The counting window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 const SHARDS: usize = 64;
-/// Addresses tracked per shard; past this, new addresses are not counted until the window ends.
-const SHARD_CAP: usize = 4096;
+/// Sources tracked by default, over all shards.
+const CAPACITY: usize = SHARDS * 4096;
 
-/// How long until the address may try again.
+/// The limiter's clock: the one place it reads the time.
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// How long until the source may try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
+
+/// The prefix length that IPv6 clients are counted by: one customer usually holds a whole
+/// /64 (or more), so counting single IPv6 addresses would give each client 2^64 budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "u8")]
+pub struct Ipv6Prefix(u8);
+
+impl Ipv6Prefix {
+    pub const MIN: u8 = 32;
+}
+
+impl TryFrom<u8> for Ipv6Prefix {
+    type Error = String;
+    fn try_from(bits: u8) -> Result<Self, String> {
+        if (Self::MIN..=128).contains(&bits) {
+            Ok(Self(bits))
+        } else {
+            Err(format!("an IPv6 prefix length from {} to 128", Self::MIN))
+        }
+    }
+}
+
+impl Default for Ipv6Prefix {
+    fn default() -> Self {
+        Self(64)
+    }
+}
+
+/// A client as the failure limits count it: an IPv4 address, or the IPv6 network of the
+/// configured prefix that the address is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(IpAddr);
+
+impl Source {
+    pub fn of(ip: IpAddr, v6: Ipv6Prefix) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(v6.0)).unwrap_or(0);
+                Self(IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask)))
+            }
+            v4 => Self(v4),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What one counted failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failures {
+    /// Still within the limit.
+    Within,
+    /// This failure used the last one allowed: the next is refused until the window ends.
+    Reached(RetryAfter),
+    /// Past the limit.
+    Over(RetryAfter),
+}
 
 pub struct FailureLimiter {
     shards: Box<[Mutex<Shard>]>,
     hasher: std::collections::hash_map::RandomState,
+    shard_cap: usize,
 }
 
 struct Shard {
     started: Instant,
-    counts: HashMap<IpAddr, u32>,
+    /// Key hash → its count and when it last failed (`tick`).
+    counts: HashMap<u64, Entry>,
+    /// Tick → key hash, oldest first: who to forget when the shard is full.
+    recency: BTreeMap<u64, u64>,
+    next_tick: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    count: u32,
+    tick: u64,
+}
+
+impl Shard {
+    fn new(started: Instant) -> Self {
+        Self {
+            started,
+            counts: HashMap::new(),
+            recency: BTreeMap::new(),
+            next_tick: 0,
+        }
+    }
+
+    fn count(&self, key: u64) -> u32 {
+        self.counts.get(&key).map_or(0, |e| e.count)
+    }
+
+    /// The entry of `key`, made the most recent; a new one in a full shard takes the place of
+    /// the least recently failed.
+    fn touch(&mut self, key: u64, cap: usize) -> &mut Entry {
+        let tick = self.next_tick;
+        self.next_tick += 1;
+        if let Some(e) = self.counts.get(&key) {
+            self.recency.remove(&e.tick);
+        } else if self.counts.len() >= cap {
+            if let Some((_, oldest)) = self.recency.pop_first() {
+                self.counts.remove(&oldest);
+            }
+        }
+        self.recency.insert(tick, key);
+        let e = self.counts.entry(key).or_insert(Entry { count: 0, tick });
+        e.tick = tick;
+        e
+    }
+
+    fn retry_after(&self) -> RetryAfter {
+        RetryAfter(
+            WINDOW
+                .saturating_sub(now().saturating_duration_since(self.started))
+                .as_secs()
+                .max(1),
+        )
+    }
 }
 
 impl Default for FailureLimiter {
     fn default() -> Self {
-        let now = Instant::now();
-        Self {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        started: now,
-                        counts: HashMap::new(),
-                    })
-                })
-                .collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
-        }
+        Self::with_capacity(CAPACITY)
     }
 }
 
 impl FailureLimiter {
-    fn shard(&self, ip: IpAddr) -> std::sync::MutexGuard<'_, Shard> {
-        let i = (self.hasher.hash_one(ip) as usize) % SHARDS;
-        let mut shard = self.shards[i]
+    /// A limiter tracking at most about `capacity` sources at once.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let started = now();
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(started)))
+                .collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            shard_cap: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, key: impl Hash) -> (u64, std::sync::MutexGuard<'_, Shard>) {
+        let h = self.hasher.hash_one(key);
+        let mut shard = self.shards[(h as usize) % SHARDS]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shard.started.elapsed() >= WINDOW {
-            shard.started = Instant::now();
-            shard.counts = HashMap::new();
+        let t = now();
+        if t.saturating_duration_since(shard.started) >= WINDOW {
+            *shard = Shard::new(t);
         }
-        shard
+        (h, shard)
     }
 
-    /// Whether `ip` has already used up its `limit` failures in this window.
-    pub fn blocked(&self, ip: IpAddr, limit: u32) -> Option<RetryAfter> {
-        let shard = self.shard(ip);
-        let n = shard.counts.get(&ip).copied().unwrap_or(0);
-        (n >= limit).then(|| retry_after(&shard))
+    /// Whether `key` has already used up its `limit` failures in this window.
+    pub fn blocked(&self, key: impl Hash, limit: u32) -> Option<RetryAfter> {
+        let (h, shard) = self.shard(key);
+        (shard.count(h) >= limit).then(|| shard.retry_after())
     }
 
-    /// Count one failure of `ip`; `Some` once this failure reaches the limit.
-    pub fn fail(&self, ip: IpAddr, limit: u32) -> Option<RetryAfter> {
-        let mut shard = self.shard(ip);
-        let full = shard.counts.len() >= SHARD_CAP;
-        let n = match shard.counts.get_mut(&ip) {
-            Some(n) => {
-                *n = n.saturating_add(1);
-                *n
-            }
-            None if full => return None,
-            None => {
-                shard.counts.insert(ip, 1);
-                1
-            }
-        };
-        (n > limit).then(|| retry_after(&shard))
+    /// Count one failure of `key` against `limit`.
+    pub fn fail(&self, key: impl Hash, limit: u32) -> Failures {
+        let (h, mut shard) = self.shard(key);
+        let e = self.touch(&mut shard, h);
+        e.count = e.count.saturating_add(1);
+        let n = e.count;
+        match n.cmp(&limit) {
+            std::cmp::Ordering::Less => Failures::Within,
+            std::cmp::Ordering::Equal => Failures::Reached(shard.retry_after()),
+            std::cmp::Ordering::Greater => Failures::Over(shard.retry_after()),
+        }
     }
 
-    /// Addresses currently tracked, for tests and metrics.
+    /// Count an attempt whose outcome is not known yet (a password check), so that
+    /// concurrent attempts cannot pass the limit together; `Err` when `limit` is used up: the
+    /// attempt is refused and not counted. `Ok` is the count with this attempt. `forgive` it
+    /// when it succeeds.
+    pub fn attempt(&self, key: impl Hash, limit: u32) -> Result<u32, RetryAfter> {
+        let (h, mut shard) = self.shard(key);
+        let e = self.touch(&mut shard, h);
+        if e.count >= limit {
+            return Err(shard.retry_after());
+        }
+        e.count += 1;
+        Ok(e.count)
+    }
+
+    /// Take back an `attempt` that succeeded: it was not a failure.
+    pub fn forgive(&self, key: impl Hash) {
+        let (h, mut shard) = self.shard(key);
+        if let Some(e) = shard.counts.get_mut(&h) {
+            e.count = e.count.saturating_sub(1);
+        }
+    }
+
+    fn touch<'s>(&self, shard: &'s mut Shard, h: u64) -> &'s mut Entry {
+        shard.touch(h, self.shard_cap)
+    }
+
+    /// Sources currently tracked, for tests and metrics.
     pub fn tracked(&self) -> usize {
         self.shards
             .iter()
             .map(|s| s.lock().map_or(0, |s| s.counts.len()))
             .sum()
     }
-}
-
-fn retry_after(shard: &Shard) -> RetryAfter {
-    RetryAfter(
-        WINDOW
-            .saturating_sub(shard.started.elapsed())
-            .as_secs()
-            .max(1),
-    )
 }
 
 /// Requests counted in fixed one-minute windows of the wall clock (`12:00:00`–`12:00:59`), in
@@ -239,20 +374,88 @@ mod tests {
         let l = FailureLimiter::default();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        for _ in 0..3 {
-            assert_eq!(l.fail(a, 3), None);
-        }
+        assert_eq!(l.fail(a, 3), Failures::Within);
+        assert_eq!(l.fail(a, 3), Failures::Within);
+        assert!(matches!(l.fail(a, 3), Failures::Reached(_)));
         assert!(l.blocked(a, 3).is_some_and(|r| (1..=60).contains(&r.0)));
-        assert!(l.fail(a, 3).is_some());
+        assert!(matches!(l.fail(a, 3), Failures::Over(_)));
         assert_eq!(l.blocked(b, 3), None);
     }
 
     #[test]
     fn memory_is_bounded_whatever_the_number_of_addresses() {
         let l = FailureLimiter::default();
-        for i in 0..(SHARDS * SHARD_CAP * 2) as u32 {
+        for i in 0..(CAPACITY * 2) as u32 {
             l.fail(IpAddr::from(i.to_be_bytes()), 10);
         }
-        assert!(l.tracked() <= SHARDS * SHARD_CAP);
+        assert!(l.tracked() <= CAPACITY);
+    }
+
+    /// An IPv6 address in its own /64: `n` in the network half.
+    fn v6(n: u64) -> Source {
+        let ip = IpAddr::V6(Ipv6Addr::from(
+            (0x2001_0db8_u128 << 96) | (u128::from(n) << 64) | 1,
+        ));
+        Source::of(ip, Ipv6Prefix::default())
+    }
+
+    #[test]
+    fn a_flood_of_new_sources_does_not_stop_the_counting() {
+        // A full table used to ignore new sources, so after a flood a fresh address could
+        // fail without limit. Now the least recently failed source makes room.
+        let l = FailureLimiter::with_capacity(10_000);
+        for n in 0..100_000 {
+            l.fail(v6(n), 30);
+        }
+        let fresh = v6(u64::MAX);
+        let mut flood = 100_000..;
+        for i in 1..=30 {
+            assert!(l.blocked(fresh, 30).is_none(), "blocked after {i} failures");
+            let counted = l.fail(fresh, 30);
+            assert_eq!(matches!(counted, Failures::Reached(_)), i == 30, "{i}");
+            // The flood goes on between its attempts.
+            for n in flood.by_ref().take(100) {
+                l.fail(v6(n), 30);
+            }
+        }
+        assert!(l.blocked(fresh, 30).is_some());
+        assert!(matches!(l.fail(fresh, 30), Failures::Over(_)));
+        assert!(l.tracked() <= 10_000 + SHARDS);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_network() {
+        let p = |s: &str| s.parse::<IpAddr>().unwrap();
+        let by64 = |s: &str| Source::of(p(s), Ipv6Prefix::default());
+        assert_eq!(by64("2001:db8:1:2::1"), by64("2001:db8:1:2:ffff::9"));
+        assert_ne!(by64("2001:db8:1:2::1"), by64("2001:db8:1:3::1"));
+        assert_eq!(by64("2001:db8:1:2:3:4:5:6").to_string(), "2001:db8:1:2::");
+        let whole = Ipv6Prefix::try_from(128).unwrap();
+        assert_ne!(
+            Source::of(p("2001:db8::1"), whole),
+            Source::of(p("2001:db8::2"), whole)
+        );
+        let by48 = Ipv6Prefix::try_from(48).unwrap();
+        assert_eq!(
+            Source::of(p("2001:db8:1:2::1"), by48),
+            Source::of(p("2001:db8:1:3::1"), by48)
+        );
+        // IPv4, also written as IPv4-mapped IPv6, is one address.
+        assert_eq!(by64("::ffff:192.0.2.1"), by64("192.0.2.1"));
+        assert_ne!(by64("192.0.2.1"), by64("192.0.2.2"));
+        assert!(Ipv6Prefix::try_from(0).is_err() && Ipv6Prefix::try_from(129).is_err());
+    }
+
+    #[test]
+    fn an_attempt_past_the_limit_is_refused_uncounted_and_a_success_is_forgiven() {
+        let l = FailureLimiter::default();
+        let key = ("192.0.2.1", "admin");
+        assert_eq!(l.attempt(key, 2), Ok(1));
+        assert_eq!(l.attempt(key, 2), Ok(2));
+        assert!(l.attempt(key, 2).is_err());
+        assert!(l.attempt(key, 2).is_err(), "refusals are not counted");
+        l.forgive(key);
+        assert_eq!(l.attempt(key, 2), Ok(2));
+        assert_eq!(l.attempt(("192.0.2.1", "other"), 2), Ok(1));
     }
 }

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub config_reloads: AtomicU64,
     pub config_reload_errors: AtomicU64,
     pub sweeper_runs: AtomicU64,
+    /// Passwords checked against a hash (sign-ins, password changes).
+    pub password_checks: AtomicU64,
 }
 
 impl Metrics {
@@ -162,6 +164,11 @@ impl Metrics {
                 "linkdock_sweeper_runs_total",
                 "Runs of the key-expiry sweeper.",
                 &self.sweeper_runs,
+            ),
+            (
+                "linkdock_password_checks_total",
+                "Passwords checked against a hash (sign-ins, password changes).",
+                &self.password_checks,
             ),
         ];
         for (name, help, counter) in simple {

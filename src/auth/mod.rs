@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::domain::{now, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
-use crate::limiter::Quota;
+use crate::limiter::{Failures, Quota};
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId};
@@ -138,22 +138,53 @@ fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, 
 }
 
 /// A key refused for what it is (malformed, unknown, revoked, expired, rotated). A malformed
-/// key (bad shape or checksum, detectable offline) is a cheap 401 that is not counted; the
-/// other failures count against the caller's address, and past the limit they get 429.
-fn key_refused(st: &AppState, config: &Config, ip: IpAddr, why: KeyFailure) -> ApiError {
+/// key (bad shape or checksum, detectable offline) is a cheap 401 that is neither counted nor
+/// logged; the other failures are logged and count against the caller's address, and past the
+/// limit they get 429 (logged once, when the limit is reached).
+fn key_refused(
+    st: &AppState,
+    config: &Config,
+    ip: IpAddr,
+    why: KeyFailure,
+    key: Option<&KeyEntry>,
+) -> ApiError {
     if !why.is_offline() {
-        if let Some(retry) = st
-            .key_failures
-            .fail(ip, config.keys.max_failed_auth_per_minute)
-        {
-            st.metrics.auth_failure("rate_limited");
-            return ApiError::TooManyRequests {
-                retry_after_secs: retry.0,
-            };
+        let limit = config.keys.max_failed_auth_per_minute;
+        let source = config.keys.failure_source(ip);
+        match st.key_failures.fail(source, limit) {
+            Failures::Over(retry) => {
+                st.metrics.auth_failure("rate_limited");
+                return ApiError::TooManyRequests {
+                    retry_after_secs: retry.0,
+                };
+            }
+            Failures::Reached(retry) => {
+                log_key_refusal(ip, why, key);
+                tracing::warn!(client = %ip, counted_as = %source, limit, retry_after_secs = retry.0,
+                    "failed API key checks reached the limit; further ones get 429");
+            }
+            Failures::Within => log_key_refusal(ip, why, key),
         }
     }
     st.metrics.auth_failure(why.label());
     ApiError::Unauthenticated(why.into())
+}
+
+/// The security log of a refused key: the client, the key's id and display prefix when it
+/// is known, never what was presented.
+fn log_key_refusal(ip: IpAddr, why: KeyFailure, key: Option<&KeyEntry>) {
+    let reason = why.label();
+    match (key, why) {
+        (None, _) => {
+            tracing::warn!(client = %ip, reason, "API key refused: not a key of this server")
+        }
+        (Some(k), KeyFailure::Revoked) => {
+            tracing::warn!(client = %ip, key_id = k.id, key_prefix = %k.prefix, reason, "API key refused: revoked")
+        }
+        (Some(k), _) => {
+            tracing::info!(client = %ip, key_id = k.id, key_prefix = %k.prefix, reason, "API key refused: {reason}")
+        }
+    }
 }
 
 fn ip_refused(ip: IpAddr) -> ApiError {
@@ -180,9 +211,14 @@ fn authenticate_key(
         .verify(presented, &config.keys.prefix, ip, now)
     {
         Ok(key) => key,
-        Err(Rejection::Key(why)) => return Err(key_refused(st, &config, ip, why)),
-        Err(Rejection::Ip) => {
+        Err(Rejection::Key(why)) => return Err(key_refused(st, &config, ip, why, None)),
+        Err(Rejection::Unusable(key, why)) => {
+            return Err(key_refused(st, &config, ip, why, Some(&key)))
+        }
+        Err(Rejection::Ip(key)) => {
             st.metrics.auth_failure("ip");
+            tracing::warn!(client = %ip, key_id = key.id, key_prefix = %key.prefix,
+                "API key refused: client address outside the key's IP whitelist");
             return Err(ip_refused(ip));
         }
     };
@@ -345,7 +381,7 @@ fn present(req: &HttpRequest) -> Result<PresentedKey, ApiError> {
         .store
         .keys
         .identify(presented, &config.keys.prefix)
-        .map_err(|why| key_refused(st, &config, ip, why))?;
+        .map_err(|why| key_refused(st, &config, ip, why, None))?;
     let now = now();
     let ip_allowed = key.ip.permits(ip);
     let quota = key.quota(now);

@@ -13,6 +13,8 @@ use ring::rand::SecureRandom;
 use crate::domain::{now, same_secret, Password, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
+use crate::limiter::{RetryAfter, Source};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::records::SessionRecord;
 
@@ -77,20 +79,105 @@ pub struct OpenedSession {
     pub csrf_token: String,
 }
 
-/// Check credentials and open a session. Failed attempts count against the caller's address
-/// in the sign-in limiter (not the key limiter).
+/// One password check, counted before it runs in both sign-in limits: per address and
+/// username (`keys.max_failed_auth_per_minute`: a colleague's typos behind the same address
+/// do not lock anyone else out) and per address over all usernames
+/// (`keys.max_failed_sign_ins_per_ip_per_minute`: password spraying). Counting first means a
+/// refused attempt, or concurrent ones past a limit, never reach the hash. Dropped without
+/// `failed`, the attempt is taken back: it succeeded, or was never judged.
+struct Attempt<'a> {
+    st: &'a AppState,
+    ip: IpAddr,
+    source: Source,
+    /// As typed (trimmed): the per-username count. Never logged unless it names a user.
+    name: String,
+    counts: (u32, u32),
+    limits: (u32, u32),
+    failed: bool,
+}
+
+impl<'a> Attempt<'a> {
+    fn begin(st: &'a AppState, ip: IpAddr, username: &str) -> Result<Self, ApiError> {
+        let config = st.config.current();
+        let keys = &config.keys;
+        let source = keys.failure_source(ip);
+        let name = username.trim().to_owned();
+        let limits = (
+            keys.max_failed_auth_per_minute,
+            keys.max_failed_sign_ins_per_ip_per_minute,
+        );
+        let refused = |retry: RetryAfter| {
+            st.metrics.auth_failure("rate_limited");
+            ApiError::TooManyRequests {
+                retry_after_secs: retry.0,
+            }
+        };
+        let by_ip = st
+            .sign_in_failures_by_ip
+            .attempt(source, limits.1)
+            .map_err(refused)?;
+        let by_name = match st
+            .sign_in_failures
+            .attempt((source, name.as_str()), limits.0)
+        {
+            Ok(n) => n,
+            Err(retry) => {
+                st.sign_in_failures_by_ip.forgive(source);
+                return Err(refused(retry));
+            }
+        };
+        Ok(Self {
+            st,
+            ip,
+            source,
+            name,
+            counts: (by_name, by_ip),
+            limits,
+            failed: false,
+        })
+    }
+
+    /// The password was wrong (or the user unknown): the attempt stays counted, and logged.
+    /// `user` is the account it named, if one exists: a name that is no account is not
+    /// logged, since people type their password into the username field.
+    fn failed(mut self, user: Option<&Username>, what: &'static str) {
+        self.failed = true;
+        self.st
+            .metrics
+            .auth_failure(AuthFailure::BadCredentials.label());
+        let client = self.ip;
+        let user = user.map_or("(no such user)", Username::as_str);
+        tracing::warn!(%client, user, "{what}");
+        if self.counts.0 == self.limits.0 {
+            tracing::warn!(%client, counted_as = %self.source, user, limit = self.limits.0,
+                "failed sign-ins for this username reached the limit; further ones get 429");
+        }
+        if self.counts.1 == self.limits.1 {
+            tracing::warn!(%client, counted_as = %self.source, limit = self.limits.1,
+                "failed sign-ins from this address reached the limit over all usernames; further ones get 429");
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.failed {
+            self.st
+                .sign_in_failures
+                .forgive((self.source, self.name.as_str()));
+            self.st.sign_in_failures_by_ip.forgive(self.source);
+        }
+    }
+}
+
+/// Check credentials and open a session; failures count as `Attempt` says.
 pub async fn open_session(
     st: &actix_web::web::Data<AppState>,
     ip: IpAddr,
     username: String,
     password: String,
 ) -> Result<OpenedSession, ApiError> {
-    let limit = st.config.current().keys.max_failed_auth_per_minute;
-    if let Some(retry) = st.sign_in_failures.blocked(ip, limit) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry.0,
-        });
-    }
+    let attempt = Attempt::begin(st, ip, &username)?;
     let st2 = st.clone();
     let record = blocking(move || {
         Ok(Username::parse(&username)
@@ -111,12 +198,12 @@ pub async fn open_session(
             .map_err(|busy| ApiError::TooManyRequests {
                 retry_after_secs: busy.0,
             })?;
-    let user = name.filter(|_| verified);
-    let Some(username) = user else {
-        st.sign_in_failures.fail(ip, limit);
-        st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+    Metrics::inc(&st.metrics.password_checks);
+    let Some(username) = name.clone().filter(|_| verified) else {
+        attempt.failed(name.as_ref(), "sign-in failed: wrong username or password");
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
+    drop(attempt);
     let opened = start_session(st, username).await?;
     tracing::info!(user = %opened.username, "signed in");
     Ok(opened)
@@ -154,12 +241,7 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<OpenedSession, ApiError> {
-    let limit = st.config.current().keys.max_failed_auth_per_minute;
-    if let Some(retry) = st.sign_in_failures.blocked(ip, limit) {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: retry.0,
-        });
-    }
+    let attempt = Attempt::begin(st, ip, user.username.as_str())?;
     let new = Password::parse(new).map_err(|e| e.at("new_password"))?;
     let name = user.username.clone();
     let st2 = st.clone();
@@ -172,19 +254,23 @@ pub async fn change_password(
     let busy = |b: crate::state::Busy| ApiError::TooManyRequests {
         retry_after_secs: b.0,
     };
-    if !st
+    let verified = st
         .passwords
         .check(Some(record.password_hash), current)
         .await
-        .map_err(busy)?
-    {
-        st.sign_in_failures.fail(ip, limit);
-        st.metrics.auth_failure(AuthFailure::BadCredentials.label());
+        .map_err(busy)?;
+    Metrics::inc(&st.metrics.password_checks);
+    if !verified {
+        attempt.failed(
+            Some(&user.username),
+            "password change refused: wrong current password",
+        );
         return Err(ApiError::invalid(
             "current_password",
             "this is not your current password",
         ));
     }
+    drop(attempt);
     let hash = st
         .passwords
         .hash(new)

@@ -20,6 +20,7 @@ use crate::domain::{
     Permissions, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
+use crate::limiter::{Ipv6Prefix, Source};
 use crate::store::{DeclaredKey, DeclaredState, DeclaredUser};
 
 /// The documented defaults, as shipped in the repository.
@@ -155,6 +156,18 @@ pub struct KeysConfig {
     pub prefix: KeyPrefix,
     pub sweep_interval: HumanDuration,
     pub max_failed_auth_per_minute: u32,
+    /// Failed sign-ins from one address per minute over all usernames (password spraying);
+    /// per username the limit is `max_failed_auth_per_minute`.
+    pub max_failed_sign_ins_per_ip_per_minute: u32,
+    /// IPv6 clients are counted by their network of this prefix length in both limits.
+    pub failed_auth_ipv6_prefix: Ipv6Prefix,
+}
+
+impl KeysConfig {
+    /// The client as the failure limits count it.
+    pub fn failure_source(&self, ip: std::net::IpAddr) -> Source {
+        Source::of(ip, self.failed_auth_ipv6_prefix)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -437,6 +450,9 @@ impl Config {
         if self.keys.max_failed_auth_per_minute == 0 {
             problems.push("keys.max_failed_auth_per_minute: at least 1".to_owned());
         }
+        if self.keys.max_failed_sign_ins_per_ip_per_minute == 0 {
+            problems.push("keys.max_failed_sign_ins_per_ip_per_minute: at least 1".to_owned());
+        }
         if self.import.max_bytes < 1024 {
             problems.push("import.max_bytes: at least 1024".to_owned());
         }
@@ -605,6 +621,8 @@ mod tests {
         assert_eq!(c.keys.prefix.as_str(), "ldk");
         assert_eq!(c.keys.sweep_interval.0, Duration::from_secs(60));
         assert_eq!(c.keys.max_failed_auth_per_minute, 30);
+        assert_eq!(c.keys.max_failed_sign_ins_per_ip_per_minute, 100);
+        assert_eq!(c.keys.failed_auth_ipv6_prefix, Ipv6Prefix::default());
         assert_eq!(c.import.max_bytes, 52_428_800);
         assert_eq!(c.playground.history_limit_per_user, 200);
         assert!(c.docs.public);

@@ -22,8 +22,12 @@ pub struct AppState {
     pub events: EventSink,
     /// Failed API-key checks per client address.
     pub key_failures: FailureLimiter,
-    /// Failed sign-ins per client address: separate, so bad keys never lock anyone out of the UI.
+    /// Failed sign-ins per client address and username: separate, so bad keys never lock
+    /// anyone out of the UI, and per username, so one person's typos do not lock out the
+    /// others behind the same address.
     pub sign_in_failures: FailureLimiter,
+    /// Failed sign-ins per client address over all usernames (password spraying).
+    pub sign_in_failures_by_ip: FailureLimiter,
     /// Password checks, on their own low-priority threads.
     pub passwords: PasswordChecker,
     pub metrics: Metrics,
@@ -48,6 +52,7 @@ impl AppState {
             events,
             key_failures: FailureLimiter::default(),
             sign_in_failures: FailureLimiter::default(),
+            sign_in_failures_by_ip: FailureLimiter::default(),
             passwords: PasswordChecker::start(
                 PasswordChecker::default_threads(),
                 passwords::QUEUE_WAIT,

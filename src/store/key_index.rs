@@ -121,12 +121,15 @@ pub struct KeyIndex {
     by_digest: RwLock<HashMap<KeyDigest, Arc<KeyEntry>>>,
 }
 
-/// Why a presented key was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a presented key was refused (with the key, when it is known: for the log).
+#[derive(Debug)]
 pub enum Rejection {
+    /// Not a key of this server: malformed, bad checksum, unknown.
     Key(KeyFailure),
+    /// A known key that cannot be used now: revoked, expired, rotated.
+    Unusable(Arc<KeyEntry>, KeyFailure),
     /// The key is valid but the client address is outside its whitelist.
-    Ip,
+    Ip(Arc<KeyEntry>),
 }
 
 impl KeyIndex {
@@ -141,9 +144,11 @@ impl KeyIndex {
         now: Timestamp,
     ) -> Result<Arc<KeyEntry>, Rejection> {
         let key = self.identify(presented, prefix).map_err(Rejection::Key)?;
-        key.usable_at(now).map_err(Rejection::Key)?;
+        if let Err(why) = key.usable_at(now) {
+            return Err(Rejection::Unusable(key, why));
+        }
         if !key.ip.permits(ip) {
-            return Err(Rejection::Ip);
+            return Err(Rejection::Ip(key));
         }
         Ok(key)
     }

@@ -6,6 +6,7 @@ mod support;
 mod backup;
 mod config_reload;
 mod docs;
+mod failed_auth;
 mod foundation;
 mod hardening;
 mod healthcheck;
