@@ -11,5 +11,6 @@ mod healthcheck;
 mod keys;
 mod keys_policy;
 mod links;
+mod observability;
 mod public_url;
 mod transfer;
