@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::DomainError;
+use crate::domain::{DomainError, Permission};
 use crate::keys::KeyFailure;
 use crate::store::StoreError;
 
@@ -75,6 +75,12 @@ pub enum ApiError {
     BadRequest(String),
     Unauthenticated(AuthFailure),
     Forbidden(String),
+    /// 403 for an API key that lacks what the route needs: the permission, or `None` where no
+    /// key may go. Answers RFC 6750's `insufficient_scope` challenge.
+    InsufficientScope {
+        scope: Option<Permission>,
+        detail: String,
+    },
     NotFound(&'static str),
     MethodNotAllowed,
     Conflict(String),
@@ -119,7 +125,7 @@ impl ApiError {
             Self::Invalid(_) => "validation",
             Self::BadRequest(_) => "bad-request",
             Self::Unauthenticated(_) => "unauthenticated",
-            Self::Forbidden(_) => "forbidden",
+            Self::Forbidden(_) | Self::InsufficientScope { .. } => "forbidden",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict(_) => "conflict",
@@ -146,7 +152,8 @@ impl ApiError {
             | Self::PayloadTooLarge(m)
             | Self::RequestTimeout(m)
             | Self::UnsupportedMediaType(m)
-            | Self::Unavailable(m) => m.clone(),
+            | Self::Unavailable(m)
+            | Self::InsufficientScope { detail: m, .. } => m.clone(),
             Self::Unauthenticated(why) => why.detail().into_owned(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
@@ -163,6 +170,36 @@ impl ApiError {
             ),
             Self::Internal(_) => "an internal error occurred; it has been logged".into(),
         }
+    }
+}
+
+impl ApiError {
+    /// The RFC 6750 `WWW-Authenticate` challenge: plain `Bearer` when no key was presented
+    /// (§3.1: no error code then), `invalid_token` for a key refused for what it is,
+    /// `insufficient_scope` with the permission for a key that lacks it. A failed sign-in
+    /// (username and password) is not a Bearer matter.
+    fn challenge(&self) -> Option<header::HeaderValue> {
+        let text = match self {
+            Self::Unauthenticated(
+                AuthFailure::Missing | AuthFailure::NotBearer | AuthFailure::SessionInvalid,
+            ) => return Some(header::HeaderValue::from_static("Bearer")),
+            // The description is the detail (it never holds the key), without the two
+            // characters RFC 6750 leaves out of it.
+            Self::Unauthenticated(AuthFailure::Key(why)) => format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                why.detail().replace(['"', '\\'], "")
+            ),
+            Self::InsufficientScope { scope: Some(p), .. } => {
+                format!("Bearer error=\"insufficient_scope\", scope=\"{p}\"")
+            }
+            Self::InsufficientScope { scope: None, .. } => {
+                return Some(header::HeaderValue::from_static(
+                    "Bearer error=\"insufficient_scope\"",
+                ))
+            }
+            _ => return None,
+        };
+        header::HeaderValue::from_str(&text).ok()
     }
 }
 
@@ -211,7 +248,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Invalid(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -249,13 +286,10 @@ impl ResponseError for ApiError {
                 .body(serde_json::to_string(&body).unwrap_or_default());
         }
         let headers = res.headers_mut();
+        if let Some(challenge) = self.challenge() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
         match self {
-            Self::Unauthenticated(why) if *why != AuthFailure::BadCredentials => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer"),
-                );
-            }
             Self::TooManyRequests { retry_after_secs }
             | Self::KeyRateLimited {
                 retry_after_secs, ..

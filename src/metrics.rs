@@ -3,11 +3,17 @@
 //! Counters that every request touches are sharded by thread (`shard()`): each worker counts
 //! in its own cache line and its own map, and `/metrics` adds the shards up. A shared counter
 //! would bounce between the cores on every redirect.
+//!
+//! The latency histogram is hand-written for the same reason: a short link adds two relaxed
+//! increments on its own shard's atomics (bucket and sum) and a routed request two additions
+//! in the shard map it already locks, where the `prometheus` or `metrics` crates would add
+//! a shared registry lookup, label hashing or a global atomic per observation.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Shards of per-thread state; threads beyond this share shards (still correct, just shared).
 pub const SHARDS: usize = 16;
@@ -27,10 +33,123 @@ pub const SHORT_LINK_ROUTE: &str = "/{slug}";
 /// The statuses a short link answers with, in `ShortLinkCounts` order.
 pub const SHORT_LINK_STATUSES: [u16; 5] = [301, 302, 307, 308, 404];
 
-/// One shard of the short-link counters, alone on its cache line.
+/// The methods a short link answers, in `ShortLinkCounts` order.
+const SHORT_LINK_METHODS: [&str; 2] = ["GET", "HEAD"];
+
+/// Upper bounds of the latency buckets in nanoseconds, and as `le` labels: from 25 µs (a
+/// redirect is answered in a few) to 10 s (an import).
+const BUCKETS_NS: [u64; 18] = [
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+const BUCKET_LABELS: [&str; 18] = [
+    "2.5e-05", "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+    "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+];
+/// Buckets with the last, `+Inf`.
+const BUCKETS: usize = BUCKETS_NS.len() + 1;
+
+/// The bucket of a duration (the last one is `+Inf`).
+fn bucket(ns: u64) -> usize {
+    BUCKETS_NS.partition_point(|&b| b < ns)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The `status` label of the histogram: `2xx` … `5xx` (index 0 … 4 for 1xx … 5xx).
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+fn class(status: u16) -> u8 {
+    (status / 100).clamp(1, 5) as u8 - 1
+}
+
+/// One shard of the short-link counters, alone on its cache lines: by method, by status, and
+/// a histogram by method and class (3xx, 4xx).
 #[derive(Default)]
 #[repr(align(128))]
-struct ShortLinkCounts([AtomicU64; 5]);
+struct ShortLinkCounts {
+    by_status: [[AtomicU64; 5]; 2],
+    latency: [[AtomicHistogram; 2]; 2],
+}
+
+#[derive(Default)]
+struct AtomicHistogram {
+    buckets: [AtomicU64; BUCKETS],
+    sum_ns: AtomicU64,
+}
+
+/// Non-cumulative bucket counts and the sum, as kept under a shard's lock and as rendered.
+#[derive(Clone, Copy, Default)]
+struct Histogram {
+    buckets: [u64; BUCKETS],
+    sum_ns: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, ns: u64) {
+        self.buckets[bucket(ns)] += 1;
+        self.sum_ns = self.sum_ns.saturating_add(ns);
+    }
+
+    fn add(&mut self, other: &Histogram) {
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+}
+
+/// One route's series in a shard: counts by method and status, latency by method and class.
+/// A few entries each, found by a scan; a new one is pushed only the first time it is seen.
+#[derive(Default)]
+struct RouteSeries {
+    counts: Vec<(&'static str, u16, u64)>,
+    latency: Vec<(&'static str, u8, Histogram)>,
+}
+
+impl RouteSeries {
+    fn record(&mut self, method: &'static str, status: u16, ns: u64) {
+        match self
+            .counts
+            .iter_mut()
+            .find(|(m, s, _)| *m == method && *s == status)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => self.counts.push((method, status, 1)),
+        }
+        let c = class(status);
+        match self
+            .latency
+            .iter_mut()
+            .find(|(m, k, _)| *m == method && *k == c)
+        {
+            Some((_, _, h)) => h.observe(ns),
+            None => {
+                let mut h = Histogram::default();
+                h.observe(ns);
+                self.latency.push((method, c, h));
+            }
+        }
+    }
+}
 
 /// The route label of a request that no route matched, set by the fallback service for the
 /// request metrics (a request extension).
@@ -39,9 +158,9 @@ pub struct RouteLabel(pub &'static str);
 
 #[derive(Default)]
 pub struct Metrics {
-    /// Per shard: route pattern → status → count.
-    requests: [Mutex<HashMap<String, HashMap<u16, u64>>>; SHARDS],
-    /// Per shard: short links answered, by status.
+    /// Per shard: route pattern → its series.
+    requests: [Mutex<HashMap<String, RouteSeries>>; SHARDS],
+    /// Per shard: short links answered.
     short_links: [ShortLinkCounts; SHARDS],
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,
     pub config_reloads: AtomicU64,
@@ -52,14 +171,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, route: &str, status: u16) {
+    /// A routed request answered: its count and its latency, under the shard's own lock.
+    pub fn request(&self, route: &str, method: &'static str, status: u16, took: Duration) {
         let mut map = self.requests[shard()]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ns = nanos(took);
         match map.get_mut(route) {
-            Some(by_status) => *by_status.entry(status).or_default() += 1,
+            Some(series) => series.record(method, status, ns),
             None => {
-                map.insert(route.to_owned(), HashMap::from([(status, 1)]));
+                let mut series = RouteSeries::default();
+                series.record(method, status, ns);
+                map.insert(route.to_owned(), series);
             }
         }
     }
@@ -73,22 +196,39 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// A short link answered (`/{slug}`): one uncontended increment.
-    pub fn short_link(&self, status: u16) {
-        if let Some(i) = SHORT_LINK_STATUSES.iter().position(|s| *s == status) {
-            self.short_links[shard()].0[i].fetch_add(1, Ordering::Relaxed);
-        }
+    /// A short link answered (`/{slug}`, `GET` or else `HEAD`): three uncontended increments.
+    pub fn short_link(&self, head: bool, status: u16, took: Duration) {
+        let Some(i) = SHORT_LINK_STATUSES.iter().position(|s| *s == status) else {
+            return;
+        };
+        let m = usize::from(head);
+        let shard = &self.short_links[shard()];
+        shard.by_status[m][i].fetch_add(1, Ordering::Relaxed);
+        let h = &shard.latency[m][usize::from(status >= 400)];
+        let ns = nanos(took);
+        h.buckets[bucket(ns)].fetch_add(1, Ordering::Relaxed);
+        h.sum_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
-    /// Short links answered with a redirect and with a 404, summed over the shards.
-    fn short_link_totals(&self) -> [u64; 5] {
-        let mut out = [0; 5];
+    /// Short links answered by method and status, and their latency by method and class,
+    /// summed over the shards.
+    fn short_link_totals(&self) -> ([[u64; 5]; 2], [[Histogram; 2]; 2]) {
+        let mut counts = [[0; 5]; 2];
+        let mut latency = [[Histogram::default(); 2]; 2];
         for s in &self.short_links {
-            for (o, c) in out.iter_mut().zip(&s.0) {
-                *o += c.load(Ordering::Relaxed);
+            for m in 0..2 {
+                for (o, c) in counts[m].iter_mut().zip(&s.by_status[m]) {
+                    *o += c.load(Ordering::Relaxed);
+                }
+                for (o, h) in latency[m].iter_mut().zip(&s.latency[m]) {
+                    for (b, a) in o.buckets.iter_mut().zip(&h.buckets) {
+                        *b += a.load(Ordering::Relaxed);
+                    }
+                    o.sum_ns = o.sum_ns.saturating_add(h.sum_ns.load(Ordering::Relaxed));
+                }
             }
         }
-        out
+        (counts, latency)
     }
 
     pub fn inc(counter: &AtomicU64) {
@@ -98,32 +238,70 @@ impl Metrics {
     /// The exposition text; `keys_by_status` comes from the key index at render time.
     pub fn render(&self, keys_by_status: &[(&str, u64)]) -> String {
         let mut out = String::new();
-        out.push_str("# HELP linkdock_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE linkdock_http_requests_total counter\n");
-        let mut rows: BTreeMap<(String, u16), u64> = BTreeMap::new();
+        let mut rows: BTreeMap<(String, &str, u16), u64> = BTreeMap::new();
+        let mut latency: BTreeMap<(String, &str, u8), Histogram> = BTreeMap::new();
         for shard in &self.requests {
             let map = shard
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (route, by) in map.iter() {
-                for (status, n) in by {
-                    *rows.entry((route.clone(), *status)).or_default() += n;
+            for (route, series) in map.iter() {
+                for (method, status, n) in &series.counts {
+                    *rows.entry((route.clone(), method, *status)).or_default() += n;
+                }
+                for (method, class, h) in &series.latency {
+                    latency
+                        .entry((route.clone(), method, *class))
+                        .or_default()
+                        .add(h);
                 }
             }
         }
-        let short = self.short_link_totals();
-        for (status, n) in SHORT_LINK_STATUSES.iter().zip(short) {
-            if n > 0 {
-                *rows
-                    .entry((SHORT_LINK_ROUTE.to_owned(), *status))
-                    .or_default() += n;
+        let (short, short_latency) = self.short_link_totals();
+        for (m, method) in SHORT_LINK_METHODS.iter().enumerate() {
+            for (status, n) in SHORT_LINK_STATUSES.iter().zip(short[m]) {
+                if n > 0 {
+                    rows.insert((SHORT_LINK_ROUTE.to_owned(), method, *status), n);
+                }
+            }
+            for (c, h) in short_latency[m].iter().enumerate() {
+                if h.buckets.iter().any(|&n| n > 0) {
+                    // 3xx, 4xx
+                    latency.insert((SHORT_LINK_ROUTE.to_owned(), method, 2 + c as u8), *h);
+                }
             }
         }
-        for ((route, status), n) in rows {
+        out.push_str(
+            "# HELP linkdock_http_requests_total HTTP requests by route, method and status.\n",
+        );
+        out.push_str("# TYPE linkdock_http_requests_total counter\n");
+        for ((route, method, status), n) in rows {
             let _ = writeln!(
                 out,
-                "linkdock_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                "linkdock_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
                 escape(&route)
+            );
+        }
+        out.push_str("# HELP linkdock_http_request_duration_seconds Time from the request's arrival at linkdock to its response, by route, method and status class.\n");
+        out.push_str("# TYPE linkdock_http_request_duration_seconds histogram\n");
+        for ((route, method, class), h) in latency {
+            let labels = format!(
+                "route=\"{}\",method=\"{method}\",status=\"{}\"",
+                escape(&route),
+                CLASSES[usize::from(class)]
+            );
+            let mut total = 0;
+            for (i, n) in h.buckets.iter().enumerate() {
+                total += n;
+                let le = BUCKET_LABELS.get(i).copied().unwrap_or("+Inf");
+                let _ = writeln!(
+                    out,
+                    "linkdock_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {total}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "linkdock_http_request_duration_seconds_sum{{{labels}}} {}\nlinkdock_http_request_duration_seconds_count{{{labels}}} {total}",
+                h.sum_ns as f64 / 1e9
             );
         }
         out.push_str("# HELP linkdock_auth_failures_total Failed authentications by reason.\n");
@@ -139,15 +317,16 @@ impl Metrics {
                 "linkdock_auth_failures_total{{reason=\"{reason}\"}} {n}"
             );
         }
+        let by_status = |i: usize| short[0][i] + short[1][i];
         let _ = writeln!(
             out,
             "# HELP linkdock_redirects_total Redirects answered.\n# TYPE linkdock_redirects_total counter\nlinkdock_redirects_total {}",
-            short[..4].iter().sum::<u64>()
+            (0..4).map(by_status).sum::<u64>()
         );
         let _ = writeln!(
             out,
             "# HELP linkdock_redirect_misses_total Redirect requests for unknown or expired links.\n# TYPE linkdock_redirect_misses_total counter\nlinkdock_redirect_misses_total {}",
-            short[4]
+            by_status(4)
         );
         let simple = [
             (
@@ -184,10 +363,179 @@ impl Metrics {
         for (status, n) in keys_by_status {
             let _ = writeln!(out, "linkdock_api_keys{{status=\"{status}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP linkdock_build_info The running build; the value is always 1.\n# TYPE linkdock_build_info gauge\nlinkdock_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        process::render(&mut out);
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The standard `process_*` metrics, read from `/proc` at render time (Linux; elsewhere, and
+/// for any file that cannot be read, the metric is left out).
+mod process {
+    use std::fmt::Write;
+
+    /// `USER_HZ`, the unit of `/proc` CPU times: 100 on every Linux architecture linkdock
+    /// builds for (the kernel fixes it for userspace, whatever its own tick).
+    const TICKS_PER_SECOND: f64 = 100.0;
+
+    fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+
+    /// A `kB` line of `/proc/self/status` (`VmRSS:  1234 kB`), in bytes.
+    fn status_bytes(status: &str, key: &str) -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        let kb: f64 = line[key.len()..]
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024.0)
+    }
+
+    /// utime + stime (seconds) and the start time (ticks after boot) from `/proc/self/stat`.
+    fn stat() -> Option<(f64, f64)> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The command name may hold spaces and parentheses: fields are counted after the last `)`.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // `rest` starts at field 3 (state): field n is at index n - 3.
+        let num = |n: usize| fields.get(n - 3)?.parse::<f64>().ok();
+        Some((
+            (num(14)? + num(15)?) / TICKS_PER_SECOND,
+            num(22)? / TICKS_PER_SECOND,
+        ))
+    }
+
+    fn boot_time() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        stat.lines()
+            .find_map(|l| l.strip_prefix("btime "))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn max_fds() -> Option<f64> {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        let soft = line["Max open files".len()..].split_whitespace().next()?;
+        // `unlimited` is not a number: left out.
+        soft.parse().ok()
+    }
+
+    pub fn render(out: &mut String) {
+        if let Some((cpu, started)) = stat() {
+            metric(
+                out,
+                "process_cpu_seconds_total",
+                "counter",
+                "Total user and system CPU time spent in seconds.",
+                cpu,
+            );
+            if let Some(boot) = boot_time() {
+                metric(
+                    out,
+                    "process_start_time_seconds",
+                    "gauge",
+                    "Start time of the process since unix epoch in seconds.",
+                    boot + started,
+                );
+            }
+        }
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(rss) = status_bytes(&status, "VmRSS:") {
+                metric(
+                    out,
+                    "process_resident_memory_bytes",
+                    "gauge",
+                    "Resident memory size in bytes.",
+                    rss,
+                );
+            }
+            if let Some(vsz) = status_bytes(&status, "VmSize:") {
+                metric(
+                    out,
+                    "process_virtual_memory_bytes",
+                    "gauge",
+                    "Virtual memory size in bytes.",
+                    vsz,
+                );
+            }
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            // Less the one this listing holds open.
+            let open = dir.count().saturating_sub(1);
+            metric(
+                out,
+                "process_open_fds",
+                "gauge",
+                "Number of open file descriptors.",
+                open as f64,
+            );
+        }
+        if let Some(max) = max_fds() {
+            metric(
+                out,
+                "process_max_fds",
+                "gauge",
+                "Maximum number of open file descriptors.",
+                max,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_fall_in_the_first_bucket_that_holds_them() {
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(25_000), 0);
+        assert_eq!(bucket(25_001), 1);
+        assert_eq!(bucket(10_000_000_000), BUCKETS - 2);
+        assert_eq!(bucket(u64::MAX), BUCKETS - 1);
+        for (ns, label) in BUCKETS_NS.iter().zip(BUCKET_LABELS) {
+            assert_eq!(*ns as f64 / 1e9, label.parse::<f64>().unwrap());
+        }
+    }
+
+    #[test]
+    fn the_histogram_is_cumulative_and_counts_what_the_counter_counts() {
+        let m = Metrics::default();
+        m.request("/healthz", "GET", 200, Duration::from_micros(30));
+        m.request("/healthz", "GET", 200, Duration::from_secs(20));
+        m.short_link(false, 302, Duration::from_micros(3));
+        let text = m.render(&[]);
+        for line in [
+            "linkdock_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2",
+            "linkdock_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"2xx\",le=\"2.5e-05\"} 0",
+            "linkdock_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"2xx\",le=\"5e-05\"} 1",
+            "linkdock_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"2xx\",le=\"10\"} 1",
+            "linkdock_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"2xx\",le=\"+Inf\"} 2",
+            "linkdock_http_request_duration_seconds_sum{route=\"/healthz\",method=\"GET\",status=\"2xx\"} 20.00003",
+            "linkdock_http_request_duration_seconds_count{route=\"/healthz\",method=\"GET\",status=\"2xx\"} 2",
+            "linkdock_http_requests_total{route=\"/{slug}\",method=\"GET\",status=\"302\"} 1",
+            "linkdock_http_request_duration_seconds_bucket{route=\"/{slug}\",method=\"GET\",status=\"3xx\",le=\"2.5e-05\"} 1",
+            "linkdock_redirects_total 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
 }

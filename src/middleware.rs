@@ -1,13 +1,11 @@
 //! The per-request middleware: a request id on every log line of a request, route/status
-//! metrics, key-usage events, and problem+json for every `/api` error, including the 404/405
-//! that routing produces.
+//! metrics and latency, the access line, key-usage events, and problem+json for every `/api`
+//! error, including the 404/405 that routing produces.
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -23,7 +21,7 @@ use actix_web::{web, HttpMessage, ResponseError};
 use futures_util::future::{ready, Either, LocalBoxFuture, MapOk, Ready, TryFutureExt};
 use futures_util::Stream;
 
-use crate::auth::KeyUse;
+use crate::auth::{client_ip, KeyUse};
 use crate::config::BodyPace;
 use crate::error::{problem_response, ApiError, PROBLEM_JSON};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
@@ -31,27 +29,9 @@ use crate::state::AppState;
 use crate::store::writer::Event;
 use crate::telemetry::{self, RequestId};
 
-/// A new request id: 8 hex digits of a per-process salt, then 8 of a sequence, written into
-/// a stack buffer (the response header is its only allocation).
-fn next_request_id() -> RequestId {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    static SALT: OnceLock<u32> = OnceLock::new();
-    let salt = *SALT.get_or_init(|| {
-        let mut b = [0u8; 4];
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-        u32::from_le_bytes(b)
-    });
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed) as u32;
-    let word = (u64::from(salt) << 32) | u64::from(seq);
-    let mut out = [0u8; 16];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = b"0123456789abcdef"[((word >> (60 - 4 * i)) & 0xf) as usize];
-    }
-    RequestId(out)
-}
-
-/// The method as a static label (the event writer keeps it; no allocation per request).
-fn method_label(m: &actix_web::http::Method) -> &'static str {
+/// The method as a static label (the event writer and the metrics keep it; no allocation per
+/// request).
+pub fn method_label(m: &actix_web::http::Method) -> &'static str {
     use actix_web::http::Method;
     match *m {
         Method::GET => "GET",
@@ -69,11 +49,15 @@ pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = next_request_id();
+    let id = RequestId::of_request(
+        req.headers()
+            .get(telemetry::REQUEST_ID_HEADER)
+            .map(HeaderValue::as_bytes),
+    );
     telemetry::in_request(id, async move {
-        // Only the debug line reads the clock.
-        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+        let started = Instant::now();
         let res = next.call(req).await?;
+        let took = started.elapsed();
         let status = res.status();
         let is_api = res.request().path().starts_with("/api/");
         let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
@@ -84,16 +68,24 @@ pub async fn request_context(
         let key_use = res.request().extensions().get::<KeyUse>().copied();
         if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
             let route = route_label(res.request());
-            // Short links count themselves (`Metrics::short_link`).
-            if route != SHORT_LINK_ROUTE {
-                st.metrics.request(&route, status.as_u16());
+            let method = method_label(res.request().method());
+            // A short link on a host that is not managed (`redirect::fallback`).
+            if route == SHORT_LINK_ROUTE {
+                st.metrics
+                    .short_link(method == "HEAD", status.as_u16(), took);
+            } else {
+                st.metrics.request(&route, method, status.as_u16(), took);
+            }
+            if telemetry::access_enabled() {
+                let ip = client_ip(res.request(), &st.config.current());
+                telemetry::access(id, method, &route, status.as_u16(), took, ip);
             }
             if let Some(KeyUse { key, ip, at, .. }) = key_use {
                 st.events.send(Event::KeyUsed {
                     key,
                     at,
                     ip,
-                    method: method_label(res.request().method()),
+                    method,
                     path: res.request().path().to_owned(),
                     status: status.as_u16(),
                 });
@@ -106,10 +98,10 @@ pub async fn request_context(
             method = %res.request().method(),
             path = res.request().path(),
             status = status.as_u16(),
-            micros = started.map_or(0, |s| s.elapsed().as_micros() as u64),
+            micros = took.as_micros() as u64,
             "request finished"
         );
-        if let Ok(v) = HeaderValue::from_bytes(&id.0) {
+        if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
             res.headers_mut()
                 .insert(header::HeaderName::from_static("x-request-id"), v);
         }

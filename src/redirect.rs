@@ -1,13 +1,15 @@
 //! The hot path: `Host` + slug → `Location`.
 //!
 //! `ShortLinks` wraps the whole app and answers `GET`/`HEAD /{slug}` on a managed host before
-//! anything else runs: no router, no request span, no request id (a short link logs nothing),
-//! one borrowed lookup in the in-memory catalog, one per-thread counter, one click event.
+//! anything else runs: no router, no request span, no request id (a short link logs nothing
+//! unless `log.access` is on), one borrowed lookup in the in-memory catalog, per-thread
+//! counters and latency buckets, one click event.
 //! Everything else — other hosts, linkdock's own paths — goes on to routing, where `fallback`
 //! answers what no route claims.
 
 use std::borrow::Cow;
 use std::future::{ready, Ready};
+use std::time::Instant;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -16,10 +18,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{Either, MapOk, TryFutureExt};
 
+use crate::auth::client_ip;
 use crate::domain::{now, RESERVED_SEGMENTS};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
+use crate::telemetry::{self, RequestId};
 
 const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Link not found</title></head>\
@@ -65,6 +69,7 @@ fn requested_slug(req: &HttpRequest) -> Option<&str> {
 /// does not exist or has expired. `None`: not a short link of ours, let routing decide.
 fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
     let slug = requested_slug(req)?;
+    let started = Instant::now();
     let host = request_host(req)?;
     let at = now();
     let found = st.store.catalog.route(&host, slug, |link| {
@@ -83,9 +88,35 @@ fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
         );
         Some(res)
     })?;
-    let res = found.flatten().unwrap_or_else(not_found_page);
-    st.metrics.short_link(res.status().as_u16());
+    let mut res = found.flatten().unwrap_or_else(not_found_page);
+    let status = res.status().as_u16();
+    let head = *req.method() == Method::HEAD;
+    let took = started.elapsed();
+    st.metrics.short_link(head, status, took);
+    if telemetry::access_enabled() {
+        access(st, req, &mut res, head, took);
+    }
     Some(res)
+}
+
+/// The access line of a short link, with the request id the routed requests get.
+#[cold]
+fn access(
+    st: &AppState,
+    req: &HttpRequest,
+    res: &mut HttpResponse,
+    head: bool,
+    took: std::time::Duration,
+) {
+    let header = header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER);
+    let id = RequestId::of_request(req.headers().get(&header).map(HeaderValue::as_bytes));
+    let ip = client_ip(req, &st.config.current());
+    let method = if head { "HEAD" } else { "GET" };
+    let status = res.status().as_u16();
+    telemetry::access(id, method, SHORT_LINK_ROUTE, status, took, ip);
+    if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
+        res.headers_mut().insert(header, v);
+    }
 }
 
 /// The middleware that serves short links ahead of routing.
@@ -140,10 +171,10 @@ where
 
 /// What no route claimed: the 404 page, or problem+json under `/api/`. (Short links on
 /// managed hosts never get here; one on another host is a miss like an unknown slug.)
-pub async fn fallback(req: HttpRequest, st: web::Data<AppState>) -> HttpResponse {
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
     if requested_slug(&req).is_some() {
+        // Counted and timed by `middleware::request_context`, by this label.
         req.extensions_mut().insert(RouteLabel(SHORT_LINK_ROUTE));
-        st.metrics.short_link(404);
         return not_found_page();
     }
     req.extensions_mut().insert(RouteLabel("unmatched"));

@@ -1,4 +1,5 @@
-//! Logging: text or JSON on stderr, the level changeable live by a config reload.
+//! Logging: text or JSON on stderr, the level and the access line changeable live by a
+//! config reload.
 //!
 //! Every line logged while a request is being served carries its request id. The id is a
 //! task-local set by the request middleware (`in_request`), read by this module's formatters:
@@ -7,7 +8,10 @@
 
 use std::fmt::{self as stdfmt, Write as _};
 use std::future::Future;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -25,14 +29,68 @@ use crate::config::{LogFormat, LogLevel};
 type LevelHandle = reload::Handle<LevelFilter, Registry>;
 static LEVEL: OnceLock<LevelHandle> = OnceLock::new();
 
-/// A request's id: 16 lower-case hex digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestId(pub [u8; 16]);
+/// Whether each request gets an access line (`log.access`); read once a request.
+static ACCESS: AtomicBool = AtomicBool::new(false);
+
+/// The request header that carries a request's id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A request's id: the caller's own (`X-Request-ID`, when well-formed) or 16 lower-case hex
+/// digits of ours, held inline (no allocation a request).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId {
+    len: u8,
+    bytes: [u8; RequestId::MAX],
+}
 
 impl RequestId {
+    /// The longest id taken from a caller.
+    pub const MAX: usize = 128;
+
+    /// The id of a request: the incoming `X-Request-ID` when it is 1 to 128 printable ASCII
+    /// characters (it goes into log lines and a response header as is), else a new one of
+    /// ours: 8 hex digits of a per-process salt, then 8 of a sequence.
+    pub fn of_request(incoming: Option<&[u8]>) -> Self {
+        if let Some(raw) = incoming.filter(|r| {
+            (1..=Self::MAX).contains(&r.len())
+                && r.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+        }) {
+            let mut bytes = [0; Self::MAX];
+            bytes[..raw.len()].copy_from_slice(raw);
+            return Self {
+                len: raw.len() as u8,
+                bytes,
+            };
+        }
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        static SALT: OnceLock<u32> = OnceLock::new();
+        let salt = *SALT.get_or_init(|| {
+            let mut b = [0u8; 4];
+            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+            u32::from_le_bytes(b)
+        });
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed) as u32;
+        let word = (u64::from(salt) << 32) | u64::from(seq);
+        let mut bytes = [0u8; Self::MAX];
+        for (i, slot) in bytes[..16].iter_mut().enumerate() {
+            *slot = b"0123456789abcdef"[((word >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        Self { len: 16, bytes }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     pub fn as_str(&self) -> &str {
-        // Only hex digits are ever written.
-        std::str::from_utf8(&self.0).unwrap_or("")
+        // Only printable ASCII is ever written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+impl stdfmt::Debug for RequestId {
+    fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -43,6 +101,47 @@ tokio::task_local! {
 /// Run `fut` as the handling of request `id`: every line it logs names the request.
 pub async fn in_request<F: Future>(id: RequestId, fut: F) -> F::Output {
     REQUEST.scope(id, fut).await
+}
+
+/// Whether access lines are on: one relaxed load, so that off costs the hot paths nothing.
+pub fn access_enabled() -> bool {
+    ACCESS.load(Ordering::Relaxed)
+}
+
+/// Turn access lines on or off (start, config reload).
+pub fn set_access(on: bool) {
+    ACCESS.store(on, Ordering::Relaxed);
+}
+
+/// The access line of a request, at info, as request `id`. `route` is the matched pattern,
+/// never the raw path (a path can carry a secret).
+pub fn access(
+    id: RequestId,
+    method: &str,
+    route: &str,
+    status: u16,
+    took: Duration,
+    client_ip: Option<IpAddr>,
+) {
+    struct Ip(Option<IpAddr>);
+    impl stdfmt::Display for Ip {
+        fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+            match self.0 {
+                Some(ip) => ip.fmt(f),
+                None => f.write_str("unknown"),
+            }
+        }
+    }
+    REQUEST.sync_scope(id, || {
+        tracing::info!(
+            method,
+            route,
+            status,
+            duration_ms = took.as_secs_f64() * 1000.0,
+            client_ip = %Ip(client_ip),
+            "request"
+        );
+    });
 }
 
 /// The request being served on this task, if any.
@@ -61,7 +160,8 @@ fn level_filter(level: LogLevel) -> LevelFilter {
 }
 
 /// Install the global subscriber (once per process) writing to stderr.
-pub fn init(format: LogFormat, level: LogLevel) {
+pub fn init(format: LogFormat, level: LogLevel, access: bool) {
+    set_access(access);
     let (filter, handle) = reload::Layer::new(level_filter(level));
     let registry = tracing_subscriber::registry().with(filter);
     let layer = fmt::layer().with_writer(std::io::stderr).with_ansi(false);
@@ -105,8 +205,9 @@ where
     }
 }
 
-/// One JSON object a line, in tracing-subscriber's JSON shape: `timestamp`, `level`,
-/// `fields`, `target`, and `span` (`{"id", "name": "request"}`) inside a request.
+/// One JSON object a line, every field at the top (what log shippers index without a
+/// mapping): `timestamp`, `level`, `request_id` inside a request, `message`, the event's
+/// fields, `target`.
 struct JsonLine;
 
 impl<S, N> FormatEvent<S, N> for JsonLine
@@ -124,16 +225,24 @@ where
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let mut fields = JsonFields(serde_json::Map::new());
         event.record(&mut fields);
-        let mut line = serde_json::json!({
-            "timestamp": timestamp,
-            "level": event.metadata().level().as_str(),
-            "fields": fields.0,
-            "target": event.metadata().target(),
-        });
+        let mut line = serde_json::Map::new();
+        line.insert("timestamp".into(), timestamp.into());
+        line.insert("level".into(), event.metadata().level().as_str().into());
         if let Some(id) = current_request() {
-            line["span"] = serde_json::json!({"id": id.as_str(), "name": "request"});
+            line.insert("request_id".into(), id.as_str().into());
         }
-        writeln!(w, "{line}")
+        let message = fields
+            .0
+            .shift_remove("message")
+            .unwrap_or_else(|| "".into());
+        line.insert("message".into(), message);
+        // An event's field never overwrites one of the line's own.
+        for (name, value) in fields.0 {
+            line.entry(name).or_insert(value);
+        }
+        line.entry("target")
+            .or_insert_with(|| event.metadata().target().into());
+        writeln!(w, "{}", serde_json::Value::Object(line))
     }
 }
 

@@ -312,9 +312,10 @@ impl FromRequest for SessionUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match authenticate(req) {
             Ok(Caller::User(u)) => Ok(u),
-            Ok(Caller::Key(_)) => Err(ApiError::Forbidden(
-                "this endpoint is for signed-in users; API keys cannot use it".into(),
-            )),
+            Ok(Caller::Key(_)) => Err(ApiError::InsufficientScope {
+                scope: None,
+                detail: "this endpoint is for signed-in users; API keys cannot use it".into(),
+            }),
             Err(e) => Err(e),
         })
     }

@@ -74,15 +74,19 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
     match route_of(req.method().as_str(), pattern).map(|r| r.needs) {
         Some(Needs::AnyKey) => Ok(()),
         Some(Needs::One(p)) if key.permissions.contains(p) => Ok(()),
-        Some(Needs::One(p)) => Err(ApiError::Forbidden(format!(
-            "this API key lacks the permission {p}, which {} {} needs ({}); give the key {p} or use another key",
-            req.method(),
-            req.path(),
-            p.describe()
-        ))),
-        None => Err(ApiError::Forbidden(
-            "API keys cannot use this endpoint".into(),
-        )),
+        Some(Needs::One(p)) => Err(ApiError::InsufficientScope {
+            scope: Some(p),
+            detail: format!(
+                "this API key lacks the permission {p}, which {} {} needs ({}); give the key {p} or use another key",
+                req.method(),
+                req.path(),
+                p.describe()
+            ),
+        }),
+        None => Err(ApiError::InsufficientScope {
+            scope: None,
+            detail: "API keys cannot use this endpoint".into(),
+        }),
     }
 }
 

@@ -193,6 +193,8 @@ pub struct DocsConfig {
 pub struct LogConfig {
     pub level: LogLevel,
     pub format: LogFormat,
+    /// One info line per request (method, route pattern, status, duration, client address).
+    pub access: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

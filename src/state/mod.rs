@@ -104,6 +104,7 @@ impl AppState {
             Err(e) => return refuse(&e),
         }
         telemetry::set_level(next.log.level);
+        telemetry::set_access(next.log.access);
         self.config.replace(next);
         Metrics::inc(&self.metrics.config_reloads);
         tracing::info!(path = %path.display(), "configuration reloaded");

@@ -15,7 +15,7 @@ async fn healthz_and_metrics_answer() {
     assert!(crate::support::content_type(&res).starts_with("text/plain"));
     let text = res.text().await.unwrap();
     for name in [
-        "linkdock_http_requests_total{route=\"/healthz\",status=\"200\"}",
+        "linkdock_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}",
         "linkdock_redirects_total",
         "linkdock_config_reloads_total",
         "linkdock_config_reload_errors_total",
@@ -394,8 +394,8 @@ async fn json_logs_carry_the_request_id_on_every_line() {
         .unwrap()
         .to_owned();
     let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-    assert_eq!(v["span"]["id"], id.as_str(), "{line}");
-    assert!(v["fields"]["message"].is_string());
+    assert_eq!(v["request_id"], id.as_str(), "{line}");
+    assert!(v["message"].is_string(), "{line}");
 }
 
 #[tokio::test]

@@ -109,7 +109,13 @@ async fn rolling_a_key_issues_a_twin_and_the_old_one_works_until_its_grace_ends(
     })
     .await;
     let res = get(&app, &old_key, "/api/v1/links").send().await.unwrap();
-    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with(
+            "Bearer error=\"invalid_token\", error_description=\"the API key was rotated"
+        ),
+        "{challenge}"
+    );
     let d = problem(res, 401).await;
     assert!(d.contains("rotated") && d.contains(&grace), "{d}");
     call(get(&app, &new_key, "/api/v1/links"), 200).await;

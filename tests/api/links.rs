@@ -404,9 +404,10 @@ async fn redirects_answer_on_managed_hosts_only_and_count_clicks() {
     call(admin.get(&format!("/api/v1/links/{id}")), 200).await;
     let metrics = app.text("/metrics").await;
     for line in [
-        "linkdock_http_requests_total{route=\"/{slug}\",status=\"301\"} 2",
-        "linkdock_http_requests_total{route=\"/{slug}\",status=\"404\"} 2",
-        "linkdock_http_requests_total{route=\"/api/v1/links/{id}\",status=\"200\"} 1",
+        "linkdock_http_requests_total{route=\"/{slug}\",method=\"GET\",status=\"301\"} 1",
+        "linkdock_http_requests_total{route=\"/{slug}\",method=\"HEAD\",status=\"301\"} 1",
+        "linkdock_http_requests_total{route=\"/{slug}\",method=\"GET\",status=\"404\"} 2",
+        "linkdock_http_requests_total{route=\"/api/v1/links/{id}\",method=\"GET\",status=\"200\"} 1",
         "linkdock_redirects_total 2",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");

@@ -13,6 +13,7 @@ mod healthcheck;
 mod keys;
 mod keys_policy;
 mod links;
+mod observability;
 mod public_url;
 mod slow_clients;
 mod transfer;
