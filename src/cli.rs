@@ -388,11 +388,17 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             println!("key {} ({}) revoked", rec.id, rec.prefix);
         }
         KeysCommand::Roll { id, grace, json } => {
-            let secs = i64::try_from(grace.0.as_secs()).unwrap_or(i64::MAX);
+            // A grace that ends past 9999-12-31T23:59:59Z could be stored but never read back.
+            let until = i64::try_from(grace.0.as_secs())
+                .ok()
+                .and_then(|secs| now().checked_plus_secs(secs))
+                .ok_or_else(|| {
+                    "--grace: must end no later than 9999-12-31T23:59:59Z".to_owned()
+                })?;
             let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
                 .map_err(|_| "no random source".to_owned())?;
             let r = store
-                .roll_key(id, now().plus_secs(secs), plain.display_prefix(), digest)
+                .roll_key(id, until, plain.display_prefix(), digest)
                 .map_err(|e| e.to_string())?;
             if json {
                 let mut v = key_json(&store, &r.new);

@@ -101,6 +101,30 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Decode one row, naming it (table and key) in the error: one bad record is an error about
+/// that record, not about the database.
+pub(crate) fn decode_row<T: DeserializeOwned>(
+    table: &str,
+    key: impl std::fmt::Display,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("{table} record {key}: {e}")))
+}
+
+/// A row for a scan that must go on past a bad record (loading the key index, a config
+/// apply): `None`, logged with where it is, when it does not decode. A key left out is refused
+/// like an unknown one, so skipping fails closed.
+pub(crate) fn decode_or_skip<T: DeserializeOwned>(
+    table: &str,
+    key: impl std::fmt::Display,
+    bytes: &[u8],
+) -> Option<T> {
+    decode_row(table, key, bytes)
+        .map_err(|e| tracing::error!(error = %e, "left out a stored record that cannot be read"))
+        .ok()
+}
+
 /// redb's page cache. Its default (1 GiB) would keep every page that loading the catalog
 /// touched; reads are served from the catalog, so the cache only needs the B-tree's inner
 /// pages and a write's dirty pages.
