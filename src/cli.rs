@@ -594,6 +594,12 @@ fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), S
     if let Some(before) = r.previous {
         println!("the previous database is kept as {}", before.display());
     }
+    for c in &r.raised {
+        println!(
+            "the backup's {} id counter ({}) was below the largest {} id in use; raised to {}, so no id is reused",
+            c.sequence, c.from, c.sequence, c.to
+        );
+    }
     if let Some(why) = r.previous_unreadable {
         eprintln!("note: the previous database did not open ({why}); it was kept and replaced");
     }

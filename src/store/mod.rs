@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::backup::{
-    backup_stopped, restore, BackupInfo, Restored, SnapshotInfo, BEFORE_RESTORE,
+    backup_stopped, restore, BackupInfo, RaisedCounter, Restored, SnapshotInfo, BEFORE_RESTORE,
 };
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
@@ -343,7 +343,11 @@ fn next_ids(tx: &WriteTransaction, seq: &str, n: u64) -> Result<u64, StoreError>
     let mut meta = tx.open_table(META)?;
     let key = format!("seq:{seq}");
     let last = meta.get(key.as_str())?.map_or(0, |g| g.value());
-    meta.insert(key.as_str(), last + n)?;
+    // Wrapping around would hand out ids in use.
+    let end = last
+        .checked_add(n)
+        .ok_or_else(|| StoreError::Conflict(format!("no {seq} id is left to give")))?;
+    meta.insert(key.as_str(), end)?;
     Ok(last + 1)
 }
 
