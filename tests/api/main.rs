@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod bounds;
 mod docs;
 mod foundation;
 mod hardening;
