@@ -392,9 +392,7 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             let until = i64::try_from(grace.0.as_secs())
                 .ok()
                 .and_then(|secs| now().checked_plus_secs(secs))
-                .ok_or_else(|| {
-                    "--grace: must end no later than 9999-12-31T23:59:59Z".to_owned()
-                })?;
+                .ok_or_else(|| "--grace: must end no later than 9999-12-31T23:59:59Z".to_owned())?;
             let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
                 .map_err(|_| "no random source".to_owned())?;
             let r = store

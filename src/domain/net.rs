@@ -249,11 +249,11 @@ mod tests {
         // Emptying a restricted key's whitelist does not open it: that must be said.
         let e = only.patched(None, Some(list(&[]))).unwrap_err();
         assert_eq!(e.field, "ip_whitelist");
+        assert_eq!(only.patched(Some(true), Some(list(&[]))), Ok(IpPolicy::Any));
         assert_eq!(
-            only.patched(Some(true), Some(list(&[]))),
+            IpPolicy::Any.patched(None, Some(list(&[]))),
             Ok(IpPolicy::Any)
         );
-        assert_eq!(IpPolicy::Any.patched(None, Some(list(&[]))), Ok(IpPolicy::Any));
         assert!(
             !IpPolicy::from_stored(false, AllowList::default()).permits("1.2.3.4".parse().unwrap())
         );

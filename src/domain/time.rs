@@ -155,7 +155,10 @@ mod tests {
             let e = parse_rfc3339(raw, "expires_at").unwrap_err();
             assert_eq!(e.field, "expires_at", "{raw}");
             assert!(e.message.contains("9999-12-31T23:59:59Z"), "{}", e.message);
-            assert!(serde_json::from_value::<Timestamp>(raw.into()).is_err(), "{raw}");
+            assert!(
+                serde_json::from_value::<Timestamp>(raw.into()).is_err(),
+                "{raw}"
+            );
         }
         let max = parse_rfc3339("10000-01-01T11:59:59+12:00", "t");
         assert!(max.is_err(), "five-digit years are not RFC 3339");
@@ -165,7 +168,10 @@ mod tests {
         );
         assert_eq!(Timestamp::MAX.checked_plus_secs(1), None);
         assert_eq!(Timestamp::MIN.checked_plus_secs(-1), None);
-        assert_eq!(Timestamp::MAX.checked_plus_secs(-1).map(Timestamp::unix), Some(Timestamp::MAX.0 - 1));
+        assert_eq!(
+            Timestamp::MAX.checked_plus_secs(-1).map(Timestamp::unix),
+            Some(Timestamp::MAX.0 - 1)
+        );
         assert_eq!(now().checked_plus_secs(99_999_999_999 * 86_400), None);
         assert_eq!(now().checked_plus_secs(i64::MAX), None);
         assert_eq!(now().plus_secs(i64::MAX), Timestamp::MAX);

@@ -311,7 +311,10 @@ async fn a_restore_raises_an_id_counter_below_the_ids_in_use_so_no_link_is_repla
     let out = app.cli(&["restore", file.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("links id counter (0)") && said.contains("raised to 2"), "{said}");
+    assert!(
+        said.contains("links id counter (0)") && said.contains("raised to 2"),
+        "{said}"
+    );
 
     let app = start(
         Arc::clone(&app.dir),
