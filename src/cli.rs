@@ -388,11 +388,15 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             println!("key {} ({}) revoked", rec.id, rec.prefix);
         }
         KeysCommand::Roll { id, grace, json } => {
-            let secs = i64::try_from(grace.0.as_secs()).unwrap_or(i64::MAX);
+            // A grace that ends past 9999-12-31T23:59:59Z could be stored but never read back.
+            let until = i64::try_from(grace.0.as_secs())
+                .ok()
+                .and_then(|secs| now().checked_plus_secs(secs))
+                .ok_or_else(|| "--grace: must end no later than 9999-12-31T23:59:59Z".to_owned())?;
             let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
                 .map_err(|_| "no random source".to_owned())?;
             let r = store
-                .roll_key(id, now().plus_secs(secs), plain.display_prefix(), digest)
+                .roll_key(id, until, plain.display_prefix(), digest)
                 .map_err(|e| e.to_string())?;
             if json {
                 let mut v = key_json(&store, &r.new);
@@ -587,6 +591,12 @@ fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), S
     );
     if let Some(before) = r.previous {
         println!("the previous database is kept as {}", before.display());
+    }
+    for c in &r.raised {
+        println!(
+            "the backup's {} id counter ({}) was below the largest {} id in use; raised to {}, so no id is reused",
+            c.sequence, c.from, c.sequence, c.to
+        );
     }
     if let Some(why) = r.previous_unreadable {
         eprintln!("note: the previous database did not open ({why}); it was kept and replaced");

@@ -136,6 +136,10 @@ pub enum IpPolicy {
 pub const NEED_ONE_RULE: &str =
     "must hold at least one address or range unless all IP addresses are allowed";
 
+/// Why an empty whitelist alone does not open a restricted key.
+pub const OPEN_EXPLICITLY: &str =
+    "cannot be emptied on its own: send allow_all_ips: true to allow every IP address";
+
 impl IpPolicy {
     /// A new key's policy from the two wire fields. `allow_all_ips` defaults to "the
     /// whitelist is empty": a key given a whitelist is restricted to it.
@@ -144,16 +148,21 @@ impl IpPolicy {
     }
 
     /// This policy changed by a partial update: a field left out keeps its current value, and
-    /// a whitelist sent without `allow_all_ips` restricts the key to it (or opens it when empty).
+    /// a whitelist sent without `allow_all_ips` restricts the key to it. An empty one never
+    /// opens a restricted key: that takes `allow_all_ips: true`, said explicitly.
     pub fn patched(
         &self,
         allow_all_ips: Option<bool>,
         whitelist: Option<AllowList>,
     ) -> Result<Self, DomainError> {
-        let allow_all = allow_all_ips.unwrap_or_else(|| match &whitelist {
-            Some(w) => w.is_empty(),
-            None => self.is_any(),
-        });
+        let allow_all = match (allow_all_ips, &whitelist) {
+            (Some(all), _) => all,
+            (None, Some(w)) if w.is_empty() && !self.is_any() => {
+                return Err(DomainError::new("ip_whitelist", OPEN_EXPLICITLY));
+            }
+            (None, Some(w)) => w.is_empty(),
+            (None, None) => self.is_any(),
+        };
         if allow_all {
             return Ok(Self::Any);
         }
@@ -237,6 +246,14 @@ mod tests {
         assert_eq!(only.patched(None, None), Ok(only.clone()));
         assert_eq!(only.patched(Some(true), None), Ok(IpPolicy::Any));
         assert!(IpPolicy::Any.patched(Some(false), None).is_err());
+        // Emptying a restricted key's whitelist does not open it: that must be said.
+        let e = only.patched(None, Some(list(&[]))).unwrap_err();
+        assert_eq!(e.field, "ip_whitelist");
+        assert_eq!(only.patched(Some(true), Some(list(&[]))), Ok(IpPolicy::Any));
+        assert_eq!(
+            IpPolicy::Any.patched(None, Some(list(&[]))),
+            Ok(IpPolicy::Any)
+        );
         assert!(
             !IpPolicy::from_stored(false, AllowList::default()).permits("1.2.3.4".parse().unwrap())
         );

@@ -4,28 +4,50 @@ use time::OffsetDateTime;
 
 use super::DomainError;
 
-/// A UTC instant with whole seconds, written as RFC 3339 (`2027-01-31T23:59:00Z`).
+/// A UTC instant with whole seconds, written as RFC 3339 (`2027-01-31T23:59:00Z`). Always
+/// within [`Timestamp::MIN`]..=[`Timestamp::MAX`], the years RFC 3339 can write in UTC: a time
+/// outside could be stored but never read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(try_from = "String")]
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// 0000-01-01T00:00:00Z.
+    pub const MIN: Self = Self(-62_167_219_200);
+    /// 9999-12-31T23:59:59Z.
+    pub const MAX: Self = Self(253_402_300_799);
+
     pub fn unix(self) -> i64 {
         self.0
     }
 
-    /// The instant `secs` seconds after 1970-01-01T00:00:00Z.
+    /// The instant `secs` seconds after 1970-01-01T00:00:00Z, held to the range (a stored
+    /// link time outside it, written before the bound, reads as the nearest end).
     pub fn from_unix(secs: i64) -> Self {
-        Self(secs)
+        Self(secs.clamp(Self::MIN.0, Self::MAX.0))
+    }
+
+    /// The instant `secs` seconds after 1970-01-01T00:00:00Z; `None` outside the range.
+    pub fn checked_from_unix(secs: i64) -> Option<Self> {
+        (Self::MIN.0..=Self::MAX.0)
+            .contains(&secs)
+            .then_some(Self(secs))
     }
 
     pub fn rfc3339(self) -> String {
         self.to_string()
     }
 
+    /// `secs` later, held to the range: for times the server computes from its own clock
+    /// (a session's end). A time computed from input uses [`Timestamp::checked_plus_secs`].
     #[must_use]
     pub fn plus_secs(self, secs: i64) -> Self {
-        Self(self.0.saturating_add(secs))
+        Self::from_unix(self.0.saturating_add(secs))
+    }
+
+    /// `secs` later; `None` past the range.
+    pub fn checked_plus_secs(self, secs: i64) -> Option<Self> {
+        Self::checked_from_unix(self.0.checked_add(secs)?)
     }
 }
 
@@ -114,12 +136,49 @@ pub fn parse_rfc3339(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
             "must be an RFC 3339 time such as 2027-01-31T23:59:00Z",
         )
     })?;
-    Ok(Timestamp(t.unix_timestamp()))
+    // An offset can carry a four-digit year past either end in UTC (9999-12-31T23:00:00-12:00).
+    Timestamp::checked_from_unix(t.unix_timestamp()).ok_or_else(|| {
+        DomainError::new(
+            field,
+            "must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC",
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_time_past_the_years_rfc3339_can_write_is_ever_made() {
+        for raw in ["9999-12-31T23:00:00-12:00", "0000-01-01T00:00:00+01:00"] {
+            let e = parse_rfc3339(raw, "expires_at").unwrap_err();
+            assert_eq!(e.field, "expires_at", "{raw}");
+            assert!(e.message.contains("9999-12-31T23:59:59Z"), "{}", e.message);
+            assert!(
+                serde_json::from_value::<Timestamp>(raw.into()).is_err(),
+                "{raw}"
+            );
+        }
+        let max = parse_rfc3339("10000-01-01T11:59:59+12:00", "t");
+        assert!(max.is_err(), "five-digit years are not RFC 3339");
+        assert_eq!(
+            parse_rfc3339("9999-12-31T23:59:59Z", "t").unwrap(),
+            Timestamp::MAX
+        );
+        assert_eq!(Timestamp::MAX.checked_plus_secs(1), None);
+        assert_eq!(Timestamp::MIN.checked_plus_secs(-1), None);
+        assert_eq!(
+            Timestamp::MAX.checked_plus_secs(-1).map(Timestamp::unix),
+            Some(Timestamp::MAX.0 - 1)
+        );
+        assert_eq!(now().checked_plus_secs(99_999_999_999 * 86_400), None);
+        assert_eq!(now().checked_plus_secs(i64::MAX), None);
+        assert_eq!(now().plus_secs(i64::MAX), Timestamp::MAX);
+        assert_eq!(Timestamp::from_unix(i64::MIN), Timestamp::MIN);
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(Timestamp::MIN.to_string(), "0000-01-01T00:00:00Z");
+    }
 
     #[test]
     fn formatting_matches_rfc3339_as_the_time_crate_writes_it() {

@@ -22,7 +22,10 @@ use redb::{
     TableDefinition, Value, WriteTransaction,
 };
 
-use super::tables::{self, EachTable, API_KEYS, DOMAINS, LINKS, META, SCHEMA_VERSION, USERS};
+use super::tables::{
+    self, EachTable, API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE, LINKS,
+    META, SCHEMA_VERSION, USERS,
+};
 use super::{Store, StoreError};
 use crate::domain::{now, Timestamp};
 
@@ -58,6 +61,16 @@ pub struct Restored {
     pub previous: Option<PathBuf>,
     /// Why the replaced database could not be opened, when it could not (it is kept anyway).
     pub previous_unreadable: Option<String>,
+    /// Id counters the snapshot held below the largest id in use, raised so none is reused.
+    pub raised: Vec<RaisedCounter>,
+}
+
+/// An id counter (`meta`'s `seq:<sequence>`) that a restore raised to the largest id in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedCounter {
+    pub sequence: &'static str,
+    pub from: u64,
+    pub to: u64,
 }
 
 /// The name the replaced database keeps after a restore, in the data dir.
@@ -140,8 +153,8 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
         copy_file(file, &staged)?;
         let info = check_snapshot(&staged, file)?;
         // Open it exactly as the server will: migrations, then every domain, link and key
-        // decoded into the read models.
-        drop(Store::open(&staging)?);
+        // decoded into the read models. Then no counter may hand out an id in use.
+        let raised = Store::open(&staging)?.settle_counters(file)?;
         sync_file(&staged)?;
         let previous = if live.exists() {
             let before = data_dir.join(BEFORE_RESTORE);
@@ -157,11 +170,82 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, StoreError> {
             path: live.clone(),
             previous,
             previous_unreadable,
+            raised,
         })
     })();
     let _ = fs::remove_dir_all(&staging);
     drop(held);
     result
+}
+
+impl Store {
+    /// Check every id counter against the ids its tables hold (the rows, and the clicks,
+    /// usage and logs kept under those ids): one below the largest is raised to it, so the
+    /// next new link never takes the id (and the clicks) of link 1; a counter with no id left
+    /// to give is refused. `snapshot` names the file in the refusal.
+    fn settle_counters(&self, snapshot: &Path) -> Result<Vec<RaisedCounter>, StoreError> {
+        self.write(
+            |tx| {
+                let keys_top = last_key(tx, API_KEYS)?
+                    .max(last_key(tx, KEY_USAGE)?)
+                    .max(tuple_max(tx, KEY_REQUESTS, |k, _| k)?);
+                let in_use = [
+                    ("links", last_key(tx, LINKS)?.max(last_key(tx, CLICKS)?)),
+                    ("domains", last_key(tx, DOMAINS)?),
+                    ("api_keys", keys_top),
+                    ("audit", last_key(tx, AUDIT)?),
+                    ("history", tuple_max(tx, HISTORY, |_, id| id)?),
+                    ("key_requests", tuple_max(tx, KEY_REQUESTS, |_, seq| seq)?),
+                ];
+                let mut meta = tx.open_table(META)?;
+                let mut raised = Vec::new();
+                for (sequence, top) in in_use {
+                    let name = format!("seq:{sequence}");
+                    let counter = meta.get(name.as_str())?.map_or(0, |g| g.value());
+                    let at = counter.max(top);
+                    if at == u64::MAX {
+                        return Err(StoreError::Conflict(format!(
+                            "{} cannot be restored: its {sequence} ids reach the largest possible id, so no new one could be given",
+                            snapshot.display()
+                        )));
+                    }
+                    if counter < top {
+                        meta.insert(name.as_str(), top)?;
+                        raised.push(RaisedCounter {
+                            sequence,
+                            from: counter,
+                            to: top,
+                        });
+                    }
+                }
+                Ok(raised)
+            },
+            |_| {},
+        )
+    }
+}
+
+/// The largest key of a table keyed by id; 0 when it is empty.
+fn last_key<V: Value + 'static>(
+    tx: &WriteTransaction,
+    def: TableDefinition<'static, u64, V>,
+) -> Result<u64, StoreError> {
+    Ok(tx.open_table(def)?.last()?.map_or(0, |(k, _)| k.value()))
+}
+
+/// The largest id found in one part of a table's two-part keys; 0 when it is empty.
+fn tuple_max<A: Key + 'static, V: Value + 'static>(
+    tx: &WriteTransaction,
+    def: TableDefinition<'static, (A, u64), V>,
+    part: impl Fn(A::SelfType<'_>, u64) -> u64,
+) -> Result<u64, StoreError> {
+    let mut top = 0;
+    for row in tx.open_table(def)?.iter()? {
+        let (k, _) = row?;
+        let (a, b) = k.value();
+        top = top.max(part(a, b));
+    }
+    Ok(top)
 }
 
 /// The `meta` schema version, or `None` when the file has no linkdock `meta` table.
@@ -560,6 +644,45 @@ mod tests {
         };
         tables::each_table(&mut same).unwrap();
         assert!(same.rows >= 14, "{}", same.rows);
+    }
+
+    #[test]
+    fn a_restore_raises_every_counter_below_the_ids_its_tables_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = filled(&dir.path().join("data"))
+            .backup(&dir.path().join("b"))
+            .unwrap();
+        let sequences = [
+            "links",
+            "domains",
+            "api_keys",
+            "audit",
+            "history",
+            "key_requests",
+        ];
+        {
+            let db = Database::open(&info.path).unwrap();
+            let tx = db.begin_write().unwrap();
+            let mut meta = tx.open_table(META).unwrap();
+            for s in sequences {
+                meta.remove(format!("seq:{s}").as_str()).unwrap();
+            }
+            drop(meta);
+            tx.commit().unwrap();
+        }
+        let restored = dir.path().join("restored");
+        let r = restore(&restored, &info.path).unwrap();
+        let mut raised: Vec<_> = r.raised.iter().map(|c| (c.sequence, c.from)).collect();
+        raised.sort_unstable();
+        let mut want: Vec<_> = sequences.iter().map(|s| (*s, 0)).collect();
+        want.sort_unstable();
+        assert_eq!(raised, want);
+        let store = Store::open(&restored).unwrap();
+        let tx = store.db.begin_write().unwrap();
+        for c in &r.raised {
+            assert!(c.to >= 1, "{c:?}");
+            assert_eq!(super::super::next_id(&tx, c.sequence).unwrap(), c.to + 1);
+        }
     }
 
     #[test]

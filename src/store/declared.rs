@@ -128,11 +128,7 @@ fn apply_keys(
     declared: &[DeclaredKey],
     report: &mut ApplyReport,
 ) -> Result<(), StoreError> {
-    let existing: Vec<KeyRecord> = tx
-        .open_table(API_KEYS)?
-        .iter()?
-        .map(|r| decode::<KeyRecord>(r?.1.value()))
-        .collect::<Result<_, _>>()?;
+    let existing: Vec<KeyRecord> = super::keys::keys_in(&tx.open_table(API_KEYS)?)?;
     for (i, k) in declared.iter().enumerate() {
         let mut domains = Vec::with_capacity(k.domains.len());
         for (j, host) in k.domains.iter().enumerate() {

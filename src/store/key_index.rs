@@ -54,11 +54,17 @@ pub struct KeyEntry {
     pub scope: DomainScope,
     pub permissions: Permissions,
     pub rate_limit: Option<PerMinute>,
-    window: MinuteWindow,
+    /// Shared with the entry this one replaced (an edit, a reload) and along a roll: a rolled
+    /// key and its successor count in one window, so the pair gets the rate once, not twice.
+    window: Arc<MinuteWindow>,
 }
 
 impl KeyEntry {
     pub fn from_record(rec: &KeyRecord) -> Self {
+        Self::with_window(rec, Arc::default())
+    }
+
+    fn with_window(rec: &KeyRecord, window: Arc<MinuteWindow>) -> Self {
         Self {
             id: rec.id,
             prefix: rec.prefix.clone(),
@@ -68,18 +74,8 @@ impl KeyEntry {
             scope: DomainScope::from_ids(&rec.domains),
             permissions: rec.permissions,
             rate_limit: rec.rate_limit,
-            window: MinuteWindow::default(),
+            window,
         }
-    }
-
-    /// The entry for a changed record that goes on counting in `prev`'s window: editing a key
-    /// (or reloading the config file) must not hand it a fresh minute.
-    fn replacing(rec: &KeyRecord, prev: Option<&Self>) -> Self {
-        let next = Self::from_record(rec);
-        if let Some(prev) = prev {
-            next.window.carry_from(&prev.window);
-        }
-        next
     }
 
     pub fn status_at(&self, now: Timestamp) -> KeyStatus {
@@ -173,13 +169,22 @@ impl KeyIndex {
             .cloned()
     }
 
+    /// Add or replace one entry. A changed key goes on counting in its window (an edit must
+    /// not hand it a fresh minute); a key made by a roll counts in its predecessor's.
     pub(super) fn upsert(&self, rec: &KeyRecord) {
         let mut map = self
             .by_digest
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = KeyEntry::replacing(rec, map.get(&rec.digest).map(Arc::as_ref));
-        map.insert(rec.digest, Arc::new(entry));
+        let window = match map.get(&rec.digest) {
+            Some(prev) => Arc::clone(&prev.window),
+            None => rec
+                .rotated_from
+                .and_then(|from| map.values().find(|e| e.id == from))
+                .map(|e| Arc::clone(&e.window))
+                .unwrap_or_default(),
+        };
+        map.insert(rec.digest, Arc::new(KeyEntry::with_window(rec, window)));
     }
 
     pub(super) fn remove(&self, digest: &KeyDigest) {
@@ -189,17 +194,38 @@ impl KeyIndex {
             .remove(digest);
     }
 
-    /// Replace every entry (start, config reload); a key already there keeps its window.
+    /// Replace every entry (start, config reload); a key already there keeps its window, and
+    /// the keys of one roll chain share one.
     pub fn replace_all<'a>(&self, recs: impl IntoIterator<Item = &'a KeyRecord>) {
+        let recs: Vec<&KeyRecord> = recs.into_iter().collect();
+        let by_id: HashMap<KeyId, &KeyRecord> = recs.iter().map(|r| (r.id, *r)).collect();
+        // The first key of the chain a key was rolled from: the chain's window is kept under it.
+        let root = |mut r: &'a KeyRecord| {
+            for _ in 0..recs.len() {
+                match r.rotated_from.and_then(|from| by_id.get(&from)) {
+                    Some(&prev) => r = prev,
+                    None => break,
+                }
+            }
+            r.id
+        };
         let mut map = self
             .by_digest
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows: HashMap<KeyId, Arc<MinuteWindow>> = HashMap::new();
+        for r in &recs {
+            if let Some(prev) = map.get(&r.digest) {
+                windows
+                    .entry(root(r))
+                    .or_insert_with(|| Arc::clone(&prev.window));
+            }
+        }
         let next = recs
-            .into_iter()
+            .iter()
             .map(|r| {
-                let entry = KeyEntry::replacing(r, map.get(&r.digest).map(Arc::as_ref));
-                (r.digest, Arc::new(entry))
+                let window = Arc::clone(windows.entry(root(r)).or_default());
+                (r.digest, Arc::new(KeyEntry::with_window(r, window)))
             })
             .collect();
         *map = next;

@@ -1,14 +1,16 @@
 //! API keys: the gate every new key passes, their records, usage, request log and the audit
 //! trail of their lifecycle.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
 
 use super::catalog::Catalog;
 use super::records::{
     AuditRecord, DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source,
 };
 use super::tables::{API_KEYS, AUDIT, DOMAINS, KEY_REQUESTS, KEY_USAGE};
-use super::{decode, encode, next_id, page_newest_first, Store, StoreError};
+use super::{
+    decode, decode_or_skip, decode_row, encode, next_id, page_newest_first, Store, StoreError,
+};
 use crate::domain::{
     now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, PerMinute,
     Permissions, Timestamp,
@@ -162,17 +164,27 @@ pub struct Rolled {
     pub new: KeyRecord,
 }
 
+/// Every key that decodes; one that does not is logged and left out (see `decode_or_skip`).
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
-    tx.open_table(API_KEYS)?
-        .iter()?
-        .map(|r| decode(r?.1.value()))
-        .collect()
+    keys_in(&tx.open_table(API_KEYS)?)
+}
+
+/// [`all_keys`] of a table already open (in a write transaction).
+pub(super) fn keys_in(
+    table: &impl ReadableTable<KeyId, &'static [u8]>,
+) -> Result<Vec<KeyRecord>, StoreError> {
+    let mut out = Vec::new();
+    for r in table.iter()? {
+        let (id, v) = r?;
+        out.extend(decode_or_skip(API_KEYS.name(), id.value(), v.value()));
+    }
+    Ok(out)
 }
 
 pub(super) fn get_key(tx: &WriteTransaction, id: KeyId) -> Result<Option<KeyRecord>, StoreError> {
     tx.open_table(API_KEYS)?
         .get(id)?
-        .map(|g| decode(g.value()))
+        .map(|g| decode_row(API_KEYS.name(), id, g.value()))
         .transpose()
 }
 
@@ -435,7 +447,7 @@ impl Store {
             let Some(rec) = tx
                 .open_table(API_KEYS)?
                 .get(id)?
-                .map(|g| decode::<KeyRecord>(g.value()))
+                .map(|g| decode_row::<KeyRecord>(API_KEYS.name(), id, g.value()))
                 .transpose()?
             else {
                 return Ok(None);
@@ -474,16 +486,12 @@ impl Store {
     pub fn expire_keys(&self, at: Timestamp) -> Result<Vec<KeyRecord>, StoreError> {
         self.write(
             |tx| {
-                let due: Vec<KeyRecord> = tx
-                    .open_table(API_KEYS)?
-                    .iter()?
-                    .map(|r| decode::<KeyRecord>(r?.1.value()))
-                    .filter(|r| {
-                        r.as_ref().map_or(true, |k| {
-                            k.status == KeyStatus::Active && k.status_at(at) == KeyStatus::Expired
-                        })
+                let due: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+                    .into_iter()
+                    .filter(|k| {
+                        k.status == KeyStatus::Active && k.status_at(at) == KeyStatus::Expired
                     })
-                    .collect::<Result<_, _>>()?;
+                    .collect();
                 for k in &due {
                     let mut k = k.clone();
                     k.status = KeyStatus::Expired;
@@ -526,6 +534,49 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::KeyPrefix;
+
+    #[test]
+    fn a_key_record_with_an_unreadable_time_is_an_error_about_it_and_the_rest_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let mut digests = Vec::new();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for name in ["bricked", "fine"] {
+                let (plain, digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+                store
+                    .create_key(
+                        KeySpec::named(KeyName::parse(name).unwrap()),
+                        plain.display_prefix(),
+                        digest,
+                        Source::Api,
+                    )
+                    .unwrap();
+                digests.push(digest);
+            }
+            // Key 1 as an earlier build wrote a grace end past year 9999 (`@` + seconds).
+            let tx = store.db.begin_write().unwrap();
+            {
+                let mut t = tx.open_table(API_KEYS).unwrap();
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(t.get(1).unwrap().unwrap().value()).unwrap();
+                v["rotated_at"] = "@253402304400".into();
+                t.insert(1, serde_json::to_vec(&v).unwrap().as_slice())
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).expect("the database still opens");
+        assert!(store.keys.get(&digests[0]).is_none(), "left out: refused");
+        assert_eq!(store.keys.get(&digests[1]).unwrap().id, 2);
+        let listed = store.keys_with_usage().unwrap();
+        assert_eq!(listed.iter().map(|(k, _)| k.id).collect::<Vec<_>>(), [2]);
+        let e = store.key_with_usage(1).unwrap_err().to_string();
+        assert!(e.contains("api_keys_v1 record 1"), "{e}");
+        let e = store.revoke_key(1).unwrap_err().to_string();
+        assert!(e.contains("api_keys_v1 record 1"), "{e}");
+        assert!(store.expire_keys(now()).unwrap().is_empty());
+    }
 
     #[test]
     fn the_sweeper_marks_expired_keys_and_records_an_audit_event() {

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use self::backup::{
-    backup_stopped, restore, BackupInfo, Restored, SnapshotInfo, BEFORE_RESTORE,
+    backup_stopped, restore, BackupInfo, RaisedCounter, Restored, SnapshotInfo, BEFORE_RESTORE,
 };
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
@@ -151,6 +151,30 @@ pub(crate) fn private_file(path: &Path) -> Result<bool, StoreError> {
         }
     }
     Ok(false)
+}
+
+/// Decode one row, naming it (table and key) in the error: one bad record is an error about
+/// that record, not about the database.
+pub(crate) fn decode_row<T: DeserializeOwned>(
+    table: &str,
+    key: impl std::fmt::Display,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("{table} record {key}: {e}")))
+}
+
+/// A row for a scan that must go on past a bad record (loading the key index, a config
+/// apply): `None`, logged with where it is, when it does not decode. A key left out is refused
+/// like an unknown one, so skipping fails closed.
+pub(crate) fn decode_or_skip<T: DeserializeOwned>(
+    table: &str,
+    key: impl std::fmt::Display,
+    bytes: &[u8],
+) -> Option<T> {
+    decode_row(table, key, bytes)
+        .map_err(|e| tracing::error!(error = %e, "left out a stored record that cannot be read"))
+        .ok()
 }
 
 /// redb's page cache. Its default (1 GiB) would keep every page that loading the catalog
@@ -375,7 +399,11 @@ fn next_ids(tx: &WriteTransaction, seq: &str, n: u64) -> Result<u64, StoreError>
     let mut meta = tx.open_table(META)?;
     let key = format!("seq:{seq}");
     let last = meta.get(key.as_str())?.map_or(0, |g| g.value());
-    meta.insert(key.as_str(), last + n)?;
+    // Wrapping around would hand out ids in use.
+    let end = last
+        .checked_add(n)
+        .ok_or_else(|| StoreError::Conflict(format!("no {seq} id is left to give")))?;
+    meta.insert(key.as_str(), end)?;
     Ok(last + 1)
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod bounds;
 mod config_reload;
 mod docs;
 mod failed_auth;
