@@ -235,11 +235,13 @@ async fn swagger_ui(
     }
 }
 
-/// Swagger UI's page, in place of its `index.html`: its own files, plus `swagger.js` (the
-/// session's CSRF token on Swagger's unsafe requests, through `common.js`) and `swagger.css`
-/// (contrast), and a sentence on how "Try it out" is authorized.
+/// Swagger UI's page, in place of its `index.html` and `swagger-initializer.js`: Swagger's
+/// bundle and stylesheet, `swagger.css` (contrast), and `swagger.js`, which starts Swagger UI
+/// with `swagger_config` (in `data-config`) and puts the session's CSRF token on its unsafe
+/// requests through `common.js`; and a sentence on how "Try it out" is authorized.
 fn swagger_page(user: Option<&crate::auth::SessionUser>) -> maud::Markup {
     use crate::ui::assets::asset_url;
+    let config = serde_json::to_string(swagger_config().as_ref()).unwrap_or_default();
     maud::html! {
         (maud::DOCTYPE)
         html lang="en" {
@@ -253,8 +255,7 @@ fn swagger_page(user: Option<&crate::auth::SessionUser>) -> maud::Markup {
                 link rel="stylesheet" href="./swagger-ui.css";
                 link rel="stylesheet" href=(asset_url("css/swagger.css"));
                 link rel="icon" type="image/svg+xml" href=(asset_url("favicon.svg"));
-                // A module runs after the scripts below and before `load`, when Swagger UI's
-                // initializer starts it.
+                // A module runs once the page is parsed, after the bundle below.
                 script type="module" src=(asset_url("js/swagger.js")) {}
             }
             body {
@@ -268,11 +269,9 @@ fn swagger_page(user: Option<&crate::auth::SessionUser>) -> maud::Markup {
                             a href="/ui/login?next=%2Fswagger-ui%2F" { "sign in" } "."
                         }
                     }
-                    div #swagger-ui {}
+                    div #swagger-ui data-config=(config) {}
                 }
                 script src="./swagger-ui-bundle.js" charset="UTF-8" {}
-                script src="./swagger-ui-standalone-preset.js" charset="UTF-8" {}
-                script src="./swagger-initializer.js" charset="UTF-8" {}
             }
         }
     }

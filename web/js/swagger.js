@@ -1,7 +1,7 @@
-// Swagger UI (/swagger-ui/). Its own initializer starts it at `load`; this module runs
-// before that and wraps SwaggerUIBundle, so every request "Try it out" sends with the
-// session carries the CSRF token (from common.js, the one place that reads it). A request
-// authorized with an API key, or to another origin, is left as it is.
+// Swagger UI (/swagger-ui/): starts it with the server's settings (`data-config`, from
+// `docs::swagger_config`), so that every request "Try it out" sends with the session carries
+// the CSRF token (from common.js, the one place that reads it). A request authorized with an
+// API key, or to another origin, is left as it is.
 
 import { sessionHeaders } from "./common.js";
 
@@ -12,10 +12,15 @@ function withSession(req) {
   return req;
 }
 
+const root = document.getElementById("swagger-ui");
 const bundle = window.SwaggerUIBundle;
-if (typeof bundle === "function") {
-  // The presets and plugins hang off the function: the wrapper keeps them.
-  window.SwaggerUIBundle = Object.assign((config) => bundle({ ...config, requestInterceptor: withSession }), bundle);
+if (root && typeof bundle === "function") {
+  bundle({
+    ...JSON.parse(root.dataset.config || "{}"),
+    domNode: root,
+    presets: [bundle.presets.apis],
+    requestInterceptor: withSession,
+  });
 }
 
 // Swagger's request-body box has no label (axe "label", critical), and neither a setting nor a
