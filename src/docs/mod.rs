@@ -18,7 +18,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
-use crate::auth::DocsReader;
+use crate::auth::{DocsReader, MaybePageUser};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -181,7 +181,16 @@ async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> H
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
     static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
     Arc::clone(CONFIG.get_or_init(|| {
-        Arc::new(utoipa_swagger_ui::Config::from("/api/openapi.json").persist_authorization(false))
+        // Base layout: no top bar, whose "Explore" box (another document's URL) has no label.
+        // No deep links: each is a link inside the operation's button (nested controls).
+        // No syntax colours: the default theme's strings are 3.45:1 on its dark background.
+        Arc::new(
+            utoipa_swagger_ui::Config::from("/api/openapi.json")
+                .persist_authorization(false)
+                .use_base_layout()
+                .deep_linking(false)
+                .with_syntax_highlight(false),
+        )
     }))
 }
 
@@ -189,16 +198,24 @@ fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
 /// time. Without access the page sends the browser to sign in and come back.
 async fn swagger_ui(
     reader: Result<DocsReader, ApiError>,
+    user: MaybePageUser,
     req: HttpRequest,
     tail: web::Path<String>,
 ) -> HttpResponse {
+    let index = tail.is_empty() || tail.as_str() == "index.html";
     if let Err(e) = reader {
         return match e {
-            ApiError::Unauthenticated(_) if tail.is_empty() || tail.as_str() == "index.html" => {
+            ApiError::Unauthenticated(_) if index => {
                 crate::ui::see_other("/ui/login?next=%2Fswagger-ui%2F")
             }
             e => e.error_response(),
         };
+    }
+    if index {
+        return HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .content_type("text/html; charset=utf-8")
+            .body(swagger_page(user.0.as_ref()).into_string());
     }
     match utoipa_swagger_ui::serve(&tail, swagger_config()) {
         Ok(Some(file)) => {
@@ -215,6 +232,48 @@ async fn swagger_ui(
             format!("no such resource: {}", req.path()),
         ),
         Err(e) => ApiError::internal(format!("swagger ui: {e}")).error_response(),
+    }
+}
+
+/// Swagger UI's page, in place of its `index.html` and `swagger-initializer.js`: Swagger's
+/// bundle and stylesheet, `swagger.css` (contrast), and `swagger.js`, which starts Swagger UI
+/// with `swagger_config` (in `data-config`) and puts the session's CSRF token on its unsafe
+/// requests through `common.js`; and a sentence on how "Try it out" is authorized.
+fn swagger_page(user: Option<&crate::auth::SessionUser>) -> maud::Markup {
+    use crate::ui::assets::asset_url;
+    let config = serde_json::to_string(swagger_config().as_ref()).unwrap_or_default();
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(user) = user {
+                    meta name="csrf-token" content=(user.csrf_token);
+                }
+                title { "Swagger UI · linkdock API" }
+                link rel="stylesheet" href="./swagger-ui.css";
+                link rel="stylesheet" href=(asset_url("css/swagger.css"));
+                link rel="icon" type="image/svg+xml" href=(asset_url("favicon.svg"));
+                // A module runs once the page is parsed, after the bundle below.
+                script type="module" src=(asset_url("js/swagger.js")) {}
+            }
+            body {
+                main {
+                    p.swagger-auth-note {
+                        @if let Some(user) = user {
+                            "Signed in as " strong { (user.username.as_str()) } ": \"Try it out\" sends your session. "
+                            "To call the API as a script would, choose Authorize and paste an API key."
+                        } @else {
+                            "To use \"Try it out\", choose Authorize and paste an API key, or "
+                            a href="/ui/login?next=%2Fswagger-ui%2F" { "sign in" } "."
+                        }
+                    }
+                    div #swagger-ui data-config=(config) {}
+                }
+                script src="./swagger-ui-bundle.js" charset="UTF-8" {}
+            }
+        }
     }
 }
 

@@ -200,11 +200,20 @@ pub fn check_format(raw: &str, prefix: &KeyPrefix) -> Result<(), KeyFailure> {
 }
 
 /// The regular expression that finds keys of this prefix, for secret scanners (gitleaks,
-/// trufflehog, GitHub custom patterns): the shape only; [`CHECKSUM_RULE`] tells a real key
-/// from a look-alike, and `linkdock keys check` applies it.
+/// trufflehog, GitHub custom patterns): the shape only, the key in capture group 1;
+/// [`CHECKSUM_RULE`] tells a real key from a look-alike, and `linkdock keys check` applies it.
+///
+/// Not `\b…\b`: a key follows `_` (`KEY_ldk_…_old`) or an escape (`Bearer%20ldk_…`,
+/// `\nldk_…`) where `\b` sees no boundary. Before the key: the start, anything but a letter
+/// or digit, `%XX`, or `\n` `\r` `\t`; after it `\b` or `_`, which consumes nothing but a `_`,
+/// so keys one per line or space-separated are all found. No lookaround: RE2 (gitleaks,
+/// trufflehog) has none.
 pub fn scanner_regex(prefix: &KeyPrefix) -> String {
     // A prefix is lower-case letters and digits: nothing in it needs escaping.
-    format!(r"\b{prefix}_[0-9A-Za-z]{{{}}}\b", BODY_LEN + CHECKSUM_LEN)
+    format!(
+        r"(?:^|[^0-9A-Za-z]|%[0-9A-Fa-f]{{2}}|\\[nrt])({prefix}_[0-9A-Za-z]{{{}}})(?:\b|_)",
+        BODY_LEN + CHECKSUM_LEN
+    )
 }
 
 /// The checksum of a key in words, as secret scanners and `api-key-format.js` apply it.
@@ -253,19 +262,140 @@ mod tests {
 
     #[test]
     fn the_scanner_pattern_is_the_documented_one() {
-        assert_eq!(
-            scanner_regex(&KeyPrefix::default()),
-            r"\bldk_[0-9A-Za-z]{50}\b"
-        );
         let readme = include_str!("../../README.md");
-        assert!(
-            readme.contains(&scanner_regex(&KeyPrefix::default())),
+        assert_eq!(
+            readme_block(readme, "regular expression finds them").trim(),
+            scanner_regex(&KeyPrefix::default()),
             "README.md shows the scanner pattern"
         );
         assert!(
             readme.contains("CRC-32"),
             "README.md states the checksum rule"
         );
+    }
+
+    /// The first fenced block after `marker` in `text`.
+    fn readme_block<'a>(text: &'a str, marker: &str) -> &'a str {
+        let after = &text[text.find(marker).expect(marker)..];
+        let open = after.find("```").expect("a fenced block");
+        let body = &after[open..];
+        let body = &body[body.find('\n').unwrap() + 1..];
+        &body[..body.find("```").expect("a closed block")]
+    }
+
+    /// Text between `start` and the next `end` after it, in the README's scanner section.
+    fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+        let from = &text[text.find(start).expect(start) + start.len()..];
+        &from[..from.find(end).expect(end)]
+    }
+
+    /// What a scanner reports with `pattern`: capture group 1 of each match (gitleaks'
+    /// `secretGroup`; the whole match without one), and of those what the checksum accepts.
+    fn scan(pattern: &str, text: &str) -> (Vec<String>, Vec<String>) {
+        let re = regex::Regex::new(pattern).expect(pattern);
+        let found: Vec<String> = re
+            .captures_iter(text)
+            .map(|c| c.get(1).or(c.get(0)).unwrap().as_str().to_owned())
+            .collect();
+        let keys = found
+            .iter()
+            .filter(|k| check_format(k, &KeyPrefix::default()).is_ok())
+            .cloned()
+            .collect();
+        (found, keys)
+    }
+
+    #[test]
+    fn every_documented_scanner_pattern_finds_keys_wherever_they_stand_and_nothing_else() {
+        let prefix = KeyPrefix::default();
+        let a = key_for_secret(&prefix, &[7; 32]);
+        let b = key_for_secret(&prefix, &[200; 32]);
+        // Same shape, last character changed: the regex matches it, the checksum refuses it.
+        let fake = format!(
+            "{}{}",
+            &a[..a.len() - 1],
+            if a.ends_with('0') { '1' } else { '0' }
+        );
+        assert_eq!(check_format(&fake, &prefix), Err(KeyFailure::Checksum));
+        let some = |ks: &[&String]| ks.iter().map(|k| (*k).clone()).collect::<Vec<_>>();
+        // (text, what the regex reports, what the checksum keeps)
+        let table: Vec<(String, Vec<String>, Vec<String>)> = vec![
+            (a.clone(), some(&[&a]), some(&[&a])),
+            (
+                format!("Authorization: Bearer {a}"),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (
+                format!("Authorization: Bearer%20{a}"),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (format!("KEY_{a}_old"), some(&[&a]), some(&[&a])),
+            (
+                format!("export LINKDOCK_KEY='{a}'"),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (
+                format!(r#"{{"key":"{a}","next":"{b}"}}"#),
+                some(&[&a, &b]),
+                some(&[&a, &b]),
+            ),
+            (
+                format!(r#"{{"log":"line\n{a}\tend"}}"#),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (
+                format!("https://x.example/cb?token={a}&x=1"),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (
+                format!("https://x.example/cb?t=%22{a}%22"),
+                some(&[&a]),
+                some(&[&a]),
+            ),
+            (format!("{a}\n{b}\n"), some(&[&a, &b]), some(&[&a, &b])),
+            (format!("{a} {b}"), some(&[&a, &b]), some(&[&a, &b])),
+            (format!("`{a}`."), some(&[&a]), some(&[&a])),
+            // Inside a longer word: not a key.
+            (format!("x{a}"), vec![], vec![]),
+            (format!("0{a}"), vec![], vec![]),
+            (format!("{a}x"), vec![], vec![]),
+            (format!("{a}0 and {}", &b[..b.len() - 1]), vec![], vec![]),
+            // The right shape, the wrong checksum: found by the regex, refused by the check.
+            (format!("Bearer {fake}"), some(&[&fake]), vec![]),
+            (format!("KEY_{fake}_old"), some(&[&fake]), vec![]),
+        ];
+        let readme = include_str!("../../README.md");
+        let patterns = [
+            ("scanner_regex (LLM.txt)", scanner_regex(&prefix)),
+            (
+                "README",
+                readme_block(readme, "regular expression finds them")
+                    .trim()
+                    .to_owned(),
+            ),
+            (
+                "README gitleaks",
+                between(readme, "regex = '''", "'''").to_owned(),
+            ),
+            (
+                "README trufflehog",
+                between(readme, "key: '", "'").to_owned(),
+            ),
+        ];
+        for (source, pattern) in &patterns {
+            for (text, found, keys) in &table {
+                assert_eq!(
+                    &scan(pattern, text),
+                    &(found.clone(), keys.clone()),
+                    "{source} on {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -603,7 +603,7 @@ async fn a_leaked_key_is_recognised_offline_and_found_in_one_step() {
     // The format is in LLM.txt for secret scanners.
     let llms = app.text("/api/llms.txt").await;
     assert!(
-        llms.contains(r"\bldk_[0-9A-Za-z]{50}\b"),
+        llms.contains(r"(?:^|[^0-9A-Za-z]|%[0-9A-Fa-f]{2}|\\[nrt])(ldk_[0-9A-Za-z]{50})(?:\b|_)"),
         "regex in LLM.txt"
     );
     assert!(llms.contains("CRC-32") && llms.contains("gitleaks") && llms.contains("trufflehog"));

@@ -336,3 +336,131 @@ async fn every_endpoint_has_copyable_samples_in_four_languages_and_the_docs_pass
     assert!(b.clipboard().await.contains("\"short_url\""));
     b.close().await;
 }
+
+#[tokio::test]
+async fn swagger_ui_tries_a_post_with_the_session_and_passes_axe() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/swagger-ui/").await;
+    let op = ".swagger-ui .opblock-post:has(.opblock-summary-path[data-path=\"/api/v1/domains\"])";
+    b.visible(&format!("{op} .opblock-summary-path")).await;
+    b.wait_text(".swagger-auth-note", "Signed in as admin")
+        .await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.assert_no_serious_violations(&format!("Swagger UI at {width}px {scheme}"))
+            .await;
+    }
+    b.resize(1280, 900).await;
+
+    // Signed in, no key: "Try it out" on an unsafe method goes through with the session.
+    b.click(&format!("{op} .opblock-summary-path")).await;
+    b.click(&format!("{op} .try-out__btn")).await;
+    b.fill(
+        &format!("{op} textarea.body-param__text"),
+        r#"{"hostname": "swagger.example.com"}"#,
+    )
+    .await;
+    b.assert_no_serious_violations("Swagger UI with an operation open to try")
+        .await;
+    b.click(&format!("{op} .btn.execute")).await;
+    let status = b
+        .wait_text(
+            &format!("{op} .live-responses-table .response .response-col_status"),
+            "20",
+        )
+        .await;
+    assert!(status.trim().starts_with("201"), "{status}");
+    let domains = crate::support::call(admin.get("/api/v1/domains"), 200).await;
+    assert!(
+        domains.to_string().contains("swagger.example.com"),
+        "{domains}"
+    );
+    b.close().await;
+}
+
+/// `navigator.clipboard` is missing outside a secure context (plain http on a LAN name).
+const NO_CLIPBOARD: &str =
+    "Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });";
+
+#[tokio::test]
+async fn copy_buttons_work_without_the_clipboard_api_and_otherwise_say_press_ctrl_c() {
+    let app = spawn_app().await;
+    let served_llms = app.text("/api/llms.txt").await;
+    let served_openapi = app.text("/api/openapi.json").await;
+    let admin = app.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "go.example.com"}),
+            201,
+        )
+        .await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "copied", "destination_url": "https://example.org/"}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    // The system clipboard, read through the real API once the page's stand-in is gone.
+    let clipboard = || async {
+        b.eval("delete navigator.clipboard;", vec![]).await;
+        let text = b.clipboard().await;
+        b.eval(NO_CLIPBOARD, vec![]).await;
+        text
+    };
+
+    b.goto("/ui/integrations/manual").await;
+    b.wait_text("#api-docs-status", "endpoints in").await;
+    b.eval(NO_CLIPBOARD, vec![]).await;
+    b.click_button("#api-docs", "Copy LLM.txt").await;
+    b.wait_text("#api-docs-status", "LLM.txt copied").await;
+    assert!(
+        clipboard().await == served_llms,
+        "clipboard differs from /api/llms.txt"
+    );
+
+    // Nothing may copy: the text stays selected in a box beside the button, and the page says
+    // to press Ctrl+C.
+    b.eval("document.execCommand = () => false;", vec![]).await;
+    b.click_button("#api-docs", "Copy openapi.json").await;
+    b.wait_text("#api-docs-status", "press Ctrl+C").await;
+    let shown = b
+        .eval(
+            "const box = document.querySelector('textarea.copy-by-hand');
+             return box && [box.value === arguments[0], document.activeElement === box,
+                            box.selectionStart === 0 && box.selectionEnd === box.value.length,
+                            box.getBoundingClientRect().width > 100];",
+            vec![json!(served_openapi)],
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([true, true, true, true]),
+        "the box to copy by hand"
+    );
+    b.assert_accessible("Manual Integration with the copy-by-hand box")
+        .await;
+
+    // A short link's Copy, over the same helper.
+    b.goto("/ui/links").await;
+    b.wait_text("#links-body", "copied").await;
+    b.eval(NO_CLIPBOARD, vec![]).await;
+    b.click_button("#links-body tr", "Copy").await;
+    b.wait_text("#links-status", "Copied").await;
+    assert!(
+        clipboard().await.ends_with("/copied"),
+        "clipboard holds the short URL"
+    );
+    b.close().await;
+}

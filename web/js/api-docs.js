@@ -8,7 +8,7 @@
 // (bubbling to document) with detail { method, path, operationId, body, operation }; a listener
 // that takes the endpoint calls event.preventDefault().
 
-import { announce, copyText, el, getText, inlineMarkdown, richText, sendsCsrf } from "./common.js";
+import { COPY_BY_HAND, announce, copyText, el, getText, inlineMarkdown, richText, sendsCsrf } from "./common.js";
 import { codeSamples, copyablePre } from "./code-samples.js";
 import {
   exampleOf, fields, loadDocument, operations, parameterExample, parameters, requestBody, resolve,
@@ -224,17 +224,22 @@ function render(doc) {
   announce(status, `${ops.length} endpoints in ${tags.length} groups.`, false, true);
 }
 
-async function copyDocument(load, label) {
+async function copyDocument(load, label, button) {
   try {
-    const ok = await copyText(await load());
-    announce(status, ok ? `${label} copied to the clipboard.` : `Could not copy ${label}: the browser refused clipboard access.`, !ok);
+    const ok = await copyText(await load(), button);
+    announce(status, ok ? `${label} copied to the clipboard.` : COPY_BY_HAND, !ok);
   } catch (e) {
     announce(status, `Could not copy ${label}: ${e.message}`, true);
   }
 }
 
 if (section) {
-  document.getElementById("copy-llms").addEventListener("click", () => copyDocument(() => getText("/api/llms.txt"), "LLM.txt"));
-  document.getElementById("copy-openapi").addEventListener("click", () => copyDocument(() => loadDocument().then(({ text }) => text), "openapi.json"));
+  for (const [id, label, load] of [
+    ["copy-llms", "LLM.txt", () => getText("/api/llms.txt")],
+    ["copy-openapi", "openapi.json", () => loadDocument().then(({ text }) => text)],
+  ]) {
+    const button = document.getElementById(id);
+    button.addEventListener("click", () => copyDocument(load, label, button));
+  }
   loadDocument().then(({ doc }) => render(doc)).catch((e) => announce(status, `The API documentation could not be loaded: ${e.message}`, true));
 }

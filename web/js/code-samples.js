@@ -3,7 +3,7 @@
 // block picks it in every block of the page. Used by the API Documentation (each endpoint's
 // example) and the API Playground (the request being built).
 
-import { announce, copyText, el } from "./common.js";
+import { COPY_BY_HAND, announce, copyText, el } from "./common.js";
 import { LANGUAGES } from "./snippets.js";
 
 let chosen = LANGUAGES[0].id;
@@ -48,8 +48,8 @@ export function codeSamples(model, label) {
   });
   copy.addEventListener("click", async () => {
     const lang = LANGUAGES.find((l) => l.id === chosen) || LANGUAGES[0];
-    const ok = await copyText(pre.textContent);
-    announce(status, ok ? `${lang.label} copied.` : "Could not copy: the browser refused clipboard access.", !ok);
+    const ok = await copyText(pre.textContent, copy);
+    announce(status, ok ? `${lang.label} copied.` : COPY_BY_HAND, !ok);
   });
 
   blocks.add(block);
@@ -64,8 +64,8 @@ export function copyablePre(pre, label) {
   const status = el("p", { class: "status sample-status", role: "status", "aria-live": "polite" });
   const copy = el("button", { type: "button", class: "sample-copy", text: "Copy", "aria-label": `Copy the ${label.toLowerCase()}` });
   copy.addEventListener("click", async () => {
-    const ok = await copyText(pre.textContent);
-    announce(status, ok ? "Copied." : "Could not copy: the browser refused clipboard access.", !ok);
+    const ok = await copyText(pre.textContent, copy);
+    announce(status, ok ? "Copied." : COPY_BY_HAND, !ok);
   });
   return el("div", { class: "code-samples" }, el("div", { class: "sample-bar" }, el("span", { class: "spacer" }), copy), pre, status);
 }

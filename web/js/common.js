@@ -11,6 +11,9 @@ const csrf = () => {
 /** Whether a request with the session must carry the CSRF token. */
 export const sendsCsrf = (method) => !["GET", "HEAD", "OPTIONS"].includes(String(method).toUpperCase());
 
+/** The headers a request with the session adds: the CSRF token on unsafe methods. */
+export const sessionHeaders = (method) => (sendsCsrf(method) ? { "X-CSRF-Token": csrf() } : {});
+
 /** An API failure: HTTP status plus the problem+json document (or a made-up one). */
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -41,7 +44,7 @@ export async function request(method, url, opts) {
     init.credentials = "omit";
   } else {
     init.credentials = "same-origin";
-    if (sendsCsrf(method)) headers["X-CSRF-Token"] = csrf();
+    Object.assign(headers, sessionHeaders(method));
   }
   if (opts.json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -342,14 +345,43 @@ export function openDialog(dialog, focus) {
   if (target) target.focus();
 }
 
-/** Write to the clipboard; resolves true on success. */
-export async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (_) {
-    return false;
+/** What a page says when no way of copying worked (`copyText` left the text selected). */
+export const COPY_BY_HAND = "The browser did not let the page copy: the text is selected, press Ctrl+C (\u2318C on a Mac) to copy it.";
+
+/**
+ * Copy `text`; resolves true when it is on the clipboard. The Clipboard API exists only in a
+ * secure context (https or localhost): over plain http on a LAN name the text is copied from a
+ * selected, off-screen textarea instead (execCommand). When that fails too and `after` is
+ * given, the text is shown selected in a read-only box after `after`, for Ctrl+C
+ * (say COPY_BY_HAND); the box goes with the next copy.
+ */
+export async function copyText(text, after) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (_) { /* refused: try the selection */ }
   }
+  document.querySelectorAll("textarea.copy-by-hand").forEach((box) => box.remove());
+  const box = el("textarea", { class: "copy-by-hand", readonly: "", "aria-label": "Text to copy" });
+  box.value = text;
+  box.classList.add("offscreen");
+  const focused = document.activeElement;
+  // Beside the button, not at the end of <body>: outside an open modal dialog is inert.
+  const anchor = after || (focused && focused !== document.body ? focused : null);
+  (anchor && anchor.parentNode ? anchor.parentNode : document.body).insertBefore(box, anchor ? anchor.nextSibling : null);
+  box.select();
+  let copied = false;
+  try { copied = document.execCommand("copy"); } catch (_) { copied = false; }
+  if (copied || !after) {
+    box.remove();
+    if (focused && typeof focused.focus === "function") focused.focus();
+    return copied;
+  }
+  box.classList.remove("offscreen");
+  box.focus();
+  box.select();
+  return false;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Links: search + pagination, create/edit/delete in a modal, copy short URL, and CSV import
 // (a dialog with the columns, an example and the result) and export (a download link that
 // follows the Domain filter).
-import { announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, plural, sentence, showProblem, toLocalInput } from "./common.js";
+import { COPY_BY_HAND, announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, plural, sentence, showProblem, toLocalInput } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -272,8 +272,8 @@ body.addEventListener("click", async (ev) => {
   const l = links.find((x) => String(x.id) === btn.closest("tr").dataset.id);
   if (!l) return;
   if (btn.dataset.action === "copy") {
-    const ok = await copyText(l.short_url);
-    announce(status, ok ? `Copied ${l.short_url} to the clipboard.` : "Copying was blocked by the browser.", !ok);
+    const ok = await copyText(l.short_url, btn);
+    announce(status, ok ? `Copied ${l.short_url} to the clipboard.` : COPY_BY_HAND, !ok);
   } else if (btn.dataset.action === "edit") {
     openEdit(l);
   } else if (btn.dataset.action === "delete") {

@@ -15,7 +15,7 @@
 //
 // A history entry is loaded into the builder, never sent by itself: only "Send Request" sends.
 
-import { ApiError, announce, api, copyText, el, fieldWords, fmtTime, inlineMarkdown, parseBody, request, richText, sendsCsrf, sentence } from "./common.js";
+import { ApiError, COPY_BY_HAND, announce, api, copyText, el, fieldWords, fmtTime, inlineMarkdown, parseBody, request, richText, sendsCsrf, sentence } from "./common.js";
 import { checkKeyFormat } from "./api-key-format.js";
 import { codeSamples } from "./code-samples.js";
 import { fields, loadDocument, operations, parameters, requestBody, resolve, sessionCookieName } from "./openapi.js";
@@ -743,14 +743,14 @@ function start() {
   });
   ui.copyCurl.addEventListener("click", async () => {
     if (!state.last) return;
-    const ok = await copyText(curl(requestModel(state.last)));
+    const ok = await copyText(curl(requestModel(state.last)), ui.copyCurl);
     const note = state.last.key ? "" : " It reads the key from $LINKDOCK_API_KEY, because no API key was pasted.";
-    announce(ui.copyStatus, ok ? `cURL command copied.${note}` : "Could not copy: the browser refused clipboard access.", !ok);
+    announce(ui.copyStatus, ok ? `cURL command copied.${note}` : COPY_BY_HAND, !ok);
   });
 
   ui.copyResponse.addEventListener("click", async () => {
-    const ok = await copyText(ui.responseBody.textContent);
-    announce(ui.copyStatus, ok ? "Response copied." : "Could not copy: the browser refused clipboard access.", !ok);
+    const ok = await copyText(ui.responseBody.textContent, ui.copyResponse);
+    announce(ui.copyStatus, ok ? "Response copied." : COPY_BY_HAND, !ok);
   });
 
   // "Try in Playground" from the API Documentation.
