@@ -234,7 +234,7 @@ async function copyDocument(load, label) {
 }
 
 if (section) {
-  document.getElementById("copy-llms").addEventListener("click", () => copyDocument(() => getText("/api/llms.txt"), "LLM.txt"));
+  document.getElementById("copy-llms").addEventListener("click", () => copyDocument(() => getText("/api/llms-full.txt"), "LLM.txt"));
   document.getElementById("copy-openapi").addEventListener("click", () => copyDocument(() => loadDocument().then(({ text }) => text), "openapi.json"));
   loadDocument().then(({ doc }) => render(doc)).catch((e) => announce(status, `The API documentation could not be loaded: ${e.message}`, true));
 }
