@@ -121,17 +121,17 @@ fn snake(s: &str) -> String {
         .join("_")
 }
 
-/// Stands for the server's own URL in `openapi_text`, replaced per request.
-const SERVER_URL: &str = "linkdock:server-url";
+/// Stands for the `servers` list in `openapi_text`, replaced per request.
+const SERVERS: &str = "linkdock:servers";
 
 /// The document as served, built once: the same bytes for every caller, but for the `servers`
-/// URL (`SERVER_URL`, replaced by `openapi_json`).
+/// list (`SERVERS`, replaced by `openapi_json`).
 pub fn openapi_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| {
         let mut doc = openapi_value().clone();
         if let Some(o) = doc.as_object_mut() {
-            let servers = serde_json::json!([{ "url": SERVER_URL, "description": "This server" }]);
+            let servers = serde_json::Value::String(SERVERS.into());
             // `servers` right after `info`, where readers look for it.
             let mut out = serde_json::Map::new();
             for (k, v) in std::mem::take(o) {
@@ -184,17 +184,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The document with `servers` naming the URL this request reached (or `public_url`), so
-/// tools that read it (Swagger UI, generators, linters) call this server.
+/// The document with `servers`: first the origin this request reached, so that Swagger UI's
+/// "Try it out" calls the address the page came from (same origin, whatever name the server
+/// was reached by), then `public_url` when it is set and differs.
 async fn openapi_json(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let (base, vary) = own_url(&st, &req);
-    let base = serde_json::to_string(base.trim_end_matches('/')).unwrap_or_default();
-    let mut res = HttpResponse::Ok();
-    res.content_type("application/json");
-    if let Some(vary) = vary {
-        res.insert_header((header::VARY, vary));
+    let config = st.config.current();
+    let here = origin::of_request(&req, &config);
+    let mut servers = vec![
+        serde_json::json!({ "url": here, "description": "This server, as this request reached it" }),
+    ];
+    if let Some(public) = &config.server.public_url {
+        let public = public.as_str().trim_end_matches('/');
+        if public != here {
+            servers.push(serde_json::json!({ "url": public, "description": "The public URL (server.public_url)" }));
+        }
     }
-    res.body(openapi_text().replacen(&format!("\"{SERVER_URL}\""), &base, 1))
+    let servers = serde_json::to_string(&servers).unwrap_or_else(|_| "[]".into());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::VARY, "Host, X-Forwarded-Proto, Forwarded"))
+        .body(openapi_text().replacen(&format!("\"{SERVERS}\""), &servers, 1))
 }
 
 /// `public_url` when set, otherwise the origin the request was sent to (validated, so a forged

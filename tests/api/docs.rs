@@ -677,3 +677,13 @@ async fn problem_types_start_with_the_public_url() {
         "http://127.0.0.1:8080/docs/errors/unauthenticated/missing"
     );
 }
+
+/// `servers` names the origin the request reached first (Swagger UI calls it), then the
+/// configured `public_url`.
+#[tokio::test]
+async fn openapi_servers_name_this_server_then_the_public_url() {
+    let app = spawn_app().await;
+    let (_, doc) = openapi(&app).await;
+    assert_eq!(doc["servers"][0]["url"], app.base.as_str());
+    assert_eq!(doc["servers"][1]["url"], "http://127.0.0.1:8080");
+}
