@@ -86,11 +86,15 @@ impl Application {
                 .map_err(StartError::Threads)?,
         );
         let sign_in = bootstrap_first_user(&state, bound)?;
+        publish_problem_base(&state, bound);
 
         let watcher = match &state.config_path {
             Some(path) => {
                 let st = state.clone();
-                Some(crate::config::watch::watch(path, move || st.reload())?)
+                Some(crate::config::watch::watch(path, move || {
+                    st.reload();
+                    publish_problem_base(&st, bound);
+                })?)
             }
             None => None,
         };
@@ -126,7 +130,7 @@ impl Application {
         .run();
 
         spawn_sweeper(state.clone());
-        spawn_sighup(state.clone());
+        spawn_sighup(state.clone(), bound);
         let control = listen_for_commands(&state);
         Ok(Self {
             bound,
@@ -252,7 +256,13 @@ fn spawn_sweeper(st: web::Data<AppState>) {
     });
 }
 
-fn spawn_sighup(st: web::Data<AppState>) {
+/// Problem `type` URLs start with the URL people are told to open; `public_url` may change on
+/// a reload.
+fn publish_problem_base(st: &AppState, bound: SocketAddr) {
+    crate::error::set_problem_base(&st.config.current().server.base_url(bound));
+}
+
+fn spawn_sighup(st: web::Data<AppState>, bound: SocketAddr) {
     #[cfg(unix)]
     actix_web::rt::spawn(async move {
         use actix_web::rt::signal::unix::{signal, SignalKind};
@@ -262,7 +272,11 @@ fn spawn_sighup(st: web::Data<AppState>) {
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the configuration");
             let st2 = st.clone();
-            if web::block(move || st2.reload()).await.is_err() {
+            let reloaded = web::block(move || {
+                st2.reload();
+                publish_problem_base(&st2, bound);
+            });
+            if reloaded.await.is_err() {
                 return; // the blocking pool is gone: the server is stopping
             }
         }

@@ -53,15 +53,15 @@ pub struct ApiKeyView {
     #[schema(example = json!(["192.168.1.1", "10.0.0.0/8"]))]
     pub ip_whitelist: Vec<String>,
     /// `null`: never expires.
-    #[schema(example = "2027-01-31T23:59:00Z")]
+    #[schema(example = "2027-01-31T23:59:00Z", format = DateTime)]
     pub expires_at: Option<String>,
     pub status: KeyStatus,
     pub source: Source,
-    #[schema(example = "2026-11-26T10:00:00Z")]
+    #[schema(example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub created_at: String,
-    #[schema(example = "2026-11-26T10:00:00Z")]
+    #[schema(example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub updated_at: String,
-    #[schema(example = "2026-11-26T10:05:00Z")]
+    #[schema(example = "2026-11-26T10:05:00Z", format = DateTime)]
     pub last_used_at: Option<String>,
     #[schema(example = "192.168.1.1")]
     pub last_used_ip: Option<String>,
@@ -342,7 +342,7 @@ pub struct DenialView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyRequestView {
-    #[schema(example = "2026-11-26T10:05:00Z")]
+    #[schema(example = "2026-11-26T10:05:00Z", format = DateTime)]
     pub at: String,
     #[schema(example = "GET")]
     pub method: String,
@@ -409,6 +409,7 @@ async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiErro
 
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "API Keys",
     summary = "Get an API key",
+    description = "One API key: its scope, IP rule, expiry, permissions, rate limit, status and last use. The key's value is never shown again after it was created.",
     params(("id" = u64, Path, description = "Key id")),
     security(("session" = [])),
     responses(

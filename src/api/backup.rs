@@ -24,7 +24,7 @@ pub struct Backup {
     #[schema(example = 1_081_344)]
     pub bytes: u64,
     /// When the snapshot was taken: it holds every write answered before.
-    #[schema(example = "2026-11-26T10:15:00Z")]
+    #[schema(example = "2026-11-26T10:15:00Z", format = DateTime)]
     pub created_at: String,
 }
 

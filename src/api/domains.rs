@@ -34,9 +34,9 @@ pub struct DomainView {
     #[schema(example = 12)]
     pub link_count: u64,
     pub source: Source,
-    #[schema(example = "2026-11-26T10:00:00Z")]
+    #[schema(example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub created_at: String,
-    #[schema(example = "2026-11-26T10:00:00Z")]
+    #[schema(example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub updated_at: String,
 }
 

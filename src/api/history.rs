@@ -42,7 +42,7 @@ pub struct HistoryEntry {
     pub duration_ms: u64,
     #[schema(example = "ldk_4f9QzR2x")]
     pub key_prefix: String,
-    #[schema(example = "2026-11-26T10:05:00Z")]
+    #[schema(example = "2026-11-26T10:05:00Z", format = DateTime)]
     pub created_at: String,
 }
 
@@ -259,6 +259,7 @@ pub async fn add(
 
 #[utoipa::path(delete, path = "/api/v1/playground/history", tag = "Playground",
     summary = "Clear history",
+    description = "Delete every playground history entry of the signed-in user.",
     security(("session" = [])),
     responses(
         (status = 204, description = "Cleared"),

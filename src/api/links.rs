@@ -30,8 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// A link as the API shows it. It borrows everything (from the catalog, under its read lock,
-/// or from a `LinkEntry`), so answering `GET /links/{id}` copies no field before writing JSON.
+// It borrows everything (from the catalog, under its read lock, or from a `LinkEntry`), so
+// answering `GET /links/{id}` copies no field before writing JSON.
+/// A short link: where it lives, where it sends visitors, and how often it was followed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkView<'a> {
     #[schema(example = 42)]
@@ -52,13 +53,13 @@ pub struct LinkView<'a> {
     #[schema(example = 302)]
     pub redirect_code: u16,
     /// `null`: never expires.
-    #[schema(value_type = Option<String>, example = json!(null))]
+    #[schema(value_type = Option<String>, example = json!(null), format = DateTime)]
     pub expires_at: Option<Timestamp>,
     #[schema(example = 7)]
     pub clicks: u64,
-    #[schema(value_type = String, example = "2026-11-26T10:00:00Z")]
+    #[schema(value_type = String, example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub created_at: Timestamp,
-    #[schema(value_type = String, example = "2026-11-26T10:00:00Z")]
+    #[schema(value_type = String, example = "2026-11-26T10:00:00Z", format = DateTime)]
     pub updated_at: Timestamp,
 }
 

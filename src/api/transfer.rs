@@ -375,6 +375,7 @@ fn commit(
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"links-<domain or all>-<date>.csv\"`: save the body as a file")),
             example = "domain,slug,destination_url,title,tags,redirect_code,expires_at\ngo.example.com,docs,https://example.com/documentation,Documentation,docs;team,302,\n"),
         (status = 400, description = "Invalid domain", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),

@@ -1,6 +1,12 @@
-//! `/api/llms.txt`: the OpenAPI document rendered in the llms.txt layout — `# ` title, `> `
-//! summary, authentication, then one `## ` section per tag with each operation's method, path,
-//! description, authentication, parameters, body fields, responses and a curl example.
+//! LLM.txt in two sizes, both in the llmstxt.org layout: `# ` title, `> ` summary, prose
+//! without headings, then `## ` sections whose every line is a `- [name](url): notes` link.
+//! - `/api/llms.txt` (`index`): the links — the OpenAPI document, Swagger UI, the full text,
+//!   the error pages, and per tag each operation (its object in the OpenAPI document, by JSON
+//!   pointer: a reader that fetches links gets JSON, not a page that needs a script).
+//! - `/api/llms-full.txt` (`full`): the same, with every operation in full in the prose part:
+//!   authentication, key format, errors, then per operation its method, path, description,
+//!   parameters, body fields, responses and a curl example. The llms.txt layout allows no
+//!   headings there, so groups and operations are bold lines.
 //!
 //! It walks the served JSON document through `openapi` (schemas resolved through
 //! `components`), so it can only say what the document says.
@@ -16,22 +22,26 @@ use super::openapi::{
 use crate::domain::{KeyPrefix, Permission};
 use crate::keys::{scanner_regex, CHECKSUM_RULE};
 
-pub fn render(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
+/// `/api/llms.txt`: title, summary, a short orientation, then sections of links.
+pub fn index(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
     let base = base_url.trim_end_matches('/');
-    let mut out = String::new();
-    let info = doc.get("info").unwrap_or(&Value::Null);
-    let _ = writeln!(out, "# {}", str_of(info, "title").unwrap_or("API"));
-    out.push('\n');
-    let summary = str_of(info, "description").unwrap_or("").replace('\n', " ");
+    let mut out = head(doc, base);
     let _ = writeln!(
         out,
-        "> {summary} Base URL: {base}. Version {}.",
-        str_of(info, "version").unwrap_or("?")
+        "Authenticate with an API key in the header `Authorization: Bearer <key>` (keys look like `{prefix}_` followed by 50 letters and digits; each carries permissions, a domain scope, an IP rule and an optional rate limit), or with the session cookie of a signed-in user. Every error is `application/problem+json`; its `type` is a URL whose page says what to do. The full reference, with every parameter, field, response and a curl example per operation, is {base}/api/llms-full.txt."
     );
     out.push('\n');
+    render_links(&mut out, doc, base);
+    out
+}
+
+/// `/api/llms-full.txt`: everything the document says, operation by operation.
+pub fn full(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
+    let base = base_url.trim_end_matches('/');
+    let mut out = head(doc, base);
     let _ = writeln!(
         out,
-        "Machine-readable OpenAPI 3.1 document: {base}/api/openapi.json. Interactive documentation: {base}/swagger-ui/."
+        "Machine-readable OpenAPI 3.1 document: {base}/api/openapi.json. Interactive documentation: {base}/swagger-ui/. What each error means: {base}/docs/errors."
     );
     out.push('\n');
     render_auth(&mut out, doc);
@@ -40,8 +50,8 @@ pub fn render(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
     let ops = operations(doc);
     for (tag, description) in tag_order(doc) {
         let in_tag: Vec<&Operation> = ops.iter().filter(|o| op_tag(o.op) == tag).collect();
-        let _ = writeln!(out, "## {tag}");
-        out.push('\n');
+        out.push_str("---\n\n");
+        heading(&mut out, &tag);
         if !description.is_empty() {
             let _ = writeln!(out, "{description}");
             out.push('\n');
@@ -53,11 +63,94 @@ pub fn render(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
             render_operation(&mut out, doc, op, base);
         }
     }
+    render_links(&mut out, doc, base);
     out
 }
 
+/// `# ` title and the one-line `> ` summary.
+fn head(doc: &Value, base: &str) -> String {
+    let mut out = String::new();
+    let info = doc.get("info").unwrap_or(&Value::Null);
+    out.push_str("# linkdock\n\n");
+    let summary = str_of(info, "description").unwrap_or("").replace('\n', " ");
+    let _ = writeln!(
+        out,
+        "> {summary} Base URL: {base}. Version {}.",
+        str_of(info, "version").unwrap_or("?")
+    );
+    out.push('\n');
+    out
+}
+
+/// A heading in the prose part, where llms.txt allows no markdown heading.
+fn heading(out: &mut String, text: &str) {
+    let _ = writeln!(out, "**{text}**");
+    out.push('\n');
+}
+
+/// The `## ` sections: the documents, then each tag's operations as links into the OpenAPI
+/// document (Swagger UI's own deep links are off: they nest a link in a button, which axe
+/// refuses).
+/// Every line of a section is a link, as the llms.txt parsers expect.
+fn render_links(out: &mut String, doc: &Value, base: &str) {
+    out.push_str("## Docs\n\n");
+    let _ = writeln!(out, "- [OpenAPI document]({base}/api/openapi.json): OpenAPI 3.1, every operation with its parameters, schemas, responses and examples");
+    let _ = writeln!(out, "- [Swagger UI]({base}/swagger-ui/): try each operation in the browser (Authorize with an API key)");
+    let _ = writeln!(out, "- [Full reference]({base}/api/llms-full.txt): every operation in full, with a curl example, as plain text");
+    let _ = writeln!(
+        out,
+        "- [API errors]({base}/docs/errors): each problem `type`, what it means and what to do"
+    );
+    out.push('\n');
+    let ops = operations(doc);
+    for (tag, _) in tag_order(doc) {
+        let in_tag: Vec<&Operation> = ops.iter().filter(|o| op_tag(o.op) == tag).collect();
+        if in_tag.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "## {tag}");
+        out.push('\n');
+        for o in in_tag {
+            let summary = str_of(o.op, "summary").unwrap_or("");
+            // The description already names the permission an API key needs.
+            let notes = one_line(str_of(o.op, "description").unwrap_or(summary));
+            let _ = writeln!(
+                out,
+                "- [{} {} — {}]({base}/api/openapi.json#{}): {}",
+                o.method.to_uppercase(),
+                o.path,
+                summary.replace(['[', ']'], ""),
+                operation_pointer(o.path, o.method),
+                notes.trim()
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// The first paragraph of a description, on one line (a link's notes end at the line).
+fn one_line(text: &str) -> String {
+    text.split("\n\n")
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The JSON pointer (RFC 6901) of an operation, written for a URL fragment (RFC 3986 has no
+/// braces): `/paths/~1api~1v1~1links~1%7Bid%7D/get`.
+fn operation_pointer(path: &str, method: &str) -> String {
+    let escaped = path
+        .replace('~', "~0")
+        .replace('/', "~1")
+        .replace('{', "%7B")
+        .replace('}', "%7D");
+    format!("/paths/{escaped}/{method}")
+}
+
 fn render_auth(out: &mut String, doc: &Value) {
-    out.push_str("## Authentication\n\n");
+    heading(out, "Authentication");
     let schemes = doc
         .pointer("/components/securitySchemes")
         .and_then(Value::as_object);
@@ -80,7 +173,7 @@ fn render_auth(out: &mut String, doc: &Value) {
 /// The key format, for secret scanners: the pattern, the checksum rule, rules to paste.
 fn render_key_format(out: &mut String, prefix: &KeyPrefix) {
     let regex = scanner_regex(prefix);
-    out.push_str("## API key format\n\n");
+    heading(out, "API key format");
     let _ = writeln!(
         out,
         "Keys look like `{prefix}_` followed by 50 letters and digits. Regular expression: `{regex}`. Checksum: {CHECKSUM_RULE}. A string that matches the expression but fails the checksum is not a key."
@@ -119,7 +212,7 @@ fn render_errors(out: &mut String, doc: &Value) {
                 if media.contains("problem") && !seen.contains(&name) {
                     seen.push(name);
                     if seen.len() == 1 {
-                        out.push_str("## Errors\n\n");
+                        heading(out, "Errors");
                     }
                     let _ = writeln!(out, "Errors are `{media}`, {}:", type_name(doc, schema));
                     let mut fields = Vec::new();
@@ -195,7 +288,7 @@ fn render_operation(out: &mut String, doc: &Value, o: &Operation, base: &str) {
     let summary = str_of(o.op, "summary").unwrap_or("");
     let _ = writeln!(
         out,
-        "### {method} {}{}",
+        "**{method} {}{}**",
         o.path,
         if summary.is_empty() {
             String::new()

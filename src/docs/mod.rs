@@ -3,12 +3,14 @@
 //! from it, and the Manual Integration page builds its documentation from it in the browser.
 //! Nothing about a particular endpoint is written here.
 
+mod errors;
 pub mod examples;
 pub mod llms;
 pub mod openapi;
 mod origin;
 pub mod permissions;
 pub mod responses;
+mod schemas;
 
 use std::sync::{Arc, OnceLock};
 
@@ -26,6 +28,7 @@ use crate::state::AppState;
 #[openapi(
     info(
         title = "linkdock API",
+        contact(name = "linkdock maintainers"),
         description = "Short links on your own domains: links, domains, import/export and API keys. \
 JSON in and out; times are RFC 3339 in UTC; every error is `application/problem+json` (RFC 9457). \
 Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"offset\"}`, newest first."
@@ -118,10 +121,30 @@ fn snake(s: &str) -> String {
         .join("_")
 }
 
-/// The document as served, built once: the same bytes for every caller.
+/// Stands for the `servers` list in `openapi_text`, replaced per request.
+const SERVERS: &str = "linkdock:servers";
+
+/// The document as served, built once: the same bytes for every caller, but for the `servers`
+/// list (`SERVERS`, replaced by `openapi_json`).
 pub fn openapi_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| serde_json::to_string_pretty(openapi_value()).unwrap_or_default())
+    TEXT.get_or_init(|| {
+        let mut doc = openapi_value().clone();
+        if let Some(o) = doc.as_object_mut() {
+            let servers = serde_json::Value::String(SERVERS.into());
+            // `servers` right after `info`, where readers look for it.
+            let mut out = serde_json::Map::new();
+            for (k, v) in std::mem::take(o) {
+                let after_info = k == "info";
+                out.insert(k, v);
+                if after_info {
+                    out.insert("servers".into(), servers.clone());
+                }
+            }
+            *o = out;
+        }
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    })
 }
 
 /// The document as a JSON value: utoipa's document, with examples filled in from the schemas
@@ -130,6 +153,7 @@ pub fn openapi_value() -> &'static serde_json::Value {
     static VALUE: OnceLock<serde_json::Value> = OnceLock::new();
     VALUE.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        schemas::fill(&mut doc);
         examples::fill(&mut doc);
         responses::fill(&mut doc);
         permissions::fill(&mut doc);
@@ -140,6 +164,13 @@ pub fn openapi_value() -> &'static serde_json::Value {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
         .service(web::resource("/api/llms.txt").route(web::get().to(llms_txt)))
+        .service(web::resource("/api/llms-full.txt").route(web::get().to(llms_full_txt)))
+        .service(
+            web::scope("/docs/errors")
+                .wrap(crate::ui::security_headers())
+                .service(web::resource("").route(web::get().to(errors::index)))
+                .service(web::resource("/{slug:.+}").route(web::get().to(errors::page))),
+        )
         // A scope matches its prefix without a regex, so other requests never pay for the
         // catch-all pattern inside it.
         .service(
@@ -153,29 +184,73 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn openapi_json(_: DocsReader) -> HttpResponse {
+/// The document with `servers`: first the origin this request reached, so that Swagger UI's
+/// "Try it out" calls the address the page came from (same origin, whatever name the server
+/// was reached by), then `public_url` when it is set and differs.
+async fn openapi_json(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let config = st.config.current();
+    let here = origin::of_request(&req, &config);
+    let mut servers = vec![
+        serde_json::json!({ "url": here, "description": "This server, as this request reached it" }),
+    ];
+    if let Some(public) = &config.server.public_url {
+        let public = public.as_str().trim_end_matches('/');
+        if public != here {
+            servers.push(serde_json::json!({ "url": public, "description": "The public URL (server.public_url)" }));
+        }
+    }
+    let servers = serde_json::to_string(&servers).unwrap_or_else(|_| "[]".into());
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(openapi_text())
+        .insert_header((header::VARY, "Host, X-Forwarded-Proto, Forwarded"))
+        .body(openapi_text().replacen(&format!("\"{SERVERS}\""), &servers, 1))
 }
 
-/// LLM.txt names its base URL: `public_url` when set, otherwise the origin the request was
-/// sent to (validated, so a forged `Host` cannot put anything but a host into the examples).
-async fn llms_txt(_: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+/// `public_url` when set, otherwise the origin the request was sent to (validated, so a forged
+/// `Host` cannot put anything but a host into a document), with the `Vary` that follows.
+fn own_url(st: &AppState, req: &HttpRequest) -> (String, Option<&'static str>) {
     let config = st.config.current();
-    let (base, vary) = match &config.server.public_url {
+    match &config.server.public_url {
         Some(url) => (url.as_str().to_owned(), None),
         None => (
-            origin::of_request(&req, &config),
+            origin::of_request(req, &config),
             Some("Host, X-Forwarded-Proto, Forwarded"),
         ),
-    };
+    }
+}
+
+/// `/api/llms.txt`: the llmstxt.org index (links to the documents and every operation).
+async fn llms_txt(reader: DocsReader, st: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    llms_answer(reader, &st, &req, llms::index)
+}
+
+/// `/api/llms-full.txt`: every operation in full.
+async fn llms_full_txt(
+    reader: DocsReader,
+    st: web::Data<AppState>,
+    req: HttpRequest,
+) -> HttpResponse {
+    llms_answer(reader, &st, &req, llms::full)
+}
+
+/// LLM.txt names its base URL (`own_url`) in its links and examples.
+fn llms_answer(
+    _: DocsReader,
+    st: &AppState,
+    req: &HttpRequest,
+    render: fn(&serde_json::Value, &str, &crate::domain::KeyPrefix) -> String,
+) -> HttpResponse {
+    let (base, vary) = own_url(st, req);
     let mut res = HttpResponse::Ok();
     res.content_type("text/plain; charset=utf-8");
     if let Some(vary) = vary {
         res.insert_header((header::VARY, vary));
     }
-    res.body(llms::render(openapi_value(), &base, &config.keys.prefix))
+    res.body(render(
+        openapi_value(),
+        &base,
+        &st.config.current().keys.prefix,
+    ))
 }
 
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {

@@ -3,10 +3,14 @@
 //! credentials can answer 401, 403 and 429; one with path or query parameters can answer 400
 //! for a value that does not parse; one with a JSON body 400, 413 and 415; a multipart body
 //! 400 and 413. An operation's own description of a status wins over these.
+//!
+//! Then every problem+json response gets an example of its own status (Swagger UI would show
+//! the schema's 400 example under every status), and every 429 declares `Retry-After`.
 
 use serde_json::{json, Value};
 
 use super::openapi::{operations, parameters, security_names};
+use crate::error::PROBLEM_JSON;
 
 const KEY_403: &str = "The API key lacks the permission this operation needs (the detail names it), may not be used from this address (IP whitelist), or a session request lacks its X-CSRF-Token";
 
@@ -76,5 +80,90 @@ pub fn fill(doc: &mut Value) {
                 })
             });
         }
+        for (status, response) in responses.iter_mut() {
+            describe_problem(status, response);
+        }
     }
+}
+
+/// An example of the problem for this status, and `Retry-After` on 429.
+fn describe_problem(status: &str, response: &mut Value) {
+    let Some(r) = response.as_object_mut() else {
+        return;
+    };
+    if status == "429" {
+        let headers = r.entry("headers").or_insert_with(|| json!({}));
+        if let Some(h) = headers.as_object_mut() {
+            h.entry("Retry-After").or_insert_with(|| {
+                json!({
+                    "description": "Seconds to wait before trying again.",
+                    "schema": {"type": "integer", "minimum": 0}
+                })
+            });
+        }
+    }
+    let Some(media) = r
+        .get_mut("content")
+        .and_then(|c| c.get_mut(PROBLEM_JSON))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if media.contains_key("example") || media.contains_key("examples") {
+        return;
+    }
+    if let Some(example) = status.parse().ok().and_then(problem_example) {
+        media.insert("example".into(), example);
+    }
+}
+
+/// A typical problem body for a status, on an illustrative host. A status missing here fails
+/// `docs::tests::error_responses_have_their_own_examples_and_headers`.
+fn problem_example(status: u16) -> Option<Value> {
+    let (slug, detail) = match status {
+        400 => (
+            "validation",
+            "slug: must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -",
+        ),
+        401 => (
+            "unauthenticated/missing",
+            "no credentials: send an API key in the header Authorization: Bearer, or sign in",
+        ),
+        403 => ("forbidden", "this API key lacks the permission links:write"),
+        404 => ("not-found", "link not found"),
+        405 => (
+            "method-not-allowed",
+            "this method is not allowed on this resource",
+        ),
+        409 => (
+            "conflict",
+            "the slug docs is already taken on go.example.com",
+        ),
+        413 => ("payload-too-large", "the request body is too large"),
+        415 => (
+            "unsupported-media-type",
+            "the body must be sent as application/json",
+        ),
+        429 => (
+            "rate-limited",
+            "too many failed attempts from this address; try again in 42 s",
+        ),
+        500 => ("internal", "an internal error occurred; it has been logged"),
+        503 => ("unavailable", "the server is shutting down"),
+        _ => return None,
+    };
+    let title = actix_web::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let mut example = json!({
+        "type": format!("https://links.example.com/docs/errors/{slug}"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    });
+    if status == 400 {
+        example["errors"] = json!([{"field": "slug", "message": "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -"}]);
+    }
+    Some(example)
 }

@@ -372,9 +372,114 @@ fn every_operation_a_key_may_call_states_the_permission_the_extractor_enforces()
             r.path
         );
     }
-    let text = llms::render(doc, "http://x", &crate::domain::KeyPrefix::default());
+    let text = llms::full(doc, "http://x", &crate::domain::KeyPrefix::default());
     assert!(text.contains("API keys need the permission `links:write`"));
     assert!(text.contains(&crate::keys::scanner_regex(
         &crate::domain::KeyPrefix::default()
     )));
+}
+
+/// Every value that holds a JSON `$ref` string, and every string property with its name.
+fn walk<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&str, &'a serde_json::Value)) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, child) in m {
+                f(k, child);
+                walk(child, f);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|c| walk(c, f)),
+        _ => {}
+    }
+}
+
+/// What generated clients need: timestamps typed as date-time, list items as named schemas
+/// (so no schema goes unused), a description on every operation, and nothing about the code.
+#[test]
+fn document_types_timestamps_names_list_items_and_describes_every_operation() {
+    let doc = openapi_value();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut untyped = Vec::new();
+    for (name, schema) in schemas {
+        for (field, prop) in schema["properties"].as_object().into_iter().flatten() {
+            if (field == "at" || field.ends_with("_at")) && prop["format"] != "date-time" {
+                untyped.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    assert!(
+        untyped.is_empty(),
+        "timestamps without format date-time: {untyped:?}"
+    );
+
+    for item in [
+        "LinkView",
+        "DomainView",
+        "ApiKeyView",
+        "KeyRequestView",
+        "HistoryEntry",
+    ] {
+        let page = &schemas[&format!("ListOf_{item}")];
+        assert_eq!(
+            page["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}")
+        );
+    }
+    let mut used = BTreeSet::new();
+    walk(doc, &mut |k, v| {
+        if k == "$ref" {
+            used.insert(
+                v.as_str()
+                    .unwrap()
+                    .trim_start_matches("#/components/schemas/")
+                    .to_owned(),
+            );
+        }
+    });
+    let unused: Vec<&String> = schemas.keys().filter(|n| !used.contains(*n)).collect();
+    assert!(unused.is_empty(), "unused schemas: {unused:?}");
+
+    let mut leaks = Vec::new();
+    walk(doc, &mut |k, v| {
+        let text = v.as_str().unwrap_or("");
+        let internal = ["borrow", "read lock", "LinkEntry", "catalog"];
+        if k == "description" && internal.iter().any(|w| text.contains(w)) {
+            leaks.push(text.to_owned());
+        }
+    });
+    assert!(leaks.is_empty(), "internal prose: {leaks:?}");
+
+    for o in openapi::operations(doc) {
+        let d = o.op["description"].as_str().unwrap_or("");
+        assert!(!d.is_empty(), "{} {} has no description", o.method, o.path);
+    }
+}
+
+/// Each error status shows its own example (not the 400 one), 429 declares Retry-After, and
+/// the export declares Content-Disposition.
+#[test]
+fn error_responses_have_their_own_examples_and_headers() {
+    let doc = openapi_value();
+    for o in openapi::operations(doc) {
+        for (status, r) in o.op["responses"].as_object().unwrap() {
+            let r = openapi::resolve(doc, r);
+            let Some(media) = r["content"].get(crate::error::PROBLEM_JSON) else {
+                continue;
+            };
+            let at = format!("{} {} {status}", o.method, o.path);
+            assert_eq!(media["example"]["status"].to_string(), *status, "{at}");
+            assert!(
+                media["example"]["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://"),
+                "{at}"
+            );
+            if status == "429" {
+                assert!(r["headers"].get("Retry-After").is_some(), "{at}");
+            }
+        }
+    }
+    let export = &doc["paths"]["/api/v1/links/export"]["get"]["responses"]["200"];
+    assert!(export["headers"].get("Content-Disposition").is_some());
 }

@@ -193,9 +193,10 @@ async fn openapi_document_passes_a_validator() {
     );
 }
 
-/// The text of the `### METHOD PATH` section (up to the next `##`).
+/// The text of the `**METHOD PATH` operation in llms-full.txt (up to the next bold line,
+/// rule or `## ` section).
 fn section<'a>(text: &'a str, method: &str, path: &str) -> &'a str {
-    let head = format!("### {method} {path}");
+    let head = format!("**{method} {path}");
     let start = text
         .lines()
         .scan(0, |pos, l| {
@@ -204,32 +205,116 @@ fn section<'a>(text: &'a str, method: &str, path: &str) -> &'a str {
             Some((at, l))
         })
         .find(|(_, l)| *l == head || l.starts_with(&format!("{head} ")))
-        .unwrap_or_else(|| panic!("llms.txt has no section `{head}`"))
+        .unwrap_or_else(|| panic!("llms-full.txt has no section `{head}`"))
         .0;
     let rest = &text[start + head.len()..];
-    let end = rest
-        .find("\n## ")
-        .into_iter()
-        .chain(rest.find("\n### "))
+    let end = ["\n## ", "\n**", "\n---\n"]
+        .iter()
+        .filter_map(|m| rest.find(m))
         .min()
         .unwrap_or(rest.len());
     &rest[..end]
 }
 
+/// llmstxt.org's layout: `# ` title, one `> ` summary line, prose without headings, then
+/// `## ` sections in which every line is a `- [name](url): notes` link. Returns the links.
+fn llms_layout(text: &str) -> Vec<(String, String)> {
+    assert!(text.starts_with("# linkdock\n\n> "), "{text}");
+    let (prose, sections) = text.split_at(text.find("\n## ").expect("no `## ` section") + 1);
+    for line in prose.lines().skip(1) {
+        assert!(
+            !line.starts_with('#'),
+            "a heading before the sections: {line}"
+        );
+    }
+    let mut links = Vec::new();
+    for line in sections.lines().filter(|l| !l.trim().is_empty()) {
+        if line.starts_with("## ") {
+            continue;
+        }
+        let rest = line
+            .strip_prefix("- [")
+            .unwrap_or_else(|| panic!("not a link: {line}"));
+        let (name, rest) = rest
+            .split_once("](")
+            .unwrap_or_else(|| panic!("not a link: {line}"));
+        let (url, notes) = rest
+            .split_once(')')
+            .unwrap_or_else(|| panic!("not a link: {line}"));
+        assert!(url.starts_with("http"), "not absolute: {line}");
+        assert!(notes.is_empty() || notes.starts_with(": "), "{line}");
+        links.push((name.to_owned(), url.to_owned()));
+    }
+    links
+}
+
+/// `/api/llms.txt` is the index: links to the documents, the error pages and every operation,
+/// each of which opens.
 #[tokio::test]
-async fn llms_txt_covers_every_operation_of_the_document() {
-    let app = spawn_app().await;
+async fn llms_txt_is_an_index_of_links_that_open() {
+    let app = spawn_with(Options {
+        public_url: Some(String::new()),
+        ..Options::default()
+    })
+    .await;
     let (_, doc) = openapi(&app).await;
     let res = app.http.get(app.url("/api/llms.txt")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(crate::support::content_type(&res).starts_with("text/plain"));
     let text = res.text().await.unwrap();
-    assert!(
-        text.starts_with(&format!("# {}\n", doc["info"]["title"].as_str().unwrap())),
-        "{text}"
-    );
-    assert!(text.lines().any(|l| l.starts_with("> ")), "no summary line");
-    assert!(text.contains("\n## Authentication\n"));
+    let links = llms_layout(&text);
+    for doc_path in [
+        "/api/openapi.json",
+        "/swagger-ui/",
+        "/api/llms-full.txt",
+        "/docs/errors",
+    ] {
+        assert!(
+            links.iter().any(|(_, u)| *u == app.url(doc_path)),
+            "{doc_path} not linked"
+        );
+    }
+    for tag in doc["tags"].as_array().unwrap() {
+        assert!(
+            text.contains(&format!("\n## {}\n", tag["name"].as_str().unwrap())),
+            "{tag}"
+        );
+    }
+    for (method, path, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap();
+        assert!(
+            links
+                .iter()
+                .any(|(n, u)| n.starts_with(&format!("{method} {path} "))
+                    && u.ends_with(&format!("/{id}"))),
+            "{method} {path} not linked"
+        );
+    }
+    let mut opened = std::collections::BTreeSet::new();
+    for (_, url) in &links {
+        let page = url.split('#').next().unwrap().to_owned();
+        if opened.insert(page.clone()) {
+            let res = app.http.get(&page).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{page}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn llms_full_txt_covers_every_operation_of_the_document() {
+    let app = spawn_app().await;
+    let (_, doc) = openapi(&app).await;
+    let res = app
+        .http
+        .get(app.url("/api/llms-full.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(crate::support::content_type(&res).starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    llms_layout(&text);
+    assert!(text.contains("\n**Authentication**\n"));
     for scheme in doc["components"]["securitySchemes"]
         .as_object()
         .unwrap()
@@ -340,7 +425,7 @@ async fn swagger_ui_is_served_from_the_binary_on_the_document() {
     assert_eq!(res.status(), 404);
 }
 
-const DOCS: [&str; 2] = ["/api/openapi.json", "/api/llms.txt"];
+const DOCS: [&str; 3] = ["/api/openapi.json", "/api/llms.txt", "/api/llms-full.txt"];
 
 #[tokio::test]
 async fn public_docs_need_no_credentials() {
@@ -472,4 +557,132 @@ async fn manual_integration_page_needs_a_session_and_loads_its_script() {
         assert!(html.contains(needle), "{needle} missing");
     }
     assert!(!html.contains("<script>"), "no inline script (CSP)");
+}
+
+/// Every problem `type` is an absolute URL on the server's own base, and opening it (as a
+/// browser would, without a fragment) gives an HTML page that names the error. The index page
+/// links every type, and each link opens too.
+#[tokio::test]
+async fn problem_types_are_absolute_urls_that_open_a_page() {
+    let app = spawn_with(Options {
+        public_url: Some(String::new()),
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let bearer = |v: &str| {
+        app.http
+            .get(app.url("/api/v1/links"))
+            .header("authorization", v.to_owned())
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("not-found", admin.get("/api/v1/links/987654")),
+        ("not-found", app.http.get(app.url("/api/v1/no-such-thing"))),
+        (
+            "method-not-allowed",
+            app.http.delete(app.url("/api/openapi.json")),
+        ),
+        (
+            "validation",
+            admin
+                .post("/api/v1/domains")
+                .json(&serde_json::json!({"hostname": "not a host"})),
+        ),
+        (
+            "bad-request",
+            admin
+                .post("/api/v1/domains")
+                .header("content-type", "application/json")
+                .body("{"),
+        ),
+        (
+            "unsupported-media-type",
+            admin
+                .post("/api/v1/domains")
+                .header("content-type", "text/plain")
+                .body("x"),
+        ),
+        (
+            "conflict",
+            admin
+                .post("/api/v1/domains")
+                .json(&serde_json::json!({"hostname": "go.example.com"})),
+        ),
+        (
+            "forbidden",
+            admin
+                .http
+                .post(app.url("/api/v1/domains"))
+                .json(&serde_json::json!({"hostname": "a.example.com"})),
+        ),
+        (
+            "unauthenticated/missing",
+            app.http.get(app.url("/api/v1/links")),
+        ),
+        ("unauthenticated/not_bearer", bearer("Basic YTpi")),
+        ("unauthenticated/malformed", bearer("Bearer nope")),
+    ];
+    for (want, req) in cases {
+        let res = req.send().await.unwrap();
+        assert!(res.status().as_u16() >= 400, "{want}");
+        let body: Value = res.json().await.unwrap();
+        let kind = body["type"].as_str().unwrap().to_owned();
+        assert_eq!(kind, app.url(&format!("/docs/errors/{want}")), "{body}");
+        let page = app.http.get(&kind).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{kind}");
+        assert!(crate::support::content_type(&page).starts_with("text/html"));
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<code>{want}</code>")),
+            "{kind}: {html}"
+        );
+        assert!(html.contains("What to do"), "{kind}");
+    }
+
+    let index = app.text("/docs/errors").await;
+    let links: Vec<&str> = index
+        .split("href=\"/docs/errors/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert!(links.len() >= 20, "{index}");
+    for slug in links {
+        let res = app
+            .http
+            .get(app.url(&format!("/docs/errors/{slug}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{slug}");
+    }
+    let res = app
+        .http
+        .get(app.url("/docs/errors/no-such-error"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+/// With `public_url` set, problem types start with it.
+#[tokio::test]
+async fn problem_types_start_with_the_public_url() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/api/v1/links")).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        "http://127.0.0.1:8080/docs/errors/unauthenticated/missing"
+    );
+}
+
+/// `servers` names the origin the request reached first (Swagger UI calls it), then the
+/// configured `public_url`.
+#[tokio::test]
+async fn openapi_servers_name_this_server_then_the_public_url() {
+    let app = spawn_app().await;
+    let (_, doc) = openapi(&app).await;
+    assert_eq!(doc["servers"][0]["url"], app.base.as_str());
+    assert_eq!(doc["servers"][1]["url"], "http://127.0.0.1:8080");
 }

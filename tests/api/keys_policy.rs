@@ -600,8 +600,8 @@ async fn a_leaked_key_is_recognised_offline_and_found_in_one_step() {
         403,
     )
     .await;
-    // The format is in LLM.txt for secret scanners.
-    let llms = app.text("/api/llms.txt").await;
+    // The format is in LLM.txt (the full one) for secret scanners.
+    let llms = app.text("/api/llms-full.txt").await;
     assert!(
         llms.contains(r"(?:^|[^0-9A-Za-z]|%[0-9A-Fa-f]{2}|\\[nrt])(ldk_[0-9A-Za-z]{50})(?:\b|_)"),
         "regex in LLM.txt"

@@ -36,7 +36,7 @@ async fn unset_public_url_prints_the_bound_address_with_its_real_port() {
 async fn unset_public_url_makes_llms_txt_name_the_request_origin() {
     let app = spawn_with(unset()).await;
     let origin = format!("http://127.0.0.1:{}", app.port);
-    let text = app.text("/api/llms.txt").await;
+    let text = app.text("/api/llms-full.txt").await;
     assert!(text.contains(&format!("Base URL: {origin}.")), "{text}");
     assert!(
         text.contains(&format!("curl -X GET '{origin}/api/v1/links")),

@@ -12,7 +12,7 @@ const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 async fn api_documentation_section_expands_groups_shows_endpoints_and_copies_documents() {
     let app = spawn_app().await;
     let served_openapi = app.text("/api/openapi.json").await;
-    let served_llms = app.text("/api/llms.txt").await;
+    let served_llms = app.text("/api/llms-full.txt").await;
     let doc: Value = serde_json::from_str(&served_openapi).unwrap();
     let Some(b) = Browser::start(&app).await else {
         return;
@@ -148,7 +148,7 @@ async fn api_documentation_section_expands_groups_shows_endpoints_and_copies_doc
     b.wait_text("#api-docs-status", "LLM.txt copied").await;
     assert!(
         b.clipboard().await == served_llms,
-        "clipboard differs from /api/llms.txt"
+        "clipboard differs from /api/llms-full.txt"
     );
     b.click_button("#api-docs", "Copy openapi.json").await;
     b.wait_text("#api-docs-status", "openapi.json copied").await;

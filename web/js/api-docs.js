@@ -235,7 +235,7 @@ async function copyDocument(load, label, button) {
 
 if (section) {
   for (const [id, label, load] of [
-    ["copy-llms", "LLM.txt", () => getText("/api/llms.txt")],
+    ["copy-llms", "LLM.txt", () => getText("/api/llms-full.txt")],
     ["copy-openapi", "openapi.json", () => loadDocument().then(({ text }) => text)],
   ]) {
     const button = document.getElementById(id);

@@ -47,7 +47,7 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
                     }
                     p.muted {
                         "Organized by endpoint group: click a group to expand it. Source: "
-                        a href="/api/openapi.json" { "openapi.json" } " · " a href="/api/llms.txt" { "llms.txt" } "."
+                        a href="/api/openapi.json" { "openapi.json" } " · " a href="/api/llms.txt" { "llms.txt" } " · " a href="/api/llms-full.txt" { "llms-full.txt" } "."
                     }
                     p #api-docs-status .status role="status" aria-live="polite" { "Loading the API documentation…" }
                     div #api-docs-groups {}
