@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::clock;
+
 /// The counting window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 const SHARDS: usize = 64;
@@ -37,7 +39,7 @@ struct Shard {
 
 impl Default for FailureLimiter {
     fn default() -> Self {
-        let now = Instant::now();
+        let now = clock::instant();
         Self {
             shards: (0..SHARDS)
                 .map(|_| {
@@ -58,8 +60,9 @@ impl FailureLimiter {
         let mut shard = self.shards[i]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shard.started.elapsed() >= WINDOW {
-            shard.started = Instant::now();
+        let now = clock::instant();
+        if now.saturating_duration_since(shard.started) >= WINDOW {
+            shard.started = now;
             shard.counts = HashMap::new();
         }
         shard
@@ -102,7 +105,7 @@ impl FailureLimiter {
 fn retry_after(shard: &Shard) -> RetryAfter {
     RetryAfter(
         WINDOW
-            .saturating_sub(shard.started.elapsed())
+            .saturating_sub(clock::instant().saturating_duration_since(shard.started))
             .as_secs()
             .max(1),
     )

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// modules of the same layer are independent of one another. A new top-level module must be
 /// placed here before it can be used.
 const LAYERS: &[&[&str]] = &[
+    &["clock"],
     &["encoding", "limiter", "metrics", "healthcheck"],
     &["domain"],
     &["keys"],

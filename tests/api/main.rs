@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod clock;
 mod docs;
 mod foundation;
 mod hardening;
