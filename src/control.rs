@@ -12,6 +12,9 @@
 //! - `ping` → `{"ok": true, "version", "pid"}`
 //! - `key sha256:<hex>` → `{"ok": true, "key": {"id", "name", "status", "prefix"} | null}`: which
 //!   key has this digest (`linkdock keys check`; the key itself never crosses the socket)
+//! - `clock advance <duration>` (`90s`, `2m`, …) → `{"ok": true, "now", "ahead_ms"}`: moves
+//!   the server's clock ahead, for tests; refused unless the server was started with
+//!   `LINKDOCK_TEST_CLOCK=1`
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -24,6 +27,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::clock;
+use crate::config::HumanDuration;
 use crate::domain::now;
 use crate::keys::KeyDigest;
 use crate::state::AppState;
@@ -153,9 +158,23 @@ fn answer(command: &str, st: &AppState) -> Value {
             },
             Err(e) => json!({"ok": false, "error": e}),
         },
+        other if other.starts_with("clock advance ") => {
+            match HumanDuration::try_from(other["clock advance ".len()..].to_owned()) {
+                Ok(by) => match clock::advance(by.0) {
+                    Ok(ahead) => {
+                        tracing::warn!(by = ?by.0, ahead = ?ahead, "the clock was moved ahead");
+                        json!({"ok": true, "now": now().rfc3339(), "ahead_ms": u64::try_from(ahead.as_millis()).unwrap_or(u64::MAX)})
+                    }
+                    Err(clock::NotMovable) => {
+                        json!({"ok": false, "error": format!("the clock moves only in a server started with {}=1 (for tests)", clock::TEST_SWITCH)})
+                    }
+                },
+                Err(e) => json!({"ok": false, "error": e}),
+            }
+        }
         other => {
             let shown: String = other.chars().take(40).collect();
-            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup, ping and key")})
+            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup, ping, key and clock")})
         }
     }
 }

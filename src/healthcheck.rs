@@ -128,7 +128,8 @@ mod tests {
             }
             match answer {
                 Some(a) => conn.write_all(a.as_bytes()).unwrap(),
-                None => std::thread::sleep(Duration::from_secs(2)),
+                // Silent: hold the connection until the client gives up and closes it.
+                None => while conn.read(&mut buf).is_ok_and(|n| n > 0) {},
             }
         });
         addr
@@ -173,11 +174,9 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_server_fails_within_the_timeout() {
-        let started = Instant::now();
+    fn a_silent_server_fails_with_the_timeout() {
         let e = check(serve_once(None), Duration::from_millis(300)).unwrap_err();
-        assert!(e.contains("no answer within"), "{e}");
-        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(e.contains("no answer within 0.3s"), "{e}");
     }
 
     #[test]

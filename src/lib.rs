@@ -1,10 +1,11 @@
 //! linkdock: a self-hosted link manager for small teams. See ARCHITECTURE.md for the map.
 //!
 //! Modules depend one way, each only on those listed before it (a test, `tests/tidy.rs`,
-//! keeps it so): the leaves `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
+//! keeps it so): the leaves `clock`, `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
 //! `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
 //! `redirect` / `middleware` / `control` → `docs` → `healthcheck` / `startup` → `cli`.
 
+pub mod clock;
 pub mod encoding;
 pub mod limiter;
 pub mod metrics;

@@ -19,15 +19,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::clock;
+
 /// The counting window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 const SHARDS: usize = 64;
 /// Sources tracked by default, over all shards.
 const CAPACITY: usize = SHARDS * 4096;
 
-/// The limiter's clock: the one place it reads the time.
+/// The limiter's clock: the one place it reads the time (the server's clock, which tests move).
 fn now() -> Instant {
-    Instant::now()
+    clock::instant()
 }
 
 /// How long until the source may try again.

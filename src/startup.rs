@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
+use crate::clock;
 use crate::config::Config;
 use crate::control::ControlSocket;
 use crate::domain::{now, Password, PasswordHash, Username};
@@ -290,6 +291,13 @@ pub fn serve(
     config_path: Option<PathBuf>,
     port_file: Option<&Path>,
 ) -> Result<(), String> {
+    if std::env::var_os(clock::TEST_SWITCH).is_some_and(|v| v == "1") {
+        clock::make_movable();
+        tracing::warn!(
+            "{}=1: the clock can be moved through the control socket; for tests only",
+            clock::TEST_SWITCH
+        );
+    }
     actix_web::rt::System::new().block_on(async move {
         let data_dir = config.storage.data_dir.clone();
         let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;

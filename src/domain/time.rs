@@ -123,9 +123,9 @@ impl From<Timestamp> for String {
     }
 }
 
-/// Now, in whole seconds.
+/// Now, in whole seconds, from the server's clock (`clock`, which tests can move).
 pub fn now() -> Timestamp {
-    Timestamp(OffsetDateTime::now_utc().unix_timestamp())
+    Timestamp(crate::clock::unix_secs())
 }
 
 /// Parse an RFC 3339 time (any offset), reporting failures under `field`.

@@ -280,15 +280,17 @@ async fn llms_txt_is_an_index_of_links_that_open() {
             "{tag}"
         );
     }
-    for (method, path, op) in operations(&doc) {
-        let id = op["operationId"].as_str().unwrap();
-        assert!(
-            links
-                .iter()
-                .any(|(n, u)| n.starts_with(&format!("{method} {path} "))
-                    && u.ends_with(&format!("/{id}"))),
-            "{method} {path} not linked"
-        );
+    // Each operation links to its own object in the document, by JSON pointer.
+    for (method, path, _) in operations(&doc) {
+        let link = links
+            .iter()
+            .find(|(n, _)| n.starts_with(&format!("{method} {path} ")))
+            .unwrap_or_else(|| panic!("{method} {path} not linked"));
+        let (page, fragment) = link.1.split_once('#').expect("a fragment");
+        assert_eq!(page, app.url("/api/openapi.json"));
+        let pointer = fragment.replace("%7B", "{").replace("%7D", "}");
+        let op = doc.pointer(&pointer).unwrap_or_else(|| panic!("{pointer} is not in the document"));
+        assert!(op["operationId"].is_string(), "{pointer} is not an operation");
     }
     let mut opened = std::collections::BTreeSet::new();
     for (_, url) in &links {

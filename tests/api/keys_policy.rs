@@ -2,6 +2,8 @@
 //! operation, per-key rate limits with RateLimit headers, a `keys/current` that explains a
 //! refusal, and finding a leaked key — through the API, the config file and the CLI.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -45,7 +47,11 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn rolling_a_key_issues_a_twin_and_the_old_one_works_until_its_grace_ends() {
-    let app = spawn_app().await;
+    let app = spawn_with(Options {
+        test_clock: true,
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     admin.domain("go.example.com").await;
     let expires = in_secs(86_400 * 30);
@@ -57,7 +63,7 @@ async fn rolling_a_key_issues_a_twin_and_the_old_one_works_until_its_grace_ends(
     )
     .await;
     let id = old["id"].as_u64().unwrap();
-    let grace = in_secs(3);
+    let grace = in_secs(60);
     let rolled = admin
         .post_json(
             &format!("/api/v1/api-keys/{id}/roll"),
@@ -103,11 +109,7 @@ async fn rolling_a_key_issues_a_twin_and_the_old_one_works_until_its_grace_ends(
     // During the grace period both keys work; afterwards the old one says it was rotated.
     call(get(&app, &old_key, "/api/v1/links"), 200).await;
     call(get(&app, &new_key, "/api/v1/links"), 200).await;
-    eventually(8, || async {
-        let res = get(&app, &old_key, "/api/v1/links").send().await.unwrap();
-        (res.status() == 401).then_some(())
-    })
-    .await;
+    app.advance_clock(Duration::from_secs(61));
     let res = get(&app, &old_key, "/api/v1/links").send().await.unwrap();
     let challenge = res.headers()["www-authenticate"].to_str().unwrap();
     assert!(
@@ -328,22 +330,23 @@ async fn every_operation_refuses_a_key_that_lacks_its_permission_and_names_it() 
     }
 }
 
-/// Wait, if needed, until at least `secs` seconds are left in the current minute, so that a
-/// test's requests fall into one fixed window.
-async fn room_in_this_minute(secs: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+/// Move the server's clock to the start of its next minute, so that a test's requests fall
+/// into one fixed window.
+fn start_a_minute(app: &TestApp) {
+    let now = app.advance_clock(Duration::ZERO);
+    let now = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
         .unwrap()
-        .as_secs();
-    let left = 60 - now % 60;
-    if left < secs {
-        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
-    }
+        .unix_timestamp();
+    app.advance_clock(Duration::from_secs((60 - now.rem_euclid(60)) as u64));
 }
 
 #[tokio::test]
 async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it() {
-    let app = spawn_app().await;
+    let app = spawn_with(Options {
+        test_clock: true,
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     let (key, v) = create_key(
         &admin,
@@ -351,7 +354,7 @@ async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it(
     )
     .await;
     assert_eq!(v["rate_limit_per_minute"], 3);
-    room_in_this_minute(15).await;
+    start_a_minute(&app);
     for remaining in [2, 1] {
         let res = get(&app, &key, "/api/v1/links").send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -385,6 +388,13 @@ async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it(
     assert!(header(&res, "ratelimit").unwrap().contains("remaining=0"));
     let d = problem(res, 429).await;
     assert!(d.contains("rate limit of 3 requests per minute"), "{d}");
+    // The next minute grants the limit again.
+    app.advance_clock(Duration::from_secs(retry));
+    let res = get(&app, &key, "/api/v1/links").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(header(&res, "ratelimit")
+        .unwrap()
+        .starts_with("limit=3, remaining=2,"));
 
     // Another key, without a limit, is not slowed and carries no rate-limit headers.
     let (free, _) = create_key(&admin, json!({"name": "free"})).await;
@@ -420,7 +430,11 @@ async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it(
 
 #[tokio::test]
 async fn keys_current_explains_why_a_known_key_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_with(Options {
+        test_clock: true,
+        ..Default::default()
+    })
+    .await;
     let admin = app.admin().await;
     admin.domain("go.example.com").await;
     // IP: 403 elsewhere, explained here with the address the server saw.
@@ -482,12 +496,11 @@ async fn keys_current_explains_why_a_known_key_is_refused() {
     assert_eq!(me["status"], "rotated");
     assert_eq!(me["denial"]["reason"], "rotated");
     assert!(me["denial"]["detail"].as_str().unwrap().contains("rotated"));
-    let (expiring, _) = create_key(&admin, json!({"name": "soon", "expires_at": in_secs(2)})).await;
-    eventually(8, || async {
-        let me = call(get(&app, &expiring, "/api/v1/keys/current"), 200).await;
-        (me["denial"]["reason"] == "expired").then_some(())
-    })
-    .await;
+    let (expiring, _) =
+        create_key(&admin, json!({"name": "soon", "expires_at": in_secs(60)})).await;
+    app.advance_clock(Duration::from_secs(61));
+    let me = call(get(&app, &expiring, "/api/v1/keys/current"), 200).await;
+    assert_eq!(me["denial"]["reason"], "expired");
 
     // What cannot be identified still gets 401.
     let (unknown, _) = linkdock::keys::issue(

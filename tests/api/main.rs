@@ -5,6 +5,7 @@ mod support;
 
 mod backup;
 mod bounds;
+mod clock;
 mod config_reload;
 mod docs;
 mod failed_auth;

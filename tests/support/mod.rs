@@ -70,6 +70,9 @@ pub struct Options {
     /// `server.public_url`; `None` writes `http://127.0.0.1:8080`, which most tests expect,
     /// and `Some("")` leaves it unset.
     pub public_url: Option<String>,
+    /// Start with `LINKDOCK_TEST_CLOCK=1`, so that [`TestApp::advance_clock`] can move the
+    /// server's clock (a restart sets it back to the system clock).
+    pub test_clock: bool,
 }
 
 impl Options {
@@ -128,11 +131,15 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
         .env_remove("LINKDOCK_LISTEN")
         .env_remove("LINKDOCK_DATA_DIR")
         .env_remove("LINKDOCK_ADMIN_PASSWORD")
+        .env_remove(linkdock::clock::TEST_SWITCH)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(pw) = &opts.admin_password {
         cmd.env("LINKDOCK_ADMIN_PASSWORD", pw);
+    }
+    if opts.test_clock {
+        cmd.env(linkdock::clock::TEST_SWITCH, "1");
     }
     for (k, v) in &opts.env {
         cmd.env(k, v);
@@ -261,6 +268,22 @@ impl TestApp {
             .env_remove("LINKDOCK_CONFIG")
             .output()
             .unwrap()
+    }
+
+    /// Move the server's clock `by` ahead (it must have been started with
+    /// `Options::test_clock`), through the control socket; returns the server's new now.
+    /// Expiry, roll grace, sessions and rate windows see it at once; the sweeper at its next
+    /// run (every second in tests).
+    pub fn advance_clock(&self, by: Duration) -> String {
+        let answer = self.control(&format!("clock advance {}ms", by.as_millis()));
+        assert_eq!(answer["ok"], true, "the clock did not move: {answer}");
+        answer["now"].as_str().unwrap().to_owned()
+    }
+
+    /// Send one command line to the control socket and return its JSON answer.
+    pub fn control(&self, command: &str) -> Value {
+        linkdock::control::ask(&self.dir.path().join("data"), command)
+            .unwrap_or_else(|e| panic!("control socket: {e:?}"))
     }
 
     /// GET a path and return the body as text, whatever the status.
