@@ -46,6 +46,8 @@ pub enum StartError {
     },
     #[error("no random source: {0}")]
     Random(String),
+    #[error("cannot catch the stop signals: {0}")]
+    Signals(std::io::Error),
 }
 
 pub struct Application {
@@ -100,6 +102,7 @@ impl Application {
             None => None,
         };
 
+        let stop = stop_signals().map_err(StartError::Signals)?;
         let st = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -122,6 +125,7 @@ impl Application {
                 .default_service(web::to(redirect::fallback))
         })
         .shutdown_timeout(30)
+        .shutdown_signal(stop)
         .client_request_timeout(header_timeout)
         .listen(listener)
         .map_err(|source| StartError::Listen {
@@ -261,6 +265,19 @@ fn spawn_sweeper(st: web::Data<AppState>) {
 /// a reload.
 fn publish_problem_base(st: &AppState, bound: SocketAddr) {
     crate::error::set_problem_base(&st.config.current().server.base_url(bound));
+}
+
+/// SIGTERM or SIGINT: finish what is in flight, then stop. Caught here, before the port file
+/// says the server is up: actix would install its own handlers only once the server is first
+/// polled, and a SIGTERM sent in between killed the process without a flush.
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        futures_util::future::select(Box::pin(term.recv()), Box::pin(int.recv())).await;
+        tracing::info!("stop signal received; finishing requests in flight");
+    })
 }
 
 fn spawn_sighup(st: web::Data<AppState>, bound: SocketAddr) {
