@@ -723,3 +723,64 @@ async fn a_scoped_key_cannot_tell_an_out_of_scope_domain_from_a_missing_one() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn a_key_sent_in_a_path_or_query_is_redacted_in_the_request_log_the_database_and_the_log() {
+    let mut app = spawn_with(Options {
+        extra_toml: "\n[log]\nlevel = \"debug\"\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let (caller, v) = create_key(&admin, json!({"name": "caller"})).await;
+    let (leaked, _) = create_key(&admin, json!({"name": "leaked"})).await;
+    let secret = &leaked[4..];
+    let paths = [
+        format!("/api/v1/links/{leaked}"),
+        format!("/api/v1/links?search={leaked}"),
+        format!("/api/v1/links/ldk%5F{secret}"),
+        format!("/api/v1/no-such-thing/{leaked}"),
+    ];
+    for path in &paths {
+        let res = bearer(&app, &caller, path).send().await.unwrap();
+        assert!(res.status().is_success() || res.status().is_client_error());
+        let body = res.text().await.unwrap();
+        assert!(!body.contains(secret), "{path} echoed the key: {body}");
+    }
+    // The request log is written every half second: wait for a last, plain request.
+    call(bearer(&app, &caller, "/api/v1/links/424242"), 404).await;
+    let id = v["id"].as_u64().unwrap();
+    let log = eventually(5, || async {
+        let log = call(admin.get(&format!("/api/v1/api-keys/{id}/requests")), 200).await;
+        (log["items"][0]["path"] == "/api/v1/links/424242").then_some(log)
+    })
+    .await;
+    let logged: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            "/api/v1/links/424242",
+            "/api/v1/links/ldk_[redacted]",
+            "/api/v1/links",
+            "/api/v1/links/ldk_[redacted]",
+        ]
+    );
+    assert!(app.terminate().await);
+    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let logs = app.logs();
+    assert!(
+        logs.contains("ldk_[redacted]"),
+        "the debug log shows the redacted path"
+    );
+    let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).collect();
+    assert!(leaks.is_empty(), "the key is in the log: {leaks:#?}");
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the key is in the database file"
+    );
+}
