@@ -156,8 +156,10 @@ impl Visit for JsonFields {
 
     /// Every text value with anything key-shaped redacted, as in the text format.
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0
-            .insert(field.name().to_owned(), redact_keys(value).into_owned().into());
+        self.0.insert(
+            field.name().to_owned(),
+            redact_keys(value).into_owned().into(),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {

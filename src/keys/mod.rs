@@ -370,12 +370,21 @@ mod tests {
         let k = plain.reveal();
         let secret = &k[4..];
         for (text, want) in [
-            (format!("/api/v1/links/{k}"), "/api/v1/links/ldk_[redacted]".to_owned()),
-            (format!("search={k}&x={k}"), "search=ldk_[redacted]&x=ldk_[redacted]".to_owned()),
+            (
+                format!("/api/v1/links/{k}"),
+                "/api/v1/links/ldk_[redacted]".to_owned(),
+            ),
+            (
+                format!("search={k}&x={k}"),
+                "search=ldk_[redacted]&x=ldk_[redacted]".to_owned(),
+            ),
             (format!("/a/old7_{secret}"), "/a/old7_[redacted]".to_owned()),
             (format!("{k}tail"), "ldk_[redacted]".to_owned()),
             (format!("/a/ldk%5F{secret}"), "/a/ldk_[redacted]".to_owned()),
-            (format!("/a/ldk%5f{secret}?q=%20"), "/a/ldk_[redacted]?q= ".to_owned()),
+            (
+                format!("/a/ldk%5f{secret}?q=%20"),
+                "/a/ldk_[redacted]?q= ".to_owned(),
+            ),
         ] {
             let got = redact_keys(&text);
             assert_eq!(got, want, "{text}");
@@ -390,7 +399,10 @@ mod tests {
             "/x/A_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             "/x/%41%42",
         ] {
-            assert!(matches!(redact_keys(text), Cow::Borrowed(t) if t == text), "{text}");
+            assert!(
+                matches!(redact_keys(text), Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
         }
     }
 }
