@@ -63,9 +63,11 @@ fn main() -> ExitCode {
     if chosen.is_empty() {
         chosen.push(&suites::ALL[0]);
     }
-    if let Err(e) = wrk::check_installed() {
-        eprintln!("{e}");
-        return ExitCode::from(2);
+    if chosen.iter().any(|s| s.needs_wrk) {
+        if let Err(e) = wrk::check_installed() {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
     }
     let mode = Mode::new(quick);
     for suite in chosen {

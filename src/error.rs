@@ -201,6 +201,12 @@ pub enum ApiError {
         limit: u32,
         retry_after_secs: u64,
     },
+    /// 429: as much of some bounded work (imports) is running as the server allows, and none
+    /// finished within the wait. `what` says which, as a sentence.
+    Busy {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// 503: the server is shutting down or a dependency is not ready.
     Unavailable(String),
     /// 500: logged in full, answered without details.
@@ -246,6 +252,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
             Self::KeyRateLimited { .. } => "key-rate-limit",
+            Self::Busy { .. } => "busy",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -280,6 +287,10 @@ impl ApiError {
             } => format!(
                 "this API key's rate limit of {limit} requests per minute is used up; try again in {retry_after_secs} s"
             ),
+            Self::Busy {
+                what,
+                retry_after_secs,
+            } => format!("{what}; try again in {retry_after_secs} s"),
             Self::Internal(_) => "an internal error occurred; it has been logged".into(),
         }
     }
@@ -367,7 +378,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } | Self::KeyRateLimited { .. } => {
+            Self::TooManyRequests { .. } | Self::KeyRateLimited { .. } | Self::Busy { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -401,6 +412,9 @@ impl ResponseError for ApiError {
         match self {
             Self::TooManyRequests { retry_after_secs }
             | Self::KeyRateLimited {
+                retry_after_secs, ..
+            }
+            | Self::Busy {
                 retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, (*retry_after_secs).into());

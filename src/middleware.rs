@@ -24,6 +24,7 @@ use futures_util::Stream;
 use crate::auth::{client_ip, KeyUse};
 use crate::config::BodyPace;
 use crate::error::{problem_response, ApiError, PROBLEM_JSON};
+use crate::keys::redact_keys;
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
@@ -86,7 +87,8 @@ pub async fn request_context(
                     at,
                     ip,
                     method,
-                    path: res.request().path().to_owned(),
+                    // A key sent in the path must not land in the request log.
+                    path: redact_keys(res.request().path()).into_owned(),
                     status: status.as_u16(),
                 });
             }
@@ -337,10 +339,17 @@ fn as_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> ServiceRespo
     let status = res.status();
     let (req, old) = res.into_parts();
     let (kind, detail) = match status.as_u16() {
-        404 => ("not-found", format!("no such resource: {}", req.path())),
+        404 => (
+            "not-found",
+            format!("no such resource: {}", redact_keys(req.path())),
+        ),
         405 => (
             "method-not-allowed",
-            format!("{} is not allowed on {}", req.method(), req.path()),
+            format!(
+                "{} is not allowed on {}",
+                req.method(),
+                redact_keys(req.path())
+            ),
         ),
         413 => (
             "payload-too-large",

@@ -182,7 +182,7 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
         crate::error::problem_response(
             StatusCode::NOT_FOUND,
             "not-found",
-            format!("no such resource: {}", req.path()),
+            format!("no such resource: {}", crate::keys::redact_keys(req.path())),
         )
     } else {
         not_found_page()

@@ -1,6 +1,9 @@
 //! Logging: text or JSON on stderr, the level and the access line changeable live by a
 //! config reload.
 //!
+//! Nothing key-shaped is ever written: every message and field goes through
+//! `keys::redact_keys` on its way out, whoever logged it.
+//!
 //! Every line logged while a request is being served carries its request id. The id is a
 //! task-local set by the request middleware (`in_request`), read by this module's formatters:
 //! a tracing span per request would cost more than the rest of a key-authenticated read
@@ -25,6 +28,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, reload, Registry};
 
 use crate::config::{LogFormat, LogLevel};
+use crate::keys::redact_keys;
 
 type LevelHandle = reload::Handle<LevelFilter, Registry>;
 static LEVEL: OnceLock<LevelHandle> = OnceLock::new();
@@ -200,8 +204,12 @@ where
         if let Some(id) = current_request() {
             write!(w, "request{{id={}}}: ", id.as_str())?;
         }
-        ctx.field_format().format_fields(w.by_ref(), event)?;
-        writeln!(w)
+        // Whoever logs (a dependency echoing a request path included), a key never reaches
+        // the log: the message is written with anything key-shaped redacted.
+        let mut fields = String::new();
+        ctx.field_format()
+            .format_fields(Writer::new(&mut fields), event)?;
+        writeln!(w, "{}", redact_keys(&fields))
     }
 }
 
@@ -252,11 +260,15 @@ impl Visit for JsonFields {
     fn record_debug(&mut self, field: &Field, value: &dyn stdfmt::Debug) {
         let mut s = String::new();
         let _ = write!(s, "{value:?}");
-        self.0.insert(field.name().to_owned(), s.into());
+        self.record_str(field, &s);
     }
 
+    /// Every text value with anything key-shaped redacted, as in the text format.
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.into());
+        self.0.insert(
+            field.name().to_owned(),
+            redact_keys(value).into_owned().into(),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {

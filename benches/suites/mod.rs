@@ -12,6 +12,8 @@ pub struct Suite {
     pub name: &'static str,
     pub about: &'static str,
     pub run: fn(&Mode),
+    /// Whether it measures with wrk (`import` reads memory only, and runs without it).
+    pub needs_wrk: bool,
 }
 
 pub const ALL: [Suite; 5] = [
@@ -19,25 +21,30 @@ pub const ALL: [Suite; 5] = [
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
         run: hot::run,
+        needs_wrk: true,
     },
     Suite {
         name: "limits",
         about: "valid keys during a failing-key flood; redirects and key calls during a sign-in flood (issues 10.3, 10.4)",
         run: limits::run,
+        needs_wrk: true,
     },
     Suite {
         name: "import",
         about: "peak memory added by the largest allowed import (issue 10.2)",
         run: import::run,
+        needs_wrk: false,
     },
     Suite {
         name: "scale",
         about: "0, 100,000 and 1,000,000 links: import, start, memory, disk, redirect, search, export (issues 13.2-13.4)",
         run: scale::run,
+        needs_wrk: true,
     },
     Suite {
         name: "keys",
         about: "a key with a per-key rate limit vs one without (issue 14.3)",
         run: keys::run,
+        needs_wrk: true,
     },
 ];

@@ -19,6 +19,8 @@ pub struct Setup {
     pub trusted_proxies: Vec<String>,
     /// `import.max_bytes`; `None` keeps the default (50 MB).
     pub import_max_bytes: Option<u64>,
+    /// `import.max_concurrent`; `None` keeps the default.
+    pub import_max_concurrent: Option<usize>,
     /// More `[[users]]`: (username, password hash).
     pub users: Vec<(String, String)>,
 }
@@ -36,8 +38,14 @@ impl Setup {
             quoted(&self.trusted_proxies),
             data_dir.display()
         );
+        if self.import_max_bytes.is_some() || self.import_max_concurrent.is_some() {
+            text.push_str("\n[import]\n");
+        }
         if let Some(max) = self.import_max_bytes {
-            text.push_str(&format!("\n[import]\nmax_bytes = {max}\n"));
+            text.push_str(&format!("max_bytes = {max}\n"));
+        }
+        if let Some(n) = self.import_max_concurrent {
+            text.push_str(&format!("max_concurrent = {n}\n"));
         }
         let admin = ("admin".to_owned(), cheap_password_hash(ADMIN_PASSWORD));
         for (name, hash) in std::iter::once(&admin).chain(&self.users) {

@@ -327,7 +327,7 @@ pub struct LinkQuery {
     pub tag: Option<String>,
 }
 
-/// A host name → a domain the caller may write to (404 unknown, 403 out of scope).
+/// A host name → a domain the caller may write to (404 when unknown or out of scope, alike).
 fn writable_domain(caller: &Caller, st: &AppState, raw: &str) -> Result<DomainId, ApiError> {
     let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
     let d = st
@@ -348,7 +348,7 @@ pub enum ExpiryRule {
 }
 
 /// Parse a create body into a `NewLink` for a domain the caller may write to: every field
-/// error at once (400), then an unknown domain (404) or one out of scope (403).
+/// error at once (400), then an unknown or out-of-scope domain (404, the same answer).
 pub fn new_link(
     caller: &Caller,
     st: &AppState,
@@ -517,8 +517,7 @@ pub async fn show(
     responses(
         (status = 201, description = "Created", body = LinkView),
         (status = 400, description = "Invalid field (named in `errors`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown domain, or (for a key scoped to domains) one outside its scope: the same answer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -541,8 +540,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Updated", body = LinkView),
         (status = 400, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Target domain outside the key's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such link, or unknown domain", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such link, or a target domain that is unknown or (for a key scoped to domains) outside its scope: the same answer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug already taken on that domain", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(

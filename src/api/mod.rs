@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod backup;
+mod csv_rows;
 pub mod domains;
 pub mod history;
 pub mod links;

@@ -2,9 +2,12 @@
 //! redirect_code, expires_at (tags separated by `;`). Export then import into an empty
 //! instance gives the same links.
 //!
-//! Memory is bounded by design, not by the file: an upload is spooled to a private temporary
-//! file, its rows are read one at a time and committed in chunks, and the report keeps only
-//! the first `MAX_ERRORS` row errors. An export is streamed page by page.
+//! Memory is bounded by design, not by the file: at most `import.max_concurrent` imports run
+//! at once (the next waits `import.queue_wait`, then gets 429); an upload is spooled to a
+//! private temporary file, its rows are read one at a time with every cell bounded
+//! (`MAX_CELL_BYTES`; a longer cell is a row error, never held whole) and committed in
+//! chunks, and the report keeps only the first `MAX_ERRORS` row errors. An export is
+//! streamed page by page.
 //!
 //! Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 //! CR) are exported with a leading `'` (OWASP CSV injection), and import strips exactly that
@@ -19,9 +22,10 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::csv_rows::{BoundedRows, Record};
 use super::links::{parse_fields, CreateLink, ExpiryRule};
 use crate::auth::Caller;
-use crate::domain::{now, Hostname, Timestamp};
+use crate::domain::{now, DestinationUrl, Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
@@ -39,6 +43,12 @@ pub const COLUMNS: [&str; 7] = [
 
 /// Row errors listed in an import report; the rest are only counted.
 pub const MAX_ERRORS: usize = 100;
+/// The longest cell an import reads: twice the longest value any column takes (a destination
+/// of 4,096 characters, which is at most 4,096 bytes once normalised). A longer cell makes its
+/// row fail and is never held whole.
+pub const MAX_CELL_BYTES: usize = 2 * DestinationUrl::MAX_LEN;
+/// Cells read from a header row; a header with more is refused.
+const MAX_HEADER_CELLS: usize = 64;
 /// Rows committed per write transaction during an import.
 const CHUNK_ROWS: usize = 2_000;
 /// Links per page of a streamed export.
@@ -188,10 +198,25 @@ fn writable(st: &AppState, scope: &DomainScope, raw: &str) -> Result<DomainId, S
 }
 
 /// The column indexes of the file's header, by name.
-fn columns(headers: &csv::StringRecord) -> Result<[Option<usize>; 7], ApiError> {
+fn columns(header: &Record) -> Result<[Option<usize>; 7], ApiError> {
+    if header.count() > MAX_HEADER_CELLS {
+        return Err(ApiError::invalid(
+            "file",
+            format!("has more than {MAX_HEADER_CELLS} cells in its header row"),
+        ));
+    }
+    if header.too_long().is_some() {
+        return Err(ApiError::invalid(
+            "file",
+            format!("has a header cell longer than {MAX_CELL_BYTES} bytes"),
+        ));
+    }
     let mut columns = [None; 7];
-    for (i, h) in headers.iter().enumerate() {
-        let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+    for (i, h) in header.cells().enumerate() {
+        let h = h
+            .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase();
         match COLUMNS.iter().position(|c| *c == h) {
             Some(c) => columns[c] = Some(i),
             None => {
@@ -218,14 +243,26 @@ fn columns(headers: &csv::StringRecord) -> Result<[Option<usize>; 7], ApiError> 
 fn row_link(
     st: &AppState,
     scope: &DomainScope,
-    record: &csv::StringRecord,
+    record: &Record,
     columns: &[Option<usize>; 7],
     default_domain: Option<DomainId>,
 ) -> Result<NewLink, String> {
+    if let Some(cell) = record.too_long() {
+        let name = columns
+            .iter()
+            .position(|c| *c == Some(cell))
+            .map_or("file", |c| COLUMNS[c]);
+        return Err(format!(
+            "{name}: is longer than {MAX_CELL_BYTES} bytes, more than any value of it can be"
+        ));
+    }
+    if let Some(Err(e)) = record.cells().find(Result::is_err) {
+        return Err(format!("file: is not valid CSV on this line: {e}"));
+    }
     let get = |i: usize| {
         columns[i]
             .and_then(|c| record.get(c))
-            .map(str::trim)
+            .and_then(Result::ok)
             .filter(|v| !v.is_empty())
             .map(|v| unguard(v).to_owned())
     };
@@ -280,6 +317,7 @@ fn row_link(
         (status = 401, description = "Missing or invalid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`?domain=` names no domain the caller may add links to", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File larger than import.max_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "As many imports as import.max_concurrent allows are running and none finished within import.queue_wait; or too many failed attempts from this address, or the API key's rate limit is used up. See Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import(
     req: HttpRequest,
@@ -296,13 +334,27 @@ pub async fn import(
             Some(writable(&st, &scope, host.as_str()).map_err(|_| ApiError::NotFound("domain"))?)
         }
     };
-    let (max, dir) = {
+    let (max, dir, wait) = {
         let config = st.config.current();
-        (config.import.max_bytes, config.storage.data_dir.clone())
+        (
+            config.import.max_bytes,
+            config.storage.data_dir.clone(),
+            config.import.queue_wait.0,
+        )
     };
+    // The slot is taken before the upload is read and moves into the blocking work, so it is
+    // held until the rows are done even when the client goes away.
+    let slot = st.imports.take(wait).await.map_err(|busy| ApiError::Busy {
+        what: "as many imports are running as import.max_concurrent allows",
+        retry_after_secs: busy.0,
+    })?;
     let file = spool(&req, form, max, dir).await?;
     let st2 = st.clone();
-    let report = blocking(move || import_file(&st2, &scope, file, default_domain)).await?;
+    let report = blocking(move || {
+        let _slot = slot;
+        import_file(&st2, &scope, file, default_domain)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -313,32 +365,19 @@ fn import_file(
     file: tempfile::NamedTempFile,
     default_domain: Option<DomainId>,
 ) -> Result<ImportReport, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(BufReader::new(file.reopen().map_err(|e| {
-            ApiError::internal(format!("reading a spooled import: {e}"))
-        })?));
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::invalid("file", format!("is not a CSV file: {e}")))?
-        .clone();
-    let columns = columns(&headers)?;
+    let io = |e: std::io::Error| ApiError::internal(format!("reading a spooled import: {e}"));
+    let mut rows = BoundedRows::new(BufReader::new(file.reopen().map_err(io)?), MAX_CELL_BYTES);
+    let mut record = Record::default();
+    rows.read(&mut record, MAX_HEADER_CELLS).map_err(io)?;
+    let columns = columns(&record)?;
+    // Cells past the last known column are read through and dropped.
+    let keep = columns.iter().flatten().max().map_or(0, |last| last + 1);
     let mut report = ImportReport::default();
     let mut chunk: Vec<(u64, NewLink)> = Vec::with_capacity(CHUNK_ROWS);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
-                match row_link(st, scope, &record, &columns, default_domain) {
-                    Ok(new) => chunk.push((line, new)),
-                    Err(message) => report.fail(line, message),
-                }
-            }
-            Err(e) => report.fail(line, format!("file: is not valid CSV on this line: {e}")),
+    while rows.read(&mut record, keep).map_err(io)? {
+        match row_link(st, scope, &record, &columns, default_domain) {
+            Ok(new) => chunk.push((record.line(), new)),
+            Err(message) => report.fail(record.line(), message),
         }
         if chunk.len() == CHUNK_ROWS {
             commit(st, &mut chunk, &mut report)?;

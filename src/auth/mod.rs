@@ -90,15 +90,10 @@ impl Caller {
         }
     }
 
-    /// Creating or moving something onto `domain`: out of scope is 403.
+    /// Creating or moving something onto `domain`: out of scope answers exactly what a domain
+    /// that does not exist answers (404), so a scoped key cannot probe which hostnames exist.
     pub fn may_write_to(&self, domain: DomainId) -> Result<(), ApiError> {
-        if self.scope().allows(domain) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "this API key is not scoped to that domain".into(),
-            ))
-        }
+        self.may_read(domain, "domain")
     }
 
     /// Creating, renaming or deleting domains needs an unscoped caller.

@@ -79,7 +79,7 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
             detail: format!(
                 "this API key lacks the permission {p}, which {} {} needs ({}); give the key {p} or use another key",
                 req.method(),
-                req.path(),
+                crate::keys::redact_keys(req.path()),
                 p.describe()
             ),
         }),

@@ -174,6 +174,9 @@ impl KeysConfig {
 #[serde(deny_unknown_fields)]
 pub struct ImportConfig {
     pub max_bytes: u64,
+    /// Imports running at once (restart needed); the next waits `queue_wait`, then gets 429.
+    pub max_concurrent: usize,
+    pub queue_wait: HumanDuration,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -458,6 +461,12 @@ impl Config {
         if self.import.max_bytes < 1024 {
             problems.push("import.max_bytes: at least 1024".to_owned());
         }
+        if self.import.max_concurrent == 0 {
+            problems.push("import.max_concurrent: at least 1".to_owned());
+        }
+        if self.import.queue_wait.0 > Duration::from_secs(60) {
+            problems.push("import.queue_wait: at most 60s".to_owned());
+        }
         if !(1..=10_000).contains(&self.playground.history_limit_per_user) {
             problems.push("playground.history_limit_per_user: 1 to 10000".to_owned());
         }
@@ -573,6 +582,11 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         keep: |next, running| next.storage.data_dir.clone_from(&running.storage.data_dir),
     },
     RestartOnly {
+        name: "import.max_concurrent",
+        differs: |a, b| a.import.max_concurrent != b.import.max_concurrent,
+        keep: |next, running| next.import.max_concurrent = running.import.max_concurrent,
+    },
+    RestartOnly {
         name: "log.format",
         differs: |a, b| a.log.format != b.log.format,
         keep: |next, running| next.log.format = running.log.format,
@@ -626,6 +640,8 @@ mod tests {
         assert_eq!(c.keys.max_failed_sign_ins_per_ip_per_minute, 100);
         assert_eq!(c.keys.failed_auth_ipv6_prefix, Ipv6Prefix::default());
         assert_eq!(c.import.max_bytes, 52_428_800);
+        assert_eq!(c.import.max_concurrent, 2);
+        assert_eq!(c.import.queue_wait.0, Duration::from_secs(2));
         assert_eq!(c.playground.history_limit_per_user, 200);
         assert!(c.docs.public);
         assert_eq!(c.log.level, LogLevel::Info);

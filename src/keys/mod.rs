@@ -238,6 +238,61 @@ pub fn contains_key(text: &str, prefix: &KeyPrefix) -> bool {
     false
 }
 
+/// What replaces the secret part of a key-shaped run in anything stored or logged.
+pub const REDACTED: &str = "[redacted]";
+
+/// `text` with the secret part of everything key-shaped replaced by [`REDACTED`], for request
+/// paths, queries and messages that are stored or logged. Key-shaped is wider than a key: any
+/// prefix character (a lower-case letter or digit), `_`, then 50 or more base-62 characters,
+/// so keys of an earlier prefix, look-alikes and keys with text glued on are caught too.
+/// Percent-encoded text is judged decoded. Borrowed, after one `memchr` for `_` or `%`, when
+/// there is nothing to hide.
+pub fn redact_keys(text: &str) -> Cow<'_, str> {
+    const SHORTEST: usize = 2 + BODY_LEN + CHECKSUM_LEN;
+    if text.len() < SHORTEST {
+        return Cow::Borrowed(text);
+    }
+    if text.contains('%') {
+        // `ldk%5F…` is the same key to the server that decodes it.
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+        if let Cow::Owned(redacted) = redact_plain(&decoded) {
+            return Cow::Owned(redacted);
+        }
+        return Cow::Borrowed(text);
+    }
+    redact_plain(text)
+}
+
+fn redact_plain(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    // `text[..copied]` is in `out` already.
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(i) = text[from..].find('_') {
+        let at = from + i;
+        let run = b[at + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let prefixed = at > 0 && (b[at - 1].is_ascii_lowercase() || b[at - 1].is_ascii_digit());
+        if prefixed && run >= BODY_LEN + CHECKSUM_LEN {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..=at]);
+            o.push_str(REDACTED);
+            copied = at + 1 + run;
+        }
+        from = at + 1 + run;
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +491,49 @@ mod tests {
             parse_presented("ldk_x", &prefix),
             Err(KeyFailure::Malformed)
         );
+    }
+
+    #[test]
+    fn key_shaped_text_is_redacted_and_the_rest_kept() {
+        let rng = SystemRandom::new();
+        let (plain, _) = issue(&rng, &KeyPrefix::default()).unwrap();
+        let k = plain.reveal();
+        let secret = &k[4..];
+        for (text, want) in [
+            (
+                format!("/api/v1/links/{k}"),
+                "/api/v1/links/ldk_[redacted]".to_owned(),
+            ),
+            (
+                format!("search={k}&x={k}"),
+                "search=ldk_[redacted]&x=ldk_[redacted]".to_owned(),
+            ),
+            (format!("/a/old7_{secret}"), "/a/old7_[redacted]".to_owned()),
+            (format!("{k}tail"), "ldk_[redacted]".to_owned()),
+            (format!("/a/ldk%5F{secret}"), "/a/ldk_[redacted]".to_owned()),
+            (
+                format!("/a/ldk%5f{secret}?q=%20"),
+                "/a/ldk_[redacted]?q= ".to_owned(),
+            ),
+        ] {
+            let got = redact_keys(&text);
+            assert_eq!(got, want, "{text}");
+            assert!(!got.contains(secret));
+        }
+        // Nothing key-shaped: the same text, not a copy.
+        let short = format!("/api/v1/links/ldk_{}", &secret[1..]);
+        for text in [
+            "/api/v1/links/42",
+            short.as_str(),
+            "/x/_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "/x/A_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "/x/%41%42",
+        ] {
+            assert!(
+                matches!(redact_keys(text), Cow::Borrowed(t) if t == text),
+                "{text}"
+            );
+        }
     }
 }
 

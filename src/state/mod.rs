@@ -5,6 +5,9 @@ mod passwords;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Config, SharedConfig};
 use crate::domain::same_secret;
@@ -30,6 +33,8 @@ pub struct AppState {
     pub sign_in_failures_by_ip: FailureLimiter,
     /// Password checks, on their own low-priority threads.
     pub passwords: PasswordChecker,
+    /// Imports running at once: `import.max_concurrent`, read at start.
+    pub imports: Slots,
     pub metrics: Metrics,
     pub setup: SetupGate,
     pub rng: ring::rand::SystemRandom,
@@ -47,6 +52,7 @@ impl AppState {
         events: EventSink,
     ) -> std::io::Result<Self> {
         Ok(Self {
+            imports: Slots::new(config.import.max_concurrent),
             config: SharedConfig::new(config),
             store,
             events,
@@ -133,6 +139,26 @@ impl AppState {
                 Err(e)
             }
         }
+    }
+}
+
+/// A fixed number of slots for work whose memory must stay bounded however many ask: a slot is
+/// held until its permit drops, and whoever cannot get one within a wait is refused, never
+/// queued without bound.
+pub struct Slots(Arc<Semaphore>);
+
+impl Slots {
+    pub fn new(n: usize) -> Self {
+        Self(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// A slot, waiting at most `wait` for one; `Busy` says when to try again.
+    pub async fn take(&self, wait: Duration) -> Result<OwnedSemaphorePermit, Busy> {
+        let busy = Busy(wait.as_secs_f64().ceil().max(1.0) as u64);
+        tokio::time::timeout(wait, Arc::clone(&self.0).acquire_owned())
+            .await
+            .map_err(|_| busy)?
+            .map_err(|_| busy)
     }
 }
 

@@ -361,14 +361,14 @@ async fn domain_scope_is_enforced_everywhere() {
     call(
         k(reqwest::Method::POST, "/api/v1/links")
             .json(&json!({"domain": "b.example.com", "destination_url": "https://e.com"})),
-        403,
+        404,
     )
     .await;
     let la_path = format!("/api/v1/links/{}", la["id"]);
     call(
         k(reqwest::Method::PUT, &la_path)
             .json(&json!({"domain": "b.example.com", "slug": "moved"})),
-        403,
+        404,
     )
     .await;
     call(
@@ -668,4 +668,127 @@ async fn the_request_log_keeps_the_newest_thousand() {
         .as_str()
         .unwrap()
         .starts_with("/api/v1/links"));
+}
+
+#[tokio::test]
+async fn a_scoped_key_cannot_tell_an_out_of_scope_domain_from_a_missing_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("a.example.com").await;
+    admin.domain("b.example.com").await;
+    let la = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "a.example.com", "slug": "one", "destination_url": "https://e.com/a"}),
+            201,
+        )
+        .await;
+    let (key, _) = create_key(
+        &admin,
+        json!({"name": "scoped", "domains": ["a.example.com"]}),
+    )
+    .await;
+    let la_path = format!("/api/v1/links/{}", la["id"]);
+    let key = &key;
+    // Status, content type and the whole problem document, for an existing out-of-scope
+    // domain and a missing one.
+    let answer = |req: reqwest::RequestBuilder| async move {
+        let res = req.bearer_auth(&key).send().await.unwrap();
+        let status = res.status().as_u16();
+        let kind = crate::support::content_type(&res).to_owned();
+        let body: Value = res.json().await.unwrap();
+        (status, kind, body)
+    };
+    for host in ["b.example.com", "missing.example.com"] {
+        let created = answer(
+            app.http
+                .post(app.url("/api/v1/links"))
+                .json(&json!({"domain": host, "destination_url": "https://e.com/x"})),
+        )
+        .await;
+        let moved = answer(
+            app.http
+                .put(app.url(&la_path))
+                .json(&json!({"domain": host})),
+        )
+        .await;
+        assert_eq!(created.0, 404, "POST onto {host}: {created:?}");
+        assert_eq!(created.1, "application/problem+json");
+        assert_eq!(created.2["detail"], "domain not found", "{created:?}");
+        assert_eq!(moved, created, "PUT onto {host} answers like POST");
+    }
+    // Nothing was created or moved.
+    let one = call(admin.get(&la_path), 200).await;
+    assert_eq!(one["domain"], "a.example.com");
+    let listed = call(admin.get("/api/v1/links"), 200).await;
+    assert_eq!(listed["total"], 1);
+    // An unscoped caller still learns that a domain does not exist.
+    let res = admin
+        .post("/api/v1/links")
+        .json(&json!({"domain": "missing.example.com", "destination_url": "https://e.com/x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn a_key_sent_in_a_path_or_query_is_redacted_in_the_request_log_the_database_and_the_log() {
+    let mut app = spawn_with(Options {
+        extra_toml: "\n[log]\nlevel = \"debug\"\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let (caller, v) = create_key(&admin, json!({"name": "caller"})).await;
+    let (leaked, _) = create_key(&admin, json!({"name": "leaked"})).await;
+    let secret = &leaked[4..];
+    let paths = [
+        format!("/api/v1/links/{leaked}"),
+        format!("/api/v1/links?search={leaked}"),
+        format!("/api/v1/links/ldk%5F{secret}"),
+        format!("/api/v1/no-such-thing/{leaked}"),
+    ];
+    for path in &paths {
+        let res = bearer(&app, &caller, path).send().await.unwrap();
+        assert!(res.status().is_success() || res.status().is_client_error());
+        let body = res.text().await.unwrap();
+        assert!(!body.contains(secret), "{path} echoed the key: {body}");
+    }
+    // The request log is written every half second: wait for a last, plain request.
+    call(bearer(&app, &caller, "/api/v1/links/424242"), 404).await;
+    let id = v["id"].as_u64().unwrap();
+    let log = eventually(5, || async {
+        let log = call(admin.get(&format!("/api/v1/api-keys/{id}/requests")), 200).await;
+        (log["items"][0]["path"] == "/api/v1/links/424242").then_some(log)
+    })
+    .await;
+    let logged: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            "/api/v1/links/424242",
+            "/api/v1/links/ldk_[redacted]",
+            "/api/v1/links",
+            "/api/v1/links/ldk_[redacted]",
+        ]
+    );
+    assert!(app.terminate().await);
+    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let logs = app.logs();
+    assert!(
+        logs.contains("ldk_[redacted]"),
+        "the debug log shows the redacted path"
+    );
+    let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).collect();
+    assert!(leaks.is_empty(), "the key is in the log: {leaks:#?}");
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the key is in the database file"
+    );
 }

@@ -1,7 +1,7 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::support::{call, expect, spawn_app, Session};
+use crate::support::{call, eventually, expect, spawn_app, spawn_with, Options, Session};
 
 fn csv_form(csv: &str) -> Form {
     Form::new().part(
@@ -319,4 +319,102 @@ async fn exported_cells_that_a_spreadsheet_would_run_are_guarded_and_round_trip(
     );
     let quoted = call(admin2.get("/api/v1/links?search=plain"), 200).await;
     assert_eq!(quoted["items"][0]["title"], "'=quoted already");
+}
+
+#[tokio::test]
+async fn a_cell_longer_than_any_value_fails_its_row_and_the_other_rows_are_created() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let huge = "a".repeat(2 << 20);
+    let csv = format!(
+        "slug,destination_url,title\n\
+         first,https://example.com/1,ok\n\
+         long,https://example.com/{huge},x\n\
+         quoted,https://example.com/3,\"{huge}\"\n\
+         last,https://example.com/4,ok\n"
+    );
+    let r = import(&admin, "?domain=go.example.com", &csv, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(2), Some(2)),
+        "{r}"
+    );
+    assert_eq!(
+        r["errors"],
+        json!([
+            {"row": 3, "message": "destination_url: is longer than 8192 bytes, more than any value of it can be"},
+            {"row": 4, "message": "title: is longer than 8192 bytes, more than any value of it can be"},
+        ])
+    );
+    let list = call(admin.get("/api/v1/links"), 200).await;
+    let slugs: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["last", "first"]);
+}
+
+#[tokio::test]
+async fn imports_beyond_the_limit_wait_briefly_then_get_429_with_retry_after() {
+    use std::io::{Read, Write};
+
+    let app = spawn_with(Options {
+        extra_toml: "\n[import]\nmax_concurrent = 1\nqueue_wait = \"100ms\"\n".into(),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let key = admin
+        .post_json("/api/v1/api-keys", json!({"name": "importer"}), 201)
+        .await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    // An import whose upload is still arriving holds the one slot.
+    let boundary = "held-import";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\ndestination_url\n"
+    );
+    let tail = format!("https://example.com/held\n\r\n--{boundary}--\r\n");
+    let mut held = std::net::TcpStream::connect(("127.0.0.1", app.port)).unwrap();
+    write!(
+        held,
+        "POST /api/v1/links/import?domain=go.example.com HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        head.len() + tail.len()
+    )
+    .unwrap();
+    held.flush().unwrap();
+    let next = || {
+        app.http
+            .post(app.url("/api/v1/links/import?domain=go.example.com"))
+            .bearer_auth(&key)
+            .multipart(csv_form("destination_url\nhttps://example.com/next\n"))
+            .send()
+    };
+    // Once the held import has its slot, the next one waits `queue_wait`, then is refused.
+    let refused = eventually(10, || async {
+        let res = next().await.unwrap();
+        (res.status() == 429).then_some(res)
+    })
+    .await;
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let p = expect(refused, 429).await;
+    assert_eq!(p["status"], 429);
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("import.max_concurrent"),
+        "{p}"
+    );
+    // The held import finishes and frees its slot.
+    held.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    held.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"created\":1"), "{answer}");
+    let r = expect(next().await.unwrap(), 200).await;
+    assert_eq!(r["created"], 1);
 }

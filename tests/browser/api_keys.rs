@@ -284,7 +284,7 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 403, "creating on an out-of-scope domain");
+    assert_eq!(res.status(), 404, "creating on an out-of-scope domain");
 
     // Editing an API Key: "Edit" opens the same modal, prefilled, with "Update API Key".
     row_action(&b, "Production API Key", "Edit").await;

@@ -884,8 +884,8 @@ async fn a_request_refused_to_a_scoped_key_is_not_resent_with_the_session_from_t
     .await;
     b.click("#pg-send").await;
     let status = response_number(&b, 1).await;
-    assert!(status.starts_with("403"), "{status}");
-    b.wait_text("#pg-history-list", "403").await;
+    assert!(status.starts_with("404"), "{status}");
+    b.wait_text("#pg-history-list", "404").await;
 
     // The key is removed; the refused request is clicked in the history.
     b.fill("#pg-key", "").await;

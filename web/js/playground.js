@@ -222,7 +222,7 @@ function showPermission() {
 
 function showScope(domains) {
   if (domains && domains.length) {
-    ui.scopeWarning.textContent = `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links of other domains are not found (404) and cannot be created there (403).`;
+    ui.scopeWarning.textContent = `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links and domains outside it look absent (404), also when creating or moving a link there.`;
     ui.scopeWarning.hidden = false;
   } else {
     ui.scopeWarning.textContent = "";
