@@ -58,6 +58,9 @@ impl RequestId {
         if let Some(raw) = incoming.filter(|r| {
             (1..=Self::MAX).contains(&r.len())
                 && r.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+                // Printable ASCII is UTF-8; an id holding a key would be echoed and logged.
+                && std::str::from_utf8(r)
+                    .is_ok_and(|t| matches!(redact_keys(t), std::borrow::Cow::Borrowed(_)))
         }) {
             let mut bytes = [0; Self::MAX];
             bytes[..raw.len()].copy_from_slice(raw);
@@ -285,5 +288,22 @@ impl Visit for JsonFields {
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.0.insert(field.name().to_owned(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::RequestId;
+
+    #[test]
+    fn an_incoming_id_is_kept_only_when_printable_short_and_free_of_keys() {
+        let kept = RequestId::of_request(Some(b"upstream-123"));
+        assert_eq!(kept.as_bytes(), b"upstream-123");
+        let key = format!("req-ldk_{}", "a".repeat(50));
+        for bad in [&b"tab\there"[..], &[b'x'; 129][..], b"", key.as_bytes()] {
+            let id = RequestId::of_request(Some(bad));
+            assert_eq!(id.as_bytes().len(), 16, "{:?}", String::from_utf8_lossy(bad));
+            assert_ne!(id.as_bytes(), bad);
+        }
     }
 }
