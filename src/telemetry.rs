@@ -302,7 +302,12 @@ mod request_id_tests {
         let key = format!("req-ldk_{}", "a".repeat(50));
         for bad in [&b"tab\there"[..], &[b'x'; 129][..], b"", key.as_bytes()] {
             let id = RequestId::of_request(Some(bad));
-            assert_eq!(id.as_bytes().len(), 16, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                id.as_bytes().len(),
+                16,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
             assert_ne!(id.as_bytes(), bad);
         }
     }

@@ -289,8 +289,13 @@ async fn llms_txt_is_an_index_of_links_that_open() {
         let (page, fragment) = link.1.split_once('#').expect("a fragment");
         assert_eq!(page, app.url("/api/openapi.json"));
         let pointer = fragment.replace("%7B", "{").replace("%7D", "}");
-        let op = doc.pointer(&pointer).unwrap_or_else(|| panic!("{pointer} is not in the document"));
-        assert!(op["operationId"].is_string(), "{pointer} is not an operation");
+        let op = doc
+            .pointer(&pointer)
+            .unwrap_or_else(|| panic!("{pointer} is not in the document"));
+        assert!(
+            op["operationId"].is_string(),
+            "{pointer} is not an operation"
+        );
     }
     let mut opened = std::collections::BTreeSet::new();
     for (_, url) in &links {
