@@ -172,6 +172,9 @@ fn import_on_own_thread(
     })
 }
 
+/// One import: the CSV file and the `?domain=` it is sent with (none: the file names it).
+type Upload = (Vec<u8>, Option<&'static str>);
+
 /// Four imports of `import.max_bytes` at once, on a fresh server that lets all four run.
 fn concurrent(r: &mut Report, target: Target) {
     let one_cell = one_cell_csv(MAX_BYTES);
@@ -180,7 +183,7 @@ fn concurrent(r: &mut Report, target: Target) {
     let mut valid = Csv::new();
     valid.fill_to(MAX_BYTES, &seed::hosts(10));
     let valid = valid.into_bytes();
-    let cases: [(&str, Vec<(Vec<u8>, Option<&'static str>)>); 3] = [
+    let cases: [(&str, Vec<Upload>); 3] = [
         (
             "4 × one 50 MB cell",
             vec![(one_cell.clone(), Some(HOT_HOST)); 4],

@@ -693,7 +693,7 @@ async fn a_scoped_key_cannot_tell_an_out_of_scope_domain_from_a_missing_one() {
     // Status, content type and the whole problem document, for an existing out-of-scope
     // domain and a missing one.
     let answer = |req: reqwest::RequestBuilder| async move {
-        let res = req.bearer_auth(&key).send().await.unwrap();
+        let res = req.bearer_auth(key).send().await.unwrap();
         let status = res.status().as_u16();
         let kind = crate::support::content_type(&res).to_owned();
         let body: Value = res.json().await.unwrap();

@@ -391,7 +391,7 @@ const NO_CLIPBOARD: &str =
 #[tokio::test]
 async fn copy_buttons_work_without_the_clipboard_api_and_otherwise_say_press_ctrl_c() {
     let app = spawn_app().await;
-    let served_llms = app.text("/api/llms.txt").await;
+    let served_llms = app.text("/api/llms-full.txt").await;
     let served_openapi = app.text("/api/openapi.json").await;
     let admin = app.admin().await;
     admin
@@ -427,7 +427,7 @@ async fn copy_buttons_work_without_the_clipboard_api_and_otherwise_say_press_ctr
     b.wait_text("#api-docs-status", "LLM.txt copied").await;
     assert!(
         clipboard().await == served_llms,
-        "clipboard differs from /api/llms.txt"
+        "clipboard differs from /api/llms-full.txt"
     );
 
     // Nothing may copy: the text stays selected in a box beside the button, and the page says

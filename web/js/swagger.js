@@ -23,10 +23,15 @@ if (root && typeof bundle === "function") {
   });
 }
 
-// Swagger's request-body box has no label (axe "label", critical), and neither a setting nor a
-// stylesheet can give it one: name each box as Swagger renders it.
+// Swagger's request-body box and its Servers list have no label (axe "label" and "select-name",
+// critical), and neither a setting nor a stylesheet can give them one: name each as Swagger
+// renders it.
+const unnamed = [
+  [".swagger-ui textarea.body-param__text:not([aria-label])", "Request body"],
+  [".swagger-ui select#servers:not([aria-label])", "Server"],
+];
 new MutationObserver(() => {
-  for (const box of document.querySelectorAll(".swagger-ui textarea.body-param__text:not([aria-label])")) {
-    box.setAttribute("aria-label", "Request body");
+  for (const [selector, name] of unnamed) {
+    for (const el of document.querySelectorAll(selector)) el.setAttribute("aria-label", name);
   }
 }).observe(document.body, { childList: true, subtree: true });
