@@ -115,38 +115,66 @@ impl Region {
     const VOID: u32 = u32::MAX;
 }
 
-/// Link id → row: 4 bytes per id ever handed out, against ~34 for a hash map at 1M links.
+/// Link id → row: 4 bytes per id ever handed out, against ~34 for a hash map at 1M links. The
+/// store hands out ids one by one, so they are dense; an id far past every other (a restored
+/// or hand-made backup) goes to a small map instead of growing the vector to its size, which
+/// for an id like 2^40 would ask for terabytes at start.
 #[derive(Default)]
-struct IdIndex(Vec<u32>);
+struct IdIndex {
+    dense: Vec<u32>,
+    far: std::collections::HashMap<LinkId, u32>,
+}
 
 impl IdIndex {
     const NONE: u32 = u32::MAX;
+    /// How far past the vector's end an id may land and still grow it (then at most double).
+    const SLACK: usize = 1 << 16;
 
     fn with_capacity(n: usize) -> Self {
-        Self(Vec::with_capacity(n + 1))
+        Self {
+            dense: Vec::with_capacity(n + 1),
+            far: std::collections::HashMap::new(),
+        }
     }
 
     fn get(&self, id: LinkId) -> Option<u32> {
-        let i = usize::try_from(id).ok()?;
-        self.0.get(i).copied().filter(|&r| r != Self::NONE)
+        let i = usize::try_from(id).unwrap_or(usize::MAX);
+        match self.dense.get(i) {
+            Some(&r) if r != Self::NONE => Some(r),
+            _ if self.far.is_empty() => None,
+            _ => self.far.get(&id).copied(),
+        }
     }
 
     fn insert(&mut self, id: LinkId, row: u32) {
-        let Ok(i) = usize::try_from(id) else { return };
-        if i >= self.0.len() {
-            self.0.resize(i + 1, Self::NONE);
+        let i = usize::try_from(id).unwrap_or(usize::MAX);
+        if i < self.dense.len() {
+            self.dense[i] = row;
+        } else if i
+            <= self
+                .dense
+                .len()
+                .saturating_mul(2)
+                .saturating_add(Self::SLACK)
+        {
+            self.dense.resize(i + 1, Self::NONE);
+            self.dense[i] = row;
+        } else {
+            self.far.insert(id, row);
         }
-        self.0[i] = row;
     }
 
     fn remove(&mut self, id: LinkId) -> Option<u32> {
-        let row = self.get(id)?;
-        self.0[usize::try_from(id).ok()?] = Self::NONE;
-        Some(row)
+        let i = usize::try_from(id).unwrap_or(usize::MAX);
+        match self.dense.get_mut(i) {
+            Some(slot) if *slot != Self::NONE => Some(std::mem::replace(slot, Self::NONE)),
+            _ => self.far.remove(&id),
+        }
     }
 
     fn clear(&mut self) {
-        self.0.fill(Self::NONE);
+        self.dense.fill(Self::NONE);
+        self.far.clear();
     }
 }
 
@@ -873,5 +901,35 @@ mod tests {
         }
         let after: Vec<_> = t.oldest_first_after(Some(4995)).map(|r| r.id()).collect();
         assert_eq!(after, [4998]);
+    }
+
+    /// A backup may hold an id far past the others; the index must not grow to its size (an id
+    /// of 2^40 once asked for 4 TiB at start), and every id stays findable.
+    #[test]
+    fn an_id_far_past_the_others_does_not_grow_the_id_index_to_its_size() {
+        let mut ix = IdIndex::default();
+        for id in 1..=10 {
+            ix.insert(id, id as u32);
+        }
+        ix.insert(1 << 40, 11);
+        ix.insert(u64::MAX - 1, 12);
+        ix.insert(100_000, 13);
+        assert!(ix.dense.len() <= 11 + IdIndex::SLACK, "{}", ix.dense.len());
+        assert_eq!(ix.get(1 << 40), Some(11));
+        assert_eq!(ix.get(u64::MAX - 1), Some(12));
+        assert_eq!(ix.get(5), Some(5));
+        assert_eq!(ix.get(1 << 39), None);
+        // Ids handed out one by one later grow the vector past a far one: it is still found.
+        for id in (11..100_000).chain(100_001..100_010) {
+            ix.insert(id, 0);
+        }
+        assert!(ix.dense.len() > 100_000);
+        assert_eq!(ix.get(100_000), Some(13));
+        assert_eq!(ix.remove(100_000), Some(13));
+        assert_eq!(ix.get(100_000), None);
+        assert_eq!(ix.remove(1 << 40), Some(11));
+        assert_eq!(ix.get(1 << 40), None);
+        assert_eq!(ix.remove(5), Some(5));
+        assert_eq!(ix.get(5), None);
     }
 }
