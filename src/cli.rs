@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::api::api_keys::{FoundKey, KeyCheck};
 use crate::config::{Config, HumanDuration};
 use crate::control::AskError;
-use crate::domain::{now, KeyPrefix, Password, PasswordHash, Username};
+use crate::domain::{now, KeyPrefix, Password, PasswordHash, Role, Username};
 use crate::keys::{check_format, KeyDigest};
 use crate::store::records::{KeyRecord, Source, UserRecord};
 use crate::store::{KeyDraft, Store, StoreError};
@@ -490,6 +490,7 @@ fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
             .map_err(|_| "no random source".to_owned())?,
         source: Source::Api,
         created_at: now(),
+        role: Role::Admin,
     };
     store.create_user(&rec).map_err(|e| e.to_string())?;
     println!("user `{}` added", rec.username);

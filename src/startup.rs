@@ -11,7 +11,7 @@ use actix_web::{web, App, HttpServer};
 use crate::clock;
 use crate::config::Config;
 use crate::control::ControlSocket;
-use crate::domain::{now, Password, PasswordHash, Username};
+use crate::domain::{now, Password, PasswordHash, Role, Username};
 use crate::encoding::hex;
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -199,6 +199,7 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
                 .map_err(|_| StartError::Random("for a password salt".into()))?,
             source: Source::Api,
             created_at: now(),
+            role: Role::Admin,
         };
         st.store.create_first_user(&rec)?;
         return Ok(SignInHint::Created(format!("{public}/ui/")));

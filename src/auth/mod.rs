@@ -28,7 +28,7 @@ use serde::Deserialize;
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::config::Config;
-use crate::domain::{now, Timestamp, Username};
+use crate::domain::{now, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
 use crate::limiter::{Failures, Quota};
@@ -47,6 +47,8 @@ pub struct KeyCaller {
 #[derive(Clone, Debug)]
 pub struct SessionUser {
     pub username: Username,
+    /// Read with the session on every request, so a role change counts at once.
+    pub role: Role,
     pub csrf_token: String,
     pub session_digest: [u8; 32],
 }
@@ -269,7 +271,13 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
         .session(&digest)?
         .filter(|s| s.expires_at > now())
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    // A removed user's sessions end on their next request, whatever is left in the table.
+    let user = st
+        .store
+        .user(rec.username.as_str())?
+        .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     Ok(Some(SessionUser {
+        role: user.role,
         username: rec.username,
         csrf_token: token.csrf_token(),
         session_digest: digest,

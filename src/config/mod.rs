@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::domain::{
     AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash, PerMinute,
-    Permissions, Timestamp, Username,
+    Permissions, Role, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 use crate::limiter::{Ipv6Prefix, Source};
@@ -260,6 +260,9 @@ impl KeyDecl {
 pub struct UserDecl {
     pub username: Username,
     pub password_hash: PasswordHash,
+    /// `admin` unless the file says otherwise.
+    #[serde(default)]
+    pub role: Role,
 }
 
 /// `public_url`: an absolute http(s) URL without a trailing slash.
@@ -525,6 +528,7 @@ impl Config {
                 .map(|u| DeclaredUser {
                     username: u.username.clone(),
                     password_hash: u.password_hash.clone(),
+                    role: u.role,
                 })
                 .collect(),
         }

@@ -3,6 +3,7 @@
 
 mod net;
 mod permissions;
+mod roles;
 mod secret;
 mod text;
 mod time;
@@ -11,6 +12,7 @@ pub use self::net::{AllowList, IpPolicy, IpRule, NEED_ONE_RULE};
 pub use self::permissions::{
     PerMinute, Permission, Permissions, MAX_PER_MINUTE, NEED_ONE_PERMISSION,
 };
+pub use self::roles::{Right, Role};
 pub use self::secret::{same_secret, Password, PasswordHash, ITERATIONS};
 pub use self::text::{
     DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title, Username,

@@ -516,6 +516,7 @@ mod tests {
                 password_hash: PasswordHash::new(&pw, &rng).unwrap(),
                 source: Source::Api,
                 created_at: now(),
+                role: crate::domain::Role::Admin,
             })
             .unwrap();
         store

@@ -11,8 +11,8 @@ use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
 use super::users::end_sessions_of;
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::domain::{
-    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Timestamp,
-    Username,
+    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Role,
+    Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -31,6 +31,7 @@ pub struct DeclaredKey {
 pub struct DeclaredUser {
     pub username: Username,
     pub password_hash: PasswordHash,
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -231,10 +232,9 @@ fn apply_users(
             .get(u.username.as_str())?
             .map(|g| decode(g.value()))
             .transpose()?;
-        if prev
-            .as_ref()
-            .is_some_and(|p| p.password_hash == u.password_hash && p.source == Source::Config)
-        {
+        if prev.as_ref().is_some_and(|p| {
+            p.password_hash == u.password_hash && p.source == Source::Config && p.role == u.role
+        }) {
             continue;
         }
         let rec = UserRecord {
@@ -242,6 +242,7 @@ fn apply_users(
             password_hash: u.password_hash.clone(),
             source: Source::Config,
             created_at: prev.as_ref().map_or_else(now, |p| p.created_at),
+            role: u.role,
         };
         users.insert(u.username.as_str(), encode(&rec).as_slice())?;
         match prev {

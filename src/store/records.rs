@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AllowList, DestinationUrl, Hostname, IpPolicy, IpRule, KeyName, PasswordHash, PerMinute,
-    Permissions, RedirectCode, Slug, Tags, Timestamp, Title, Username,
+    Permissions, RedirectCode, Role, Slug, Tags, Timestamp, Title, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -35,6 +35,9 @@ pub struct UserRecord {
     pub password_hash: PasswordHash,
     pub source: Source,
     pub created_at: Timestamp,
+    /// Users stored before roles existed were the only kind there was: admins.
+    #[serde(default)]
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

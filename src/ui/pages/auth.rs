@@ -9,7 +9,7 @@ use super::super::layout::bare;
 use super::super::{see_other, sentence};
 use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
 use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
-use crate::domain::{now, Password, PasswordHash, Username};
+use crate::domain::{now, Password, PasswordHash, Role, Username};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
@@ -269,6 +269,7 @@ async fn setup(
                 .map_err(|_| ApiError::internal("no random source for a password salt"))?,
             source: Source::Api,
             created_at: now(),
+            role: Role::Admin,
         };
         Ok(st2.store.create_first_user(&rec)?)
     })
