@@ -301,8 +301,9 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(authenticate(req).and_then(|caller| {
-            if let Self::Key(k) = &caller {
-                permissions::check(req, &k.key)?;
+            match &caller {
+                Self::Key(k) => permissions::check(req, &k.key)?,
+                Self::User(u) => permissions::check_session(req, u.role)?,
             }
             Ok(caller)
         }))
@@ -314,7 +315,7 @@ impl FromRequest for SessionUser {
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match authenticate(req) {
-            Ok(Caller::User(u)) => Ok(u),
+            Ok(Caller::User(u)) => permissions::check_session(req, u.role).map(|()| u),
             Ok(Caller::Key(_)) => Err(ApiError::InsufficientScope {
                 scope: None,
                 detail: "this endpoint is for signed-in users; API keys cannot use it".into(),

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::HttpRequest;
 
-use crate::domain::Permission;
+use crate::domain::{Permission, Right, Role};
 use crate::error::ApiError;
 use crate::limiter::Quota;
 use crate::metrics::RouteLabel;
@@ -87,6 +87,60 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
             scope: None,
             detail: "API keys cannot use this endpoint".into(),
         }),
+    }
+}
+
+/// What a signed-in user's role must allow on each route (`domain::Role::may`): one table,
+/// read by the session extractors (`Caller`, `SessionUser`) and by the documentation. A route
+/// not listed is open to anyone signed in (their own session, password and account).
+/// Ownership (a member's own keys) is judged after this, where the key is known.
+pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
+    ("GET", "/api/v1/links", Right::LinksRead),
+    ("GET", "/api/v1/links/{id}", Right::LinksRead),
+    ("POST", "/api/v1/links", Right::LinksWrite),
+    ("PUT", "/api/v1/links/{id}", Right::LinksWrite),
+    ("DELETE", "/api/v1/links/{id}", Right::LinksWrite),
+    ("POST", "/api/v1/links/import", Right::LinksImport),
+    ("GET", "/api/v1/links/export", Right::LinksExport),
+    ("GET", "/api/v1/domains", Right::DomainsRead),
+    ("GET", "/api/v1/domains/{id}", Right::DomainsRead),
+    ("POST", "/api/v1/domains", Right::DomainsWrite),
+    ("PUT", "/api/v1/domains/{id}", Right::DomainsWrite),
+    ("DELETE", "/api/v1/domains/{id}", Right::DomainsWrite),
+    ("GET", "/api/v1/api-keys", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys", Right::KeysOwn),
+    ("GET", "/api/v1/api-keys/{id}", Right::KeysOwn),
+    ("PUT", "/api/v1/api-keys/{id}", Right::KeysOwn),
+    ("DELETE", "/api/v1/api-keys/{id}", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys/{id}/revoke", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys/{id}/roll", Right::KeysOwn),
+    ("GET", "/api/v1/api-keys/{id}/requests", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys/check", Right::Playground),
+    ("GET", "/api/v1/playground/history", Right::Playground),
+    ("POST", "/api/v1/playground/history", Right::Playground),
+    ("DELETE", "/api/v1/playground/history", Right::Playground),
+    ("POST", "/api/v1/backup", Right::Backup),
+];
+
+/// The right a session needs for a route, by the pattern the router matched.
+pub fn session_right_of(method: &str, pattern: &str) -> Option<Right> {
+    SESSION_ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == pattern)
+        .map(|(_, _, r)| *r)
+}
+
+/// Refuse a signed-in user whose role lacks what the request's route needs, naming the right.
+pub fn check_session(req: &HttpRequest, role: Role) -> Result<(), ApiError> {
+    let pattern = req.app_data::<RouteLabel>().map_or("", |l| l.0);
+    match session_right_of(req.method().as_str(), pattern) {
+        Some(right) if !role.may(right) => Err(ApiError::Forbidden(format!(
+            "your role ({role}) lacks {right}, which {} {} needs ({}); ask an admin for another role",
+            req.method(),
+            crate::keys::redact_keys(req.path()),
+            right.describe()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -170,5 +224,19 @@ mod tests {
             h.get("ratelimit").unwrap(),
             "limit=60, remaining=12, reset=34"
         );
+    }
+
+    #[test]
+    fn every_session_route_is_a_route_and_admins_may_use_them_all() {
+        for (m, p, r) in SESSION_ROUTES {
+            assert!(Role::Admin.may(*r), "{m} {p}");
+            assert!(p.starts_with("/api/v1/"), "{p}");
+        }
+        assert_eq!(
+            session_right_of("POST", "/api/v1/links"),
+            Some(Right::LinksWrite)
+        );
+        assert_eq!(session_right_of("GET", "/api/v1/session"), None);
+        assert!(!Role::Viewer.may(session_right_of("POST", "/api/v1/api-keys").unwrap()));
     }
 }
