@@ -8,13 +8,15 @@ use utoipa::ToSchema;
 use super::input::{double_option, Errors};
 use super::{Json, ListOf, PageQuery};
 use crate::auth::{PresentedKey, SessionUser};
-use crate::domain::{now, parse_rfc3339, AllowList, KeyName, PerMinute, Permissions, Timestamp};
+use crate::domain::{
+    now, parse_rfc3339, AllowList, KeyName, PerMinute, Permissions, Timestamp, Username,
+};
 use crate::error::{blocking, ApiError, Problem};
 use crate::keys::{check_format, issue, KeyDigest, KeyFailure};
 use crate::limiter::Quota;
 use crate::state::AppState;
 use crate::store::records::{KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
-use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch};
+use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -76,6 +78,10 @@ pub struct ApiKeyView {
     /// Set once the key was rolled: the id of the key that replaced it.
     #[schema(example = json!(null))]
     pub rotated_to: Option<KeyId>,
+    /// The user who made the key (a rolled key keeps its maker); `null`: made by the command
+    /// line or declared in the config file.
+    #[schema(example = "alice")]
+    pub created_by: Option<String>,
     /// When a rolled key stops (or stopped) working: the end of its grace period. Until
     /// then its status stays `active`; from then on it is `rotated`.
     #[schema(example = json!(null), format = DateTime)]
@@ -132,6 +138,7 @@ impl ApiKeyView {
             rotated_to: k.rotated_to,
             rotated_at: k.rotated_at.map(Timestamp::rfc3339),
             rotated_from: k.rotated_from,
+            created_by: k.created_by.map(Username::into_string),
         }
     }
 }
@@ -435,7 +442,7 @@ pub async fn show(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
@@ -450,6 +457,10 @@ pub async fn create(
         rate_limit_per_minute: b.rate_limit_per_minute,
     }
     .validate(&st.store.catalog, now())?;
+    let spec = KeySpec {
+        created_by: Some(user.username),
+        ..spec
+    };
     let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
         .map_err(|_| ApiError::internal("no random source for a new key"))?;
     let prefix = plain.display_prefix();

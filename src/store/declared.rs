@@ -176,6 +176,7 @@ fn apply_keys(
             rotated_to: None,
             rotated_at: None,
             rotated_from: None,
+            created_by: None,
         };
         let changed = prev.is_none_or(|p| {
             (

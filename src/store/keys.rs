@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::{
     now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, PerMinute,
-    Permissions, Timestamp,
+    Permissions, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -44,6 +44,8 @@ pub struct KeySpec {
     pub expires_at: Option<Timestamp>,
     pub permissions: Permissions,
     pub rate_limit: Option<PerMinute>,
+    /// The signed-in user who made it; `None` for the CLI and the config file.
+    pub created_by: Option<Username>,
 }
 
 impl KeySpec {
@@ -57,6 +59,7 @@ impl KeySpec {
             expires_at: None,
             permissions: Permissions::ALL,
             rate_limit: None,
+            created_by: None,
         }
     }
 }
@@ -103,6 +106,7 @@ impl KeyDraft {
                     expires_at: expires_at.flatten(),
                     permissions,
                     rate_limit: rate_limit.flatten(),
+                    created_by: None,
                 })
             }
             _ => Err(errs),
@@ -274,6 +278,7 @@ impl Store {
                     rotated_to: None,
                     rotated_at: None,
                     rotated_from: None,
+                    created_by: spec.created_by,
                 };
                 put_key(tx, &rec)?;
                 audit(
@@ -373,6 +378,7 @@ impl Store {
                     rotated_to: None,
                     rotated_at: None,
                     rotated_from: Some(old.id),
+                    created_by: old.created_by.clone(),
                 };
                 old.rotated_to = Some(new.id);
                 old.rotated_at = Some(old_works_until.max(at));

@@ -236,6 +236,8 @@ pub struct KeyRecord {
     pub rotated_at: Option<Timestamp>,
     /// On a key made by rolling another: the key it replaced.
     pub rotated_from: Option<KeyId>,
+    /// The signed-in user who made it (a roll keeps it); `None`: the CLI or the config file.
+    pub created_by: Option<Username>,
 }
 
 impl KeyRecord {
@@ -280,6 +282,8 @@ struct StoredKey {
     rotated_at: Option<Timestamp>,
     #[serde(default)]
     rotated_from: Option<KeyId>,
+    #[serde(default, deserialize_with = "stored::opt")]
+    created_by: Option<Username>,
 }
 
 impl From<StoredKey> for KeyRecord {
@@ -301,6 +305,7 @@ impl From<StoredKey> for KeyRecord {
             rotated_to: k.rotated_to,
             rotated_at: k.rotated_at,
             rotated_from: k.rotated_from,
+            created_by: k.created_by,
         }
     }
 }
@@ -325,6 +330,7 @@ impl From<KeyRecord> for StoredKey {
             rotated_to: k.rotated_to,
             rotated_at: k.rotated_at,
             rotated_from: k.rotated_from,
+            created_by: k.created_by,
         }
     }
 }
