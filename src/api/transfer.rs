@@ -376,8 +376,8 @@ fn import_file(
     let mut chunk: Vec<(u64, NewLink)> = Vec::with_capacity(CHUNK_ROWS);
     while rows.read(&mut record, keep).map_err(io)? {
         match row_link(st, scope, &record, &columns, default_domain) {
-            Ok(new) => chunk.push((record.line(), new)),
-            Err(message) => report.fail(record.line(), message),
+            Ok(new) => chunk.push((record.row(), new)),
+            Err(message) => report.fail(record.row(), message),
         }
         if chunk.len() == CHUNK_ROWS {
             commit(st, &mut chunk, &mut report)?;
