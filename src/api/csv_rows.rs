@@ -299,7 +299,11 @@ mod tests {
         // A BOM split over reads is left to the header's check (transfer's `columns`), so
         // these read through buffers of at least three bytes.
         let caps = [3, 4, 8192];
-        for text in ["\u{feff}h\na\nb\n", "\u{feff}h\r\na\r\nb\r\n", "\u{feff}h\ra\rb"] {
+        for text in [
+            "\u{feff}h\na\nb\n",
+            "\u{feff}h\r\na\r\nb\r\n",
+            "\u{feff}h\ra\rb",
+        ] {
             assert_eq!(
                 rows_through(text, &caps),
                 numbered(&[(1, "h"), (2, "a"), (3, "b")]),
@@ -335,19 +339,16 @@ mod tests {
 
     #[test]
     fn a_record_whose_cells_span_lines_is_one_row() {
-        let want = numbered(&[
-            (1, "h"),
-            (2, "two\nlines"),
-            (3, "a"),
-            (4, "x"),
-            (5, "b"),
-        ]);
+        let want = numbered(&[(1, "h"), (2, "two\nlines"), (3, "a"), (4, "x"), (5, "b")]);
         assert_eq!(
             rows("h,t\n\"two\nlines\",1\na,\"\n\n\"\nx,\"y\n\"\nb,2\n"),
             want
         );
         let crlf = rows("h,t\r\n\"two\r\nlines\",1\r\na,\"\r\n\r\n\"\r\nx,\"y\r\n\"\r\nb,2\r\n");
-        let crlf: Vec<_> = crlf.into_iter().map(|(n, c)| (n, c.replace('\r', ""))).collect();
+        let crlf: Vec<_> = crlf
+            .into_iter()
+            .map(|(n, c)| (n, c.replace('\r', "")))
+            .collect();
         assert_eq!(crlf, want);
         // A blank line inside a quoted cell is part of the cell, not a row.
         assert_eq!(
