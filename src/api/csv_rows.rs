@@ -41,7 +41,7 @@ pub struct Record {
 }
 
 impl Record {
-    /// The spreadsheet row the record is on (see `BoundedRows`).
+    /// The spreadsheet row the record is on: the first line is row 1 (see the module's docs).
     pub fn row(&self) -> u64 {
         self.row
     }
