@@ -69,7 +69,10 @@ pub struct DomainQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RowError {
-    /// Line in the file (the header is line 1).
+    /// The spreadsheet row of the failed record: the number Excel or LibreOffice shows beside
+    /// it. The header is row 1, so the first record after it is row 2; a record is one row
+    /// however many line breaks its quoted cells hold; a blank line counts as a row. The same
+    /// for CRLF, LF and CR line ends.
     #[schema(example = 3)]
     pub row: u64,
     #[schema(example = "destination_url: must be an absolute http:// or https:// URL")]
@@ -307,7 +310,7 @@ fn row_link(
 
 #[utoipa::path(post, path = "/api/v1/links/import", tag = "Import & Export",
     summary = "Import links from CSV",
-    description = "multipart/form-data with field `file`: a CSV with a header row and the columns `domain, slug, destination_url, title, tags, redirect_code, expires_at` (only `destination_url` is required; `domain` may come from `?domain=`; tags separated by `;`). Rows are validated one by one: a bad row never stops the good ones, and no row is half-written. Rows whose slug already exists are skipped. For an API key scoped to domains, each row's domain is judged first: a domain outside the scope gets the same answer as one that does not exist. The report lists the first 100 failed rows; `errors_truncated` counts the rest.",
+    description = "multipart/form-data with field `file`: a CSV with a header row and the columns `domain, slug, destination_url, title, tags, redirect_code, expires_at` (only `destination_url` is required; `domain` may come from `?domain=`; tags separated by `;`). Rows are validated one by one: a bad row never stops the good ones, and no row is half-written. Rows whose slug already exists are skipped. For an API key scoped to domains, each row's domain is judged first: a domain outside the scope gets the same answer as one that does not exist. The report lists the first 100 failed rows; `errors_truncated` counts the rest. Each error's `row` is the spreadsheet row, as Excel or LibreOffice numbers it: the header is row 1, a record is one row even when a quoted cell spans lines, and a blank line counts as a row.",
     params(DomainQuery),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     security(("api_key" = []), ("session" = [])),
@@ -376,8 +379,8 @@ fn import_file(
     let mut chunk: Vec<(u64, NewLink)> = Vec::with_capacity(CHUNK_ROWS);
     while rows.read(&mut record, keep).map_err(io)? {
         match row_link(st, scope, &record, &columns, default_domain) {
-            Ok(new) => chunk.push((record.line(), new)),
-            Err(message) => report.fail(record.line(), message),
+            Ok(new) => chunk.push((record.row(), new)),
+            Err(message) => report.fail(record.row(), message),
         }
         if chunk.len() == CHUNK_ROWS {
             commit(st, &mut chunk, &mut report)?;
@@ -553,6 +556,50 @@ mod tests {
         ] {
             assert_eq!(guard(cell), exported, "{cell:?}");
             assert_eq!(unguard(exported), cell, "{exported:?}");
+        }
+    }
+
+    /// The rows an import of `csv` reports as failed. Without a domain column or a default
+    /// domain every record fails ("domain: is missing"), so each one is listed by its row.
+    fn failed_rows(csv: &str) -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let writer = crate::store::writer::Writer::spawn(store.clone()).unwrap();
+        let mut config = crate::config::Config::embedded();
+        config.storage.data_dir = dir.path().to_owned();
+        let st = AppState::new(config, None, store, writer.sink()).unwrap();
+        let mut file = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+        file.write_all(csv.as_bytes()).unwrap();
+        let report = import_file(&st, &DomainScope::All, file, None).unwrap();
+        writer.shutdown();
+        assert_eq!(report.created, 0, "{report:?}");
+        assert!(report
+            .errors
+            .iter()
+            .all(|e| e.message.starts_with("domain: is missing")));
+        report.errors.iter().map(|e| e.row).collect()
+    }
+
+    #[test]
+    fn a_failed_row_is_named_by_its_spreadsheet_row() {
+        for (csv, rows) in [
+            ("destination_url\nhttps://e.com/2\nhttps://e.com/3\n", vec![2, 3]),
+            ("destination_url\r\nhttps://e.com/2\r\nhttps://e.com/3\r\n", vec![2, 3]),
+            ("destination_url\rhttps://e.com/2\rhttps://e.com/3\r", vec![2, 3]),
+            // One row, no line end after it.
+            ("destination_url\r\nhttps://e.com/2", vec![2]),
+            ("destination_url\nhttps://e.com/2", vec![2]),
+            ("\u{feff}destination_url\r\nhttps://e.com/2\r\n", vec![2]),
+            // Blank lines are rows, as a spreadsheet shows them.
+            ("destination_url\n\nhttps://e.com/3\n\n\nhttps://e.com/6\n", vec![3, 6]),
+            ("destination_url\r\n\r\nhttps://e.com/3\r\n\r\n\r\nhttps://e.com/6\r\n", vec![3, 6]),
+            // A record whose cells span lines is one row, and so is each record after it.
+            (
+                "title,destination_url\n\"a\nb\",https://e.com/2\n\"\r\n\r\n\",https://e.com/3\nc,https://e.com/4\n",
+                vec![2, 3, 4],
+            ),
+        ] {
+            assert_eq!(failed_rows(csv), rows, "{csv:?}");
         }
     }
 

@@ -92,6 +92,85 @@ async fn import_validates_rows_one_by_one_and_export_round_trips() {
     assert_eq!(again.as_str().unwrap(), exported);
 }
 
+/// The rows of a report's errors, in order.
+fn error_rows(r: &serde_json::Value) -> Vec<u64> {
+    r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn import_errors_name_the_spreadsheet_row_in_lf_crlf_and_multi_line_files() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let q = "?domain=go.example.com";
+
+    // LF, with a blank line: spreadsheets show it as row 4, so the record after it is row 5.
+    let lf = "slug,destination_url\n\
+        lf-1,https://example.com/1\n\
+        lf-bad-1,javascript:alert(1)\n\
+        \n\
+        lf-bad-2,ftp://example.com/2\n\
+        lf-2,https://example.com/2\n";
+    let r = import(&admin, q, lf, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(2), Some(2)),
+        "{r}"
+    );
+    assert_eq!(error_rows(&r), [3, 5], "{r}");
+
+    // CRLF, as Excel on Windows saves it: rows 6, 7 and 8 fail.
+    let mut crlf = String::from("slug,destination_url\r\n");
+    for i in 2..=5 {
+        crlf.push_str(&format!("crlf-{i},https://example.com/{i}\r\n"));
+    }
+    for i in 6..=8 {
+        crlf.push_str(&format!("crlf-bad-{i},javascript:alert({i})\r\n"));
+    }
+    let r = import(&admin, q, &crlf, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(4), Some(3)),
+        "{r}"
+    );
+    assert_eq!(error_rows(&r), [6, 7, 8], "{r}");
+    // One record: row 2, never the header's row 1; also without a line end after it.
+    for one in [
+        "slug,destination_url\r\ncrlf-one,javascript:alert(1)\r\n",
+        "slug,destination_url\r\ncrlf-one,javascript:alert(1)",
+    ] {
+        let r = import(&admin, q, one, 200).await;
+        assert_eq!(error_rows(&r), [2], "{one:?}: {r}");
+    }
+
+    // Quoted cells that span lines: each record is one row. The title of row 2 is trimmed to
+    // one line and kept; row 3's holds a line break, which a title may not.
+    let multi = "slug,destination_url,title\n\
+        ml-1,https://example.com/m1,\"Spans\n\n\"\n\
+        ml-bad-1,https://example.com/m2,\"two\nlines\"\n\
+        ml-bad-2,javascript:alert(1),Bad\n\
+        ml-2,https://example.com/m3,\"\r\nAlso\r\n\"\n\
+        ml-bad-3,ftp://example.com/m4,\n";
+    let r = import(&admin, q, multi, 200).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["failed"].as_u64()),
+        (Some(2), Some(3)),
+        "{r}"
+    );
+    assert_eq!(error_rows(&r), [3, 4, 6], "{r}");
+    assert!(r["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("title:"));
+    let m1 = call(admin.get("/api/v1/links?search=ml-1"), 200).await;
+    assert_eq!(m1["items"][0]["title"], "Spans");
+}
+
 #[tokio::test]
 async fn import_refuses_bad_files_big_files_and_out_of_scope_rows() {
     let app = spawn_app().await;

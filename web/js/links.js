@@ -219,9 +219,12 @@ function showImportResult(r) {
   $("import-counts").replaceChildren(
     el("li", { "data-count": "created" }, el("strong", { text: String(r.created) }), ` ${r.created === 1 ? "link" : "links"} created`),
     el("li", { "data-count": "skipped" }, el("strong", { text: String(r.skipped) }), ` skipped (the slug was already taken)`),
-    el("li", { "data-count": "failed" }, el("strong", { text: String(r.failed) }), ` ${r.failed === 1 ? "row" : "rows"} failed`));
+    // Failures are not a success: in the error style, never in the success green.
+    el("li", { "data-count": "failed", class: r.failed ? "import-failed" : null },
+      el("strong", { text: String(r.failed) }), ` ${r.failed === 1 ? "row" : "rows"} failed`));
+  // `row` is the spreadsheet row (the header is row 1), the number people find in Excel.
   $("import-errors").replaceChildren(...errors.map((e) =>
-    el("li", { "data-row": String(e.row) }, el("strong", { text: `Line ${e.row}: ` }), rowReason(e.message))));
+    el("li", { "data-row": String(e.row) }, el("strong", { text: `Row ${e.row}: ` }), rowReason(e.message))));
   // The server lists the first rows only; `errors_truncated` counts the rest.
   const more = Number.isInteger(r.errors_truncated) ? r.errors_truncated : Math.max(0, r.failed - errors.length);
   $("import-more").textContent = more ? `… and ${plural(more, "more row", "more rows")} that failed.` : "";
@@ -254,7 +257,9 @@ async function onImport(ev) {
   try {
     const report = await api("POST", `/api/v1/links/import${q}`, data);
     showImportResult(report);
-    announce(status, `Import finished: ${plural(report.created, "link", "links")} created, ${report.skipped} skipped, ${report.failed} failed.`);
+    // With failed rows the message is an error, so it is not shown in the success green.
+    announce(status, `Import finished: ${plural(report.created, "link", "links")} created, ${report.skipped} skipped, ${report.failed} failed.`,
+      report.failed > 0);
     offset = 0;
     await Promise.all([load(), loadDomains()]);
   } catch (e) {

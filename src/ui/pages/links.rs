@@ -113,7 +113,7 @@ go.example.com,docs,https://example.com/documentation,Documentation,docs;team,30
 go.example.com,,https://example.com/summer-sale,Summer sale,,307,2027-01-31T23:59:00Z";
 
 /// "Import CSV": a file, an optional default domain, the columns and an example; then the
-/// result (created / skipped / failed, and each failing row's line and reason).
+/// result (created / skipped / failed, and each failing row's spreadsheet row and reason).
 fn import_dialog() -> Markup {
     html! {
         dialog #import-dialog aria-labelledby="import-dialog-title" {
@@ -156,6 +156,7 @@ fn import_dialog() -> Markup {
                     ul #import-counts .import-counts {}
                     div #import-failures hidden {
                         h4 { "Rows that failed" }
+                        p.hint { "Rows are numbered as a spreadsheet numbers them: the header is row 1." }
                         ul #import-errors .import-errors {}
                         p #import-more .muted hidden {}
                     }
