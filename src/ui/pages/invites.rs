@@ -71,7 +71,7 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
         return res;
     }
     let body = html! {
-        header.page-header { h1 { "Invites" } }
+        header.page-header { h1 { "Invite People" } }
         section #invites aria-labelledby="invites-title" { (fragment()) }
     };
     render(&user, "Invites", Nav::None, Some(SCRIPT), body)
