@@ -150,6 +150,15 @@ pub fn set_problem_base(base: &str) {
     PROBLEM_BASE.store(Some(Arc::new(base.trim_end_matches('/').to_owned())));
 }
 
+/// The URL people are told to open, without a trailing slash (`public_url`, else the bound
+/// address): the base of problem types and of the links the API hands out (invites).
+pub fn public_base() -> String {
+    let base = PROBLEM_BASE.load();
+    base.as_deref()
+        .map_or("http://localhost", String::as_str)
+        .to_owned()
+}
+
 /// `<base>/docs/errors/<slug>`: an address that opens the page describing the problem.
 pub fn problem_type_url(slug: &str) -> String {
     let base = PROBLEM_BASE.load();

@@ -93,7 +93,9 @@ fn in_words(path: &str, raw: &str) -> (String, String) {
         let (name, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
         let known: Vec<String> = expected
             .trim_start_matches(" one of")
+            // Two fields read "`a` or `b`", more "one of `a`, `b`, `c`".
             .split(',')
+            .flat_map(|s| s.split(" or "))
             .map(unquote)
             .filter(|s| !s.is_empty())
             .collect();

@@ -6,6 +6,7 @@ pub mod backup;
 mod csv_rows;
 pub mod domains;
 pub mod history;
+pub mod invites;
 pub mod links;
 pub mod session;
 pub mod system;
@@ -45,5 +46,6 @@ pub fn scope() -> Scope {
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);
+            invites::configure(cfg);
         })
 }

@@ -12,6 +12,7 @@
 //! - `ClientIp`: the caller's address, after trusted proxies.
 
 mod client_ip;
+pub mod invite;
 pub mod permissions;
 pub mod session;
 

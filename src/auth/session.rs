@@ -210,7 +210,7 @@ pub async fn open_session(
 }
 
 /// A new session for `username`, whose credentials were just checked.
-async fn start_session(
+pub(super) async fn start_session(
     st: &actix_web::web::Data<AppState>,
     username: Username,
 ) -> Result<OpenedSession, ApiError> {

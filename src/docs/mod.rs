@@ -42,6 +42,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::roll, api::api_keys::check, api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
+        api::invites::create, api::invites::list, api::invites::withdraw,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -53,6 +54,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
+        (name = "Team", description = "Invites: one-time links where someone picks their username and password and joins with a role (admins only)."),
     )
 )]
 pub struct ApiDoc;

@@ -23,8 +23,8 @@ use redb::{
 };
 
 use super::tables::{
-    self, EachTable, API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, KEY_REQUESTS, KEY_USAGE, LINKS,
-    META, SCHEMA_VERSION, USERS,
+    self, EachTable, API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, INVITES, KEY_REQUESTS, KEY_USAGE,
+    LINKS, META, SCHEMA_VERSION, USERS,
 };
 use super::{Store, StoreError};
 use crate::domain::{now, Timestamp};
@@ -194,6 +194,7 @@ impl Store {
                     ("domains", last_key(tx, DOMAINS)?),
                     ("api_keys", keys_top),
                     ("audit", last_key(tx, AUDIT)?),
+                    ("invites", last_key(tx, INVITES)?),
                     ("history", tuple_max(tx, HISTORY, |_, id| id)?),
                     ("key_requests", tuple_max(tx, KEY_REQUESTS, |_, seq| seq)?),
                 ];
@@ -568,6 +569,15 @@ mod tests {
         });
         store.apply_events(&batch).unwrap();
         store
+            .create_invite(crate::store::NewInvite {
+                digest: [9; 32],
+                role: crate::domain::Role::Member,
+                created_by: Username::parse("ops").unwrap(),
+                created_at: now(),
+                expires_at: now().plus_secs(60),
+            })
+            .unwrap();
+        store
     }
 
     /// Every table of `a`, byte for byte, is in `b`, and `b` has no other table.
@@ -658,6 +668,7 @@ mod tests {
             "domains",
             "api_keys",
             "audit",
+            "invites",
             "history",
             "key_requests",
         ];

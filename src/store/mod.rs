@@ -11,6 +11,7 @@ mod declared;
 mod domains;
 mod events;
 mod history;
+mod invites;
 pub mod key_index;
 mod keys;
 mod link_table;
@@ -33,6 +34,7 @@ pub use self::backup::{
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
+pub use self::invites::{Acceptance, NewInvite};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
 pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;

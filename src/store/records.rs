@@ -40,6 +40,50 @@ pub struct UserRecord {
     pub role: Role,
 }
 
+pub type InviteId = u64;
+
+/// A one-time invite (`invites_v1`). The token itself is never stored: only its SHA-256
+/// (hex), which is also the key of `invite_by_digest_v1`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteRecord {
+    pub id: InviteId,
+    pub digest: String,
+    /// The role the invitee gets.
+    pub role: Role,
+    #[serde(deserialize_with = "stored::one")]
+    pub created_by: Username,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "stored::opt")]
+    pub used_by: Option<Username>,
+    pub withdrawn_at: Option<Timestamp>,
+}
+
+/// Where an invite stands at a time. Only `Pending` can be accepted or listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteStatus {
+    Pending,
+    Used,
+    Expired,
+    Withdrawn,
+}
+
+impl InviteRecord {
+    /// Used or withdrawn wins over expired: the page says what happened to the link first.
+    pub fn status_at(&self, now: Timestamp) -> InviteStatus {
+        if self.used_at.is_some() {
+            InviteStatus::Used
+        } else if self.withdrawn_at.is_some() {
+            InviteStatus::Withdrawn
+        } else if now >= self.expires_at {
+            InviteStatus::Expired
+        } else {
+            InviteStatus::Pending
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
     #[serde(deserialize_with = "stored::one")]

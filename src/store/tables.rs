@@ -33,6 +33,12 @@ pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("playground_history_v1");
 /// audit id → AuditRecord
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
+/// invite id → InviteRecord (SHA-256 of the token, never the token)
+pub const INVITES: TableDefinition<u64, &[u8]> = TableDefinition::new("invites_v1");
+/// SHA-256 of an invite token → invite id: the invite page finds its invite in one lookup
+/// (used invites are kept, so a scan would grow with every colleague ever invited).
+pub const INVITE_BY_DIGEST: TableDefinition<&[u8], u64> =
+    TableDefinition::new("invite_by_digest_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
@@ -76,6 +82,8 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(KEY_REQUESTS)?;
     f.table(HISTORY)?;
     f.table(AUDIT)?;
+    f.table(INVITES)?;
+    f.table(INVITE_BY_DIGEST)?;
     Ok(())
 }
 

@@ -20,6 +20,20 @@ pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u
     Ok(ended)
 }
 
+/// Add a user inside a write transaction; 409 when the name is taken. `create_user` and
+/// accepting an invite both go through it, so a user is made by the same rule either way.
+pub(super) fn insert_user(tx: &WriteTransaction, rec: &UserRecord) -> Result<(), StoreError> {
+    let mut users = tx.open_table(USERS)?;
+    if users.get(rec.username.as_str())?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "user `{}` already exists",
+            rec.username
+        )));
+    }
+    users.insert(rec.username.as_str(), encode(rec).as_slice())?;
+    Ok(())
+}
+
 impl Store {
     pub fn user_count(&self) -> Result<u64, StoreError> {
         self.read(|tx| Ok(tx.open_table(USERS)?.len()?))
@@ -36,20 +50,7 @@ impl Store {
 
     /// Create a user; 409 when the name is taken.
     pub fn create_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
-        self.write(
-            |tx| {
-                let mut users = tx.open_table(USERS)?;
-                if users.get(rec.username.as_str())?.is_some() {
-                    return Err(StoreError::Conflict(format!(
-                        "user `{}` already exists",
-                        rec.username
-                    )));
-                }
-                users.insert(rec.username.as_str(), encode(rec).as_slice())?;
-                Ok(())
-            },
-            |()| {},
-        )
+        self.write(|tx| insert_user(tx, rec), |()| {})
     }
 
     /// Create the first user only if there is none yet (setup and bootstrap race safely).

@@ -12,6 +12,7 @@ mod failed_auth;
 mod foundation;
 mod hardening;
 mod healthcheck;
+mod invites;
 mod keys;
 mod keys_policy;
 mod links;

@@ -206,3 +206,57 @@ async fn every_page_in_its_main_states_passes_axe_core() {
     }
     b.close().await;
 }
+
+/// The invitee's page (pending, with a field error, used) and the admin's Invites page (a list,
+/// a new link shown).
+#[tokio::test]
+async fn the_invite_pages_pass_axe_core() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    for (width, height, scheme) in SIZES {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        let made = admin
+            .post_json("/api/v1/invites", json!({"role": "member"}), 201)
+            .await;
+        let token = made["url"]
+            .as_str()
+            .unwrap()
+            .split_once("token=")
+            .unwrap()
+            .1;
+        let link = format!("/ui/invite?token={token}");
+        b.client.delete_all_cookies().await.unwrap();
+        b.goto(&link).await;
+        b.find("#username").await;
+        check(&b, "the invite page (pending)", width, scheme).await;
+        b.fill("#username", "not a name").await;
+        b.fill("#password", "a-good-password").await;
+        b.fill("#confirm", "a-good-password").await;
+        b.click("form button[type=submit]").await;
+        b.visible("#username-error").await;
+        check(&b, "the invite page with an error", width, scheme).await;
+        b.fill("#username", &format!("new{width}")).await;
+        b.fill("#password", "a-good-password").await;
+        b.fill("#confirm", "a-good-password").await;
+        b.click("form button[type=submit]").await;
+        b.wait_for_path(|p| p == "/ui/").await;
+        b.goto(&link).await;
+        b.find("#invite-state").await;
+        check(&b, "the invite page (used)", width, scheme).await;
+
+        b.client.delete_all_cookies().await.unwrap();
+        b.sign_in().await;
+        b.goto("/ui/invites").await;
+        settled(&b, "/ui/invites").await;
+        check(&b, "/ui/invites", width, scheme).await;
+        b.click("#invite-create").await;
+        b.visible("#invite-url").await;
+        b.wait_text("#invites-body", "member").await;
+        check(&b, "/ui/invites with a new link", width, scheme).await;
+    }
+    b.close().await;
+}

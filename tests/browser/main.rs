@@ -9,6 +9,7 @@ mod api_keys;
 mod docs;
 mod harness;
 mod home;
+mod invites;
 mod layout;
 mod links_domains;
 mod playground;

@@ -3,6 +3,8 @@ mod api_keys;
 mod auth;
 mod domains;
 mod home;
+mod invite;
+pub mod invites;
 mod links;
 mod manual;
 
@@ -20,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
+        .route("/invites", web::get().to(invites::page))
+        .configure(invite::configure)
         .configure(auth::configure)
         .configure(account::configure);
 }
