@@ -10,6 +10,7 @@ pub mod links;
 pub mod session;
 pub mod system;
 pub mod transfer;
+pub mod users;
 
 pub mod input;
 
@@ -45,5 +46,6 @@ pub fn scope() -> Scope {
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);
+            users::configure(cfg);
         })
 }

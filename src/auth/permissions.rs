@@ -120,6 +120,10 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("POST", "/api/v1/playground/history", Right::Playground),
     ("DELETE", "/api/v1/playground/history", Right::Playground),
     ("POST", "/api/v1/backup", Right::Backup),
+    ("GET", "/api/v1/users", Right::Team),
+    ("GET", "/api/v1/users/{id}", Right::Team),
+    ("PATCH", "/api/v1/users/{id}", Right::Team),
+    ("DELETE", "/api/v1/users/{id}", Right::Team),
 ];
 
 /// The right a session needs for a route, by the pattern the router matched.

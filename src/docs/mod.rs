@@ -42,6 +42,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::roll, api::api_keys::check, api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
+        api::users::list, api::users::show, api::users::update, api::users::remove,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -53,6 +54,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
+        (name = "Team", description = "Users and their roles (admins only): change a role, reset a password, remove a user and hand on or revoke their API keys."),
     )
 )]
 pub struct ApiDoc;

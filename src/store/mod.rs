@@ -37,6 +37,7 @@ pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
 pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
+pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use self::tables::{META, SCHEMA_VERSION};
 use crate::domain::DomainError;
 
@@ -184,7 +185,7 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions];
+const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions, users::users_gain_ids];
 
 /// Schema 1 → 2: links re-encoded from JSON (`links_v1`) into postcard (`links_v2`); the slug
 /// and per-domain index tables are dropped (the catalog indexes links in memory).
