@@ -8,11 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Json, ListOf, PageQuery};
 use crate::auth::SessionUser;
-use crate::domain::{Password, Role, Timestamp};
+use crate::domain::Timestamp;
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{Source, UserId, UserRecord};
-use crate::store::{KeysOfRemoved, UserPatch};
+use crate::store::KeysOfRemoved;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource!("/users").route(web::get().to(list)))
@@ -91,28 +91,6 @@ pub struct RemoveQuery {
     pub to: Option<UserId>,
 }
 
-impl RemoveQuery {
-    /// The wire choice as the store's; a bad one is a 400 naming the parameter.
-    pub fn disposal(&self) -> Result<KeysOfRemoved, ApiError> {
-        match (self.keys.as_deref().map(str::trim), self.to) {
-            (None | Some("revoke"), None) => Ok(KeysOfRemoved::Revoke),
-            (None | Some("revoke"), Some(_)) => Err(ApiError::invalid(
-                "to",
-                "is only for keys=transfer; revoking needs no other user",
-            )),
-            (Some("transfer"), Some(to)) => Ok(KeysOfRemoved::Transfer(to)),
-            (Some("transfer"), None) => Err(ApiError::invalid(
-                "to",
-                "is required with keys=transfer: the id of the user who receives the keys",
-            )),
-            (Some(other), _) => Err(ApiError::invalid(
-                "keys",
-                format!("“{other}” is not a choice; the choices are revoke, transfer"),
-            )),
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/users", tag = "Team",
     summary = "List users",
     description = "Every user, newest first, with their role, where they were declared and when they last signed in. Admins only (the right `team`).",
@@ -170,60 +148,6 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
-/// Parse a wire change into the store's, hashing a new password off the reactor.
-pub async fn patch_of(
-    st: &AppState,
-    role: Option<&str>,
-    password: Option<String>,
-) -> Result<UserPatch, ApiError> {
-    let role = role.map(|r| Role::parse("role", r)).transpose()?;
-    let password = password
-        .map(|p| Password::parse(p).map_err(|e| e.at("password")))
-        .transpose()?;
-    if role.is_none() && password.is_none() {
-        return Err(ApiError::invalid(
-            "body",
-            "must change something: give a role or a password",
-        ));
-    }
-    let password_hash = match password {
-        Some(p) => Some(
-            st.passwords
-                .hash(p)
-                .await
-                .map_err(|b| ApiError::TooManyRequests {
-                    retry_after_secs: b.0,
-                })?
-                .ok_or_else(|| ApiError::internal("no random source for a password salt"))?,
-        ),
-        None => None,
-    };
-    Ok(UserPatch {
-        role,
-        password_hash,
-    })
-}
-
-/// Apply a change and log it with the acting admin (never the password).
-pub async fn apply_patch(
-    st: &web::Data<AppState>,
-    admin: &SessionUser,
-    id: UserId,
-    patch: UserPatch,
-) -> Result<UserRecord, ApiError> {
-    let st2 = st.clone();
-    let reset = patch.password_hash.is_some();
-    let role = patch.role;
-    let (user, ended) = blocking(move || Ok(st2.store.update_user(id, &patch)?)).await?;
-    if let Some(role) = role {
-        tracing::info!(by = %admin.username, user = %user.username, %role, "user role set");
-    }
-    if reset {
-        tracing::info!(by = %admin.username, user = %user.username, sessions_ended = ended, "user password reset");
-    }
-    Ok(user)
-}
-
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "Team",
     summary = "Change a user's role or password",
     description = "Set `role` (`admin`, `member`, `viewer`), `password`, or both. A new password ends every session of that user at once. The last admin cannot be demoted, and users declared in the config file are read-only (both 409). Admins only (the right `team`).",
@@ -246,27 +170,10 @@ pub async fn update(
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let UpdateUser { role, password } = body.0;
-    let patch = patch_of(&st, role.as_deref(), password).await?;
-    let user = apply_patch(&st, &admin, *id, patch).await?;
+    let patch = st.user_patch(role.as_deref(), password).await?;
+    let (st2, id) = (st.clone(), *id);
+    let user = blocking(move || Ok(st2.update_user(&admin.username, id, &patch)?)).await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
-}
-
-/// Remove a user and log it with the acting admin.
-pub async fn remove_user(
-    st: &web::Data<AppState>,
-    admin: &SessionUser,
-    id: UserId,
-    keys: KeysOfRemoved,
-) -> Result<(), ApiError> {
-    let st2 = st.clone();
-    let r = blocking(move || Ok(st2.store.remove_user(id, keys)?)).await?;
-    match &r.heir {
-        Some(heir) => tracing::info!(by = %admin.username, user = %r.user.username,
-            sessions_ended = r.sessions_ended, keys_transferred = r.keys.len(), to = %heir, "user removed"),
-        None => tracing::info!(by = %admin.username, user = %r.user.username,
-            sessions_ended = r.sessions_ended, keys_revoked = r.keys.len(), "user removed"),
-    }
-    Ok(())
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "Team",
@@ -288,7 +195,8 @@ pub async fn remove(
     id: web::Path<UserId>,
     q: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = q.disposal()?;
-    remove_user(&st, &admin, *id, keys).await?;
+    let keys = KeysOfRemoved::parse(q.keys.as_deref(), q.to)?;
+    let (st2, id) = (st.clone(), *id);
+    blocking(move || Ok(st2.remove_user(&admin.username, id, keys)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

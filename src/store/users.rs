@@ -32,6 +32,28 @@ pub enum KeysOfRemoved {
     Transfer(UserId),
 }
 
+impl KeysOfRemoved {
+    /// From the wire (`?keys=&to=`, the Team page's form): a bad choice names its field.
+    pub fn parse(keys: Option<&str>, to: Option<UserId>) -> Result<Self, DomainError> {
+        match (keys.map(str::trim), to) {
+            (None | Some("revoke"), None) => Ok(Self::Revoke),
+            (None | Some("revoke"), Some(_)) => Err(DomainError::new(
+                "to",
+                "is only for keys=transfer; revoking needs no other user",
+            )),
+            (Some("transfer"), Some(to)) => Ok(Self::Transfer(to)),
+            (Some("transfer"), None) => Err(DomainError::new(
+                "to",
+                "is required with keys=transfer: the id of the user who receives the keys",
+            )),
+            (Some(other), _) => Err(DomainError::new(
+                "keys",
+                format!("“{other}” is not a choice; the choices are revoke, transfer"),
+            )),
+        }
+    }
+}
+
 /// What a removal did.
 #[derive(Debug, Clone)]
 pub struct RemovedUser {

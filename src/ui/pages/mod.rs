@@ -5,6 +5,7 @@ mod domains;
 mod home;
 mod links;
 mod manual;
+mod team;
 
 use actix_web::{web, HttpResponse};
 use maud::html;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
+        .configure(team::configure)
         .configure(auth::configure)
         .configure(account::configure);
 }
@@ -36,6 +38,7 @@ pub fn render(
         title,
         nav,
         user.username.as_str(),
+        user.role,
         &user.csrf_token,
         script.into(),
         body,
