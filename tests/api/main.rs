@@ -18,4 +18,5 @@ mod links;
 mod observability;
 mod public_url;
 mod slow_clients;
+mod team;
 mod transfer;
