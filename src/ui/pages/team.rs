@@ -318,10 +318,11 @@ async fn reset_password(
     }
 }
 
+/// Strings only: `CsrfForm` flattens the fields, and a flattened form reads no numbers.
 #[derive(Deserialize)]
 struct RemoveForm {
     keys: Option<String>,
-    to: Option<UserId>,
+    to: Option<String>,
 }
 
 async fn remove(
@@ -333,6 +334,10 @@ async fn remove(
     // The form always sends a heir when there is one to choose; only a transfer uses it.
     let to = form.to.filter(|_| form.keys.as_deref() == Some("transfer"));
     let result = async {
+        let to = to
+            .map(|t| t.trim().parse::<UserId>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("to", "is not a user"))?;
         let keys = KeysOfRemoved::parse(form.keys.as_deref(), to)?;
         let (st2, by, id) = (st.clone(), admin.username.clone(), *id);
         blocking(move || Ok(st2.remove_user(&by, id, keys)?)).await
