@@ -547,7 +547,9 @@ fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<(), String> {
                 ],
                 ("revoke", Some(_)) => return Err("--to is only for --keys transfer".into()),
                 ("transfer", None) => {
-                    return Err("--keys transfer needs --to NAME: the user who receives the keys".into())
+                    return Err(
+                        "--keys transfer needs --to NAME: the user who receives the keys".into(),
+                    )
                 }
                 (other, _) => {
                     return Err(format!(

@@ -74,7 +74,11 @@ pub struct UpdateUser {
     #[schema(value_type = Option<RoleName>, example = "viewer")]
     pub role: Option<String>,
     /// A new password, 8 to 1024 characters: every session of the user ends at once.
-    #[schema(example = "a new and longer passphrase", min_length = 8, max_length = 1024)]
+    #[schema(
+        example = "a new and longer passphrase",
+        min_length = 8,
+        max_length = 1024
+    )]
     pub password: Option<String>,
 }
 

@@ -37,8 +37,8 @@ pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
 pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
-pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use self::tables::{META, SCHEMA_VERSION};
+pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use crate::domain::DomainError;
 
 #[derive(Debug, thiserror::Error)]

@@ -52,7 +52,12 @@ pub struct UserRecord {
 
 impl UserRecord {
     /// A new user, for `Store::create_user` and `create_first_user` (which give it its id).
-    pub fn new(username: Username, password_hash: PasswordHash, source: Source, role: Role) -> Self {
+    pub fn new(
+        username: Username,
+        password_hash: PasswordHash,
+        source: Source,
+        role: Role,
+    ) -> Self {
         Self {
             username,
             password_hash,

@@ -66,7 +66,9 @@ pub struct RemovedUser {
 }
 
 /// Every user, whatever their order in the table.
-fn users_in(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<UserRecord>, StoreError> {
+fn users_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Vec<UserRecord>, StoreError> {
     let mut out = Vec::new();
     for r in table.iter()? {
         let (name, v) = r?;
@@ -107,7 +109,9 @@ fn by_id(all: &[UserRecord], id: UserId) -> Result<&UserRecord, StoreError> {
 /// Schema 3 → 4: number the users already there, oldest first.
 pub(super) fn users_gain_ids(tx: &WriteTransaction) -> Result<(), StoreError> {
     let mut all = users_in(&tx.open_table(USERS)?)?;
-    all.sort_by(|a, b| (a.created_at, a.username.as_str()).cmp(&(b.created_at, b.username.as_str())));
+    all.sort_by(|a, b| {
+        (a.created_at, a.username.as_str()).cmp(&(b.created_at, b.username.as_str()))
+    });
     for mut rec in all.into_iter().filter(|u| u.id == 0) {
         rec.id = next_id(tx, "users")?;
         tx.open_table(USERS)?
@@ -246,7 +250,11 @@ impl Store {
     /// Change a user's role and/or password, in one transaction. Declared users are read-only
     /// (409); the last admin keeps the role (409); a new password ends every session of the
     /// user. Answers the user as stored and how many sessions ended.
-    pub fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<(UserRecord, u64), StoreError> {
+    pub fn update_user(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+    ) -> Result<(UserRecord, u64), StoreError> {
         self.write(
             |tx| {
                 let all = users_in(&tx.open_table(USERS)?)?;
@@ -420,5 +428,110 @@ impl Store {
             },
             |_| {},
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{Database, ReadableDatabase};
+
+    use super::super::tables::META;
+    use super::*;
+
+    fn hash() -> PasswordHash {
+        let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
+        PasswordHash::new(&pw, &ring::rand::SystemRandom::new()).unwrap()
+    }
+
+    #[test]
+    fn users_of_schema_3_are_numbered_oldest_first_and_new_ones_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(Store::file_in(dir.path())).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 3)
+                .unwrap();
+            let mut users = tx.open_table(USERS).unwrap();
+            for (name, at) in [
+                ("zoe", "2026-01-01T00:00:00Z"),
+                ("adam", "2026-02-01T00:00:00Z"),
+            ] {
+                let rec = format!(
+                    r#"{{"username":"{name}","password_hash":"{}","source":"api","created_at":"{at}","role":"member"}}"#,
+                    hash().as_str()
+                );
+                users.insert(name, rec.as_bytes()).unwrap();
+            }
+            drop(users);
+            tx.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let ids: Vec<(String, u64)> = store
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.username.into_string(), u.id))
+            .collect();
+        assert_eq!(ids, [("adam".to_owned(), 2), ("zoe".to_owned(), 1)]);
+        let name = Username::parse("new").unwrap();
+        let added = store
+            .add_user(&UserRecord::new(name, hash(), Source::Api, Role::Viewer))
+            .unwrap();
+        assert_eq!(added.id, 3);
+        let tx = store.db.begin_read().unwrap();
+        let v = tx
+            .open_table(META)
+            .unwrap()
+            .get("schema_version")
+            .unwrap()
+            .unwrap()
+            .value();
+        assert_eq!(v, 4);
+    }
+
+    #[test]
+    fn a_refused_removal_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let add = |name: &str, role| {
+            store
+                .add_user(&UserRecord::new(
+                    Username::parse(name).unwrap(),
+                    hash(),
+                    Source::Api,
+                    role,
+                ))
+                .unwrap()
+        };
+        let admin = add("root", Role::Admin);
+        let bob = add("bob", Role::Member);
+        let e = store
+            .remove_user(admin.id, KeysOfRemoved::Revoke)
+            .unwrap_err();
+        assert!(e.to_string().contains("last admin"), "{e}");
+        let e = store
+            .remove_user(bob.id, KeysOfRemoved::Transfer(bob.id))
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref d) if d.field == "to"),
+            "{e}"
+        );
+        let e = store
+            .update_user(
+                admin.id,
+                &UserPatch {
+                    role: Some(Role::Viewer),
+                    password_hash: None,
+                },
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("last admin"), "{e}");
+        assert_eq!(store.users().unwrap().len(), 2);
+        store
+            .remove_user(bob.id, KeysOfRemoved::Transfer(admin.id))
+            .unwrap();
+        assert_eq!(store.users().unwrap().len(), 1);
     }
 }

@@ -98,10 +98,7 @@ async fn an_admin_lists_changes_and_removes_users() {
         admin.delete(&format!("/api/v1/users/{declared}")),
     ] {
         let p = call(req, 409).await;
-        assert!(
-            p["detail"].as_str().unwrap().contains("config file"),
-            "{p}"
-        );
+        assert!(p["detail"].as_str().unwrap().contains("config file"), "{p}");
     }
 
     let res = admin
@@ -189,7 +186,11 @@ async fn removing_a_user_revokes_their_keys_or_hands_them_on() {
                 201,
             )
             .await;
-        (s, k["id"].as_u64().unwrap(), k["key"].as_str().unwrap().to_owned())
+        (
+            s,
+            k["id"].as_u64().unwrap(),
+            k["key"].as_str().unwrap().to_owned(),
+        )
     };
     let (bobs, _, bob_key) = key_of(app.sign_in_as("bob", BOB).await).await;
     let (_, carol_key_id, carol_key) = key_of(app.sign_in_as("carol", CAROL).await).await;
@@ -209,11 +210,7 @@ async fn removing_a_user_revokes_their_keys_or_hands_them_on() {
         ("keys=transfer&to=9999", "to"),
         (&*format!("keys=revoke&to={carol}"), "to"),
     ] {
-        let p = call(
-            admin.delete(&format!("/api/v1/users/{bob}?{query}")),
-            400,
-        )
-        .await;
+        let p = call(admin.delete(&format!("/api/v1/users/{bob}?{query}")), 400).await;
         assert_eq!(p["errors"][0]["field"], field, "{query}: {p}");
     }
     assert_eq!(with_key(&bob_key).await.unwrap().status(), 200);
@@ -265,7 +262,14 @@ async fn only_admins_may_manage_the_team() {
     let page = page.text().await.unwrap();
     assert!(page.contains("id=\"invites\""), "the invites section");
     assert!(page.contains("declared in the config file"), "{page}");
-    let home = admin.get("/ui/").send().await.unwrap().text().await.unwrap();
+    let home = admin
+        .get("/ui/")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("href=\"/ui/team\""));
 }
 

@@ -209,7 +209,8 @@ async fn every_page_in_its_main_states_passes_axe_core() {
         check(&b, "every docs group expanded", width, scheme).await;
 
         b.goto("/ui/team").await;
-        b.click_button("tr[data-user=\"bob\"]", "Reset password").await;
+        b.click_button("tr[data-user=\"bob\"]", "Reset password")
+            .await;
         b.visible("dialog[open]").await;
         check(&b, "the Reset Password dialog", width, scheme).await;
         b.click_button("dialog[open]", "Cancel").await;

@@ -60,16 +60,13 @@ async fn team_page(
     status: StatusCode,
 ) -> HttpResponse {
     let st2 = st.clone();
-    let loaded = blocking(move || {
-        Ok((
-            st2.store.users()?,
-            st2.store.active_keys_by_creator()?,
-        ))
-    })
-    .await;
+    let loaded =
+        blocking(move || Ok((st2.store.users()?, st2.store.active_keys_by_creator()?))).await;
     let (users, keys) = match loaded {
         Ok(l) => l,
-        Err(e) => return crate::ui::error_html(actix_web::ResponseError::status_code(&e), &e.detail()),
+        Err(e) => {
+            return crate::ui::error_html(actix_web::ResponseError::status_code(&e), &e.detail())
+        }
     };
     let admins = users.iter().filter(|u| u.role == Role::Admin).count();
     let body = html! {
