@@ -84,7 +84,8 @@ async fn openapi_document_is_3_1_grouped_secured_and_exampled() {
             "Keys",
             "Links",
             "Playground",
-            "Session"
+            "Session",
+            "Team"
         ]
     );
     assert!(doc["tags"]
