@@ -204,7 +204,7 @@ impl Store {
     /// Every user, newest first.
     pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let mut all = self.read(|tx| users_in(&tx.open_table(USERS)?))?;
-        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.sort_by_key(|u| std::cmp::Reverse(u.id));
         Ok(all)
     }
 
