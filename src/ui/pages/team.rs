@@ -280,6 +280,8 @@ async fn set_role(
     }
     .await;
     match result {
+        // An admin who stepped down may no longer see this page.
+        Ok(u) if u.username == admin.username && u.role != Role::Admin => see_other("/ui/"),
         Ok(u) => done("role", &u),
         Err(e) => refused(&st, &admin, &e).await,
     }
