@@ -13,7 +13,7 @@ use crate::config::{Config, HumanDuration};
 use crate::control::AskError;
 use crate::domain::{now, KeyPrefix, Password, PasswordHash, Role, Username};
 use crate::keys::{check_format, KeyDigest};
-use crate::store::records::{KeyRecord, Source, UserRecord};
+use crate::store::records::{KeyRecord, Source};
 use crate::store::{KeyDraft, Store, StoreError};
 
 #[derive(Parser)]
@@ -65,7 +65,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Manage users in the data dir (server stopped)
+    /// Manage users: through the running server (its control socket), or in the data dir
+    /// when the server is stopped
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -159,7 +160,31 @@ enum KeysCommand {
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add a user; the password is read on stdin
-    Add { name: String },
+    Add {
+        name: String,
+        /// admin, member or viewer
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// List the users
+    List {
+        /// Print a JSON array of {"id", "username", "role", "source", "created_at",
+        /// "last_sign_in_at", "active_keys"}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user: their sessions end, and the API keys they created are revoked or handed on
+    Remove {
+        name: String,
+        /// revoke (the default) or transfer (with --to)
+        #[arg(long, default_value = "revoke")]
+        keys: String,
+        /// The user who receives the keys, with --keys transfer
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Set a user's role: admin, member or viewer
+    Role { name: String, role: String },
 }
 
 pub fn main() -> ExitCode {
@@ -176,9 +201,7 @@ pub fn main() -> ExitCode {
             command: ConfigCommand::Check { path },
         } => config_check(path.or(cli.config.config)),
         Command::Keys { command } => keys(cli.config.config, command),
-        Command::User {
-            command: UserCommand::Add { name },
-        } => user_add(cli.config.config, &name),
+        Command::User { command } => user(cli.config.config, command),
         Command::Healthcheck => healthcheck(cli.config.config),
         Command::Backup { json } => backup(cli.config.config, json),
         Command::Restore { file } => restore(cli.config.config, &file),
@@ -480,20 +503,122 @@ fn find_key(config: &Config, digest: &KeyDigest) -> Result<Option<FoundKey>, Str
     }
 }
 
-fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
-    let username = Username::parse(name).map_err(|e| e.to_string())?;
-    let pw = read_password()?;
-    let (_, store) = open_store(config_path)?;
-    let rec = UserRecord {
-        username,
-        password_hash: PasswordHash::new(&pw, &random())
-            .map_err(|_| "no random source".to_owned())?,
-        source: Source::Api,
-        created_at: now(),
-        role: Role::Admin,
+/// `linkdock user …`: one line for the control socket, answered by the running server or,
+/// when none listens, by the same function (`control::user_command`) on the database itself.
+fn user(config_path: Option<PathBuf>, cmd: UserCommand) -> Result<(), String> {
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let name_of = |raw: &str| Username::parse(raw).map_err(|e| format!("NAME: {}", e.message));
+    let role_of = |raw: &str| Role::parse("role", raw).map_err(|e| format!("role: {}", e.message));
+    let mut list_json = false;
+    let words: Vec<String> = match &cmd {
+        UserCommand::Add { name, role } => {
+            let (name, role) = (name_of(name)?, role_of(role)?);
+            let pw = read_password()?;
+            // Hashed here, so the password itself never crosses the control socket.
+            let hash =
+                PasswordHash::new(&pw, &random()).map_err(|_| "no random source".to_owned())?;
+            vec![
+                "add".into(),
+                name.into_string(),
+                role.as_str().into(),
+                hash.as_str().into(),
+            ]
+        }
+        UserCommand::List { json } => {
+            list_json = *json;
+            vec!["list".into()]
+        }
+        UserCommand::Role { name, role } => vec![
+            "role".into(),
+            name_of(name)?.into_string(),
+            role_of(role)?.as_str().into(),
+        ],
+        UserCommand::Remove { name, keys, to } => {
+            let name = name_of(name)?.into_string();
+            match (keys.trim(), to) {
+                ("revoke", None) => vec!["remove".into(), name, "revoke".into()],
+                ("transfer", Some(to)) => vec![
+                    "remove".into(),
+                    name,
+                    "transfer".into(),
+                    Username::parse(to)
+                        .map_err(|e| format!("--to: {}", e.message))?
+                        .into_string(),
+                ],
+                ("revoke", Some(_)) => return Err("--to is only for --keys transfer".into()),
+                ("transfer", None) => {
+                    return Err(
+                        "--keys transfer needs --to NAME: the user who receives the keys".into(),
+                    )
+                }
+                (other, _) => {
+                    return Err(format!(
+                        "--keys: `{other}` is not a choice; the choices are revoke, transfer"
+                    ))
+                }
+            }
+        }
     };
-    store.create_user(&rec).map_err(|e| e.to_string())?;
-    println!("user `{}` added", rec.username);
+    let data_dir = &config.storage.data_dir;
+    let answer = match crate::control::ask(data_dir, &format!("user {}", words.join(" "))) {
+        Ok(answer) => answer,
+        Err(AskError::Failed(why)) => return Err(why),
+        Err(AskError::NotRunning) => {
+            let store = open_store_of(&config)?;
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            crate::control::user_command(&store, &words)
+        }
+    };
+    if answer["ok"] != true {
+        return Err(answer["error"]
+            .as_str()
+            .unwrap_or("no reason given")
+            .to_owned());
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let user = &answer["user"];
+    match cmd {
+        UserCommand::List { .. } if list_json => println!("{}", answer["users"]),
+        UserCommand::List { .. } => {
+            println!(
+                "{:<5} {:<24} {:<7} {:<7} {:<21} keys",
+                "id", "username", "role", "source", "last sign-in"
+            );
+            for u in answer["users"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<5} {:<24} {:<7} {:<7} {:<21} {}",
+                    u["id"],
+                    text(&u["username"]),
+                    text(&u["role"]),
+                    text(&u["source"]),
+                    u["last_sign_in_at"].as_str().unwrap_or("never"),
+                    u["active_keys"]
+                );
+            }
+        }
+        UserCommand::Add { .. } => println!(
+            "user `{}` added (id {}, role {})",
+            text(&user["username"]),
+            user["id"],
+            text(&user["role"])
+        ),
+        UserCommand::Role { .. } => println!(
+            "user `{}` is now {}",
+            text(&user["username"]),
+            text(&user["role"])
+        ),
+        UserCommand::Remove { .. } => {
+            let keys = match answer["to"].as_str() {
+                Some(to) => format!("{} API key(s) handed to `{to}`", answer["keys"]),
+                None => format!("{} API key(s) revoked", answer["keys"]),
+            };
+            println!(
+                "user `{}` removed; {} session(s) ended; {keys}",
+                text(&user["username"]),
+                answer["sessions_ended"]
+            );
+        }
+    }
     Ok(())
 }
 

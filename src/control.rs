@@ -15,6 +15,13 @@
 //! - `clock advance <duration>` (`90s`, `2m`, …) → `{"ok": true, "now", "ahead_ms"}`: moves
 //!   the server's clock ahead, for tests; refused unless the server was started with
 //!   `LINKDOCK_TEST_CLOCK=1`
+//! - `user list` → `{"ok": true, "users": [{"id", "username", "role", "source", "created_at",
+//!   "last_sign_in_at", "active_keys"}]}`
+//! - `user add NAME ROLE HASH` (`HASH` from `PasswordHash::new`: the CLI hashes the password,
+//!   so it never crosses the socket), `user role NAME ROLE`, `user remove NAME revoke`,
+//!   `user remove NAME transfer HEIR` → `{"ok": true, "user": {…}, …}`; the same store
+//!   functions, and so the same rules, as the API (`user_command`, also run by the CLI on a
+//!   stopped server's database). Command lines are never logged.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -30,8 +37,11 @@ use serde_json::{json, Value};
 use crate::clock;
 use crate::config::HumanDuration;
 use crate::domain::now;
+use crate::domain::{PasswordHash, Role, Username};
 use crate::keys::KeyDigest;
 use crate::state::AppState;
+use crate::store::records::{Source, UserRecord};
+use crate::store::{KeysOfRemoved, Store, StoreError, UserPatch};
 
 /// The socket's file name inside the data dir.
 pub const SOCKET_NAME: &str = "linkdock.sock";
@@ -158,6 +168,10 @@ fn answer(command: &str, st: &AppState) -> Value {
             },
             Err(e) => json!({"ok": false, "error": e}),
         },
+        other if other.starts_with("user ") => {
+            let words: Vec<&str> = other.split_whitespace().skip(1).collect();
+            user_command(&st.store, &words)
+        }
         other if other.starts_with("clock advance ") => {
             match HumanDuration::try_from(other["clock advance ".len()..].to_owned()) {
                 Ok(by) => match clock::advance(by.0) {
@@ -174,8 +188,114 @@ fn answer(command: &str, st: &AppState) -> Value {
         }
         other => {
             let shown: String = other.chars().take(40).collect();
-            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup, ping, key and clock")})
+            json!({"ok": false, "error": format!("unknown command `{shown}`; the commands are backup, ping, key, user and clock")})
         }
+    }
+}
+
+fn user_json(u: &UserRecord) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username.as_str(),
+        "role": u.role.as_str(),
+        "source": u.source,
+        "created_at": u.created_at.rfc3339(),
+        "last_sign_in_at": u.last_sign_in_at.map(crate::domain::Timestamp::rfc3339),
+    })
+}
+
+fn failed(e: impl std::fmt::Display) -> Value {
+    json!({"ok": false, "error": e.to_string()})
+}
+
+/// The id of the user called `name`, or why not.
+fn id_of(store: &Store, name: &str, flag: &str) -> Result<u64, String> {
+    let name = Username::parse(name).map_err(|e| format!("{flag}: {}", e.message))?;
+    match store.user(name.as_str()) {
+        Ok(Some(u)) => Ok(u.id),
+        Ok(None) => Err(format!("{flag}: there is no user `{name}`")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `user …` (the words after `user`), against a store: the running server's, or, from the
+/// CLI, a stopped server's. The rules are the store's, as for the API and the Team page.
+pub fn user_command(store: &Store, words: &[&str]) -> Value {
+    let by = "the command line";
+    let role_of = |raw: &str| Role::parse("role", raw).map_err(|e| e.message);
+    match words {
+        ["list"] => match (store.users(), store.active_keys_by_creator()) {
+            (Ok(users), Ok(keys)) => json!({"ok": true, "users": users.iter().map(|u| {
+                let mut v = user_json(u);
+                v["active_keys"] = keys.get(u.username.as_str()).copied().unwrap_or(0).into();
+                v
+            }).collect::<Vec<_>>()}),
+            (Err(e), _) | (_, Err(e)) => failed(e),
+        },
+        ["add", name, role, hash] => {
+            let parsed = Username::parse(name)
+                .map_err(|e| e.message)
+                .and_then(|n| Ok((n, role_of(role)?, PasswordHash::parse(hash)?)));
+            let (name, role, hash) = match parsed {
+                Ok(p) => p,
+                Err(e) => return failed(e),
+            };
+            match store.add_user(&UserRecord::new(name, hash, Source::Api, role)) {
+                Ok(u) => {
+                    tracing::info!(by, user = %u.username, role = %u.role, "user added");
+                    json!({"ok": true, "user": user_json(&u)})
+                }
+                Err(e) => failed(e),
+            }
+        }
+        ["role", name, role] => {
+            let change = id_of(store, name, "user").and_then(|id| Ok((id, role_of(role)?)));
+            let (id, role) = match change {
+                Ok(c) => c,
+                Err(e) => return failed(e),
+            };
+            let patch = UserPatch {
+                role: Some(role),
+                password_hash: None,
+            };
+            match store.update_user(id, &patch) {
+                Ok((u, _)) => {
+                    tracing::info!(by, user = %u.username, role = %u.role, "user role set");
+                    json!({"ok": true, "user": user_json(&u)})
+                }
+                Err(e) => failed(e),
+            }
+        }
+        ["remove", name, how @ ..] => {
+            let keys = match how {
+                [] | ["revoke"] => Ok(KeysOfRemoved::Revoke),
+                ["transfer", heir] => id_of(store, heir, "--to").map(KeysOfRemoved::Transfer),
+                _ => Err("--keys: the choices are revoke, and transfer with --to NAME".to_owned()),
+            };
+            let removed = keys.and_then(|keys| {
+                let id = id_of(store, name, "user")?;
+                store.remove_user(id, keys).map_err(|e| match e {
+                    // The heir was named by the CLI's --to.
+                    StoreError::Invalid(d) if d.field == "to" => format!("--to: {}", d.message),
+                    other => other.to_string(),
+                })
+            });
+            match removed {
+                Ok(r) => {
+                    tracing::info!(by, user = %r.user.username, sessions_ended = r.sessions_ended,
+                        keys = r.keys.len(), to = ?r.heir.as_ref().map(Username::as_str), "user removed");
+                    json!({
+                        "ok": true,
+                        "user": user_json(&r.user),
+                        "sessions_ended": r.sessions_ended,
+                        "keys": r.keys.len(),
+                        "to": r.heir.as_ref().map(Username::as_str),
+                    })
+                }
+                Err(e) => failed(e),
+            }
+        }
+        _ => failed("the user commands are list, add NAME ROLE HASH, role NAME ROLE, remove NAME [revoke | transfer HEIR]"),
     }
 }
 

@@ -193,14 +193,13 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
     }
     if let Ok(pw) = std::env::var("LINKDOCK_ADMIN_PASSWORD") {
         let pw = Password::parse(pw).map_err(|e| StartError::AdminPassword(e.message))?;
-        let rec = UserRecord {
-            username: Username::parse("admin").map_err(|e| StartError::AdminPassword(e.message))?,
-            password_hash: PasswordHash::new(&pw, &st.rng)
+        let rec = UserRecord::new(
+            Username::parse("admin").map_err(|e| StartError::AdminPassword(e.message))?,
+            PasswordHash::new(&pw, &st.rng)
                 .map_err(|_| StartError::Random("for a password salt".into()))?,
-            source: Source::Api,
-            created_at: now(),
-            role: Role::Admin,
-        };
+            Source::Api,
+            Role::Admin,
+        );
         st.store.create_first_user(&rec)?;
         return Ok(SignInHint::Created(format!("{public}/ui/")));
     }

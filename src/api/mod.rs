@@ -11,6 +11,7 @@ pub mod links;
 pub mod session;
 pub mod system;
 pub mod transfer;
+pub mod users;
 
 pub mod input;
 
@@ -47,5 +48,6 @@ pub fn scope() -> Scope {
             history::configure(cfg);
             backup::configure(cfg);
             invites::configure(cfg);
+            users::configure(cfg);
         })
 }

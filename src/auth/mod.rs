@@ -7,6 +7,8 @@
 //!   why (`GET /api/v1/keys/current` explains refusals).
 //! - `SessionUser`: only a session (CSRF checked for unsafe methods).
 //! - `PageUser`: a UI page's user; without a session the page answers 303 to sign-in.
+//! - `PageAdmin`: a UI page for those whose role holds `Right::Team` (the Team page); others
+//!   get a plain 403 page.
 //! - `CsrfForm`: a signed-in user posting a plain HTML form that carries the CSRF token.
 //! - `DocsReader`: whoever may read the API documentation (`docs.public`).
 //! - `ClientIp`: the caller's address, after trusted proxies.
@@ -29,7 +31,7 @@ use serde::Deserialize;
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::config::Config;
-use crate::domain::{now, Role, Timestamp, Username};
+use crate::domain::{now, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
 use crate::limiter::{Failures, Quota};
@@ -466,6 +468,32 @@ impl FromRequest for PageUser {
             .ok()
             .and_then(|st| session_of(req, st).ok().flatten());
         ready(user.map(PageUser).ok_or_else(|| SignInRedirect::to(req)))
+    }
+}
+
+/// The signed-in user of a UI page that needs `Right::Team` (the Team page and its forms):
+/// without a session, 303 to sign-in; with a role that lacks it, 403 (an HTML page under /ui).
+#[derive(Clone, Debug)]
+pub struct PageAdmin(pub SessionUser);
+
+impl FromRequest for PageAdmin {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = state(req)
+            .ok()
+            .and_then(|st| session_of(req, st).ok().flatten());
+        ready(match user {
+            None => Err(SignInRedirect::to(req).into()),
+            Some(u) if !u.role.may(Right::Team) => Err(ApiError::Forbidden(format!(
+                "your role ({}) lacks {}, which this page needs ({}); ask an admin",
+                u.role,
+                Right::Team,
+                Right::Team.describe()
+            ))
+            .into()),
+            Some(u) => Ok(Self(u)),
+        })
     }
 }
 

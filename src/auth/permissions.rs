@@ -123,6 +123,10 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("GET", "/api/v1/invites", Right::Team),
     ("POST", "/api/v1/invites", Right::Team),
     ("DELETE", "/api/v1/invites/{id}", Right::Team),
+    ("GET", "/api/v1/users", Right::Team),
+    ("GET", "/api/v1/users/{id}", Right::Team),
+    ("PATCH", "/api/v1/users/{id}", Right::Team),
+    ("DELETE", "/api/v1/users/{id}", Right::Team),
 ];
 
 /// The right a session needs for a route, by the pattern the router matched.

@@ -205,6 +205,11 @@ pub async fn open_session(
     };
     drop(attempt);
     let opened = start_session(st, username).await?;
+    // The team's "last sign-in": a sign-in that opened its session is not undone if this fails.
+    let (st2, name) = (st.clone(), opened.username.clone());
+    if let Err(e) = blocking(move || Ok(st2.store.record_sign_in(name.as_str(), now())?)).await {
+        tracing::warn!(user = %opened.username, error = %e.detail(), "could not record the sign-in time");
+    }
     tracing::info!(user = %opened.username, "signed in");
     Ok(opened)
 }

@@ -43,6 +43,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
         api::invites::create, api::invites::list, api::invites::withdraw,
+        api::users::list, api::users::show, api::users::update, api::users::remove,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -54,7 +55,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
-        (name = "Team", description = "Invites: one-time links where someone picks their username and password and joins with a role (admins only)."),
+        (name = "Team", description = "Users and their roles, and invites (admins only): change a role, reset a password, remove a user and hand on or revoke their API keys; invite someone with a one-time link where they pick their username and password."),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! changes it as a whole: reloading the configuration file.
 
 mod passwords;
+mod team;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};

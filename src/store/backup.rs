@@ -197,6 +197,7 @@ impl Store {
                     ("invites", last_key(tx, INVITES)?),
                     ("history", tuple_max(tx, HISTORY, |_, id| id)?),
                     ("key_requests", tuple_max(tx, KEY_REQUESTS, |_, seq| seq)?),
+                    ("users", super::users::last_user_id(tx)?),
                 ];
                 let mut meta = tx.open_table(META)?;
                 let mut raised = Vec::new();
@@ -518,6 +519,8 @@ mod tests {
                 source: Source::Api,
                 created_at: now(),
                 role: crate::domain::Role::Admin,
+                id: 0,
+                last_sign_in_at: None,
             })
             .unwrap();
         store
@@ -671,6 +674,7 @@ mod tests {
             "invites",
             "history",
             "key_requests",
+            "users",
         ];
         {
             let db = Database::open(&info.path).unwrap();

@@ -244,6 +244,12 @@ fn apply_users(
             source: Source::Config,
             created_at: prev.as_ref().map_or_else(now, |p| p.created_at),
             role: u.role,
+            // A user already there (from the API or an earlier apply) keeps its number.
+            id: match prev.as_ref() {
+                Some(p) if p.id != 0 => p.id,
+                _ => next_id(tx, "users")?,
+            },
+            last_sign_in_at: prev.as_ref().and_then(|p| p.last_sign_in_at),
         };
         users.insert(u.username.as_str(), encode(&rec).as_slice())?;
         match prev {

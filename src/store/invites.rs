@@ -157,14 +157,13 @@ impl Store {
                     InviteStatus::Pending => {}
                     closed => return Ok(Acceptance::Closed(closed)),
                 }
-                let user = UserRecord {
-                    username: username.clone(),
-                    password_hash,
-                    source: Source::Api,
-                    created_at: now,
-                    role: invite.role,
-                };
-                insert_user(tx, &user)?;
+                let user = insert_user(
+                    tx,
+                    &UserRecord {
+                        created_at: now,
+                        ..UserRecord::new(username.clone(), password_hash, Source::Api, invite.role)
+                    },
+                )?;
                 invite.used_at = Some(now);
                 invite.used_by = Some(username);
                 tx.open_table(INVITES)?
@@ -206,13 +205,12 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         store.create_invite(new_invite(7, 3600)).unwrap();
         store
-            .create_user(&UserRecord {
-                username: name("taken"),
-                password_hash: hash(),
-                source: Source::Api,
-                created_at: now(),
-                role: Role::Admin,
-            })
+            .create_user(&UserRecord::new(
+                name("taken"),
+                hash(),
+                Source::Api,
+                Role::Admin,
+            ))
             .unwrap();
         let taken = store.accept_invite(&[7; 32], name("taken"), hash(), now());
         assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");

@@ -40,6 +40,7 @@ pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rol
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
+pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use crate::domain::DomainError;
 
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +187,7 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions];
+const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions, users::users_gain_ids];
 
 /// Schema 1 → 2: links re-encoded from JSON (`links_v1`) into postcard (`links_v2`); the slug
 /// and per-domain index tables are dropped (the catalog indexes links in memory).

@@ -15,6 +15,9 @@ use crate::keys::KeyDigest;
 pub type DomainId = u64;
 pub type LinkId = u64;
 pub type KeyId = u64;
+/// A user's stable number: the API and the UI name users by it (a username could be reused
+/// after a removal; an id never is).
+pub type UserId = u64;
 
 /// Where a resource was declared: through the API/UI, or in the config file (read-only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -38,6 +41,33 @@ pub struct UserRecord {
     /// Users stored before roles existed were the only kind there was: admins.
     #[serde(default)]
     pub role: Role,
+    /// Given by the store (`next_id(tx, "users")`) when the user is created; whatever a caller
+    /// puts here is replaced. Records of schema 3 have none (0) until the migration to 4.
+    #[serde(default)]
+    pub id: UserId,
+    /// The last successful sign-in (API or UI); `None`: never signed in.
+    #[serde(default)]
+    pub last_sign_in_at: Option<Timestamp>,
+}
+
+impl UserRecord {
+    /// A new user, for `Store::create_user` and `create_first_user` (which give it its id).
+    pub fn new(
+        username: Username,
+        password_hash: PasswordHash,
+        source: Source,
+        role: Role,
+    ) -> Self {
+        Self {
+            username,
+            password_hash,
+            source,
+            created_at: crate::domain::now(),
+            role,
+            id: 0,
+            last_sign_in_at: None,
+        }
+    }
 }
 
 pub type InviteId = u64;

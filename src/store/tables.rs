@@ -45,7 +45,9 @@ pub const INVITE_BY_DIGEST: TableDefinition<&[u8], u64> =
 /// 3: API keys carry permissions, a rate limit and their rotation (fields with defaults in
 /// `api_keys_v1`, so older records read as they are). The number still moves: a build that
 /// knows only schema 2 would drop those fields on its next write, and widen a key.
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: users carry an id and their last sign-in (`users_v1`; the migration numbers the users
+/// already there, and an older build would drop both on its next write).
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Tables of schema 1 that migrations read and then drop.
 pub mod v1 {

@@ -1,12 +1,133 @@
 //! Users and sessions. A session lives only as long as its user's credentials: changing the
 //! password or removing the user ends every session of that user in the same transaction.
+//!
+//! The team's rules live here, once, for the API, the UI and the command line alike: users
+//! declared in the config file are read-only, the last admin can be neither removed nor
+//! demoted, and removing a user ends their sessions and revokes (or hands on) the API keys
+//! they created, all in one transaction. Users are few: looking one up by id scans the table.
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
 
-use super::records::{SessionRecord, Source, UserRecord};
-use super::tables::{SESSIONS, USERS};
-use super::{decode, encode, Store, StoreError};
-use crate::domain::{PasswordHash, Timestamp};
+use super::keys::{audit, keys_in, put_key};
+use super::records::{KeyRecord, KeyStatus, SessionRecord, Source, UserId, UserRecord};
+use super::tables::{API_KEYS, HISTORY, SESSIONS, USERS};
+use super::{decode, decode_row, encode, next_id, Store, StoreError};
+use crate::domain::{now, DomainError, PasswordHash, Role, Timestamp, Username};
+
+/// A change to a user (`PATCH /users/{id}`, the Team page, `linkdock user role`).
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    /// A new password (already hashed): every session of the user ends with it.
+    pub password_hash: Option<PasswordHash>,
+}
+
+/// What happens to the API keys a removed user created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeysOfRemoved {
+    /// Revoke them: they stop working on the next request (the default).
+    #[default]
+    Revoke,
+    /// Hand them to another user, who becomes their `created_by`; they keep working.
+    Transfer(UserId),
+}
+
+impl KeysOfRemoved {
+    /// From the wire (`?keys=&to=`, the Team page's form): a bad choice names its field.
+    pub fn parse(keys: Option<&str>, to: Option<UserId>) -> Result<Self, DomainError> {
+        match (keys.map(str::trim), to) {
+            (None | Some("revoke"), None) => Ok(Self::Revoke),
+            (None | Some("revoke"), Some(_)) => Err(DomainError::new(
+                "to",
+                "is only for keys=transfer; revoking needs no other user",
+            )),
+            (Some("transfer"), Some(to)) => Ok(Self::Transfer(to)),
+            (Some("transfer"), None) => Err(DomainError::new(
+                "to",
+                "is required with keys=transfer: the id of the user who receives the keys",
+            )),
+            (Some(other), _) => Err(DomainError::new(
+                "keys",
+                format!("“{other}” is not a choice; the choices are revoke, transfer"),
+            )),
+        }
+    }
+}
+
+/// What a removal did.
+#[derive(Debug, Clone)]
+pub struct RemovedUser {
+    pub user: UserRecord,
+    pub sessions_ended: u64,
+    /// The keys revoked or handed on, as they are now.
+    pub keys: Vec<KeyRecord>,
+    /// Who the keys went to, for a transfer.
+    pub heir: Option<Username>,
+}
+
+/// Every user, whatever their order in the table.
+fn users_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Vec<UserRecord>, StoreError> {
+    let mut out = Vec::new();
+    for r in table.iter()? {
+        let (name, v) = r?;
+        out.push(decode_row(USERS.name(), name.value(), v.value())?);
+    }
+    Ok(out)
+}
+
+/// Users declared in the config file change only there.
+fn editable(rec: &UserRecord) -> Result<(), StoreError> {
+    if rec.source == Source::Config {
+        return Err(StoreError::Conflict(format!(
+            "`{}` is declared in the config file ([[users]]), so it is read-only here; change or remove it in the file",
+            rec.username
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse to take away the last admin: nobody could manage the team afterwards.
+fn keeps_an_admin(all: &[UserRecord], rec: &UserRecord, what: &str) -> Result<(), StoreError> {
+    let admins = all.iter().filter(|u| u.role == Role::Admin).count();
+    if rec.role == Role::Admin && admins <= 1 {
+        return Err(StoreError::Conflict(format!(
+            "`{}` is the last admin and cannot be {what}: nobody would be left to manage the team; make another user admin first",
+            rec.username
+        )));
+    }
+    Ok(())
+}
+
+fn by_id(all: &[UserRecord], id: UserId) -> Result<&UserRecord, StoreError> {
+    all.iter()
+        .find(|u| u.id == id)
+        .ok_or(StoreError::NotFound("user"))
+}
+
+/// Schema 3 → 4: number the users already there, oldest first.
+pub(super) fn users_gain_ids(tx: &WriteTransaction) -> Result<(), StoreError> {
+    let mut all = users_in(&tx.open_table(USERS)?)?;
+    all.sort_by(|a, b| {
+        (a.created_at, a.username.as_str()).cmp(&(b.created_at, b.username.as_str()))
+    });
+    for mut rec in all.into_iter().filter(|u| u.id == 0) {
+        rec.id = next_id(tx, "users")?;
+        tx.open_table(USERS)?
+            .insert(rec.username.as_str(), encode(&rec).as_slice())?;
+    }
+    Ok(())
+}
+
+/// The largest user id in use (a restore raises the `users` counter to it).
+pub(super) fn last_user_id(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    Ok(users_in(&tx.open_table(USERS)?)?
+        .iter()
+        .map(|u| u.id)
+        .max()
+        .unwrap_or(0))
+}
 
 /// Delete every session of `username`; returns how many there were.
 pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u64, StoreError> {
@@ -22,16 +143,24 @@ pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u
 
 /// Add a user inside a write transaction; 409 when the name is taken. `create_user` and
 /// accepting an invite both go through it, so a user is made by the same rule either way.
-pub(super) fn insert_user(tx: &WriteTransaction, rec: &UserRecord) -> Result<(), StoreError> {
-    let mut users = tx.open_table(USERS)?;
-    if users.get(rec.username.as_str())?.is_some() {
+/// The user gets its id here, so every way in numbers users alike.
+pub(super) fn insert_user(
+    tx: &WriteTransaction,
+    rec: &UserRecord,
+) -> Result<UserRecord, StoreError> {
+    if tx.open_table(USERS)?.get(rec.username.as_str())?.is_some() {
         return Err(StoreError::Conflict(format!(
             "user `{}` already exists",
             rec.username
         )));
     }
-    users.insert(rec.username.as_str(), encode(rec).as_slice())?;
-    Ok(())
+    let rec = UserRecord {
+        id: next_id(tx, "users")?,
+        ..rec.clone()
+    };
+    tx.open_table(USERS)?
+        .insert(rec.username.as_str(), encode(&rec).as_slice())?;
+    Ok(rec)
 }
 
 impl Store {
@@ -48,23 +177,184 @@ impl Store {
         })
     }
 
-    /// Create a user; 409 when the name is taken.
+    /// Create a user; 409 when the name is taken. The store gives it its id.
     pub fn create_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
-        self.write(|tx| insert_user(tx, rec), |()| {})
+        self.add_user(rec).map(drop)
+    }
+
+    /// [`Store::create_user`], answering the user as stored (with its id).
+    pub fn add_user(&self, rec: &UserRecord) -> Result<UserRecord, StoreError> {
+        self.write(|tx| insert_user(tx, rec), |_| {})
     }
 
     /// Create the first user only if there is none yet (setup and bootstrap race safely).
     pub fn create_first_user(&self, rec: &UserRecord) -> Result<bool, StoreError> {
         self.write(
             |tx| {
-                let mut users = tx.open_table(USERS)?;
-                if !users.is_empty()? {
+                if !tx.open_table(USERS)?.is_empty()? {
                     return Ok(false);
                 }
-                users.insert(rec.username.as_str(), encode(rec).as_slice())?;
+                let rec = UserRecord {
+                    id: next_id(tx, "users")?,
+                    ..rec.clone()
+                };
+                tx.open_table(USERS)?
+                    .insert(rec.username.as_str(), encode(&rec).as_slice())?;
                 Ok(true)
             },
             |_| {},
+        )
+    }
+
+    /// Every user, newest first.
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut all = self.read(|tx| users_in(&tx.open_table(USERS)?))?;
+        all.sort_by_key(|u| std::cmp::Reverse(u.id));
+        Ok(all)
+    }
+
+    pub fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users()?.into_iter().find(|u| u.id == id))
+    }
+
+    /// How many usable (active) API keys each user created, by username.
+    pub fn active_keys_by_creator(
+        &self,
+    ) -> Result<std::collections::HashMap<String, usize>, StoreError> {
+        let at = now();
+        let keys = self.read(|tx| keys_in(&tx.open_table(API_KEYS)?))?;
+        let mut out = std::collections::HashMap::new();
+        for k in keys {
+            if let (Some(by), KeyStatus::Active) = (&k.created_by, k.status_at(at)) {
+                *out.entry(by.as_str().to_owned()).or_insert(0) += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A successful sign-in, for the team's "last sign-in". A user removed meanwhile stays removed.
+    pub fn record_sign_in(&self, username: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.write(
+            |tx| {
+                let mut users = tx.open_table(USERS)?;
+                let Some(mut rec) = users
+                    .get(username)?
+                    .map(|g| decode::<UserRecord>(g.value()))
+                    .transpose()?
+                else {
+                    return Ok(());
+                };
+                rec.last_sign_in_at = Some(at);
+                users.insert(username, encode(&rec).as_slice())?;
+                Ok(())
+            },
+            |()| {},
+        )
+    }
+
+    /// Change a user's role and/or password, in one transaction. Declared users are read-only
+    /// (409); the last admin keeps the role (409); a new password ends every session of the
+    /// user. Answers the user as stored and how many sessions ended.
+    pub fn update_user(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+    ) -> Result<(UserRecord, u64), StoreError> {
+        self.write(
+            |tx| {
+                let all = users_in(&tx.open_table(USERS)?)?;
+                let mut rec = by_id(&all, id)?.clone();
+                editable(&rec)?;
+                if let Some(role) = patch.role {
+                    if role != Role::Admin {
+                        keeps_an_admin(&all, &rec, "demoted")?;
+                    }
+                    rec.role = role;
+                }
+                let mut ended = 0;
+                if let Some(hash) = &patch.password_hash {
+                    rec.password_hash = hash.clone();
+                    ended = end_sessions_of(tx, rec.username.as_str())?;
+                }
+                tx.open_table(USERS)?
+                    .insert(rec.username.as_str(), encode(&rec).as_slice())?;
+                Ok((rec, ended))
+            },
+            |_| {},
+        )
+    }
+
+    /// Remove a user, in one transaction: their sessions and playground history go, and the
+    /// API keys they created are revoked or handed to `keys`' heir (who must exist and be
+    /// someone else: 400 naming `to`). Declared users and the last admin stay (409). The key
+    /// index follows after the commit, so a revoked key is refused on its very next request.
+    pub fn remove_user(&self, id: UserId, keys: KeysOfRemoved) -> Result<RemovedUser, StoreError> {
+        self.write(
+            |tx| {
+                let all = users_in(&tx.open_table(USERS)?)?;
+                let rec = by_id(&all, id)?.clone();
+                editable(&rec)?;
+                keeps_an_admin(&all, &rec, "removed")?;
+                let heir = match keys {
+                    KeysOfRemoved::Revoke => None,
+                    KeysOfRemoved::Transfer(to) if to == id => {
+                        return Err(StoreError::Invalid(DomainError::new(
+                            "to",
+                            "is the user being removed; choose another user to hand the keys to",
+                        )))
+                    }
+                    KeysOfRemoved::Transfer(to) => Some(
+                        all.iter()
+                            .find(|u| u.id == to)
+                            .map(|u| u.username.clone())
+                            .ok_or_else(|| {
+                                StoreError::Invalid(DomainError::new(
+                                    "to",
+                                    format!("names no user (there is no user {to})"),
+                                ))
+                            })?,
+                    ),
+                };
+                let name = rec.username.as_str();
+                tx.open_table(USERS)?.remove(name)?;
+                let sessions_ended = end_sessions_of(tx, name)?;
+                tx.open_table(HISTORY)?
+                    .retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
+                let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+                    .into_iter()
+                    .filter(|k| k.created_by.as_ref() == Some(&rec.username))
+                    .collect();
+                let mut changed = Vec::new();
+                for mut k in theirs {
+                    match &heir {
+                        Some(h) => k.created_by = Some(h.clone()),
+                        None if k.status == KeyStatus::Revoked => continue,
+                        None => {
+                            k.status = KeyStatus::Revoked;
+                            audit(
+                                tx,
+                                "key.revoked",
+                                format!("key {} (its creator {name} was removed)", k.id),
+                            )?;
+                        }
+                    }
+                    k.updated_at = now();
+                    put_key(tx, &k)?;
+                    changed.push(k);
+                }
+                audit(tx, "user.removed", format!("user {} ({name})", rec.id))?;
+                Ok(RemovedUser {
+                    user: rec,
+                    sessions_ended,
+                    keys: changed,
+                    heir,
+                })
+            },
+            |r| {
+                for k in &r.keys {
+                    self.keys.upsert(k);
+                }
+            },
         )
     }
 
@@ -143,5 +433,110 @@ impl Store {
             },
             |_| {},
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{Database, ReadableDatabase};
+
+    use super::super::tables::META;
+    use super::*;
+
+    fn hash() -> PasswordHash {
+        let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
+        PasswordHash::new(&pw, &ring::rand::SystemRandom::new()).unwrap()
+    }
+
+    #[test]
+    fn users_of_schema_3_are_numbered_oldest_first_and_new_ones_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(Store::file_in(dir.path())).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 3)
+                .unwrap();
+            let mut users = tx.open_table(USERS).unwrap();
+            for (name, at) in [
+                ("zoe", "2026-01-01T00:00:00Z"),
+                ("adam", "2026-02-01T00:00:00Z"),
+            ] {
+                let rec = format!(
+                    r#"{{"username":"{name}","password_hash":"{}","source":"api","created_at":"{at}","role":"member"}}"#,
+                    hash().as_str()
+                );
+                users.insert(name, rec.as_bytes()).unwrap();
+            }
+            drop(users);
+            tx.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let ids: Vec<(String, u64)> = store
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.username.into_string(), u.id))
+            .collect();
+        assert_eq!(ids, [("adam".to_owned(), 2), ("zoe".to_owned(), 1)]);
+        let name = Username::parse("new").unwrap();
+        let added = store
+            .add_user(&UserRecord::new(name, hash(), Source::Api, Role::Viewer))
+            .unwrap();
+        assert_eq!(added.id, 3);
+        let tx = store.db.begin_read().unwrap();
+        let v = tx
+            .open_table(META)
+            .unwrap()
+            .get("schema_version")
+            .unwrap()
+            .unwrap()
+            .value();
+        assert_eq!(v, 4);
+    }
+
+    #[test]
+    fn a_refused_removal_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let add = |name: &str, role| {
+            store
+                .add_user(&UserRecord::new(
+                    Username::parse(name).unwrap(),
+                    hash(),
+                    Source::Api,
+                    role,
+                ))
+                .unwrap()
+        };
+        let admin = add("root", Role::Admin);
+        let bob = add("bob", Role::Member);
+        let e = store
+            .remove_user(admin.id, KeysOfRemoved::Revoke)
+            .unwrap_err();
+        assert!(e.to_string().contains("last admin"), "{e}");
+        let e = store
+            .remove_user(bob.id, KeysOfRemoved::Transfer(bob.id))
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Invalid(ref d) if d.field == "to"),
+            "{e}"
+        );
+        let e = store
+            .update_user(
+                admin.id,
+                &UserPatch {
+                    role: Some(Role::Viewer),
+                    password_hash: None,
+                },
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("last admin"), "{e}");
+        assert_eq!(store.users().unwrap().len(), 2);
+        store
+            .remove_user(bob.id, KeysOfRemoved::Transfer(admin.id))
+            .unwrap();
+        assert_eq!(store.users().unwrap().len(), 1);
     }
 }

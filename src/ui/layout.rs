@@ -1,6 +1,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::assets::asset_url;
+use crate::domain::{Right, Role};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Nav {
@@ -10,6 +11,7 @@ pub enum Nav {
     Domains,
     ApiKeys,
     ManualIntegration,
+    Team,
 }
 
 /// A bare page (sign-in, setup, errors): no sidebar.
@@ -45,6 +47,7 @@ pub fn layout(
     title: &str,
     active: Nav,
     username: &str,
+    role: Role,
     csrf: &str,
     script: Option<&str>,
     body: Markup,
@@ -87,6 +90,10 @@ pub fn layout(
                                     (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys"))
                                     (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
                                 }
+                            }
+                            // Only for those who may manage the team: the link would lead others to a 403.
+                            @if role.may(Right::Team) {
+                                (item(Nav::Team, "/ui/team", "Team"))
                             }
                             div.spacer {}
                             form.signout method="post" action="/ui/logout" {

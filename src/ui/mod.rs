@@ -110,6 +110,7 @@ async fn not_found(visitor: MaybePageUser) -> HttpResponse {
             "Page not found",
             Nav::None,
             user.username.as_str(),
+            user.role,
             &user.csrf_token,
             None,
             body,

@@ -19,4 +19,5 @@ mod links;
 mod observability;
 mod public_url;
 mod slow_clients;
+mod team;
 mod transfer;

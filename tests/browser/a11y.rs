@@ -126,6 +126,12 @@ async fn every_page_in_its_main_states_passes_axe_core() {
     }
 
     fill(&admin).await;
+    // A second user, so the Team page has a role to change and a user to remove.
+    let added = app.control(&format!(
+        "user add bob member {}",
+        crate::support::cheap_password_hash("a-long-password")
+    ));
+    assert_eq!(added["ok"], true, "{added}");
     for (width, height, scheme) in SIZES {
         b.resize(width, height).await;
         b.color_scheme(scheme).await;
@@ -135,6 +141,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/domains",
             "/ui/integrations/api-keys",
             "/ui/account",
+            "/ui/team",
         ] {
             b.goto(path).await;
             settled(&b, path).await;
@@ -200,6 +207,17 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             g.click().await.unwrap();
         }
         check(&b, "every docs group expanded", width, scheme).await;
+
+        b.goto("/ui/team").await;
+        b.click_button("tr[data-user=\"bob\"]", "Reset password")
+            .await;
+        b.visible("dialog[open]").await;
+        check(&b, "the Reset Password dialog", width, scheme).await;
+        b.click_button("dialog[open]", "Cancel").await;
+        b.click_button("tr[data-user=\"bob\"]", "Remove").await;
+        b.visible("dialog[open]").await;
+        check(&b, "the Remove User dialog", width, scheme).await;
+        b.click_button("dialog[open]", "Cancel").await;
 
         b.goto("/ui/no-such-page").await;
         check(&b, "page not found", width, scheme).await;

@@ -13,3 +13,4 @@ mod invites;
 mod layout;
 mod links_domains;
 mod playground;
+mod team;

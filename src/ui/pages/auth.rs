@@ -9,7 +9,7 @@ use super::super::layout::bare;
 use super::super::{see_other, sentence};
 use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
 use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
-use crate::domain::{now, Password, PasswordHash, Role, Username};
+use crate::domain::{Password, PasswordHash, Role, Username};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
@@ -263,14 +263,13 @@ async fn setup(
     };
     let st2 = st.clone();
     let created = blocking(move || {
-        let rec = UserRecord {
-            username: name,
-            password_hash: PasswordHash::new(&pw, &st2.rng)
+        let rec = UserRecord::new(
+            name,
+            PasswordHash::new(&pw, &st2.rng)
                 .map_err(|_| ApiError::internal("no random source for a password salt"))?,
-            source: Source::Api,
-            created_at: now(),
-            role: Role::Admin,
-        };
+            Source::Api,
+            Role::Admin,
+        );
         Ok(st2.store.create_first_user(&rec)?)
     })
     .await;

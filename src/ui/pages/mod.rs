@@ -7,6 +7,7 @@ mod invite;
 pub mod invites;
 mod links;
 mod manual;
+mod team;
 
 use actix_web::{web, HttpResponse};
 use maud::html;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/integrations/manual", web::get().to(manual::page))
         .route("/invites", web::get().to(invites::page))
         .configure(invite::configure)
+        .configure(team::configure)
         .configure(auth::configure)
         .configure(account::configure);
 }
@@ -40,6 +42,7 @@ pub fn render(
         title,
         nav,
         user.username.as_str(),
+        user.role,
         &user.csrf_token,
         script.into(),
         body,
