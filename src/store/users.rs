@@ -123,6 +123,69 @@ impl Store {
         )
     }
 
+    /// Every session of `username` still open at `now`, with the digest it is stored under
+    /// (the caller names them by `auth::session::SessionId`, never by the digest).
+    pub fn sessions_of(
+        &self,
+        username: &str,
+        now: Timestamp,
+    ) -> Result<Vec<([u8; 32], SessionRecord)>, StoreError> {
+        self.read(|tx| {
+            let mut out = Vec::new();
+            for row in tx.open_table(SESSIONS)?.iter()? {
+                let (k, v) = row?;
+                let Ok(digest) = <[u8; 32]>::try_from(k.value()) else {
+                    continue;
+                };
+                // A record that does not decode is no session anyone can use: leave it out.
+                let Ok(rec) = decode::<SessionRecord>(v.value()) else {
+                    continue;
+                };
+                if rec.username.as_str() == username && rec.expires_at > now {
+                    out.push((digest, rec));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// End the session stored under `digest` if it belongs to `username`; whether it did.
+    pub fn end_session_of(&self, username: &str, digest: &[u8; 32]) -> Result<bool, StoreError> {
+        self.write(
+            |tx| {
+                let mut sessions = tx.open_table(SESSIONS)?;
+                let theirs = sessions
+                    .get(digest.as_slice())?
+                    .map(|g| decode::<SessionRecord>(g.value()))
+                    .transpose()?
+                    .is_some_and(|s| s.username.as_str() == username);
+                if theirs {
+                    sessions.remove(digest.as_slice())?;
+                }
+                Ok(theirs)
+            },
+            |_| {},
+        )
+    }
+
+    /// End every session of `username` but the one stored under `keep`; how many ended.
+    pub fn end_other_sessions(&self, username: &str, keep: &[u8; 32]) -> Result<u64, StoreError> {
+        self.write(
+            |tx| {
+                let mut sessions = tx.open_table(SESSIONS)?;
+                let mut ended = 0;
+                sessions.retain(|k, v| {
+                    let other = k != keep.as_slice()
+                        && decode::<SessionRecord>(v).is_ok_and(|s| s.username.as_str() == username);
+                    ended += u64::from(other);
+                    !other
+                })?;
+                Ok(ended)
+            },
+            |_| {},
+        )
+    }
+
     /// Drop expired sessions and the sessions of users that no longer exist.
     pub fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(

@@ -28,6 +28,8 @@ pub enum Event {
         status: u16,
     },
     Audit(AuditRecord),
+    /// A session was used (sent at most once a minute per session: `auth::session_of`).
+    SessionSeen { digest: [u8; 32], at: Timestamp },
 }
 
 enum Msg {
@@ -155,6 +157,10 @@ fn add(batch: &mut EventBatch, e: Event) {
             ));
         }
         Event::Audit(a) => batch.audits.push(a),
+        Event::SessionSeen { digest, at } => {
+            let seen = batch.sessions_seen.entry(digest).or_insert(at);
+            *seen = (*seen).max(at);
+        }
     }
 }
 
