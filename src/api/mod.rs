@@ -7,6 +7,7 @@ mod csv_rows;
 pub mod domains;
 pub mod history;
 pub mod links;
+pub mod me;
 pub mod session;
 pub mod system;
 pub mod transfer;
@@ -42,6 +43,8 @@ pub fn scope() -> Scope {
             links::configure(cfg);
             domains::configure(cfg);
             session::configure(cfg);
+            // Before any `/users/{id}`, which would claim `/users/me`.
+            me::configure(cfg);
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);
