@@ -15,6 +15,7 @@ mod healthcheck;
 mod keys;
 mod keys_policy;
 mod links;
+mod me;
 mod observability;
 mod public_url;
 mod slow_clients;
