@@ -134,7 +134,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/links",
             "/ui/domains",
             "/ui/integrations/api-keys",
-            "/ui/account",
+            "/ui/me",
         ] {
             b.goto(path).await;
             settled(&b, path).await;

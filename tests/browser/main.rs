@@ -11,4 +11,5 @@ mod harness;
 mod home;
 mod layout;
 mod links_domains;
+mod me;
 mod playground;
