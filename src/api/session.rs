@@ -140,8 +140,7 @@ pub async fn change_password(
         new_password,
     } = body.0;
     let from = SignInFrom { ip, device };
-    let opened =
-        session::change_password(&st, from, &user, current_password, new_password).await?;
+    let opened = session::change_password(&st, from, &user, current_password, new_password).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&st, &opened.token))
         .json(SessionInfo {

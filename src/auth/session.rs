@@ -179,8 +179,7 @@ pub async fn end_other_sessions(
     let st2 = st.clone();
     let name = user.username.clone();
     let keep = user.session_digest;
-    let ended =
-        blocking(move || Ok(st2.store.end_other_sessions(name.as_str(), &keep)?)).await?;
+    let ended = blocking(move || Ok(st2.store.end_other_sessions(name.as_str(), &keep)?)).await?;
     tracing::info!(user = %user.username, sessions_ended = ended, "signed out everywhere else");
     Ok(ended)
 }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use redb::ReadableTable;
 
 use super::keys::audit;
-use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
 use super::records::SessionRecord;
+use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
 use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, SESSIONS};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
 use crate::domain::Timestamp;

@@ -176,7 +176,8 @@ impl Store {
                 let mut ended = 0;
                 sessions.retain(|k, v| {
                     let other = k != keep.as_slice()
-                        && decode::<SessionRecord>(v).is_ok_and(|s| s.username.as_str() == username);
+                        && decode::<SessionRecord>(v)
+                            .is_ok_and(|s| s.username.as_str() == username);
                     ended += u64::from(other);
                     !other
                 })?;

@@ -29,7 +29,10 @@ pub enum Event {
     },
     Audit(AuditRecord),
     /// A session was used (sent at most once a minute per session: `auth::session_of`).
-    SessionSeen { digest: [u8; 32], at: Timestamp },
+    SessionSeen {
+        digest: [u8; 32],
+        at: Timestamp,
+    },
 }
 
 enum Msg {

@@ -143,14 +143,7 @@ async fn the_account_page_changes_the_password_with_its_form() {
     .await;
     let me = app.admin().await;
     let other = app.admin().await;
-    let page = me
-        .get("/ui/me")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = me.get("/ui/me").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Change Password"), "{page}");
     let post = |body: String| {
         me.http

@@ -197,8 +197,18 @@ async fn the_sessions_list_names_each_device_and_marks_the_callers_own() {
     let curl = Device::sign_in(&app, "admin", ADMIN_PASSWORD, "curl/8.5.0").await;
     assert_eq!(curl.sessions().await["items"][0]["device"], "curl");
     // The page of the list follows the usual rules.
-    let page = call(laptop.get("/api/v1/users/me/sessions?limit=1&offset=1"), 200).await;
-    assert_eq!((page["total"].as_u64(), page["items"].as_array().unwrap().len()), (Some(4), 1));
+    let page = call(
+        laptop.get("/api/v1/users/me/sessions?limit=1&offset=1"),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(4), 1)
+    );
     call(laptop.get("/api/v1/users/me/sessions?limit=0"), 400).await;
 }
 
@@ -220,18 +230,30 @@ async fn signing_out_everywhere_else_ends_the_others_and_keeps_this_one() {
     assert_eq!(res.status(), 403);
     assert_eq!(phone.status("/api/v1/session").await, 200);
 
-    let ended = call(laptop.post("/api/v1/users/me/sessions/sign-out-others"), 200).await;
+    let ended = call(
+        laptop.post("/api/v1/users/me/sessions/sign-out-others"),
+        200,
+    )
+    .await;
     assert_eq!(ended, json!({"ended": 2}));
     assert_no_secrets(&ended, &[&laptop, &phone, &tablet]);
     assert_eq!(phone.status("/api/v1/session").await, 401);
     assert_eq!(tablet.status("/api/v1/users/me").await, 401);
     assert_eq!(laptop.status("/api/v1/session").await, 200);
-    assert_eq!(mia.status("/api/v1/session").await, 200, "another user's stays");
+    assert_eq!(
+        mia.status("/api/v1/session").await,
+        200,
+        "another user's stays"
+    );
     let list = laptop.sessions().await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["current"], true);
     // Nothing else left to end.
-    let again = call(laptop.post("/api/v1/users/me/sessions/sign-out-others"), 200).await;
+    let again = call(
+        laptop.post("/api/v1/users/me/sessions/sign-out-others"),
+        200,
+    )
+    .await;
     assert_eq!(again["ended"], 0);
 }
 
@@ -385,7 +407,10 @@ async fn the_me_page_shows_the_account_and_signs_out_other_sessions_with_its_for
     ] {
         assert!(page.contains(words), "{words:?} missing:\n{page}");
     }
-    assert!(!page.contains("Manage users and invites"), "not a member's right");
+    assert!(
+        !page.contains("Manage users and invites"),
+        "not a member's right"
+    );
     assert!(!page.contains(&phone.token) && !page.contains(&phone.digest_hex()));
     // The old address leads here.
     let res = mia.get("/ui/account").send().await.unwrap();

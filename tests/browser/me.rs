@@ -58,7 +58,8 @@ async fn the_me_page_lists_this_session_and_signs_out_everywhere_else() {
         assert!(this.contains("Chrome on Linux"), "{this}");
         b.wait_text("#sessions-body", "Safari on iPhone").await;
         b.assert_page_hygiene("the Me page", width, scheme).await;
-        b.assert_accessible(&format!("the Me page at {width}px")).await;
+        b.assert_accessible(&format!("the Me page at {width}px"))
+            .await;
         // The password section is on the page too (the test admin is declared in the file,
         // so it says where to change it).
         b.wait_text("#password-title", "Change Password").await;
@@ -72,7 +73,10 @@ async fn the_me_page_lists_this_session_and_signs_out_everywhere_else() {
             )
             .await;
         assert_eq!(rows, json!(1), "only this session is left");
-        assert!(!b.exists("#sign-out-others").await, "nothing else to sign out");
+        assert!(
+            !b.exists("#sign-out-others").await,
+            "nothing else to sign out"
+        );
         assert_eq!(status(&phone, &app).await, 401, "the phone was signed out");
         // This browser still is signed in.
         b.goto("/ui/me").await;

@@ -17,12 +17,15 @@ use crate::domain::Timestamp;
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
-use crate::ui::{sentence, see_other, Nav};
+use crate::ui::{see_other, sentence, Nav};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me", web::get().to(page))
         .route("/me/password", web::post().to(submit))
-        .route("/me/sessions/sign-out-others", web::post().to(sign_out_others))
+        .route(
+            "/me/sessions/sign-out-others",
+            web::post().to(sign_out_others),
+        )
         .route("/me/sessions/{id}/sign-out", web::post().to(sign_out_one))
         // The page's old address, kept for bookmarks.
         .route("/account", web::get().to(|| async { see_other("/ui/me") }));
@@ -41,7 +44,10 @@ async fn page(
     q: web::Query<Shown>,
 ) -> HttpResponse {
     let notice = if q.changed.is_some() {
-        Some("Your password was changed. Every other session of your account has been signed out.".to_owned())
+        Some(
+            "Your password was changed. Every other session of your account has been signed out."
+                .to_owned(),
+        )
     } else if let Some(n) = q.ended {
         Some(match n {
             0 => "There was no other session to sign out.".to_owned(),
@@ -81,7 +87,10 @@ async fn me_page(
     status: StatusCode,
 ) -> HttpResponse {
     let f = facts(st, user).await;
-    let declared = f.record.as_ref().is_some_and(|u| u.source == Source::Config);
+    let declared = f
+        .record
+        .as_ref()
+        .is_some_and(|u| u.source == Source::Config);
     let body: Markup = html! {
         header.page-header { h1 { "Your account" } }
         @if let Some(n) = notice { p.success role="status" { (n) } }
