@@ -104,23 +104,35 @@ impl Store {
                 for a in &batch.audits {
                     audit(tx, &a.event, a.detail.clone())?;
                 }
-                let mut sessions = tx.open_table(SESSIONS)?;
-                for (digest, at) in &batch.sessions_seen {
-                    let Some(mut s) = sessions
-                        .get(digest.as_slice())?
-                        .and_then(|g| decode::<SessionRecord>(g.value()).ok())
-                    else {
-                        continue; // ended meanwhile
-                    };
-                    if s.last_seen_at.is_some_and(|t| t >= *at) {
-                        continue;
-                    }
-                    s.last_seen_at = Some(*at);
-                    sessions.insert(digest.as_slice(), encode(&s).as_slice())?;
-                }
+                touch_sessions(tx, &batch.sessions_seen)?;
                 Ok(())
             },
             |()| self.catalog.add_clicks(&batch.clicks),
         )
     }
+}
+
+/// Move sessions' last seen forward (never back); a session ended meanwhile stays ended.
+fn touch_sessions(
+    tx: &redb::WriteTransaction,
+    seen: &HashMap<[u8; 32], Timestamp>,
+) -> Result<(), StoreError> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let mut sessions = tx.open_table(SESSIONS)?;
+    for (digest, at) in seen {
+        let Some(mut s) = sessions
+            .get(digest.as_slice())?
+            .and_then(|g| decode::<SessionRecord>(g.value()).ok())
+        else {
+            continue;
+        };
+        if s.last_seen_at.is_some_and(|t| t >= *at) {
+            continue;
+        }
+        s.last_seen_at = Some(*at);
+        sessions.insert(digest.as_slice(), encode(&s).as_slice())?;
+    }
+    Ok(())
 }
