@@ -208,3 +208,65 @@ impl Store {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{now, Username};
+    use crate::store::EventBatch;
+
+    fn session(user: &str, at: Timestamp) -> SessionRecord {
+        SessionRecord {
+            username: Username::from_stored(user.to_owned()),
+            created_at: at,
+            expires_at: at.plus_secs(3600),
+            client_ip: Some("127.0.0.1".into()),
+            device: "curl".into(),
+            last_seen_at: Some(at),
+        }
+    }
+
+    #[test]
+    fn a_user_ends_their_own_sessions_only_and_last_seen_only_moves_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t = now();
+        for (d, user) in [(1u8, "ada"), (2, "ada"), (3, "ada"), (4, "bob")] {
+            store.create_session(&[d; 32], &session(user, t)).unwrap();
+        }
+        assert_eq!(store.sessions_of("ada", t).unwrap().len(), 3);
+        assert!(
+            store
+                .sessions_of("ada", t.plus_secs(3600))
+                .unwrap()
+                .is_empty(),
+            "expired"
+        );
+        assert!(!store.end_session_of("ada", &[4; 32]).unwrap(), "bob's");
+        assert!(store.end_session_of("ada", &[3; 32]).unwrap());
+        assert_eq!(store.end_other_sessions("ada", &[1; 32]).unwrap(), 1);
+        let left: Vec<[u8; 32]> = store
+            .sessions_of("ada", t)
+            .unwrap()
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(left, [[1; 32]]);
+        assert!(store.session(&[4; 32]).unwrap().is_some(), "bob's stays");
+
+        let mut batch = EventBatch::default();
+        batch.sessions_seen.insert([1; 32], t.plus_secs(120));
+        batch.sessions_seen.insert([2; 32], t.plus_secs(120)); // ended: stays ended
+        store.apply_events(&batch).unwrap();
+        let seen = store.session(&[1; 32]).unwrap().unwrap().last_seen_at;
+        assert_eq!(seen, Some(t.plus_secs(120)));
+        assert!(store.session(&[2; 32]).unwrap().is_none());
+        batch.sessions_seen.insert([1; 32], t.plus_secs(60));
+        store.apply_events(&batch).unwrap();
+        assert_eq!(
+            store.session(&[1; 32]).unwrap().unwrap().last_seen_at,
+            Some(t.plus_secs(120)),
+            "never back"
+        );
+    }
+}

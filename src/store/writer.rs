@@ -192,6 +192,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_keeps_one_last_seen_per_session_the_latest() {
+        let t = crate::domain::now();
+        let mut batch = EventBatch::default();
+        for secs in [60, 180, 120] {
+            add(
+                &mut batch,
+                Event::SessionSeen {
+                    digest: [9; 32],
+                    at: t.plus_secs(secs),
+                },
+            );
+        }
+        assert_eq!(batch.sessions_seen.len(), 1);
+        assert_eq!(batch.sessions_seen[&[9; 32]], t.plus_secs(180));
+    }
+
+    #[test]
     fn commits_keep_a_half_second_cadence_whatever_a_commit_costs() {
         assert!(MAX_DELAY <= Duration::from_millis(500));
         let t0 = Instant::now();
