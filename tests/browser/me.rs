@@ -60,6 +60,13 @@ async fn the_me_page_lists_this_session_and_signs_out_everywhere_else() {
         b.assert_page_hygiene("the Me page", width, scheme).await;
         b.assert_accessible(&format!("the Me page at {width}px"))
             .await;
+        b.screenshot(&format!("me_{width}_{scheme}")).await;
+        b.eval(
+            "document.getElementById('sessions-title').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        b.screenshot(&format!("me_sessions_{width}_{scheme}")).await;
         // The password section is on the page too (the test admin is declared in the file,
         // so it says where to change it).
         b.wait_text("#password-title", "Change Password").await;

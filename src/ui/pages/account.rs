@@ -188,7 +188,8 @@ fn sessions_section(user: &SessionUser, sessions: &[SessionSummary]) -> Markup {
                                 td data-label="Address" { (s.client_ip.as_deref().unwrap_or("unknown")) }
                                 td data-label="Signed in" { (time(s.created_at)) }
                                 td data-label="Last seen" { (time(s.last_seen_at)) }
-                                td.actions {
+                                // Nothing to do on this device's row (sign out is in the navigation).
+                                td.actions data-empty[s.current] {
                                     @if !s.current {
                                         form method="post" action=(format!("/ui/me/sessions/{}/sign-out", s.id.as_str())) {
                                             input type="hidden" name="csrf_token" value=(user.csrf_token);
