@@ -8,6 +8,7 @@ pub mod domains;
 pub mod history;
 pub mod invites;
 pub mod links;
+pub mod me;
 pub mod session;
 pub mod system;
 pub mod transfer;
@@ -44,6 +45,8 @@ pub fn scope() -> Scope {
             links::configure(cfg);
             domains::configure(cfg);
             session::configure(cfg);
+            // Before any `/users/{id}`, which would claim `/users/me`.
+            me::configure(cfg);
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Json;
-use crate::auth::session::{self, cleared_cookie, close_session, open_session, session_cookie};
-use crate::auth::{ClientIp, SameOrigin, SessionUser};
+use crate::auth::session::{
+    self, cleared_cookie, close_session, open_session, session_cookie, SignInFrom,
+};
+use crate::auth::{ClientDevice, ClientIp, SameOrigin, SessionUser};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -66,11 +68,12 @@ pub struct SessionInfo {
 pub async fn sign_in(
     _: SameOrigin,
     ClientIp(ip): ClientIp,
+    ClientDevice(device): ClientDevice,
     st: web::Data<AppState>,
     body: Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { username, password } = body.0;
-    let opened = open_session(&st, ip, username, password).await?;
+    let opened = open_session(&st, SignInFrom { ip, device }, username, password).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&st, &opened.token))
         .json(SessionInfo {
@@ -127,6 +130,7 @@ pub async fn sign_out(
     ))]
 pub async fn change_password(
     ClientIp(ip): ClientIp,
+    ClientDevice(device): ClientDevice,
     st: web::Data<AppState>,
     user: SessionUser,
     body: Json<PasswordChange>,
@@ -135,7 +139,8 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.0;
-    let opened = session::change_password(&st, ip, &user, current_password, new_password).await?;
+    let from = SignInFrom { ip, device };
+    let opened = session::change_password(&st, from, &user, current_password, new_password).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&st, &opened.token))
         .json(SessionInfo {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use super::session::{start_session, OpenedSession};
+use super::session::{start_session, OpenedSession, SignInFrom};
 use crate::domain::{now, Password, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError};
@@ -168,13 +168,13 @@ pub async fn look_up(
 /// mark the invite used (one transaction, `Store::accept_invite`), then open their session.
 pub async fn accept(
     st: &actix_web::web::Data<AppState>,
-    ip: IpAddr,
+    from: SignInFrom,
     raw: &str,
     username: &str,
     password: String,
     confirm: &str,
 ) -> Result<OpenedSession, Refusal> {
-    let invite = match find(st, ip, raw).await? {
+    let invite = match find(st, from.ip, raw).await? {
         (Lookup::Pending(invite), digest) => (invite, digest),
         (Lookup::Closed(s), _) => return Err(Refusal::Closed(s)),
         (Lookup::NotValid, _) => return Err(Refusal::NotValid),
@@ -211,5 +211,5 @@ pub async fn accept(
     };
     tracing::info!(user = %user.username, role = %user.role, invite = record.id,
         invited_by = %record.created_by, "user joined through an invite");
-    Ok(start_session(st, user.username).await?)
+    Ok(start_session(st, user.username, from).await?)
 }

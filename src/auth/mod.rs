@@ -12,6 +12,7 @@
 //! - `CsrfForm`: a signed-in user posting a plain HTML form that carries the CSRF token.
 //! - `DocsReader`: whoever may read the API documentation (`docs.public`).
 //! - `ClientIp`: the caller's address, after trusted proxies.
+//! - `ClientDevice`: the caller's device in a few words (`User-Agent`), for its session.
 
 mod client_ip;
 pub mod invite;
@@ -31,7 +32,7 @@ use serde::Deserialize;
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::config::Config;
-use crate::domain::{now, Right, Role, Timestamp, Username};
+use crate::domain::{now, Device, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
 use crate::limiter::{Failures, Quota};
@@ -269,11 +270,18 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
     let token = SessionToken::from_cookie(cookie.value())
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     let digest = token.digest();
+    let at = now();
     let rec = st
         .store
         .session(&digest)?
-        .filter(|s| s.expires_at > now())
+        .filter(|s| s.expires_at > at)
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    // Last seen moves at most once a minute, through the batched writer: a compare on the
+    // record this request read anyway, never a write transaction on the request path.
+    if at.unix() - rec.last_seen().unix() >= session::LAST_SEEN_EVERY_SECS {
+        st.events
+            .send(crate::store::writer::Event::SessionSeen { digest, at });
+    }
     // A removed user's sessions end on their next request, whatever is left in the table.
     let user = st
         .store
@@ -607,6 +615,21 @@ impl FromRequest for SameOrigin {
                 "sign-in from a page of another site is refused".into(),
             ))
         })
+    }
+}
+
+/// What the caller is, in a few words from its `User-Agent` (`domain::Device`); never fails.
+pub struct ClientDevice(pub Device);
+
+impl FromRequest for ClientDevice {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ua = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        ready(Ok(Self(Device::from_user_agent(ua))))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Sessions: 32 random bytes in an `HttpOnly; SameSite=Strict` cookie, stored only as their
 //! SHA-256. The CSRF token is derived from the session token, so it needs no storage and
 //! cannot be known without the cookie. Opening a session (checking a password) and building
-//! its cookie live here, for the API's `POST /session` and the UI's sign-in form alike.
+//! its cookie live here, for the API's `POST /session` and the UI's sign-in form alike, and so
+//! do a user's own sessions: listed by a public id (`SessionId`), ended one by one or all but
+//! the current one.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -10,7 +12,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
-use crate::domain::{now, same_secret, Password, Username};
+use crate::domain::{now, same_secret, Device, Password, Timestamp, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
 use crate::limiter::{RetryAfter, Source};
@@ -22,6 +24,10 @@ pub const COOKIE: &str = "linkdock_session";
 /// Sessions end this long after sign-in.
 pub const TTL_SECS: i64 = 7 * 24 * 3600;
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// A session's last-seen time moves at most this often (`auth::session_of`): it says "in use
+/// this minute", which is all a person reviewing their sessions needs, at one write per
+/// session per minute instead of one per request.
+pub const LAST_SEEN_EVERY_SECS: i64 = 60;
 
 pub struct SessionToken([u8; 32]);
 
@@ -43,9 +49,7 @@ impl SessionToken {
     }
 
     pub fn digest(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(digest(&SHA256, &self.0).as_ref());
-        out
+        digest_of(&self.0)
     }
 
     pub fn csrf_token(&self) -> String {
@@ -59,6 +63,132 @@ impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionToken(..)")
     }
+}
+
+/// A session's public name: the first 8 bytes of a SHA-256 over its digest, in hex. It names a
+/// session in the API and on the page without revealing the token or the digest it is stored
+/// under (neither can be computed back from it), and needs no storage of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub fn of(digest: &[u8; 32]) -> Self {
+        let mut input = b"linkdock-session-id:".to_vec();
+        input.extend_from_slice(digest);
+        Self(hex(&digest_of(&input)[..8]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn digest_of(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
+}
+
+/// One of a user's open sessions, as they may see it.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub device: Device,
+    pub client_ip: Option<String>,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+/// The signed-in user's open sessions: the current one first, then the most recently seen.
+pub async fn sessions_of(
+    st: &actix_web::web::Data<AppState>,
+    user: &super::SessionUser,
+) -> Result<Vec<SessionSummary>, ApiError> {
+    let st2 = st.clone();
+    let name = user.username.clone();
+    let rows = blocking(move || Ok(st2.store.sessions_of(name.as_str(), now())?)).await?;
+    let mut out: Vec<SessionSummary> = rows
+        .into_iter()
+        .map(|(digest, rec)| SessionSummary {
+            id: SessionId::of(&digest),
+            device: Device::from_stored(&rec.device),
+            client_ip: rec.client_ip.clone(),
+            created_at: rec.created_at,
+            last_seen_at: rec.last_seen(),
+            expires_at: rec.expires_at,
+            current: digest == user.session_digest,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.current
+            .cmp(&a.current)
+            .then(b.last_seen_at.cmp(&a.last_seen_at))
+            .then(b.created_at.cmp(&a.created_at))
+    });
+    Ok(out)
+}
+
+/// What ending one session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Another session of the user.
+    Other,
+    /// The session of this very request: its cookie should be cleared.
+    Current,
+}
+
+/// End the user's session named `id`; 404 when no open session of theirs has it (whoever
+/// else's it may be).
+pub async fn end_session_by_id(
+    st: &actix_web::web::Data<AppState>,
+    user: &super::SessionUser,
+    id: &str,
+) -> Result<Ended, ApiError> {
+    let st2 = st.clone();
+    let name = user.username.clone();
+    let id = id.to_owned();
+    let ended = blocking(move || {
+        let found = st2
+            .store
+            .sessions_of(name.as_str(), now())?
+            .into_iter()
+            .map(|(digest, _)| digest)
+            .find(|d| SessionId::of(d).as_str() == id);
+        match found {
+            Some(d) if st2.store.end_session_of(name.as_str(), &d)? => Ok(d),
+            _ => Err(ApiError::NotFound("session")),
+        }
+    })
+    .await?;
+    tracing::info!(user = %user.username, session = SessionId::of(&ended).as_str(), "session ended by its user");
+    Ok(if ended == user.session_digest {
+        Ended::Current
+    } else {
+        Ended::Other
+    })
+}
+
+/// End every session of the user but this one; how many ended.
+pub async fn end_other_sessions(
+    st: &actix_web::web::Data<AppState>,
+    user: &super::SessionUser,
+) -> Result<u64, ApiError> {
+    let st2 = st.clone();
+    let name = user.username.clone();
+    let keep = user.session_digest;
+    let ended = blocking(move || Ok(st2.store.end_other_sessions(name.as_str(), &keep)?)).await?;
+    tracing::info!(user = %user.username, sessions_ended = ended, "signed out everywhere else");
+    Ok(ended)
+}
+
+/// Where a sign-in comes from: kept with its session for the user's list of sessions.
+#[derive(Debug, Clone)]
+pub struct SignInFrom {
+    pub ip: IpAddr,
+    pub device: Device,
 }
 
 /// The one CSRF check: `presented` (from the header or a form field) against the session's.
@@ -173,11 +303,11 @@ impl Drop for Attempt<'_> {
 /// Check credentials and open a session; failures count as `Attempt` says.
 pub async fn open_session(
     st: &actix_web::web::Data<AppState>,
-    ip: IpAddr,
+    from: SignInFrom,
     username: String,
     password: String,
 ) -> Result<OpenedSession, ApiError> {
-    let attempt = Attempt::begin(st, ip, &username)?;
+    let attempt = Attempt::begin(st, from.ip, &username)?;
     let st2 = st.clone();
     let record = blocking(move || {
         Ok(Username::parse(&username)
@@ -204,7 +334,7 @@ pub async fn open_session(
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
     drop(attempt);
-    let opened = start_session(st, username).await?;
+    let opened = start_session(st, username, from).await?;
     // The team's "last sign-in": a sign-in that opened its session is not undone if this fails.
     let (st2, name) = (st.clone(), opened.username.clone());
     if let Err(e) = blocking(move || Ok(st2.store.record_sign_in(name.as_str(), now())?)).await {
@@ -218,6 +348,7 @@ pub async fn open_session(
 pub(super) async fn start_session(
     st: &actix_web::web::Data<AppState>,
     username: Username,
+    from: SignInFrom,
 ) -> Result<OpenedSession, ApiError> {
     let token = SessionToken::generate(&st.rng)?;
     let at = now();
@@ -225,6 +356,9 @@ pub(super) async fn start_session(
         username: username.clone(),
         created_at: at,
         expires_at: at.plus_secs(TTL_SECS),
+        client_ip: Some(from.ip.to_canonical().to_string()),
+        device: from.device.into_string(),
+        last_seen_at: Some(at),
     };
     let digest = token.digest();
     let st2 = st.clone();
@@ -241,12 +375,12 @@ pub(super) async fn start_session(
 /// failed sign-ins), every session of the user ends, and the caller gets a fresh session.
 pub async fn change_password(
     st: &actix_web::web::Data<AppState>,
-    ip: IpAddr,
+    from: SignInFrom,
     user: &super::SessionUser,
     current: String,
     new: String,
 ) -> Result<OpenedSession, ApiError> {
-    let attempt = Attempt::begin(st, ip, user.username.as_str())?;
+    let attempt = Attempt::begin(st, from.ip, user.username.as_str())?;
     let new = Password::parse(new).map_err(|e| e.at("new_password"))?;
     let name = user.username.clone();
     let st2 = st.clone();
@@ -286,7 +420,7 @@ pub async fn change_password(
     let st2 = st.clone();
     let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash)?)).await?;
     tracing::info!(user = %user.username, sessions_ended = ended, "password changed");
-    start_session(st, user.username.clone()).await
+    start_session(st, user.username.clone(), from).await
 }
 
 /// End a session on the server.

@@ -35,6 +35,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
     ),
     paths(
         api::session::sign_in, api::session::current, api::session::sign_out, api::session::change_password,
+        api::me::show, api::me::sessions, api::me::end_one, api::me::sign_out_others,
         api::domains::list, api::domains::show, api::domains::create, api::domains::rename, api::domains::delete,
         api::links::list, api::links::show, api::links::create, api::links::update, api::links::delete,
         api::transfer::import, api::transfer::export,
@@ -54,6 +55,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Keys", description = "What a caller's own API key may do, and why it would be refused."),
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
+        (name = "Account", description = "Your own account, for anyone signed in: who you are, what your role allows, and your sessions on every device (signed-in users only)."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
         (name = "Team", description = "Users and their roles, and invites (admins only): change a role, reset a password, remove a user and hand on or revoke their API keys; invite someone with a one-time link where they pick their username and password."),
     )

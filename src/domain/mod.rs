@@ -1,6 +1,7 @@
 //! Types that are valid by construction. Every wire value passes through one of these
 //! parsers before any rule or store sees it; a failure names the field and the rule.
 
+mod device;
 mod net;
 mod permissions;
 mod roles;
@@ -8,6 +9,7 @@ mod secret;
 mod text;
 mod time;
 
+pub use self::device::Device;
 pub use self::net::{AllowList, IpPolicy, IpRule, NEED_ONE_RULE};
 pub use self::permissions::{
     PerMinute, Permission, Permissions, MAX_PER_MINUTE, NEED_ONE_PERMISSION,

@@ -530,6 +530,9 @@ mod tests {
                     username,
                     created_at: now(),
                     expires_at: now().plus_secs(60),
+                    client_ip: None,
+                    device: String::new(),
+                    last_seen_at: None,
                 },
             )
             .unwrap();

@@ -1,13 +1,14 @@
 //! The batch of per-request events the writer commits in one transaction: link clicks, key
-//! usage, the per-key request log (bounded) and audit entries.
+//! usage, the per-key request log (bounded), audit entries and when sessions were last seen.
 
 use std::collections::HashMap;
 
 use redb::ReadableTable;
 
 use super::keys::audit;
+use super::records::SessionRecord;
 use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
-use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS};
+use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, SESSIONS};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
 use crate::domain::Timestamp;
 
@@ -21,6 +22,8 @@ pub struct EventBatch {
     pub usage: HashMap<KeyId, (u64, Timestamp, String)>,
     pub requests: Vec<(KeyId, KeyRequestRecord)>,
     pub audits: Vec<AuditRecord>,
+    /// Session digest → the latest time it was seen in this batch.
+    pub sessions_seen: HashMap<[u8; 32], Timestamp>,
 }
 
 impl EventBatch {
@@ -29,6 +32,7 @@ impl EventBatch {
             && self.usage.is_empty()
             && self.requests.is_empty()
             && self.audits.is_empty()
+            && self.sessions_seen.is_empty()
     }
 }
 
@@ -100,9 +104,35 @@ impl Store {
                 for a in &batch.audits {
                     audit(tx, &a.event, a.detail.clone())?;
                 }
+                touch_sessions(tx, &batch.sessions_seen)?;
                 Ok(())
             },
             |()| self.catalog.add_clicks(&batch.clicks),
         )
     }
+}
+
+/// Move sessions' last seen forward (never back); a session ended meanwhile stays ended.
+fn touch_sessions(
+    tx: &redb::WriteTransaction,
+    seen: &HashMap<[u8; 32], Timestamp>,
+) -> Result<(), StoreError> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let mut sessions = tx.open_table(SESSIONS)?;
+    for (digest, at) in seen {
+        let Some(mut s) = sessions
+            .get(digest.as_slice())?
+            .and_then(|g| decode::<SessionRecord>(g.value()).ok())
+        else {
+            continue;
+        };
+        if s.last_seen_at.is_some_and(|t| t >= *at) {
+            continue;
+        }
+        s.last_seen_at = Some(*at);
+        sessions.insert(digest.as_slice(), encode(&s).as_slice())?;
+    }
+    Ok(())
 }

@@ -114,12 +114,31 @@ impl InviteRecord {
     }
 }
 
+/// A session, stored under the SHA-256 of its token (never the token). The fields after
+/// `expires_at` came later: a session opened before reads as an unknown device at an unknown
+/// address, last seen when it was opened. No older build rewrites a session record (it only
+/// creates and deletes them), so they need no schema step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
     #[serde(deserialize_with = "stored::one")]
     pub username: Username,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The client address at sign-in (after trusted proxies).
+    #[serde(default)]
+    pub client_ip: Option<String>,
+    /// A few words from the User-Agent (`domain::Device`), never the header itself.
+    #[serde(default)]
+    pub device: String,
+    /// Moved at most once a minute, by the batched writer (`auth::session_of`).
+    #[serde(default)]
+    pub last_seen_at: Option<Timestamp>,
+}
+
+impl SessionRecord {
+    pub fn last_seen(&self) -> Timestamp {
+        self.last_seen_at.unwrap_or(self.created_at)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -504,6 +523,10 @@ mod tests {
         let user = r#"{"username":"has space","password_hash":"legacy","source":"api","created_at":"2026-01-01T00:00:00Z"}"#;
         let u: UserRecord = serde_json::from_str(user).expect("decoded");
         assert!(!u.password_hash.verify("anything"));
+        let session = r#"{"username":"admin","created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-08T00:00:00Z"}"#;
+        let s: SessionRecord = serde_json::from_str(session).expect("decoded");
+        assert_eq!(s.last_seen(), s.created_at);
+        assert_eq!((s.client_ip, s.device.as_str()), (None, ""));
     }
 
     #[test]

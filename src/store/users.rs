@@ -414,6 +414,70 @@ impl Store {
         )
     }
 
+    /// Every session of `username` still open at `now`, with the digest it is stored under
+    /// (the caller names them by `auth::session::SessionId`, never by the digest).
+    pub fn sessions_of(
+        &self,
+        username: &str,
+        now: Timestamp,
+    ) -> Result<Vec<([u8; 32], SessionRecord)>, StoreError> {
+        self.read(|tx| {
+            let mut out = Vec::new();
+            for row in tx.open_table(SESSIONS)?.iter()? {
+                let (k, v) = row?;
+                let Ok(digest) = <[u8; 32]>::try_from(k.value()) else {
+                    continue;
+                };
+                // A record that does not decode is no session anyone can use: leave it out.
+                let Ok(rec) = decode::<SessionRecord>(v.value()) else {
+                    continue;
+                };
+                if rec.username.as_str() == username && rec.expires_at > now {
+                    out.push((digest, rec));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// End the session stored under `digest` if it belongs to `username`; whether it did.
+    pub fn end_session_of(&self, username: &str, digest: &[u8; 32]) -> Result<bool, StoreError> {
+        self.write(
+            |tx| {
+                let mut sessions = tx.open_table(SESSIONS)?;
+                let theirs = sessions
+                    .get(digest.as_slice())?
+                    .map(|g| decode::<SessionRecord>(g.value()))
+                    .transpose()?
+                    .is_some_and(|s| s.username.as_str() == username);
+                if theirs {
+                    sessions.remove(digest.as_slice())?;
+                }
+                Ok(theirs)
+            },
+            |_| {},
+        )
+    }
+
+    /// End every session of `username` but the one stored under `keep`; how many ended.
+    pub fn end_other_sessions(&self, username: &str, keep: &[u8; 32]) -> Result<u64, StoreError> {
+        self.write(
+            |tx| {
+                let mut sessions = tx.open_table(SESSIONS)?;
+                let mut ended = 0;
+                sessions.retain(|k, v| {
+                    let other = k != keep.as_slice()
+                        && decode::<SessionRecord>(v)
+                            .is_ok_and(|s| s.username.as_str() == username);
+                    ended += u64::from(other);
+                    !other
+                })?;
+                Ok(ended)
+            },
+            |_| {},
+        )
+    }
+
     /// Drop expired sessions and the sessions of users that no longer exist.
     pub fn prune_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(
@@ -442,6 +506,8 @@ mod tests {
 
     use super::super::tables::META;
     use super::*;
+    use crate::domain::{now, Username};
+    use crate::store::EventBatch;
 
     fn hash() -> PasswordHash {
         let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
@@ -538,5 +604,60 @@ mod tests {
             .remove_user(bob.id, KeysOfRemoved::Transfer(admin.id))
             .unwrap();
         assert_eq!(store.users().unwrap().len(), 1);
+    }
+
+    fn session(user: &str, at: Timestamp) -> SessionRecord {
+        SessionRecord {
+            username: Username::from_stored(user.to_owned()),
+            created_at: at,
+            expires_at: at.plus_secs(3600),
+            client_ip: Some("127.0.0.1".into()),
+            device: "curl".into(),
+            last_seen_at: Some(at),
+        }
+    }
+
+    #[test]
+    fn a_user_ends_their_own_sessions_only_and_last_seen_only_moves_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t = now();
+        for (d, user) in [(1u8, "ada"), (2, "ada"), (3, "ada"), (4, "bob")] {
+            store.create_session(&[d; 32], &session(user, t)).unwrap();
+        }
+        assert_eq!(store.sessions_of("ada", t).unwrap().len(), 3);
+        assert!(
+            store
+                .sessions_of("ada", t.plus_secs(3600))
+                .unwrap()
+                .is_empty(),
+            "expired"
+        );
+        assert!(!store.end_session_of("ada", &[4; 32]).unwrap(), "bob's");
+        assert!(store.end_session_of("ada", &[3; 32]).unwrap());
+        assert_eq!(store.end_other_sessions("ada", &[1; 32]).unwrap(), 1);
+        let left: Vec<[u8; 32]> = store
+            .sessions_of("ada", t)
+            .unwrap()
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(left, [[1; 32]]);
+        assert!(store.session(&[4; 32]).unwrap().is_some(), "bob's stays");
+
+        let mut batch = EventBatch::default();
+        batch.sessions_seen.insert([1; 32], t.plus_secs(120));
+        batch.sessions_seen.insert([2; 32], t.plus_secs(120)); // ended: stays ended
+        store.apply_events(&batch).unwrap();
+        let seen = store.session(&[1; 32]).unwrap().unwrap().last_seen_at;
+        assert_eq!(seen, Some(t.plus_secs(120)));
+        assert!(store.session(&[2; 32]).unwrap().is_none());
+        batch.sessions_seen.insert([1; 32], t.plus_secs(60));
+        store.apply_events(&batch).unwrap();
+        assert_eq!(
+            store.session(&[1; 32]).unwrap().unwrap().last_seen_at,
+            Some(t.plus_secs(120)),
+            "never back"
+        );
     }
 }

@@ -28,6 +28,11 @@ pub enum Event {
         status: u16,
     },
     Audit(AuditRecord),
+    /// A session was used (sent at most once a minute per session: `auth::session_of`).
+    SessionSeen {
+        digest: [u8; 32],
+        at: Timestamp,
+    },
 }
 
 enum Msg {
@@ -155,6 +160,10 @@ fn add(batch: &mut EventBatch, e: Event) {
             ));
         }
         Event::Audit(a) => batch.audits.push(a),
+        Event::SessionSeen { digest, at } => {
+            let seen = batch.sessions_seen.entry(digest).or_insert(at);
+            *seen = (*seen).max(at);
+        }
     }
 }
 
@@ -181,6 +190,23 @@ fn commit(store: &Store, buffers: &Buffers) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_keeps_one_last_seen_per_session_the_latest() {
+        let t = crate::domain::now();
+        let mut batch = EventBatch::default();
+        for secs in [60, 180, 120] {
+            add(
+                &mut batch,
+                Event::SessionSeen {
+                    digest: [9; 32],
+                    at: t.plus_secs(secs),
+                },
+            );
+        }
+        assert_eq!(batch.sessions_seen.len(), 1);
+        assert_eq!(batch.sessions_seen[&[9; 32]], t.plus_secs(180));
+    }
 
     #[test]
     fn commits_keep_a_half_second_cadence_whatever_a_commit_costs() {

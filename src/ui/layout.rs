@@ -12,6 +12,8 @@ pub enum Nav {
     ApiKeys,
     ManualIntegration,
     Team,
+    /// Your own account (`/ui/me`), reached from the username.
+    Me,
 }
 
 /// A bare page (sign-in, setup, errors): no sidebar.
@@ -98,7 +100,7 @@ pub fn layout(
                             div.spacer {}
                             form.signout method="post" action="/ui/logout" {
                                 input type="hidden" name="csrf_token" value=(csrf);
-                                span.muted { "Signed in as " a href="/ui/account" { strong { (username) } } }
+                                span.muted { "Signed in as " a href="/ui/me" aria-current=[(active == Nav::Me).then_some("page")] { strong { (username) } } }
                                 button.link type="submit" { "Sign out" }
                             }
                         }

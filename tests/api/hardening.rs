@@ -143,18 +143,11 @@ async fn the_account_page_changes_the_password_with_its_form() {
     .await;
     let me = app.admin().await;
     let other = app.admin().await;
-    let page = me
-        .get("/ui/account")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = me.get("/ui/me").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Change Password"), "{page}");
     let post = |body: String| {
         me.http
-            .post(app.url("/ui/account/password"))
+            .post(app.url("/ui/me/password"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
             .send()
@@ -186,7 +179,7 @@ async fn the_account_page_changes_the_password_with_its_form() {
     .await
     .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/ui/account?changed=1");
+    assert_eq!(res.headers()["location"], "/ui/me?changed=1");
     assert_eq!(
         other.get("/api/v1/session").send().await.unwrap().status(),
         401

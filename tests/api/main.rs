@@ -16,6 +16,7 @@ mod invites;
 mod keys;
 mod keys_policy;
 mod links;
+mod me;
 mod observability;
 mod public_url;
 mod slow_clients;

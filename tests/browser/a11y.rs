@@ -140,7 +140,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/links",
             "/ui/domains",
             "/ui/integrations/api-keys",
-            "/ui/account",
+            "/ui/me",
             "/ui/team",
         ] {
             b.goto(path).await;

@@ -12,5 +12,6 @@ mod home;
 mod invites;
 mod layout;
 mod links_domains;
+mod me;
 mod playground;
 mod team;

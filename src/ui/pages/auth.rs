@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 use super::super::layout::bare;
 use super::super::{see_other, sentence};
-use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
-use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
+use crate::auth::session::{
+    cleared_cookie, close_session, open_session, session_cookie, SignInFrom,
+};
+use crate::auth::{ClientDevice, ClientIp, CsrfForm, MaybePageUser, SameOrigin};
 use crate::domain::{Password, PasswordHash, Role, Username};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
@@ -131,6 +133,7 @@ struct LoginForm {
 async fn login(
     _: SameOrigin,
     ClientIp(ip): ClientIp,
+    ClientDevice(device): ClientDevice,
     st: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
@@ -139,18 +142,19 @@ async fn login(
         password,
         next,
     } = form.into_inner();
-    sign_in(&st, ip, username, password, safe_next(next.as_deref())).await
+    let from = SignInFrom { ip, device };
+    sign_in(&st, from, username, password, safe_next(next.as_deref())).await
 }
 
 /// Open a session and go to `next`, or show the form again with the reason.
 async fn sign_in(
     st: &web::Data<AppState>,
-    ip: std::net::IpAddr,
+    from: SignInFrom,
     username: String,
     password: String,
     next: &str,
 ) -> HttpResponse {
-    match open_session(st, ip, username.clone(), password).await {
+    match open_session(st, from, username.clone(), password).await {
         Ok(opened) => HttpResponse::SeeOther()
             .cookie(session_cookie(st, &opened.token))
             .insert_header((header::LOCATION, next.to_owned()))
@@ -232,6 +236,7 @@ struct SetupForm {
 async fn setup(
     _: SameOrigin,
     ClientIp(ip): ClientIp,
+    ClientDevice(device): ClientDevice,
     st: web::Data<AppState>,
     form: web::Form<SetupForm>,
 ) -> HttpResponse {
@@ -284,7 +289,7 @@ async fn setup(
         }
         Err(e) => return bad(&sentence(&e.detail())),
     }
-    sign_in(&st, ip, username, password, "/ui/").await
+    sign_in(&st, SignInFrom { ip, device }, username, password, "/ui/").await
 }
 
 /// Sign out: the form carries the CSRF token (a cross-site page cannot sign anyone out), and

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::super::layout::bare;
 use super::super::sentence;
 use crate::auth::invite::{accept, look_up, Lookup, Refusal};
-use crate::auth::session::session_cookie;
-use crate::auth::{ClientIp, SameOrigin};
+use crate::auth::session::{session_cookie, SignInFrom};
+use crate::auth::{ClientDevice, ClientIp, SameOrigin};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -151,6 +151,7 @@ async fn page(
 async fn submit(
     _: SameOrigin,
     ClientIp(ip): ClientIp,
+    ClientDevice(device): ClientDevice,
     st: web::Data<AppState>,
     form: web::Form<JoinForm>,
 ) -> HttpResponse {
@@ -160,7 +161,16 @@ async fn submit(
         password,
         confirm,
     } = form.into_inner();
-    match accept(&st, ip, &token, &username, password, &confirm).await {
+    match accept(
+        &st,
+        SignInFrom { ip, device },
+        &token,
+        &username,
+        password,
+        &confirm,
+    )
+    .await
+    {
         Ok(opened) => HttpResponse::SeeOther()
             .cookie(session_cookie(&st, &opened.token))
             .insert_header((header::LOCATION, "/ui/"))
