@@ -421,6 +421,55 @@ impl Store {
         )
     }
 
+    /// Switch a key off until it is enabled again: it answers 401 "disabled" from the very next
+    /// request (the index is updated under the write lock, like a revoke). Only a key that
+    /// works can be disabled; disabling a disabled key changes nothing.
+    pub fn disable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, true)
+    }
+
+    /// Switch a disabled key back on. It is active again unless it expired or its roll's grace
+    /// period ended meanwhile (`KeyStatus::at` judges that); a revoked key stays revoked (409).
+    pub fn enable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, false)
+    }
+
+    fn set_disabled(&self, id: KeyId, disable: bool) -> Result<KeyRecord, StoreError> {
+        self.write(
+            |tx| {
+                let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
+                read_only(&rec)?;
+                let at = now();
+                let (from, to) = if disable {
+                    (KeyStatus::Active, KeyStatus::Disabled)
+                } else {
+                    (KeyStatus::Disabled, KeyStatus::Active)
+                };
+                let current = rec.status_at(at);
+                if current == to {
+                    return Ok(rec);
+                }
+                if current != from {
+                    let what = if disable { "disabled" } else { "enabled" };
+                    let only = if disable { "an active" } else { "a disabled" };
+                    return Err(StoreError::Conflict(format!(
+                        "only {only} key can be {what}; this one is {}",
+                        current.label()
+                    )));
+                }
+                // Enabling hands the key back to the clock: past its expiry it reads expired.
+                rec.status = to.at(rec.ends(), at);
+                rec.updated_at = at;
+                put_key(tx, &rec)?;
+                // audit: key.disabled / key.enabled (the activity log records them after the merge).
+                let event = if disable { "key.disabled" } else { "key.enabled" };
+                audit(tx, event, format!("key {}", rec.id))?;
+                Ok(rec)
+            },
+            |rec| self.keys.upsert(rec),
+        )
+    }
+
     pub fn delete_key(&self, id: KeyId) -> Result<(), StoreError> {
         let rec = self.write(
             |tx| {
