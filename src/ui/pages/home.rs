@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 
 use super::render;
-use crate::auth::PageUser;
+use crate::auth::{PageUser, SessionUser};
 use crate::domain::{now, Timestamp};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
@@ -74,9 +74,9 @@ struct Step {
 }
 
 pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
-    let username = user.username.as_str().to_owned();
     let st2 = st.clone();
-    let facts = blocking(move || facts(&st2, &username)).await;
+    let user2 = user.clone();
+    let facts = blocking(move || facts(&st2, &user2)).await;
     let body = match facts {
         Ok(f) => {
             let steps = f.steps();
@@ -94,7 +94,8 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
     render(&user, "Home", Nav::Home, None, body)
 }
 
-fn facts(st: &AppState, username: &str) -> Result<Facts, ApiError> {
+fn facts(st: &AppState, user: &SessionUser) -> Result<Facts, ApiError> {
+    let username = user.username.as_str();
     let catalog = &st.store.catalog;
     let domains = catalog.domains(&DomainScope::All);
     let top_links = catalog
@@ -113,7 +114,13 @@ fn facts(st: &AppState, username: &str) -> Result<Facts, ApiError> {
         clicks: catalog.click_total(),
         domains: domains.len(),
         links: catalog.link_total(),
-        keys: st.store.keys_with_usage()?,
+        // Like the keys page: only the keys this user manages.
+        keys: st
+            .store
+            .keys_with_usage()?
+            .into_iter()
+            .filter(|(k, _)| user.may_manage_key(k))
+            .collect(),
         history: st.store.history(username, 0, 0)?.1,
         top_links,
     })
