@@ -17,5 +17,6 @@ mod keys_policy;
 mod links;
 mod observability;
 mod public_url;
+mod roles;
 mod slow_clients;
 mod transfer;
