@@ -12,3 +12,4 @@ mod home;
 mod layout;
 mod links_domains;
 mod playground;
+mod roles;
