@@ -12,13 +12,15 @@ use crate::support::{
 
 const PASSWORD: &str = "team-password-123";
 
-/// A server with `admin` (declared by the harness), `mia` (member) and `vic` (viewer).
+/// A server with `admin` (declared by the harness), `mia` (member) and `vic` (viewer), and
+/// the key `declared` from the config file.
 async fn team_app(test_clock: bool) -> TestApp {
     let hash = cheap_password_hash(PASSWORD);
+    let (_, declared) = crate::docs::declared_key("declared");
     spawn_with(Options {
         extra_toml: format!(
             "\n[[users]]\nusername = \"mia\"\npassword_hash = \"{hash}\"\nrole = \"member\"\n\
-             \n[[users]]\nusername = \"vic\"\npassword_hash = \"{hash}\"\nrole = \"viewer\"\n"
+             \n[[users]]\nusername = \"vic\"\npassword_hash = \"{hash}\"\nrole = \"viewer\"\n{declared}"
         ),
         test_clock,
         ..Default::default()
@@ -161,14 +163,14 @@ async fn members_see_and_manage_only_their_own_keys_capped_by_their_role() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["name"], "mia's");
     let list = call(admin.get("/api/v1/api-keys"), 200).await;
-    assert_eq!(list["total"], 2);
-    let makers: Vec<&str> = list["items"]
+    assert_eq!(list["total"], 3);
+    let makers: Vec<&Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k["created_by"].as_str().unwrap())
+        .map(|k| &k["created_by"])
         .collect();
-    assert_eq!(makers, ["mia", "admin"]);
+    assert_eq!(makers, [&json!("mia"), &json!("admin"), &Value::Null]);
 
     // Every key route on the admin's key answers exactly what a missing key answers.
     let missing = call(mia.get("/api/v1/api-keys/999999"), 404).await;
@@ -332,8 +334,27 @@ async fn a_disabled_key_is_refused_until_enabled_and_a_revoked_one_stays_revoked
     .await;
     assert!(p["type"].as_str().unwrap().ends_with("/revoked"), "{p}");
 
-    // The command line: refused while the server runs, direct on the data dir once stopped.
+    // Keys declared in the config file are read-only here too.
     let admin = app.admin().await;
+    let list = call(admin.get("/api/v1/api-keys"), 200).await;
+    let declared = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["source"] == "config")
+        .unwrap()["id"]
+        .clone();
+    for action in ["disable", "enable"] {
+        call(
+            admin
+                .post(&format!("/api/v1/api-keys/{declared}/{action}"))
+                .json(&json!({})),
+            409,
+        )
+        .await;
+    }
+
+    // The command line: refused while the server runs, direct on the data dir once stopped.
     let cli_key = create_key(&admin, json!({"name": "cli"})).await;
     let cid = cli_key["id"].to_string();
     let out = app.cli(&["keys", "disable", &cid]);
