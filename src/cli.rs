@@ -398,7 +398,12 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
         KeysCommand::Enable { id } => {
             let rec = store.enable_key(id).map_err(|e| e.to_string())?;
             let status = rec.status_at(now());
-            println!("key {} ({}) enabled; it is {}", rec.id, rec.prefix, status.label());
+            println!(
+                "key {} ({}) enabled; it is {}",
+                rec.id,
+                rec.prefix,
+                status.label()
+            );
         }
         KeysCommand::Roll { id, grace, json } => {
             // A grace that ends past 9999-12-31T23:59:59Z could be stored but never read back.

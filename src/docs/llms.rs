@@ -192,7 +192,12 @@ fn render_roles(out: &mut String) {
 ");
     for r in Role::ALL {
         let rights: Vec<String> = r.rights().map(|x| format!("`{x}`")).collect();
-        let _ = writeln!(out, "- `{r}`: {}. Rights: {}.", r.describe(), rights.join(", "));
+        let _ = writeln!(
+            out,
+            "- `{r}`: {}. Rights: {}.",
+            r.describe(),
+            rights.join(", ")
+        );
     }
     out.push('\n');
 }

@@ -526,7 +526,10 @@ fn every_session_operation_states_the_right_its_role_needs_and_who_has_it() {
             );
         }
     }
-    assert_eq!(permissions::roles_with(crate::domain::Right::Backup), "admin only");
+    assert_eq!(
+        permissions::roles_with(crate::domain::Right::Backup),
+        "admin only"
+    );
     assert_eq!(
         permissions::roles_with(crate::domain::Right::KeysOwn),
         "admin and member"
@@ -535,7 +538,10 @@ fn every_session_operation_states_the_right_its_role_needs_and_who_has_it() {
     let full = llms::full(doc, "http://x", &prefix);
     assert!(full.contains("**Roles**"));
     for role in Role::ALL {
-        assert!(full.contains(&format!("- `{role}`: {}", role.describe())), "{role}");
+        assert!(
+            full.contains(&format!("- `{role}`: {}", role.describe())),
+            "{role}"
+        );
     }
     assert!(full.contains("signed-in users need the right `keys:own`"));
     let index = llms::index(doc, "http://x", &prefix);

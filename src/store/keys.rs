@@ -462,7 +462,11 @@ impl Store {
                 rec.updated_at = at;
                 put_key(tx, &rec)?;
                 // audit: key.disabled / key.enabled (the activity log records them after the merge).
-                let event = if disable { "key.disabled" } else { "key.enabled" };
+                let event = if disable {
+                    "key.disabled"
+                } else {
+                    "key.enabled"
+                };
                 audit(tx, event, format!("key {}", rec.id))?;
                 Ok(rec)
             },

@@ -6,9 +6,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{
-    call, cheap_password_hash, expect, spawn_with, Options, Session, TestApp,
-};
+use crate::support::{call, cheap_password_hash, expect, spawn_with, Options, Session, TestApp};
 
 const PASSWORD: &str = "team-password-123";
 
@@ -113,10 +111,7 @@ async fn every_operation_answers_each_role_as_the_session_table_says() {
                     Some(right) => {
                         let description = op["description"].as_str().unwrap_or("");
                         if roles_with(description, &right).contains(role) {
-                            assert!(
-                                status != 403 && status != 401,
-                                "{what}: should be allowed"
-                            );
+                            assert!(status != 403 && status != 401, "{what}: should be allowed");
                         } else {
                             denied += 1;
                             assert_eq!(status, 403, "{what}: should be refused");
@@ -153,7 +148,13 @@ async fn members_see_and_manage_only_their_own_keys_capped_by_their_role() {
     // Without a list, a member's key gets what the role may grant, never domains:write.
     assert_eq!(
         own["permissions"],
-        json!(["links:read", "links:write", "domains:read", "links:import", "links:export"])
+        json!([
+            "links:read",
+            "links:write",
+            "domains:read",
+            "links:import",
+            "links:export"
+        ])
     );
     assert_eq!(own["created_by"], "mia");
     assert_eq!(theirs["permissions"].as_array().unwrap().len(), 6);
@@ -225,7 +226,11 @@ async fn members_see_and_manage_only_their_own_keys_capped_by_their_role() {
         );
     }
     let after = call(mia.get(&format!("/api/v1/api-keys/{own_id}")), 200).await;
-    assert_eq!(after["permissions"], json!(["links:read"]), "no partial write");
+    assert_eq!(
+        after["permissions"],
+        json!(["links:read"]),
+        "no partial write"
+    );
 
     // Viewers have no keys at all.
     let p = expect(
@@ -278,7 +283,8 @@ async fn a_disabled_key_is_refused_until_enabled_and_a_revoked_one_stays_revoked
     assert_eq!(current["denial"]["detail"], p["detail"]);
     // A disabled key cannot be rolled.
     call(
-        mia.post(&format!("/api/v1/api-keys/{id}/roll")).json(&json!({})),
+        mia.post(&format!("/api/v1/api-keys/{id}/roll"))
+            .json(&json!({})),
         409,
     )
     .await;
@@ -373,11 +379,14 @@ async fn a_disabled_key_is_refused_until_enabled_and_a_revoked_one_stays_revoked
         .as_array()
         .unwrap()
         .iter()
-        .find(|k| k["id"].to_string() == cid)
+        .find(|k| k["id"] == cli_key["id"])
         .unwrap()
         .clone();
     assert_eq!(row["status"], "disabled");
     let out = app.cli(&["keys", "enable", &cid]);
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("active"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("active"),
+        "{out:?}"
+    );
 }

@@ -68,8 +68,11 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
     let reason = b.wait_text("#domain-add-denied", "Your role").await;
     assert_eq!(reason, "Your role (member) cannot add domains.");
     assert_eq!(
-        b.eval("return document.getElementById('domain-add').disabled;", vec![])
-            .await,
+        b.eval(
+            "return document.getElementById('domain-add').disabled;",
+            vec![]
+        )
+        .await,
         json!(true)
     );
     b.goto("/ui/integrations/api-keys").await;
@@ -92,8 +95,11 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
         .text("#key-permissions")
         .await
         .contains("Your role (member) cannot grant it."));
-    assert_eq!(b.checked("#key-perm-domains-write").await, false);
-    assert_eq!(b.checked("#key-perm-full").await, true, "full = all she may grant");
+    assert!(!b.checked("#key-perm-domains-write").await);
+    assert!(
+        b.checked("#key-perm-full").await,
+        "full = all she may grant"
+    );
     b.assert_accessible("key dialog as member").await;
     b.click_button("#key-dialog", "Cancel").await;
     sign_out(&b).await;
@@ -104,7 +110,10 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
     b.wait_text("main h1", "Links").await;
     // textContent: the Integrations group is folded on this page.
     let nav = b
-        .eval("return document.querySelector('nav.sidebar').textContent;", vec![])
+        .eval(
+            "return document.querySelector('nav.sidebar').textContent;",
+            vec![],
+        )
         .await;
     let nav = nav.as_str().unwrap();
     assert!(!nav.contains("API Keys"), "{nav}");
@@ -113,7 +122,10 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
     assert!(why.contains("Your role (viewer) cannot create"), "{why}");
     b.goto("/ui/integrations/api-keys").await;
     let page = b.wait_text("body", "keys:own").await;
-    assert!(page.contains("Forbidden") && page.contains("viewer"), "{page}");
+    assert!(
+        page.contains("Forbidden") && page.contains("viewer"),
+        "{page}"
+    );
     sign_out(&b).await;
     let res = app
         .sign_in_as("vic", PASSWORD)
@@ -145,7 +157,11 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
             vec![],
         )
         .await;
-    assert_eq!(fit["scroll"], json!(0), "the keys table scrolls sideways: {fit}");
+    assert_eq!(
+        fit["scroll"],
+        json!(0),
+        "the keys table scrolls sideways: {fit}"
+    );
     assert_eq!(fit["outside"], json!([]), "actions past the window: {fit}");
     for label in ["Roll", "Revoke", "Delete"] {
         assert!(
@@ -153,7 +169,8 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
             "{fit}"
         );
     }
-    b.assert_page_hygiene("keys page as admin", 1280, "light").await;
+    b.assert_page_hygiene("keys page as admin", 1280, "light")
+        .await;
     b.assert_accessible("keys page as admin").await;
 
     // Disable from the table: asked in the modal, then the key says so and offers Enable.
@@ -176,6 +193,7 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
     b.resize(390, 844).await;
     b.goto("/ui/integrations/api-keys").await;
     keys_loaded(&b).await;
-    b.assert_page_hygiene("keys page as admin", 390, "light").await;
+    b.assert_page_hygiene("keys page as admin", 390, "light")
+        .await;
     b.close().await;
 }
