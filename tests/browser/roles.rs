@@ -106,6 +106,12 @@ async fn each_role_sees_what_it_may_use_and_the_keys_table_fits_at_1280() {
 
     // Viewer: no API Keys in the menu, and the page itself is a 403 naming the right.
     b.sign_in_as("vic", PASSWORD).await;
+    // Home: the steps a viewer cannot take say why instead of linking to a refusal.
+    b.goto("/ui/").await;
+    b.wait_text("main", "Your role (viewer) cannot create API keys.")
+        .await;
+    assert!(!b.exists("main a[href='/ui/integrations/api-keys']").await);
+    b.assert_accessible("home as viewer").await;
     b.goto("/ui/links").await;
     b.wait_text("main h1", "Links").await;
     // textContent: the Integrations group is folded on this page.
