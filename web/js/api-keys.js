@@ -79,7 +79,7 @@ function row(k) {
   const lastUsed = k.last_used_at ? `${fmtTime(k.last_used_at)}${k.last_used_ip ? " from " + k.last_used_ip : ""}` : el("span", { class: "muted", text: "Never" });
   // The prefix sits under the name: one column less, so the actions fit at 1280 px.
   return el("tr", { "data-id": String(k.id), "data-name": k.name, "data-prefix": k.prefix },
-    el("td", { "data-label": "Name", class: "wrap" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null,
+    el("td", { "data-label": "Name", class: "key-name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null,
       el("div", {}, el("code", { class: "key-prefix", title: "Key prefix", text: `${k.prefix}…` }))),
     el("td", { "data-label": "Domain scope", class: "wrap" }, scopeCell),
     el("td", { "data-label": "IP whitelist", class: "wrap" }, ips),
