@@ -423,6 +423,32 @@ async fn managed(
         .ok_or(ApiError::NotFound("API key"))
 }
 
+/// A key never holds a permission its creator's role lacks, whoever edits it: an admin
+/// widening a member's key gets 403 too. A creator no longer on the team caps nothing here
+/// (their keys are the team's to revoke or hand over).
+async fn creator_may_hold(
+    st: &web::Data<AppState>,
+    key: &KeyRecord,
+    wanted: Permissions,
+) -> Result<(), ApiError> {
+    let Some(creator) = key.created_by.clone() else {
+        return Ok(());
+    };
+    let st2 = st.clone();
+    let name = creator.clone();
+    let Some(rec) = blocking(move || Ok(st2.store.user(name.as_str())?)).await? else {
+        return Ok(());
+    };
+    match rec.role.lacks_any(wanted) {
+        None => Ok(()),
+        Some(p) => Err(ApiError::Forbidden(format!(
+            "this key was created by {creator}, whose role ({}) cannot hold the permission {p} ({}); leave it out",
+            rec.role,
+            p.describe()
+        ))),
+    }
+}
+
 async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiError> {
     let st2 = st.clone();
     let (k, u) = blocking(move || Ok(st2.store.key_with_usage(id)?))
@@ -505,7 +531,7 @@ pub async fn create(
 
 #[utoipa::path(put, path = "/api/v1/api-keys/{id}", tag = "API Keys",
     summary = "Update an API key",
-    description = "Change name, domain scope, IP whitelist, expiry, permissions or rate limit. The key value never changes (roll the key for a new value). Keys declared in the config file are read-only (409).",
+    description = "Change name, domain scope, IP whitelist, expiry, permissions or rate limit. The key value never changes (roll the key for a new value). A key never gets a permission that the caller's role or the role of the user who created it lacks (403 naming it). Keys declared in the config file are read-only (409).",
     params(("id" = u64, Path, description = "Key id")),
     request_body(content = UpdateApiKey, example = json!({"name": "Renamed key", "allow_all_ips": true, "expires_at": null})),
     security(("session" = [])),
@@ -513,7 +539,7 @@ pub async fn create(
         (status = 200, description = "Updated", body = ApiKeyView),
         (status = 400, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A permission the caller's role may not grant", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A permission the caller's role, or the key creator's, lacks", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
@@ -522,7 +548,7 @@ pub async fn update(
     id: web::Path<KeyId>,
     body: Json<UpdateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    managed(&user, &st, *id).await?;
+    let (rec, _) = managed(&user, &st, *id).await?;
     let b = body.0;
     let mut errs = Errors::default();
     let at = now();
@@ -548,6 +574,7 @@ pub async fn update(
     errs.finish()?;
     if let Some(p) = patch.permissions {
         user.may_grant(p)?;
+        creator_may_hold(&st, &rec, p).await?;
     }
     let id = *id;
     let st2 = st.clone();

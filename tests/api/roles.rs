@@ -231,6 +231,22 @@ async fn members_see_and_manage_only_their_own_keys_capped_by_their_role() {
         json!(["links:read"]),
         "no partial write"
     );
+    // Not even an admin widens a member's key past her role.
+    let p = expect(
+        admin
+            .put(&format!("/api/v1/api-keys/{own_id}"))
+            .json(&json!({"permissions": ["links:read", "domains:write"]}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("mia") && detail.contains("member") && detail.contains("domains:write"),
+        "{detail}"
+    );
 
     // Viewers have no keys at all.
     let p = expect(
