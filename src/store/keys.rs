@@ -638,6 +638,50 @@ mod tests {
     }
 
     #[test]
+    fn disabling_reaches_the_index_at_once_and_revoking_is_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (plain, digest) =
+            crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default()).unwrap();
+        let rec = store
+            .create_key(
+                KeySpec::named(KeyName::parse("k").unwrap()),
+                plain.display_prefix(),
+                digest,
+                Source::Api,
+            )
+            .unwrap();
+        let usable = || store.keys.get(&digest).unwrap().usable_at(now());
+        assert_eq!(
+            store.disable_key(rec.id).unwrap().status,
+            KeyStatus::Disabled
+        );
+        assert_eq!(usable(), Err(crate::keys::KeyFailure::Disabled));
+        // Past its expiry a disabled key still reads disabled; the clock judges it on enable.
+        assert_eq!(
+            KeyStatus::Disabled.at(
+                super::super::records::KeyEnds {
+                    expires_at: Some(now()),
+                    rotated_at: None
+                },
+                now().plus_secs(5)
+            ),
+            KeyStatus::Disabled
+        );
+        assert_eq!(store.enable_key(rec.id).unwrap().status, KeyStatus::Active);
+        assert_eq!(usable(), Ok(()));
+        store.revoke_key(rec.id).unwrap();
+        for e in [store.disable_key(rec.id), store.enable_key(rec.id)] {
+            assert!(matches!(e, Err(StoreError::Conflict(m)) if m.contains("revoked")));
+        }
+        assert_eq!(usable(), Err(crate::keys::KeyFailure::Revoked));
+        let audit = store.audit_events().unwrap();
+        for event in ["key.disabled", "key.enabled"] {
+            assert!(audit.iter().any(|a| a.event == event), "{event}");
+        }
+    }
+
+    #[test]
     fn the_sweeper_marks_expired_keys_and_records_an_audit_event() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
