@@ -138,6 +138,10 @@ enum KeysCommand {
     },
     /// Revoke a key by id
     Revoke { id: u64 },
+    /// Disable a key by id: it is refused (401 "disabled") until enabled again
+    Disable { id: u64 },
+    /// Enable a disabled key by id
+    Enable { id: u64 },
     /// Issue a new key with the same settings; the old one keeps working for the grace period
     Roll {
         id: u64,
@@ -409,6 +413,20 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
         KeysCommand::Revoke { id } => {
             let rec = store.revoke_key(id).map_err(|e| e.to_string())?;
             println!("key {} ({}) revoked", rec.id, rec.prefix);
+        }
+        KeysCommand::Disable { id } => {
+            let rec = store.disable_key(id).map_err(|e| e.to_string())?;
+            println!("key {} ({}) disabled", rec.id, rec.prefix);
+        }
+        KeysCommand::Enable { id } => {
+            let rec = store.enable_key(id).map_err(|e| e.to_string())?;
+            let status = rec.status_at(now());
+            println!(
+                "key {} ({}) enabled; it is {}",
+                rec.id,
+                rec.prefix,
+                status.label()
+            );
         }
         KeysCommand::Roll { id, grace, json } => {
             // A grace that ends past 9999-12-31T23:59:59Z could be stored but never read back.

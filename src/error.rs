@@ -100,6 +100,9 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     ProblemType { slug: "unauthenticated/rotated", status: 401, title: "Rotated API key",
         meaning: "The key was rolled: a new key replaced it, and the grace period in which both worked has ended.",
         remedy: "Use the new key that the roll returned." },
+    ProblemType { slug: "unauthenticated/disabled", status: 401, title: "Disabled API key",
+        meaning: "The key was disabled by someone who manages it; unlike a revoked key it can be enabled again.",
+        remedy: "Ask whoever manages the key to enable it (`POST /api/v1/api-keys/{id}/enable`), or use another key." },
     ProblemType { slug: "unauthenticated/session", status: 401, title: "Session ended",
         meaning: "The session cookie belongs to a session that has expired or was signed out.",
         remedy: "Sign in again." },
@@ -517,6 +520,7 @@ mod tests {
             AuthFailure::Key(KeyFailure::Unknown),
             AuthFailure::Key(KeyFailure::Revoked),
             AuthFailure::Key(KeyFailure::Expired),
+            AuthFailure::Key(KeyFailure::Disabled),
             AuthFailure::Key(rotated),
         ] {
             errors.push(ApiError::Unauthenticated(why));

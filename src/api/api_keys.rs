@@ -35,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(super::resource!("/api-keys/{id}/revoke").route(web::post().to(revoke)))
     .service(super::resource!("/api-keys/{id}/roll").route(web::post().to(roll)))
     .service(super::resource!("/api-keys/{id}/requests").route(web::get().to(requests)))
+    .service(super::resource!("/api-keys/{id}/disable").route(web::post().to(disable)))
+    .service(super::resource!("/api-keys/{id}/enable").route(web::post().to(enable)))
     .service(super::resource!("/keys/current").route(web::get().to(current)));
 }
 
@@ -335,10 +337,10 @@ impl From<Quota> for RateLimitState {
 /// Why a key is refused: the status and problem detail another endpoint would answer with.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DenialView {
-    /// 401 (revoked, expired, rotated), 403 (IP) or 429 (rate limit).
+    /// 401 (revoked, expired, rotated, disabled), 403 (IP) or 429 (rate limit).
     #[schema(example = 403)]
     pub status: u16,
-    /// `revoked`, `expired`, `rotated`, `ip` or `rate_limit`.
+    /// `revoked`, `expired`, `rotated`, `disabled`, `ip` or `rate_limit`.
     #[schema(example = "ip")]
     pub reason: &'static str,
     #[schema(
@@ -375,7 +377,7 @@ impl From<KeyRequestRecord> for KeyRequestView {
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "API Keys",
     summary = "List API keys",
-    description = "Every key, newest first, with its scope, whitelist, expiry, status and last use. Never the key itself.",
+    description = "The keys the caller manages, newest first, with their scope, whitelist, expiry, status, maker (`created_by`) and last use: every key for a role with `keys:all` (admins), otherwise only the keys the caller created. Never the key itself.",
     params(PageQuery),
     security(("session" = [])),
     responses(
@@ -384,13 +386,14 @@ impl From<KeyRequestRecord> for KeyRequestView {
         (status = 403, description = "Called with an API key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
     let st2 = st.clone();
-    let all = blocking(move || Ok(st2.store.keys_with_usage()?)).await?;
+    let mut all = blocking(move || Ok(st2.store.keys_with_usage()?)).await?;
+    all.retain(|(k, _)| user.may_manage_key(k));
     let total = all.len();
     let items = all
         .into_iter()
@@ -404,6 +407,46 @@ pub async fn list(
         limit,
         offset,
     }))
+}
+
+/// The key `id` if `user` manages it (`SessionUser::may_manage_key`); someone else's key is
+/// "no such key", exactly like a missing one. Every handler of one key starts here.
+async fn managed(
+    user: &SessionUser,
+    st: &web::Data<AppState>,
+    id: KeyId,
+) -> Result<(KeyRecord, KeyUsage), ApiError> {
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.key_with_usage(id)?))
+        .await?
+        .filter(|(k, _)| user.may_manage_key(k))
+        .ok_or(ApiError::NotFound("API key"))
+}
+
+/// A key never holds a permission its creator's role lacks, whoever edits it: an admin
+/// widening a member's key gets 403 too. A creator no longer on the team caps nothing here
+/// (their keys are the team's to revoke or hand over).
+async fn creator_may_hold(
+    st: &web::Data<AppState>,
+    key: &KeyRecord,
+    wanted: Permissions,
+) -> Result<(), ApiError> {
+    let Some(creator) = key.created_by.clone() else {
+        return Ok(());
+    };
+    let st2 = st.clone();
+    let name = creator.clone();
+    let Some(rec) = blocking(move || Ok(st2.store.user(name.as_str())?)).await? else {
+        return Ok(());
+    };
+    match rec.role.lacks_any(wanted) {
+        None => Ok(()),
+        Some(p) => Err(ApiError::Forbidden(format!(
+            "this key was created by {creator}, whose role ({}) cannot hold the permission {p} ({}); leave it out",
+            rec.role,
+            p.describe()
+        ))),
+    }
 }
 
 async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiError> {
@@ -424,22 +467,24 @@ async fn load(st: &web::Data<AppState>, id: KeyId) -> Result<ApiKeyView, ApiErro
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn show(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load(&st, *id).await?))
+    let (k, u) = managed(&user, &st, *id).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyView::new(&st, k, u)))
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "API Keys",
     summary = "Create an API key",
-    description = "Creates a key scoped by domain, IP whitelist and expiry, with its permissions (default: all) and an optional rate limit. The answer carries the key in `key`: the only time it is ever shown.",
+    description = "Creates a key scoped by domain, IP whitelist and expiry, with its permissions and an optional rate limit. A key never gets a permission its creator's role lacks: asking for one answers 403 naming it and the role, and without `permissions` the key gets every permission the role may grant (all of them for admins). The answer carries the key in `key`: the only time it is ever shown.",
     request_body(content = CreateApiKey, example = json!({"name": "Production API Key", "domains": ["go.example.com"], "allow_all_ips": false, "ip_whitelist": ["192.168.1.1"], "expires_at": "2027-01-31T23:59:00Z", "permissions": ["links:read", "links:write"], "rate_limit_per_minute": 600})),
     security(("session" = [])),
     responses(
         (status = 201, description = "Created; `key` is shown only here", body = CreatedApiKey),
         (status = 400, description = "Invalid field: empty whitelist with allow_all_ips false, bad IP/CIDR, past expiry, unknown domain, unknown or no permission, rate limit out of range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A permission the caller's role may not grant", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     user: SessionUser,
@@ -447,6 +492,7 @@ pub async fn create(
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
+    let asked = b.permissions.is_some();
     let spec = KeyDraft {
         name: b.name,
         domains: b.domains.unwrap_or_default(),
@@ -457,8 +503,16 @@ pub async fn create(
         rate_limit_per_minute: b.rate_limit_per_minute,
     }
     .validate(&st.store.catalog, now())?;
+    // Without a list the key gets what the creator's role may grant, not everything.
+    let permissions = if asked {
+        user.may_grant(spec.permissions)?;
+        spec.permissions
+    } else {
+        user.role.grantable_set()
+    };
     let spec = KeySpec {
         created_by: Some(user.username),
+        permissions,
         ..spec
     };
     let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
@@ -477,7 +531,7 @@ pub async fn create(
 
 #[utoipa::path(put, path = "/api/v1/api-keys/{id}", tag = "API Keys",
     summary = "Update an API key",
-    description = "Change name, domain scope, IP whitelist, expiry, permissions or rate limit. The key value never changes (roll the key for a new value). Keys declared in the config file are read-only (409).",
+    description = "Change name, domain scope, IP whitelist, expiry, permissions or rate limit. The key value never changes (roll the key for a new value). A key never gets a permission that the caller's role or the role of the user who created it lacks (403 naming it). Keys declared in the config file are read-only (409).",
     params(("id" = u64, Path, description = "Key id")),
     request_body(content = UpdateApiKey, example = json!({"name": "Renamed key", "allow_all_ips": true, "expires_at": null})),
     security(("session" = [])),
@@ -485,14 +539,16 @@ pub async fn create(
         (status = 200, description = "Updated", body = ApiKeyView),
         (status = 400, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A permission the caller's role, or the key creator's, lacks", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
     body: Json<UpdateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
+    let (rec, _) = managed(&user, &st, *id).await?;
     let b = body.0;
     let mut errs = Errors::default();
     let at = now();
@@ -516,6 +572,10 @@ pub async fn update(
             .map(|r| r.and_then(|n| errs.take(PerMinute::parse("rate_limit_per_minute", n)))),
     };
     errs.finish()?;
+    if let Some(p) = patch.permissions {
+        user.may_grant(p)?;
+        creator_may_hold(&st, &rec, p).await?;
+    }
     let id = *id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.update_key(id, patch)?)).await?;
@@ -533,11 +593,11 @@ pub async fn update(
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = *id;
+    let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.revoke_key(id)?)).await?;
     tracing::info!(key = id, "API key revoked");
@@ -557,11 +617,12 @@ pub async fn revoke(
         (status = 409, description = "Declared in the config file, not active, or already rolled", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn roll(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
     body: Json<RollApiKey>,
 ) -> Result<HttpResponse, ApiError> {
+    managed(&user, &st, *id).await?;
     let at = now();
     let until = match body.0.old_key_expires_at {
         Some(raw) => parse_rfc3339(&raw, "old_key_expires_at")?,
@@ -626,11 +687,11 @@ pub async fn check(
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = *id;
+    let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
     blocking(move || Ok(st2.store.delete_key(id)?)).await?;
     tracing::info!(key = id, "API key deleted");
@@ -647,21 +708,15 @@ pub async fn delete(
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn requests(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = q.resolve()?;
-    let id = *id;
+    let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
-    let (page, total) = blocking(move || {
-        st2.store
-            .key_with_usage(id)?
-            .ok_or(ApiError::NotFound("API key"))?;
-        Ok(st2.store.key_requests(id, offset, limit)?)
-    })
-    .await?;
+    let (page, total) = blocking(move || Ok(st2.store.key_requests(id, offset, limit)?)).await?;
     let items: Vec<KeyRequestView> = page.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(ListOf {
         items,
@@ -669,6 +724,50 @@ pub async fn requests(
         limit,
         offset,
     }))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "API Keys",
+    summary = "Disable an API key",
+    description = "Switches the key off until it is enabled again: from the very next request it gets 401 saying it is disabled, and `GET /api/v1/keys/current` says so in `denial`. Unlike revoking, this can be undone. Only an active key can be disabled (disabling a disabled key changes nothing); keys declared in the config file are read-only.",
+    params(("id" = u64, Path, description = "Key id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Disabled", body = ApiKeyView),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declared in the config file, or revoked, expired or rotated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn disable(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = managed(&user, &st, *id).await?.0.id;
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.disable_key(id)?)).await?;
+    tracing::info!(key = id, "API key disabled");
+    Ok(HttpResponse::Ok().json(load(&st, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "API Keys",
+    summary = "Enable a disabled API key",
+    description = "Makes a disabled key work again from the very next request, unless it expired or its roll's grace period ended meanwhile (then its status says so). A revoked key stays revoked (409); enabling an active key changes nothing; keys declared in the config file are read-only.",
+    params(("id" = u64, Path, description = "Key id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Enabled", body = ApiKeyView),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declared in the config file, or revoked, expired or rotated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enable(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = managed(&user, &st, *id).await?.0.id;
+    let st2 = st.clone();
+    blocking(move || Ok(st2.store.enable_key(id)?)).await?;
+    tracing::info!(key = id, "API key enabled");
+    Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/current", tag = "Keys",

@@ -32,13 +32,13 @@ use serde::Deserialize;
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
 use crate::config::Config;
-use crate::domain::{now, Device, Right, Role, Timestamp, Username};
+use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
 use crate::limiter::{Failures, Quota};
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
-use crate::store::records::{DomainId, KeyId};
+use crate::store::records::{DomainId, KeyId, KeyRecord};
 
 /// A caller authenticated by an API key.
 #[derive(Clone)]
@@ -55,6 +55,28 @@ pub struct SessionUser {
     pub role: Role,
     pub csrf_token: String,
     pub session_digest: [u8; 32],
+}
+
+impl SessionUser {
+    /// Whether this user may see and manage `key`: every key with `keys:all`, otherwise only
+    /// the keys they created. The one rule of key ownership; the key handlers answer a key
+    /// that fails it exactly like a missing one (404), so its existence is not revealed.
+    pub fn may_manage_key(&self, key: &KeyRecord) -> bool {
+        self.role.may(Right::KeysAll) || key.created_by.as_ref() == Some(&self.username)
+    }
+
+    /// A key never gets a permission its creator's role lacks: 403 naming the first such
+    /// permission and the role.
+    pub fn may_grant(&self, wanted: Permissions) -> Result<(), ApiError> {
+        match self.role.lacks_any(wanted) {
+            None => Ok(()),
+            Some(p) => Err(ApiError::Forbidden(format!(
+                "your role ({}) cannot give an API key the permission {p} ({}); leave it out, or ask an admin",
+                self.role,
+                p.describe()
+            ))),
+        }
+    }
 }
 
 /// Either kind of caller, for the resources both may use.

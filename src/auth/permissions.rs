@@ -115,6 +115,8 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("POST", "/api/v1/api-keys/{id}/revoke", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/{id}/roll", Right::KeysOwn),
     ("GET", "/api/v1/api-keys/{id}/requests", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys/{id}/disable", Right::KeysOwn),
+    ("POST", "/api/v1/api-keys/{id}/enable", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/check", Right::Playground),
     ("GET", "/api/v1/playground/history", Right::Playground),
     ("POST", "/api/v1/playground/history", Right::Playground),

@@ -19,7 +19,7 @@ use super::openapi::{
     compact, example_of, flatten_fields, op_tag, operations, parameters, resolve, security_names,
     security_roles, str_of, synth, tag_order, type_name, Operation,
 };
-use crate::domain::{KeyPrefix, Permission};
+use crate::domain::{KeyPrefix, Permission, Role};
 use crate::keys::{scanner_regex, CHECKSUM_RULE};
 
 /// `/api/llms.txt`: title, summary, a short orientation, then sections of links.
@@ -30,6 +30,8 @@ pub fn index(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
         out,
         "Authenticate with an API key in the header `Authorization: Bearer <key>` (keys look like `{prefix}_` followed by 50 letters and digits; each carries permissions, a domain scope, an IP rule and an optional rate limit), or with the session cookie of a signed-in user. Every error is `application/problem+json`; its `type` is a URL whose page says what to do. The full reference, with every parameter, field, response and a curl example per operation, is {base}/api/llms-full.txt."
     );
+    out.push('\n');
+    let _ = writeln!(out, "{}", roles_sentence());
     out.push('\n');
     render_links(&mut out, doc, base);
     out
@@ -45,6 +47,7 @@ pub fn full(doc: &Value, base_url: &str, prefix: &KeyPrefix) -> String {
     );
     out.push('\n');
     render_auth(&mut out, doc);
+    render_roles(&mut out);
     render_key_format(&mut out, prefix);
     render_errors(&mut out, doc);
     let ops = operations(doc);
@@ -170,6 +173,35 @@ fn render_auth(out: &mut String, doc: &Value) {
     out.push_str("\nA key may have a rate limit in requests per minute. Answers to such a key carry `RateLimit-Policy: 60;w=60` and `RateLimit: limit=60, remaining=12, reset=34` (draft-ietf-httpapi-ratelimit-headers-07); past the limit the answer is 429 with `Retry-After`. `GET /api/v1/keys/current` says, for the key sent, the client IP the server saw, whether it passes the key's IP rule, the permissions, the rate-limit state and why the key would be refused (`denial`).\n\n");
 }
 
+/// The roles in one sentence, for the index.
+fn roles_sentence() -> String {
+    let roles: Vec<String> = Role::ALL
+        .into_iter()
+        .map(|r| format!("`{r}` ({})", r.describe()))
+        .collect();
+    format!(
+        "Signed-in users have one role each: {}. Each endpoint names the right a role needs; an API key never gets a permission its creator's role lacks.",
+        roles.join("; ")
+    )
+}
+
+/// "Roles": what each role may do, from the one table (`Role::rights`).
+fn render_roles(out: &mut String) {
+    heading(out, "Roles");
+    out.push_str("A signed-in user has one role. Each endpoint a session is checked on names the right it needs and the roles that have it; a session without it gets 403 naming the right. An API key never gets a permission its creator's role lacks, and a member sees and manages only the keys they created (another's key answers 404).
+");
+    for r in Role::ALL {
+        let rights: Vec<String> = r.rights().map(|x| format!("`{x}`")).collect();
+        let _ = writeln!(
+            out,
+            "- `{r}`: {}. Rights: {}.",
+            r.describe(),
+            rights.join(", ")
+        );
+    }
+    out.push('\n');
+}
+
 /// The key format, for secret scanners: the pattern, the checksum rule, rules to paste.
 fn render_key_format(out: &mut String, prefix: &KeyPrefix) {
     let regex = scanner_regex(prefix);
@@ -251,11 +283,14 @@ fn scheme_how(scheme: &Value) -> String {
 }
 
 fn auth_line(doc: &Value, op: &Value) -> String {
-    let line = auth_schemes(doc, op);
-    match security_roles(op, "api_key").first() {
-        Some(p) => format!("{line}; API keys need the permission `{p}`"),
-        None => line,
+    let mut line = auth_schemes(doc, op);
+    if let Some(p) = security_roles(op, "api_key").first() {
+        let _ = write!(line, "; API keys need the permission `{p}`");
     }
+    if let Some(r) = security_roles(op, "session").first() {
+        let _ = write!(line, "; signed-in users need the right `{r}`");
+    }
+    line
 }
 
 fn auth_schemes(doc: &Value, op: &Value) -> String {

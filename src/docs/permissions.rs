@@ -4,10 +4,18 @@
 //! `api_key` security requirement (`[{"api_key": ["links:read"]}, {"session": []}]`), and into
 //! the description in words. Answers to key callers carry the rate-limit headers, so they are
 //! documented on each of them.
+//!
+//! Likewise each operation a session is checked on states the right a signed-in user's role
+//! needs (`auth::permissions::SESSION_ROUTES`) and which roles have it (`Role::may`): as the
+//! role of the `session` requirement and in the description.
 
 use serde_json::{json, Value};
 
-use crate::auth::permissions::{Needs, ROUTES};
+use crate::auth::permissions::{Needs, ROUTES, SESSION_ROUTES};
+use crate::domain::{Right, Role};
+
+/// The security scheme of signed-in users (`docs::Security`).
+pub const SESSION_SCHEME: &str = "session";
 
 /// The security scheme of API keys (`docs::Security`).
 pub const KEY_SCHEME: &str = "api_key";
@@ -21,6 +29,12 @@ pub fn fill(doc: &mut Value) {
             continue;
         };
         for (method, op) in item.iter_mut() {
+            if let Some((_, _, right)) = SESSION_ROUTES
+                .iter()
+                .find(|(m, p, _)| p == path && m.eq_ignore_ascii_case(method))
+            {
+                state_session_right(op, *right);
+            }
             let Some(route) = ROUTES
                 .iter()
                 .find(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
@@ -30,6 +44,50 @@ pub fn fill(doc: &mut Value) {
             state_permission(op, route.needs);
             document_rate_limit_headers(op);
         }
+    }
+}
+
+/// The roles that have `right`, in words: "admin and member".
+pub fn roles_with(right: Right) -> String {
+    let names: Vec<&str> = Role::ALL
+        .into_iter()
+        .filter(|r| r.may(right))
+        .map(Role::as_str)
+        .collect();
+    match names.as_slice() {
+        [] => "no role".to_owned(),
+        [one] => format!("{one} only"),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The sentence a session operation's description ends with.
+pub fn session_sentence(right: Right) -> String {
+    format!(
+        "Signed-in users need the right `{right}` ({}), which {} have; other roles get 403 naming it.",
+        right.describe(),
+        roles_with(right)
+    )
+}
+
+fn state_session_right(op: &mut Value, right: Right) {
+    if let Some(reqs) = op.get_mut("security").and_then(Value::as_array_mut) {
+        for req in reqs {
+            if let Some(roles) = req.get_mut(SESSION_SCHEME) {
+                *roles = json!([right.as_str()]);
+            }
+        }
+    }
+    append_description(op, &session_sentence(right));
+}
+
+fn append_description(op: &mut Value, sentence: &str) {
+    if let Some(o) = op.as_object_mut() {
+        let text = match o.get("description").and_then(Value::as_str) {
+            Some(d) if !d.is_empty() => format!("{d} {sentence}"),
+            _ => sentence.to_owned(),
+        };
+        o.insert("description".into(), Value::String(text));
     }
 }
 
@@ -47,13 +105,7 @@ fn state_permission(op: &mut Value, needs: Needs) {
             format!("API keys need the permission `{p}` ({}).", p.describe())
         }
     };
-    if let Some(o) = op.as_object_mut() {
-        let text = match o.get("description").and_then(Value::as_str) {
-            Some(d) if !d.is_empty() => format!("{d} {sentence}"),
-            _ => sentence,
-        };
-        o.insert("description".into(), Value::String(text));
-    }
+    append_description(op, &sentence);
 }
 
 fn document_rate_limit_headers(op: &mut Value) {

@@ -483,3 +483,67 @@ fn error_responses_have_their_own_examples_and_headers() {
     let export = &doc["paths"]["/api/v1/links/export"]["get"]["responses"]["200"];
     assert!(export["headers"].get("Content-Disposition").is_some());
 }
+
+/// The session table and the document agree: every row is a documented operation that
+/// accepts a session, states the row's right as the `session` role and names the roles that
+/// have it (from `Role::may`); LLM.txt carries the roles.
+#[test]
+fn every_session_operation_states_the_right_its_role_needs_and_who_has_it() {
+    use crate::auth::permissions::SESSION_ROUTES;
+    use crate::domain::Role;
+    let doc = openapi_value();
+    let ops = openapi::operations(doc);
+    for (method, path, right) in SESSION_ROUTES {
+        let o = ops
+            .iter()
+            .find(|o| o.path == *path && o.method.eq_ignore_ascii_case(method))
+            .unwrap_or_else(|| panic!("{method} {path} is in SESSION_ROUTES but not documented"));
+        assert_eq!(
+            openapi::security_roles(o.op, permissions::SESSION_SCHEME),
+            [right.as_str()],
+            "{method} {path}"
+        );
+        let description = openapi::str_of(o.op, "description").unwrap_or("");
+        assert!(
+            description.contains(&permissions::session_sentence(*right)),
+            "{method} {path}: {description}"
+        );
+        for role in Role::ALL {
+            let named = permissions::roles_with(*right).contains(role.as_str());
+            assert_eq!(named, role.may(*right), "{method} {path} {role}");
+        }
+    }
+    // An operation that states a session right has a row: the document never invents one.
+    for o in &ops {
+        if let Some(r) = openapi::security_roles(o.op, permissions::SESSION_SCHEME).first() {
+            assert!(
+                SESSION_ROUTES.iter().any(|(m, p, right)| *p == o.path
+                    && m.eq_ignore_ascii_case(o.method)
+                    && right.as_str() == *r),
+                "{} {} states {r} without a row",
+                o.method,
+                o.path
+            );
+        }
+    }
+    assert_eq!(
+        permissions::roles_with(crate::domain::Right::Backup),
+        "admin only"
+    );
+    assert_eq!(
+        permissions::roles_with(crate::domain::Right::KeysOwn),
+        "admin and member"
+    );
+    let prefix = crate::domain::KeyPrefix::default();
+    let full = llms::full(doc, "http://x", &prefix);
+    assert!(full.contains("**Roles**"));
+    for role in Role::ALL {
+        assert!(
+            full.contains(&format!("- `{role}`: {}", role.describe())),
+            "{role}"
+        );
+    }
+    assert!(full.contains("signed-in users need the right `keys:own`"));
+    let index = llms::index(doc, "http://x", &prefix);
+    assert!(index.contains("`viewer` ("), "{index}");
+}

@@ -130,6 +130,12 @@ impl Permissions {
     }
 }
 
+impl FromIterator<Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        Self(iter.into_iter().fold(0, |bits, p| bits | p.bit()))
+    }
+}
+
 /// The rule every key's permissions follow.
 pub const NEED_ONE_PERMISSION: &str = "must list at least one permission";
 

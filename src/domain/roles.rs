@@ -171,6 +171,11 @@ impl Role {
             .filter(move |p| self.may(Right::of_permission(*p)))
     }
 
+    /// What a key made by this role gets when its permissions are not given.
+    pub fn grantable_set(self) -> Permissions {
+        self.grantable().collect()
+    }
+
     /// The first permission in `wanted` this role may not hand out, if any.
     pub fn lacks_any(self, wanted: Permissions) -> Option<Permission> {
         wanted.iter().find(|p| !self.may(Right::of_permission(*p)))

@@ -36,6 +36,8 @@ pub enum KeyFailure {
     Rotated {
         at: Timestamp,
     },
+    /// Switched off by a user; enabling it makes it work again.
+    Disabled,
 }
 
 impl KeyFailure {
@@ -48,6 +50,7 @@ impl KeyFailure {
             Self::Revoked => "revoked",
             Self::Expired => "expired",
             Self::Rotated { .. } => "rotated",
+            Self::Disabled => "disabled",
         }
     }
 
@@ -64,6 +67,10 @@ impl KeyFailure {
                 "the API key was rotated: it was replaced by a new key and stopped working at {at}; use the new key"
             )
             .into(),
+            Self::Disabled => {
+                "the API key is disabled: it works again once someone who manages it enables it"
+                    .into()
+            }
         }
     }
 

@@ -92,6 +92,7 @@ impl KeyEntry {
             KeyStatus::Rotated => Err(KeyFailure::Rotated {
                 at: self.ends.rotated_at.unwrap_or(now),
             }),
+            KeyStatus::Disabled => Err(KeyFailure::Disabled),
         }
     }
 
@@ -233,7 +234,7 @@ impl KeyIndex {
 
     /// Keys by status (in the order of `KeyStatus::ALL`), judging expiry and rotation by the
     /// clock.
-    pub fn counts_by_status(&self, now: Timestamp) -> [(KeyStatus, u64); 4] {
+    pub fn counts_by_status(&self, now: Timestamp) -> [(KeyStatus, u64); KeyStatus::ALL.len()] {
         let map = self
             .by_digest
             .read()

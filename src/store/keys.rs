@@ -421,6 +421,59 @@ impl Store {
         )
     }
 
+    /// Switch a key off until it is enabled again: it answers 401 "disabled" from the very next
+    /// request (the index is updated under the write lock, like a revoke). Only a key that
+    /// works can be disabled; disabling a disabled key changes nothing.
+    pub fn disable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, true)
+    }
+
+    /// Switch a disabled key back on. It is active again unless it expired or its roll's grace
+    /// period ended meanwhile (`KeyStatus::at` judges that); a revoked key stays revoked (409).
+    pub fn enable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, false)
+    }
+
+    fn set_disabled(&self, id: KeyId, disable: bool) -> Result<KeyRecord, StoreError> {
+        self.write(
+            |tx| {
+                let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
+                read_only(&rec)?;
+                let at = now();
+                let (from, to) = if disable {
+                    (KeyStatus::Active, KeyStatus::Disabled)
+                } else {
+                    (KeyStatus::Disabled, KeyStatus::Active)
+                };
+                let current = rec.status_at(at);
+                if current == to {
+                    return Ok(rec);
+                }
+                if current != from {
+                    let what = if disable { "disabled" } else { "enabled" };
+                    let only = if disable { "an active" } else { "a disabled" };
+                    return Err(StoreError::Conflict(format!(
+                        "only {only} key can be {what}; this one is {}",
+                        current.label()
+                    )));
+                }
+                // Enabling hands the key back to the clock: past its expiry it reads expired.
+                rec.status = to.at(rec.ends(), at);
+                rec.updated_at = at;
+                put_key(tx, &rec)?;
+                // audit: key.disabled / key.enabled (the activity log records them after the merge).
+                let event = if disable {
+                    "key.disabled"
+                } else {
+                    "key.enabled"
+                };
+                audit(tx, event, format!("key {}", rec.id))?;
+                Ok(rec)
+            },
+            |rec| self.keys.upsert(rec),
+        )
+    }
+
     pub fn delete_key(&self, id: KeyId) -> Result<(), StoreError> {
         let rec = self.write(
             |tx| {
@@ -582,6 +635,50 @@ mod tests {
         let e = store.revoke_key(1).unwrap_err().to_string();
         assert!(e.contains("api_keys_v1 record 1"), "{e}");
         assert!(store.expire_keys(now()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn disabling_reaches_the_index_at_once_and_revoking_is_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (plain, digest) =
+            crate::keys::issue(&ring::rand::SystemRandom::new(), &KeyPrefix::default()).unwrap();
+        let rec = store
+            .create_key(
+                KeySpec::named(KeyName::parse("k").unwrap()),
+                plain.display_prefix(),
+                digest,
+                Source::Api,
+            )
+            .unwrap();
+        let usable = || store.keys.get(&digest).unwrap().usable_at(now());
+        assert_eq!(
+            store.disable_key(rec.id).unwrap().status,
+            KeyStatus::Disabled
+        );
+        assert_eq!(usable(), Err(crate::keys::KeyFailure::Disabled));
+        // Past its expiry a disabled key still reads disabled; the clock judges it on enable.
+        assert_eq!(
+            KeyStatus::Disabled.at(
+                super::super::records::KeyEnds {
+                    expires_at: Some(now()),
+                    rotated_at: None
+                },
+                now().plus_secs(5)
+            ),
+            KeyStatus::Disabled
+        );
+        assert_eq!(store.enable_key(rec.id).unwrap().status, KeyStatus::Active);
+        assert_eq!(usable(), Ok(()));
+        store.revoke_key(rec.id).unwrap();
+        for e in [store.disable_key(rec.id), store.enable_key(rec.id)] {
+            assert!(matches!(e, Err(StoreError::Conflict(m)) if m.contains("revoked")));
+        }
+        assert_eq!(usable(), Err(crate::keys::KeyFailure::Revoked));
+        let audit = store.audit_events().unwrap();
+        for event in ["key.disabled", "key.enabled"] {
+            assert!(audit.iter().any(|a| a.event == event), "{event}");
+        }
     }
 
     #[test]

@@ -262,6 +262,10 @@ pub enum KeyStatus {
     Expired,
     /// Rolled, and its grace period is over: the key that replaced it works instead.
     Rotated,
+    /// Switched off by a user until they enable it again (revoking stays permanent). Last, so
+    /// the older statuses keep their stored names; an older build that meets it skips the key
+    /// (`decode_or_skip`), so it never works where it should not.
+    Disabled,
 }
 
 /// When an active key stops working by the clock: its expiry, and the end of the grace period
@@ -274,11 +278,18 @@ pub struct KeyEnds {
 
 impl KeyStatus {
     /// Every status, in the order `counts_by_status` and `/metrics` list them.
-    pub const ALL: [Self; 4] = [Self::Active, Self::Revoked, Self::Expired, Self::Rotated];
+    pub const ALL: [Self; 5] = [
+        Self::Active,
+        Self::Revoked,
+        Self::Expired,
+        Self::Rotated,
+        Self::Disabled,
+    ];
 
     /// The status a key has at `now`: an active key past its expiry is expired, and past the
     /// end of its rotation grace period rotated (whichever came first), whether or not the
-    /// sweeper has marked it yet. The one place that decides it.
+    /// sweeper has marked it yet. The one place that decides it. Any other status stays: a
+    /// disabled key reads `disabled` (past its expiry too) until it is enabled or revoked.
     pub fn at(self, ends: KeyEnds, now: Timestamp) -> Self {
         if self != Self::Active {
             return self;
@@ -298,6 +309,7 @@ impl KeyStatus {
             Self::Revoked => "revoked",
             Self::Expired => "expired",
             Self::Rotated => "rotated",
+            Self::Disabled => "disabled",
         }
     }
 }

@@ -1,7 +1,8 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::assets::asset_url;
-use crate::domain::{Right, Role};
+use crate::auth::SessionUser;
+use crate::domain::Right;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Nav {
@@ -44,16 +45,18 @@ fn head_links() -> Markup {
 
 /// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
 /// Integration), the shell's script (menu button on narrow screens, local times), the page's
-/// script, and the CSRF token for `fetch` calls.
+/// script, and the CSRF token for `fetch` calls. Items the user's role cannot use are left out
+/// (`Role::may`): a viewer has no API Keys item.
 pub fn layout(
     title: &str,
     active: Nav,
-    username: &str,
-    role: Role,
-    csrf: &str,
+    user: &SessionUser,
     script: Option<&str>,
     body: Markup,
 ) -> Markup {
+    let username = user.username.as_str();
+    let csrf = user.csrf_token.as_str();
+    let keys = user.role.may(Right::KeysOwn);
     let item = |nav: Nav, href: &str, label: &str| {
         html! { a href=(href) aria-current=[(nav == active).then_some("page")] { (label) } }
     };
@@ -72,7 +75,7 @@ pub fn layout(
                     script type="module" src=(asset_url(s)) {}
                 }
             }
-            body {
+            body data-role=(user.role.as_str()) {
                 a.skip href="#main" { "Skip to content" }
                 div.shell {
                     nav.sidebar aria-label="Main" {
@@ -89,12 +92,12 @@ pub fn layout(
                             details.group open[integrations_open] {
                                 summary { "Integrations" }
                                 div.submenu {
-                                    (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys"))
+                                    @if keys { (item(Nav::ApiKeys, "/ui/integrations/api-keys", "API Keys")) }
                                     (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
                                 }
                             }
                             // Only for those who may manage the team: the link would lead others to a 403.
-                            @if role.may(Right::Team) {
+                            @if user.role.may(Right::Team) {
                                 (item(Nav::Team, "/ui/team", "Team"))
                             }
                             div.spacer {}

@@ -106,15 +106,7 @@ async fn not_found(visitor: MaybePageUser) -> HttpResponse {
         }
     };
     let page = match &visitor.0 {
-        Some(user) => layout(
-            "Page not found",
-            Nav::None,
-            user.username.as_str(),
-            user.role,
-            &user.csrf_token,
-            None,
-            body,
-        ),
+        Some(user) => layout("Page not found", Nav::None, user, None, body),
         None => layout::bare("Page not found", body),
     };
     HttpResponse::NotFound()

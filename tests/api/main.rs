@@ -19,6 +19,7 @@ mod links;
 mod me;
 mod observability;
 mod public_url;
+mod roles;
 mod slow_clients;
 mod team;
 mod transfer;

@@ -14,4 +14,5 @@ mod layout;
 mod links_domains;
 mod me;
 mod playground;
+mod roles;
 mod team;

@@ -1,5 +1,6 @@
 // Integrations → API Keys: table, Create/Edit API Key modal (with permissions and a rate limit),
-// Roll with a grace period, one-time key box, Revoke/Delete.
+// Roll with a grace period, one-time key box, Disable/Enable, Revoke/Delete. What the role may
+// not grant is greyed out by the page; admins (keys:all) get a "Created by" column.
 import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
 import { domainScope } from "./domain-scope.js";
 
@@ -35,9 +36,15 @@ const copyBtn = $("key-copy");
 const copyStatus = $("key-copy-status");
 const leave = $("key-leave");
 const createdActions = $("key-created-actions");
+const disableSection = $("disable-section");
+const disableForm = $("disable-form");
+const disableSubmit = $("disable-submit");
+const showCreator = "showCreator" in $("keys-rows").dataset;
+const COLUMNS = showCreator ? 9 : 8;
 
 let editing = null; // the ApiKey being edited, or null when creating
 let rolling = null; // the ApiKey being rolled
+let disabling = null; // the ApiKey being disabled
 let busy = false;
 let keys = [];
 
@@ -58,6 +65,11 @@ function row(k) {
       if (k.status === "active" && k.rotated_to === null) {
         actions.append(el("button", { type: "button", text: "Roll", "data-action": "roll", "aria-label": `Roll ${k.name}` }));
       }
+      if (k.status === "active") {
+        actions.append(el("button", { type: "button", text: "Disable", "data-action": "disable", "aria-label": `Disable ${k.name}` }));
+      } else if (k.status === "disabled") {
+        actions.append(el("button", { type: "button", text: "Enable", "data-action": "enable", "aria-label": `Enable ${k.name}` }));
+      }
       actions.append(el("button", { type: "button", class: "warn", text: "Revoke", "data-action": "revoke", "aria-label": `Revoke ${k.name}` }));
     }
     actions.append(el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${k.name}` }));
@@ -65,19 +77,23 @@ function row(k) {
   const scopeCell = k.domains.length ? k.domains.join(", ") : el("span", { class: "muted", text: "All domains" });
   const ips = k.allow_all_ips ? el("span", { class: "muted", text: "All IP addresses" }) : k.ip_whitelist.join(", ");
   const lastUsed = k.last_used_at ? `${fmtTime(k.last_used_at)}${k.last_used_ip ? " from " + k.last_used_ip : ""}` : el("span", { class: "muted", text: "Never" });
+  // The prefix sits under the name: one column less, so the actions fit at 1280 px.
   return el("tr", { "data-id": String(k.id), "data-name": k.name, "data-prefix": k.prefix },
-    el("td", { "data-label": "Name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null),
-    el("td", { "data-label": "Key prefix" }, el("code", { text: `${k.prefix}…` })),
-    el("td", { "data-label": "Domain scope" }, scopeCell),
-    el("td", { "data-label": "IP whitelist" }, ips),
+    el("td", { "data-label": "Name", class: "key-name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null,
+      el("div", {}, el("code", { class: "key-prefix", title: "Key prefix", text: `${k.prefix}…` }))),
+    el("td", { "data-label": "Domain scope", class: "wrap" }, scopeCell),
+    el("td", { "data-label": "IP whitelist", class: "wrap" }, ips),
     el("td", { "data-label": "Permissions", class: "permissions-cell" }, permissionsCell(k)),
     el("td", { "data-label": "Expires" }, k.expires_at ? fmtTime(k.expires_at) : el("span", { class: "muted", text: "Never" })),
     el("td", { "data-label": "Last used" }, lastUsed),
     el("td", { "data-label": "Status" }, badge(k.status, `status-${k.status}`), rotation(k)),
+    showCreator ? el("td", { "data-label": "Created by" }, k.created_by || el("span", { class: "muted", text: k.source === "config" ? "config file" : "command line" })) : null,
     actions);
 }
 
 const ALL_PERMISSIONS = permissionBoxes.map((b) => b.value);
+// "Full access" in the form: every permission the role may grant (the others are disabled).
+const GRANTABLE = permissionBoxes.filter((b) => !b.disabled).map((b) => b.value);
 const READ_ONLY = (permissionSet.dataset.readOnly || "").split(" ").filter(Boolean);
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
 
@@ -111,7 +127,7 @@ function rotation(k) {
 function render() {
   body.replaceChildren();
   if (!keys.length) {
-    body.append(el("tr", { class: "empty" }, el("td", { colspan: "9", text: "No API keys yet. Create one with \"Create API Key\"." })));
+    body.append(el("tr", { class: "empty" }, el("td", { colspan: String(COLUMNS), text: "No API keys yet. Create one with \"Create API Key\"." })));
     return;
   }
   for (const k of keys) body.append(row(k));
@@ -154,7 +170,7 @@ function syncToggles() {
 
 /** Tick exactly `list`, then show which preset that is. */
 function setPermissions(list) {
-  for (const b of permissionBoxes) b.checked = list.includes(b.value);
+  for (const b of permissionBoxes) b.checked = list.includes(b.value) && !b.disabled;
   syncPreset();
 }
 
@@ -162,15 +178,15 @@ const chosenPermissions = () => permissionBoxes.filter((b) => b.checked).map((b)
 
 function syncPreset() {
   const chosen = chosenPermissions();
-  const preset = sameSet(chosen, ALL_PERMISSIONS) ? "full" : sameSet(chosen, READ_ONLY) ? "read" : "custom";
+  const preset = sameSet(chosen, GRANTABLE) ? "full" : sameSet(chosen, READ_ONLY) ? "read" : "custom";
   for (const r of presetRadios) r.checked = r.value === preset;
 }
 
 function onPreset(ev) {
   const value = ev.target.value;
-  if (value === "full") setPermissions(ALL_PERMISSIONS);
+  if (value === "full") setPermissions(GRANTABLE);
   else if (value === "read") setPermissions(READ_ONLY);
-  else permissionBoxes[0].focus();
+  else permissionBoxes.find((b) => !b.disabled).focus();
 }
 
 /**
@@ -249,7 +265,7 @@ const sections = [
   },
   {
     // Permissions: a preset or the boxes ticked one by one
-    reset() { setPermissions(ALL_PERMISSIONS); },
+    reset() { setPermissions(GRANTABLE); },
     fill(k) { setPermissions(k.permissions || ALL_PERMISSIONS); },
     read(p) {
       p.permissions = chosenPermissions();
@@ -287,6 +303,7 @@ function showForm() {
   dialog.setAttribute("aria-labelledby", "key-dialog-title");
   form.hidden = false;
   rollSection.hidden = true;
+  disableSection.hidden = true;
   created.hidden = true;
   keyValue.textContent = "";
 }
@@ -357,6 +374,7 @@ const keyShown = () => !created.hidden && !!keyValue.textContent;
 function showKeyOnce(key, rolled) {
   form.hidden = true;
   rollSection.hidden = true;
+  disableSection.hidden = true;
   createdTitle.textContent = rolled ? createdTitle.dataset.rolled : "API Key Created";
   created.hidden = false;
   askToLeave(false);
@@ -412,6 +430,7 @@ function openRoll(k) {
   $("roll-grace-86400").checked = true;
   form.hidden = true;
   created.hidden = true;
+  disableSection.hidden = true;
   rollSection.hidden = false;
   dialog.setAttribute("aria-labelledby", "roll-dialog-title");
   openDialog(dialog, $("roll-grace-86400"));
@@ -437,6 +456,52 @@ async function onRoll(ev) {
   } finally {
     busy = false;
     rollSubmit.disabled = false;
+  }
+}
+
+// ---- disable / enable ----------------------------------------------------------------
+
+/** "Disable" asks in the modal, like Roll: the key stops working on its next request. */
+function openDisable(k) {
+  disabling = k;
+  editing = null;
+  clearErrors(disableForm);
+  $("disable-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
+  form.hidden = true;
+  created.hidden = true;
+  rollSection.hidden = true;
+  disableSection.hidden = false;
+  dialog.setAttribute("aria-labelledby", "disable-dialog-title");
+  openDialog(dialog, disableSubmit);
+}
+
+async function onDisable(ev) {
+  ev.preventDefault();
+  if (busy || !disabling) return;
+  clearErrors(disableForm);
+  busy = true;
+  disableSubmit.disabled = true;
+  try {
+    const k = await api("POST", `/api/v1/api-keys/${disabling.id}/disable`);
+    dialog.close("done");
+    announce(status, `API key \u201c${k.name}\u201d disabled: it gets 401 until you enable it.`);
+    await load();
+  } catch (e) {
+    showProblem(disableForm, e);
+  } finally {
+    busy = false;
+    disableSubmit.disabled = false;
+  }
+}
+
+async function enable(k) {
+  try {
+    const after = await api("POST", `/api/v1/api-keys/${k.id}/enable`);
+    const note = after.status === "active" ? "it works again" : `it is ${after.status}`;
+    announce(status, `API key \u201c${k.name}\u201d enabled: ${note}.`);
+    await load();
+  } catch (e) {
+    announce(status, `Could not enable "${k.name}": ${e.message}`, true);
   }
 }
 
@@ -472,6 +537,8 @@ body.addEventListener("click", (ev) => {
   if (!k) return;
   if (btn.dataset.action === "edit") openEdit(k);
   else if (btn.dataset.action === "roll") openRoll(k);
+  else if (btn.dataset.action === "disable") openDisable(k);
+  else if (btn.dataset.action === "enable") enable(k);
   else if (btn.dataset.action === "revoke") revoke(k);
   else if (btn.dataset.action === "delete") remove(k);
 });
@@ -484,6 +551,7 @@ for (const r of presetRadios) r.addEventListener("change", onPreset);
 for (const b of permissionBoxes) b.addEventListener("change", syncPreset);
 form.addEventListener("submit", onSubmit);
 rollForm.addEventListener("submit", onRoll);
+disableForm.addEventListener("submit", onDisable);
 copyBtn.addEventListener("click", onCopy);
 $("key-ok").addEventListener("click", () => dialog.close("done"));
 $("key-created-close").addEventListener("click", closeRequested);
@@ -517,6 +585,8 @@ dialog.addEventListener("close", () => {
   askToLeave(false);
   rollSection.hidden = true;
   rolling = null;
+  disableSection.hidden = true;
+  disabling = null;
   form.hidden = false;
 });
 

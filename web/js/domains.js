@@ -9,6 +9,8 @@ const form = $("domain-form");
 const hostname = $("domain-hostname");
 const add = $("domain-add");
 let domains = [];
+// Set by the page when the role may not change domains (the reason is shown beside the form).
+const denied = form.dataset.denied || "";
 
 function row(d) {
   const readOnly = d.source === "config";
@@ -20,6 +22,8 @@ function row(d) {
     el("td", { class: "actions", "data-label": "Actions" },
       readOnly
         ? el("span", { class: "hint", text: "read-only: edit the config file" })
+        : denied
+        ? el("span", { class: "hint", text: "read-only for your role" })
         : el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${d.hostname}` })));
 }
 

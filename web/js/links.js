@@ -30,6 +30,9 @@ let links = [];
 let editing = null;
 let busy = false;
 
+// The role may only read links: rows get no Edit or Delete (the page says why).
+const readOnly = "readOnly" in $("links-rows").dataset;
+
 /** Only http(s) addresses become links; anything else is shown as text. */
 const safeHref = (u) => (/^https?:\/\//i.test(u) ? u : null);
 
@@ -43,8 +46,9 @@ function row(l) {
     el("td", { "data-label": "Clicks" }, String(l.clicks)),
     el("td", { "data-label": "Created" }, fmtTime(l.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
-      el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${l.short_url}` }),
-      el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${l.short_url}` })));
+      readOnly ? null : [
+        el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${l.short_url}` }),
+        el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${l.short_url}` })]));
 }
 
 async function load() {
@@ -84,8 +88,11 @@ async function loadDomains() {
     importDomain.replaceChildren(importDomain.options[0], ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
     domainFilter.replaceChildren(el("option", { value: "", text: "All domains" }), ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
     $("links-no-domains").hidden = list.length > 0;
-    $("create-link").disabled = list.length === 0;
-    $("import-csv").disabled = list.length === 0;
+    // A button the role may not use (data-denied, reason beside it) stays disabled.
+    for (const id of ["create-link", "import-csv"]) {
+      const b = $(id);
+      b.disabled = list.length === 0 || "denied" in b.dataset;
+    }
   } catch (e) {
     announce(status, `Could not load the domains: ${e.message}`, true);
   }
@@ -179,6 +186,7 @@ const exportLink = $("export-csv");
 
 /** "Export CSV" downloads the links of the current Domain filter (all without one). */
 function syncExport() {
+  if (exportLink.tagName !== "A") return; // the role may not export: a disabled button
   const domain = domainFilter.value;
   exportLink.href = domain ? `/api/v1/links/export?domain=${encodeURIComponent(domain)}` : "/api/v1/links/export";
   exportLink.title = domain ? `Download the links of ${domain} as CSV` : "Download every link as CSV";

@@ -7,13 +7,31 @@
 use actix_web::HttpResponse;
 use maud::{html, Markup};
 
-use super::{described_by, field, render};
-use crate::auth::PageUser;
-use crate::domain::{Permission, Permissions, MAX_PER_MINUTE};
+use super::{described_by, field, forbidden, render};
+use crate::auth::{PageUser, SessionUser};
+use crate::domain::{Permission, Permissions, Right, Role, MAX_PER_MINUTE};
 use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser) -> HttpResponse {
+    if !user.role.may(Right::KeysOwn) {
+        return forbidden(&user, Right::KeysOwn);
+    }
+    // Who sees every key also sees who made each; the others see only their own.
+    let all = user.role.may(Right::KeysAll);
+    let mut columns = vec![
+        "Name",
+        "Domain scope",
+        "IP whitelist",
+        "Permissions",
+        "Expires",
+        "Last used",
+        "Status",
+    ];
+    if all {
+        columns.push("Created by");
+    }
+    columns.push("Actions");
     let body = html! {
         header.page-header {
             h1 { "API Keys" }
@@ -23,10 +41,13 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
             "API keys let scripts and services call the API. Scope a key to domains, restrict it to "
             "IP addresses, choose what it may do, limit its requests, and give it an expiry. A key "
             "is shown only once, when it is created or rolled."
+            @if !all { " You see the keys you created." }
         }
         p #keys-status .status role="status" aria-live="polite" {}
-        (data_table("keys-table", "API keys", &["Name", "Key prefix", "Domain scope", "IP whitelist", "Permissions", "Expires", "Last used", "Status", "Actions"], "keys-body"))
-        (key_dialog())
+        div #keys-rows data-show-creator[all] {
+            (data_table("keys-table", "API keys", &columns, "keys-body"))
+        }
+        (key_dialog(&user))
     };
     render(
         &user,
@@ -39,7 +60,7 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
 
 /// The Create/Edit API Key modal: one function per group of settings, in the order of the
 /// guide, so a new setting is one more function here and one more section in api-keys.js.
-fn key_dialog() -> Markup {
+fn key_dialog(user: &SessionUser) -> Markup {
     html! {
         dialog #key-dialog aria-labelledby="key-dialog-title" {
             (modal_form("key", "Create API Key", "Create API Key", html! {
@@ -47,10 +68,11 @@ fn key_dialog() -> Markup {
                 (domain_scope_field())
                 (ip_fields())
                 (expiry_fields())
-                (permission_fields())
+                (permission_fields(user.role))
                 (rate_limit_fields())
             }))
             (roll_section())
+            (disable_section())
             (key_created())
         }
     }
@@ -58,7 +80,9 @@ fn key_dialog() -> Markup {
 
 /// "Permissions": a preset (Full access, Read only, Custom) and a checkbox per permission.
 /// Choosing a preset ticks its boxes; ticking boxes shows which preset they make, or Custom.
-fn permission_fields() -> Markup {
+/// A permission the user's role may not grant (`Role::grantable`) is greyed out with the
+/// reason, and "Full access" means everything the role may grant.
+fn permission_fields(role: Role) -> Markup {
     let preset = |id: &str, value: &str, label: &str| {
         html! {
             label.radio for=(id) {
@@ -80,9 +104,14 @@ fn permission_fields() -> Markup {
             div.permission-list role="group" aria-label="Permissions" {
                 @for p in Permission::ALL {
                     @let id = format!("key-perm-{}", p.as_str().replace(':', "-"));
+                    @let denied = !role.may(Right::of_permission(p));
                     label.radio for=(id) {
-                        input id=(id) type="checkbox" name="permission" value=(p.as_str());
+                        input id=(id) type="checkbox" name="permission" value=(p.as_str()) disabled[denied]
+                            aria-describedby=[denied.then(|| format!("{id}-denied"))];
                         " " code { (p.as_str()) } span.muted { " — " (p.describe()) }
+                        @if denied {
+                            span.hint id=(format!("{id}-denied")) { " Your role (" (role.as_str()) ") cannot grant it." }
+                        }
                     }
                 }
             }
@@ -236,6 +265,21 @@ fn expiry_fields() -> Markup {
                     input #key-expires name="expires_at" type="datetime-local"
                         aria-describedby=(described_by("key-expires", true));
                 }))
+        }
+    }
+}
+
+/// "Disable": asked in the modal like Roll, since the key stops working at once.
+fn disable_section() -> Markup {
+    html! {
+        div #disable-section hidden {
+            (modal_form("disable", "Disable API Key", "Disable Key", html! {
+                p {
+                    strong #disable-key-name {} " stops working on its next request: it gets 401 "
+                    "saying it is disabled. Nothing else changes, and \"Enable\" makes it work again "
+                    "(unless it has expired by then). To stop a key for good, revoke it."
+                }
+            }))
         }
     }
 }

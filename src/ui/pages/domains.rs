@@ -5,23 +5,28 @@
 use actix_web::HttpResponse;
 use maud::{html, Markup};
 
-use super::{described_by, field, render};
+use super::{cannot, described_by, field, render};
 use crate::auth::PageUser;
+use crate::domain::Right;
 use crate::ui::layout::data_table;
 use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser) -> HttpResponse {
+    // Members and viewers read domains; the form stays, greyed out, with the reason.
+    let denied = cannot(&user, Right::DomainsWrite, "add domains");
     let body = html! {
         header.page-header {
             h1 { "Domains" }
         }
         p.lead { "The host names your short links live on. Point each one's DNS at this server." }
-        form #domain-form .inline-form novalidate {
+        form #domain-form .inline-form novalidate data-denied=[denied.as_deref()] {
             (field("domain-hostname", "Hostname", "hostname", None, html! {
-                input #domain-hostname name="hostname" type="text" required autocomplete="off"
+                input #domain-hostname name="hostname" type="text" required autocomplete="off" disabled[denied.is_some()]
                     spellcheck="false" placeholder="go.example.com" aria-describedby=(described_by("domain-hostname", false));
             }))
-            button #domain-add .primary type="submit" { "Add Domain" }
+            button #domain-add .primary type="submit" disabled[denied.is_some()]
+                aria-describedby=[denied.is_some().then_some("domain-add-denied")] { "Add Domain" }
+            @if let Some(why) = &denied { p #domain-add-denied .hint { (why) } }
             p #domain-form-error .form-error role="alert" hidden {}
         }
         p #domains-status .status role="status" aria-live="polite" {}

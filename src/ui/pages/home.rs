@@ -5,9 +5,9 @@
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 
-use super::render;
-use crate::auth::PageUser;
-use crate::domain::{now, Timestamp};
+use super::{cannot, render};
+use crate::auth::{PageUser, SessionUser};
+use crate::domain::{now, Right, Timestamp};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{KeyRecord, KeyStatus, KeyUsage};
@@ -34,6 +34,7 @@ impl Facts {
         let used = self.keys.iter().any(|(_, u)| u.request_count > 0);
         [
             Step {
+                right: (Right::DomainsWrite, "add domains"),
                 title: "Add a domain",
                 text: "The host name your short links live on, such as go.example.com.",
                 href: "/ui/domains",
@@ -41,6 +42,7 @@ impl Facts {
                 done: self.domains > 0,
             },
             Step {
+                right: (Right::LinksWrite, "create links"),
                 title: "Create a link",
                 text: "A short address on your domain that redirects to any URL.",
                 href: "/ui/links",
@@ -48,6 +50,7 @@ impl Facts {
                 done: self.links > 0,
             },
             Step {
+                right: (Right::KeysOwn, "create API keys"),
                 title: "Create an API key",
                 text: "For your scripts and services; scope it to domains, addresses and time.",
                 href: "/ui/integrations/api-keys",
@@ -55,6 +58,7 @@ impl Facts {
                 done: !self.keys.is_empty(),
             },
             Step {
+                right: (Right::Playground, "use the playground"),
                 title: "Send a request from the playground",
                 text: "Paste your key in the API Playground and try an endpoint.",
                 href: "/ui/integrations/manual#api-playground",
@@ -66,6 +70,8 @@ impl Facts {
 }
 
 struct Step {
+    /// What the step needs of the user's role, and the words for "cannot …".
+    right: (Right, &'static str),
     title: &'static str,
     text: &'static str,
     href: &'static str,
@@ -74,16 +80,18 @@ struct Step {
 }
 
 pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResponse {
-    let username = user.username.as_str().to_owned();
     let st2 = st.clone();
-    let facts = blocking(move || facts(&st2, &username)).await;
+    let user2 = user.clone();
+    let facts = blocking(move || facts(&st2, &user2)).await;
     let body = match facts {
         Ok(f) => {
             let steps = f.steps();
-            if steps.iter().all(|s| s.done) {
-                dashboard(&f)
+            // A step the role cannot take is shown with the reason, and does not hold back
+            // the dashboard.
+            if steps.iter().all(|s| s.done || !user.role.may(s.right.0)) {
+                dashboard(&f, user.role.may(Right::KeysOwn))
             } else {
-                checklist(&steps)
+                checklist(&steps, &user)
             }
         }
         Err(e) => html! {
@@ -94,7 +102,8 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
     render(&user, "Home", Nav::Home, None, body)
 }
 
-fn facts(st: &AppState, username: &str) -> Result<Facts, ApiError> {
+fn facts(st: &AppState, user: &SessionUser) -> Result<Facts, ApiError> {
+    let username = user.username.as_str();
     let catalog = &st.store.catalog;
     let domains = catalog.domains(&DomainScope::All);
     let top_links = catalog
@@ -113,13 +122,19 @@ fn facts(st: &AppState, username: &str) -> Result<Facts, ApiError> {
         clicks: catalog.click_total(),
         domains: domains.len(),
         links: catalog.link_total(),
-        keys: st.store.keys_with_usage()?,
+        // Like the keys page: only the keys this user manages.
+        keys: st
+            .store
+            .keys_with_usage()?
+            .into_iter()
+            .filter(|(k, _)| user.may_manage_key(k))
+            .collect(),
         history: st.store.history(username, 0, 0)?.1,
         top_links,
     })
 }
 
-fn checklist(steps: &[Step; 4]) -> Markup {
+fn checklist(steps: &[Step; 4], user: &SessionUser) -> Markup {
     let done = steps.iter().filter(|s| s.done).count();
     html! {
         header.page-header { h1 { "Welcome to linkdock" } }
@@ -139,7 +154,13 @@ fn checklist(steps: &[Step; 4]) -> Markup {
                             }
                             p.muted { (s.text) }
                         }
-                        @if !s.done { a.button href=(s.href) { (s.action) } }
+                        @if !s.done {
+                            @if let Some(why) = cannot(user, s.right.0, s.right.1) {
+                                p.hint.step-denied { (why) }
+                            } @else {
+                                a.button href=(s.href) { (s.action) }
+                            }
+                        }
                     }
                 }
             }
@@ -147,7 +168,8 @@ fn checklist(steps: &[Step; 4]) -> Markup {
     }
 }
 
-fn dashboard(f: &Facts) -> Markup {
+/// `keys_page`: whether the user's role may open the API Keys page (the count links there).
+fn dashboard(f: &Facts, keys_page: bool) -> Markup {
     let at = now();
     let active = f
         .keys
@@ -178,7 +200,9 @@ fn dashboard(f: &Facts) -> Markup {
             li { a href="/ui/domains" { strong { (f.domains) } " " (plural(f.domains, "domain", "domains")) } }
             li { a href="/ui/links" { strong { (f.links) } " " (plural(f.links, "link", "links")) } }
             li { strong { (f.clicks) } " " (plural(f.clicks, "click", "clicks")) }
-            li { a href="/ui/integrations/api-keys" { strong { (active) } " active " (plural(active, "API key", "API keys")) } }
+            @if keys_page {
+                li { a href="/ui/integrations/api-keys" { strong { (active) } " active " (plural(active, "API key", "API keys")) } }
+            }
         }
         div.dashboard {
             section.dash-card aria-labelledby="top-links-title" {
@@ -196,34 +220,36 @@ fn dashboard(f: &Facts) -> Markup {
                     }
                 }
             }
-            section.dash-card aria-labelledby="recent-keys-title" {
-                h2 #recent-keys-title { "Keys used recently" }
-                @if recent.is_empty() {
-                    p.muted { "No key has been used yet." }
-                } @else {
-                    ol.dash-list #recent-keys {
-                        @for (k, u) in &recent {
-                            li {
-                                span.dash-main { strong { (k.name.as_str()) } span.muted.dash-sub { code { (k.prefix) "…" } } }
-                                span.dash-figure {
-                                    (time(u.last_used_at))
-                                    " · " (u.request_count) " " (plural(u.request_count, "request", "requests"))
+            @if keys_page {
+                section.dash-card aria-labelledby="recent-keys-title" {
+                    h2 #recent-keys-title { "Keys used recently" }
+                    @if recent.is_empty() {
+                        p.muted { "No key has been used yet." }
+                    } @else {
+                        ol.dash-list #recent-keys {
+                            @for (k, u) in &recent {
+                                li {
+                                    span.dash-main { strong { (k.name.as_str()) } span.muted.dash-sub { code { (k.prefix) "…" } } }
+                                    span.dash-figure {
+                                        (time(u.last_used_at))
+                                        " · " (u.request_count) " " (plural(u.request_count, "request", "requests"))
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            }
-            section.dash-card aria-labelledby="expiring-keys-title" {
-                h2 #expiring-keys-title { "Keys expiring soon" }
-                @if expiring.is_empty() {
-                    p.muted { "No active key expires in the next 30 days." }
-                } @else {
-                    ol.dash-list #expiring-keys {
-                        @for (k, _) in &expiring {
-                            li {
-                                span.dash-main { strong { (k.name.as_str()) } span.muted.dash-sub { code { (k.prefix) "…" } } }
-                                span.dash-figure { "expires " (time(k.expires_at)) }
+                section.dash-card aria-labelledby="expiring-keys-title" {
+                    h2 #expiring-keys-title { "Keys expiring soon" }
+                    @if expiring.is_empty() {
+                        p.muted { "No active key expires in the next 30 days." }
+                    } @else {
+                        ol.dash-list #expiring-keys {
+                            @for (k, _) in &expiring {
+                                li {
+                                    span.dash-main { strong { (k.name.as_str()) } span.muted.dash-sub { code { (k.prefix) "…" } } }
+                                    span.dash-figure { "expires " (time(k.expires_at)) }
+                                }
                             }
                         }
                     }

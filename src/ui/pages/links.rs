@@ -4,22 +4,40 @@
 use actix_web::HttpResponse;
 use maud::{html, Markup};
 
-use super::{described_by, field, render};
+use super::{cannot, described_by, field, render};
 use crate::auth::PageUser;
+use crate::domain::Right;
 use crate::ui::layout::{data_table, modal_form};
 use crate::ui::Nav;
 
 pub async fn page(PageUser(user): PageUser) -> HttpResponse {
+    // What the role may not do is greyed out, with the reasons in one line under the buttons.
+    let write = cannot(&user, Right::LinksWrite, "create, change or delete links");
+    let import = cannot(&user, Right::LinksImport, "import links");
+    let export = cannot(&user, Right::LinksExport, "export links");
+    let reasons: Vec<&str> = [&write, &import, &export]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let why = (!reasons.is_empty()).then_some("links-denied");
     let body = html! {
         header.page-header {
             h1 { "Links" }
             div.header-actions {
-                button #import-csv type="button" aria-haspopup="dialog" { "Import CSV" }
-                // The href follows the Domain filter (links.js); the server names the file.
-                a #export-csv .button href="/api/v1/links/export" download { "Export CSV" }
-                button #create-link .primary type="button" aria-haspopup="dialog" { "Create Link" }
+                button #import-csv type="button" aria-haspopup="dialog" disabled[import.is_some()]
+                    data-denied=[import.as_deref()] aria-describedby=[import.is_some().then_some("links-denied")] { "Import CSV" }
+                @if export.is_some() {
+                    button #export-csv type="button" disabled aria-describedby="links-denied" { "Export CSV" }
+                } @else {
+                    // The href follows the Domain filter (links.js); the server names the file.
+                    a #export-csv .button href="/api/v1/links/export" download { "Export CSV" }
+                }
+                button #create-link .primary type="button" aria-haspopup="dialog" disabled[write.is_some()]
+                    data-denied=[write.as_deref()] aria-describedby=[write.is_some().then_some("links-denied")] { "Create Link" }
             }
         }
+        @if let Some(id) = why { p.hint id=(id) { (reasons.join(" ")) } }
         p #links-no-domains .notice hidden {
             "Add a domain first: links live on your own domains. "
             a href="/ui/domains" { "Go to Domains" }
@@ -32,7 +50,9 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
             button type="submit" { "Search" }
         }
         p #links-status .status role="status" aria-live="polite" {}
-        (data_table("links-table", "Links", &["Short URL", "Destination", "Title", "Tags", "Clicks", "Created", "Actions"], "links-body"))
+        div #links-rows data-read-only[write.is_some()] {
+            (data_table("links-table", "Links", &["Short URL", "Destination", "Title", "Tags", "Clicks", "Created", "Actions"], "links-body"))
+        }
         nav.pager aria-label="Pagination" {
             button #links-prev type="button" disabled { "Previous" }
             span #links-range {}

@@ -15,6 +15,7 @@ use maud::html;
 use super::layout::{layout, Nav};
 use super::see_other;
 use crate::auth::SessionUser;
+use crate::domain::Right;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
@@ -38,18 +39,28 @@ pub fn render(
     script: impl Into<Option<&'static str>>,
     body: maud::Markup,
 ) -> HttpResponse {
-    let page = layout(
-        title,
-        nav,
-        user.username.as_str(),
-        user.role,
-        &user.csrf_token,
-        script.into(),
-        body,
-    );
+    let page = layout(title, nav, user, script.into(), body);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(page.into_string())
+}
+
+/// Why `user` cannot `doing` ("add domains"), in a sentence for the page, or `None` when their
+/// role may (`Role::may`): the one way pages decide what to grey out or leave out.
+pub fn cannot(user: &SessionUser, right: Right, doing: &str) -> Option<String> {
+    (!user.role.may(right)).then(|| format!("Your role ({}) cannot {doing}.", user.role))
+}
+
+/// A page the user's role may not open: a plain 403 page naming the right it needs.
+pub fn forbidden(user: &SessionUser, right: Right) -> HttpResponse {
+    super::error_html(
+        actix_web::http::StatusCode::FORBIDDEN,
+        &format!(
+            "your role ({}) lacks {right}, which this page needs ({}); ask an admin for another role",
+            user.role,
+            right.describe()
+        ),
+    )
 }
 
 /// A labelled form field with its hint and its (initially empty) inline error.
