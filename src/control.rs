@@ -133,7 +133,10 @@ fn serve_one(mut conn: UnixStream, st: &AppState) {
 
 fn answer(command: &str, st: &AppState) -> Value {
     match command {
-        "backup" => match st.backup("linkdock backup (control socket)") {
+        "backup" => match st.backup(&crate::audit::By::new(
+            crate::audit::Actor::system("linkdock backup (control socket)"),
+            None,
+        )) {
             Ok(b) => json!({
                 "ok": true,
                 "name": b.name,

@@ -245,6 +245,12 @@ fn spawn_sweeper(st: web::Data<AppState>) {
                 if let Err(e) = st2.store.prune_sessions(at) {
                     tracing::error!(error = %e, "pruning expired sessions failed; retrying at the next sweep");
                 }
+                let keep = st2.config.current().audit.retention_secs();
+                match st2.store.prune_audit(at.plus_secs(-keep)) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(entries = n, "activity log: dropped entries past audit.retention_days"),
+                    Err(e) => tracing::error!(error = %e, "pruning the activity log failed; retrying at the next sweep"),
+                }
                 st2.store.expire_keys(at)
             })
             .await;

@@ -457,6 +457,7 @@ pub async fn create(
         rate_limit_per_minute: b.rate_limit_per_minute,
     }
     .validate(&st.store.catalog, now())?;
+    let by = user.by();
     let spec = KeySpec {
         created_by: Some(user.username),
         ..spec
@@ -466,7 +467,7 @@ pub async fn create(
     let prefix = plain.display_prefix();
     let st2 = st.clone();
     let rec =
-        blocking(move || Ok(st2.store.create_key(spec, prefix, digest, Source::Api)?)).await?;
+        blocking(move || Ok(st2.store.create_key(spec, prefix, digest, Source::Api, &by)?)).await?;
     tracing::info!(key = rec.id, prefix = %rec.prefix, "API key created");
     let key_info = ApiKeyView::new(&st, rec, KeyUsage::default());
     Ok(HttpResponse::Created().json(CreatedApiKey {
@@ -488,7 +489,7 @@ pub async fn create(
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
     body: Json<UpdateApiKey>,
@@ -518,7 +519,8 @@ pub async fn update(
     errs.finish()?;
     let id = *id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.update_key(id, patch)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.update_key(id, patch, &by)?)).await?;
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
 
@@ -533,13 +535,14 @@ pub async fn update(
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.revoke_key(id)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.revoke_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key revoked");
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
@@ -557,7 +560,7 @@ pub async fn revoke(
         (status = 409, description = "Declared in the config file, not active, or already rolled", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn roll(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
     body: Json<RollApiKey>,
@@ -572,7 +575,9 @@ pub async fn roll(
     let prefix = plain.display_prefix();
     let id = *id;
     let st2 = st.clone();
-    let rolled = blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest)?)).await?;
+    let by = user.by();
+    let rolled =
+        blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest, &by)?)).await?;
     tracing::info!(
         old = rolled.old.id,
         new = rolled.new.id,
@@ -626,13 +631,14 @@ pub async fn check(
         (status = 409, description = "Declared in the config file", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
-    _user: SessionUser,
+    user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.delete_key(id)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.delete_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,6 +2,7 @@
 //! Inputs arrive as plain wire structs and are parsed into domain types before any rule runs.
 
 pub mod api_keys;
+pub mod audit;
 pub mod backup;
 mod csv_rows;
 pub mod domains;
@@ -45,5 +46,6 @@ pub fn scope() -> Scope {
             api_keys::configure(cfg);
             history::configure(cfg);
             backup::configure(cfg);
+            audit::configure(cfg);
         })
 }

@@ -42,6 +42,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::roll, api::api_keys::check, api::api_keys::delete, api::api_keys::requests, api::api_keys::current,
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
+        api::audit::list,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -53,6 +54,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Playground", description = "The API playground's request history (signed-in users only)."),
         (name = "Session", description = "Sign in and out of the management UI and API."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
+        (name = "Activity", description = "Who did what, when and from where: sign-ins, key, domain and link changes, imports, exports, backups, config reloads (signed-in users only; admins see everyone's)."),
     )
 )]
 pub struct ApiDoc;

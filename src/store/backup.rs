@@ -476,7 +476,7 @@ mod tests {
         Username,
     };
     use crate::store::records::{
-        AuditRecord, HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
+        HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
     };
     use crate::store::{EventBatch, KeySpec, NewLink};
     use redb::TableHandle;
@@ -486,7 +486,10 @@ mod tests {
         let store = Store::open(dir).unwrap();
         let rng = ring::rand::SystemRandom::new();
         let d = store
-            .create_domain(&Hostname::parse("go.example.com").unwrap())
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         let link = store
             .create_link(NewLink {
@@ -506,6 +509,7 @@ mod tests {
                 plain.display_prefix(),
                 digest,
                 Source::Api,
+                &crate::audit::By::command_line(),
             )
             .unwrap();
         let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
@@ -561,11 +565,10 @@ mod tests {
                 ip: "10.0.0.1".into(),
             },
         ));
-        batch.audits.push(AuditRecord {
-            at: now(),
-            event: "test".into(),
-            detail: String::new(),
-        });
+        batch.audits.push(crate::audit::Entry::new(
+            &crate::audit::By::command_line(),
+            crate::audit::Action::BackupCreated,
+        ));
         store.apply_events(&batch).unwrap();
         store
     }

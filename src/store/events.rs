@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use redb::ReadableTable;
 
-use super::keys::audit;
-use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
+use super::audit::record;
+use super::records::{KeyId, KeyRequestRecord, KeyUsage, LinkId};
 use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
+use crate::audit::Entry;
 use crate::domain::Timestamp;
 
 /// How many requests the log keeps per key (older ones are dropped by the writer).
@@ -20,7 +21,7 @@ pub struct EventBatch {
     pub clicks: HashMap<LinkId, u64>,
     pub usage: HashMap<KeyId, (u64, Timestamp, String)>,
     pub requests: Vec<(KeyId, KeyRequestRecord)>,
-    pub audits: Vec<AuditRecord>,
+    pub audits: Vec<Entry>,
 }
 
 impl EventBatch {
@@ -98,7 +99,7 @@ impl Store {
                     )?;
                 }
                 for a in &batch.audits {
-                    audit(tx, &a.event, a.detail.clone())?;
+                    record(tx, a)?;
                 }
                 Ok(())
             },

@@ -31,7 +31,7 @@ pub const KEY_REQUESTS: TableDefinition<(u64, u64), &[u8]> =
 /// (username, entry id) → HistoryRecord
 pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("playground_history_v1");
-/// audit id → AuditRecord
+/// audit id → AuditRecord (the activity log; ids grow with time)
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
@@ -39,7 +39,10 @@ pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 /// 3: API keys carry permissions, a rate limit and their rotation (fields with defaults in
 /// `api_keys_v1`, so older records read as they are). The number still moves: a build that
 /// knows only schema 2 would drop those fields on its next write, and widen a key.
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: activity-log entries carry an actor, a target and the client's address, and name their
+/// action `action` (fields with defaults in `audit_v1`; `event` is read as `action`). An older
+/// build could not read the new entries.
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Tables of schema 1 that migrations read and then drop.
 pub mod v1 {

@@ -6,6 +6,7 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use super::records::{SessionRecord, Source, UserRecord};
 use super::tables::{SESSIONS, USERS};
 use super::{decode, encode, Store, StoreError};
+use crate::audit::Entry;
 use crate::domain::{PasswordHash, Timestamp};
 
 /// Delete every session of `username`; returns how many there were.
@@ -69,7 +70,13 @@ impl Store {
 
     /// Set a new password and end every session of the user (the caller opens a fresh one).
     /// Users declared in the config file change their password there.
-    pub fn set_password(&self, username: &str, hash: &PasswordHash) -> Result<u64, StoreError> {
+    /// `entry` is recorded in the same transaction (`password.changed`, `user.password_reset`).
+    pub fn set_password(
+        &self,
+        username: &str,
+        hash: &PasswordHash,
+        entry: &Entry,
+    ) -> Result<u64, StoreError> {
         self.write(
             |tx| {
                 let mut users = tx.open_table(USERS)?;
@@ -87,6 +94,7 @@ impl Store {
                 rec.password_hash = hash.clone();
                 users.insert(username, encode(&rec).as_slice())?;
                 drop(users);
+                super::audit::record(tx, entry)?;
                 end_sessions_of(tx, username)
             },
             |_| {},

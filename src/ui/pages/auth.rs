@@ -294,7 +294,7 @@ async fn logout(
     st: web::Data<AppState>,
     CsrfForm(user, ()): CsrfForm,
 ) -> Result<HttpResponse, ApiError> {
-    close_session(&st, user.session_digest).await?;
+    close_session(&st, &user).await?;
     tracing::info!(user = %user.username, "signed out");
     Ok(HttpResponse::SeeOther()
         .cookie(cleared_cookie())
