@@ -10,6 +10,7 @@ pub enum Nav {
     Domains,
     ApiKeys,
     ManualIntegration,
+    Activity,
 }
 
 /// A bare page (sign-in, setup, errors): no sidebar.
@@ -38,8 +39,8 @@ fn head_links() -> Markup {
     }
 }
 
-/// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
-/// Integration), the shell's script (menu button on narrow screens, local times), the page's
+/// The signed-in layout: sidebar with Links, Domains, Integrations (API Keys, Manual
+/// Integration) and Activity, the shell's script (menu button on narrow screens, local times), the page's
 /// script, and the CSRF token for `fetch` calls.
 pub fn layout(
     title: &str,
@@ -88,6 +89,7 @@ pub fn layout(
                                     (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
                                 }
                             }
+                            (item(Nav::Activity, "/ui/activity", "Activity"))
                             div.spacer {}
                             form.signout method="post" action="/ui/logout" {
                                 input type="hidden" name="csrf_token" value=(csrf);

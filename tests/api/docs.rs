@@ -78,6 +78,7 @@ async fn openapi_document_is_3_1_grouped_secured_and_exampled() {
         sorted,
         [
             "API Keys",
+            "Activity",
             "Backups",
             "Domains",
             "Import & Export",

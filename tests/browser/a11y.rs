@@ -114,6 +114,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/domains",
             "/ui/integrations/api-keys",
             "/ui/integrations/manual",
+            "/ui/activity",
         ] {
             b.goto(path).await;
             settled(&b, path).await;
@@ -135,6 +136,8 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/domains",
             "/ui/integrations/api-keys",
             "/ui/account",
+            "/ui/activity",
+            "/ui/activity?action=key.",
         ] {
             b.goto(path).await;
             settled(&b, path).await;
@@ -200,6 +203,10 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             g.click().await.unwrap();
         }
         check(&b, "every docs group expanded", width, scheme).await;
+
+        b.goto("/ui/activity?since=yesterday").await;
+        b.visible("#activity-error").await;
+        check(&b, "the activity page with a bad filter", width, scheme).await;
 
         b.goto("/ui/no-such-page").await;
         check(&b, "page not found", width, scheme).await;

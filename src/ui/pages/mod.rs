@@ -1,4 +1,5 @@
 mod account;
+mod activity;
 mod api_keys;
 mod auth;
 mod domains;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
+        .route("/activity", web::get().to(activity::page))
         .configure(auth::configure)
         .configure(account::configure);
 }
