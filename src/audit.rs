@@ -260,7 +260,10 @@ impl AuditFilter {
         let actor = given(actor)
             .map(|a| {
                 if a.chars().count() > 200 || a.chars().any(char::is_control) {
-                    Err(DomainError::new("actor", "must be a name of at most 200 printable characters"))
+                    Err(DomainError::new(
+                        "actor",
+                        "must be a name of at most 200 printable characters",
+                    ))
                 } else {
                     Ok(a.to_owned())
                 }
@@ -278,7 +281,9 @@ impl AuditFilter {
                 }
             })
             .transpose()?;
-        let since = given(since).map(|s| parse_rfc3339(s, "since")).transpose()?;
+        let since = given(since)
+            .map(|s| parse_rfc3339(s, "since"))
+            .transpose()?;
         Ok(Self {
             only_user: None,
             actor,
@@ -307,7 +312,8 @@ mod tests {
             assert!(seen.insert(name), "{name} twice");
             assert!(name.contains('.'), "{name}");
             assert!(
-                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
                 "{name}"
             );
             assert!(
@@ -320,11 +326,19 @@ mod tests {
 
     #[test]
     fn filters_name_the_field_they_refuse() {
-        let f = AuditFilter::parse(Some(" ann "), Some("key."), Some("2026-01-01T00:00:00Z"))
-            .unwrap();
+        let f =
+            AuditFilter::parse(Some(" ann "), Some("key."), Some("2026-01-01T00:00:00Z")).unwrap();
         assert_eq!(f.actor.as_deref(), Some("ann"));
-        assert!(f.keeps(&Actor::user("ann"), "key.created", Timestamp::from_unix(1_800_000_000)));
-        assert!(!f.keeps(&Actor::user("ann"), "session.sign_in", Timestamp::from_unix(1_800_000_000)));
+        assert!(f.keeps(
+            &Actor::user("ann"),
+            "key.created",
+            Timestamp::from_unix(1_800_000_000)
+        ));
+        assert!(!f.keeps(
+            &Actor::user("ann"),
+            "session.sign_in",
+            Timestamp::from_unix(1_800_000_000)
+        ));
         let field = |a: Option<&str>, b: Option<&str>, c: Option<&str>| {
             AuditFilter::parse(a, b, c).unwrap_err().field
         };

@@ -390,7 +390,9 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::Revoke { id } => {
-            let rec = store.revoke_key(id, &crate::audit::By::command_line()).map_err(|e| e.to_string())?;
+            let rec = store
+                .revoke_key(id, &crate::audit::By::command_line())
+                .map_err(|e| e.to_string())?;
             println!("key {} ({}) revoked", rec.id, rec.prefix);
         }
         KeysCommand::Roll { id, grace, json } => {

@@ -466,8 +466,12 @@ pub async fn create(
         .map_err(|_| ApiError::internal("no random source for a new key"))?;
     let prefix = plain.display_prefix();
     let st2 = st.clone();
-    let rec =
-        blocking(move || Ok(st2.store.create_key(spec, prefix, digest, Source::Api, &by)?)).await?;
+    let rec = blocking(move || {
+        Ok(st2
+            .store
+            .create_key(spec, prefix, digest, Source::Api, &by)?)
+    })
+    .await?;
     tracing::info!(key = rec.id, prefix = %rec.prefix, "API key created");
     let key_info = ApiKeyView::new(&st, rec, KeyUsage::default());
     Ok(HttpResponse::Created().json(CreatedApiKey {
@@ -576,8 +580,7 @@ pub async fn roll(
     let id = *id;
     let st2 = st.clone();
     let by = user.by();
-    let rolled =
-        blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest, &by)?)).await?;
+    let rolled = blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest, &by)?)).await?;
     tracing::info!(
         old = rolled.old.id,
         new = rolled.new.id,

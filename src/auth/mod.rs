@@ -27,8 +27,8 @@ use serde::Deserialize;
 
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
-use crate::config::Config;
 use crate::audit::{Actor, By};
+use crate::config::Config;
 use crate::domain::{now, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;

@@ -238,6 +238,8 @@ mod tests {
             Some(Right::LinksWrite)
         );
         assert_eq!(session_right_of("GET", "/api/v1/session"), None);
+        // Open to everyone signed in: `SessionUser::activity_scope` limits what each sees.
+        assert_eq!(session_right_of("GET", "/api/v1/audit"), None);
         assert!(!Role::Viewer.may(session_right_of("POST", "/api/v1/api-keys").unwrap()));
     }
 }

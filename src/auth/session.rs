@@ -206,7 +206,9 @@ pub async fn open_session(
         attempt.failed(name.as_ref(), "sign-in failed: wrong username or password");
         // As typed only when it names an account: people type passwords into that field.
         let who = name.as_ref().map_or(UNKNOWN_USER, Username::as_str);
-        st.audit(Entry::new(&By::new(Actor::user(who), Some(ip)), Action::SignInFailed).target(who));
+        st.audit(
+            Entry::new(&By::new(Actor::user(who), Some(ip)), Action::SignInFailed).target(who),
+        );
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
     drop(attempt);
@@ -290,8 +292,7 @@ pub async fn change_password(
     let name = user.username.clone();
     let st2 = st.clone();
     let entry = Entry::new(&user.by(), Action::PasswordChanged).target(user.username.as_str());
-    let ended =
-        blocking(move || Ok(st2.store.set_password(name.as_str(), &hash, &entry)?)).await?;
+    let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash, &entry)?)).await?;
     tracing::info!(user = %user.username, sessions_ended = ended, "password changed");
     start_session(st, user.username.clone()).await
 }

@@ -916,4 +916,17 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("declared twice"), "{e}");
     }
+
+    #[test]
+    fn the_activity_log_keeps_one_day_to_ten_years() {
+        for days in ["0", "3651"] {
+            let e = Config::parse(&format!("[audit]\nretention_days = {days}\n"), "t").unwrap_err();
+            assert!(
+                e.to_string().contains("audit.retention_days: 1 to 3650"),
+                "{e}"
+            );
+        }
+        let c = Config::parse("[audit]\nretention_days = 1\n", "t").unwrap();
+        assert_eq!(c.audit.retention_secs(), 86_400);
+    }
 }

@@ -3,9 +3,9 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::audit::record;
 use super::catalog::Catalog;
 use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
-use super::audit::record;
 use super::keys::{key_target, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};

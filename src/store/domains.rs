@@ -106,7 +106,10 @@ impl Store {
         self.write(
             |tx| {
                 let d = insert_domain(tx, hostname, Source::Api)?;
-                record(tx, &Entry::new(by, Action::DomainCreated).target(hostname.as_str()))?;
+                record(
+                    tx,
+                    &Entry::new(by, Action::DomainCreated).target(hostname.as_str()),
+                )?;
                 Ok(d)
             },
             |d| self.catalog.put_domain(d),

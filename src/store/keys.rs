@@ -3,8 +3,8 @@
 
 use redb::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
 
-use super::catalog::Catalog;
 use super::audit::record;
+use super::catalog::Catalog;
 use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
 use super::{
@@ -290,12 +290,7 @@ impl Store {
 
     /// Apply `patch`; the key value never changes. An expiry moved into the future
     /// reactivates a key the sweeper had marked expired.
-    pub fn update_key(
-        &self,
-        id: KeyId,
-        patch: KeyPatch,
-        by: &By,
-    ) -> Result<KeyRecord, StoreError> {
+    pub fn update_key(&self, id: KeyId, patch: KeyPatch, by: &By) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
@@ -577,7 +572,10 @@ mod tests {
         assert_eq!(listed.iter().map(|(k, _)| k.id).collect::<Vec<_>>(), [2]);
         let e = store.key_with_usage(1).unwrap_err().to_string();
         assert!(e.contains("api_keys_v1 record 1"), "{e}");
-        let e = store.revoke_key(1, &By::command_line()).unwrap_err().to_string();
+        let e = store
+            .revoke_key(1, &By::command_line())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("api_keys_v1 record 1"), "{e}");
         assert!(store.expire_keys(now()).unwrap().is_empty());
     }
@@ -593,7 +591,13 @@ mod tests {
             ..KeySpec::named(KeyName::parse("short").unwrap())
         };
         let rec = store
-            .create_key(spec, plain.display_prefix(), digest, Source::Api, &By::command_line())
+            .create_key(
+                spec,
+                plain.display_prefix(),
+                digest,
+                Source::Api,
+                &By::command_line(),
+            )
             .unwrap();
         assert!(store.expire_keys(now()).unwrap().is_empty(), "not yet");
         let swept = store.expire_keys(now().plus_secs(2)).unwrap();
@@ -671,12 +675,24 @@ mod tests {
         .validate(&store.catalog, now())
         .unwrap();
         let old = store
-            .create_key(spec, old_plain.display_prefix(), old_digest, Source::Api, &By::command_line())
+            .create_key(
+                spec,
+                old_plain.display_prefix(),
+                old_digest,
+                Source::Api,
+                &By::command_line(),
+            )
             .unwrap();
         let (new_plain, new_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
         let grace = now().plus_secs(3600);
         let r = store
-            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest, &By::command_line())
+            .roll_key(
+                old.id,
+                grace,
+                new_plain.display_prefix(),
+                new_digest,
+                &By::command_line(),
+            )
             .unwrap();
         assert_eq!(r.old.rotated_to, Some(r.new.id));
         assert_eq!(r.old.rotated_at, Some(grace));
@@ -708,7 +724,13 @@ mod tests {
         );
         assert!(store.keys.get(&new_digest).is_some());
         let again = store
-            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest, &By::command_line())
+            .roll_key(
+                old.id,
+                grace,
+                new_plain.display_prefix(),
+                new_digest,
+                &By::command_line(),
+            )
             .unwrap_err();
         assert!(again.to_string().contains("already rolled"), "{again}");
         let audit = store.audit_events().unwrap();
@@ -716,7 +738,13 @@ mod tests {
         // A grace period in the past ends now.
         let (p, d) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
         let r2 = store
-            .roll_key(r.new.id, now().plus_secs(-3600), p.display_prefix(), d, &By::command_line())
+            .roll_key(
+                r.new.id,
+                now().plus_secs(-3600),
+                p.display_prefix(),
+                d,
+                &By::command_line(),
+            )
             .unwrap();
         assert!(r2.old.rotated_at.unwrap() >= now().plus_secs(-1));
         assert_eq!(r2.old.status_at(now()), KeyStatus::Rotated);

@@ -115,11 +115,7 @@ async fn every_action_records_its_actor_target_and_address() {
             201,
         )
         .await;
-    call(
-        admin.delete(&format!("/api/v1/links/{}", link["id"])),
-        204,
-    )
-    .await;
+    call(admin.delete(&format!("/api/v1/links/{}", link["id"])), 204).await;
     let res = admin
         .post("/api/v1/links/import?domain=links.example.com")
         .multipart(csv_form(
@@ -309,7 +305,9 @@ async fn no_secret_is_in_any_entry() {
     })
     .await;
     assert_eq!(n_failed, 2);
-    let all = call(admin.get("/api/v1/audit?limit=100"), 200).await.to_string();
+    let all = call(admin.get("/api/v1/audit?limit=100"), 200)
+        .await
+        .to_string();
     for secret in [key.as_str(), &key[12..], ADMIN_PASSWORD, &token, &csrf] {
         assert!(!all.contains(secret), "{secret} is in the log: {all}");
     }
@@ -327,7 +325,9 @@ async fn filters_select_and_bad_values_are_400_naming_the_field() {
     entry(&admin, "session.sign_in", |_| true).await;
     let keys = entries(&admin, "action=key.").await;
     assert!(!keys.is_empty());
-    assert!(keys.iter().all(|e| e["action"].as_str().unwrap().starts_with("key.")));
+    assert!(keys
+        .iter()
+        .all(|e| e["action"].as_str().unwrap().starts_with("key.")));
     let exact = entries(&admin, "action=domain.created").await;
     assert_eq!(exact.len(), 1);
     let admins = entries(&admin, "actor=admin").await;
@@ -343,7 +343,9 @@ async fn filters_select_and_bad_values_are_400_naming_the_field() {
     let ids: Vec<u64> = all.iter().map(|e| e["id"].as_u64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     // `since` in the future: nothing; long ago: everything.
-    assert!(entries(&admin, "since=2999-01-01T00:00:00Z").await.is_empty());
+    assert!(entries(&admin, "since=2999-01-01T00:00:00Z")
+        .await
+        .is_empty());
     assert_eq!(
         entries(&admin, "since=2000-01-01T00:00:00Z").await.len(),
         all.len()
@@ -493,9 +495,15 @@ async fn redirects_and_keyed_reads_add_no_entries() {
             .await
             .unwrap();
         assert_eq!(res.status(), 302);
-        call(app.http.get(app.url("/api/v1/links")).bearer_auth(&key), 200).await;
         call(
-            app.http.get(app.url("/api/v1/keys/current")).bearer_auth(&key),
+            app.http.get(app.url("/api/v1/links")).bearer_auth(&key),
+            200,
+        )
+        .await;
+        call(
+            app.http
+                .get(app.url("/api/v1/keys/current"))
+                .bearer_auth(&key),
             200,
         )
         .await;

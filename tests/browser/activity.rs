@@ -34,7 +34,10 @@ async fn the_activity_page_lists_filters_and_fits_a_phone() {
     assert!(text.contains("created an API key"), "{text}");
     assert!(text.contains("added a domain"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
-    assert!(text.contains("just now") || text.contains("minute"), "{text}");
+    assert!(
+        text.contains("just now") || text.contains("minute"),
+        "{text}"
+    );
 
     // Filter by the API keys group: the form's GET puts it in the URL.
     b.eval(
@@ -66,7 +69,11 @@ async fn the_activity_page_lists_filters_and_fits_a_phone() {
             .all(|a| a.as_str().unwrap().starts_with("key.")),
         "{actions:?}"
     );
-    assert_eq!(b.value("#activity-action").await, "key.", "the filter stays chosen");
+    assert_eq!(
+        b.value("#activity-action").await,
+        "key.",
+        "the filter stays chosen"
+    );
 
     // A phone: cards, nothing wider than the screen.
     b.resize(390, 844).await;

@@ -89,11 +89,18 @@ pub async fn page(
             let st2 = st.clone();
             match blocking(move || Ok(st2.store.audit_page(&filter, offset, PAGE)?)).await {
                 Ok(page) => (Ok(page), StatusCode::OK),
-                Err(e) => (Err(sentence(&e.detail())), StatusCode::INTERNAL_SERVER_ERROR),
+                Err(e) => (
+                    Err(sentence(&e.detail())),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                ),
             }
         }
         Err(e) => (
-            Err(sentence(&format!("{}: {}", field_words(&e.field), e.message))),
+            Err(sentence(&format!(
+                "{}: {}",
+                field_words(&e.field),
+                e.message
+            ))),
             StatusCode::BAD_REQUEST,
         ),
     };
@@ -265,7 +272,10 @@ mod tests {
             since: Some("2026-11-01".into()),
             ..ActivityQuery::default()
         };
-        assert_eq!(q.url(50), "/ui/activity?action=key.&since=2026-11-01&offset=50");
+        assert_eq!(
+            q.url(50),
+            "/ui/activity?action=key.&since=2026-11-01&offset=50"
+        );
         assert_eq!(q.since_rfc3339().as_deref(), Some("2026-11-01T00:00:00Z"));
         assert_eq!(ActivityQuery::default().url(0), "/ui/activity");
     }
