@@ -88,7 +88,11 @@ impl AppState {
         let refuse = |e: &dyn std::fmt::Display| {
             Metrics::inc(&self.metrics.config_reload_errors);
             tracing::error!(error = %e, "config change refused; keeping the running configuration");
-            self.audit(Entry::new(&by, Action::ConfigRefused).detail(e.to_string()));
+            // The first line only: a parse error goes on to quote the file's line, which may
+            // hold a password hash. The log has the whole message.
+            let text = e.to_string();
+            let first: String = text.lines().next().unwrap_or("").chars().take(300).collect();
+            self.audit(Entry::new(&by, Action::ConfigRefused).detail(first));
         };
         let next = match Config::load(Some(path)) {
             Ok(c) => c,

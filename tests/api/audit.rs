@@ -251,6 +251,9 @@ async fn password_changes_and_config_reloads_are_recorded() {
     std::fs::write(&app.config_path, "[server]\nlisten = 12\n").unwrap();
     let refused = entry(&admin, "config.refused", |_| true).await;
     assert_eq!(refused["actor"]["kind"], "config", "{refused}");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("line 2"), "{detail}");
+    assert!(!detail.contains("listen = 12"), "the file's text stays out: {detail}");
 }
 
 #[tokio::test]
