@@ -506,7 +506,9 @@ fn user_add(config_path: Option<PathBuf>, name: &str) -> Result<(), String> {
         created_at: now(),
         role: Role::Admin,
     };
-    store.create_user(&rec).map_err(|e| e.to_string())?;
+    store
+        .create_user(&rec, &crate::audit::By::command_line())
+        .map_err(|e| e.to_string())?;
     println!("user `{}` added", rec.username);
     Ok(())
 }

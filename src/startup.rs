@@ -201,7 +201,11 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
             created_at: now(),
             role: Role::Admin,
         };
-        st.store.create_first_user(&rec)?;
+        let by = crate::audit::By::new(
+            crate::audit::Actor::system("first start (LINKDOCK_ADMIN_PASSWORD)"),
+            None,
+        );
+        st.store.create_first_user(&rec, &by)?;
         return Ok(SignInHint::Created(format!("{public}/ui/")));
     }
     let mut b = [0u8; 16];

@@ -91,7 +91,13 @@ impl AppState {
             // The first line only: a parse error goes on to quote the file's line, which may
             // hold a password hash. The log has the whole message.
             let text = e.to_string();
-            let first: String = text.lines().next().unwrap_or("").chars().take(300).collect();
+            let first: String = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect();
             self.audit(Entry::new(&by, Action::ConfigRefused).detail(first));
         };
         let next = match Config::load(Some(path)) {

@@ -515,13 +515,16 @@ mod tests {
         let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
         let username = Username::parse("ops").unwrap();
         store
-            .create_user(&UserRecord {
-                username: username.clone(),
-                password_hash: PasswordHash::new(&pw, &rng).unwrap(),
-                source: Source::Api,
-                created_at: now(),
-                role: crate::domain::Role::Admin,
-            })
+            .create_user(
+                &UserRecord {
+                    username: username.clone(),
+                    password_hash: PasswordHash::new(&pw, &rng).unwrap(),
+                    source: Source::Api,
+                    created_at: now(),
+                    role: crate::domain::Role::Admin,
+                },
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         store
             .create_session(

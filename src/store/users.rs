@@ -6,8 +6,15 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use super::records::{SessionRecord, Source, UserRecord};
 use super::tables::{SESSIONS, USERS};
 use super::{decode, encode, Store, StoreError};
-use crate::audit::Entry;
+use crate::audit::{Action, By, Entry};
 use crate::domain::{PasswordHash, Timestamp};
+
+/// The `user.created` entry for `rec`.
+fn user_created(rec: &UserRecord, by: &By) -> Entry {
+    Entry::new(by, Action::UserCreated)
+        .target(rec.username.as_str())
+        .detail(format!("role {}", rec.role))
+}
 
 /// Delete every session of `username`; returns how many there were.
 pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u64, StoreError> {
@@ -36,7 +43,7 @@ impl Store {
     }
 
     /// Create a user; 409 when the name is taken.
-    pub fn create_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
+    pub fn create_user(&self, rec: &UserRecord, by: &By) -> Result<(), StoreError> {
         self.write(
             |tx| {
                 let mut users = tx.open_table(USERS)?;
@@ -47,14 +54,15 @@ impl Store {
                     )));
                 }
                 users.insert(rec.username.as_str(), encode(rec).as_slice())?;
-                Ok(())
+                drop(users);
+                super::audit::record(tx, &user_created(rec, by))
             },
             |()| {},
         )
     }
 
     /// Create the first user only if there is none yet (setup and bootstrap race safely).
-    pub fn create_first_user(&self, rec: &UserRecord) -> Result<bool, StoreError> {
+    pub fn create_first_user(&self, rec: &UserRecord, by: &By) -> Result<bool, StoreError> {
         self.write(
             |tx| {
                 let mut users = tx.open_table(USERS)?;
@@ -62,6 +70,8 @@ impl Store {
                     return Ok(false);
                 }
                 users.insert(rec.username.as_str(), encode(rec).as_slice())?;
+                drop(users);
+                super::audit::record(tx, &user_created(rec, by))?;
                 Ok(true)
             },
             |_| {},

@@ -225,13 +225,18 @@ async fn every_action_records_its_actor_target_and_address() {
 }
 
 #[tokio::test]
-async fn password_changes_and_config_reloads_are_recorded() {
+async fn the_first_user_password_changes_and_config_reloads_are_recorded() {
     let app = spawn_with(Options {
         admin_password: Some(ADMIN_PASSWORD.into()),
         ..Default::default()
     })
     .await;
     let admin = app.admin().await;
+    // The first user, made from LINKDOCK_ADMIN_PASSWORD at the first start.
+    let first = entry(&admin, "user.created", |_| true).await;
+    assert_eq!(first["actor"]["kind"], "system", "{first}");
+    assert_eq!(first["target"], "admin");
+    assert_eq!(first["detail"], "role admin");
     let fresh = call(
         admin
             .put("/api/v1/session/password")
@@ -253,7 +258,10 @@ async fn password_changes_and_config_reloads_are_recorded() {
     assert_eq!(refused["actor"]["kind"], "config", "{refused}");
     let detail = refused["detail"].as_str().unwrap();
     assert!(detail.contains("line 2"), "{detail}");
-    assert!(!detail.contains("listen = 12"), "the file's text stays out: {detail}");
+    assert!(
+        !detail.contains("listen = 12"),
+        "the file's text stays out: {detail}"
+    );
 }
 
 #[tokio::test]

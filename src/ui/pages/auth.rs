@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::super::layout::bare;
 use super::super::{see_other, sentence};
+use crate::audit::{Actor, By};
 use crate::auth::session::{cleared_cookie, close_session, open_session, session_cookie};
 use crate::auth::{ClientIp, CsrfForm, MaybePageUser, SameOrigin};
 use crate::domain::{now, Password, PasswordHash, Role, Username};
@@ -271,7 +272,9 @@ async fn setup(
             created_at: now(),
             role: Role::Admin,
         };
-        Ok(st2.store.create_first_user(&rec)?)
+        // Whoever held the setup link is the user it created.
+        let by = By::new(Actor::user(rec.username.as_str()), Some(ip));
+        Ok(st2.store.create_first_user(&rec, &by)?)
     })
     .await;
     match created {
