@@ -292,6 +292,14 @@ impl AuditFilter {
         })
     }
 
+    /// Whether it keeps every entry.
+    pub fn is_empty(&self) -> bool {
+        self.only_user.is_none()
+            && self.actor.is_none()
+            && self.action.is_none()
+            && self.since.is_none()
+    }
+
     pub fn keeps(&self, actor: &Actor, action: &str, at: Timestamp) -> bool {
         self.only_user.as_deref().is_none_or(|u| actor.is_user(u))
             && self.actor.as_deref().is_none_or(|a| actor.name == a)
