@@ -532,3 +532,23 @@ async fn redirects_and_keyed_reads_add_no_entries() {
     entry(&admin, "session.sign_in_failed", |_| true).await;
     assert_eq!(entries(&admin, "").await.len(), before + 1);
 }
+
+#[test]
+fn config_check_refuses_a_retention_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_linkdock");
+    for (days, ok) in [("0", false), ("3651", false), ("30", true)] {
+        let path = dir.path().join(format!("audit-{days}.toml"));
+        std::fs::write(&path, format!("[audit]\nretention_days = {days}\n")).unwrap();
+        let out = std::process::Command::new(bin)
+            .args(["config", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), ok, "{days}: {out:?}");
+        if !ok {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("audit.retention_days: 1 to 3650"), "{text}");
+        }
+    }
+}
