@@ -376,7 +376,13 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
                 .map_err(|_| "no random source".to_owned())?;
             let rec = store
-                .create_key(spec, plain.display_prefix(), digest, Source::Api)
+                .create_key(
+                    spec,
+                    plain.display_prefix(),
+                    digest,
+                    Source::Api,
+                    &crate::audit::By::command_line(),
+                )
                 .map_err(|e| e.to_string())?;
             if json {
                 let mut v = key_json(&store, &rec);
@@ -411,15 +417,21 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             }
         }
         KeysCommand::Revoke { id } => {
-            let rec = store.revoke_key(id).map_err(|e| e.to_string())?;
+            let rec = store
+                .revoke_key(id, &crate::audit::By::command_line())
+                .map_err(|e| e.to_string())?;
             println!("key {} ({}) revoked", rec.id, rec.prefix);
         }
         KeysCommand::Disable { id } => {
-            let rec = store.disable_key(id).map_err(|e| e.to_string())?;
+            let rec = store
+                .disable_key(id, &crate::audit::By::command_line())
+                .map_err(|e| e.to_string())?;
             println!("key {} ({}) disabled", rec.id, rec.prefix);
         }
         KeysCommand::Enable { id } => {
-            let rec = store.enable_key(id).map_err(|e| e.to_string())?;
+            let rec = store
+                .enable_key(id, &crate::audit::By::command_line())
+                .map_err(|e| e.to_string())?;
             let status = rec.status_at(now());
             println!(
                 "key {} ({}) enabled; it is {}",
@@ -437,7 +449,13 @@ fn keys(config_path: Option<PathBuf>, cmd: KeysCommand) -> Result<(), String> {
             let (plain, digest) = crate::keys::issue(&random(), &config.keys.prefix)
                 .map_err(|_| "no random source".to_owned())?;
             let r = store
-                .roll_key(id, until, plain.display_prefix(), digest)
+                .roll_key(
+                    id,
+                    until,
+                    plain.display_prefix(),
+                    digest,
+                    &crate::audit::By::command_line(),
+                )
                 .map_err(|e| e.to_string())?;
             if json {
                 let mut v = key_json(&store, &r.new);

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::audit::By;
 use crate::clock;
 use crate::config::HumanDuration;
 use crate::domain::now;
@@ -143,7 +144,10 @@ fn serve_one(mut conn: UnixStream, st: &AppState) {
 
 fn answer(command: &str, st: &AppState) -> Value {
     match command {
-        "backup" => match st.backup("linkdock backup (control socket)") {
+        "backup" => match st.backup(&crate::audit::By::new(
+            crate::audit::Actor::system("linkdock backup (control socket)"),
+            None,
+        )) {
             Ok(b) => json!({
                 "ok": true,
                 "name": b.name,
@@ -240,7 +244,7 @@ pub fn user_command(store: &Store, words: &[&str]) -> Value {
                 Ok(p) => p,
                 Err(e) => return failed(e),
             };
-            match store.add_user(&UserRecord::new(name, hash, Source::Api, role)) {
+            match store.add_user(&UserRecord::new(name, hash, Source::Api, role), &By::command_line()) {
                 Ok(u) => {
                     tracing::info!(by, user = %u.username, role = %u.role, "user added");
                     json!({"ok": true, "user": user_json(&u)})
@@ -258,7 +262,7 @@ pub fn user_command(store: &Store, words: &[&str]) -> Value {
                 role: Some(role),
                 password_hash: None,
             };
-            match store.update_user(id, &patch) {
+            match store.update_user(id, &patch, &By::command_line()) {
                 Ok((u, _)) => {
                     tracing::info!(by, user = %u.username, role = %u.role, "user role set");
                     json!({"ok": true, "user": user_json(&u)})
@@ -274,7 +278,7 @@ pub fn user_command(store: &Store, words: &[&str]) -> Value {
             };
             let removed = keys.and_then(|keys| {
                 let id = id_of(store, name, "user")?;
-                store.remove_user(id, keys).map_err(|e| match e {
+                store.remove_user(id, keys, &By::command_line()).map_err(|e| match e {
                     // The heir was named by the CLI's --to.
                     StoreError::Invalid(d) if d.field == "to" => format!("--to: {}", d.message),
                     other => other.to_string(),

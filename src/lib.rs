@@ -1,8 +1,8 @@
 //! linkdock: a self-hosted link manager for small teams. See ARCHITECTURE.md for the map.
 //!
 //! Modules depend one way, each only on those listed before it (a test, `tests/tidy.rs`,
-//! keeps it so): the leaves `clock`, `encoding`, `limiter`, `metrics`; then `domain` → `keys` →
-//! `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
+//! keeps it so): the leaves `clock`, `encoding`, `limiter`, `metrics`; then `domain` → `keys` /
+//! `audit` → `store` → `config` → `telemetry` → `error` → `state` → `auth` → `api` / `ui` /
 //! `redirect` / `middleware` / `control` → `docs` → `healthcheck` / `startup` → `cli`.
 
 pub mod clock;
@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod limiter;
 pub mod metrics;
 
+pub mod audit;
 pub mod domain;
 pub mod keys;
 pub mod store;

@@ -200,7 +200,11 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
             Source::Api,
             Role::Admin,
         );
-        st.store.create_first_user(&rec)?;
+        let by = crate::audit::By::new(
+            crate::audit::Actor::system("first start (LINKDOCK_ADMIN_PASSWORD)"),
+            None,
+        );
+        st.store.create_first_user(&rec, &by)?;
         return Ok(SignInHint::Created(format!("{public}/ui/")));
     }
     let mut b = [0u8; 16];
@@ -243,6 +247,12 @@ fn spawn_sweeper(st: web::Data<AppState>) {
                 let at = now();
                 if let Err(e) = st2.store.prune_sessions(at) {
                     tracing::error!(error = %e, "pruning expired sessions failed; retrying at the next sweep");
+                }
+                let keep = st2.config.current().audit.retention_secs();
+                match st2.store.prune_audit(at.plus_secs(-keep)) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(entries = n, "activity log: dropped entries past audit.retention_days"),
+                    Err(e) => tracing::error!(error = %e, "pruning the activity log failed; retrying at the next sweep"),
                 }
                 st2.store.expire_keys(at)
             })

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["clock"],
     &["encoding", "limiter", "metrics", "healthcheck"],
     &["domain"],
-    &["keys"],
+    &["keys", "audit"],
     &["store"],
     &["config"],
     &["telemetry"],

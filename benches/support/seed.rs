@@ -284,7 +284,13 @@ pub fn keys_into_data_dir(data_dir: &Path, n: usize) -> Duration {
         .expect("a valid key");
         let (plain, digest) = linkdock::keys::issue(&rng, &prefix).expect("random source");
         store
-            .create_key(spec, plain.display_prefix(), digest, Source::Api)
+            .create_key(
+                spec,
+                plain.display_prefix(),
+                digest,
+                Source::Api,
+                &linkdock::audit::By::command_line(),
+            )
             .expect("store a key");
         if i > 0 && i % 10_000 == 0 {
             eprintln!("… {i} keys");

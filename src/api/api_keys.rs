@@ -510,6 +510,7 @@ pub async fn create(
     } else {
         user.role.grantable_set()
     };
+    let by = user.by();
     let spec = KeySpec {
         created_by: Some(user.username),
         permissions,
@@ -519,8 +520,12 @@ pub async fn create(
         .map_err(|_| ApiError::internal("no random source for a new key"))?;
     let prefix = plain.display_prefix();
     let st2 = st.clone();
-    let rec =
-        blocking(move || Ok(st2.store.create_key(spec, prefix, digest, Source::Api)?)).await?;
+    let rec = blocking(move || {
+        Ok(st2
+            .store
+            .create_key(spec, prefix, digest, Source::Api, &by)?)
+    })
+    .await?;
     tracing::info!(key = rec.id, prefix = %rec.prefix, "API key created");
     let key_info = ApiKeyView::new(&st, rec, KeyUsage::default());
     Ok(HttpResponse::Created().json(CreatedApiKey {
@@ -578,7 +583,8 @@ pub async fn update(
     }
     let id = *id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.update_key(id, patch)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.update_key(id, patch, &by)?)).await?;
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
 
@@ -599,7 +605,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.revoke_key(id)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.revoke_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key revoked");
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
@@ -633,7 +640,8 @@ pub async fn roll(
     let prefix = plain.display_prefix();
     let id = *id;
     let st2 = st.clone();
-    let rolled = blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest)?)).await?;
+    let by = user.by();
+    let rolled = blocking(move || Ok(st2.store.roll_key(id, until, prefix, digest, &by)?)).await?;
     tracing::info!(
         old = rolled.old.id,
         new = rolled.new.id,
@@ -693,7 +701,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.delete_key(id)?)).await?;
+    let by = user.by();
+    blocking(move || Ok(st2.store.delete_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -742,8 +751,8 @@ pub async fn disable(
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = managed(&user, &st, *id).await?.0.id;
-    let st2 = st.clone();
-    blocking(move || Ok(st2.store.disable_key(id)?)).await?;
+    let (st2, by) = (st.clone(), user.by());
+    blocking(move || Ok(st2.store.disable_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key disabled");
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }
@@ -764,8 +773,8 @@ pub async fn enable(
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = managed(&user, &st, *id).await?.0.id;
-    let st2 = st.clone();
-    blocking(move || Ok(st2.store.enable_key(id)?)).await?;
+    let (st2, by) = (st.clone(), user.by());
+    blocking(move || Ok(st2.store.enable_key(id, &by)?)).await?;
     tracing::info!(key = id, "API key enabled");
     Ok(HttpResponse::Ok().json(load(&st, id).await?))
 }

@@ -52,7 +52,7 @@ impl From<BackupInfo> for Backup {
     ))]
 pub async fn create(user: SessionUser, st: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st2 = st.clone();
-    let by = format!("user {}", user.username);
+    let by = user.by();
     let info = blocking(move || Ok(st2.backup(&by)?)).await?;
     Ok(HttpResponse::Created().json(Backup::from(info)))
 }

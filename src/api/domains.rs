@@ -146,7 +146,10 @@ pub async fn create(
     caller.may_manage_domains()?;
     let host = Hostname::parse(&body.0.hostname)?;
     let st2 = st.clone();
-    let d = blocking(move || Ok(st2.store.create_domain(&host)?)).await?;
+    let d = {
+        let by = caller.by();
+        blocking(move || Ok(st2.store.create_domain(&host, &by)?)).await?
+    };
     Ok(HttpResponse::Created().json(DomainView::new(d, 0)))
 }
 
@@ -173,7 +176,10 @@ pub async fn rename(
     let host = Hostname::parse(&body.0.hostname)?;
     let id = *id;
     let st2 = st.clone();
-    let d = blocking(move || Ok(st2.store.rename_domain(id, &host)?)).await?;
+    let d = {
+        let by = caller.by();
+        blocking(move || Ok(st2.store.rename_domain(id, &host, &by)?)).await?
+    };
     let n = st.store.catalog.link_count(d.id);
     Ok(HttpResponse::Ok().json(DomainView::new(d, n)))
 }
@@ -198,6 +204,7 @@ pub async fn delete(
     caller.may_manage_domains()?;
     let (id, force) = (*id, q.force.unwrap_or(false));
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.delete_domain(id, force)?)).await?;
+    let by = caller.by();
+    blocking(move || Ok(st2.store.delete_domain(id, force, &by)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Json, ListOf, PageQuery};
+use crate::audit::{Action, Entry};
 use crate::auth::invite::InviteToken;
 use crate::auth::SessionUser;
 use crate::config::HumanDuration;
@@ -148,6 +149,15 @@ pub async fn create(
     let st2 = st.clone();
     let rec = blocking(move || Ok(st2.store.create_invite(new)?)).await?;
     tracing::info!(invite = rec.id, role = %rec.role, by = %user.username, expires_at = %rec.expires_at, "invite created");
+    st.audit(
+        Entry::new(&user.by(), Action::InviteCreated)
+            .target(format!("invite {}", rec.id))
+            .detail(format!(
+                "role {}, expires {}",
+                rec.role,
+                rec.expires_at.rfc3339()
+            )),
+    );
     Ok(HttpResponse::Created().json(CreatedInvite {
         id: rec.id,
         role: rec.role.to_string(),
@@ -210,6 +220,7 @@ pub async fn withdraw(
     let st2 = st.clone();
     blocking(move || Ok(st2.store.withdraw_invite(id, now())?)).await?;
     tracing::info!(invite = id, by = %user.username, "invite withdrawn");
+    st.audit(Entry::new(&user.by(), Action::InviteWithdrawn).target(format!("invite {id}")));
     Ok(HttpResponse::NoContent().finish())
 }
 

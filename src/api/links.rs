@@ -601,7 +601,8 @@ pub async fn delete(
     visible(&caller, &st, *id)?;
     let id = *id;
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.delete_link(id)?)).await?;
+    let by = caller.by();
+    blocking(move || Ok(st2.store.delete_link(id, &by)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,6 +2,7 @@
 //! Inputs arrive as plain wire structs and are parsed into domain types before any rule runs.
 
 pub mod api_keys;
+pub mod audit;
 pub mod backup;
 mod csv_rows;
 pub mod domains;
@@ -52,5 +53,6 @@ pub fn scope() -> Scope {
             backup::configure(cfg);
             invites::configure(cfg);
             users::configure(cfg);
+            audit::configure(cfg);
         })
 }

@@ -110,7 +110,7 @@ pub async fn sign_out(
     st: web::Data<AppState>,
     user: SessionUser,
 ) -> Result<HttpResponse, ApiError> {
-    close_session(&st, user.session_digest).await?;
+    close_session(&st, &user).await?;
     tracing::info!(user = %user.username, "signed out");
     Ok(HttpResponse::NoContent().cookie(cleared_cookie()).finish())
 }

@@ -24,6 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv_rows::{BoundedRows, Record};
 use super::links::{parse_fields, CreateLink, ExpiryRule};
+use crate::audit::{Action, Entry};
 use crate::auth::Caller;
 use crate::domain::{now, DestinationUrl, Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
@@ -330,6 +331,7 @@ pub async fn import(
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let scope = caller.scope().clone();
+    let by = caller.by();
     let default_domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
         None => None,
         Some(raw) => {
@@ -358,6 +360,15 @@ pub async fn import(
         import_file(&st2, &scope, file, default_domain)
     })
     .await?;
+    // Rows commit in chunks, each its own transaction: the entry sums them up afterwards.
+    st.audit(
+        Entry::new(&by, Action::LinksImported)
+            .target(q.domain.clone().unwrap_or_default())
+            .detail(format!(
+                "{} created, {} skipped, {} failed",
+                report.created, report.skipped, report.failed
+            )),
+    );
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -410,6 +421,24 @@ fn commit(
     Ok(())
 }
 
+/// An export's activity-log entry, recorded with the number of links sent when the stream
+/// ends or the client goes away.
+struct Exported {
+    st: web::Data<AppState>,
+    entry: Option<Entry>,
+    links: usize,
+}
+
+impl Drop for Exported {
+    fn drop(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            let noun = if self.links == 1 { "link" } else { "links" };
+            self.st
+                .audit(entry.detail(format!("{} {noun}", self.links)));
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
     summary = "Export links as CSV",
     description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns, streamed. Cells a spreadsheet would run as a formula start with `'`, which import strips again. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).",
@@ -447,13 +476,23 @@ pub async fn export(
         now().rfc3339().get(..10).unwrap_or("today")
     );
     let scope = caller.scope().clone();
+    let target = domain
+        .as_ref()
+        .map_or(String::new(), |d| d.hostname.as_str().to_owned());
     let domain_id = domain.map(|d| d.id);
     let header_row = csv_line(COLUMNS.iter().map(|c| (*c).to_owned()));
+    let sent = Exported {
+        st: st.clone(),
+        entry: Some(Entry::new(&caller.by(), Action::LinksExported).target(target)),
+        links: 0,
+    };
     // `None` once the last page has been sent; the cursor is the last link id sent.
-    let pages = futures_util::stream::unfold(Some(None::<LinkId>), move |cursor| {
+    // The count travels with the cursor: dropping it (the end, or a client gone) records it.
+    let pages = futures_util::stream::unfold((Some(None::<LinkId>), sent), move |state| {
         let st = st.clone();
         let scope = scope.clone();
         async move {
+            let (cursor, mut sent) = state;
             let after = cursor?;
             let page = st
                 .store
@@ -463,6 +502,7 @@ pub async fn export(
             if page.is_empty() {
                 return None;
             }
+            sent.links += page.len();
             let mut out = Vec::with_capacity(page.len() * 128);
             for e in &page {
                 let r = &e.rec;
@@ -485,7 +525,7 @@ pub async fn export(
             }
             Some((
                 Ok::<_, actix_web::Error>(web::Bytes::from(out)),
-                next.flatten().map(Some),
+                (next.flatten().map(Some), sent),
             ))
         }
     });

@@ -175,8 +175,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let UpdateUser { role, password } = body.0;
     let patch = st.user_patch(role.as_deref(), password).await?;
-    let (st2, id) = (st.clone(), *id);
-    let user = blocking(move || Ok(st2.update_user(&admin.username, id, &patch)?)).await?;
+    let (st2, id, by) = (st.clone(), *id, admin.by());
+    let user = blocking(move || Ok(st2.update_user(&by, id, &patch)?)).await?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
@@ -200,7 +200,7 @@ pub async fn remove(
     q: web::Query<RemoveQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let keys = KeysOfRemoved::parse(q.keys.as_deref(), q.to)?;
-    let (st2, id) = (st.clone(), *id);
-    blocking(move || Ok(st2.remove_user(&admin.username, id, keys)?)).await?;
+    let (st2, id, by) = (st.clone(), *id, admin.by());
+    blocking(move || Ok(st2.remove_user(&by, id, keys)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,6 +11,7 @@ use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
 use super::session::{start_session, OpenedSession, SignInFrom};
+use crate::audit::{Action, Actor, By, Entry};
 use crate::domain::{now, Password, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError};
@@ -211,5 +212,16 @@ pub async fn accept(
     };
     tracing::info!(user = %user.username, role = %user.role, invite = record.id,
         invited_by = %record.created_by, "user joined through an invite");
+    st.audit(
+        Entry::new(
+            &By::new(Actor::user(user.username.as_str()), Some(from.ip)),
+            Action::InviteAccepted,
+        )
+        .target(format!("invite {}", record.id))
+        .detail(format!(
+            "joined as {} with role {}; invited by {}",
+            user.username, user.role, record.created_by
+        )),
+    );
     Ok(start_session(st, user.username, from).await?)
 }

@@ -31,6 +31,7 @@ use serde::Deserialize;
 
 pub use self::client_ip::client_ip;
 use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
+use crate::audit::{Actor, By};
 use crate::config::Config;
 use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
@@ -55,6 +56,25 @@ pub struct SessionUser {
     pub role: Role,
     pub csrf_token: String,
     pub session_digest: [u8; 32],
+    /// The address the request came from (after trusted proxies), for the activity log.
+    pub client_ip: Option<IpAddr>,
+}
+
+impl SessionUser {
+    /// This user, from this request's address: who an activity-log entry names.
+    pub fn by(&self) -> By {
+        By::new(Actor::user(self.username.as_str()), self.client_ip)
+    }
+
+    /// Whose activity this user may read: `None` for everyone's (`Right::AuditAll`), else
+    /// only entries whose actor is the user. The one place this is decided.
+    pub fn activity_scope(&self) -> Option<String> {
+        if self.role.may(Right::AuditAll) {
+            None
+        } else {
+            Some(self.username.as_str().to_owned())
+        }
+    }
 }
 
 impl SessionUser {
@@ -102,6 +122,14 @@ pub struct KeyUse {
 const ALL: DomainScope = DomainScope::All;
 
 impl Caller {
+    /// Who an activity-log entry names: the user, or the key by id and display prefix.
+    pub fn by(&self) -> By {
+        match self {
+            Self::Key(k) => By::new(Actor::key(k.key.id, &k.key.prefix), Some(k.ip)),
+            Self::User(u) => u.by(),
+        }
+    }
+
     pub fn scope(&self) -> &DomainScope {
         match self {
             Self::Key(k) => &k.key.scope,
@@ -314,6 +342,7 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
         username: rec.username,
         csrf_token: token.csrf_token(),
         session_digest: digest,
+        client_ip: client_ip(req, &st.config.current()),
     }))
 }
 

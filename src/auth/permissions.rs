@@ -92,7 +92,8 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
 
 /// What a signed-in user's role must allow on each route (`domain::Role::may`): one table,
 /// read by the session extractors (`Caller`, `SessionUser`) and by the documentation. A route
-/// not listed is open to anyone signed in (their own session, password and account).
+/// not listed is open to anyone signed in (their own session, password and account; `GET
+/// /api/v1/audit`, where `SessionUser::activity_scope` limits non-admins to their own entries).
 /// Ownership (a member's own keys) is judged after this, where the key is known.
 pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("GET", "/api/v1/links", Right::LinksRead),
@@ -246,6 +247,8 @@ mod tests {
             Some(Right::LinksWrite)
         );
         assert_eq!(session_right_of("GET", "/api/v1/session"), None);
+        // Open to everyone signed in: `SessionUser::activity_scope` limits what each sees.
+        assert_eq!(session_right_of("GET", "/api/v1/audit"), None);
         assert!(!Role::Viewer.may(session_right_of("POST", "/api/v1/api-keys").unwrap()));
     }
 }

@@ -12,6 +12,7 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use ring::digest::{digest, SHA256};
 use ring::rand::SecureRandom;
 
+use crate::audit::{Action, Actor, By, Entry};
 use crate::domain::{now, same_secret, Device, Password, Timestamp, Username};
 use crate::encoding::{hex, unhex};
 use crate::error::{blocking, ApiError, AuthFailure};
@@ -28,6 +29,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// this minute", which is all a person reviewing their sessions needs, at one write per
 /// session per minute instead of one per request.
 pub const LAST_SEEN_EVERY_SECS: i64 = 60;
+
+/// What the activity log names for a failed sign-in whose username is no account.
+pub const UNKNOWN_USER: &str = "unknown user";
 
 pub struct SessionToken([u8; 32]);
 
@@ -331,9 +335,19 @@ pub async fn open_session(
     Metrics::inc(&st.metrics.password_checks);
     let Some(username) = name.clone().filter(|_| verified) else {
         attempt.failed(name.as_ref(), "sign-in failed: wrong username or password");
+        // As typed only when it names an account: people type passwords into that field.
+        let who = name.as_ref().map_or(UNKNOWN_USER, Username::as_str);
+        st.audit(
+            Entry::new(
+                &By::new(Actor::user(who), Some(from.ip)),
+                Action::SignInFailed,
+            )
+            .target(who),
+        );
         return Err(ApiError::Unauthenticated(AuthFailure::BadCredentials));
     };
     drop(attempt);
+    let ip = from.ip;
     let opened = start_session(st, username, from).await?;
     // The team's "last sign-in": a sign-in that opened its session is not undone if this fails.
     let (st2, name) = (st.clone(), opened.username.clone());
@@ -341,6 +355,10 @@ pub async fn open_session(
         tracing::warn!(user = %opened.username, error = %e.detail(), "could not record the sign-in time");
     }
     tracing::info!(user = %opened.username, "signed in");
+    st.audit(Entry::new(
+        &By::new(Actor::user(opened.username.as_str()), Some(ip)),
+        Action::SignIn,
+    ));
     Ok(opened)
 }
 
@@ -418,18 +436,22 @@ pub async fn change_password(
         .ok_or_else(|| ApiError::internal("no random source for a password salt"))?;
     let name = user.username.clone();
     let st2 = st.clone();
-    let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash)?)).await?;
+    let entry = Entry::new(&user.by(), Action::PasswordChanged).target(user.username.as_str());
+    let ended = blocking(move || Ok(st2.store.set_password(name.as_str(), &hash, &entry)?)).await?;
     tracing::info!(user = %user.username, sessions_ended = ended, "password changed");
     start_session(st, user.username.clone(), from).await
 }
 
-/// End a session on the server.
+/// End the caller's session on the server.
 pub async fn close_session(
     st: &actix_web::web::Data<AppState>,
-    digest: [u8; 32],
+    user: &super::SessionUser,
 ) -> Result<(), ApiError> {
     let st2 = st.clone();
-    blocking(move || Ok(st2.store.delete_session(&digest)?)).await
+    let digest = user.session_digest;
+    blocking(move || Ok(st2.store.delete_session(&digest)?)).await?;
+    st.audit(Entry::new(&user.by(), Action::SignOut));
+    Ok(())
 }
 
 pub fn session_cookie(st: &AppState, token: &SessionToken) -> Cookie<'static> {

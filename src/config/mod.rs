@@ -34,6 +34,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub import: ImportConfig,
     pub playground: PlaygroundConfig,
+    pub audit: AuditConfig,
     pub docs: DocsConfig,
     pub log: LogConfig,
     #[serde(default)]
@@ -183,6 +184,20 @@ pub struct ImportConfig {
 #[serde(deny_unknown_fields)]
 pub struct PlaygroundConfig {
     pub history_limit_per_user: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Activity-log entries older than this many days are dropped by the sweeper (1..=3650).
+    pub retention_days: u32,
+}
+
+impl AuditConfig {
+    /// How long an entry is kept, in seconds.
+    pub fn retention_secs(&self) -> i64 {
+        i64::from(self.retention_days) * 86_400
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -473,6 +488,9 @@ impl Config {
         if !(1..=10_000).contains(&self.playground.history_limit_per_user) {
             problems.push("playground.history_limit_per_user: 1 to 10000".to_owned());
         }
+        if !(1..=3650).contains(&self.audit.retention_days) {
+            problems.push("audit.retention_days: 1 to 3650".to_owned());
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, d) in self.domains.iter().enumerate() {
             if !seen.insert(d.hostname.as_str()) {
@@ -647,6 +665,7 @@ mod tests {
         assert_eq!(c.import.max_concurrent, 2);
         assert_eq!(c.import.queue_wait.0, Duration::from_secs(2));
         assert_eq!(c.playground.history_limit_per_user, 200);
+        assert_eq!(c.audit.retention_days, 90);
         assert!(c.docs.public);
         assert_eq!(c.log.level, LogLevel::Info);
         assert_eq!(c.server.header_timeout.0, Duration::from_secs(5));
@@ -896,5 +915,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("declared twice"), "{e}");
+    }
+
+    #[test]
+    fn the_activity_log_keeps_one_day_to_ten_years() {
+        for days in ["0", "3651"] {
+            let e = Config::parse(&format!("[audit]\nretention_days = {days}\n"), "t").unwrap_err();
+            assert!(
+                e.to_string().contains("audit.retention_days: 1 to 3650"),
+                "{e}"
+            );
+        }
+        let c = Config::parse("[audit]\nretention_days = 1\n", "t").unwrap();
+        assert_eq!(c.audit.retention_secs(), 86_400);
     }
 }

@@ -45,6 +45,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::backup::create,
         api::invites::create, api::invites::list, api::invites::withdraw,
         api::users::list, api::users::show, api::users::update, api::users::remove,
+        api::audit::list,
     ),
     modifiers(&Security, &OperationIds),
     tags(
@@ -58,6 +59,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         (name = "Account", description = "Your own account, for anyone signed in: who you are, what your role allows, and your sessions on every device (signed-in users only)."),
         (name = "Backups", description = "Snapshots of the database, written on the server (signed-in users only)."),
         (name = "Team", description = "Users and their roles, and invites (admins only): change a role, reset a password, remove a user and hand on or revoke their API keys; invite someone with a one-time link where they pick their username and password."),
+        (name = "Activity", description = "Who did what, when and from where: sign-ins, key, domain and link changes, imports, exports, backups, config reloads (signed-in users only; admins see everyone's)."),
     )
 )]
 pub struct ApiDoc;

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::audit::{Action, Actor, By, Entry};
 use crate::config::{Config, SharedConfig};
 use crate::domain::same_secret;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
-use crate::store::writer::EventSink;
+use crate::store::writer::{Event, EventSink};
 use crate::store::{BackupInfo, Store, StoreError};
 use crate::telemetry;
 
@@ -84,9 +85,21 @@ impl AppState {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let running = self.config.current();
+        let by = By::new(Actor::config(path.display().to_string()), None);
         let refuse = |e: &dyn std::fmt::Display| {
             Metrics::inc(&self.metrics.config_reload_errors);
             tracing::error!(error = %e, "config change refused; keeping the running configuration");
+            // The first line only: a parse error goes on to quote the file's line, which may
+            // hold a password hash. The log has the whole message.
+            let text = e.to_string();
+            let first: String = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect();
+            self.audit(Entry::new(&by, Action::ConfigRefused).detail(first));
         };
         let next = match Config::load(Some(path)) {
             Ok(c) => c,
@@ -115,6 +128,15 @@ impl AppState {
         self.config.replace(next);
         Metrics::inc(&self.metrics.config_reloads);
         tracing::info!(path = %path.display(), "configuration reloaded");
+        self.audit(Entry::new(&by, Action::ConfigReloaded));
+    }
+
+    /// Record an activity-log entry that has no store write of its own (a sign-in, an
+    /// export, a reload), through the batched writer: it costs the request one push into a
+    /// buffer, and is committed within half a second. A change that is a store write records
+    /// its entry in that transaction instead (`store::audit::record`).
+    pub fn audit(&self, entry: Entry) {
+        self.events.send(Event::Audit(entry));
     }
 }
 
@@ -122,12 +144,17 @@ impl AppState {
     /// Back up the database into the configured `storage.backup_dir`: the one operation
     /// behind `POST /api/v1/backup` and `linkdock backup` (through the control socket).
     /// Blocking: call it off the async workers.
-    pub fn backup(&self, by: &str) -> Result<BackupInfo, StoreError> {
+    pub fn backup(&self, by: &By) -> Result<BackupInfo, StoreError> {
         let dir = self.config.current().storage.backup_dir();
         match self.store.backup(&dir) {
             Ok(info) => {
+                self.audit(
+                    Entry::new(by, Action::BackupCreated)
+                        .target(info.name.clone())
+                        .detail(format!("{} bytes", info.bytes)),
+                );
                 tracing::info!(
-                    by,
+                    by = %by.actor.name,
                     file = %info.path.display(),
                     bytes = info.bytes,
                     ms = info.took.as_millis() as u64,
@@ -136,7 +163,7 @@ impl AppState {
                 Ok(info)
             }
             Err(e) => {
-                tracing::error!(by, dir = %dir.display(), error = %e, "backup failed");
+                tracing::error!(by = %by.actor.name, dir = %dir.display(), error = %e, "backup failed");
                 Err(e)
             }
         }

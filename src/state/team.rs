@@ -2,7 +2,8 @@
 //! hashed here, judged by the store's rules (`store::users`), and logged with who made them.
 //! The command line's changes go to the store directly (`control::user_command`).
 
-use crate::domain::{Password, Role, Username};
+use crate::audit::By;
+use crate::domain::{Password, Role};
 use crate::error::ApiError;
 use crate::store::records::{UserId, UserRecord};
 use crate::store::{KeysOfRemoved, RemovedUser, StoreError, UserPatch};
@@ -48,11 +49,12 @@ impl AppState {
     /// Apply a change, logged with the admin who made it (never the password). Blocking.
     pub fn update_user(
         &self,
-        by: &Username,
+        by: &By,
         id: UserId,
         patch: &UserPatch,
     ) -> Result<UserRecord, StoreError> {
-        let (user, ended) = self.store.update_user(id, patch)?;
+        let (user, ended) = self.store.update_user(id, patch, by)?;
+        let by = &by.actor.name;
         if let Some(role) = patch.role {
             tracing::info!(by = %by, user = %user.username, %role, "user role set");
         }
@@ -65,11 +67,12 @@ impl AppState {
     /// Remove a user, logged with the admin who did it. Blocking.
     pub fn remove_user(
         &self,
-        by: &Username,
+        by: &By,
         id: UserId,
         keys: KeysOfRemoved,
     ) -> Result<RemovedUser, StoreError> {
-        let r = self.store.remove_user(id, keys)?;
+        let r = self.store.remove_user(id, keys, by)?;
+        let by = &by.actor.name;
         match &r.heir {
             Some(heir) => tracing::info!(by = %by, user = %r.user.username,
                 sessions_ended = r.sessions_ended, keys_transferred = r.keys.len(), to = %heir, "user removed"),

@@ -478,7 +478,7 @@ mod tests {
         Username,
     };
     use crate::store::records::{
-        AuditRecord, HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
+        HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
     };
     use crate::store::{EventBatch, KeySpec, NewLink};
     use redb::TableHandle;
@@ -488,7 +488,10 @@ mod tests {
         let store = Store::open(dir).unwrap();
         let rng = ring::rand::SystemRandom::new();
         let d = store
-            .create_domain(&Hostname::parse("go.example.com").unwrap())
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         let link = store
             .create_link(NewLink {
@@ -508,20 +511,21 @@ mod tests {
                 plain.display_prefix(),
                 digest,
                 Source::Api,
+                &crate::audit::By::command_line(),
             )
             .unwrap();
         let pw = crate::domain::Password::parse("a-long-password".into()).unwrap();
         let username = Username::parse("ops").unwrap();
         store
-            .create_user(&UserRecord {
-                username: username.clone(),
-                password_hash: PasswordHash::new(&pw, &rng).unwrap(),
-                source: Source::Api,
-                created_at: now(),
-                role: crate::domain::Role::Admin,
-                id: 0,
-                last_sign_in_at: None,
-            })
+            .create_user(
+                &UserRecord::new(
+                    username.clone(),
+                    PasswordHash::new(&pw, &rng).unwrap(),
+                    Source::Api,
+                    crate::domain::Role::Admin,
+                ),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         store
             .create_session(
@@ -568,11 +572,10 @@ mod tests {
                 ip: "10.0.0.1".into(),
             },
         ));
-        batch.audits.push(AuditRecord {
-            at: now(),
-            event: "test".into(),
-            detail: String::new(),
-        });
+        batch.audits.push(crate::audit::Entry::new(
+            &crate::audit::By::command_line(),
+            crate::audit::Action::BackupCreated,
+        ));
         store.apply_events(&batch).unwrap();
         store
             .create_invite(crate::store::NewInvite {

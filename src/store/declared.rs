@@ -3,13 +3,15 @@
 
 use redb::{ReadableTable, WriteTransaction};
 
+use super::audit::record;
 use super::catalog::Catalog;
 use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
-use super::keys::{audit, put_key, remove_key};
+use super::keys::{key_target, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
 use super::users::end_sessions_of;
 use super::{decode, encode, next_id, Store, StoreError};
+use crate::audit::{Action, Actor, By, Entry};
 use crate::domain::{
     now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Role,
     Timestamp, Username,
@@ -200,10 +202,11 @@ fn apply_keys(
                 report.updated += 1;
             } else {
                 report.created += 1;
-                audit(
+                record(
                     tx,
-                    "key.declared",
-                    format!("key {} from the config file", rec.id),
+                    &Entry::new(&config_file(), Action::KeyCreated)
+                        .target(key_target(&rec))
+                        .detail("declared in the config file"),
                 )?;
             }
         }
@@ -211,15 +214,21 @@ fn apply_keys(
     for old in existing.iter().filter(|e| e.source == Source::Config) {
         if !declared.iter().any(|d| d.digest == old.digest) {
             remove_key(tx, old.id)?;
-            audit(
+            record(
                 tx,
-                "key.undeclared",
-                format!("key {} removed from the config file", old.id),
+                &Entry::new(&config_file(), Action::KeyDeleted)
+                    .target(key_target(old))
+                    .detail("removed from the config file"),
             )?;
             report.removed += 1;
         }
     }
     Ok(())
+}
+
+/// Who changes declared resources: the config file (at start and on each reload).
+fn config_file() -> By {
+    By::new(Actor::config("config file"), None)
 }
 
 fn apply_users(

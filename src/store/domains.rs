@@ -3,10 +3,12 @@
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
+use super::audit::record;
 use super::links::remove_link;
 use super::records::{DomainId, DomainRecord, KeyRecord, LinkId, Source};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST};
 use super::{decode, encode, next_id, Store, StoreError};
+use crate::audit::{Action, By, Entry};
 use crate::domain::{now, Hostname};
 
 pub(super) fn all_domains(tx: &ReadTransaction) -> Result<Vec<DomainRecord>, StoreError> {
@@ -100,9 +102,16 @@ pub(super) fn keys_scoped_to(
 }
 
 impl Store {
-    pub fn create_domain(&self, hostname: &Hostname) -> Result<DomainRecord, StoreError> {
+    pub fn create_domain(&self, hostname: &Hostname, by: &By) -> Result<DomainRecord, StoreError> {
         self.write(
-            |tx| insert_domain(tx, hostname, Source::Api),
+            |tx| {
+                let d = insert_domain(tx, hostname, Source::Api)?;
+                record(
+                    tx,
+                    &Entry::new(by, Action::DomainCreated).target(hostname.as_str()),
+                )?;
+                Ok(d)
+            },
             |d| self.catalog.put_domain(d),
         )
     }
@@ -111,6 +120,7 @@ impl Store {
         &self,
         id: DomainId,
         hostname: &Hostname,
+        by: &By,
     ) -> Result<DomainRecord, StoreError> {
         self.write(
             |tx| {
@@ -131,6 +141,13 @@ impl Store {
                 }
                 by_host.remove(rec.hostname.as_str())?;
                 by_host.insert(hostname.as_str(), id)?;
+                drop(by_host);
+                record(
+                    tx,
+                    &Entry::new(by, Action::DomainRenamed)
+                        .target(hostname.as_str())
+                        .detail(format!("renamed from {}", rec.hostname)),
+                )?;
                 rec.hostname = hostname.clone();
                 rec.updated_at = now();
                 put_domain_record(tx, &rec)?;
@@ -142,7 +159,7 @@ impl Store {
 
     /// Delete a domain. While it has links this is a conflict unless `force`, which deletes
     /// them too. A domain that API keys are scoped to is never deleted under them.
-    pub fn delete_domain(&self, id: DomainId, force: bool) -> Result<(), StoreError> {
+    pub fn delete_domain(&self, id: DomainId, force: bool, by: &By) -> Result<(), StoreError> {
         self.write(
             |tx| {
                 let rec = get_domain(tx, id)?.ok_or(StoreError::NotFound("domain"))?;
@@ -172,6 +189,17 @@ impl Store {
                         rec.hostname,
                     )));
                 }
+                let detail = match links {
+                    0 => String::new(),
+                    1 => "with its 1 link".to_owned(),
+                    n => format!("with its {n} links"),
+                };
+                record(
+                    tx,
+                    &Entry::new(by, Action::DomainDeleted)
+                        .target(rec.hostname.as_str())
+                        .detail(detail),
+                )?;
                 remove_domain(tx, &rec, &self.catalog.links_of_domain(id))
             },
             |()| self.catalog.remove_domain(id),

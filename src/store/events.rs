@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use redb::ReadableTable;
 
-use super::keys::audit;
+use super::audit::record;
 use super::records::SessionRecord;
-use super::records::{AuditRecord, KeyId, KeyRequestRecord, KeyUsage, LinkId};
+use super::records::{KeyId, KeyRequestRecord, KeyUsage, LinkId};
 use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, SESSIONS};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
+use crate::audit::Entry;
 use crate::domain::Timestamp;
 
 /// How many requests the log keeps per key (older ones are dropped by the writer).
@@ -21,7 +22,7 @@ pub struct EventBatch {
     pub clicks: HashMap<LinkId, u64>,
     pub usage: HashMap<KeyId, (u64, Timestamp, String)>,
     pub requests: Vec<(KeyId, KeyRequestRecord)>,
-    pub audits: Vec<AuditRecord>,
+    pub audits: Vec<Entry>,
     /// Session digest → the latest time it was seen in this batch.
     pub sessions_seen: HashMap<[u8; 32], Timestamp>,
 }
@@ -102,7 +103,7 @@ impl Store {
                     )?;
                 }
                 for a in &batch.audits {
-                    audit(tx, &a.event, a.detail.clone())?;
+                    record(tx, a)?;
                 }
                 touch_sessions(tx, &batch.sessions_seen)?;
                 Ok(())

@@ -205,12 +205,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         store.create_invite(new_invite(7, 3600)).unwrap();
         store
-            .create_user(&UserRecord::new(
-                name("taken"),
-                hash(),
-                Source::Api,
-                Role::Admin,
-            ))
+            .create_user(
+                &UserRecord::new(name("taken"), hash(), Source::Api, Role::Admin),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         let taken = store.accept_invite(&[7; 32], name("taken"), hash(), now());
         assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");

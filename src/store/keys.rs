@@ -3,14 +3,14 @@
 
 use redb::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
 
+use super::audit::record;
 use super::catalog::Catalog;
-use super::records::{
-    AuditRecord, DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source,
-};
-use super::tables::{API_KEYS, AUDIT, DOMAINS, KEY_REQUESTS, KEY_USAGE};
+use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
+use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
 use super::{
     decode, decode_or_skip, decode_row, encode, next_id, page_newest_first, Store, StoreError,
 };
+use crate::audit::{Action, By, Entry};
 use crate::domain::{
     now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, PerMinute,
     Permissions, Timestamp, Username,
@@ -219,15 +219,9 @@ pub(super) fn check_domains(tx: &WriteTransaction, ids: &[DomainId]) -> Result<(
     Ok(())
 }
 
-pub(super) fn audit(tx: &WriteTransaction, event: &str, detail: String) -> Result<(), StoreError> {
-    let rec = AuditRecord {
-        at: now(),
-        event: event.to_owned(),
-        detail,
-    };
-    let id = next_id(tx, "audit")?;
-    tx.open_table(AUDIT)?.insert(id, encode(&rec).as_slice())?;
-    Ok(())
+/// How an entry names a key: its id and display prefix, never more of it.
+pub(super) fn key_target(rec: &KeyRecord) -> String {
+    format!("key {} ({})", rec.id, rec.prefix)
 }
 
 fn read_only(rec: &KeyRecord) -> Result<(), StoreError> {
@@ -256,6 +250,7 @@ impl Store {
         prefix: String,
         digest: KeyDigest,
         source: Source,
+        by: &By,
     ) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
@@ -281,10 +276,11 @@ impl Store {
                     created_by: spec.created_by,
                 };
                 put_key(tx, &rec)?;
-                audit(
+                record(
                     tx,
-                    "key.created",
-                    format!("key {} ({})", rec.id, rec.prefix),
+                    &Entry::new(by, Action::KeyCreated)
+                        .target(key_target(&rec))
+                        .detail(format!("named {}", rec.name)),
                 )?;
                 Ok(rec)
             },
@@ -294,7 +290,7 @@ impl Store {
 
     /// Apply `patch`; the key value never changes. An expiry moved into the future
     /// reactivates a key the sweeper had marked expired.
-    pub fn update_key(&self, id: KeyId, patch: KeyPatch) -> Result<KeyRecord, StoreError> {
+    pub fn update_key(&self, id: KeyId, patch: KeyPatch, by: &By) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
@@ -324,7 +320,10 @@ impl Store {
                 }
                 rec.updated_at = now();
                 put_key(tx, &rec)?;
-                audit(tx, "key.updated", format!("key {}", rec.id))?;
+                record(
+                    tx,
+                    &Entry::new(by, Action::KeyUpdated).target(key_target(&rec)),
+                )?;
                 Ok(rec)
             },
             |rec| self.keys.upsert(rec),
@@ -341,6 +340,7 @@ impl Store {
         old_works_until: Timestamp,
         prefix: String,
         digest: KeyDigest,
+        by: &By,
     ) -> Result<Rolled, StoreError> {
         self.write(
             |tx| {
@@ -385,17 +385,15 @@ impl Store {
                 old.updated_at = at;
                 put_key(tx, &new)?;
                 put_key(tx, &old)?;
-                audit(
+                record(
                     tx,
-                    "key.rolled",
-                    format!(
-                        "key {} ({}) rolled to key {} ({}); the old key works until {}",
-                        old.id,
-                        old.prefix,
-                        new.id,
-                        new.prefix,
-                        old.rotated_at.unwrap_or(at)
-                    ),
+                    &Entry::new(by, Action::KeyRolled)
+                        .target(key_target(&old))
+                        .detail(format!(
+                            "rolled to {}; the old key works until {}",
+                            key_target(&new),
+                            old.rotated_at.unwrap_or(at)
+                        )),
                 )?;
                 Ok(Rolled { old, new })
             },
@@ -406,7 +404,7 @@ impl Store {
         )
     }
 
-    pub fn revoke_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
+    pub fn revoke_key(&self, id: KeyId, by: &By) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
@@ -414,7 +412,10 @@ impl Store {
                 rec.status = KeyStatus::Revoked;
                 rec.updated_at = now();
                 put_key(tx, &rec)?;
-                audit(tx, "key.revoked", format!("key {}", rec.id))?;
+                record(
+                    tx,
+                    &Entry::new(by, Action::KeyRevoked).target(key_target(&rec)),
+                )?;
                 Ok(rec)
             },
             |rec| self.keys.upsert(rec),
@@ -424,17 +425,17 @@ impl Store {
     /// Switch a key off until it is enabled again: it answers 401 "disabled" from the very next
     /// request (the index is updated under the write lock, like a revoke). Only a key that
     /// works can be disabled; disabling a disabled key changes nothing.
-    pub fn disable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
-        self.set_disabled(id, true)
+    pub fn disable_key(&self, id: KeyId, by: &By) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, true, by)
     }
 
     /// Switch a disabled key back on. It is active again unless it expired or its roll's grace
     /// period ended meanwhile (`KeyStatus::at` judges that); a revoked key stays revoked (409).
-    pub fn enable_key(&self, id: KeyId) -> Result<KeyRecord, StoreError> {
-        self.set_disabled(id, false)
+    pub fn enable_key(&self, id: KeyId, by: &By) -> Result<KeyRecord, StoreError> {
+        self.set_disabled(id, false, by)
     }
 
-    fn set_disabled(&self, id: KeyId, disable: bool) -> Result<KeyRecord, StoreError> {
+    fn set_disabled(&self, id: KeyId, disable: bool, by: &By) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
@@ -461,26 +462,28 @@ impl Store {
                 rec.status = to.at(rec.ends(), at);
                 rec.updated_at = at;
                 put_key(tx, &rec)?;
-                // audit: key.disabled / key.enabled (the activity log records them after the merge).
-                let event = if disable {
-                    "key.disabled"
+                let action = if disable {
+                    Action::KeyDisabled
                 } else {
-                    "key.enabled"
+                    Action::KeyEnabled
                 };
-                audit(tx, event, format!("key {}", rec.id))?;
+                record(tx, &Entry::new(by, action).target(key_target(&rec)))?;
                 Ok(rec)
             },
             |rec| self.keys.upsert(rec),
         )
     }
 
-    pub fn delete_key(&self, id: KeyId) -> Result<(), StoreError> {
+    pub fn delete_key(&self, id: KeyId, by: &By) -> Result<(), StoreError> {
         let rec = self.write(
             |tx| {
                 let rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
                 read_only(&rec)?;
                 remove_key(tx, id)?;
-                audit(tx, "key.deleted", format!("key {}", rec.id))?;
+                record(
+                    tx,
+                    &Entry::new(by, Action::KeyDeleted).target(key_target(&rec)),
+                )?;
                 Ok(rec)
             },
             |rec| self.keys.remove(&rec.digest),
@@ -556,15 +559,12 @@ impl Store {
                     k.status = KeyStatus::Expired;
                     k.updated_at = at;
                     put_key(tx, &k)?;
-                    audit(
+                    record(
                         tx,
-                        "key.expired",
-                        format!(
-                            "key {} ({}) expired at {}",
-                            k.id,
-                            k.prefix,
-                            k.expires_at.unwrap_or(at)
-                        ),
+                        &Entry::new(&By::sweeper(), Action::KeyExpired)
+                            .at(at)
+                            .target(key_target(&k))
+                            .detail(format!("expired at {}", k.expires_at.unwrap_or(at))),
                     )?;
                 }
                 Ok(due)
@@ -577,15 +577,6 @@ impl Store {
                 }
             },
         )
-    }
-
-    pub fn audit_events(&self) -> Result<Vec<AuditRecord>, StoreError> {
-        self.read(|tx| {
-            tx.open_table(AUDIT)?
-                .iter()?
-                .map(|r| decode(r?.1.value()))
-                .collect()
-        })
     }
 }
 
@@ -609,6 +600,7 @@ mod tests {
                         plain.display_prefix(),
                         digest,
                         Source::Api,
+                        &By::command_line(),
                     )
                     .unwrap();
                 digests.push(digest);
@@ -632,7 +624,10 @@ mod tests {
         assert_eq!(listed.iter().map(|(k, _)| k.id).collect::<Vec<_>>(), [2]);
         let e = store.key_with_usage(1).unwrap_err().to_string();
         assert!(e.contains("api_keys_v1 record 1"), "{e}");
-        let e = store.revoke_key(1).unwrap_err().to_string();
+        let e = store
+            .revoke_key(1, &By::command_line())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("api_keys_v1 record 1"), "{e}");
         assert!(store.expire_keys(now()).unwrap().is_empty());
     }
@@ -649,11 +644,15 @@ mod tests {
                 plain.display_prefix(),
                 digest,
                 Source::Api,
+                &crate::audit::By::command_line(),
             )
             .unwrap();
         let usable = || store.keys.get(&digest).unwrap().usable_at(now());
         assert_eq!(
-            store.disable_key(rec.id).unwrap().status,
+            store
+                .disable_key(rec.id, &crate::audit::By::command_line())
+                .unwrap()
+                .status,
             KeyStatus::Disabled
         );
         assert_eq!(usable(), Err(crate::keys::KeyFailure::Disabled));
@@ -668,16 +667,27 @@ mod tests {
             ),
             KeyStatus::Disabled
         );
-        assert_eq!(store.enable_key(rec.id).unwrap().status, KeyStatus::Active);
+        assert_eq!(
+            store
+                .enable_key(rec.id, &crate::audit::By::command_line())
+                .unwrap()
+                .status,
+            KeyStatus::Active
+        );
         assert_eq!(usable(), Ok(()));
-        store.revoke_key(rec.id).unwrap();
-        for e in [store.disable_key(rec.id), store.enable_key(rec.id)] {
+        store
+            .revoke_key(rec.id, &crate::audit::By::command_line())
+            .unwrap();
+        for e in [
+            store.disable_key(rec.id, &crate::audit::By::command_line()),
+            store.enable_key(rec.id, &crate::audit::By::command_line()),
+        ] {
             assert!(matches!(e, Err(StoreError::Conflict(m)) if m.contains("revoked")));
         }
         assert_eq!(usable(), Err(crate::keys::KeyFailure::Revoked));
         let audit = store.audit_events().unwrap();
         for event in ["key.disabled", "key.enabled"] {
-            assert!(audit.iter().any(|a| a.event == event), "{event}");
+            assert!(audit.iter().any(|a| a.action == event), "{event}");
         }
     }
 
@@ -692,7 +702,13 @@ mod tests {
             ..KeySpec::named(KeyName::parse("short").unwrap())
         };
         let rec = store
-            .create_key(spec, plain.display_prefix(), digest, Source::Api)
+            .create_key(
+                spec,
+                plain.display_prefix(),
+                digest,
+                Source::Api,
+                &By::command_line(),
+            )
             .unwrap();
         assert!(store.expire_keys(now()).unwrap().is_empty(), "not yet");
         let swept = store.expire_keys(now().plus_secs(2)).unwrap();
@@ -701,7 +717,7 @@ mod tests {
         assert_eq!(k.status, KeyStatus::Expired);
         assert_eq!(store.keys.get(&digest).unwrap().status, KeyStatus::Expired);
         let audit = store.audit_events().unwrap();
-        assert!(audit.iter().any(|a| a.event == "key.expired"), "{audit:?}");
+        assert!(audit.iter().any(|a| a.action == "key.expired"), "{audit:?}");
         assert!(audit
             .iter()
             .all(|a| !a.detail.contains(&plain.reveal()[12..])));
@@ -770,12 +786,24 @@ mod tests {
         .validate(&store.catalog, now())
         .unwrap();
         let old = store
-            .create_key(spec, old_plain.display_prefix(), old_digest, Source::Api)
+            .create_key(
+                spec,
+                old_plain.display_prefix(),
+                old_digest,
+                Source::Api,
+                &By::command_line(),
+            )
             .unwrap();
         let (new_plain, new_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
         let grace = now().plus_secs(3600);
         let r = store
-            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest)
+            .roll_key(
+                old.id,
+                grace,
+                new_plain.display_prefix(),
+                new_digest,
+                &By::command_line(),
+            )
             .unwrap();
         assert_eq!(r.old.rotated_to, Some(r.new.id));
         assert_eq!(r.old.rotated_at, Some(grace));
@@ -807,15 +835,27 @@ mod tests {
         );
         assert!(store.keys.get(&new_digest).is_some());
         let again = store
-            .roll_key(old.id, grace, new_plain.display_prefix(), new_digest)
+            .roll_key(
+                old.id,
+                grace,
+                new_plain.display_prefix(),
+                new_digest,
+                &By::command_line(),
+            )
             .unwrap_err();
         assert!(again.to_string().contains("already rolled"), "{again}");
         let audit = store.audit_events().unwrap();
-        assert_eq!(audit.iter().filter(|a| a.event == "key.rolled").count(), 1);
+        assert_eq!(audit.iter().filter(|a| a.action == "key.rolled").count(), 1);
         // A grace period in the past ends now.
         let (p, d) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
         let r2 = store
-            .roll_key(r.new.id, now().plus_secs(-3600), p.display_prefix(), d)
+            .roll_key(
+                r.new.id,
+                now().plus_secs(-3600),
+                p.display_prefix(),
+                d,
+                &By::command_line(),
+            )
             .unwrap();
         assert!(r2.old.rotated_at.unwrap() >= now().plus_secs(-1));
         assert_eq!(r2.old.status_at(now()), KeyStatus::Rotated);

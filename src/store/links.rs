@@ -5,10 +5,12 @@ use std::collections::HashSet;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
+use super::audit::record;
 use super::catalog::CatalogLoader;
 use super::records::{decode_link, DomainId, LinkId, LinkRecord};
 use super::tables::{CLICKS, LINKS};
 use super::{next_id, Store, StoreError};
+use crate::audit::{Action, By, Entry};
 use crate::domain::{now, DestinationUrl, RedirectCode, Slug, Tags, Timestamp, Title};
 
 /// A validated link to create. `slug: None` asks for a generated one.
@@ -231,10 +233,20 @@ impl Store {
         )
     }
 
-    pub fn delete_link(&self, id: LinkId) -> Result<(), StoreError> {
+    pub fn delete_link(&self, id: LinkId, by: &By) -> Result<(), StoreError> {
         self.write(
             |tx| {
+                let target = self.catalog.link(id).map(|e| {
+                    let host = self.catalog.hostname(e.rec.domain_id).unwrap_or_default();
+                    format!("{host}/{}", e.rec.slug.as_str())
+                });
                 if remove_link(tx, id)? {
+                    record(
+                        tx,
+                        &Entry::new(by, Action::LinkDeleted)
+                            .target(target.unwrap_or_default())
+                            .detail(format!("link {id}")),
+                    )?;
                     Ok(())
                 } else {
                     Err(StoreError::NotFound("link"))

@@ -5,6 +5,7 @@
 //! (`catalog`, `keys`) are updated after the commit while the store's write lock is still
 //! held, so they always reflect the committed order of writes.
 
+pub mod audit;
 mod backup;
 pub mod catalog;
 mod declared;
@@ -187,7 +188,12 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[n]` moves a file from schema `n + 1` to `n + 2`. Version 1 is the first layout.
-const MIGRATIONS: &[Migration] = &[links_to_v2, keys_gain_permissions, users::users_gain_ids];
+const MIGRATIONS: &[Migration] = &[
+    links_to_v2,
+    keys_gain_permissions,
+    users::users_gain_ids,
+    audit_gains_actors,
+];
 
 /// Schema 1 → 2: links re-encoded from JSON (`links_v1`) into postcard (`links_v2`); the slug
 /// and per-domain index tables are dropped (the catalog indexes links in memory).
@@ -213,6 +219,12 @@ fn links_to_v2(tx: &WriteTransaction) -> Result<(), StoreError> {
 /// every permission, no rate limit and no rotation (`records::StoredKey`'s defaults), which is
 /// what it allowed before.
 fn keys_gain_permissions(_: &WriteTransaction) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// Schema 3 → 4: nothing to rewrite. An entry without an actor reads as one by an unknown
+/// actor, with no target and no address (`records::AuditRecord`'s defaults).
+fn audit_gains_actors(_: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -469,10 +469,22 @@ pub struct HistoryRecord {
     pub created_at: Timestamp,
 }
 
+/// One activity-log entry (`audit_v1`, keyed by its id). Schema 3 wrote only `at`, `event`
+/// and `detail`: those entries read with the default actor ("unknown"), no target and no
+/// address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub at: Timestamp,
-    pub event: String,
+    /// A dotted action name (`audit::Action`), kept as text so that a name a later build
+    /// adds still reads.
+    #[serde(alias = "event")]
+    pub action: String,
+    #[serde(default)]
+    pub actor: crate::audit::Actor,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub client_ip: Option<String>,
     pub detail: String,
 }
 

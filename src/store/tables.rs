@@ -31,7 +31,7 @@ pub const KEY_REQUESTS: TableDefinition<(u64, u64), &[u8]> =
 /// (username, entry id) → HistoryRecord
 pub const HISTORY: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("playground_history_v1");
-/// audit id → AuditRecord
+/// audit id → AuditRecord (the activity log; ids grow with time)
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_v1");
 /// invite id → InviteRecord (SHA-256 of the token, never the token)
 pub const INVITES: TableDefinition<u64, &[u8]> = TableDefinition::new("invites_v1");
@@ -47,7 +47,10 @@ pub const INVITE_BY_DIGEST: TableDefinition<&[u8], u64> =
 /// knows only schema 2 would drop those fields on its next write, and widen a key.
 /// 4: users carry an id and their last sign-in (`users_v1`; the migration numbers the users
 /// already there, and an older build would drop both on its next write).
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5: activity-log entries carry an actor, a target and the client's address, and name their
+/// action `action` (fields with defaults in `audit_v1`; `event` is read as `action`). An older
+/// build could not read the new entries.
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Tables of schema 1 that migrations read and then drop.
 pub mod v1 {

@@ -8,10 +8,11 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
 
-use super::keys::{audit, keys_in, put_key};
+use super::keys::{key_target, keys_in, put_key};
 use super::records::{KeyRecord, KeyStatus, SessionRecord, Source, UserId, UserRecord};
 use super::tables::{API_KEYS, HISTORY, SESSIONS, USERS};
 use super::{decode, decode_row, encode, next_id, Store, StoreError};
+use crate::audit::{Action, By, Entry};
 use crate::domain::{now, DomainError, PasswordHash, Role, Timestamp, Username};
 
 /// A change to a user (`PATCH /users/{id}`, the Team page, `linkdock user role`).
@@ -129,6 +130,13 @@ pub(super) fn last_user_id(tx: &WriteTransaction) -> Result<u64, StoreError> {
         .unwrap_or(0))
 }
 
+/// The `user.created` entry for `rec`.
+fn user_created(rec: &UserRecord, by: &By) -> Entry {
+    Entry::new(by, Action::UserCreated)
+        .target(rec.username.as_str())
+        .detail(format!("role {}", rec.role))
+}
+
 /// Delete every session of `username`; returns how many there were.
 pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u64, StoreError> {
     let mut sessions = tx.open_table(SESSIONS)?;
@@ -178,17 +186,24 @@ impl Store {
     }
 
     /// Create a user; 409 when the name is taken. The store gives it its id.
-    pub fn create_user(&self, rec: &UserRecord) -> Result<(), StoreError> {
-        self.add_user(rec).map(drop)
+    pub fn create_user(&self, rec: &UserRecord, by: &By) -> Result<(), StoreError> {
+        self.add_user(rec, by).map(drop)
     }
 
     /// [`Store::create_user`], answering the user as stored (with its id).
-    pub fn add_user(&self, rec: &UserRecord) -> Result<UserRecord, StoreError> {
-        self.write(|tx| insert_user(tx, rec), |_| {})
+    pub fn add_user(&self, rec: &UserRecord, by: &By) -> Result<UserRecord, StoreError> {
+        self.write(
+            |tx| {
+                let rec = insert_user(tx, rec)?;
+                super::audit::record(tx, &user_created(&rec, by))?;
+                Ok(rec)
+            },
+            |_| {},
+        )
     }
 
     /// Create the first user only if there is none yet (setup and bootstrap race safely).
-    pub fn create_first_user(&self, rec: &UserRecord) -> Result<bool, StoreError> {
+    pub fn create_first_user(&self, rec: &UserRecord, by: &By) -> Result<bool, StoreError> {
         self.write(
             |tx| {
                 if !tx.open_table(USERS)?.is_empty()? {
@@ -200,6 +215,7 @@ impl Store {
                 };
                 tx.open_table(USERS)?
                     .insert(rec.username.as_str(), encode(&rec).as_slice())?;
+                super::audit::record(tx, &user_created(&rec, by))?;
                 Ok(true)
             },
             |_| {},
@@ -259,22 +275,34 @@ impl Store {
         &self,
         id: UserId,
         patch: &UserPatch,
+        by: &By,
     ) -> Result<(UserRecord, u64), StoreError> {
         self.write(
             |tx| {
                 let all = users_in(&tx.open_table(USERS)?)?;
                 let mut rec = by_id(&all, id)?.clone();
                 editable(&rec)?;
+                let name = rec.username.clone();
                 if let Some(role) = patch.role {
                     if role != Role::Admin {
                         keeps_an_admin(&all, &rec, "demoted")?;
+                    }
+                    if role != rec.role {
+                        let change = Entry::new(by, Action::UserRoleChanged)
+                            .target(name.as_str())
+                            .detail(format!("{} → {role}", rec.role));
+                        super::audit::record(tx, &change)?;
                     }
                     rec.role = role;
                 }
                 let mut ended = 0;
                 if let Some(hash) = &patch.password_hash {
                     rec.password_hash = hash.clone();
-                    ended = end_sessions_of(tx, rec.username.as_str())?;
+                    ended = end_sessions_of(tx, name.as_str())?;
+                    let reset = Entry::new(by, Action::UserPasswordReset)
+                        .target(name.as_str())
+                        .detail(format!("{ended} session(s) ended"));
+                    super::audit::record(tx, &reset)?;
                 }
                 tx.open_table(USERS)?
                     .insert(rec.username.as_str(), encode(&rec).as_slice())?;
@@ -288,7 +316,12 @@ impl Store {
     /// API keys they created are revoked or handed to `keys`' heir (who must exist and be
     /// someone else: 400 naming `to`). Declared users and the last admin stay (409). The key
     /// index follows after the commit, so a revoked key is refused on its very next request.
-    pub fn remove_user(&self, id: UserId, keys: KeysOfRemoved) -> Result<RemovedUser, StoreError> {
+    pub fn remove_user(
+        &self,
+        id: UserId,
+        keys: KeysOfRemoved,
+        by: &By,
+    ) -> Result<RemovedUser, StoreError> {
         self.write(
             |tx| {
                 let all = users_in(&tx.open_table(USERS)?)?;
@@ -331,18 +364,24 @@ impl Store {
                         None if k.status == KeyStatus::Revoked => continue,
                         None => {
                             k.status = KeyStatus::Revoked;
-                            audit(
-                                tx,
-                                "key.revoked",
-                                format!("key {} (its creator {name} was removed)", k.id),
-                            )?;
+                            let revoked = Entry::new(by, Action::KeyRevoked)
+                                .target(key_target(&k))
+                                .detail(format!("its creator {name} was removed"));
+                            super::audit::record(tx, &revoked)?;
                         }
                     }
                     k.updated_at = now();
                     put_key(tx, &k)?;
                     changed.push(k);
                 }
-                audit(tx, "user.removed", format!("user {} ({name})", rec.id))?;
+                let keys_went = match &heir {
+                    Some(h) => format!("{} API key(s) handed to {h}", changed.len()),
+                    None => format!("{} API key(s) revoked", changed.len()),
+                };
+                let removed = Entry::new(by, Action::UserRemoved)
+                    .target(name)
+                    .detail(format!("{sessions_ended} session(s) ended; {keys_went}"));
+                super::audit::record(tx, &removed)?;
                 Ok(RemovedUser {
                     user: rec,
                     sessions_ended,
@@ -360,7 +399,13 @@ impl Store {
 
     /// Set a new password and end every session of the user (the caller opens a fresh one).
     /// Users declared in the config file change their password there.
-    pub fn set_password(&self, username: &str, hash: &PasswordHash) -> Result<u64, StoreError> {
+    /// `entry` is recorded in the same transaction (`password.changed`, `user.password_reset`).
+    pub fn set_password(
+        &self,
+        username: &str,
+        hash: &PasswordHash,
+        entry: &Entry,
+    ) -> Result<u64, StoreError> {
         self.write(
             |tx| {
                 let mut users = tx.open_table(USERS)?;
@@ -378,6 +423,7 @@ impl Store {
                 rec.password_hash = hash.clone();
                 users.insert(username, encode(&rec).as_slice())?;
                 drop(users);
+                super::audit::record(tx, entry)?;
                 end_sessions_of(tx, username)
             },
             |_| {},
@@ -548,7 +594,10 @@ mod tests {
         assert_eq!(ids, [("adam".to_owned(), 2), ("zoe".to_owned(), 1)]);
         let name = Username::parse("new").unwrap();
         let added = store
-            .add_user(&UserRecord::new(name, hash(), Source::Api, Role::Viewer))
+            .add_user(
+                &UserRecord::new(name, hash(), Source::Api, Role::Viewer),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         assert_eq!(added.id, 3);
         let tx = store.db.begin_read().unwrap();
@@ -568,22 +617,28 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let add = |name: &str, role| {
             store
-                .add_user(&UserRecord::new(
-                    Username::parse(name).unwrap(),
-                    hash(),
-                    Source::Api,
-                    role,
-                ))
+                .add_user(
+                    &UserRecord::new(Username::parse(name).unwrap(), hash(), Source::Api, role),
+                    &crate::audit::By::command_line(),
+                )
                 .unwrap()
         };
         let admin = add("root", Role::Admin);
         let bob = add("bob", Role::Member);
         let e = store
-            .remove_user(admin.id, KeysOfRemoved::Revoke)
+            .remove_user(
+                admin.id,
+                KeysOfRemoved::Revoke,
+                &crate::audit::By::command_line(),
+            )
             .unwrap_err();
         assert!(e.to_string().contains("last admin"), "{e}");
         let e = store
-            .remove_user(bob.id, KeysOfRemoved::Transfer(bob.id))
+            .remove_user(
+                bob.id,
+                KeysOfRemoved::Transfer(bob.id),
+                &crate::audit::By::command_line(),
+            )
             .unwrap_err();
         assert!(
             matches!(e, StoreError::Invalid(ref d) if d.field == "to"),
@@ -596,12 +651,17 @@ mod tests {
                     role: Some(Role::Viewer),
                     password_hash: None,
                 },
+                &crate::audit::By::command_line(),
             )
             .unwrap_err();
         assert!(e.to_string().contains("last admin"), "{e}");
         assert_eq!(store.users().unwrap().len(), 2);
         store
-            .remove_user(bob.id, KeysOfRemoved::Transfer(admin.id))
+            .remove_user(
+                bob.id,
+                KeysOfRemoved::Transfer(admin.id),
+                &crate::audit::By::command_line(),
+            )
             .unwrap();
         assert_eq!(store.users().unwrap().len(), 1);
     }

@@ -11,8 +11,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::events::EventBatch;
-use super::records::{AuditRecord, KeyId, KeyRequestRecord, LinkId};
+use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::Store;
+use crate::audit::Entry;
 use crate::domain::Timestamp;
 use crate::metrics::{shard, SHARDS};
 
@@ -27,7 +28,8 @@ pub enum Event {
         path: String,
         status: u16,
     },
-    Audit(AuditRecord),
+    /// An activity-log entry with no store write of its own (a sign-in, an export).
+    Audit(Entry),
     /// A session was used (sent at most once a minute per session: `auth::session_of`).
     SessionSeen {
         digest: [u8; 32],

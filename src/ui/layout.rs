@@ -15,6 +15,7 @@ pub enum Nav {
     Team,
     /// Your own account (`/ui/me`), reached from the username.
     Me,
+    Activity,
 }
 
 /// A bare page (sign-in, setup, errors): no sidebar.
@@ -43,10 +44,10 @@ fn head_links() -> Markup {
     }
 }
 
-/// The signed-in layout: sidebar with Links, Domains and Integrations (API Keys, Manual
-/// Integration), the shell's script (menu button on narrow screens, local times), the page's
-/// script, and the CSRF token for `fetch` calls. Items the user's role cannot use are left out
-/// (`Role::may`): a viewer has no API Keys item.
+/// The signed-in layout: sidebar with Links, Domains, Integrations (API Keys, Manual
+/// Integration) and Activity, the shell's script (menu button on narrow screens, local times),
+/// the page's script, and the CSRF token for `fetch` calls. Items the user's role cannot use are
+/// left out (`Role::may`): a viewer has no API Keys item.
 pub fn layout(
     title: &str,
     active: Nav,
@@ -96,6 +97,7 @@ pub fn layout(
                                     (item(Nav::ManualIntegration, "/ui/integrations/manual", "Manual Integration"))
                                 }
                             }
+                            (item(Nav::Activity, "/ui/activity", "Activity"))
                             // Only for those who may manage the team: the link would lead others to a 403.
                             @if user.role.may(Right::Team) {
                                 (item(Nav::Team, "/ui/team", "Team"))

@@ -79,6 +79,7 @@ async fn openapi_document_is_3_1_grouped_secured_and_exampled() {
         [
             "API Keys",
             "Account",
+            "Activity",
             "Backups",
             "Domains",
             "Import & Export",

@@ -114,6 +114,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/domains",
             "/ui/integrations/api-keys",
             "/ui/integrations/manual",
+            "/ui/activity",
         ] {
             b.goto(path).await;
             settled(&b, path).await;
@@ -142,6 +143,8 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/integrations/api-keys",
             "/ui/me",
             "/ui/team",
+            "/ui/activity",
+            "/ui/activity?action=key.",
         ] {
             b.goto(path).await;
             settled(&b, path).await;
@@ -218,6 +221,9 @@ async fn every_page_in_its_main_states_passes_axe_core() {
         b.visible("dialog[open]").await;
         check(&b, "the Remove User dialog", width, scheme).await;
         b.click_button("dialog[open]", "Cancel").await;
+        b.goto("/ui/activity?since=yesterday").await;
+        b.visible("#activity-error").await;
+        check(&b, "the activity page with a bad filter", width, scheme).await;
 
         b.goto("/ui/no-such-page").await;
         check(&b, "page not found", width, scheme).await;

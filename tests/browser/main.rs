@@ -5,6 +5,7 @@
 mod support;
 
 mod a11y;
+mod activity;
 mod api_keys;
 mod docs;
 mod harness;

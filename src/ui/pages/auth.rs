@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::super::layout::bare;
 use super::super::{see_other, sentence};
+use crate::audit::{Actor, By};
 use crate::auth::session::{
     cleared_cookie, close_session, open_session, session_cookie, SignInFrom,
 };
@@ -275,7 +276,9 @@ async fn setup(
             Source::Api,
             Role::Admin,
         );
-        Ok(st2.store.create_first_user(&rec)?)
+        // Whoever held the setup link is the user it created.
+        let by = By::new(Actor::user(rec.username.as_str()), Some(ip));
+        Ok(st2.store.create_first_user(&rec, &by)?)
     })
     .await;
     match created {
@@ -298,7 +301,7 @@ async fn logout(
     st: web::Data<AppState>,
     CsrfForm(user, ()): CsrfForm,
 ) -> Result<HttpResponse, ApiError> {
-    close_session(&st, user.session_digest).await?;
+    close_session(&st, &user).await?;
     tracing::info!(user = %user.username, "signed out");
     Ok(HttpResponse::SeeOther()
         .cookie(cleared_cookie())

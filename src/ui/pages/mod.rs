@@ -1,4 +1,5 @@
 mod account;
+mod activity;
 mod api_keys;
 mod auth;
 mod domains;
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/invites", web::get().to(invites::page))
         .configure(invite::configure)
         .configure(team::configure)
+        .route("/activity", web::get().to(activity::page))
         .configure(auth::configure)
         .configure(account::configure);
 }

@@ -275,7 +275,7 @@ async fn set_role(
 ) -> HttpResponse {
     let result = async {
         let patch = st.user_patch(Some(&form.role), None).await?;
-        let (st2, by, id) = (st.clone(), admin.username.clone(), *id);
+        let (st2, by, id) = (st.clone(), admin.by(), *id);
         blocking(move || Ok(st2.update_user(&by, id, &patch)?)).await
     }
     .await;
@@ -305,7 +305,7 @@ async fn reset_password(
     }
     let result = async {
         let patch = st.user_patch(None, Some(form.password)).await?;
-        let (st2, by, id) = (st.clone(), admin.username.clone(), *id);
+        let (st2, by, id) = (st.clone(), admin.by(), *id);
         blocking(move || Ok(st2.update_user(&by, id, &patch)?)).await
     }
     .await;
@@ -338,7 +338,7 @@ async fn remove(
             .transpose()
             .map_err(|_| ApiError::invalid("to", "is not a user"))?;
         let keys = KeysOfRemoved::parse(form.keys.as_deref(), to)?;
-        let (st2, by, id) = (st.clone(), admin.username.clone(), *id);
+        let (st2, by, id) = (st.clone(), admin.by(), *id);
         blocking(move || Ok(st2.remove_user(&by, id, keys)?)).await
     }
     .await;
