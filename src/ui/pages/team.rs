@@ -101,8 +101,8 @@ async fn team_page(
                 (remove_dialog(u, &users, keys.get(u.username.as_str()).copied().unwrap_or(0), &admin.csrf_token))
             }
         }
-        // Pending invites: the invites feature fills this section.
-        section #invites aria-label="Pending invites" {}
+        // Invite someone, and the pending invites (web/js/invites.js, imported by team.js).
+        section #invites aria-labelledby="invites-title" { (super::invites::fragment()) }
     };
     let mut res = render(admin, "Team", Nav::Team, Some("js/team.js"), body);
     *res.status_mut() = status;
