@@ -166,7 +166,7 @@ pub async fn create(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/invites", tag = "Team",
+#[utoipa::path(get, path = "/api/v1/invites", tag = "Team", operation_id = "list_invites",
     summary = "List pending invites",
     description = "Invites that can still be used, newest first: their role, who made them and when they expire. Never their link. Admins only (the right `team`).",
     params(PageQuery),

@@ -95,7 +95,7 @@ pub struct RemoveQuery {
     pub to: Option<UserId>,
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "Team",
+#[utoipa::path(get, path = "/api/v1/users", tag = "Team", operation_id = "list_users",
     summary = "List users",
     description = "Every user, newest first, with their role, where they were declared and when they last signed in. Admins only (the right `team`).",
     params(PageQuery),

@@ -6,15 +6,16 @@ use redb::{ReadableTable, WriteTransaction};
 use super::audit::record;
 use super::catalog::Catalog;
 use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
+use super::invites::withdraw_invites_of;
 use super::keys::{key_target, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
-use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, USERS};
-use super::users::end_sessions_of;
+use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, HISTORY, USERS};
+use super::users::{cap_keys_of, end_sessions_of, revoke_keys_of};
 use super::{decode, encode, next_id, Store, StoreError};
 use crate::audit::{Action, Actor, By, Entry};
 use crate::domain::{
-    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Role,
-    Timestamp, Username,
+    now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Right,
+    Role, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 
@@ -236,6 +237,16 @@ fn apply_users(
     declared: &[DeclaredUser],
     report: &mut ApplyReport,
 ) -> Result<(), StoreError> {
+    let by = By::new(Actor::config("config file"), None);
+    let admins = |tx: &WriteTransaction| -> Result<usize, StoreError> {
+        let users = tx.open_table(USERS)?;
+        let mut n = 0;
+        for r in users.iter()? {
+            n += usize::from(decode::<UserRecord>(r?.1.value())?.role == Role::Admin);
+        }
+        Ok(n)
+    };
+    let admins_before = admins(tx)?;
     let mut users = tx.open_table(USERS)?;
     for u in declared {
         let prev: Option<UserRecord> = users
@@ -267,9 +278,26 @@ fn apply_users(
                     // A new password in the file ends the sessions opened with the old one.
                     end_sessions_of(tx, u.username.as_str())?;
                 }
+                if p.role != rec.role {
+                    // The same consequences as a role changed on the Team page.
+                    cap_keys_of(tx, &rec.username, rec.role, &by)?;
+                    if !rec.role.may(Right::Team) {
+                        withdraw_invites_of(tx, &rec.username, now())?;
+                    }
+                    let change = Entry::new(&by, Action::UserRoleChanged)
+                        .target(rec.username.as_str())
+                        .detail(format!("{} → {}", p.role, rec.role));
+                    record(tx, &change)?;
+                }
                 report.updated += 1;
             }
-            None => report.created += 1,
+            None => {
+                let created = Entry::new(&by, Action::UserCreated)
+                    .target(rec.username.as_str())
+                    .detail(format!("role {}", rec.role));
+                record(tx, &created)?;
+                report.created += 1;
+            }
         }
     }
     let stale: Vec<String> = users
@@ -284,8 +312,29 @@ fn apply_users(
         .collect::<Result<_, _>>()?;
     for name in stale {
         users.remove(name.as_str())?;
-        end_sessions_of(tx, &name)?;
+        let sessions = end_sessions_of(tx, &name)?;
+        // Leaving the file is leaving the team: the same as a removal on the Team page.
+        let owner = Username::from_stored(name.clone());
+        let revoked = revoke_keys_of(tx, &owner, &by)?;
+        withdraw_invites_of(tx, &owner, now())?;
+        tx.open_table(HISTORY)?
+            .retain_in((name.as_str(), 0)..=(name.as_str(), u64::MAX), |_, _| false)?;
+        let removed = Entry::new(&by, Action::UserRemoved)
+            .target(name.as_str())
+            .detail(format!(
+                "removed from the config file; {sessions} session(s) ended; {} API key(s) revoked",
+                revoked.len()
+            ));
+        record(tx, &removed)?;
         report.removed += 1;
+    }
+    drop(users);
+    // Someone must be able to manage the team: a file that would leave no admin is refused
+    // whole, like a file that does not validate, and the running configuration stays.
+    if admins_before > 0 && admins(tx)? == 0 {
+        return Err(StoreError::Conflict(
+            "this config file would leave no admin (a declared admin was removed or demoted, and no other admin exists); keep one admin, or make another user admin first".into(),
+        ));
     }
     Ok(())
 }

@@ -56,6 +56,30 @@ fn invite_by_digest(
     read_invite(&tx.open_table(INVITES)?, id)
 }
 
+/// Withdraw the pending invites `username` made: an invite is only as good as its maker's
+/// right to invite, so a removed or demoted admin's links stop working with them. Answers
+/// how many there were.
+pub(super) fn withdraw_invites_of(
+    tx: &WriteTransaction,
+    username: &Username,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut table = tx.open_table(INVITES)?;
+    let mut theirs = Vec::new();
+    for row in table.iter()? {
+        let (id, v) = row?;
+        let rec: InviteRecord = decode_row("invites_v1", id.value(), v.value())?;
+        if &rec.created_by == username && rec.status_at(now) == InviteStatus::Pending {
+            theirs.push(rec);
+        }
+    }
+    for mut rec in theirs.iter().cloned() {
+        rec.withdrawn_at = Some(now);
+        table.insert(rec.id, encode(&rec).as_slice())?;
+    }
+    Ok(theirs.len())
+}
+
 impl Store {
     pub fn create_invite(&self, new: NewInvite) -> Result<InviteRecord, StoreError> {
         self.write(

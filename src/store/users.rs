@@ -8,12 +8,15 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
 
+use super::invites::withdraw_invites_of;
 use super::keys::{key_target, keys_in, put_key};
 use super::records::{KeyRecord, KeyStatus, SessionRecord, Source, UserId, UserRecord};
 use super::tables::{API_KEYS, HISTORY, SESSIONS, USERS};
 use super::{decode, decode_row, encode, next_id, Store, StoreError};
 use crate::audit::{Action, By, Entry};
-use crate::domain::{now, DomainError, PasswordHash, Role, Timestamp, Username};
+use crate::domain::{
+    now, DomainError, PasswordHash, Permissions, Right, Role, Timestamp, Username,
+};
 
 /// A change to a user (`PATCH /users/{id}`, the Team page, `linkdock user role`).
 #[derive(Debug, Clone, Default)]
@@ -137,6 +140,70 @@ fn user_created(rec: &UserRecord, by: &By) -> Entry {
         .detail(format!("role {}", rec.role))
 }
 
+/// Keys follow their owner's role: a key never holds a permission its owner's role may not
+/// grant. A demotion, a hand-over to a user of a lesser role, or a role changed in the config
+/// file narrows the owner's keys in the same transaction (each recorded as `key.updated`).
+/// Answers the keys changed, for the key index.
+pub(super) fn cap_keys_of(
+    tx: &WriteTransaction,
+    owner: &Username,
+    role: Role,
+    by: &By,
+) -> Result<Vec<KeyRecord>, StoreError> {
+    let grantable = role.grantable_set();
+    let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+        .into_iter()
+        .filter(|k| k.created_by.as_ref() == Some(owner) && k.status != KeyStatus::Revoked)
+        .collect();
+    let mut changed = Vec::new();
+    for mut k in theirs {
+        let kept: Permissions = k
+            .permissions
+            .iter()
+            .filter(|p| grantable.contains(*p))
+            .collect();
+        if kept == k.permissions {
+            continue;
+        }
+        let entry = Entry::new(by, Action::KeyUpdated)
+            .target(key_target(&k))
+            .detail(format!(
+                "permissions narrowed to what a {role} may grant ({}), following its owner {owner}",
+                kept.names().join(", ")
+            ));
+        k.permissions = kept;
+        k.updated_at = now();
+        put_key(tx, &k)?;
+        super::audit::record(tx, &entry)?;
+        changed.push(k);
+    }
+    Ok(changed)
+}
+
+/// Revoke every key `owner` created that still works, recording why. Answers them.
+pub(super) fn revoke_keys_of(
+    tx: &WriteTransaction,
+    owner: &Username,
+    by: &By,
+) -> Result<Vec<KeyRecord>, StoreError> {
+    let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+        .into_iter()
+        .filter(|k| k.created_by.as_ref() == Some(owner) && k.status != KeyStatus::Revoked)
+        .collect();
+    let mut changed = Vec::new();
+    for mut k in theirs {
+        k.status = KeyStatus::Revoked;
+        k.updated_at = now();
+        put_key(tx, &k)?;
+        let revoked = Entry::new(by, Action::KeyRevoked)
+            .target(key_target(&k))
+            .detail(format!("its creator {owner} was removed"));
+        super::audit::record(tx, &revoked)?;
+        changed.push(k);
+    }
+    Ok(changed)
+}
+
 /// Delete every session of `username`; returns how many there were.
 pub(super) fn end_sessions_of(tx: &WriteTransaction, username: &str) -> Result<u64, StoreError> {
     let mut sessions = tx.open_table(SESSIONS)?;
@@ -159,6 +226,17 @@ pub(super) fn insert_user(
     if tx.open_table(USERS)?.get(rec.username.as_str())?.is_some() {
         return Err(StoreError::Conflict(format!(
             "user `{}` already exists",
+            rec.username
+        )));
+    }
+    // Keys are owned by name: a newcomer must not inherit a removed user's keys (or read their
+    // request logs) by picking the same name.
+    let owned = keys_in(&tx.open_table(API_KEYS)?)?
+        .iter()
+        .any(|k| k.created_by.as_ref() == Some(&rec.username));
+    if owned {
+        return Err(StoreError::Conflict(format!(
+            "the name `{}` belonged to a removed user whose API keys are still on record; choose another name",
             rec.username
         )));
     }
@@ -277,12 +355,13 @@ impl Store {
         patch: &UserPatch,
         by: &By,
     ) -> Result<(UserRecord, u64), StoreError> {
-        self.write(
+        let updated = self.write(
             |tx| {
                 let all = users_in(&tx.open_table(USERS)?)?;
                 let mut rec = by_id(&all, id)?.clone();
                 editable(&rec)?;
                 let name = rec.username.clone();
+                let mut capped = Vec::new();
                 if let Some(role) = patch.role {
                     if role != Role::Admin {
                         keeps_an_admin(&all, &rec, "demoted")?;
@@ -294,6 +373,10 @@ impl Store {
                         super::audit::record(tx, &change)?;
                     }
                     rec.role = role;
+                    capped = cap_keys_of(tx, &name, role, by)?;
+                    if !role.may(Right::Team) {
+                        withdraw_invites_of(tx, &name, now())?;
+                    }
                 }
                 let mut ended = 0;
                 if let Some(hash) = &patch.password_hash {
@@ -306,10 +389,15 @@ impl Store {
                 }
                 tx.open_table(USERS)?
                     .insert(rec.username.as_str(), encode(&rec).as_slice())?;
-                Ok((rec, ended))
+                Ok((rec, ended, capped))
             },
-            |_| {},
-        )
+            |(_, _, capped)| {
+                for k in capped {
+                    self.keys.upsert(k);
+                }
+            },
+        )?;
+        Ok((updated.0, updated.1))
     }
 
     /// Remove a user, in one transaction: their sessions and playground history go, and the
@@ -339,7 +427,7 @@ impl Store {
                     KeysOfRemoved::Transfer(to) => Some(
                         all.iter()
                             .find(|u| u.id == to)
-                            .map(|u| u.username.clone())
+                            .map(|u| (u.username.clone(), u.role))
                             .ok_or_else(|| {
                                 StoreError::Invalid(DomainError::new(
                                     "to",
@@ -353,29 +441,31 @@ impl Store {
                 let sessions_ended = end_sessions_of(tx, name)?;
                 tx.open_table(HISTORY)?
                     .retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
-                let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
-                    .into_iter()
-                    .filter(|k| k.created_by.as_ref() == Some(&rec.username))
-                    .collect();
-                let mut changed = Vec::new();
-                for mut k in theirs {
-                    match &heir {
-                        Some(h) => k.created_by = Some(h.clone()),
-                        None if k.status == KeyStatus::Revoked => continue,
-                        None => {
-                            k.status = KeyStatus::Revoked;
-                            let revoked = Entry::new(by, Action::KeyRevoked)
-                                .target(key_target(&k))
-                                .detail(format!("its creator {name} was removed"));
-                            super::audit::record(tx, &revoked)?;
+                withdraw_invites_of(tx, &rec.username, now())?;
+                let changed = match &heir {
+                    None => revoke_keys_of(tx, &rec.username, by)?,
+                    Some((heir, heir_role)) => {
+                        let mut theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+                            .into_iter()
+                            .filter(|k| k.created_by.as_ref() == Some(&rec.username))
+                            .collect();
+                        for k in &mut theirs {
+                            k.created_by = Some(heir.clone());
+                            k.updated_at = now();
+                            put_key(tx, k)?;
                         }
+                        // The heir's role bounds what the keys may do from now on.
+                        let capped = cap_keys_of(tx, heir, *heir_role, by)?;
+                        for c in capped {
+                            if let Some(k) = theirs.iter_mut().find(|k| k.id == c.id) {
+                                *k = c;
+                            }
+                        }
+                        theirs
                     }
-                    k.updated_at = now();
-                    put_key(tx, &k)?;
-                    changed.push(k);
-                }
+                };
                 let keys_went = match &heir {
-                    Some(h) => format!("{} API key(s) handed to {h}", changed.len()),
+                    Some((h, _)) => format!("{} API key(s) handed to {h}", changed.len()),
                     None => format!("{} API key(s) revoked", changed.len()),
                 };
                 let removed = Entry::new(by, Action::UserRemoved)
@@ -386,7 +476,7 @@ impl Store {
                     user: rec,
                     sessions_ended,
                     keys: changed,
-                    heir,
+                    heir: heir.map(|(h, _)| h),
                 })
             },
             |r| {
@@ -608,7 +698,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .value();
-        assert_eq!(v, 4);
+        assert_eq!(v, super::super::tables::SCHEMA_VERSION);
     }
 
     #[test]

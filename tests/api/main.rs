@@ -23,4 +23,5 @@ mod public_url;
 mod roles;
 mod slow_clients;
 mod team;
+mod team_guards;
 mod transfer;

@@ -31,10 +31,11 @@ fn send(s: &Session, method: &Method, path: &str) -> reqwest::RequestBuilder {
         Method::GET => s.get(path),
         Method::POST => s.post(path),
         Method::PUT => s.put(path),
+        Method::PATCH => s.patch(path),
         Method::DELETE => s.delete(path),
         _ => unreachable!("{method}"),
     };
-    if matches!(*method, Method::POST | Method::PUT) {
+    if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
         b.json(&json!({}))
     } else {
         b

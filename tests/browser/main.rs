@@ -17,3 +17,4 @@ mod me;
 mod playground;
 mod roles;
 mod team;
+mod team_walk;

@@ -212,6 +212,11 @@ impl Session {
             .put(format!("{}{path}", self.base))
             .header("X-CSRF-Token", &self.csrf)
     }
+    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .patch(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+    }
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .delete(format!("{}{path}", self.base))
