@@ -92,8 +92,7 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
 
 /// What a signed-in user's role must allow on each route (`domain::Role::may`): one table,
 /// read by the session extractors (`Caller`, `SessionUser`) and by the documentation. A route
-/// not listed is open to anyone signed in (their own session, password and account; `GET
-/// /api/v1/audit`, where `SessionUser::activity_scope` limits non-admins to their own entries).
+/// not listed is refused to sessions unless it is one of [`OPEN_TO_SESSIONS`].
 /// Ownership (a member's own keys) is judged after this, where the key is known.
 pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("GET", "/api/v1/links", Right::LinksRead),
@@ -132,6 +131,21 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("DELETE", "/api/v1/users/{id}", Right::Team),
 ];
 
+/// Routes open to anyone signed in, whatever their role: their own session, password and
+/// account, their own activity (filtered by `SessionUser::activity_scope`), and
+/// `keys/current` (which only a key can answer). Every other route must be in
+/// [`SESSION_ROUTES`]: one forgotten there is refused to sessions, not opened to viewers.
+pub const OPEN_TO_SESSIONS: &[&str] = &[
+    "/api/v1/session",
+    "/api/v1/session/password",
+    "/api/v1/users/me",
+    "/api/v1/users/me/sessions",
+    "/api/v1/users/me/sessions/sign-out-others",
+    "/api/v1/users/me/sessions/{id}",
+    "/api/v1/audit",
+    "/api/v1/keys/current",
+];
+
 /// The right a session needs for a route, by the pattern the router matched.
 pub fn session_right_of(method: &str, pattern: &str) -> Option<Right> {
     SESSION_ROUTES
@@ -150,7 +164,13 @@ pub fn check_session(req: &HttpRequest, role: Role) -> Result<(), ApiError> {
             crate::keys::redact_keys(req.path()),
             right.describe()
         ))),
-        _ => Ok(()),
+        Some(_) => Ok(()),
+        None if OPEN_TO_SESSIONS.contains(&pattern) => Ok(()),
+        None => Err(ApiError::Forbidden(format!(
+            "{} {} is not open to signed-in users",
+            req.method(),
+            crate::keys::redact_keys(req.path()),
+        ))),
     }
 }
 
@@ -250,5 +270,32 @@ mod tests {
         // Open to everyone signed in: `SessionUser::activity_scope` limits what each sees.
         assert_eq!(session_right_of("GET", "/api/v1/audit"), None);
         assert!(!Role::Viewer.may(session_right_of("POST", "/api/v1/api-keys").unwrap()));
+    }
+
+    #[test]
+    fn a_route_in_neither_list_is_refused_to_every_session() {
+        let req = |pattern: &'static str| {
+            actix_web::test::TestRequest::post()
+                .uri("/api/v1/anything")
+                .app_data(RouteLabel(pattern))
+                .to_http_request()
+        };
+        assert!(check_session(
+            &req("/api/v1/users/me/sessions/sign-out-others"),
+            Role::Viewer
+        )
+        .is_ok());
+        assert!(check_session(&req("/api/v1/links"), Role::Member).is_ok());
+        let forgotten = check_session(&req("/api/v1/forgotten"), Role::Admin).unwrap_err();
+        assert!(
+            forgotten.detail().contains("not open to signed-in users"),
+            "{forgotten:?}"
+        );
+        for p in OPEN_TO_SESSIONS {
+            assert!(
+                SESSION_ROUTES.iter().all(|(_, r, _)| r != p),
+                "{p} is in both lists"
+            );
+        }
     }
 }
