@@ -74,6 +74,7 @@ fn key_records(n: usize) -> (Vec<KeyRecord>, String) {
                 rotated_to: None,
                 rotated_at: None,
                 rotated_from: None,
+                created_by: None,
             };
             if i == n as u64 / 2 {
                 probe = plain.into_string();
