@@ -47,11 +47,19 @@ impl Offset {
 
 /// Now, in whole seconds since 1970-01-01T00:00:00Z.
 pub fn unix_secs() -> i64 {
-    unix_secs_ahead(OFFSET.get())
+    unix_secs_at(SystemTime::now())
 }
 
-fn unix_secs_ahead(offset: Duration) -> i64 {
-    let since = SystemTime::now()
+/// A reading of the system clock (`SystemTime::now()`) as the server's time, in whole seconds
+/// since 1970-01-01T00:00:00Z: for a caller that keeps the reading for something else too.
+/// The redirect times itself from the read it checks expiry with, one clock read fewer on its
+/// path (`redirect::answer`).
+pub fn unix_secs_at(reading: SystemTime) -> i64 {
+    unix_secs_ahead(reading, OFFSET.get())
+}
+
+fn unix_secs_ahead(reading: SystemTime, offset: Duration) -> i64 {
+    let since = reading
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .saturating_add(offset);
@@ -101,7 +109,7 @@ mod tests {
             Ok(Duration::from_millis(3_601_500))
         );
         let secs = unix_secs();
-        assert!(unix_secs_ahead(offset.get()) >= secs + 3601);
+        assert!(unix_secs_ahead(SystemTime::now(), offset.get()) >= secs + 3601);
         assert_eq!(
             advance(Duration::from_secs(1)),
             Err(NotMovable),

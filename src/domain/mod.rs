@@ -20,7 +20,7 @@ pub use self::text::{
     DestinationUrl, Hostname, KeyName, KeyPrefix, RedirectCode, Slug, Tags, Title, Username,
     RESERVED_SEGMENTS,
 };
-pub use self::time::{now, parse_rfc3339, Timestamp};
+pub use self::time::{at_reading, now, parse_rfc3339, Timestamp};
 
 /// Building a value read back from the database. It passed its parser when it was written;
 /// a rule added since (a new reserved slug, a shorter limit) must never make an existing

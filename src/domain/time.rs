@@ -128,6 +128,12 @@ pub fn now() -> Timestamp {
     Timestamp(crate::clock::unix_secs())
 }
 
+/// A reading of the system clock as the server's time (`clock::unix_secs_at`), for a caller
+/// that also measures from that reading.
+pub fn at_reading(reading: std::time::SystemTime) -> Timestamp {
+    Timestamp(crate::clock::unix_secs_at(reading))
+}
+
 /// Parse an RFC 3339 time (any offset), reporting failures under `field`.
 pub fn parse_rfc3339(raw: &str, field: &str) -> Result<Timestamp, DomainError> {
     let t = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| {

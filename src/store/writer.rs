@@ -15,7 +15,7 @@ use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::Store;
 use crate::audit::Entry;
 use crate::domain::Timestamp;
-use crate::metrics::{shard, SHARDS};
+use crate::metrics::{shard, Padded, SHARDS};
 
 #[derive(Debug)]
 pub enum Event {
@@ -44,8 +44,9 @@ enum Msg {
 }
 
 /// Per-thread buffers of events (`metrics::shard`): a worker pushes into its own, so requests
-/// never contend on one lock; the writer drains them all.
-type Buffers = [Mutex<Vec<Event>>; SHARDS];
+/// never contend on one lock; the writer drains them all. Each on its own cache lines: two
+/// workers' buffers on one line would bounce it between their cores on every click.
+type Buffers = [Padded<Mutex<Vec<Event>>>; SHARDS];
 
 /// The sending side, cloned into every worker. The writer is woken only by its tick or when a
 /// buffer fills, so a request never pays for a thread wake-up. After shutdown, events are
@@ -86,7 +87,8 @@ impl Writer {
     /// start it is an error, not a warning.
     pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
         let (ctl, rx) = mpsc::channel::<Msg>();
-        let buffers: Arc<Buffers> = Arc::new(std::array::from_fn(|_| Mutex::new(Vec::new())));
+        let buffers: Arc<Buffers> =
+            Arc::new(std::array::from_fn(|_| Padded(Mutex::new(Vec::new()))));
         let shared = Arc::clone(&buffers);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
