@@ -735,6 +735,27 @@ pub async fn requests(
     }))
 }
 
+/// Disable or enable one of the caller's keys, and answer it as it is now.
+async fn switch(
+    user: &SessionUser,
+    st: &web::Data<AppState>,
+    id: KeyId,
+    disable: bool,
+) -> Result<HttpResponse, ApiError> {
+    let id = managed(user, st, id).await?.0.id;
+    let (st2, by) = (st.clone(), user.by());
+    blocking(move || {
+        Ok(if disable {
+            st2.store.disable_key(id, &by)?
+        } else {
+            st2.store.enable_key(id, &by)?
+        })
+    })
+    .await?;
+    tracing::info!(key = id, disable, "API key switched");
+    Ok(HttpResponse::Ok().json(load(st, id).await?))
+}
+
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/disable", tag = "API Keys",
     summary = "Disable an API key",
     description = "Switches the key off until it is enabled again: from the very next request it gets 401 saying it is disabled, and `GET /api/v1/keys/current` says so in `denial`. Unlike revoking, this can be undone. Only an active key can be disabled (disabling a disabled key changes nothing); keys declared in the config file are read-only.",
@@ -750,11 +771,7 @@ pub async fn disable(
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = managed(&user, &st, *id).await?.0.id;
-    let (st2, by) = (st.clone(), user.by());
-    blocking(move || Ok(st2.store.disable_key(id, &by)?)).await?;
-    tracing::info!(key = id, "API key disabled");
-    Ok(HttpResponse::Ok().json(load(&st, id).await?))
+    switch(&user, &st, *id, true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/enable", tag = "API Keys",
@@ -772,11 +789,7 @@ pub async fn enable(
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = managed(&user, &st, *id).await?.0.id;
-    let (st2, by) = (st.clone(), user.by());
-    blocking(move || Ok(st2.store.enable_key(id, &by)?)).await?;
-    tracing::info!(key = id, "API key enabled");
-    Ok(HttpResponse::Ok().json(load(&st, id).await?))
+    switch(&user, &st, *id, false).await
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/current", tag = "Keys",

@@ -140,6 +140,15 @@ fn user_created(rec: &UserRecord, by: &By) -> Entry {
         .detail(format!("role {}", rec.role))
 }
 
+/// Every key `owner` made (whatever its status): the one reading of key ownership in a
+/// team change.
+fn keys_made_by(tx: &WriteTransaction, owner: &Username) -> Result<Vec<KeyRecord>, StoreError> {
+    Ok(keys_in(&tx.open_table(API_KEYS)?)?
+        .into_iter()
+        .filter(|k| k.created_by.as_ref() == Some(owner))
+        .collect())
+}
+
 /// Keys follow their owner's role: a key never holds a permission its owner's role may not
 /// grant. A demotion, a hand-over to a user of a lesser role, or a role changed in the config
 /// file narrows the owner's keys in the same transaction (each recorded as `key.updated`).
@@ -151,9 +160,9 @@ pub(super) fn cap_keys_of(
     by: &By,
 ) -> Result<Vec<KeyRecord>, StoreError> {
     let grantable = role.grantable_set();
-    let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+    let theirs: Vec<KeyRecord> = keys_made_by(tx, owner)?
         .into_iter()
-        .filter(|k| k.created_by.as_ref() == Some(owner) && k.status != KeyStatus::Revoked)
+        .filter(|k| k.status != KeyStatus::Revoked)
         .collect();
     let mut changed = Vec::new();
     for mut k in theirs {
@@ -186,9 +195,9 @@ pub(super) fn revoke_keys_of(
     owner: &Username,
     by: &By,
 ) -> Result<Vec<KeyRecord>, StoreError> {
-    let theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
+    let theirs: Vec<KeyRecord> = keys_made_by(tx, owner)?
         .into_iter()
-        .filter(|k| k.created_by.as_ref() == Some(owner) && k.status != KeyStatus::Revoked)
+        .filter(|k| k.status != KeyStatus::Revoked)
         .collect();
     let mut changed = Vec::new();
     for mut k in theirs {
@@ -231,10 +240,7 @@ pub(super) fn insert_user(
     }
     // Keys are owned by name: a newcomer must not inherit a removed user's keys (or read their
     // request logs) by picking the same name.
-    let owned = keys_in(&tx.open_table(API_KEYS)?)?
-        .iter()
-        .any(|k| k.created_by.as_ref() == Some(&rec.username));
-    if owned {
+    if !keys_made_by(tx, &rec.username)?.is_empty() {
         return Err(StoreError::Conflict(format!(
             "the name `{}` belonged to a removed user whose API keys are still on record; choose another name",
             rec.username
@@ -445,10 +451,7 @@ impl Store {
                 let changed = match &heir {
                     None => revoke_keys_of(tx, &rec.username, by)?,
                     Some((heir, heir_role)) => {
-                        let mut theirs: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
-                            .into_iter()
-                            .filter(|k| k.created_by.as_ref() == Some(&rec.username))
-                            .collect();
+                        let mut theirs = keys_made_by(tx, &rec.username)?;
                         for k in &mut theirs {
                             k.created_by = Some(heir.clone());
                             k.updated_at = now();
