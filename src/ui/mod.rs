@@ -4,6 +4,7 @@
 //! does not parse, a refused CSRF token) as pages, never as problem+json or plain text.
 
 pub mod assets;
+pub mod chart;
 pub mod layout;
 mod pages;
 
