@@ -77,16 +77,38 @@ const only = $("domain-delete-only");
 const deleteError = $("domain-delete-error");
 let pending = null; // the domain the dialog is about
 
-const quoted = (names) => {
-  const q = names.map((n) => `\u201c${n}\u201d`);
-  return q.length > 1 ? `${q.slice(0, -1).join(", ")} and ${q[q.length - 1]}` : q.join("");
-};
-
-/** What stands in the way of deleting `d`, from fresh data: its links and the keys scoped to it. */
+/**
+ * What stands in the way of deleting `d`, from fresh data: its links and the keys scoped to it.
+ * Keys come with their prefix and their roll: a rolled key and its successor share a name.
+ */
 async function obstacles(d) {
   const [fresh, keys] = await Promise.all([api("GET", `/api/v1/domains/${d.id}`), apiAll("/api/v1/api-keys")]);
-  const scoped = keys.filter((k) => (k.domains || []).includes(fresh.hostname)).map((k) => k.name);
-  return { domain: fresh, keys: scoped.sort((a, b) => a.localeCompare(b)) };
+  const prefixOf = (id) => { const o = keys.find((k) => k.id === id); return o ? `${o.prefix}\u2026` : null; };
+  const scoped = keys.filter((k) => (k.domains || []).includes(fresh.hostname)).map((k) => ({
+    name: k.name,
+    prefix: `${k.prefix}\u2026`,
+    status: k.status,
+    successor: k.rotated_to !== null && k.rotated_to !== undefined ? prefixOf(k.rotated_to) : null,
+    predecessor: k.rotated_from !== null && k.rotated_from !== undefined ? prefixOf(k.rotated_from) : null,
+  }));
+  return { domain: fresh, keys: scoped.sort((a, b) => a.name.localeCompare(b.name) || a.prefix.localeCompare(b.prefix)) };
+}
+
+/** "“CI”", or "“CI” (ldk_abc…)" when another key in the list has the same name. */
+function keyLabel(k, all) {
+  return all.filter((o) => o.name === k.name).length > 1 ? `\u201c${k.name}\u201d (${k.prefix})` : `\u201c${k.name}\u201d`;
+}
+
+/** One key in the dialog's list: its name, its prefix, and which side of a roll it is. */
+function keyItem(k) {
+  const notes = [];
+  if (k.successor) notes.push(["rolled, replaced by ", k.successor]);
+  if (k.predecessor) notes.push(["replaces ", k.predecessor]);
+  if (k.status !== "active") notes.push([k.status]);
+  return el("li", { "data-prefix": k.prefix },
+    k.name, " ", el("code", { class: "key-prefix", text: k.prefix }),
+    notes.length ? el("span", { class: "hint" }, " (", notes.flatMap(([words, prefix], i) =>
+      [i ? "; " : "", words, prefix ? el("code", { text: prefix }) : null]), ")") : null);
 }
 
 async function openDelete(d) {
@@ -104,7 +126,9 @@ async function openDelete(d) {
   deleteError.hidden = true;
   const lines = [];
   if (found.keys.length) {
-    const who = found.keys.length === 1 ? `the API key ${quoted(found.keys)} is` : `the API keys ${quoted(found.keys)} are`;
+    const labels = found.keys.map((k) => keyLabel(k, found.keys));
+    const names = labels.length > 1 ? `${labels.slice(0, -1).join(", ")} and ${labels[labels.length - 1]}` : labels.join("");
+    const who = found.keys.length === 1 ? `the API key ${names} is` : `the API keys ${names} are`;
     lines.push(`${host} cannot be deleted: ${who} scoped to it. Change ${found.keys.length === 1 ? "its" : "their"} Domain Scope on the API Keys page first, then delete the domain.`);
     if (links) lines.push(`It also has ${plural(links, "link", "links")}, which would be deleted with it.`);
   } else if (links) {
@@ -112,7 +136,7 @@ async function openDelete(d) {
   } else {
     lines.push(`${host} has no links and no API key is scoped to it. Deleting it cannot be undone.`);
   }
-  keyList.replaceChildren(...found.keys.map((name) => el("li", { text: name })));
+  keyList.replaceChildren(...found.keys.map(keyItem));
   keyList.hidden = !found.keys.length;
   const [first, ...rest] = lines.map((text) => el("p", { text }));
   explain.replaceChildren(first, keyList, ...rest); // the keys right under the sentence naming them
