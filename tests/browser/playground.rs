@@ -1028,3 +1028,263 @@ async fn the_key_check_explains_a_refusal_and_a_missing_permission_before_sendin
     b.hidden("#pg-permission-warning").await;
     b.close().await;
 }
+
+// ---- issue 22, point 7: the playground stays true after each response ---------------------
+
+async fn key_action(admin: &Session, id: &Value, action: &str) {
+    admin
+        .post_json(&format!("/api/v1/api-keys/{id}/{action}"), json!({}), 200)
+        .await;
+}
+
+/// The key panel follows each answer: the RateLimit fields, and a 401 that says the key was
+/// disabled or revoked meanwhile (the same words as the key check), without another request.
+#[tokio::test]
+async fn the_key_panel_follows_each_response_requests_left_disabled_and_revoked() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let made = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Counted", "rate_limit_per_minute": 50}),
+            201,
+        )
+        .await;
+    let key = made["key"].as_str().unwrap().to_owned();
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", &key).await;
+    b.wait_text("#pg-key-info", "50 of 50 requests left").await;
+    select_endpoint(&b, "GET /api/v1/links").await;
+    count_key_checks(&b).await;
+
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 1).await.starts_with("200"));
+    b.wait_text("#pg-key-info", "49 of 50 requests left").await;
+    b.wait_text("#pg-response-key", "49 of 50 requests left")
+        .await;
+    b.assert_accessible("the playground's key panel after a response")
+        .await;
+    b.screenshot("playground-key-after-response").await;
+
+    // Disabled meanwhile: the 401 says so on the key panel and under the response.
+    key_action(&admin, &made["id"], "disable").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 2).await.starts_with("401"));
+    let info = b.wait_text("#pg-key-info", "Key disabled").await;
+    assert!(info.contains("disabled"), "{info}");
+    assert!(!info.contains("Valid key"), "{info}");
+    b.wait_text("#pg-response-key", "Key disabled").await;
+    assert_eq!(
+        b.eval(
+            "return document.getElementById('pg-key').getAttribute('aria-invalid');",
+            vec![]
+        )
+        .await,
+        json!("true")
+    );
+    b.assert_accessible("the playground's key panel after a 401 disabled")
+        .await;
+    b.screenshot("playground-key-disabled-after-response").await;
+
+    // Enabled again: the next answer gets through, and the panel says the key is valid.
+    key_action(&admin, &made["id"], "enable").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 3).await.starts_with("200"));
+    let info = b.wait_text("#pg-key-info", "Valid key").await;
+    assert!(info.contains("of 50 requests left"), "{info}");
+
+    // Revoked meanwhile.
+    key_action(&admin, &made["id"], "revoke").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 4).await.starts_with("401"));
+    let info = b.wait_text("#pg-key-info", "Key revoked").await;
+    assert!(info.contains("revoked"), "{info}");
+    assert_eq!(
+        key_checks(&b).await,
+        0,
+        "the answers themselves were the news: no extra key check"
+    );
+    assert!(
+        !history(&admin).await.to_string().contains(&key),
+        "the key is not in the history"
+    );
+    b.close().await;
+}
+
+/// The note about a missing permission sits beside "Send Request" (in its row, described by
+/// it), not at the key far above; sending still shows the 403.
+#[tokio::test]
+async fn a_missing_permission_is_said_beside_send_request() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let reader = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Reader", "permissions": ["links:read", "domains:read"]}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    for (width, height, scheme) in [(1280, 900, "light"), (390, 844, "dark")] {
+        b.resize(width, height).await;
+        b.color_scheme(scheme).await;
+        b.goto("/ui/integrations/manual").await;
+        b.fill("#pg-key", reader["key"].as_str().unwrap()).await;
+        b.wait_text("#pg-key-info", "Valid key").await;
+        select_endpoint(&b, "POST /api/v1/links").await;
+        let note = b.wait_text("#pg-permission-warning", "links:write").await;
+        assert!(note.contains("403"), "{note}");
+        let place = b
+            .eval(
+                "const w = document.getElementById('pg-permission-warning');
+                 const s = document.getElementById('pg-send');
+                 w.scrollIntoView({block: 'center'});
+                 const a = w.getBoundingClientRect(), c = s.getBoundingClientRect();
+                 return {row: w.parentElement === s.parentElement,
+                         gap: Math.max(0, a.top - c.bottom, c.top - a.bottom),
+                         described: (s.getAttribute('aria-describedby') || '').split(' ').includes(w.id),
+                         bothShown: a.bottom <= innerHeight && c.top >= 0 && a.top >= 0 && c.bottom <= innerHeight};",
+                vec![],
+            )
+            .await;
+        assert_eq!(place["row"], json!(true), "{place}");
+        assert_eq!(place["described"], json!(true), "{place}");
+        assert_eq!(place["bothShown"], json!(true), "{place}");
+        assert!(place["gap"].as_f64().unwrap() < 40.0, "{place}");
+        assert!(!send_disabled(&b).await, "the user may still send");
+        b.assert_accessible(&format!(
+            "the permission note beside Send Request at {width}px {scheme}"
+        ))
+        .await;
+        b.screenshot(&format!("playground-permission-note-{width}-{scheme}"))
+            .await;
+        b.click("#pg-send").await;
+        assert!(response_number(&b, 1).await.starts_with("403"));
+    }
+    b.close().await;
+}
+
+/// The example body names the user's own domain (the key's first scoped one when a key is
+/// pasted), so the first Send of the untouched example creates the link.
+#[tokio::test]
+async fn the_first_send_of_the_example_body_succeeds_for_a_user_with_one_domain() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("mine.example.net").await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let body = b.value("#pg-body").await;
+        body.contains("\"mine.example.net\"")
+            .then_some(())
+            .ok_or(body)
+    })
+    .await;
+    assert!(!b.value("#pg-body").await.contains("go.example.com"));
+    b.click("#pg-send").await;
+    let status = response_number(&b, 1).await;
+    assert!(status.starts_with("201"), "{status}");
+    let links = expect(admin.get("/api/v1/links").send().await.unwrap(), 200).await;
+    assert_eq!(links["items"][0]["domain"], "mine.example.net", "{links}");
+
+    // A key scoped to another domain: the untouched example follows the key.
+    admin.domain("team.example.net").await;
+    let scoped = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Team", "domains": ["team.example.net"]}),
+            201,
+        )
+        .await;
+    select_endpoint(&b, "GET /api/v1/links").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.fill("#pg-key", scoped["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let body = b.value("#pg-body").await;
+        body.contains("\"team.example.net\"")
+            .then_some(())
+            .ok_or(body)
+    })
+    .await;
+    b.click("#pg-send").await;
+    let status = response_number(&b, 2).await;
+    assert!(status.starts_with("201"), "{status}");
+    // A body the user edited is theirs: clearing the key leaves it as typed.
+    b.fill(
+        "#pg-body",
+        "{\"domain\": \"typed.example.net\", \"destination_url\": \"https://example.org\"}",
+    )
+    .await;
+    b.fill("#pg-key", "").await;
+    b.wait_text("#pg-auth-mode", "session").await;
+    assert!(b.value("#pg-body").await.contains("typed.example.net"));
+    b.close().await;
+}
+
+/// On a phone the Request History sidebar sits below the whole playground: "On this page"
+/// near the top reaches it in one step, by keyboard too.
+#[tokio::test]
+async fn at_390_px_the_request_history_is_one_step_from_the_top() {
+    let app = spawn_app().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.resize(390, 844).await;
+    b.color_scheme("dark").await;
+    b.goto("/ui/integrations/manual").await;
+    b.wait_text("#pg-history-list", "No requests yet").await;
+    let link = "#manual-toc a[href=\"#request-history\"]";
+    let at_top = b
+        .eval(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect();
+             const h = document.getElementById('request-history').getBoundingClientRect();
+             return {link: r.top >= 0 && r.bottom <= innerHeight, history: h.top, height: innerHeight};",
+            vec![json!(link)],
+        )
+        .await;
+    assert_eq!(at_top["link"], json!(true), "{at_top}");
+    assert!(
+        at_top["history"].as_f64().unwrap() > at_top["height"].as_f64().unwrap(),
+        "the history starts below the first screen: {at_top}"
+    );
+    b.assert_accessible("the manual page with On this page at 390px dark")
+        .await;
+    b.screenshot("playground-on-this-page-390-dark").await;
+    // By keyboard: focus the link, press Enter.
+    b.eval(
+        "document.querySelector(arguments[0]).focus();",
+        vec![json!(link)],
+    )
+    .await;
+    b.find(link).await.send_keys("\u{E007}").await.unwrap();
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let f = b.focused().await;
+        (f == "h2#request-history-title").then_some(()).ok_or(f)
+    })
+    .await;
+    let shown = b
+        .eval(
+            "const h = document.getElementById('request-history-title').getBoundingClientRect();
+             return h.top >= 0 && h.bottom <= innerHeight;",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, json!(true), "the history heading is on screen");
+    b.screenshot("playground-history-reached-390-dark").await;
+    b.close().await;
+}

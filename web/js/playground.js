@@ -11,7 +11,12 @@
 // well-formed key is asked about at GET /api/v1/keys/current, and only once. That answer says
 // why the server would refuse the key (`denial`: revoked, expired, rotated, the IP it saw,
 // the rate limit), and with the chosen endpoint's permission (its `api_key` security roles in
-// the document) the page says before sending when the key lacks it.
+// the document) the page says beside "Send Request" when the key lacks it (sending still
+// shows the 403). After each response sent with the key, the key panel follows what the
+// response said: the RateLimit fields, or a 401 naming why the key is refused now.
+//
+// Example bodies carry the user's own domain (the key's first scoped domain, else the first of
+// the Domains page), so that the first Send of an untouched example can succeed.
 //
 // A history entry is loaded into the builder, never sent by itself: only "Send Request" sends.
 
@@ -66,6 +71,7 @@ const ui = {
   historyNotice: $("pg-history-notice"),
   responseEmpty: $("pg-response-empty"),
   responseBody: $("pg-response-body"),
+  responseKey: $("pg-response-key"),
   historyList: $("pg-history-list"),
   historyStatus: $("pg-history-status"),
   clearHistory: $("pg-clear-history"),
@@ -78,6 +84,9 @@ const state = {
   key: "", // in memory only
   keyInfo: null, // the keys/current answer about the pasted key, once it is known
   keyChecks: new Map(), // well-formed key → the promise of its GET /api/v1/keys/current answer
+  keyLatest: new Map(), // well-formed key → keys/current as corrected by the responses since
+  domains: null, // the signed-in user's hostnames, as the Domains page lists them
+  example: null, // { source, text }: the example body shown, while the user has not edited it
   bodyValid: true,
   sending: false,
   requests: 0,
@@ -188,6 +197,8 @@ function denialText(k) {
       return `Key expired (${d.status}): this key expired${k.expires_at ? ` on ${fmtTime(k.expires_at)}` : ""}. Extend its expiry on the API Keys page, or create a new key.`;
     case "rotated":
       return `Key rotated (${d.status}): this key was rolled and stopped working${k.rotated_at ? ` on ${fmtTime(k.rotated_at)}` : ""}. Use the key that replaced it.`;
+    case "disabled":
+      return `Key disabled (${d.status}): this key is switched off. Enable it on the API Keys page, or use another key.`;
     case "rate_limit":
       return `Rate limit reached (${d.status}): this key may make ${k.rate_limit.limit} requests per minute and has used them; it resets in ${k.rate_limit.reset} s.`;
     default:
@@ -241,6 +252,128 @@ function askServer(key) {
   return state.keyChecks.get(key);
 }
 
+/** The key panel for a key the server knows: usable, or refused and why (then what it is). */
+function showKeyInfo(data) {
+  state.keyInfo = data;
+  ui.keyInfo.classList.toggle("error", !!data.denial);
+  if (data.denial) {
+    ui.key.setAttribute("aria-invalid", "true");
+    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text: denialText(data) }), keyDetails(data));
+  } else {
+    ui.key.removeAttribute("aria-invalid");
+    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
+  }
+  showScope(data.domains);
+  showPermission();
+  relocalize();
+}
+
+// ---- after each response: the key panel stays true ----------------------------------------
+
+/** The RateLimit header's fields ("limit=50, remaining=49, reset=60"), or null. */
+function rateLimitOf(headers) {
+  const raw = headers && headers.get("RateLimit");
+  if (!raw) return null;
+  const out = {};
+  for (const part of raw.split(",")) {
+    const m = /^\s*(limit|remaining|reset)\s*=\s*(\d+)\s*$/.exec(part);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return ["limit", "remaining", "reset"].every((f) => Number.isFinite(out[f])) ? out : null;
+}
+
+// 401 reasons (the problem type's last segment) that describe a key the server still knows.
+const REFUSED = new Set(["revoked", "expired", "rotated", "disabled"]);
+
+/**
+ * What a response sent with `key` says about it, on the key panel and under the response:
+ * the requests left (RateLimit), a refusal (401 revoked/expired/rotated/disabled, 429 for the
+ * key's rate limit), or, when the key got through, that an earlier refusal no longer holds.
+ * No extra request: the answer itself is the news.
+ */
+function learnFromResponse(key, res) {
+  ui.responseKey.textContent = "";
+  ui.responseKey.hidden = true;
+  if (!key || key !== state.key || !state.keyInfo || !res.status) return;
+  const k = Object.assign({}, state.keyInfo);
+  const rl = rateLimitOf(res.headers);
+  if (rl) k.rate_limit = rl;
+  const problem = res.status >= 400 ? parseBody(res.text) || {} : {};
+  const type = typeof problem.type === "string" ? problem.type : "";
+  const why = (/\/unauthenticated\/([a-z_]+)$/.exec(type) || [])[1];
+  if (res.status === 401 && REFUSED.has(why)) {
+    if (why !== "rotated") k.status = why;
+    k.denial = { status: 401, reason: why, detail: problem.detail || "" };
+  } else if (res.status === 401 && why === "unknown") {
+    state.keyInfo = null;
+    state.keyLatest.delete(key);
+    keyProblem(`The server no longer knows this key (401): it was deleted. Create a new key on the API Keys page.`);
+    showScope(null);
+    showPermission();
+    ui.responseKey.textContent = "This key was deleted: see the API Key panel.";
+    ui.responseKey.hidden = false;
+    return;
+  } else if (res.status === 429 && /\/key-rate-limit$/.test(type)) {
+    const wait = Number(res.headers.get("Retry-After"));
+    k.rate_limit = rl || Object.assign({}, k.rate_limit, { remaining: 0, reset: Number.isFinite(wait) ? wait : (k.rate_limit || {}).reset });
+    k.denial = { status: 429, reason: "rate_limit", detail: problem.detail || "" };
+  } else if (k.denial && res.status !== 401 && res.status !== 429 && !(res.status === 403 && k.denial.reason === "ip")) {
+    // The key got through, so what refused it before (disabled, the rate limit, …) is over.
+    k.denial = null;
+    if (k.status !== "active" && res.status < 400) k.status = "active";
+  }
+  state.keyLatest.set(key, k);
+  showKeyInfo(k);
+  let note = "";
+  if (k.denial) note = denialText(k);
+  else if (k.rate_limit) note = `${k.rate_limit.remaining} of ${k.rate_limit.limit} requests left this minute for the key ${masked(key)}.`;
+  ui.responseKey.textContent = note;
+  ui.responseKey.hidden = !note;
+}
+
+// ---- example bodies with the user's own domain -----------------------------------------------
+
+/** The domain an example should use: the key's first scoped domain, else the user's first. */
+function exampleDomain() {
+  const k = state.keyInfo;
+  if (state.key && k && (k.domains || []).length) return k.domains[0];
+  return state.domains && state.domains.length ? state.domains[0] : null;
+}
+
+/** The document's example with the user's domain in its `domain` field (the rest as written). */
+function localized(example) {
+  const host = exampleDomain();
+  if (host && example && typeof example === "object" && !Array.isArray(example) && typeof example.domain === "string") {
+    return Object.assign({}, example, { domain: host });
+  }
+  return example;
+}
+
+function showExample(source) {
+  const text = source === undefined ? "" : JSON.stringify(localized(source), null, 2);
+  ui.body.value = text;
+  state.example = { source, text };
+}
+
+/** The domain to use changed (a key pasted or cleared, the domains loaded): an untouched example follows. */
+function relocalize() {
+  const e = state.example;
+  if (!e || !state.current || ui.body.value !== e.text) return;
+  showExample(e.source);
+  validateBody();
+  refresh();
+}
+
+async function loadDomains() {
+  try {
+    const page = await api("GET", "/api/v1/domains?limit=100");
+    state.domains = (page.items || []).map((d) => d.hostname);
+    relocalize();
+  } catch (_) {
+    state.domains = []; // a role that may not read domains keeps the document's example
+  }
+}
+
 function keyProblem(text) {
   ui.key.setAttribute("aria-invalid", "true");
   ui.keyInfo.classList.add("error");
@@ -253,6 +386,7 @@ async function checkKey() {
   const format = checkKeyFormat(raw, keyPrefix);
   state.key = raw.trim();
   state.keyInfo = null;
+  relocalize();
   describeAuth();
   refresh();
   showScope(null);
@@ -276,19 +410,8 @@ async function checkKey() {
     return;
   }
   const data = parseBody(res.text);
-  if (res.status >= 200 && res.status < 300 && data && data.denial) {
-    // A key the server knows but refuses: why, and what it is.
-    state.keyInfo = data;
-    ui.key.setAttribute("aria-invalid", "true");
-    ui.keyInfo.classList.add("error");
-    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text: denialText(data) }), keyDetails(data));
-    showScope(data.domains);
-    showPermission();
-  } else if (res.status >= 200 && res.status < 300 && data) {
-    state.keyInfo = data;
-    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
-    showScope(data.domains);
-    showPermission();
+  if (res.status >= 200 && res.status < 300 && data) {
+    showKeyInfo(state.keyLatest.get(key) || data);
   } else {
     const detail = (data && (data.detail || data.title)) || `the server answered ${res.status}`;
     keyProblem(`The server refused this key (${res.status}): ${sentence("", detail)}`);
@@ -354,7 +477,11 @@ function selectEndpoint(id, opts) {
   const json = o.media && o.media.includes("json");
   const multipart = o.media && o.media.startsWith("multipart/");
   ui.bodyField.hidden = !json;
-  ui.body.value = json ? (opts.body !== undefined ? opts.body : o.example !== undefined ? JSON.stringify(o.example, null, 2) : "") : "";
+  state.example = null;
+  if (!json) ui.body.value = "";
+  else if (opts.body !== undefined) ui.body.value = opts.body;
+  else if (opts.example !== undefined) showExample(opts.example);
+  else showExample(o.example);
   ui.fileField.hidden = !multipart;
   ui.file.value = "";
   if (multipart) {
@@ -551,6 +678,7 @@ async function send() {
   ui.send.removeAttribute("aria-busy");
   refresh();
   showResponse(r, result);
+  learnFromResponse(r.key, res);
   if (result.status) await record(r, result);
 }
 
@@ -699,8 +827,8 @@ function loadFromHistory(h) {
 function tryEndpoint(detail) {
   const id = `${String(detail.method).toUpperCase()} ${detail.path}`;
   if (!state.ops.some((o) => o.id === id)) return false;
-  const body = detail.body !== undefined && detail.body !== null ? JSON.stringify(detail.body, null, 2) : undefined;
-  selectEndpoint(id, { body });
+  // The documentation's example, with the user's domain like the playground's own.
+  selectEndpoint(id, detail.body !== undefined && detail.body !== null ? { example: detail.body } : {});
   ui.endpoint.focus({ preventScroll: true });
   return true;
 }
@@ -778,8 +906,22 @@ function start() {
     if (ev.persisted) checkKey();
   });
 
+  // "On this page": the section's heading takes the focus, so Tab continues from there.
+  const toc = $("manual-toc");
+  if (toc) {
+    toc.addEventListener("click", (ev) => {
+      const link = ev.target.closest("a[data-focus]");
+      const heading = link && $(link.dataset.focus);
+      if (!heading) return;
+      ev.preventDefault();
+      heading.scrollIntoView({ block: "start" });
+      heading.focus({ preventScroll: true });
+    });
+  }
+
   describeAuth();
   loadHistory();
+  loadDomains();
   loadDocument()
     .then(({ doc }) => {
       state.doc = doc;

@@ -33,12 +33,13 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
             "Call the API from your own code with an API key. Everything below is generated from the "
             "OpenAPI document the server builds from its own handlers."
         }
+        (on_this_page())
         div.manual-layout {
             div.manual-main {
                 (playground(&key_prefix))
                 section #api-docs .manual-section aria-labelledby="api-docs-title" data-public-url=(public_url) {
                     header.section-header {
-                        h2 #api-docs-title { "API Documentation" }
+                        h2 #api-docs-title tabindex="-1" { "API Documentation" }
                         div.doc-actions {
                             button #copy-llms type="button" { "Copy LLM.txt" }
                             button #copy-openapi type="button" { "Copy openapi.json" }
@@ -66,12 +67,25 @@ pub async fn page(PageUser(user): PageUser, st: web::Data<AppState>) -> HttpResp
     )
 }
 
+/// "On this page": the page's three sections. On a phone the Request History sidebar sits
+/// below the whole playground; this puts it one tap (or Tab, Enter) from the top.
+fn on_this_page() -> Markup {
+    html! {
+        nav #manual-toc .on-this-page aria-label="On this page" {
+            span.muted { "On this page:" }
+            a href="#api-playground" data-focus="api-playground-title" { "API Playground" }
+            a href="#request-history" data-focus="request-history-title" { "Request History" }
+            a href="#api-docs" data-focus="api-docs-title" { "API Documentation" }
+        }
+    }
+}
+
 /// "API Playground": API Key, Select Endpoint, the request builder with its Request Preview,
 /// Send Request, and the response. `playground.js` fills the endpoints and the parameters.
 fn playground(key_prefix: &str) -> Markup {
     html! {
         section #api-playground .manual-section aria-labelledby="api-playground-title" data-key-prefix=(key_prefix) {
-            h2 #api-playground-title { "API Playground" }
+            h2 #api-playground-title tabindex="-1" { "API Playground" }
             p.muted {
                 "Try any endpoint from your browser. With an API key the request is judged by the key "
                 "alone, exactly as your own code would be; without one it uses your session."
@@ -91,7 +105,6 @@ fn playground(key_prefix: &str) -> Markup {
             div #pg-key-info .pg-key-info role="status" aria-live="polite" {}
             p #pg-auth-mode .pg-auth-mode {}
             p #pg-scope-warning .warning role="alert" hidden {}
-            p #pg-permission-warning .warning role="alert" hidden {}
             div.field {
                 label for="pg-endpoint" { "Select Endpoint" }
                 select #pg-endpoint disabled aria-describedby="pg-endpoint-status" {
@@ -135,7 +148,10 @@ fn playground(key_prefix: &str) -> Markup {
                 }
                 p #pg-loaded .pg-loaded role="status" hidden {}
                 div.pg-send-row {
-                    button #pg-send .primary type="submit" disabled { "Send Request" }
+                    button #pg-send .primary type="submit" disabled aria-describedby="pg-permission-warning" { "Send Request" }
+                    // Beside the button it is about: a missing permission is said where the
+                    // user is about to send, and sending still shows the 403 it announces.
+                    p #pg-permission-warning .warning role="alert" hidden {}
                 }
             }
             div #pg-response .pg-response hidden aria-labelledby="pg-response-title" {
@@ -149,6 +165,9 @@ fn playground(key_prefix: &str) -> Markup {
                     button #pg-copy-response type="button" { "Copy Response" }
                 }
                 p #pg-copy-status .status role="status" aria-live="polite" {}
+                // What this answer said about the key (requests left, a refusal), here and on the
+                // key panel: on a phone the panel is a screen away.
+                p #pg-response-key .pg-response-key role="status" hidden {}
                 p #pg-history-notice .notice role="status" hidden {}
                 p #pg-response-empty .muted hidden { "The response has no body." }
                 pre #pg-response-body .code .pg-wrap tabindex="0" aria-label="Response body" {}
@@ -162,7 +181,7 @@ fn request_history() -> Markup {
     html! {
         aside #request-history .manual-section aria-labelledby="request-history-title" {
             header.section-header {
-                h2 #request-history-title { "Request History" }
+                h2 #request-history-title tabindex="-1" { "Request History" }
                 button #pg-clear-history .danger type="button" disabled { "Clear History" }
             }
             p.hint {
