@@ -189,6 +189,28 @@ async fn every_page_in_its_main_states_passes_axe_core() {
         b.visible("#key-value").await;
         check(&b, "the API Key Created dialog", width, scheme).await;
         b.click_button("#key-created", "OK").await;
+        // Revoke and Delete ask in the modal; a filled Create form asks before Esc discards it.
+        b.click_button("#keys-body tr[data-name=\"Scoped\"]", "Revoke")
+            .await;
+        b.visible("#revoke-section").await;
+        check(&b, "the Revoke API Key dialog", width, scheme).await;
+        b.click_button("#revoke-section", "Cancel").await;
+        b.click_button("#keys-body tr[data-name=\"Scoped\"]", "Delete")
+            .await;
+        b.visible("#delete-section").await;
+        check(&b, "the Delete API Key dialog", width, scheme).await;
+        b.click_button("#delete-section", "Cancel").await;
+        b.click("#create-key").await;
+        b.fill("#key-name", "Typed, not saved").await;
+        b.find("#key-name")
+            .await
+            .send_keys("\u{E00C}")
+            .await
+            .unwrap();
+        b.visible("#key-discard").await;
+        check(&b, "the discard question", width, scheme).await;
+        b.click_button("#key-discard", "Yes, discard").await;
+        b.hidden("#key-dialog").await;
 
         // The playground with a response, then every docs group expanded.
         b.goto("/ui/integrations/manual").await;

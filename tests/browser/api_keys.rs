@@ -340,18 +340,23 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     .await;
     assert_eq!(key_get(&app, &key, "/api/v1/links").await.status(), 200);
 
-    // Revoking: a confirmation; "Cancel" aborts, "OK" invalidates at once.
+    // Revoking: a confirmation dialog; "Cancel" aborts, "OK" invalidates at once.
     row_action(&b, "Production API Key v2", "Revoke").await;
-    assert!(b.prompt_text().await.contains("Revoke"));
-    b.dismiss_prompt().await;
+    let question = b.visible("#revoke-section").await.text().await.unwrap();
+    assert!(
+        question.contains("Revoke") && question.contains("Production API Key v2"),
+        "{question}"
+    );
+    b.click_button("#revoke-section", "Cancel").await;
+    b.hidden("#key-dialog").await;
     assert_eq!(
         key_get(&app, &key, "/api/v1/links").await.status(),
         200,
         "Cancel leaves the key working"
     );
     row_action(&b, "Production API Key v2", "Revoke").await;
-    b.prompt_text().await;
-    b.accept_prompt().await;
+    b.click_button("#revoke-section", "OK").await;
+    b.hidden("#key-dialog").await;
     b.wait_text(
         "#keys-body tr[data-name=\"Production API Key v2\"]",
         "revoked",
@@ -392,8 +397,14 @@ async fn create_edit_revoke_and_delete_api_keys_as_the_guide_describes() {
     assert_eq!(links["total"], 2, "an unscoped key sees every domain");
 
     row_action(&b, "Development Key", "Delete").await;
-    assert!(b.prompt_text().await.contains("Delete"));
-    b.accept_prompt().await;
+    assert!(b
+        .visible("#delete-section")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Delete"));
+    b.click_button("#delete-section", "OK").await;
     crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
         (!b.exists("#keys-body tr[data-name=\"Development Key\"]")
             .await)
@@ -555,8 +566,7 @@ async fn domain_scope_is_a_choice_with_a_filter_and_chips_and_the_key_is_never_l
         assert_eq!(key_by_name(&admin, &name).await["domains"], json!([]));
         // Deleted again, for the next width's empty table.
         row_action(&b, &name, "Delete").await;
-        b.prompt_text().await;
-        b.accept_prompt().await;
+        b.click_button("#delete-section", "OK").await;
         b.wait_text("#keys-body", "No API keys").await;
     }
     b.close().await;

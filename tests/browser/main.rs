@@ -11,6 +11,7 @@ mod docs;
 mod harness;
 mod home;
 mod invites;
+mod key_dialogs;
 mod layout;
 mod links_domains;
 mod me;

@@ -39,12 +39,23 @@ const createdActions = $("key-created-actions");
 const disableSection = $("disable-section");
 const disableForm = $("disable-form");
 const disableSubmit = $("disable-submit");
+const revokeSection = $("revoke-section");
+const revokeForm = $("revoke-form");
+const revokeSubmit = $("revoke-submit");
+const deleteSection = $("delete-section");
+const deleteForm = $("delete-form");
+const deleteSubmit = $("delete-submit");
+const discard = $("key-discard");
 const showCreator = "showCreator" in $("keys-rows").dataset;
 const COLUMNS = showCreator ? 9 : 8;
 
 let editing = null; // the ApiKey being edited, or null when creating
 let rolling = null; // the ApiKey being rolled
 let disabling = null; // the ApiKey being disabled
+let revoking = null; // the ApiKey being revoked
+let deleting = null; // the ApiKey being deleted
+let copied = false; // the one-time key shown now went to the clipboard: closing need not ask
+let opened = ""; // the Create/Edit form as it opened (formState), to tell whether anything was typed
 let busy = false;
 let keys = [];
 
@@ -299,13 +310,32 @@ const sections = [
   },
 ];
 
+/** Show one part of the modal (the form, a question, the one-time key) and hide the others. */
+function showOnly(part, labelledBy) {
+  for (const p of [form, rollSection, disableSection, revokeSection, deleteSection, created]) p.hidden = p !== part;
+  askToDiscard(false);
+  dialog.setAttribute("aria-labelledby", labelledBy);
+}
+
 function showForm() {
-  dialog.setAttribute("aria-labelledby", "key-dialog-title");
-  form.hidden = false;
-  rollSection.hidden = true;
-  disableSection.hidden = true;
-  created.hidden = true;
+  showOnly(form, "key-dialog-title");
   keyValue.textContent = "";
+}
+
+/** Everything the Create/Edit form holds, as one string: equal strings, nothing typed. */
+function formState() {
+  return JSON.stringify(Array.from(form.elements, (e) => (e.type === "checkbox" || e.type === "radio" ? e.checked : e.value)));
+}
+
+const formTouched = () => !form.hidden && formState() !== opened;
+
+/**
+ * Esc on a form that holds what the user typed asks first ("Discard what you typed?"); Esc
+ * while asking goes back to the form.
+ */
+function askToDiscard(ask) {
+  discard.hidden = !ask;
+  if (ask) $("key-discard-back").focus();
 }
 
 function openCreate() {
@@ -317,6 +347,7 @@ function openCreate() {
   submit.textContent = "Create API Key";
   showForm();
   syncToggles();
+  opened = formState();
   openDialog(dialog, name);
 }
 
@@ -329,6 +360,7 @@ function openEdit(k) {
   submit.textContent = "Update API Key";
   showForm();
   syncToggles();
+  opened = formState();
   openDialog(dialog, name);
 }
 
@@ -372,13 +404,10 @@ const keyShown = () => !created.hidden && !!keyValue.textContent;
 
 /** The one time the key is visible: a highlighted box with "Copy" and "OK". */
 function showKeyOnce(key, rolled) {
-  form.hidden = true;
-  rollSection.hidden = true;
-  disableSection.hidden = true;
   createdTitle.textContent = rolled ? createdTitle.dataset.rolled : "API Key Created";
-  created.hidden = false;
+  showOnly(created, "key-created-title");
   askToLeave(false);
-  dialog.setAttribute("aria-labelledby", "key-created-title");
+  copied = false;
   keyValue.textContent = key;
   copyStatus.textContent = "";
   copyBtn.focus();
@@ -406,6 +435,8 @@ function closeRequested() {
 async function onCopy() {
   const ok = await copyText(keyValue.textContent);
   if (ok) {
+    copied = true;
+    askToLeave(false);
     copyBtn.textContent = "Copied";
     copyStatus.textContent = "The key is on your clipboard.";
     setTimeout(() => { copyBtn.textContent = "Copy"; }, 2000);
@@ -428,11 +459,7 @@ function openRoll(k) {
   clearErrors(rollForm);
   $("roll-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
   $("roll-grace-86400").checked = true;
-  form.hidden = true;
-  created.hidden = true;
-  disableSection.hidden = true;
-  rollSection.hidden = false;
-  dialog.setAttribute("aria-labelledby", "roll-dialog-title");
+  showOnly(rollSection, "roll-dialog-title");
   openDialog(dialog, $("roll-grace-86400"));
 }
 
@@ -467,11 +494,7 @@ function openDisable(k) {
   editing = null;
   clearErrors(disableForm);
   $("disable-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
-  form.hidden = true;
-  created.hidden = true;
-  rollSection.hidden = true;
-  disableSection.hidden = false;
-  dialog.setAttribute("aria-labelledby", "disable-dialog-title");
+  showOnly(disableSection, "disable-dialog-title");
   openDialog(dialog, disableSubmit);
 }
 
@@ -507,25 +530,46 @@ async function enable(k) {
 
 // ---- actions -------------------------------------------------------------------------
 
-async function revoke(k) {
-  if (!window.confirm(`Revoke the API key "${k.name}"?\n\nIt stops working immediately: any application using it will get 401. The key stays listed as revoked.`)) return;
-  try {
-    await api("POST", `/api/v1/api-keys/${k.id}/revoke`);
-    announce(status, `API key "${k.name}" revoked.`);
-    await load();
-  } catch (e) {
-    announce(status, `Could not revoke "${k.name}": ${e.message}`, true);
-  }
+/**
+ * Revoke and Delete ask in the modal, like Roll: the key by name and prefix (a rolled key and
+ * its successor share a name), "OK" or "Cancel". Cancel, Esc and \u00d7 leave the key alone;
+ * the safe answer has the focus.
+ */
+function openRevoke(k) {
+  revoking = k;
+  editing = null;
+  clearErrors(revokeForm);
+  $("revoke-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
+  showOnly(revokeSection, "revoke-dialog-title");
+  openDialog(dialog, revokeForm.querySelector("[data-close]:not(.icon)"));
 }
 
-async function remove(k) {
-  if (!window.confirm(`Delete the API key "${k.name}"?\n\nIt stops working immediately and is removed from this list. This cannot be undone.`)) return;
+function openDelete(k) {
+  deleting = k;
+  editing = null;
+  clearErrors(deleteForm);
+  $("delete-key-name").textContent = `\u201c${k.name}\u201d (${k.prefix}\u2026)`;
+  showOnly(deleteSection, "delete-dialog-title");
+  openDialog(dialog, deleteForm.querySelector("[data-close]:not(.icon)"));
+}
+
+/** Send the confirmed change; errors stay in the dialog, beside the question. */
+async function confirmed(ev, which, button, call, done) {
+  ev.preventDefault();
+  if (busy || !which) return;
+  clearErrors(ev.target);
+  busy = true;
+  button.disabled = true;
   try {
-    await api("DELETE", `/api/v1/api-keys/${k.id}`);
-    announce(status, `API key "${k.name}" deleted.`);
+    await call(which);
+    dialog.close("done");
+    announce(status, done(which));
     await load();
   } catch (e) {
-    announce(status, `Could not delete "${k.name}": ${e.message}`, true);
+    showProblem(ev.target, e);
+  } finally {
+    busy = false;
+    button.disabled = false;
   }
 }
 
@@ -539,8 +583,8 @@ body.addEventListener("click", (ev) => {
   else if (btn.dataset.action === "roll") openRoll(k);
   else if (btn.dataset.action === "disable") openDisable(k);
   else if (btn.dataset.action === "enable") enable(k);
-  else if (btn.dataset.action === "revoke") revoke(k);
-  else if (btn.dataset.action === "delete") remove(k);
+  else if (btn.dataset.action === "revoke") openRevoke(k);
+  else if (btn.dataset.action === "delete") openDelete(k);
 });
 
 $("create-key").addEventListener("click", openCreate);
@@ -552,28 +596,47 @@ for (const b of permissionBoxes) b.addEventListener("change", syncPreset);
 form.addEventListener("submit", onSubmit);
 rollForm.addEventListener("submit", onRoll);
 disableForm.addEventListener("submit", onDisable);
+revokeForm.addEventListener("submit", (ev) => confirmed(ev, revoking, revokeSubmit,
+  (k) => api("POST", `/api/v1/api-keys/${k.id}/revoke`),
+  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) revoked: it gets 401 from now on.`));
+deleteForm.addEventListener("submit", (ev) => confirmed(ev, deleting, deleteSubmit,
+  (k) => api("DELETE", `/api/v1/api-keys/${k.id}`),
+  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) deleted.`));
+$("key-discard-back").addEventListener("click", () => { askToDiscard(false); name.focus(); });
+$("key-discard-close").addEventListener("click", () => dialog.close("cancel"));
 copyBtn.addEventListener("click", onCopy);
 $("key-ok").addEventListener("click", () => dialog.close("done"));
-$("key-created-close").addEventListener("click", closeRequested);
+// Once the key is on the clipboard there is nothing to lose: closing does not ask.
+$("key-created-close").addEventListener("click", () => (copied ? dialog.close("done") : closeRequested()));
 $("key-leave-back").addEventListener("click", () => { askToLeave(false); copyBtn.focus(); });
 $("key-leave-close").addEventListener("click", () => dialog.close("done"));
 // Escape: the browser would close the dialog at once; while the key is shown it asks instead.
+// A filled Create/Edit form asks before Esc throws it away.
 dialog.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape" && keyShown()) {
+  if (ev.key !== "Escape") return;
+  if (keyShown() && !copied) {
     ev.preventDefault();
     ev.stopPropagation();
     closeRequested();
+  } else if (formTouched()) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (discard.hidden) askToDiscard(true);
+    else { askToDiscard(false); name.focus(); }
   }
 });
 dialog.addEventListener("cancel", (ev) => {
-  if (keyShown()) {
+  if (keyShown() && !copied) {
     ev.preventDefault();
     if (leave.hidden) askToLeave(true);
+  } else if (formTouched()) {
+    ev.preventDefault();
+    if (discard.hidden) askToDiscard(true);
   }
 });
 // A click on the backdrop (outside the dialog's box) while the key is shown asks too.
 dialog.addEventListener("click", (ev) => {
-  if (ev.target !== dialog || !keyShown()) return;
+  if (ev.target !== dialog || !keyShown() || copied) return;
   const r = dialog.getBoundingClientRect();
   const outside = ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom;
   if (outside) askToLeave(true);
@@ -587,6 +650,13 @@ dialog.addEventListener("close", () => {
   rolling = null;
   disableSection.hidden = true;
   disabling = null;
+  revokeSection.hidden = true;
+  revoking = null;
+  deleteSection.hidden = true;
+  deleting = null;
+  askToDiscard(false);
+  opened = "";
+  copied = false;
   form.hidden = false;
 });
 

@@ -71,8 +71,11 @@ fn key_dialog(user: &SessionUser) -> Markup {
                 (permission_fields(user.role))
                 (rate_limit_fields())
             }))
+            (discard_question())
             (roll_section())
             (disable_section())
+            (revoke_section())
+            (delete_section())
             (key_created())
         }
     }
@@ -278,6 +281,50 @@ fn disable_section() -> Markup {
                     strong #disable-key-name {} " stops working on its next request: it gets 401 "
                     "saying it is disabled. Nothing else changes, and \"Enable\" makes it work again "
                     "(unless it has expired by then). To stop a key for good, revoke it."
+                }
+            }))
+        }
+    }
+}
+
+/// Esc on a Create/Edit form that holds what the user typed: asked before it is thrown away.
+fn discard_question() -> Markup {
+    html! {
+        div #key-discard .leave-confirm hidden {
+            p #key-discard-question role="alert" {
+                strong { "Discard what you typed? Nothing has been saved." }
+            }
+            div.dialog-actions {
+                button #key-discard-back type="button" { "No, keep editing" }
+                button #key-discard-close .danger type="button" { "Yes, discard" }
+            }
+        }
+    }
+}
+
+/// "Revoke": asked in the modal like Roll. The guide's words: "OK" confirms, "Cancel" aborts.
+fn revoke_section() -> Markup {
+    html! {
+        div #revoke-section hidden {
+            (modal_form("revoke", "Revoke API Key", "OK", html! {
+                p {
+                    strong #revoke-key-name {} " stops working immediately: any application using it "
+                    "gets 401 saying it was revoked. The key stays listed as revoked, and revoking "
+                    "cannot be undone."
+                }
+            }))
+        }
+    }
+}
+
+/// "Delete": asked in the modal like Roll, "OK" or "Cancel" as the guide says.
+fn delete_section() -> Markup {
+    html! {
+        div #delete-section hidden {
+            (modal_form("delete", "Delete API Key", "OK", html! {
+                p {
+                    strong #delete-key-name {} " stops working immediately and is removed from this "
+                    "list. This cannot be undone."
                 }
             }))
         }
