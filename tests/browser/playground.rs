@@ -1069,6 +1069,11 @@ async fn the_key_panel_follows_each_response_requests_left_disabled_and_revoked(
         .await;
     b.assert_accessible("the playground's key panel after a response")
         .await;
+    b.eval(
+        "document.getElementById('pg-key-info').scrollIntoView({block: 'start'});",
+        vec![],
+    )
+    .await;
     b.screenshot("playground-key-after-response").await;
 
     // Disabled meanwhile: the 401 says so on the key panel and under the response.
@@ -1089,6 +1094,11 @@ async fn the_key_panel_follows_each_response_requests_left_disabled_and_revoked(
     );
     b.assert_accessible("the playground's key panel after a 401 disabled")
         .await;
+    b.eval(
+        "document.getElementById('pg-key-info').scrollIntoView({block: 'start'});",
+        vec![],
+    )
+    .await;
     b.screenshot("playground-key-disabled-after-response").await;
 
     // Enabled again: the next answer gets through, and the panel says the key is valid.
@@ -1286,5 +1296,46 @@ async fn at_390_px_the_request_history_is_one_step_from_the_top() {
         .await;
     assert_eq!(shown, json!(true), "the history heading is on screen");
     b.screenshot("playground-history-reached-390-dark").await;
+    b.close().await;
+}
+
+/// A key that expires while the page is open: the next answer (401 expired) says so on the
+/// key panel. Time moves by the test clock, not by waiting.
+#[tokio::test]
+async fn a_key_that_expires_while_the_page_is_open_shows_expired_after_the_next_send() {
+    let app = crate::support::spawn_with(crate::support::Options {
+        test_clock: true,
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let made = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Short-lived", "expires_at": soon}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", made["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    select_endpoint(&b, "GET /api/v1/links").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 1).await.starts_with("200"));
+    app.advance_clock(std::time::Duration::from_secs(3 * 3600));
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 2).await.starts_with("401"));
+    let info = b.wait_text("#pg-key-info", "Key expired").await;
+    assert!(info.contains("expired"), "{info}");
+    b.wait_text("#pg-response-key", "Key expired").await;
     b.close().await;
 }
