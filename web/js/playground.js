@@ -901,6 +901,7 @@ function start() {
     ui.keyToggle.setAttribute("aria-pressed", "false");
     state.key = "";
     state.keyInfo = null;
+    state.keyLatest.clear();
   });
   window.addEventListener("pageshow", (ev) => {
     if (ev.persisted) checkKey();
