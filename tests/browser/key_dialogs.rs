@@ -190,10 +190,13 @@ async fn escape_after_copy_closes_the_key_at_once_and_escape_on_a_filled_form_as
     press_escape(&b, "#key-copy").await;
     b.hidden("#key-dialog").await;
     b.hidden("#key-leave").await;
-    assert!(
-        !b.client.source().await.unwrap().contains(&shown),
-        "the key left the page"
-    );
+    crate::support::eventually(crate::support::browser::WAIT_SECS, || async {
+        let source = b.client.source().await.unwrap();
+        (!source.contains(&shown))
+            .then_some(())
+            .ok_or("the key is still in the page")
+    })
+    .await;
 
     // Editing: Esc with nothing changed closes; a change asks.
     row_action(&b, "Copied key", "Edit").await;

@@ -605,11 +605,17 @@ deleteForm.addEventListener("submit", (ev) => confirmed(ev, deleting, deleteSubm
 $("key-discard-back").addEventListener("click", () => { askToDiscard(false); name.focus(); });
 $("key-discard-close").addEventListener("click", () => dialog.close("cancel"));
 copyBtn.addEventListener("click", onCopy);
-$("key-ok").addEventListener("click", () => dialog.close("done"));
+/** Close the one-time key: the key leaves the page now, not a task later with "close". */
+function closeKey() {
+  keyValue.textContent = "";
+  dialog.close("done");
+}
+
+$("key-ok").addEventListener("click", closeKey);
 // Once the key is on the clipboard there is nothing to lose: closing does not ask.
-$("key-created-close").addEventListener("click", () => (copied ? dialog.close("done") : closeRequested()));
+$("key-created-close").addEventListener("click", () => (copied ? closeKey() : closeRequested()));
 $("key-leave-back").addEventListener("click", () => { askToLeave(false); copyBtn.focus(); });
-$("key-leave-close").addEventListener("click", () => dialog.close("done"));
+$("key-leave-close").addEventListener("click", closeKey);
 // Escape: the browser would close the dialog at once; while the key is shown it asks instead.
 // A filled Create/Edit form asks before Esc throws it away.
 dialog.addEventListener("keydown", (ev) => {
@@ -632,14 +638,17 @@ dialog.addEventListener("cancel", (ev) => {
   } else if (formTouched()) {
     ev.preventDefault();
     if (discard.hidden) askToDiscard(true);
+  } else if (keyShown()) {
+    keyValue.textContent = ""; // copied: Esc closes, and the key goes with it at once
   }
 });
 // A click on the backdrop (outside the dialog's box) while the key is shown asks too.
 dialog.addEventListener("click", (ev) => {
-  if (ev.target !== dialog || !keyShown() || copied) return;
+  if (ev.target !== dialog || !keyShown()) return;
   const r = dialog.getBoundingClientRect();
   const outside = ev.clientX < r.left || ev.clientX > r.right || ev.clientY < r.top || ev.clientY > r.bottom;
-  if (outside) askToLeave(true);
+  if (outside && copied) closeKey();
+  else if (outside) askToLeave(true);
 });
 // However the modal closes, the key leaves the page.
 dialog.addEventListener("close", () => {
