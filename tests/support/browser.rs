@@ -171,6 +171,16 @@ impl Browser {
             }
         })
         .await;
+        // axe-core over the manual with every group open takes seconds on an idle machine and
+        // can pass WebDriver's default 30 s script limit on a loaded one: allow two minutes.
+        client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                Some(Duration::from_secs(120)),
+                Some(Duration::from_secs(60)),
+                Some(Duration::from_secs(0)),
+            ))
+            .await
+            .expect("set WebDriver timeouts");
         let b = Browser {
             client,
             base: app.base.clone(),
