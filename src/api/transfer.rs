@@ -30,7 +30,7 @@ use crate::domain::{now, DestinationUrl, Hostname, Timestamp};
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
-use crate::store::{DomainScope, NewLink, StoreError};
+use crate::store::{DomainScope, LinkFilter, NewLink, StoreError};
 
 pub const COLUMNS: [&str; 7] = [
     "domain",
@@ -66,6 +66,22 @@ pub struct DomainQuery {
     /// Import: the domain for rows without a `domain` column value. Export: only this domain.
     #[param(example = "go.example.com")]
     pub domain: Option<String>,
+}
+
+/// What an export holds: the links the Links page shows for the same search and filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Only links of this host name.
+    #[param(example = "go.example.com")]
+    pub domain: Option<String>,
+    /// Only links whose slug, destination or title contains this, case-insensitively (as in
+    /// `GET /api/v1/links`).
+    #[param(example = "docs")]
+    pub search: Option<String>,
+    /// Only links with this tag (case-insensitive).
+    #[param(example = "team")]
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -441,8 +457,8 @@ impl Drop for Exported {
 
 #[utoipa::path(get, path = "/api/v1/links/export", tag = "Import & Export",
     summary = "Export links as CSV",
-    description = "Every link in the caller's scope (or of one domain), oldest first, in the import's columns, streamed. Cells a spreadsheet would run as a formula start with `'`, which import strips again. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).",
-    params(DomainQuery),
+    description = "Every link in the caller's scope, oldest first, in the import's columns, streamed; `domain`, `search` and `tag` narrow it to what `GET /api/v1/links` lists for the same values. Cells a spreadsheet would run as a formula start with `'`, which import strips again. Sent as an attachment named `links-<domain or all>-<YYYY-MM-DD>.csv` (UTC date).",
+    params(ExportQuery),
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String,
@@ -455,9 +471,17 @@ impl Drop for Exported {
 pub async fn export(
     caller: Caller,
     st: web::Data<AppState>,
-    q: web::Query<DomainQuery>,
+    q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let domain = match q.domain.as_deref().filter(|d| !d.is_empty()) {
+    let ExportQuery {
+        domain,
+        search,
+        tag,
+    } = q.into_inner();
+    // As the list reads them: empty means no filter.
+    let search = search.filter(|s| !s.is_empty());
+    let tag = tag.filter(|t| !t.is_empty());
+    let domain = match domain.as_deref().filter(|d| !d.is_empty()) {
         None => None,
         Some(raw) => {
             let host = Hostname::parse(raw).map_err(|e| e.at("domain"))?;
@@ -491,13 +515,20 @@ pub async fn export(
     let pages = futures_util::stream::unfold((Some(None::<LinkId>), sent), move |state| {
         let st = st.clone();
         let scope = scope.clone();
+        let (search, tag) = (search.clone(), tag.clone());
         async move {
             let (cursor, mut sent) = state;
             let after = cursor?;
-            let page = st
-                .store
-                .catalog
-                .links_after(after, EXPORT_PAGE, domain_id, &scope);
+            let page = st.store.catalog.links_after(
+                after,
+                EXPORT_PAGE,
+                &LinkFilter {
+                    search: search.as_deref(),
+                    domain: domain_id,
+                    tag: tag.as_deref(),
+                },
+                &scope,
+            );
             let next = (page.len() == EXPORT_PAGE).then(|| page.last().map(|e| e.rec.id));
             if page.is_empty() {
                 return None;

@@ -25,15 +25,26 @@ const SCHEME: &str = "pbkdf2-sha256";
 pub struct Password(String);
 
 impl Password {
+    /// The fewest characters a password may have.
+    pub const MIN_CHARS: usize = 8;
+    /// The most characters a password may have.
+    pub const MAX_CHARS: usize = 1024;
+
     pub fn parse(raw: String) -> Result<Self, DomainError> {
         let n = raw.chars().count();
-        if !(8..=1024).contains(&n) {
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
             return Err(DomainError::new(
                 "password",
-                "must be 8 to 1024 characters long",
+                format!("must be {} long", Self::rule()),
             ));
         }
         Ok(Self(raw))
+    }
+
+    /// The rule `parse` enforces, in words ("8 to 1024 characters"): forms state it before
+    /// anyone fails it.
+    pub fn rule() -> String {
+        format!("{} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS)
     }
 
     pub fn expose(&self) -> &str {

@@ -52,6 +52,16 @@ pub struct LinkFilter<'a> {
     pub tag: Option<&'a str>,
 }
 
+/// Whether a link's slug, destination or title holds `needle` (already lower-case), as the
+/// search map reads them: slug and destination in ASCII lower case, the title in full.
+fn text_contains(link: &LinkRef<'_>, needle: &str) -> bool {
+    link.slug().to_ascii_lowercase().contains(needle)
+        || link.destination().to_ascii_lowercase().contains(needle)
+        || link
+            .title()
+            .is_some_and(|t| t.to_lowercase().contains(needle))
+}
+
 #[derive(Default)]
 pub struct Catalog {
     inner: RwLock<Inner>,
@@ -328,19 +338,32 @@ impl Catalog {
         top.iter().map(LinkEntry::of).collect()
     }
 
-    /// Up to `n` links after `after` (by id, oldest first) of a domain (or all) in `scope`:
-    /// one page of an export, so an export never holds every link at once.
+    /// Up to `n` links after `after` (by id, oldest first) matching `filter` in `scope`: one
+    /// page of an export, so an export never holds every link at once. The same matches as
+    /// [`Catalog::links`], judged row by row (an export reads every row anyway).
     pub fn links_after(
         &self,
         after: Option<LinkId>,
         n: usize,
-        domain: Option<DomainId>,
+        filter: &LinkFilter<'_>,
         scope: &DomainScope,
     ) -> Vec<LinkEntry> {
+        let needle = filter
+            .search
+            .map(str::to_lowercase)
+            .filter(|s| !s.is_empty());
         self.read()
             .links
             .oldest_first_after(after)
-            .filter(|l| scope.allows(l.domain_id()) && domain.is_none_or(|d| l.domain_id() == d))
+            .filter(|l| {
+                let d = l.domain_id();
+                scope.allows(d)
+                    && filter.domain.is_none_or(|f| f == d)
+                    && filter
+                        .tag
+                        .is_none_or(|tag| l.tags().any(|t| t.eq_ignore_ascii_case(tag)))
+                    && needle.as_deref().is_none_or(|n| text_contains(l, n))
+            })
             .take(n)
             .map(|l| LinkEntry::of(&l))
             .collect()

@@ -497,3 +497,127 @@ async fn imports_beyond_the_limit_wait_briefly_then_get_429_with_retry_after() {
     let r = expect(next().await.unwrap(), 200).await;
     assert_eq!(r["created"], 1);
 }
+
+/// The slugs of an export's rows, in file order.
+fn exported_slugs(csv: &str) -> Vec<String> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn export_takes_the_list_search_and_filters_and_holds_what_the_list_shows() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    admin.domain("b.example.com").await;
+    for (domain, slug, dest, title, tags) in [
+        (
+            "go.example.com",
+            "docs",
+            "https://example.com/documentation",
+            "Docs",
+            json!(["team"]),
+        ),
+        (
+            "go.example.com",
+            "blog",
+            "https://blog.example.com/",
+            "Our Blog",
+            json!(["Team", "news"]),
+        ),
+        (
+            "go.example.com",
+            "sale",
+            "https://shop.example.com/DOCS-sale",
+            "Summer",
+            json!([]),
+        ),
+        (
+            "b.example.com",
+            "docs",
+            "https://b.example.com/docs",
+            "B docs",
+            json!(["team"]),
+        ),
+        (
+            "b.example.com",
+            "misc",
+            "https://example.org/",
+            "Ünïcode Title",
+            json!([]),
+        ),
+    ] {
+        admin
+            .post_json(
+                "/api/v1/links",
+                json!({"domain": domain, "slug": slug, "destination_url": dest, "title": title, "tags": tags}),
+                201,
+            )
+            .await;
+    }
+    for (query, expected) in [
+        ("", vec!["docs", "blog", "sale", "docs", "misc"]),
+        ("?search=DOCS", vec!["docs", "sale", "docs"]),
+        ("?search=docs&domain=go.example.com", vec!["docs", "sale"]),
+        ("?tag=team", vec!["docs", "blog", "docs"]),
+        ("?tag=TEAM&domain=b.example.com", vec!["docs"]),
+        ("?search=blog&tag=news", vec!["blog"]),
+        ("?search=ünïcode", vec!["misc"]),
+        (
+            "?search=&tag=&domain=",
+            vec!["docs", "blog", "sale", "docs", "misc"],
+        ),
+        ("?search=nothing-like-this", vec![]),
+    ] {
+        let csv = call(admin.get(&format!("/api/v1/links/export{query}")), 200).await;
+        let csv = csv.as_str().unwrap();
+        assert_eq!(exported_slugs(csv), expected, "export{query}: {csv}");
+        // The same links as the list for the same query (which is newest first).
+        let sep = if query.is_empty() { "?" } else { "&" };
+        let list = call(
+            admin.get(&format!("/api/v1/links{query}{sep}limit=100")),
+            200,
+        )
+        .await;
+        let mut listed: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["slug"].as_str().unwrap().to_owned())
+            .collect();
+        listed.reverse();
+        assert_eq!(listed, expected, "list{query}");
+    }
+
+    // A key scoped to one domain exports only its links, whatever it searches for.
+    let key = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "scoped", "domains": ["b.example.com"]}),
+            201,
+        )
+        .await;
+    let res = app
+        .http
+        .get(app.url("/api/v1/links/export?search=docs"))
+        .bearer_auth(key["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let csv = expect(res, 200).await;
+    assert_eq!(exported_slugs(csv.as_str().unwrap()), vec!["docs"]);
+    assert!(csv.as_str().unwrap().contains("b.example.com,docs"));
+
+    // A domain that is not a host name is a 400 problem naming the field.
+    let res = admin
+        .get("/api/v1/links/export?domain=https://go.example.com/&search=docs")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let problem = res.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "domain", "{problem}");
+}

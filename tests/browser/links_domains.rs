@@ -286,7 +286,7 @@ async fn domains_and_links_pages_manage_what_the_api_sees() {
 }
 
 /// Let Chromium save downloads into `dir` (headless Chromium refuses them otherwise).
-async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
+pub(crate) async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
     b.cdp(
         "Browser.setDownloadBehavior",
         json!({"behavior": "allow", "downloadPath": dir.to_str().unwrap()}),
@@ -295,7 +295,7 @@ async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
 }
 
 /// Wait for a finished download in `dir`; its name and text.
-async fn downloaded(dir: &std::path::Path) -> (String, String) {
+pub(crate) async fn downloaded(dir: &std::path::Path) -> (String, String) {
     eventually(WAIT_SECS, || async {
         let done: Vec<_> = std::fs::read_dir(dir)
             .unwrap()

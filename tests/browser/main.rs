@@ -8,6 +8,7 @@ mod a11y;
 mod activity;
 mod api_keys;
 mod docs;
+mod edges;
 mod harness;
 mod home;
 mod invites;

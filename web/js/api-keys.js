@@ -1,7 +1,7 @@
 // Integrations → API Keys: table, Create/Edit API Key modal (with permissions and a rate limit),
 // Roll with a grace period, one-time key box, Disable/Enable, Revoke/Delete. What the role may
 // not grant is greyed out by the page; admins (keys:all) get a "Created by" column.
-import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, toLocalInput } from "./common.js";
+import { announce, api, apiAll, clearErrors, copyText, el, fieldError, fmtTime, fromLocalInput, openDialog, showProblem, timeEl, toLocalInput } from "./common.js";
 import { domainScope } from "./domain-scope.js";
 
 const $ = (id) => document.getElementById(id);
@@ -87,7 +87,7 @@ function row(k) {
   }
   const scopeCell = k.domains.length ? k.domains.join(", ") : el("span", { class: "muted", text: "All domains" });
   const ips = k.allow_all_ips ? el("span", { class: "muted", text: "All IP addresses" }) : k.ip_whitelist.join(", ");
-  const lastUsed = k.last_used_at ? `${fmtTime(k.last_used_at)}${k.last_used_ip ? " from " + k.last_used_ip : ""}` : el("span", { class: "muted", text: "Never" });
+  const lastUsed = k.last_used_at ? [timeEl(k.last_used_at), k.last_used_ip ? ` from ${k.last_used_ip}` : null] : el("span", { class: "muted", text: "Never" });
   // The prefix sits under the name: one column less, so the actions fit at 1280 px.
   return el("tr", { "data-id": String(k.id), "data-name": k.name, "data-prefix": k.prefix },
     el("td", { "data-label": "Name", class: "key-name" }, el("strong", { text: k.name }), readOnly ? [" ", badge("config", "muted")] : null,
@@ -95,7 +95,7 @@ function row(k) {
     el("td", { "data-label": "Domain scope", class: "wrap" }, scopeCell),
     el("td", { "data-label": "IP whitelist", class: "wrap" }, ips),
     el("td", { "data-label": "Permissions", class: "permissions-cell" }, permissionsCell(k)),
-    el("td", { "data-label": "Expires" }, k.expires_at ? fmtTime(k.expires_at) : el("span", { class: "muted", text: "Never" })),
+    el("td", { "data-label": "Expires" }, k.expires_at ? timeEl(k.expires_at) : el("span", { class: "muted", text: "Never" })),
     el("td", { "data-label": "Last used" }, lastUsed),
     el("td", { "data-label": "Status" }, badge(k.status, `status-${k.status}`), rotation(k)),
     showCreator ? el("td", { "data-label": "Created by" }, k.created_by || el("span", { class: "muted", text: k.source === "config" ? "config file" : "command line" })) : null,

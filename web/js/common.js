@@ -176,6 +176,45 @@ export function fmtTime(iso) {
   return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
+// Steps of a relative time: below `under` seconds away, count in `unit`s of `secs` seconds.
+const REL_STEPS = [
+  { under: 45, unit: "second", secs: 1 },
+  { under: 45 * 60, unit: "minute", secs: 60 },
+  { under: 22 * 3600, unit: "hour", secs: 3600 },
+  { under: 26 * 86400, unit: "day", secs: 86400 },
+  { under: 320 * 86400, unit: "month", secs: 30.44 * 86400 },
+  { under: Infinity, unit: "year", secs: 365.25 * 86400 },
+];
+
+/**
+ * How far a time is from now, in the reader's language and words a screen reader reads as
+ * they are: "in 20 days", "3 hours ago", "tomorrow", "now". Empty for no time.
+ */
+export function relTime(iso, now = Date.now()) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  const secs = (d.getTime() - now) / 1000;
+  const step = REL_STEPS.find((s) => Math.abs(secs) < s.under);
+  const n = step.unit === "second" ? 0 : Math.round(secs / step.secs);
+  return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(n, step.unit);
+}
+
+/** A time that matters, in local time with how far it is: "Dec 22, 2026, 10:00 AM (in 20 days)". */
+export function fmtWhen(iso) {
+  const abs = fmtTime(iso);
+  const rel = relTime(iso);
+  return abs && rel ? `${abs} (${rel})` : abs;
+}
+
+/**
+ * A <time class="local"> showing `fmtWhen`; shell.js keeps its relative part current while
+ * the page stays open (the same as the times the server writes into pages).
+ */
+export function timeEl(iso) {
+  return el("time", { class: "local", datetime: iso, text: fmtWhen(iso) });
+}
+
 /** RFC 3339 (UTC) → the value of an <input type="datetime-local"> in local time. */
 export function toLocalInput(iso) {
   if (!iso) return "";

@@ -1,5 +1,5 @@
 // Domains: list, add, and delete through one dialog that says what blocks the deletion.
-import { announce, api, apiAll, capitalized, clearErrors, el, fieldError, fmtTime, openDialog, plural, showProblem } from "./common.js";
+import { announce, api, apiAll, capitalized, clearErrors, el, fieldError, openDialog, plural, showProblem, timeEl } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,13 +12,42 @@ let domains = [];
 // Set by the page when the role may not change domains (the reason is shown beside the form).
 const denied = form.dataset.denied || "";
 
+const cleaned = $("domain-hostname-cleaned");
+
+/**
+ * The host name in what was typed or pasted: "https://Go.Example.com:443/x?y" →
+ * "Go.Example.com" (the server lower-cases it). The API takes a host name only and stays
+ * strict; the form cuts an address down before sending and says so.
+ */
+function hostOf(raw) {
+  return raw.trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "") // scheme
+    .replace(/^\/\//, "")
+    .replace(/[/?#].*$/s, "") // path, query, fragment
+    .replace(/^[^@]*@/, "") // user:password@
+    .replace(/:\d*$/, ""); // port
+}
+
+/** Put the host name alone in the field and say so (the note stays until the next edit). */
+function cleanHostname() {
+  const typed = hostname.value.trim();
+  const host = hostOf(typed);
+  if (host && host !== typed) {
+    hostname.value = host;
+    cleaned.textContent = `Cleaned to ${host}: a domain is its host name alone, without https:// or a path.`;
+  }
+}
+
+hostname.addEventListener("blur", cleanHostname);
+hostname.addEventListener("input", () => { cleaned.textContent = ""; });
+
 function row(d) {
   const readOnly = d.source === "config";
   return el("tr", { "data-id": String(d.id), "data-hostname": d.hostname },
     el("td", { "data-label": "Hostname" }, el("strong", { text: d.hostname })),
     el("td", { "data-label": "Links" }, String(d.link_count)),
     el("td", { "data-label": "Source" }, readOnly ? el("span", { class: "badge muted", text: "From config file" }) : "Added here"),
-    el("td", { "data-label": "Added" }, fmtTime(d.created_at)),
+    el("td", { "data-label": "Added" }, timeEl(d.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
       readOnly
         ? el("span", { class: "hint", text: "read-only: edit the config file" })
@@ -43,6 +72,7 @@ async function load() {
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   clearErrors(form);
+  cleanHostname();
   if (!hostname.value.trim()) {
     fieldError(form, "hostname", "Enter a hostname, e.g. go.example.com.");
     hostname.focus();

@@ -1,5 +1,5 @@
 // Invites: make a one-time link (shown once, with Copy), list the pending ones, withdraw one.
-import { COPY_BY_HAND, announce, api, apiAll, capitalized, clearErrors, copyText, el, fmtTime, showProblem } from "./common.js";
+import { COPY_BY_HAND, announce, api, apiAll, capitalized, clearErrors, copyText, el, fmtTime, showProblem, timeEl } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,7 +19,7 @@ function row(i) {
   return el("tr", { "data-id": String(i.id) },
     el("td", { "data-label": "Role" }, el("strong", { text: i.role })),
     el("td", { "data-label": "Created by" }, i.created_by),
-    el("td", { "data-label": "Expires" }, fmtTime(i.expires_at)),
+    el("td", { "data-label": "Expires" }, timeEl(i.expires_at)),
     el("td", { class: "actions", "data-label": "Actions" },
       el("button", { type: "button", class: "danger", text: "Withdraw", "data-action": "withdraw",
         "aria-label": `Withdraw the ${i.role} invite made by ${i.created_by}` })));

@@ -1,7 +1,9 @@
 // Links: search + pagination, create/edit/delete in a modal, copy short URL, and CSV import
 // (a dialog with the columns, an example and the result) and export (a download link that
-// follows the Domain filter).
-import { COPY_BY_HAND, announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fmtTime, fromLocalInput, openDialog, plural, sentence, showProblem, toLocalInput } from "./common.js";
+// follows the search and filters). The search, the Domain and Tag filters and the page live
+// in the address (?search=&domain=&tag=&offset=), so a reload or a shared address shows the
+// same links.
+import { COPY_BY_HAND, announce, api, apiAll, capitalized, clearErrors, copyText, el, fieldError, fieldWords, fromLocalInput, openDialog, plural, sentence, showProblem, timeEl, toLocalInput } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 20;
@@ -11,6 +13,7 @@ const status = $("links-status");
 const search = $("links-search");
 const q = $("links-q");
 const domainFilter = $("links-domain");
+const tagFilter = $("links-tag");
 const prev = $("links-prev");
 const next = $("links-next");
 const range = $("links-range");
@@ -26,6 +29,9 @@ const f = {
 const params = new URLSearchParams(location.search);
 let offset = Math.max(0, Number(params.get("offset")) || 0);
 q.value = params.get("search") || "";
+tagFilter.value = params.get("tag") || "";
+// The address's domain, chosen once the domains are loaded (the select has no options before).
+let wantedDomain = params.get("domain") || "";
 let links = [];
 let editing = null;
 let busy = false;
@@ -40,21 +46,31 @@ function row(l) {
   const copy = el("button", { type: "button", text: "Copy", "data-action": "copy", "aria-label": `Copy ${l.short_url}` });
   return el("tr", { "data-id": String(l.id) },
     el("td", { "data-label": "Short URL" }, el("span", { class: "short-url" }, el("a", { href: safeHref(l.short_url), text: l.short_url, rel: "noopener", target: "_blank" }), copy)),
-    el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
-    el("td", { class: "wrap", "data-label": "Title", "data-empty": !l.title }, l.title || null),
+    el("td", { class: "wrap dest", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, title: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
+    el("td", { class: "wrap link-title", "data-label": "Title", "data-empty": !l.title }, l.title || null),
     el("td", { class: "tags", "data-label": "Tags", "data-empty": !(l.tags || []).length }, (l.tags || []).map((t) => el("span", { class: "badge", text: t }))),
-    el("td", { "data-label": "Clicks" }, String(l.clicks)),
-    el("td", { "data-label": "Created" }, fmtTime(l.created_at)),
+    el("td", { class: "clicks", "data-label": "Clicks" }, String(l.clicks)),
+    el("td", { class: "created", "data-label": "Created" }, timeEl(l.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
       readOnly ? null : [
         el("button", { type: "button", text: "Edit", "data-action": "edit", "aria-label": `Edit ${l.short_url}` }),
         el("button", { type: "button", class: "danger", text: "Delete", "data-action": "delete", "aria-label": `Delete ${l.short_url}` })]));
 }
 
-async function load() {
-  const p = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+/** The search and filters as query parameters, the same for the list, the export and the address. */
+function filters() {
+  const p = new URLSearchParams();
   if (q.value.trim()) p.set("search", q.value.trim());
   if (domainFilter.value) p.set("domain", domainFilter.value);
+  if (tagFilter.value.trim()) p.set("tag", tagFilter.value.trim());
+  return p;
+}
+
+async function load() {
+  const p = filters();
+  p.set("limit", String(PAGE));
+  p.set("offset", String(offset));
+  syncExport();
   try {
     const page = await api("GET", `/api/v1/links?${p}`);
     if (page.items.length === 0 && offset > 0 && page.total > 0) {
@@ -64,7 +80,7 @@ async function load() {
     links = page.items;
     body.replaceChildren();
     if (!links.length) {
-      const filtered = q.value.trim() || domainFilter.value;
+      const filtered = filters().size > 0;
       body.append(el("tr", { class: "empty" }, el("td", { colspan: "7", text: filtered ? "No links match." : "No links yet. Create one with \"Create Link\"." })));
     }
     for (const l of links) body.append(row(l));
@@ -73,7 +89,7 @@ async function load() {
     next.disabled = offset + links.length >= page.total;
     const url = new URL(location.href);
     url.search = "";
-    if (q.value.trim()) url.searchParams.set("search", q.value.trim());
+    for (const [k, v] of filters()) url.searchParams.set(k, v);
     if (offset) url.searchParams.set("offset", String(offset));
     history.replaceState(null, "", url);
   } catch (e) {
@@ -86,7 +102,11 @@ async function loadDomains() {
     const list = await apiAll("/api/v1/domains");
     f.domain.replaceChildren(...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
     importDomain.replaceChildren(importDomain.options[0], ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
+    const chosen = wantedDomain ?? domainFilter.value;
+    wantedDomain = null;
     domainFilter.replaceChildren(el("option", { value: "", text: "All domains" }), ...list.map((d) => el("option", { value: d.hostname, text: d.hostname })));
+    // The address's domain at first, then the one chosen; "All domains" if it is gone.
+    domainFilter.value = list.some((d) => d.hostname === chosen) ? chosen : "";
     $("links-no-domains").hidden = list.length > 0;
     // A button the role may not use (data-denied, reason beside it) stays disabled.
     for (const id of ["create-link", "import-csv"]) {
@@ -102,6 +122,7 @@ function openCreate() {
   editing = null;
   form.reset();
   clearErrors(form);
+  resetHints();
   title.textContent = "Create Link";
   submit.textContent = "Create Link";
   if (domainFilter.value) f.domain.value = domainFilter.value;
@@ -121,8 +142,67 @@ function openEdit(l) {
   f.tags.value = (l.tags || []).join(", ");
   f.code.value = String(l.redirect_code);
   f.expires.value = toLocalInput(l.expires_at);
+  resetHints();
   openDialog(dialog, f.destination);
 }
+
+// ---- the form's hints: a destination without a scheme, a slug that ends a short URL --------
+
+const offer = $("link-destination-offer");
+const offerText = $("link-destination-offer-text");
+const fix = $("link-destination-fix");
+const slugWarning = $("link-slug-warning");
+
+/**
+ * The https:// address a destination typed without a scheme most likely means
+ * ("example.com/page" → "https://example.com/page"), or null when it has a scheme or does not
+ * start like a host name. The server stays strict; this only offers the fix.
+ */
+function withHttps(raw) {
+  const v = raw.trim();
+  // A scheme ("mailto:", "ftp:") is the server's to judge; "host:8080" is not a scheme.
+  if (!v || (/^[a-z][a-z0-9+.-]*:/i.test(v) && !/^[^:/]+:\d/.test(v))) return null;
+  const bare = v.replace(/^\/\//, "");
+  return /^[^\s/?#.]+(\.[^\s/?#.]+)+(:\d+)?([/?#]\S*)?$/.test(bare) || /^localhost(:\d+)?([/?#]\S*)?$/i.test(bare)
+    ? `https://${bare}` : null;
+}
+
+function showOffer() {
+  const fixed = withHttps(f.destination.value);
+  offer.hidden = !fixed;
+  if (!fixed) return null;
+  offerText.textContent = "This address has no http:// or https://.";
+  fix.textContent = `Use ${fixed}`;
+  fix.dataset.value = fixed;
+  return fixed;
+}
+
+/** While editing: the short URL that stops working when the slug or the domain changes. */
+function showSlugWarning() {
+  const slug = f.slug.value.trim();
+  const moved = editing && ((slug && slug !== editing.slug) || f.domain.value !== editing.domain);
+  const text = moved
+    ? `${editing.short_url} will stop working once you save: anyone who opens it gets “not found”. Update the places that link to it.`
+    : "";
+  if (slugWarning.textContent !== text) slugWarning.textContent = text; // a live region: say it once
+}
+
+function resetHints() {
+  offer.hidden = true;
+  slugWarning.textContent = "";
+}
+
+// Offered while typing, not on leaving the field: a hint that appeared on blur would move the
+// buttons under a pointer on its way to "Create Link".
+f.destination.addEventListener("input", showOffer);
+fix.addEventListener("click", () => {
+  f.destination.value = fix.dataset.value;
+  offer.hidden = true;
+  f.destination.dispatchEvent(new Event("input", { bubbles: true })); // clears its error
+  f.destination.focus();
+});
+f.slug.addEventListener("input", showSlugWarning);
+f.domain.addEventListener("change", showSlugWarning);
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -140,6 +220,12 @@ form.addEventListener("submit", async (ev) => {
   if (!payload.destination_url) {
     fieldError(form, "destination_url", "Enter the address to redirect to, e.g. https://example.com/page.");
     f.destination.focus();
+    return;
+  }
+  // No scheme: the server would refuse it; say so here and offer the fix, one click away.
+  if (showOffer()) {
+    fieldError(form, "destination_url", "Start the address with https:// or http://.");
+    fix.focus();
     return;
   }
   if (!editing && payload.title === null) delete payload.title;
@@ -184,12 +270,12 @@ const importDomain = $("import-domain");
 const importSubmit = $("import-submit");
 const exportLink = $("export-csv");
 
-/** "Export CSV" downloads the links of the current Domain filter (all without one). */
+/** "Export CSV" downloads the links the list shows: the same search and filters, every page. */
 function syncExport() {
   if (exportLink.tagName !== "A") return; // the role may not export: a disabled button
-  const domain = domainFilter.value;
-  exportLink.href = domain ? `/api/v1/links/export?domain=${encodeURIComponent(domain)}` : "/api/v1/links/export";
-  exportLink.title = domain ? `Download the links of ${domain} as CSV` : "Download every link as CSV";
+  const p = filters();
+  exportLink.href = p.size ? `/api/v1/links/export?${p}` : "/api/v1/links/export";
+  exportLink.title = p.size ? "Download the links that match the search and filters as CSV" : "Download every link as CSV";
 }
 
 function resetImport() {
@@ -302,9 +388,11 @@ body.addEventListener("click", async (ev) => {
 });
 
 search.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load(); });
-domainFilter.addEventListener("change", () => { offset = 0; syncExport(); load(); });
+domainFilter.addEventListener("change", () => { offset = 0; load(); });
 let timer = null;
-q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
+for (const input of [q, tagFilter]) {
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { offset = 0; load(); }, 250); });
+}
 prev.addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
 next.addEventListener("click", () => { offset += PAGE; load(); });
 $("create-link").addEventListener("click", openCreate);
@@ -313,4 +401,4 @@ $("import-csv").addEventListener("click", openImport);
 importForm.addEventListener("submit", onImport);
 $("import-again").addEventListener("click", () => { resetImport(); importFile.focus(); });
 
-loadDomains().then(() => { syncExport(); return load(); });
+loadDomains().then(load);

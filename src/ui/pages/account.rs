@@ -13,7 +13,7 @@ use crate::auth::session::{
     sessions_of, Ended, SessionSummary, SignInFrom,
 };
 use crate::auth::{ClientDevice, ClientIp, CsrfForm, PageUser, SessionUser};
-use crate::domain::Timestamp;
+use crate::domain::{Password, Timestamp};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{Source, UserRecord};
@@ -142,10 +142,12 @@ fn password_section(user: &SessionUser, declared: bool) -> Markup {
                     label for="current-password" { "Current password" }
                     input #current-password name="current_password" type="password" autocomplete="current-password" required;
                     label for="new-password" { "New password" }
-                    input #new-password name="new_password" type="password" autocomplete="new-password" minlength="8" required aria-describedby="new-password-hint";
-                    p.hint #new-password-hint { "At least 8 characters. Every other session of your account will be signed out." }
+                    input #new-password name="new_password" type="password" autocomplete="new-password" required
+                        minlength=(Password::MIN_CHARS) aria-describedby="new-password-hint";
+                    p.hint #new-password-hint { (Password::rule()) ". Every other session of your account will be signed out." }
                     label for="repeat-password" { "Repeat new password" }
-                    input #repeat-password name="repeat_password" type="password" autocomplete="new-password" minlength="8" required;
+                    input #repeat-password name="repeat_password" type="password" autocomplete="new-password" required
+                        minlength=(Password::MIN_CHARS);
                     button.primary type="submit" { "Change Password" }
                 }
             }
@@ -251,7 +253,7 @@ async fn submit(
                 {
                     "The current password is not right.".to_owned()
                 }
-                ApiError::Invalid(_) => "The new password needs 8 to 1024 characters.".to_owned(),
+                ApiError::Invalid(_) => format!("The new password needs {}.", Password::rule()),
                 other => sentence(&other.detail()),
             };
             let mut page = me_page(&st, &user, None, Some(&message), status).await;

@@ -196,9 +196,13 @@ fn setup_form(token: &str, error: Option<&str>, username: &str) -> Markup {
                 label for="username" { "Username" }
                 input #username name="username" autocomplete="username" required value=(username) autofocus;
                 label for="password" { "Password" }
-                input #password name="password" type="password" autocomplete="new-password" minlength="8" required;
+                // The rule is the one `Password::parse` enforces, stated before it is failed.
+                input #password name="password" type="password" autocomplete="new-password" required
+                    minlength=(Password::MIN_CHARS) aria-describedby="password-rule";
+                p.hint #password-rule { (Password::rule()) "." }
                 label for="confirm" { "Repeat password" }
-                input #confirm name="confirm" type="password" autocomplete="new-password" minlength="8" required;
+                input #confirm name="confirm" type="password" autocomplete="new-password" required
+                    minlength=(Password::MIN_CHARS);
                 button.primary type="submit" { "Create administrator" }
             }
         },

@@ -13,7 +13,7 @@ use super::super::sentence;
 use crate::auth::invite::{accept, look_up, Lookup, Refusal};
 use crate::auth::session::{session_cookie, SignInFrom};
 use crate::auth::{ClientDevice, ClientIp, SameOrigin};
-use crate::domain::Role;
+use crate::domain::{Password, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::records::InviteStatus;
@@ -89,7 +89,7 @@ fn join_form(token: &str, role: Role, username: &str, error: Option<&FieldError>
                 (input_field("username", "Choose a username", "text", "username", username,
                     Some("1 to 64 characters: letters, digits, _ . and -")))
                 (input_field("password", "Choose a password", "password", "new-password", "",
-                    Some("8 to 1024 characters.")))
+                    Some(&format!("{}.", Password::rule()))))
                 (input_field("confirm", "Repeat the password", "password", "new-password", "", None))
                 button.primary type="submit" { "Join" }
             }

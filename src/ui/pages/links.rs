@@ -30,7 +30,7 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
                 @if export.is_some() {
                     button #export-csv type="button" disabled aria-describedby="links-denied" { "Export CSV" }
                 } @else {
-                    // The href follows the Domain filter (links.js); the server names the file.
+                    // The href follows the search and filters (links.js); the server names the file.
                     a #export-csv .button href="/api/v1/links/export" download { "Export CSV" }
                 }
                 button #create-link .primary type="button" aria-haspopup="dialog" disabled[write.is_some()]
@@ -47,6 +47,8 @@ pub async fn page(PageUser(user): PageUser) -> HttpResponse {
             input #links-q name="search" type="search" placeholder="Slug, destination or title" autocomplete="off";
             label for="links-domain" { "Domain" }
             select #links-domain name="domain" { option value="" { "All domains" } }
+            label for="links-tag" { "Tag" }
+            input #links-tag .tag-filter name="tag" type="search" placeholder="Any tag" autocomplete="off" spellcheck="false";
             button type="submit" { "Search" }
         }
         p #links-status .status role="status" aria-live="polite" {}
@@ -73,11 +75,19 @@ fn link_dialog() -> maud::Markup {
                 }))
                 (field("link-destination", "Destination URL", "destination_url", None, html! {
                     input #link-destination name="destination_url" type="url" required autocomplete="off"
-                        placeholder="https://example.com/page" aria-describedby=(described_by("link-destination", false));
+                        placeholder="https://example.com/page" aria-describedby=(format!("{} link-destination-offer", described_by("link-destination", false)));
+                    // An address typed without http:// or https:// (links.js): the fix, one click away.
+                    p #link-destination-offer .offer hidden {
+                        span #link-destination-offer-text {}
+                        " "
+                        button #link-destination-fix type="button" {}
+                    }
                 }))
                 (field("link-slug", "Slug", "slug", Some("Optional: letters, digits, - and _. Left empty, one is generated."), html! {
                     input #link-slug name="slug" type="text" maxlength="64" autocomplete="off" spellcheck="false"
-                        aria-describedby=(described_by("link-slug", true));
+                        aria-describedby=(format!("{} link-slug-warning", described_by("link-slug", true)));
+                    // Editing: a new slug or domain ends the old short URL (links.js names it).
+                    p #link-slug-warning .notice.slug-warning role="status" {}
                 }))
                 (field("link-title", "Title", "title", None, html! {
                     input #link-title name="title" type="text" autocomplete="off" aria-describedby=(described_by("link-title", false));
