@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::events::EventBatch;
 use super::records::{KeyId, KeyRequestRecord, LinkId};
+use super::usage::{Bucket, Counts};
 use super::Store;
 use crate::audit::Entry;
 use crate::domain::Timestamp;
@@ -27,6 +28,10 @@ pub enum Event {
         method: &'static str,
         path: String,
         status: u16,
+        /// The key passed verification (known, usable, address allowed): its use counts in
+        /// `request_count` and last use. A key refused at the gate is only counted as refused
+        /// (per hour) and logged.
+        verified: bool,
     },
     /// An activity-log entry with no store write of its own (a sign-in, an export).
     Audit(Entry),
@@ -146,12 +151,20 @@ fn add(batch: &mut EventBatch, e: Event) {
             method,
             path,
             status,
+            verified,
         } => {
             let ip = ip.to_canonical().to_string();
-            let u = batch.usage.entry(key).or_insert((0, at, String::new()));
-            u.0 += 1;
-            u.1 = at;
-            u.2.clone_from(&ip);
+            if verified {
+                let u = batch.usage.entry(key).or_insert((0, at, String::new()));
+                u.0 += 1;
+                u.1 = at;
+                u.2.clone_from(&ip);
+            }
+            batch
+                .hourly
+                .entry((key, Bucket::Hour.index(at)))
+                .or_default()
+                .add(Counts::of_status(status));
             batch.requests.push((
                 key,
                 KeyRequestRecord {
