@@ -106,11 +106,11 @@ impl Store {
                         KEY_REQUEST_LOG_LIMIT as usize,
                     )?;
                 }
+                add_counts(tx, &keys, &batch.hourly)?;
                 for a in &batch.audits {
                     record(tx, a)?;
                 }
                 touch_sessions(tx, &batch.sessions_seen)?;
-                add_counts(tx, &batch.hourly)?;
                 Ok(())
             },
             |()| self.catalog.add_clicks(&batch.clicks),

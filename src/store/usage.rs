@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::records::{KeyId, LinkId};
-use super::tables::{API_KEYS, KEY_USAGE_DAYS, KEY_USAGE_HOURS};
+use super::tables::{KEY_USAGE_DAYS, KEY_USAGE_HOURS};
 use super::{Store, StoreError};
 use crate::domain::{DomainError, Timestamp};
 
@@ -287,14 +287,15 @@ impl Store {
 }
 
 /// Add a batch's counts per (key, hour) to both tables; keys deleted meanwhile are skipped.
+/// `keys` is the batch's open `api_keys_v1` (a table is opened once per transaction).
 pub(super) fn add_counts(
     tx: &WriteTransaction,
+    keys: &impl ReadableTable<u64, &'static [u8]>,
     hourly: &HashMap<(KeyId, u64), Counts>,
 ) -> Result<(), StoreError> {
     if hourly.is_empty() {
         return Ok(());
     }
-    let keys = tx.open_table(API_KEYS)?;
     let mut hours = tx.open_table(KEY_USAGE_HOURS)?;
     let mut days = tx.open_table(KEY_USAGE_DAYS)?;
     let mut daily: HashMap<(u64, KeyId), Counts> = HashMap::new();
