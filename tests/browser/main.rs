@@ -18,3 +18,4 @@ mod playground;
 mod roles;
 mod team;
 mod team_walk;
+mod usage;
