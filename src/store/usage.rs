@@ -13,8 +13,8 @@ use super::tables::{KEY_USAGE_DAYS, KEY_USAGE_HOURS};
 use super::{Store, StoreError};
 use crate::domain::{DomainError, Timestamp};
 
-/// How many hours of per-hour counts are kept: the 48 the chart shows, and the last 7 days
-/// that the dashboard ranks keys by, with a day to spare.
+/// How many hours of per-hour counts are kept: the 48 the chart shows, and a week more for
+/// `since` over the API.
 pub const HOURS_KEPT: u64 = 8 * 24;
 /// How many days of per-day counts are kept.
 pub const DAYS_KEPT: u64 = 400;
@@ -229,14 +229,15 @@ impl Store {
         })
     }
 
-    /// Every key that made requests since `since` (to the hour, within `HOURS_KEPT`), with
-    /// how many (ok and refused), busiest first. Keys deleted since may be among them: the
-    /// caller keeps the keys it may show.
+    /// Every key that made requests on the day holding `since` (UTC) or after, with how many
+    /// (ok and refused), busiest first. Read from the days (at most `DAYS_KEPT` back), so the
+    /// dashboard's read is a handful of rows per key, not one per hour. Keys deleted since may
+    /// be among them: the caller keeps the keys it may show.
     pub fn busiest_keys(&self, since: Timestamp) -> Result<Vec<(KeyId, u64)>, StoreError> {
-        let from = Bucket::Hour.index(since);
+        let from = Bucket::Day.index(since);
         let mut sums: HashMap<KeyId, u64> = HashMap::new();
         self.read(|tx| {
-            for row in tx.open_table(KEY_USAGE_HOURS)?.range((from, 0)..)? {
+            for row in tx.open_table(KEY_USAGE_DAYS)?.range((from, 0)..)? {
                 let (k, v) = row?;
                 let (_, key) = k.value();
                 let (ok, refused) = v.value();
@@ -249,7 +250,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The `n` links clicked most since `since`, busiest first, with their clicks.
+    /// The `n` links clicked most on the day holding `since` (UTC) or after, busiest first,
+    /// with their clicks (the dashboard passes 6 days ago: the last 7 days).
     ///
     /// For now this reads the all-time click totals (`clicks_v1`, in the catalog) and ignores
     /// `since`: per-day clicks per link are another table (analytics); once it exists, this

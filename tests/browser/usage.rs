@@ -167,9 +167,17 @@ async fn a_keys_usage_shows_its_charts_and_filters_its_log_and_the_dashboard_ran
 }
 
 #[tokio::test]
-async fn a_member_gets_a_not_found_page_for_someone_elses_key() {
+async fn a_member_sees_only_their_own_keys_usage_and_ranks() {
     let app = spawn_app().await;
     let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "docs", "destination_url": "https://example.org/docs"}),
+            201,
+        )
+        .await;
     let made = admin
         .post_json("/api/v1/api-keys", json!({"name": "Admin's"}), 201)
         .await;
@@ -179,6 +187,26 @@ async fn a_member_gets_a_not_found_page_for_someone_elses_key() {
         crate::support::cheap_password_hash("a-long-password")
     ));
     assert_eq!(added["ok"], true, "{added}");
+    let bob = app.sign_in_as("bob", "a-long-password").await;
+    let bobs = bob
+        .post_json("/api/v1/api-keys", json!({"name": "Bob's"}), 201)
+        .await;
+    for (key, n) in [(&made, 3), (&bobs, 1)] {
+        for _ in 0..n {
+            call(
+                app.http
+                    .get(app.url("/api/v1/links"))
+                    .bearer_auth(key["key"].as_str().unwrap()),
+                200,
+            )
+            .await;
+        }
+    }
+    eventually(WAIT_SECS, || async {
+        let v = call(admin.get(&format!("/api/v1/api-keys/{id}/usage")), 200).await;
+        (v["points"][47]["ok"] == 3).then_some(())
+    })
+    .await;
     let Some(b) = Browser::start(&app).await else {
         return;
     };
@@ -186,5 +214,8 @@ async fn a_member_gets_a_not_found_page_for_someone_elses_key() {
     b.goto(&format!("/ui/integrations/api-keys/{id}/usage"))
         .await;
     assert_eq!(b.text("h1").await, "Not Found");
+    b.goto("/ui/").await;
+    let busiest = b.wait_text("#busiest-keys", "Bob's").await;
+    assert!(!busiest.contains("Admin's"), "{busiest}");
     b.close().await;
 }

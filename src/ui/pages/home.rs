@@ -19,8 +19,8 @@ use crate::ui::Nav;
 const SOON_SECS: i64 = 30 * 24 * 3600;
 /// Rows in each dashboard list.
 const SHOWN: usize = 5;
-/// How far back "busiest" looks.
-const BUSIEST_SECS: i64 = 7 * 24 * 3600;
+/// How far back "busiest" looks: today and the 6 days before (UTC days for keys).
+const BUSIEST_SECS: i64 = 6 * 24 * 3600;
 
 /// What the home page is built from: read models and the user's playground history.
 struct Facts {
