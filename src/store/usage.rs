@@ -327,6 +327,62 @@ fn bump(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tables::API_KEYS;
+    use crate::store::EventBatch;
+
+    #[test]
+    fn batches_add_up_per_hour_and_day_rank_keys_and_prune_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Keys 1 and 2 exist (the counts skip any other); their records do not matter here.
+        store
+            .write(
+                |tx| {
+                    let mut keys = tx.open_table(API_KEYS)?;
+                    keys.insert(1, b"k".as_slice())?;
+                    keys.insert(2, b"k".as_slice())?;
+                    Ok(())
+                },
+                |()| {},
+            )
+            .unwrap();
+        let t = Timestamp::from_unix(1_800_000_000); // 08:00 UTC
+        let h = Bucket::Hour.index(t);
+        let batch = |counts: &[(KeyId, u64, Counts)]| EventBatch {
+            hourly: counts.iter().map(|(k, h, c)| ((*k, *h), *c)).collect(),
+            ..EventBatch::default()
+        };
+        let c = |ok, refused| Counts { ok, refused };
+        store
+            .apply_events(&batch(&[(1, h, c(2, 1)), (2, h, c(1, 0)), (9, h, c(5, 5))]))
+            .unwrap();
+        store
+            .apply_events(&batch(&[(1, h, c(1, 0)), (1, h + 1, c(0, 4))]))
+            .unwrap();
+        let hours = store
+            .key_usage_series(1, Bucket::Hour, h - 1, h + 1)
+            .unwrap();
+        assert_eq!(
+            hours,
+            vec![(h - 1, c(0, 0)), (h, c(3, 1)), (h + 1, c(0, 4))]
+        );
+        let d = Bucket::Day.index(t);
+        assert_eq!(
+            store.key_usage_series(1, Bucket::Day, d, d).unwrap(),
+            vec![(d, c(3, 5))]
+        );
+        assert_eq!(store.busiest_keys(t).unwrap(), vec![(1, 8), (2, 1)]);
+        // Nine days on, the hours are gone and the days stay.
+        let later = t.plus_secs(9 * 86_400);
+        assert_eq!(store.prune_usage(later).unwrap(), 3);
+        assert_eq!(
+            store.key_usage_series(1, Bucket::Hour, h, h).unwrap(),
+            vec![(h, c(0, 0))]
+        );
+        assert_eq!(store.busiest_keys(t).unwrap(), vec![(1, 8), (2, 1)]);
+        assert_eq!(store.prune_usage(t.plus_secs(401 * 86_400)).unwrap(), 2);
+        assert!(store.busiest_keys(t).unwrap().is_empty());
+    }
 
     #[test]
     fn buckets_parse_and_hold_their_times() {
