@@ -226,6 +226,34 @@ mod tests {
     }
 
     #[test]
+    fn key_uses_are_summed_per_hour_and_a_refusal_at_the_gate_is_no_use() {
+        let t = Timestamp::from_unix(1_800_000_000);
+        let used = |status, verified, secs| Event::KeyUsed {
+            key: 3,
+            at: t.plus_secs(secs),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            method: "GET",
+            path: "/api/v1/links".into(),
+            status,
+            verified,
+        };
+        let mut batch = EventBatch::default();
+        for e in [
+            used(200, true, 0),
+            used(429, true, 1),
+            used(401, false, 2),
+            used(200, true, 3600),
+        ] {
+            add(&mut batch, e);
+        }
+        let h = Bucket::Hour.index(t);
+        assert_eq!(batch.hourly[&(3, h)], Counts { ok: 1, refused: 2 });
+        assert_eq!(batch.hourly[&(3, h + 1)], Counts { ok: 1, refused: 0 });
+        assert_eq!(batch.usage[&3].0, 3, "the gate's refusal is not a use");
+        assert_eq!(batch.requests.len(), 4, "but it is in the log");
+    }
+
+    #[test]
     fn commits_keep_a_half_second_cadence_whatever_a_commit_costs() {
         assert!(MAX_DELAY <= Duration::from_millis(500));
         let t0 = Instant::now();
