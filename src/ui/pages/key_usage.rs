@@ -137,7 +137,7 @@ pub async fn page(
             "Requests made with " code { (loaded.key.prefix) "…" } ": ok (answered below 400) and refused "
             "(400 and up: the key revoked, expired, rotated or disabled, an address outside its IP "
             "whitelist, a missing permission, a domain out of scope, the rate limit, bad input). "
-            "Times are UTC; counts arrive within a second."
+            "The charts are in UTC; counts arrive within a second."
         }
         section aria-labelledby="usage-charts-title" {
             h2 #usage-charts-title { "Requests" }
