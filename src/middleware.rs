@@ -81,7 +81,14 @@ pub async fn request_context(
                 let ip = client_ip(res.request(), &st.config.current());
                 telemetry::access(id, method, &route, status.as_u16(), took, ip);
             }
-            if let Some(KeyUse { key, ip, at, .. }) = key_use {
+            if let Some(KeyUse {
+                key,
+                ip,
+                at,
+                verified,
+                ..
+            }) = key_use
+            {
                 st.events.send(Event::KeyUsed {
                     key,
                     at,
@@ -90,6 +97,7 @@ pub async fn request_context(
                     // A key sent in the path must not land in the request log.
                     path: redact_keys(res.request().path()).into_owned(),
                     status: status.as_u16(),
+                    verified,
                 });
             }
         }

@@ -254,6 +254,9 @@ fn spawn_sweeper(st: web::Data<AppState>) {
                     Ok(n) => tracing::info!(entries = n, "activity log: dropped entries past audit.retention_days"),
                     Err(e) => tracing::error!(error = %e, "pruning the activity log failed; retrying at the next sweep"),
                 }
+                if let Err(e) = st2.store.prune_usage(at) {
+                    tracing::error!(error = %e, "pruning old key usage failed; retrying at the next sweep");
+                }
                 st2.store.expire_keys(at)
             })
             .await;

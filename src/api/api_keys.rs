@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::input::{double_option, Errors};
 use super::{Json, ListOf, PageQuery};
@@ -16,6 +16,7 @@ use crate::keys::{check_format, issue, KeyDigest, KeyFailure};
 use crate::limiter::Quota;
 use crate::state::AppState;
 use crate::store::records::{KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
+use crate::store::usage::{Bucket, Counts, StatusFilter};
 use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(super::resource!("/api-keys/{id}/revoke").route(web::post().to(revoke)))
     .service(super::resource!("/api-keys/{id}/roll").route(web::post().to(roll)))
     .service(super::resource!("/api-keys/{id}/requests").route(web::get().to(requests)))
+    .service(super::resource!("/api-keys/{id}/usage").route(web::get().to(usage)))
     .service(super::resource!("/api-keys/{id}/disable").route(web::post().to(disable)))
     .service(super::resource!("/api-keys/{id}/enable").route(web::post().to(enable)))
     .service(super::resource!("/keys/current").route(web::get().to(current)));
@@ -707,31 +709,153 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// `?limit=&offset=&status=`: a page of the request log, optionally by status.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestsQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "super::input::limit_number")]
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// Items to skip (default 0).
+    #[serde(default, deserialize_with = "super::input::offset_number")]
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// `all` (default), `ok` (answered below 400), `refused` (400 and up), a class (`2xx`,
+    /// `3xx`, `4xx`, `5xx`) or one status (`429`).
+    #[param(example = "refused")]
+    pub status: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/api-keys/{id}/requests", tag = "API Keys",
     summary = "A key's recent requests",
-    description = "The key's API requests, newest first (the last 1000 are kept; recorded in batches, so the newest may take a second to appear).",
-    params(("id" = u64, Path, description = "Key id"), PageQuery),
+    description = "The key's API requests, newest first (the last 1000 are kept; recorded in batches, so the newest may take a second to appear). Requests the key was refused for are listed too: revoked, expired, rotated or disabled, an address outside its IP whitelist, a missing permission, the rate limit. `status` keeps only `ok` ones (answered below 400), `refused` ones (400 and up), a class (`4xx`) or one status (`429`).",
+    params(("id" = u64, Path, description = "Key id"), RequestsQuery),
     security(("session" = [])),
     responses(
         (status = 200, description = "A page of requests", body = ListOf<KeyRequestView>),
+        (status = 400, description = "Invalid limit, offset or status", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn requests(
     user: SessionUser,
     st: web::Data<AppState>,
     id: web::Path<KeyId>,
-    q: web::Query<PageQuery>,
+    q: web::Query<RequestsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = q.resolve()?;
+    let (limit, offset) = PageQuery {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .resolve()?;
+    let status = StatusFilter::parse(q.status.as_deref().unwrap_or(""))?;
     let id = managed(&user, &st, *id).await?.0.id;
     let st2 = st.clone();
-    let (page, total) = blocking(move || Ok(st2.store.key_requests(id, offset, limit)?)).await?;
+    let (page, total) =
+        blocking(move || Ok(st2.store.key_requests(id, status, offset, limit)?)).await?;
     let items: Vec<KeyRequestView> = page.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(ListOf {
         items,
         total,
         limit,
         offset,
+    }))
+}
+
+/// `?bucket=hour|day&since=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// `hour` (default) or `day`.
+    #[param(example = "hour")]
+    pub bucket: Option<String>,
+    /// The first bucket: the one holding this time (RFC 3339). Default: 48 hours or 30 days
+    /// back. Hours are kept 8 days, days 400.
+    #[param(example = "2026-11-25T00:00:00Z")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    /// `hour` or `day`.
+    #[schema(example = "hour")]
+    pub bucket: &'static str,
+    /// Every bucket from `since` to the current one, oldest first (zeros included).
+    pub points: Vec<UsagePoint>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsagePoint {
+    /// When the bucket starts (UTC).
+    #[schema(example = "2026-11-26T10:00:00Z", format = DateTime)]
+    pub at: String,
+    /// Requests answered below 400.
+    #[schema(example = 120)]
+    pub ok: u64,
+    /// Requests refused (400 and up): the key revoked, expired, rotated or disabled, an
+    /// address outside its IP whitelist, a missing permission, a domain out of scope, the
+    /// rate limit, bad input.
+    #[schema(example = 3)]
+    pub refused: u64,
+}
+
+/// A key's counts from `since` (or the default span) to now, every bucket present.
+pub async fn usage_points(
+    st: &web::Data<AppState>,
+    id: KeyId,
+    bucket: Bucket,
+    since: Option<Timestamp>,
+) -> Result<Vec<(Timestamp, Counts)>, ApiError> {
+    let (from, to) = bucket.span(since, now())?;
+    let st2 = st.clone();
+    let series = blocking(move || Ok(st2.store.key_usage_series(id, bucket, from, to)?)).await?;
+    Ok(series
+        .into_iter()
+        .map(|(i, c)| (bucket.start(i), c))
+        .collect())
+}
+
+#[utoipa::path(get, path = "/api/v1/api-keys/{id}/usage", tag = "API Keys",
+    summary = "A key's requests per hour or day",
+    description = "How many requests the key made per hour (kept 8 days) or per day (kept 400 days), answered (`ok`, below 400) and refused (400 and up: revoked, expired, rotated or disabled, an address outside its IP whitelist, a missing permission, a domain out of scope, the rate limit, bad input), every bucket from `since` to the current one, zeros included. Counted in batches, so the last second may not show yet. Members see only the keys they created.",
+    params(("id" = u64, Path, description = "Key id"), UsageQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Requests per bucket", body = UsageView,
+            example = json!({"bucket": "hour", "points": [{"at": "2026-11-26T09:00:00Z", "ok": 120, "refused": 3}, {"at": "2026-11-26T10:00:00Z", "ok": 42, "refused": 0}]})),
+        (status = 400, description = "Invalid bucket or since (not RFC 3339, in the future, or older than what is kept)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn usage(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    id: web::Path<KeyId>,
+    q: web::Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let bucket = match q.bucket.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => Bucket::Hour,
+        Some(b) => Bucket::parse(b)?,
+    };
+    let since = q
+        .since
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_rfc3339(s, "since"))
+        .transpose()?;
+    let id = managed(&user, &st, *id).await?.0.id;
+    let points = usage_points(&st, id, bucket, since)
+        .await?
+        .into_iter()
+        .map(|(at, c)| UsagePoint {
+            at: at.rfc3339(),
+            ok: c.ok,
+            refused: c.refused,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(UsageView {
+        bucket: bucket.name(),
+        points,
     }))
 }
 

@@ -117,6 +117,9 @@ pub struct KeyUse {
     pub quota: Option<Quota>,
     /// When the key was judged: the time its use is recorded at (one clock read a request).
     pub at: Timestamp,
+    /// Whether the key passed verification; `false`: refused at the gate (revoked, expired,
+    /// rotated, disabled, or the address outside its IP rule), counted only as refused.
+    pub verified: bool,
 }
 
 const ALL: DomainScope = DomainScope::All;
@@ -238,6 +241,18 @@ fn log_key_refusal(ip: IpAddr, why: KeyFailure, key: Option<&KeyEntry>) {
     }
 }
 
+/// A known key refused before it could be used: its usage counts the request as refused and
+/// its request log shows it (the middleware records it with the final status).
+fn refused_at_gate(req: &HttpRequest, key: KeyId, ip: IpAddr, at: Timestamp) {
+    req.extensions_mut().insert(KeyUse {
+        key,
+        ip,
+        quota: None,
+        at,
+        verified: false,
+    });
+}
+
 fn ip_refused(ip: IpAddr) -> ApiError {
     ApiError::Forbidden(format!(
         "requests from {ip} are not allowed for this API key (IP whitelist)"
@@ -264,9 +279,11 @@ fn authenticate_key(
         Ok(key) => key,
         Err(Rejection::Key(why)) => return Err(key_refused(st, &config, ip, why, None)),
         Err(Rejection::Unusable(key, why)) => {
-            return Err(key_refused(st, &config, ip, why, Some(&key)))
+            refused_at_gate(req, key.id, ip, now);
+            return Err(key_refused(st, &config, ip, why, Some(&key)));
         }
         Err(Rejection::Ip(key)) => {
+            refused_at_gate(req, key.id, ip, now);
             st.metrics.auth_failure("ip");
             tracing::warn!(client = %ip, key_id = key.id, key_prefix = %key.prefix,
                 "API key refused: client address outside the key's IP whitelist");
@@ -283,6 +300,7 @@ fn authenticate_key(
         ip,
         quota,
         at: now,
+        verified: true,
     });
     // No auth-failure metric here: its counter sits behind a lock, and a key over its limit
     // must not buy one per request (its 429s show in the requests by route and status).
@@ -463,6 +481,7 @@ fn present(req: &HttpRequest) -> Result<PresentedKey, ApiError> {
             ip,
             quota,
             at: now,
+            verified: true,
         });
     }
     Ok(PresentedKey {

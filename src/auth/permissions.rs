@@ -115,6 +115,7 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("POST", "/api/v1/api-keys/{id}/revoke", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/{id}/roll", Right::KeysOwn),
     ("GET", "/api/v1/api-keys/{id}/requests", Right::KeysOwn),
+    ("GET", "/api/v1/api-keys/{id}/usage", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/{id}/disable", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/{id}/enable", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/check", Right::Playground),

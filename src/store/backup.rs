@@ -562,6 +562,10 @@ mod tests {
             ..EventBatch::default()
         };
         batch.usage.insert(key.id, (1, now(), "10.0.0.1".into()));
+        batch.hourly.insert(
+            (key.id, crate::store::usage::Bucket::Hour.index(now())),
+            crate::store::usage::Counts { ok: 1, refused: 0 },
+        );
         batch.requests.push((
             key.id,
             KeyRequestRecord {

@@ -9,6 +9,7 @@ use super::audit::record;
 use super::records::SessionRecord;
 use super::records::{KeyId, KeyRequestRecord, KeyUsage, LinkId};
 use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, SESSIONS};
+use super::usage::{add_counts, Counts};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
 use crate::audit::Entry;
 use crate::domain::Timestamp;
@@ -25,6 +26,8 @@ pub struct EventBatch {
     pub audits: Vec<Entry>,
     /// Session digest → the latest time it was seen in this batch.
     pub sessions_seen: HashMap<[u8; 32], Timestamp>,
+    /// (key, hour since 1970) → requests ok and refused (`usage`).
+    pub hourly: HashMap<(KeyId, u64), Counts>,
 }
 
 impl EventBatch {
@@ -34,6 +37,7 @@ impl EventBatch {
             && self.requests.is_empty()
             && self.audits.is_empty()
             && self.sessions_seen.is_empty()
+            && self.hourly.is_empty()
     }
 }
 
@@ -102,6 +106,7 @@ impl Store {
                         KEY_REQUEST_LOG_LIMIT as usize,
                     )?;
                 }
+                add_counts(tx, &keys, &batch.hourly)?;
                 for a in &batch.audits {
                     record(tx, a)?;
                 }

@@ -7,6 +7,7 @@ use super::audit::record;
 use super::catalog::Catalog;
 use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
+use super::usage::StatusFilter;
 use super::{
     decode, decode_or_skip, decode_row, encode, next_id, page_newest_first, Store, StoreError,
 };
@@ -531,16 +532,33 @@ impl Store {
     pub fn key_requests(
         &self,
         id: KeyId,
+        status: Option<StatusFilter>,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<KeyRequestRecord>, usize), StoreError> {
         self.read(|tx| {
-            page_newest_first(
-                tx.open_table(KEY_REQUESTS)?
-                    .range((id, 0)..=(id, u64::MAX))?,
-                offset,
-                limit,
-            )
+            let rows = tx
+                .open_table(KEY_REQUESTS)?
+                .range((id, 0)..=(id, u64::MAX))?;
+            let Some(filter) = status else {
+                return page_newest_first(rows, offset, limit);
+            };
+            // Filtered: every entry is decoded to read its status (at most
+            // `KEY_REQUEST_LOG_LIMIT` of them).
+            let mut total = 0;
+            let mut page = Vec::new();
+            for r in rows.rev() {
+                let (_, v) = r?;
+                let rec: KeyRequestRecord = decode(v.value())?;
+                if !filter.keeps(rec.status) {
+                    continue;
+                }
+                if total >= offset && page.len() < limit {
+                    page.push(rec);
+                }
+                total += 1;
+            }
+            Ok((page, total))
         })
     }
 

@@ -19,6 +19,7 @@ mod link_table;
 mod links;
 pub mod records;
 mod tables;
+pub mod usage;
 mod users;
 pub mod writer;
 

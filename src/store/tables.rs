@@ -39,6 +39,13 @@ pub const INVITES: TableDefinition<u64, &[u8]> = TableDefinition::new("invites_v
 /// (used invites are kept, so a scan would grow with every colleague ever invited).
 pub const INVITE_BY_DIGEST: TableDefinition<&[u8], u64> =
     TableDefinition::new("invite_by_digest_v1");
+/// (hour since 1970, key id) → (ok, refused): a key's requests per hour (written only by the
+/// batched writer; kept `usage::HOURS_KEPT`). Bucket first, so old hours prune as one range.
+pub const KEY_USAGE_HOURS: TableDefinition<(u64, u64), (u64, u64)> =
+    TableDefinition::new("key_usage_hours_v1");
+/// (day since 1970, key id) → (ok, refused): the same per day (kept `usage::DAYS_KEPT`).
+pub const KEY_USAGE_DAYS: TableDefinition<(u64, u64), (u64, u64)> =
+    TableDefinition::new("key_usage_days_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
@@ -89,6 +96,8 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(AUDIT)?;
     f.table(INVITES)?;
     f.table(INVITE_BY_DIGEST)?;
+    f.table(KEY_USAGE_HOURS)?;
+    f.table(KEY_USAGE_DAYS)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::events::EventBatch;
 use super::records::{KeyId, KeyRequestRecord, LinkId};
+use super::usage::{Bucket, Counts};
 use super::Store;
 use crate::audit::Entry;
 use crate::domain::Timestamp;
@@ -27,6 +28,10 @@ pub enum Event {
         method: &'static str,
         path: String,
         status: u16,
+        /// The key passed verification (known, usable, address allowed): its use counts in
+        /// `request_count` and last use. A key refused at the gate is only counted as refused
+        /// (per hour) and logged.
+        verified: bool,
     },
     /// An activity-log entry with no store write of its own (a sign-in, an export).
     Audit(Entry),
@@ -146,12 +151,20 @@ fn add(batch: &mut EventBatch, e: Event) {
             method,
             path,
             status,
+            verified,
         } => {
             let ip = ip.to_canonical().to_string();
-            let u = batch.usage.entry(key).or_insert((0, at, String::new()));
-            u.0 += 1;
-            u.1 = at;
-            u.2.clone_from(&ip);
+            if verified {
+                let u = batch.usage.entry(key).or_insert((0, at, String::new()));
+                u.0 += 1;
+                u.1 = at;
+                u.2.clone_from(&ip);
+            }
+            batch
+                .hourly
+                .entry((key, Bucket::Hour.index(at)))
+                .or_default()
+                .add(Counts::of_status(status));
             batch.requests.push((
                 key,
                 KeyRequestRecord {
@@ -210,6 +223,34 @@ mod tests {
         }
         assert_eq!(batch.sessions_seen.len(), 1);
         assert_eq!(batch.sessions_seen[&[9; 32]], t.plus_secs(180));
+    }
+
+    #[test]
+    fn key_uses_are_summed_per_hour_and_a_refusal_at_the_gate_is_no_use() {
+        let t = Timestamp::from_unix(1_800_000_000);
+        let used = |status, verified, secs| Event::KeyUsed {
+            key: 3,
+            at: t.plus_secs(secs),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            method: "GET",
+            path: "/api/v1/links".into(),
+            status,
+            verified,
+        };
+        let mut batch = EventBatch::default();
+        for e in [
+            used(200, true, 0),
+            used(429, true, 1),
+            used(401, false, 2),
+            used(200, true, 3600),
+        ] {
+            add(&mut batch, e);
+        }
+        let h = Bucket::Hour.index(t);
+        assert_eq!(batch.hourly[&(3, h)], Counts { ok: 1, refused: 2 });
+        assert_eq!(batch.hourly[&(3, h + 1)], Counts { ok: 1, refused: 0 });
+        assert_eq!(batch.usage[&3].0, 3, "the gate's refusal is not a use");
+        assert_eq!(batch.requests.len(), 4, "but it is in the log");
     }
 
     #[test]

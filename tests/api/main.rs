@@ -25,3 +25,4 @@ mod slow_clients;
 mod team;
 mod team_guards;
 mod transfer;
+mod usage;

@@ -20,3 +20,4 @@ mod playground;
 mod roles;
 mod team;
 mod team_walk;
+mod usage;

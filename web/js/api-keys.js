@@ -68,6 +68,8 @@ function badge(text, kind) {
 function row(k) {
   const readOnly = k.source === "config";
   const actions = el("td", { class: "actions" });
+  // Every key, from the config file or revoked too, has its usage charts and request log.
+  actions.append(el("a", { class: "button usage-link", href: `/ui/integrations/api-keys/${k.id}/usage`, text: "Usage", "aria-label": `Usage of ${k.name}` }));
   if (readOnly) {
     actions.append(badge("From config file", "muted"), el("span", { class: "hint", text: " read-only" }));
   } else {

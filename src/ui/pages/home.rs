@@ -1,6 +1,7 @@
 //! Home: for a new user, a getting-started checklist that ticks itself off from real data
 //! (a domain, a link, an API key, a request from the playground); once every step is done, a
-//! small dashboard: counts, the most-clicked links, keys used recently and keys expiring soon.
+//! small dashboard: counts, the busiest links and keys of the last 7 days, keys used recently
+//! and keys expiring soon.
 
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
@@ -10,7 +11,7 @@ use crate::auth::{PageUser, SessionUser};
 use crate::domain::{now, Right, Timestamp};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
-use crate::store::records::{KeyRecord, KeyStatus, KeyUsage};
+use crate::store::records::{KeyId, KeyRecord, KeyStatus, KeyUsage};
 use crate::store::DomainScope;
 use crate::ui::Nav;
 
@@ -18,6 +19,8 @@ use crate::ui::Nav;
 const SOON_SECS: i64 = 30 * 24 * 3600;
 /// Rows in each dashboard list.
 const SHOWN: usize = 5;
+/// How far back "busiest" looks: today and the 6 days before (UTC days for keys).
+const BUSIEST_SECS: i64 = 6 * 24 * 3600;
 
 /// What the home page is built from: read models and the user's playground history.
 struct Facts {
@@ -26,7 +29,10 @@ struct Facts {
     clicks: u64,
     keys: Vec<(KeyRecord, KeyUsage)>,
     history: usize,
-    top_links: Vec<(String, String, u64)>,
+    /// Short URL, destination, the links page searching for it, clicks.
+    top_links: Vec<(String, String, String, u64)>,
+    /// The user's keys by requests in the last 7 days: id, name, prefix, requests.
+    busiest_keys: Vec<(KeyId, String, String, u64)>,
 }
 
 impl Facts {
@@ -106,31 +112,53 @@ fn facts(st: &AppState, user: &SessionUser) -> Result<Facts, ApiError> {
     let username = user.username.as_str();
     let catalog = &st.store.catalog;
     let domains = catalog.domains(&DomainScope::All);
-    let top_links = catalog
-        .most_clicked(SHOWN)
-        .iter()
-        .map(|e| {
+    let since = now().plus_secs(-BUSIEST_SECS);
+    let top_links = st
+        .store
+        .busiest_links(since, SHOWN)
+        .into_iter()
+        .filter_map(|(id, clicks)| {
+            let e = catalog.link(id)?;
             let host = catalog.hostname(e.rec.domain_id).unwrap_or_default();
-            (
+            let search: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("search", e.rec.slug.as_ref())
+                .finish();
+            Some((
                 format!("{host}/{}", e.rec.slug),
                 e.rec.destination_url.as_str().to_owned(),
-                e.clicks(),
-            )
+                format!("/ui/links?{search}"),
+                clicks,
+            ))
         })
         .collect();
+    // Like the keys page: only the keys this user manages.
+    let keys: Vec<(KeyRecord, KeyUsage)> = st
+        .store
+        .keys_with_usage()?
+        .into_iter()
+        .filter(|(k, _)| user.may_manage_key(k))
+        .collect();
+    let busiest_keys = if user.role.may(Right::KeysOwn) {
+        st.store
+            .busiest_keys(since)?
+            .into_iter()
+            .filter_map(|(id, n)| {
+                let (k, _) = keys.iter().find(|(k, _)| k.id == id)?;
+                Some((id, k.name.as_str().to_owned(), k.prefix.to_string(), n))
+            })
+            .take(SHOWN)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Facts {
         clicks: catalog.click_total(),
         domains: domains.len(),
         links: catalog.link_total(),
-        // Like the keys page: only the keys this user manages.
-        keys: st
-            .store
-            .keys_with_usage()?
-            .into_iter()
-            .filter(|(k, _)| user.may_manage_key(k))
-            .collect(),
+        keys,
         history: st.store.history(username, 0, 0)?.1,
         top_links,
+        busiest_keys,
     })
 }
 
@@ -206,14 +234,14 @@ fn dashboard(f: &Facts, keys_page: bool) -> Markup {
         }
         div.dashboard {
             section.dash-card aria-labelledby="top-links-title" {
-                h2 #top-links-title { "Most-clicked links" }
+                h2 #top-links-title { "Busiest links, last 7 days" }
                 @if f.top_links.is_empty() {
                     p.muted { "No clicks yet." }
                 } @else {
                     ol.dash-list #top-links {
-                        @for (short, dest, clicks) in &f.top_links {
+                        @for (short, dest, href, clicks) in &f.top_links {
                             li {
-                                span.dash-main { code { (short) } span.muted.dash-sub { (dest) } }
+                                span.dash-main { a href=(href) { code { (short) } } span.muted.dash-sub { (dest) } }
                                 span.dash-figure { (clicks) " " (plural(*clicks, "click", "clicks")) }
                             }
                         }
@@ -221,6 +249,25 @@ fn dashboard(f: &Facts, keys_page: bool) -> Markup {
                 }
             }
             @if keys_page {
+                section.dash-card aria-labelledby="busiest-keys-title" {
+                    h2 #busiest-keys-title { "Busiest keys, last 7 days" }
+                    @if f.busiest_keys.is_empty() {
+                        p.muted { "No key has made a request in the last 7 days." }
+                    } @else {
+                        ol.dash-list #busiest-keys {
+                            @for (id, name, prefix, n) in &f.busiest_keys {
+                                li {
+                                    span.dash-main {
+                                        a href=(super::key_usage::url(*id)) { strong { (name) } }
+                                        span.muted.dash-sub { code { (prefix) "…" } }
+                                    }
+                                    span.dash-figure { (n) " " (plural(*n, "request", "requests")) }
+                                }
+                            }
+                        }
+                    }
+                }
+
                 section.dash-card aria-labelledby="recent-keys-title" {
                     h2 #recent-keys-title { "Keys used recently" }
                     @if recent.is_empty() {

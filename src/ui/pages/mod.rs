@@ -6,6 +6,7 @@ mod domains;
 mod home;
 mod invite;
 pub mod invites;
+mod key_usage;
 mod links;
 mod manual;
 mod team;
@@ -24,6 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/links", web::get().to(links::page))
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
+        .route(
+            "/integrations/api-keys/{id}/usage",
+            web::get().to(key_usage::page),
+        )
         .route("/integrations/manual", web::get().to(manual::page))
         .route("/invites", web::get().to(invites::page))
         .configure(invite::configure)
