@@ -450,3 +450,43 @@ async fn the_setup_page_states_the_password_rule_the_server_enforces() {
         .await;
     b.close().await;
 }
+
+/// Relative times count elapsed time in numbers: no calendar words that would be wrong
+/// ("tomorrow" for later today, "yesterday" for earlier today, "next month" for 26 days,
+/// "next year" for 320 days); under 45 seconds is "now".
+#[tokio::test]
+async fn relative_times_are_numbers_not_calendar_words() {
+    let app = spawn_app().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/").await;
+    let words = b
+        .eval(
+            "return import('/static/js/common.js').then(({ relTime }) => {
+               const now = new Date(2026, 11, 2, 0, 30).getTime();
+               const at = (secs) => new Date(now + secs * 1000).toISOString();
+               const h = 3600, d = 86400;
+               return [10, -10, -3 * h, 23 * h, -23 * h, 26 * d, 320 * d, -320 * d, 20 * d]
+                 .map((s) => relTime(at(s), now));
+             });",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        words,
+        json!([
+            "now",
+            "now",
+            "3 hours ago",
+            "in 1 day",
+            "1 day ago",
+            "in 1 month",
+            "in 1 year",
+            "1 year ago",
+            "in 20 days"
+        ])
+    );
+    b.close().await;
+}
