@@ -490,3 +490,30 @@ async fn relative_times_are_numbers_not_calendar_words() {
     );
     b.close().await;
 }
+
+/// The Activity page says how long ago once: shell.js's "(3 hours ago)" beside the local time,
+/// not a second line from the server as well.
+#[tokio::test]
+async fn the_activity_page_says_how_long_ago_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/activity").await;
+    b.wait_text("#activity-body td[data-label=When] time", ")")
+        .await;
+    let cells = b
+        .eval(
+            "return Array.from(document.querySelectorAll('#activity-body td[data-label=When]'))
+               .map((td) => [td.textContent.trim(), td.querySelector('time').textContent.trim()]);",
+            vec![],
+        )
+        .await;
+    for cell in cells.as_array().unwrap() {
+        assert_eq!(cell[0], cell[1], "the When cell says more than its time");
+    }
+    b.close().await;
+}
