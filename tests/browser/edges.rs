@@ -517,3 +517,53 @@ async fn the_activity_page_says_how_long_ago_once() {
     }
     b.close().await;
 }
+
+/// The Team page's reset-password dialog states the rule the server enforces, with the same
+/// minimum; a password the browser lets through but the server counts as too short
+/// (4 emoji: 8 UTF-16 units, 4 characters) gets the server's words for the rule.
+#[tokio::test]
+async fn the_reset_password_dialog_states_the_servers_password_rule() {
+    let app = spawn_app().await;
+    let answer = app.control(&format!(
+        "user add bob member {}",
+        crate::support::cheap_password_hash("a-long-password")
+    ));
+    assert_eq!(answer["ok"], true, "{answer}");
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/team").await;
+    b.click_button("tr[data-user=\"bob\"]", "Reset password")
+        .await;
+    b.visible("dialog[open]").await;
+    let rule = linkdock::domain::Password::rule();
+    let shown = b
+        .eval(
+            "const d = document.querySelector('dialog[open]');
+             const p = d.querySelector('input[name=password]');
+             return [document.getElementById(p.getAttribute('aria-describedby')).textContent,
+                     p.minLength, d.querySelector('input[name=repeat_password]').minLength];",
+            vec![],
+        )
+        .await;
+    assert!(
+        shown[0].as_str().unwrap().starts_with(&format!("{rule}.")),
+        "{shown}"
+    );
+    let min = linkdock::domain::Password::MIN_CHARS;
+    assert_eq!(
+        (shown[1].clone(), shown[2].clone()),
+        (json!(min), json!(min))
+    );
+    b.eval(
+        "const d = document.querySelector('dialog[open]');
+         for (const n of ['password', 'repeat_password']) d.querySelector(`input[name=${n}]`).value = '\u{1F600}'.repeat(4);
+         d.querySelector('button[type=submit]').click();",
+        vec![],
+    )
+    .await;
+    b.wait_text("p.error", &format!("must be {rule} long"))
+        .await;
+    b.close().await;
+}
