@@ -92,14 +92,39 @@ async fn the_links_and_domains_forms_fix_what_a_new_user_types() {
         let host = format!("w{width}.example.com");
         b.fill("#domain-hostname", &format!("https://{host}/some/path?x=1"))
             .await;
+        // Held, the request shows what is sent and the note saying so; once added, the field is
+        // empty and the note about it goes too.
+        b.eval(
+            "window.__hold = new Promise(r => { window.__release = r; });
+             const real = window.fetch;
+             window.fetch = async function (url, init) {
+               if (String(url).endsWith('/api/v1/domains') && init && init.method === 'POST') {
+                 window.fetch = real; await window.__hold;
+               }
+               return real.apply(this, arguments);
+             };",
+            vec![],
+        )
+        .await;
         b.click("#domain-add").await;
-        b.wait_text("#domains-body", &host).await;
         let note = b.text("#domain-hostname-cleaned").await;
         assert_eq!(
             note,
             format!(
                 "Cleaned to {host}: a domain is its host name alone, without https:// or a path."
             )
+        );
+        b.eval("window.__release();", vec![]).await;
+        b.wait_text("#domains-body", &host).await;
+        assert_eq!(b.value("#domain-hostname").await, "");
+        assert_eq!(
+            b.eval(
+                "return document.getElementById('domain-hostname-cleaned').textContent;",
+                vec![]
+            )
+            .await,
+            json!(""),
+            "the note outlives the host name it was about"
         );
         let listed = call(admin.get("/api/v1/domains?limit=100"), 200).await;
         assert!(
