@@ -34,9 +34,14 @@ async fn the_activity_page_lists_filters_and_fits_a_phone() {
     assert!(text.contains("created an API key"), "{text}");
     assert!(text.contains("added a domain"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
+    // How long ago, once: shell.js beside the local time ("(now)", "(2 minutes ago)").
     assert!(
-        text.contains("just now") || text.contains("minute"),
+        text.contains("(now)") || text.contains("minute ago)") || text.contains("minutes ago)"),
         "{text}"
+    );
+    assert!(
+        !text.contains("just now"),
+        "the server's second relative time: {text}"
     );
 
     // Filter by the API keys group: the form's GET puts it in the URL.

@@ -92,14 +92,39 @@ async fn the_links_and_domains_forms_fix_what_a_new_user_types() {
         let host = format!("w{width}.example.com");
         b.fill("#domain-hostname", &format!("https://{host}/some/path?x=1"))
             .await;
+        // Held, the request shows what is sent and the note saying so; once added, the field is
+        // empty and the note about it goes too.
+        b.eval(
+            "window.__hold = new Promise(r => { window.__release = r; });
+             const real = window.fetch;
+             window.fetch = async function (url, init) {
+               if (String(url).endsWith('/api/v1/domains') && init && init.method === 'POST') {
+                 window.fetch = real; await window.__hold;
+               }
+               return real.apply(this, arguments);
+             };",
+            vec![],
+        )
+        .await;
         b.click("#domain-add").await;
-        b.wait_text("#domains-body", &host).await;
         let note = b.text("#domain-hostname-cleaned").await;
         assert_eq!(
             note,
             format!(
                 "Cleaned to {host}: a domain is its host name alone, without https:// or a path."
             )
+        );
+        b.eval("window.__release();", vec![]).await;
+        b.wait_text("#domains-body", &host).await;
+        assert_eq!(b.value("#domain-hostname").await, "");
+        assert_eq!(
+            b.eval(
+                "return document.getElementById('domain-hostname-cleaned').textContent;",
+                vec![]
+            )
+            .await,
+            json!(""),
+            "the note outlives the host name it was about"
         );
         let listed = call(admin.get("/api/v1/domains?limit=100"), 200).await;
         assert!(
@@ -447,6 +472,123 @@ async fn the_setup_page_states_the_password_rule_the_server_enforces() {
     .await;
     b.click("form button[type=submit]").await;
     b.wait_text("p.error", &format!("The password must be {rule} long."))
+        .await;
+    b.close().await;
+}
+
+/// Relative times count elapsed time in numbers: no calendar words that would be wrong
+/// ("tomorrow" for later today, "yesterday" for earlier today, "next month" for 26 days,
+/// "next year" for 320 days); under 45 seconds is "now".
+#[tokio::test]
+async fn relative_times_are_numbers_not_calendar_words() {
+    let app = spawn_app().await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/").await;
+    let words = b
+        .eval(
+            "return import('/static/js/common.js').then(({ relTime }) => {
+               const now = new Date(2026, 11, 2, 0, 30).getTime();
+               const at = (secs) => new Date(now + secs * 1000).toISOString();
+               const h = 3600, d = 86400;
+               return [10, -10, -3 * h, 23 * h, -23 * h, 26 * d, 320 * d, -320 * d, 20 * d]
+                 .map((s) => relTime(at(s), now));
+             });",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        words,
+        json!([
+            "now",
+            "now",
+            "3 hours ago",
+            "in 1 day",
+            "1 day ago",
+            "in 1 month",
+            "in 1 year",
+            "1 year ago",
+            "in 20 days"
+        ])
+    );
+    b.close().await;
+}
+
+/// The Activity page says how long ago once: shell.js's "(3 hours ago)" beside the local time,
+/// not a second line from the server as well.
+#[tokio::test]
+async fn the_activity_page_says_how_long_ago_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/activity").await;
+    b.wait_text("#activity-body td[data-label=When] time", ")")
+        .await;
+    let cells = b
+        .eval(
+            "return Array.from(document.querySelectorAll('#activity-body td[data-label=When]'))
+               .map((td) => [td.textContent.trim(), td.querySelector('time').textContent.trim()]);",
+            vec![],
+        )
+        .await;
+    for cell in cells.as_array().unwrap() {
+        assert_eq!(cell[0], cell[1], "the When cell says more than its time");
+    }
+    b.close().await;
+}
+
+/// The Team page's reset-password dialog states the rule the server enforces, with the same
+/// minimum; a password the browser lets through but the server counts as too short
+/// (4 emoji: 8 UTF-16 units, 4 characters) gets the server's words for the rule.
+#[tokio::test]
+async fn the_reset_password_dialog_states_the_servers_password_rule() {
+    let app = spawn_app().await;
+    let answer = app.control(&format!(
+        "user add bob member {}",
+        crate::support::cheap_password_hash("a-long-password")
+    ));
+    assert_eq!(answer["ok"], true, "{answer}");
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/team").await;
+    b.click_button("tr[data-user=\"bob\"]", "Reset password")
+        .await;
+    b.visible("dialog[open]").await;
+    let rule = linkdock::domain::Password::rule();
+    let shown = b
+        .eval(
+            "const d = document.querySelector('dialog[open]');
+             const p = d.querySelector('input[name=password]');
+             return [document.getElementById(p.getAttribute('aria-describedby')).textContent,
+                     p.minLength, d.querySelector('input[name=repeat_password]').minLength];",
+            vec![],
+        )
+        .await;
+    assert!(
+        shown[0].as_str().unwrap().starts_with(&format!("{rule}.")),
+        "{shown}"
+    );
+    let min = linkdock::domain::Password::MIN_CHARS;
+    assert_eq!(
+        (shown[1].clone(), shown[2].clone()),
+        (json!(min), json!(min))
+    );
+    b.eval(
+        "const d = document.querySelector('dialog[open]');
+         for (const n of ['password', 'repeat_password']) d.querySelector(`input[name=${n}]`).value = '\u{1F600}'.repeat(4);
+         d.querySelector('button[type=submit]').click();",
+        vec![],
+    )
+    .await;
+    b.wait_text("p.error", &format!("must be {rule} long"))
         .await;
     b.close().await;
 }

@@ -293,3 +293,149 @@ async fn the_domain_delete_dialog_tells_a_rolled_key_from_its_successor() {
     }
     b.close().await;
 }
+
+/// Hold this page's next `method` request to a URL ending in `path` until
+/// `window.__release()`; `window.__held` is true once it waits.
+async fn hold_next(b: &Browser, method: &str, path: &str) {
+    b.eval(
+        "const [method, path] = arguments;
+         window.__held = false;
+         window.__hold = new Promise(r => { window.__release = r; });
+         const real = window.fetch;
+         window.fetch = async function (url, init) {
+           if (String(url).endsWith(path) && ((init && init.method) || 'GET') === method) {
+             window.fetch = real; window.__held = true; await window.__hold;
+           }
+           return real.apply(this, arguments);
+         };",
+        vec![json!(method), json!(path)],
+    )
+    .await;
+}
+
+async fn wait_held(b: &Browser) {
+    for _ in 0..200 {
+        if b.eval("return window.__held === true;", vec![]).await == json!(true) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the request was never sent");
+}
+
+async fn dialog_open(b: &Browser) -> bool {
+    b.eval("return document.getElementById('key-dialog').open;", vec![])
+        .await
+        == json!(true)
+}
+
+/// What has the focus: "body", or "<action> in <row name>", or the element's id.
+async fn focus_place(b: &Browser) -> String {
+    b.eval(
+        "const a = document.activeElement;
+         if (!a || a === document.body) return 'body';
+         const tr = a.closest('tr');
+         return tr ? `${a.dataset.action} in ${tr.dataset.name}` : a.id;",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// After OK on Revoke or Delete the change is under way: Esc, × and Cancel leave the dialog
+/// open until the reply, and then the focus goes to the key's row (or "Create API Key"), not
+/// to the page's body. Disable does the same.
+#[tokio::test]
+async fn a_revoke_under_way_keeps_its_dialog_and_the_focus_lands_on_the_keys_row() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for name in ["Busy", "Other"] {
+        admin
+            .post_json("/api/v1/api-keys", json!({"name": name}), 201)
+            .await;
+    }
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.wait_text("#keys-body", "Busy").await;
+
+    // Revoke, held: Esc, × and Cancel do nothing while it runs.
+    row_action(&b, "Busy", "Revoke").await;
+    hold_next(&b, "POST", "/revoke").await;
+    b.click_button("#revoke-section", "OK").await;
+    wait_held(&b).await;
+    press_escape(&b, "#revoke-section button[data-close]:not(.icon)").await;
+    assert!(
+        dialog_open(&b).await,
+        "Esc closed the dialog of a revoke under way"
+    );
+    b.click("#revoke-section button.icon[data-close]").await;
+    assert!(
+        dialog_open(&b).await,
+        "× closed the dialog of a revoke under way"
+    );
+    b.click_button("#revoke-section", "Cancel").await;
+    assert!(
+        dialog_open(&b).await,
+        "Cancel closed the dialog of a revoke under way"
+    );
+    b.eval("window.__release();", vec![]).await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-body tr[data-name=\"Busy\"]", "revoked")
+        .await;
+    assert_eq!(focus_place(&b).await, "delete in Busy");
+
+    // Disable: the focus goes to the key's Enable.
+    row_action(&b, "Other", "Disable").await;
+    b.visible("#disable-section").await;
+    b.click("#disable-section button[type=submit]").await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-body tr[data-name=\"Other\"]", "Enable")
+        .await;
+    assert_eq!(focus_place(&b).await, "enable in Other");
+
+    // Delete: the row is gone, so "Create API Key" has the focus.
+    row_action(&b, "Busy", "Delete").await;
+    b.click_button("#delete-section", "OK").await;
+    b.hidden("#key-dialog").await;
+    b.wait_text("#keys-status", "deleted").await;
+    assert_eq!(focus_place(&b).await, "create-key");
+    b.close().await;
+}
+
+/// The domains arrive after Create API Key opened its form: their checkboxes are not something
+/// the user typed, so Esc on the untouched form closes it without asking.
+#[tokio::test]
+async fn escape_on_an_untouched_create_form_closes_it_when_the_domains_load_late() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({"source": "window.__domains = new Promise(r => { window.__releaseDomains = r; });
+            const real = window.fetch;
+            window.fetch = async function (url, init) {
+              if (String(url).includes('/api/v1/domains')) await window.__domains;
+              return real.apply(this, arguments);
+            };"}),
+    )
+    .await;
+    b.goto("/ui/integrations/api-keys").await;
+    b.wait_text("#keys-body", "No API keys yet").await;
+    b.click("#create-key").await;
+    b.visible("#key-form").await;
+    b.eval("window.__releaseDomains();", vec![]).await;
+    b.find("#key-form input[type=checkbox][value=\"go.example.com\"]")
+        .await;
+    press_escape(&b, "#key-name").await;
+    b.hidden("#key-dialog").await;
+    b.close().await;
+}

@@ -1339,3 +1339,140 @@ async fn a_key_that_expires_while_the_page_is_open_shows_expired_after_the_next_
     b.wait_text("#pg-response-key", "Key expired").await;
     b.close().await;
 }
+
+async fn key_info(b: &Browser) -> String {
+    b.eval(
+        "return document.getElementById('pg-key-info').textContent;",
+        vec![],
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// GET /api/v1/keys/current answers 200 for a revoked key (it says what the key is), so its
+/// 200 is not "the key got through": the panel still says revoked. And a key the server
+/// reported deleted is asked about again when pasted back, not shown "Valid" from the old
+/// answer.
+#[tokio::test]
+async fn keys_current_keeps_a_revoked_key_revoked_and_a_deleted_key_is_asked_about_again() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let revoked = admin
+        .post_json("/api/v1/api-keys", json!({"name": "Revoked"}), 201)
+        .await;
+    key_action(&admin, &revoked["id"], "revoke").await;
+    let doomed = admin
+        .post_json("/api/v1/api-keys", json!({"name": "Doomed"}), 201)
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+
+    b.fill("#pg-key", revoked["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Key revoked").await;
+    select_endpoint(&b, "GET /api/v1/keys/current").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 1).await.starts_with("200"));
+    let info = key_info(&b).await;
+    assert!(
+        info.contains("Key revoked") && !info.contains("Valid key"),
+        "after keys/current: {info}"
+    );
+
+    // Deleted while pasted: the 401 says so; pasted back, the key is asked about again.
+    let key = doomed["key"].as_str().unwrap();
+    b.fill("#pg-key", key).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    select_endpoint(&b, "GET /api/v1/links").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 2).await.starts_with("200"));
+    admin
+        .delete(&format!("/api/v1/api-keys/{}", doomed["id"]))
+        .send()
+        .await
+        .unwrap();
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 3).await.starts_with("401"));
+    b.wait_text("#pg-key-info", "no longer knows this key")
+        .await;
+    b.fill("#pg-key", revoked["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Key revoked").await;
+    b.fill("#pg-key", key).await;
+    let info = b.wait_text("#pg-key-info", "(401)").await;
+    assert!(!info.contains("Valid key"), "pasted back: {info}");
+    b.close().await;
+}
+
+/// Each Send leaves the role="alert" warnings alone when their text is the same (an alert is
+/// read again whenever its text is set), and the key panel changes without a live
+/// announcement: the note under the response is the one that speaks.
+#[tokio::test]
+async fn a_send_does_not_announce_the_key_warnings_again() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let made = admin
+        .post_json(
+            "/api/v1/api-keys",
+            json!({"name": "Narrow", "permissions": ["links:read"], "domains": ["go.example.com"]}),
+            201,
+        )
+        .await;
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto("/ui/integrations/manual").await;
+    b.fill("#pg-key", made["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    b.visible("#pg-scope-warning").await;
+    select_endpoint(&b, "POST /api/v1/links").await;
+    b.visible("#pg-permission-warning").await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 1).await.starts_with("403"));
+    b.eval(
+        "window.__mutations = [];
+         window.__observer = new MutationObserver(rs => { for (const r of rs) window.__mutations.push(r.target.id || r.target.parentNode.id); });
+         for (const id of ['pg-scope-warning', 'pg-permission-warning']) {
+           window.__observer.observe(document.getElementById(id), { childList: true, characterData: true, subtree: true, attributes: true });
+         }",
+        vec![],
+    )
+    .await;
+    b.click("#pg-send").await;
+    assert!(response_number(&b, 2).await.starts_with("403"));
+    let changed = b
+        .eval(
+            "for (const r of window.__observer.takeRecords()) window.__mutations.push(r.target.id);
+             return window.__mutations;",
+            vec![],
+        )
+        .await;
+    assert_eq!(changed, json!([]), "warnings re-set by a Send");
+    assert_eq!(
+        b.eval(
+            "return document.getElementById('pg-key-info').getAttribute('aria-live');",
+            vec![]
+        )
+        .await,
+        json!("off"),
+        "the key panel announces after a response"
+    );
+    // Pasting a key again: the panel speaks again.
+    b.fill("#pg-key", "").await;
+    b.fill("#pg-key", made["key"].as_str().unwrap()).await;
+    b.wait_text("#pg-key-info", "Valid key").await;
+    assert_eq!(
+        b.eval(
+            "return document.getElementById('pg-key-info').getAttribute('aria-live');",
+            vec![]
+        )
+        .await,
+        json!("polite")
+    );
+    b.close().await;
+}

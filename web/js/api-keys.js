@@ -57,6 +57,17 @@ let deleting = null; // the ApiKey being deleted
 let copied = false; // the one-time key shown now went to the clipboard: closing need not ask
 let opened = ""; // the Create/Edit form as it opened (formState), to tell whether anything was typed
 let busy = false;
+let inFlight = false; // a change was sent and its reply has not come: the modal may not close
+
+/** Await the change `p`; meanwhile Esc, Cancel and \u00d7 leave the modal open. */
+async function sending(p) {
+  inFlight = true;
+  try {
+    return await p;
+  } finally {
+    inFlight = false;
+  }
+}
 let keys = [];
 
 // ---- table ---------------------------------------------------------------------------
@@ -155,10 +166,26 @@ async function load() {
   }
 }
 
+/**
+ * After `load()` rebuilt the table, the focus (which was on a row's button, now gone) goes to
+ * key `id`'s `action` button, else its first action, else "Create API Key"; unless the user
+ * has put it somewhere else meanwhile.
+ */
+function refocus(id, action) {
+  const now = document.activeElement;
+  if (now && now !== document.body && document.contains(now)) return;
+  const tr = body.querySelector(`tr[data-id="${CSS.escape(String(id))}"]`);
+  const target = (tr && (tr.querySelector(`button[data-action="${action}"]`) || tr.querySelector("button[data-action]"))) || $("create-key");
+  target.focus();
+}
+
 async function loadDomains() {
   try {
     const list = await apiAll("/api/v1/domains");
+    // The form may be open already: the domains' checkboxes are not something the user typed.
+    const untouched = dialog.open && !form.hidden && formState() === opened;
     scope.setDomains(list.map((d) => d.hostname));
+    if (untouched) opened = formState();
   } catch (e) {
     announce(status, `Could not load the domains: ${e.message}`, true);
   }
@@ -383,15 +410,17 @@ async function onSubmit(ev) {
   submit.disabled = true;
   try {
     if (editing) {
-      const updated = await api("PUT", `/api/v1/api-keys/${editing.id}`, payload);
+      const updated = await sending(api("PUT", `/api/v1/api-keys/${editing.id}`, payload));
       dialog.close("done");
       announce(status, `API key \u201c${updated.name}\u201d updated.`);
+      await load();
+      refocus(updated.id, "edit");
     } else {
-      const made = await api("POST", "/api/v1/api-keys", payload);
+      const made = await sending(api("POST", "/api/v1/api-keys", payload));
       showKeyOnce(made.key);
       announce(status, `API key \u201c${made.name}\u201d created.`);
+      await load();
     }
-    await load();
   } catch (e) {
     showProblem(form, e, explain);
   } finally {
@@ -475,7 +504,7 @@ async function onRoll(ev) {
   busy = true;
   rollSubmit.disabled = true;
   try {
-    const made = await api("POST", `/api/v1/api-keys/${rolling.id}/roll`, { old_key_expires_at: until });
+    const made = await sending(api("POST", `/api/v1/api-keys/${rolling.id}/roll`, { old_key_expires_at: until }));
     showKeyOnce(made.key, true);
     const when = until ? `keeps working until ${fmtTime(until)}` : "has stopped working";
     announce(status, `API key \u201c${made.name}\u201d rolled: the new key is ${made.prefix}\u2026; the old one ${when}.`);
@@ -507,10 +536,12 @@ async function onDisable(ev) {
   busy = true;
   disableSubmit.disabled = true;
   try {
-    const k = await api("POST", `/api/v1/api-keys/${disabling.id}/disable`);
-    dialog.close("done");
+    const which = disabling;
+    const k = await sending(api("POST", `/api/v1/api-keys/${which.id}/disable`));
+    if (dialog.open && disabling === which) dialog.close("done");
     announce(status, `API key \u201c${k.name}\u201d disabled: it gets 401 until you enable it.`);
     await load();
+    refocus(which.id, "enable");
   } catch (e) {
     showProblem(disableForm, e);
   } finally {
@@ -525,6 +556,7 @@ async function enable(k) {
     const note = after.status === "active" ? "it works again" : `it is ${after.status}`;
     announce(status, `API key \u201c${k.name}\u201d enabled: ${note}.`);
     await load();
+    refocus(k.id, "disable");
   } catch (e) {
     announce(status, `Could not enable "${k.name}": ${e.message}`, true);
   }
@@ -555,18 +587,23 @@ function openDelete(k) {
   openDialog(dialog, deleteForm.querySelector("[data-close]:not(.icon)"));
 }
 
-/** Send the confirmed change; errors stay in the dialog, beside the question. */
-async function confirmed(ev, which, button, call, done) {
+/**
+ * Send the confirmed change; errors stay in the dialog, beside the question. While it runs the
+ * dialog stays (Esc, Cancel and \u00d7 do nothing: the change is under way); the reply closes it
+ * only if it still asks about the same key (`current()`), then the focus goes to the key's row.
+ */
+async function confirmed(ev, which, current, button, call, done, action) {
   ev.preventDefault();
   if (busy || !which) return;
   clearErrors(ev.target);
   busy = true;
   button.disabled = true;
   try {
-    await call(which);
-    dialog.close("done");
+    await sending(call(which));
+    if (dialog.open && current() === which) dialog.close("done");
     announce(status, done(which));
     await load();
+    refocus(which.id, action);
   } catch (e) {
     showProblem(ev.target, e);
   } finally {
@@ -598,12 +635,20 @@ for (const b of permissionBoxes) b.addEventListener("change", syncPreset);
 form.addEventListener("submit", onSubmit);
 rollForm.addEventListener("submit", onRoll);
 disableForm.addEventListener("submit", onDisable);
-revokeForm.addEventListener("submit", (ev) => confirmed(ev, revoking, revokeSubmit,
+revokeForm.addEventListener("submit", (ev) => confirmed(ev, revoking, () => revoking, revokeSubmit,
   (k) => api("POST", `/api/v1/api-keys/${k.id}/revoke`),
-  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) revoked: it gets 401 from now on.`));
-deleteForm.addEventListener("submit", (ev) => confirmed(ev, deleting, deleteSubmit,
+  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) revoked: it gets 401 from now on.`, "delete"));
+deleteForm.addEventListener("submit", (ev) => confirmed(ev, deleting, () => deleting, deleteSubmit,
   (k) => api("DELETE", `/api/v1/api-keys/${k.id}`),
-  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) deleted.`));
+  (k) => `API key \u201c${k.name}\u201d (${k.prefix}\u2026) deleted.`, "delete"));
+// While a change is under way the dialog stays: its close buttons do nothing (seen before
+// openDialog's own [data-close] handler, which listens on the dialog while bubbling).
+dialog.addEventListener("click", (ev) => {
+  if (inFlight && ev.target.closest("[data-close]")) {
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  }
+}, true);
 $("key-discard-back").addEventListener("click", () => { askToDiscard(false); name.focus(); });
 $("key-discard-close").addEventListener("click", () => dialog.close("cancel"));
 copyBtn.addEventListener("click", onCopy);
@@ -622,7 +667,10 @@ $("key-leave-close").addEventListener("click", closeKey);
 // A filled Create/Edit form asks before Esc throws it away.
 dialog.addEventListener("keydown", (ev) => {
   if (ev.key !== "Escape") return;
-  if (keyShown() && !copied) {
+  if (inFlight) {
+    ev.preventDefault(); // a change is under way: the dialog stays until it is done
+    ev.stopPropagation();
+  } else if (keyShown() && !copied) {
     ev.preventDefault();
     ev.stopPropagation();
     closeRequested();
@@ -634,7 +682,9 @@ dialog.addEventListener("keydown", (ev) => {
   }
 });
 dialog.addEventListener("cancel", (ev) => {
-  if (keyShown() && !copied) {
+  if (inFlight) {
+    ev.preventDefault();
+  } else if (keyShown() && !copied) {
     ev.preventDefault();
     if (leave.hidden) askToLeave(true);
   } else if (formTouched()) {

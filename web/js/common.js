@@ -188,7 +188,9 @@ const REL_STEPS = [
 
 /**
  * How far a time is from now, in the reader's language and words a screen reader reads as
- * they are: "in 20 days", "3 hours ago", "tomorrow", "now". Empty for no time.
+ * they are: "in 20 days", "3 hours ago", "in 1 day", "now". Empty for no time. Always numbers
+ * ("in 1 day", not "tomorrow"): the count is of elapsed time, and calendar words would be wrong
+ * ("tomorrow" for later today, "next month" for 26 days). Under 45 seconds is "now".
  */
 export function relTime(iso, now = Date.now()) {
   if (!iso) return "";
@@ -196,8 +198,8 @@ export function relTime(iso, now = Date.now()) {
   if (isNaN(d)) return "";
   const secs = (d.getTime() - now) / 1000;
   const step = REL_STEPS.find((s) => Math.abs(secs) < s.under);
-  const n = step.unit === "second" ? 0 : Math.round(secs / step.secs);
-  return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(n, step.unit);
+  if (step.unit === "second") return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(0, "second");
+  return new Intl.RelativeTimeFormat(undefined, { numeric: "always" }).format(Math.round(secs / step.secs), step.unit);
 }
 
 /** A time that matters, in local time with how far it is: "Dec 22, 2026, 10:00 AM (in 20 days)". */

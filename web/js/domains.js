@@ -82,6 +82,7 @@ form.addEventListener("submit", async (ev) => {
   try {
     const d = await api("POST", "/api/v1/domains", { hostname: hostname.value.trim() });
     hostname.value = "";
+    cleaned.textContent = ""; // the note was about what the field held: it goes with it
     announce(status, `Domain ${d.hostname} added.`);
     await load();
   } catch (e) {

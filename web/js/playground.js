@@ -227,18 +227,23 @@ function showPermission() {
       }
     }
   }
-  ui.permissionWarning.textContent = text;
-  ui.permissionWarning.hidden = !text;
+  setWarning(ui.permissionWarning, text);
+}
+
+/**
+ * Show `text` in a role="alert" warning (hidden when empty), touching the node only when the
+ * text changes: a screen reader announces an alert each time its text is set, even to the same.
+ */
+function setWarning(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+  if (node.hidden !== !text) node.hidden = !text;
 }
 
 function showScope(domains) {
-  if (domains && domains.length) {
-    ui.scopeWarning.textContent = `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links and domains outside it look absent (404), also when creating or moving a link there.`;
-    ui.scopeWarning.hidden = false;
-  } else {
-    ui.scopeWarning.textContent = "";
-    ui.scopeWarning.hidden = true;
-  }
+  const text = domains && domains.length
+    ? `Domain scope is active: requests with this key are limited to ${domains.join(", ")}. Links and domains outside it look absent (404), also when creating or moving a link there.`
+    : "";
+  setWarning(ui.scopeWarning, text);
 }
 
 /** The server's answer about a well-formed key, asked once per key for the page's life. */
@@ -252,16 +257,31 @@ function askServer(key) {
   return state.keyChecks.get(key);
 }
 
-/** The key panel for a key the server knows: usable, or refused and why (then what it is). */
-function showKeyInfo(data) {
+/**
+ * The key panel (a polite live region) says `nodes`. `live` false: after a response, whose own
+ * note (#pg-response-key) is the one announcement, the panel changes silently. Unchanged
+ * content is left alone, so nothing is announced again.
+ */
+function setKeyPanel(nodes, live) {
+  ui.keyInfo.setAttribute("aria-live", live ? "polite" : "off");
+  const next = document.createElement("div");
+  next.append(...nodes);
+  if (next.innerHTML !== ui.keyInfo.innerHTML) ui.keyInfo.replaceChildren(...next.childNodes);
+}
+
+/**
+ * The key panel for a key the server knows: usable, or refused and why (then what it is).
+ * `live` false after a response (see setKeyPanel).
+ */
+function showKeyInfo(data, live = true) {
   state.keyInfo = data;
   ui.keyInfo.classList.toggle("error", !!data.denial);
   if (data.denial) {
     ui.key.setAttribute("aria-invalid", "true");
-    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text: denialText(data) }), keyDetails(data));
+    setKeyPanel([el("p", { class: "pg-key-error error", text: denialText(data) }), keyDetails(data)], live);
   } else {
     ui.key.removeAttribute("aria-invalid");
-    ui.keyInfo.replaceChildren(el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data));
+    setKeyPanel([el("p", { class: "pg-key-ok", text: "Valid key." }), keyDetails(data)], live);
   }
   showScope(data.domains);
   showPermission();
@@ -285,29 +305,45 @@ function rateLimitOf(headers) {
 // 401 reasons (the problem type's last segment) that describe a key the server still knows.
 const REFUSED = new Set(["revoked", "expired", "rotated", "disabled"]);
 
+/** Whether operation `o` takes the API key (an `api_key` alternative in its security). */
+function takesKey(o) {
+  const alts = o && Array.isArray(o.op.security) ? o.op.security : [];
+  return alts.some((a) => a && Object.prototype.hasOwnProperty.call(a, "api_key"));
+}
+
+/** Whether `o` is GET /api/v1/keys/current, whose 200 describes the key (whatever its state). */
+const isKeyCheck = (o) => !!o && o.method === "GET" && o.path === "/api/v1/keys/current";
+
 /**
- * What a response sent with `key` says about it, on the key panel and under the response:
- * the requests left (RateLimit), a refusal (401 revoked/expired/rotated/disabled, 429 for the
- * key's rate limit), or, when the key got through, that an earlier refusal no longer holds.
- * No extra request: the answer itself is the news.
+ * What a response to operation `o` sent with `key` says about it, on the key panel and under
+ * the response: the requests left (RateLimit), a refusal (401 revoked/expired/rotated/disabled,
+ * 429 for the key's rate limit), or, when the key got through, that an earlier refusal no
+ * longer holds. A 200 from keys/current is the key's state itself (it answers 200 for a revoked
+ * key too). A refusal is cleared only by an answer to an operation that takes the key. No extra
+ * request: the answer itself is the news. The panel changes silently; the note under the
+ * response is the announcement.
  */
-function learnFromResponse(key, res) {
+function learnFromResponse(key, res, o) {
   ui.responseKey.textContent = "";
   ui.responseKey.hidden = true;
   if (!key || key !== state.key || !state.keyInfo || !res.status) return;
-  const k = Object.assign({}, state.keyInfo);
+  const known = isKeyCheck(o) && res.status >= 200 && res.status < 300 ? parseBody(res.text) : null;
+  const k = Object.assign({}, known && typeof known === "object" ? known : state.keyInfo);
   const rl = rateLimitOf(res.headers);
   if (rl) k.rate_limit = rl;
   const problem = res.status >= 400 ? parseBody(res.text) || {} : {};
   const type = typeof problem.type === "string" ? problem.type : "";
   const why = (/\/unauthenticated\/([a-z_]+)$/.exec(type) || [])[1];
-  if (res.status === 401 && REFUSED.has(why)) {
+  if (known) {
+    // keys/current said what the key is now, refusal included.
+  } else if (res.status === 401 && REFUSED.has(why)) {
     if (why !== "rotated") k.status = why;
     k.denial = { status: 401, reason: why, detail: problem.detail || "" };
   } else if (res.status === 401 && why === "unknown") {
     state.keyInfo = null;
     state.keyLatest.delete(key);
-    keyProblem(`The server no longer knows this key (401): it was deleted. Create a new key on the API Keys page.`);
+    state.keyChecks.delete(key); // pasted again, it is asked about again, not the old answer
+    keyProblem(`The server no longer knows this key (401): it was deleted. Create a new key on the API Keys page.`, false);
     showScope(null);
     showPermission();
     ui.responseKey.textContent = "This key was deleted: see the API Key panel.";
@@ -317,13 +353,13 @@ function learnFromResponse(key, res) {
     const wait = Number(res.headers.get("Retry-After"));
     k.rate_limit = rl || Object.assign({}, k.rate_limit, { remaining: 0, reset: Number.isFinite(wait) ? wait : (k.rate_limit || {}).reset });
     k.denial = { status: 429, reason: "rate_limit", detail: problem.detail || "" };
-  } else if (k.denial && res.status !== 401 && res.status !== 429 && !(res.status === 403 && k.denial.reason === "ip")) {
+  } else if (k.denial && takesKey(o) && res.status !== 401 && res.status !== 429 && !(res.status === 403 && k.denial.reason === "ip")) {
     // The key got through, so what refused it before (disabled, the rate limit, …) is over.
     k.denial = null;
     if (k.status !== "active" && res.status < 400) k.status = "active";
   }
   state.keyLatest.set(key, k);
-  showKeyInfo(k);
+  showKeyInfo(k, false);
   let note = "";
   if (k.denial) note = denialText(k);
   else if (k.rate_limit) note = `${k.rate_limit.remaining} of ${k.rate_limit.limit} requests left this minute for the key ${masked(key)}.`;
@@ -374,10 +410,10 @@ async function loadDomains() {
   }
 }
 
-function keyProblem(text) {
+function keyProblem(text, live = true) {
   ui.key.setAttribute("aria-invalid", "true");
   ui.keyInfo.classList.add("error");
-  ui.keyInfo.replaceChildren(el("p", { class: "pg-key-error error", text }));
+  setKeyPanel([el("p", { class: "pg-key-error error", text })], live);
 }
 
 /** Check the key as typed: its format here at once, then (well-formed only) with the server. */
@@ -392,6 +428,7 @@ async function checkKey() {
   showScope(null);
   showPermission();
   ui.keyInfo.classList.remove("error");
+  ui.keyInfo.setAttribute("aria-live", "polite");
   ui.key.removeAttribute("aria-invalid");
   if (format.reason === "empty") {
     ui.keyInfo.replaceChildren();
@@ -678,7 +715,7 @@ async function send() {
   ui.send.removeAttribute("aria-busy");
   refresh();
   showResponse(r, result);
-  learnFromResponse(r.key, res);
+  learnFromResponse(r.key, res, o);
   if (result.status) await record(r, result);
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::render;
 use crate::auth::{CsrfForm, PageAdmin, SessionUser};
-use crate::domain::{Role, Username};
+use crate::domain::{Password, Role, Username};
 use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 use crate::store::records::{Source, UserId, UserRecord};
@@ -184,13 +184,13 @@ fn password_dialog(u: &UserRecord, csrf: &str) -> Markup {
                 input type="hidden" name="csrf_token" value=(csrf);
                 label for=(format!("{id}-new")) { "New password" }
                 input id=(format!("{id}-new")) name="password" type="password" autocomplete="new-password"
-                    minlength="8" required aria-describedby=(format!("{id}-hint"));
+                    minlength=(Password::MIN_CHARS) required aria-describedby=(format!("{id}-hint"));
                 p.hint id=(format!("{id}-hint")) {
-                    "At least 8 characters. Every session of " (u.username) " ends at once; tell them the new password."
+                    (Password::rule()) ". Every session of " (u.username) " ends at once; tell them the new password."
                 }
                 label for=(format!("{id}-repeat")) { "Repeat new password" }
                 input id=(format!("{id}-repeat")) name="repeat_password" type="password" autocomplete="new-password"
-                    minlength="8" required;
+                    minlength=(Password::MIN_CHARS) required;
                 footer.dialog-actions {
                     button type="button" data-close { "Cancel" }
                     button.primary type="submit" { "Reset password" }
