@@ -1,10 +1,11 @@
 //! API keys: the gate every new key passes, their records, usage, request log and the audit
 //! trail of their lifecycle.
 
-use redb::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
 
 use super::audit::record;
 use super::catalog::Catalog;
+use super::key_index::KeyIndex;
 use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
 use super::{
@@ -171,6 +172,21 @@ pub struct Rolled {
 /// Every key that decodes; one that does not is logged and left out (see `decode_or_skip`).
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
     keys_in(&tx.open_table(API_KEYS)?)
+}
+
+/// Every key that decodes into a fresh index, one record at a time (never all the records at
+/// once: with 100,000 keys that list was most of a start's memory).
+pub(super) fn load_keys(tx: &ReadTransaction, keys: &KeyIndex) -> Result<(), StoreError> {
+    let table = tx.open_table(API_KEYS)?;
+    let mut loader = keys.loader(usize::try_from(table.len()?).unwrap_or(0));
+    for r in table.iter()? {
+        let (id, v) = r?;
+        if let Some(rec) = decode_or_skip::<KeyRecord>(API_KEYS.name(), id.value(), v.value()) {
+            loader.add(&rec);
+        }
+    }
+    loader.finish();
+    Ok(())
 }
 
 /// [`all_keys`] of a table already open (in a write transaction).
