@@ -37,7 +37,7 @@ pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 pub use self::invites::{Acceptance, NewInvite};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
-pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
+pub use self::keys::{domain_ids, future_expiry, IssuedKey, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
