@@ -84,7 +84,7 @@ pub fn run(mode: &Mode) {
 /// The i-th key's fields as the API takes them.
 fn item(i: usize) -> Value {
     let mut k = json!({ "name": format!("key-{i}"), "allow_all_ips": true });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         k["domains"] = json!([seed::hosts(10)[i % 10]]);
     }
     if i % 4 == 1 {
@@ -211,7 +211,7 @@ fn declarations(n: usize) -> String {
             "\n[[api_keys]]\nname = \"declared-{i}\"\nhash = \"sha256:{}\"\n",
             digest.to_hex()
         ));
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             toml.push_str(&format!("domains = [\"{}\"]\n", hosts[i % 10]));
         }
         if i % 4 == 1 {
@@ -311,7 +311,7 @@ fn key_records(n: usize) -> (Vec<KeyRecord>, String) {
                 name: KeyName::parse(&format!("key-{i}")).expect("name"),
                 prefix: plain.display_prefix(),
                 digest,
-                domains: if i % 2 == 0 {
+                domains: if i.is_multiple_of(2) {
                     vec![(i % 10) as u64 + 1]
                 } else {
                     vec![]
