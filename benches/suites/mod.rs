@@ -2,6 +2,7 @@
 
 pub mod hot;
 pub mod import;
+pub mod keycount;
 pub mod keys;
 pub mod limits;
 pub mod scale;
@@ -16,7 +17,7 @@ pub struct Suite {
     pub needs_wrk: bool,
 }
 
-pub const ALL: [Suite; 5] = [
+pub const ALL: [Suite; 6] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -46,5 +47,11 @@ pub const ALL: [Suite; 5] = [
         about: "a key with a per-key rate limit vs one without (issue 14.3)",
         run: keys::run,
         needs_wrk: true,
+    },
+    Suite {
+        name: "keycount",
+        about: "0, 10,000 and 100,000 API keys, made in batches or declared: time, start, memory, verification (issue 23)",
+        run: keycount::run,
+        needs_wrk: false,
     },
 ];

@@ -23,6 +23,8 @@ pub struct Setup {
     pub import_max_concurrent: Option<usize>,
     /// More `[[users]]`: (username, password hash).
     pub users: Vec<(String, String)>,
+    /// Appended to the file as it is (e.g. `[[api_keys]]` tables).
+    pub extra_toml: String,
 }
 
 impl Setup {
@@ -53,6 +55,7 @@ impl Setup {
                 "\n[[users]]\nusername = \"{name}\"\npassword_hash = \"{hash}\"\n"
             ));
         }
+        text.push_str(&self.extra_toml);
         text
     }
 }

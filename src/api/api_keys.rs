@@ -11,13 +11,13 @@ use crate::auth::{PresentedKey, SessionUser};
 use crate::domain::{
     now, parse_rfc3339, AllowList, KeyName, PerMinute, Permissions, Timestamp, Username,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError, FieldError, Problem};
 use crate::keys::{check_format, issue, KeyDigest, KeyFailure};
 use crate::limiter::Quota;
 use crate::state::AppState;
 use crate::store::records::{KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use crate::store::usage::{Bucket, Counts, StatusFilter};
-use crate::store::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec};
+use crate::store::{domain_ids, future_expiry, IssuedKey, KeyDraft, KeyPatch, KeySpec};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     // Before `/api-keys/{id}`: a literal segment must not be taken for an id.
     .service(super::resource!("/api-keys/check").route(web::post().to(check)))
+    .service(super::resource!("/api-keys/batch").route(web::post().to(create_batch)))
     .service(
         super::resource!("/api-keys/{id}")
             .route(web::get().to(show))
@@ -493,31 +494,8 @@ pub async fn create(
     st: web::Data<AppState>,
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.0;
-    let asked = b.permissions.is_some();
-    let spec = KeyDraft {
-        name: b.name,
-        domains: b.domains.unwrap_or_default(),
-        allow_all_ips: b.allow_all_ips,
-        ip_whitelist: b.ip_whitelist.unwrap_or_default(),
-        expires_at: b.expires_at,
-        permissions: b.permissions,
-        rate_limit_per_minute: b.rate_limit_per_minute,
-    }
-    .validate(&st.store.catalog, now())?;
-    // Without a list the key gets what the creator's role may grant, not everything.
-    let permissions = if asked {
-        user.may_grant(spec.permissions)?;
-        spec.permissions
-    } else {
-        user.role.grantable_set()
-    };
+    let spec = checked_spec(&user, &st, body.0, now())?;
     let by = user.by();
-    let spec = KeySpec {
-        created_by: Some(user.username),
-        permissions,
-        ..spec
-    };
     let (plain, digest) = issue(&st.rng, &st.config.current().keys.prefix)
         .map_err(|_| ApiError::internal("no random source for a new key"))?;
     let prefix = plain.display_prefix();
@@ -534,6 +512,133 @@ pub async fn create(
         key_info,
         key: plain.into_string(),
     }))
+}
+
+/// A new key's fields through the gate (`KeyDraft::validate`), and its permissions within
+/// what the creator's role may grant: the rules of one key, for `create` and `create_batch`.
+fn checked_spec(
+    user: &SessionUser,
+    st: &AppState,
+    b: CreateApiKey,
+    at: Timestamp,
+) -> Result<KeySpec, ApiError> {
+    let asked = b.permissions.is_some();
+    let spec = KeyDraft {
+        name: b.name,
+        domains: b.domains.unwrap_or_default(),
+        allow_all_ips: b.allow_all_ips,
+        ip_whitelist: b.ip_whitelist.unwrap_or_default(),
+        expires_at: b.expires_at,
+        permissions: b.permissions,
+        rate_limit_per_minute: b.rate_limit_per_minute,
+    }
+    .validate(&st.store.catalog, at)?;
+    // Without a list the key gets what the creator's role may grant, not everything.
+    let permissions = if asked {
+        user.may_grant(spec.permissions)?;
+        spec.permissions
+    } else {
+        user.role.grantable_set()
+    };
+    Ok(KeySpec {
+        created_by: Some(user.username.clone()),
+        permissions,
+        ..spec
+    })
+}
+
+/// The most keys one batch may create: a batch is one request body (`JSON_LIMIT`) and one
+/// transaction.
+pub const MAX_BATCH: usize = 1000;
+
+/// `POST /api-keys/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeys {
+    /// 1 to 1000 keys, each as `POST /api/v1/api-keys` takes it.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub keys: Vec<CreateApiKey>,
+}
+
+/// The batch's keys in the order asked, each with its value, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKeys {
+    pub keys: Vec<CreatedApiKey>,
+}
+
+#[utoipa::path(post, path = "/api/v1/api-keys/batch", tag = "API Keys",
+    summary = "Create API keys in a batch",
+    description = "Creates up to 1000 keys in one transaction: all of them or none. Each item takes the fields of `POST /api/v1/api-keys` and follows its rules: a bad field answers 400 naming the item (`keys[3].ip_whitelist[0]`, every bad field of every item at once), a permission the caller's role may not grant 403, and nothing is created. Each key gets its own `key.created` entry in the activity log. The answer lists the keys in the order asked, each with `key`: the only time it is ever shown.",
+    request_body(content = CreateApiKeys, example = json!({"keys": [{"name": "ci-1", "domains": ["go.example.com"], "permissions": ["links:read"]}, {"name": "ci-2", "ip_whitelist": ["10.0.0.0/8"], "rate_limit_per_minute": 600}]})),
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Created; each `key` is shown only here", body = CreatedApiKeys),
+        (status = 400, description = "No keys, more than 1000, or an invalid field of an item (named `keys[i].field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A permission the caller's role may not grant", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_batch(
+    user: SessionUser,
+    st: web::Data<AppState>,
+    body: Json<CreateApiKeys>,
+) -> Result<HttpResponse, ApiError> {
+    let items = body.0.keys;
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "keys",
+            format!("must hold 1 to {MAX_BATCH} keys"),
+        ));
+    }
+    let at = now();
+    let mut specs = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match checked_spec(&user, &st, item, at) {
+            Ok(spec) => specs.push(spec),
+            // Every bad field of every item, each named by its item.
+            Err(ApiError::Invalid(fields)) => {
+                errors.extend(fields.into_iter().map(|f| FieldError {
+                    field: format!("keys[{i}].{}", f.field),
+                    message: f.message,
+                }));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let prefix = st.config.current().keys.prefix.clone();
+    let mut plains = Vec::with_capacity(specs.len());
+    let mut issued = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (plain, digest) = issue(&st.rng, &prefix)
+            .map_err(|_| ApiError::internal("no random source for a new key"))?;
+        issued.push(IssuedKey {
+            spec,
+            prefix: plain.display_prefix(),
+            digest,
+        });
+        plains.push(plain);
+    }
+    let by = user.by();
+    let st2 = st.clone();
+    let recs = blocking(move || Ok(st2.store.create_keys(issued, Source::Api, &by)?)).await?;
+    tracing::info!(
+        count = recs.len(),
+        first = recs.first().map(|r| r.id),
+        last = recs.last().map(|r| r.id),
+        "API keys created in a batch"
+    );
+    let keys = recs
+        .into_iter()
+        .zip(plains)
+        .map(|(rec, plain)| CreatedApiKey {
+            key_info: ApiKeyView::new(&st, rec, KeyUsage::default()),
+            key: plain.into_string(),
+        })
+        .collect();
+    Ok(HttpResponse::Created().json(CreatedApiKeys { keys }))
 }
 
 #[utoipa::path(put, path = "/api/v1/api-keys/{id}", tag = "API Keys",

@@ -119,6 +119,7 @@ pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("POST", "/api/v1/api-keys/{id}/disable", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/{id}/enable", Right::KeysOwn),
     ("POST", "/api/v1/api-keys/check", Right::Playground),
+    ("POST", "/api/v1/api-keys/batch", Right::KeysOwn),
     ("GET", "/api/v1/playground/history", Right::Playground),
     ("POST", "/api/v1/playground/history", Right::Playground),
     ("DELETE", "/api/v1/playground/history", Right::Playground),

@@ -42,6 +42,7 @@ Lists take `?limit=&offset=` and answer `{\"items\", \"total\", \"limit\", \"off
         api::api_keys::list, api::api_keys::show, api::api_keys::create, api::api_keys::update, api::api_keys::revoke,
         api::api_keys::roll, api::api_keys::check, api::api_keys::delete, api::api_keys::requests, api::api_keys::disable, api::api_keys::enable, api::api_keys::current,
         api::api_keys::usage,
+        api::api_keys::create_batch,
         api::history::list, api::history::add, api::history::clear,
         api::backup::create,
         api::invites::create, api::invites::list, api::invites::withdraw,

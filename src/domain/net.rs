@@ -76,7 +76,7 @@ impl From<IpRule> for String {
 
 /// A set of IP rules. What an empty list means is decided by its owner: see [`IpPolicy`] for
 /// keys; an empty list of trusted proxies trusts nobody.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AllowList(Vec<IpRule>);
 
 impl AllowList {
@@ -126,7 +126,7 @@ impl AllowList {
 /// Which client addresses may use an API key: every address, or only those a non-empty list
 /// of rules contains. The one place that decides the key's IP rule, for keys made through the
 /// API, the command line and the config file alike.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IpPolicy {
     Any,
     Only(AllowList),

@@ -1,17 +1,20 @@
 //! Resources declared in the config file: applied as a whole, in one transaction, at start
 //! and on every reload. They carry `source = config` and are read-only through the API.
 
-use redb::{ReadableTable, WriteTransaction};
+use std::collections::HashSet;
+
+use redb::{ReadableTable, TableHandle, WriteTransaction};
 
 use super::audit::record;
 use super::catalog::Catalog;
 use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_record, remove_domain};
 use super::invites::withdraw_invites_of;
-use super::keys::{key_target, put_key, remove_key};
+use super::key_index::KeyIndex;
+use super::keys::{get_key, key_target, put_key, remove_key};
 use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, HISTORY, USERS};
 use super::users::{cap_keys_of, end_sessions_of, revoke_keys_of};
-use super::{decode, encode, next_id, Store, StoreError};
+use super::{decode, decode_or_skip, encode, next_id, Store, StoreError};
 use crate::audit::{Action, Actor, By, Entry};
 use crate::domain::{
     now, DomainError, Hostname, IpPolicy, KeyName, PasswordHash, PerMinute, Permissions, Right,
@@ -60,7 +63,7 @@ impl Store {
             |tx| {
                 let mut report = ApplyReport::default();
                 apply_domains(tx, &self.catalog, &state.domains, &mut report)?;
-                apply_keys(tx, &state.keys, &mut report)?;
+                apply_keys(tx, &self.keys, &state.keys, &mut report)?;
                 apply_users(tx, &state.users, &mut report)?;
                 Ok(report)
             },
@@ -129,10 +132,14 @@ fn apply_domains(
 
 fn apply_keys(
     tx: &WriteTransaction,
+    keys: &KeyIndex,
     declared: &[DeclaredKey],
     report: &mut ApplyReport,
 ) -> Result<(), StoreError> {
-    let existing: Vec<KeyRecord> = super::keys::keys_in(&tx.open_table(API_KEYS)?)?;
+    // A declared key already on record is found through the index (in step with the table
+    // under the write lock), not by scanning every record for each declared key: with
+    // 100,000 keys that scan was quadratic, and the list of every record most of a start's
+    // memory.
     for (i, k) in declared.iter().enumerate() {
         let mut domains = Vec::with_capacity(k.domains.len());
         for (j, host) in k.domains.iter().enumerate() {
@@ -155,7 +162,11 @@ fn apply_keys(
             },
             at,
         );
-        let prev = existing.iter().find(|e| e.digest == k.digest);
+        let prev = match keys.get(&k.digest) {
+            Some(entry) => get_key(tx, entry.id)?,
+            None => None,
+        };
+        let prev = prev.as_ref();
         let rec = KeyRecord {
             id: match prev {
                 Some(p) => p.id,
@@ -212,17 +223,22 @@ fn apply_keys(
             }
         }
     }
-    for old in existing.iter().filter(|e| e.source == Source::Config) {
-        if !declared.iter().any(|d| d.digest == old.digest) {
-            remove_key(tx, old.id)?;
-            record(
-                tx,
-                &Entry::new(&config_file(), Action::KeyDeleted)
-                    .target(key_target(old))
-                    .detail("removed from the config file"),
-            )?;
-            report.removed += 1;
-        }
+    let kept: HashSet<KeyDigest> = declared.iter().map(|d| d.digest).collect();
+    let mut stale = Vec::new();
+    for r in tx.open_table(API_KEYS)?.iter()? {
+        let (id, v) = r?;
+        let rec = decode_or_skip::<KeyRecord>(API_KEYS.name(), id.value(), v.value());
+        stale.extend(rec.filter(|k| k.source == Source::Config && !kept.contains(&k.digest)));
+    }
+    for old in &stale {
+        remove_key(tx, old.id)?;
+        record(
+            tx,
+            &Entry::new(&config_file(), Action::KeyDeleted)
+                .target(key_target(old))
+                .detail("removed from the config file"),
+        )?;
+        report.removed += 1;
     }
     Ok(())
 }

@@ -1,10 +1,17 @@
 //! The in-memory key index: digest → what verification needs, kept in step with redb by every
 //! key mutation (under the store's write lock), so a request never opens a transaction.
+//!
+//! Sized for 100,000 keys and more: an entry is one small allocation (the display prefix
+//! inline, no `String`), the IP rule and the domain scope are interned (keys made alike share
+//! one copy), and a rate-limit window exists only for a key with a limit. The index is filled
+//! one record at a time ([`KeyLoader`]), never from all the records at once.
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::hash::Hash;
 
 // foldhash (hashbrown's default): SipHash over a 32-byte digest showed in the API's profile.
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
@@ -14,7 +21,7 @@ use crate::keys::{parse_presented, KeyDigest, KeyFailure};
 use crate::limiter::{MinuteWindow, Quota};
 
 /// Which domains a caller may touch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DomainScope {
     All,
     Only(BTreeSet<DomainId>),
@@ -41,43 +48,84 @@ impl DomainScope {
     }
 }
 
+/// A key's display prefix (12 characters) without a heap allocation: up to [`ShortText::INLINE`]
+/// bytes are held in place; a longer one (an older record, a multi-byte name) goes to the heap
+/// whole, never cut inside a character.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ShortText {
+    Inline {
+        len: u8,
+        bytes: [u8; ShortText::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl ShortText {
+    /// As many bytes as keep the value 24 bytes long, the size of a `String` header alone.
+    pub const INLINE: usize = 22;
+
+    pub fn new(s: &str) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Heap(s.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a `&str`: always UTF-8.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for ShortText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// What verification needs of a key, prepared once per mutation rather than per request. The
 /// rate-limit window is the one thing a request changes, and it is an atomic: reading an
 /// entry and counting a request take no lock and allocate nothing.
 #[derive(Debug)]
 pub struct KeyEntry {
     pub id: KeyId,
-    pub prefix: String,
+    pub prefix: ShortText,
     pub status: KeyStatus,
     pub ends: KeyEnds,
-    pub ip: IpPolicy,
-    pub scope: DomainScope,
+    /// Interned: every key with the same rule shares it.
+    pub ip: Arc<IpPolicy>,
+    /// Interned, like `ip`.
+    pub scope: Arc<DomainScope>,
     pub permissions: Permissions,
-    pub rate_limit: Option<PerMinute>,
-    /// Shared with the entry this one replaced (an edit, a reload) and along a roll: a rolled
-    /// key and its successor count in one window, so the pair gets the rate once, not twice.
-    window: Arc<MinuteWindow>,
+    /// The limit and its window, only for a key with a limit. The window is shared with the
+    /// entry this one replaced (an edit, a reload) and along a roll: a rolled key and its
+    /// successor count in one window, so the pair gets the rate once, not twice.
+    limit: Option<(PerMinute, Arc<MinuteWindow>)>,
 }
 
 impl KeyEntry {
-    pub fn from_record(rec: &KeyRecord) -> Self {
-        Self::with_window(rec, Arc::default())
-    }
-
-    fn with_window(rec: &KeyRecord, window: Arc<MinuteWindow>) -> Self {
-        Self {
-            id: rec.id,
-            prefix: rec.prefix.clone(),
-            status: rec.status,
-            ends: rec.ends(),
-            ip: rec.ip.clone(),
-            scope: DomainScope::from_ids(&rec.domains),
-            permissions: rec.permissions,
-            rate_limit: rec.rate_limit,
-            window,
-        }
-    }
-
     pub fn status_at(&self, now: Timestamp) -> KeyStatus {
         self.status.at(self.ends, now)
     }
@@ -96,26 +144,100 @@ impl KeyEntry {
         }
     }
 
+    pub fn rate_limit(&self) -> Option<PerMinute> {
+        self.limit.as_ref().map(|(per_minute, _)| *per_minute)
+    }
+
     /// Count one request against the key's rate limit. `Ok(None)`: the key has no limit;
     /// `Err`: the limit is used up for this minute (the state, for `Retry-After`).
     pub fn take_request(&self, now: Timestamp) -> Result<Option<Quota>, Quota> {
-        match self.rate_limit {
+        match &self.limit {
             None => Ok(None),
-            Some(limit) => self.window.take(limit.get(), now.unix()).map(Some),
+            Some((limit, window)) => window.take(limit.get(), now.unix()).map(Some),
         }
     }
 
     /// The rate-limit state without counting a request; `None` without a limit.
     pub fn quota(&self, now: Timestamp) -> Option<Quota> {
-        self.rate_limit
-            .map(|limit| self.window.peek(limit.get(), now.unix()))
+        self.limit
+            .as_ref()
+            .map(|(limit, window)| window.peek(limit.get(), now.unix()))
+    }
+
+    fn window(&self) -> Option<&Arc<MinuteWindow>> {
+        self.limit.as_ref().map(|(_, w)| w)
+    }
+}
+
+/// One shared copy of each distinct value. Values no entry holds any more are dropped by a
+/// sweep that runs when the set has doubled since the last one, so edits that each make a new
+/// whitelist cannot grow it without bound, and a sweep costs O(1) per insert amortised.
+struct Interner<T> {
+    set: HashSet<Arc<T>>,
+    sweep_at: usize,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Self {
+            set: HashSet::new(),
+            sweep_at: FIRST_SWEEP,
+        }
+    }
+}
+
+impl<T: Eq + Hash> Interner<T> {
+    fn intern(&mut self, value: T) -> Arc<T> {
+        if let Some(shared) = self.set.get(&value) {
+            return Arc::clone(shared);
+        }
+        if self.set.len() >= self.sweep_at {
+            // Only the set holds it: no entry uses it (an entry a request still holds counts).
+            self.set.retain(|v| Arc::strong_count(v) > 1);
+            self.sweep_at = (self.set.len() * 2).max(FIRST_SWEEP);
+        }
+        let shared = Arc::new(value);
+        self.set.insert(Arc::clone(&shared));
+        shared
+    }
+
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+}
+
+/// Distinct values an interner holds before its first sweep.
+const FIRST_SWEEP: usize = 64;
+
+/// The index's state behind its lock.
+#[derive(Default)]
+struct Inner {
+    by_digest: HashMap<KeyDigest, Arc<KeyEntry>>,
+    ips: Interner<IpPolicy>,
+    scopes: Interner<DomainScope>,
+}
+
+impl Inner {
+    fn entry(&mut self, rec: &KeyRecord, window: Option<Arc<MinuteWindow>>) -> KeyEntry {
+        KeyEntry {
+            id: rec.id,
+            prefix: ShortText::new(&rec.prefix),
+            status: rec.status,
+            ends: rec.ends(),
+            ip: self.ips.intern(rec.ip.clone()),
+            scope: self.scopes.intern(DomainScope::from_ids(&rec.domains)),
+            permissions: rec.permissions,
+            limit: rec
+                .rate_limit
+                .map(|limit| (limit, window.unwrap_or_default())),
+        }
     }
 }
 
 /// Digest → key, kept in step with the store by every key mutation.
 #[derive(Default)]
 pub struct KeyIndex {
-    by_digest: RwLock<HashMap<KeyDigest, Arc<KeyEntry>>>,
+    inner: RwLock<Inner>,
 }
 
 /// Why a presented key was refused (with the key, when it is known: for the log).
@@ -127,6 +249,52 @@ pub enum Rejection {
     Unusable(Arc<KeyEntry>, KeyFailure),
     /// The key is valid but the client address is outside its whitelist.
     Ip(Arc<KeyEntry>),
+}
+
+/// Fills a fresh index one record at a time (start, config reload) and swaps it in whole at
+/// [`KeyLoader::finish`]: no list of every record is held. A key already in the index keeps
+/// its window, and the keys of one roll chain share one.
+pub struct KeyLoader<'a> {
+    index: &'a KeyIndex,
+    next: Inner,
+    /// Key → the first key of its roll chain, for keys that were rolled (few).
+    chain_root: HashMap<KeyId, KeyId>,
+    /// A chain's window, under its first key.
+    chain_windows: HashMap<KeyId, Arc<MinuteWindow>>,
+}
+
+impl KeyLoader<'_> {
+    /// Add one key. Records come in id order, so a key's predecessor in a roll came first.
+    pub fn add(&mut self, rec: &KeyRecord) {
+        let in_chain = rec.rotated_from.is_some() || rec.rotated_to.is_some();
+        let root = rec
+            .rotated_from
+            .map_or(rec.id, |from| *self.chain_root.get(&from).unwrap_or(&from));
+        if rec.rotated_to.is_some() {
+            self.chain_root.insert(rec.id, root);
+        }
+        let window = rec.rate_limit.map(|_| {
+            let kept = self
+                .index
+                .get(&rec.digest)
+                .and_then(|prev| prev.window().cloned());
+            if in_chain {
+                let w = self
+                    .chain_windows
+                    .entry(root)
+                    .or_insert_with(|| kept.unwrap_or_default());
+                Arc::clone(w)
+            } else {
+                kept.unwrap_or_default()
+            }
+        });
+        let entry = self.next.entry(rec, window);
+        self.next.by_digest.insert(rec.digest, Arc::new(entry));
+    }
+
+    pub fn finish(self) {
+        *self.index.write() = self.next;
+    }
 }
 
 impl KeyIndex {
@@ -163,89 +331,215 @@ impl KeyIndex {
     }
 
     pub fn get(&self, digest: &KeyDigest) -> Option<Arc<KeyEntry>> {
-        self.by_digest
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(digest)
-            .cloned()
+        self.read().by_digest.get(digest).cloned()
+    }
+
+    /// How many keys the index holds.
+    pub fn len(&self) -> usize {
+        self.read().by_digest.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Distinct IP rules and domain scopes held (each once, however many keys share it).
+    pub fn shared_rules(&self) -> (usize, usize) {
+        let inner = self.read();
+        (inner.ips.len(), inner.scopes.len())
     }
 
     /// Add or replace one entry. A changed key goes on counting in its window (an edit must
     /// not hand it a fresh minute); a key made by a roll counts in its predecessor's.
     pub(super) fn upsert(&self, rec: &KeyRecord) {
-        let mut map = self
-            .by_digest
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let window = match map.get(&rec.digest) {
-            Some(prev) => Arc::clone(&prev.window),
+        let mut inner = self.write();
+        let window = match inner.by_digest.get(&rec.digest) {
+            Some(prev) => prev.window().cloned(),
             None => rec
                 .rotated_from
-                .and_then(|from| map.values().find(|e| e.id == from))
-                .map(|e| Arc::clone(&e.window))
-                .unwrap_or_default(),
+                .and_then(|from| inner.by_digest.values().find(|e| e.id == from))
+                .and_then(|e| e.window().cloned()),
         };
-        map.insert(rec.digest, Arc::new(KeyEntry::with_window(rec, window)));
+        let entry = inner.entry(rec, window);
+        inner.by_digest.insert(rec.digest, Arc::new(entry));
     }
 
     pub(super) fn remove(&self, digest: &KeyDigest) {
-        self.by_digest
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(digest);
+        self.write().by_digest.remove(digest);
+    }
+
+    /// A loader for a fresh index of about `capacity` keys, swapped in by
+    /// [`KeyLoader::finish`].
+    pub fn loader(&self, capacity: usize) -> KeyLoader<'_> {
+        KeyLoader {
+            index: self,
+            next: Inner {
+                by_digest: HashMap::with_capacity(capacity),
+                ..Inner::default()
+            },
+            chain_root: HashMap::new(),
+            chain_windows: HashMap::new(),
+        }
     }
 
     /// Replace every entry (start, config reload); a key already there keeps its window, and
-    /// the keys of one roll chain share one.
+    /// the keys of one roll chain share one. Records in id order, as the table holds them.
     pub fn replace_all<'a>(&self, recs: impl IntoIterator<Item = &'a KeyRecord>) {
-        let recs: Vec<&KeyRecord> = recs.into_iter().collect();
-        let by_id: HashMap<KeyId, &KeyRecord> = recs.iter().map(|r| (r.id, *r)).collect();
-        // The first key of the chain a key was rolled from: the chain's window is kept under it.
-        let root = |mut r: &'a KeyRecord| {
-            for _ in 0..recs.len() {
-                match r.rotated_from.and_then(|from| by_id.get(&from)) {
-                    Some(&prev) => r = prev,
-                    None => break,
-                }
-            }
-            r.id
-        };
-        let mut map = self
-            .by_digest
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut windows: HashMap<KeyId, Arc<MinuteWindow>> = HashMap::new();
-        for r in &recs {
-            if let Some(prev) = map.get(&r.digest) {
-                windows
-                    .entry(root(r))
-                    .or_insert_with(|| Arc::clone(&prev.window));
-            }
+        let recs = recs.into_iter();
+        let mut loader = self.loader(recs.size_hint().0);
+        for r in recs {
+            loader.add(r);
         }
-        let next = recs
-            .iter()
-            .map(|r| {
-                let window = Arc::clone(windows.entry(root(r)).or_default());
-                (r.digest, Arc::new(KeyEntry::with_window(r, window)))
-            })
-            .collect();
-        *map = next;
+        loader.finish();
     }
 
     /// Keys by status (in the order of `KeyStatus::ALL`), judging expiry and rotation by the
     /// clock.
     pub fn counts_by_status(&self, now: Timestamp) -> [(KeyStatus, u64); KeyStatus::ALL.len()] {
-        let map = self
-            .by_digest
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         let mut out = KeyStatus::ALL.map(|s| (s, 0));
-        for e in map.values() {
+        for e in inner.by_digest.values() {
             let status = e.status_at(now);
             if let Some(slot) = out.iter_mut().find(|(s, _)| *s == status) {
                 slot.1 += 1;
             }
         }
         out
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AllowList, KeyName};
+    use crate::store::records::Source;
+
+    fn record(id: KeyId, whitelist: &[&str], domains: &[DomainId]) -> KeyRecord {
+        let ip = if whitelist.is_empty() {
+            IpPolicy::Any
+        } else {
+            IpPolicy::Only(AllowList::parse("ip", whitelist).unwrap())
+        };
+        KeyRecord {
+            id,
+            name: KeyName::parse("k").unwrap(),
+            prefix: format!("ldk_{id:08}"),
+            digest: KeyDigest::of(&id.to_string()),
+            domains: domains.to_vec(),
+            ip,
+            expires_at: None,
+            status: KeyStatus::Active,
+            source: Source::Api,
+            created_at: Timestamp::from_unix(0),
+            updated_at: Timestamp::from_unix(0),
+            permissions: Permissions::ALL,
+            rate_limit: None,
+            rotated_to: None,
+            rotated_at: None,
+            rotated_from: None,
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn short_text_keeps_what_fits_in_place_and_never_cuts_a_character() {
+        for s in ["", "ldk_4f9QzR2x", "sha256:0a1b2", "0123456789012345678901"] {
+            let t = ShortText::new(s);
+            assert!(matches!(t, ShortText::Inline { .. }), "{s}");
+            assert_eq!(t.as_str(), s);
+        }
+        // 12 characters, 24 bytes: cutting at the inline size would split a character.
+        let wide = "éééééééééééé";
+        let t = ShortText::new(wide);
+        assert!(matches!(t, ShortText::Heap(_)));
+        assert_eq!(&*t, wide);
+        assert_eq!(t.to_string(), wide);
+        assert_eq!(std::mem::size_of::<ShortText>(), 24);
+    }
+
+    #[test]
+    fn keys_made_alike_share_one_rule_and_scope() {
+        let index = KeyIndex::default();
+        let recs: Vec<KeyRecord> = (1..=1000)
+            .map(|id| record(id, &["10.0.0.0/8"], &[1, 2]))
+            .collect();
+        index.replace_all(&recs);
+        assert_eq!(index.len(), 1000);
+        assert_eq!(index.shared_rules(), (1, 1));
+        let a = index.get(&recs[0].digest).unwrap();
+        let b = index.get(&recs[999].digest).unwrap();
+        assert!(Arc::ptr_eq(&a.ip, &b.ip) && Arc::ptr_eq(&a.scope, &b.scope));
+        assert!(a.ip.permits("10.1.2.3".parse().unwrap()));
+        assert!(!a.ip.permits("192.0.2.1".parse().unwrap()));
+        assert!(a.scope.allows(2) && !a.scope.allows(3));
+        assert_eq!(*a.prefix, *"ldk_00000001");
+    }
+
+    #[test]
+    fn rules_no_key_holds_any_more_are_dropped_but_rules_in_use_stay() {
+        let index = KeyIndex::default();
+        let kept = record(1, &["192.0.2.1"], &[7]);
+        index.upsert(&kept);
+        // One key edited 1,000 times, each time with a new whitelist: an interner that never
+        // forgets would hold 1,000 rules; one that forgot by age would drop key 1's.
+        for n in 0..1000u32 {
+            let ip = format!("10.{}.{}.0/24", n / 256, n % 256);
+            index.upsert(&record(2, &[ip.as_str()], &[u64::from(n) + 100]));
+        }
+        let (ips, scopes) = index.shared_rules();
+        assert!(ips <= 2 * FIRST_SWEEP, "{ips} rules held");
+        assert!(scopes <= 2 * FIRST_SWEEP, "{scopes} scopes held");
+        let one = index.get(&kept.digest).unwrap();
+        assert!(one.ip.permits("192.0.2.1".parse().unwrap()));
+        assert!(one.scope.allows(7));
+        // A new key with key 1's rule gets the copy key 1 holds.
+        index.upsert(&record(3, &["192.0.2.1"], &[7]));
+        let three = index.get(&record(3, &[], &[]).digest).unwrap();
+        assert!(Arc::ptr_eq(&one.ip, &three.ip));
+    }
+
+    #[test]
+    fn only_keys_with_a_limit_get_a_window_and_a_roll_chain_shares_one() {
+        let now = Timestamp::from_unix(1_000_000);
+        let limited = |id, from: Option<KeyId>, to: Option<KeyId>| KeyRecord {
+            rate_limit: Some(PerMinute::parse("r", 2).unwrap()),
+            rotated_from: from,
+            rotated_to: to,
+            ..record(id, &[], &[])
+        };
+        let index = KeyIndex::default();
+        let recs = [
+            record(1, &[], &[]),
+            limited(2, None, Some(3)),
+            limited(3, Some(2), Some(4)),
+            limited(4, Some(3), None),
+            limited(5, None, None),
+        ];
+        index.replace_all(&recs);
+        let get = |r: &KeyRecord| index.get(&r.digest).unwrap();
+        assert!(get(&recs[0]).window().is_none());
+        assert_eq!(get(&recs[0]).take_request(now), Ok(None));
+        // The chain 2 → 3 → 4 has the rate once.
+        assert!(get(&recs[1]).take_request(now).is_ok());
+        assert!(get(&recs[3]).take_request(now).is_ok());
+        assert!(get(&recs[2]).take_request(now).is_err());
+        assert!(get(&recs[4]).take_request(now).is_ok(), "its own window");
+        // A reload keeps the count; an edit too.
+        index.replace_all(&recs);
+        assert!(get(&recs[3]).take_request(now).is_err());
+        index.upsert(&recs[3]);
+        assert!(get(&recs[3]).take_request(now).is_err());
     }
 }

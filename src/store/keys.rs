@@ -1,10 +1,11 @@
 //! API keys: the gate every new key passes, their records, usage, request log and the audit
 //! trail of their lifecycle.
 
-use redb::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
 
 use super::audit::record;
 use super::catalog::Catalog;
+use super::key_index::KeyIndex;
 use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
 use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
 use super::usage::StatusFilter;
@@ -149,6 +150,55 @@ pub fn future_expiry(raw: &str, now: Timestamp) -> Result<Timestamp, DomainError
     Ok(t)
 }
 
+/// A key that passed the gate and was issued: what the store writes for it.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub spec: KeySpec,
+    /// The display prefix of the issued value.
+    pub prefix: String,
+    pub digest: KeyDigest,
+}
+
+/// Write one new key and its audit entry (`create_key`, `create_keys`).
+fn insert_new_key(
+    tx: &WriteTransaction,
+    id: KeyId,
+    k: IssuedKey,
+    source: Source,
+    at: Timestamp,
+    by: &By,
+) -> Result<KeyRecord, StoreError> {
+    check_domains(tx, &k.spec.domains)?;
+    let spec = k.spec;
+    let rec = KeyRecord {
+        id,
+        name: spec.name,
+        prefix: k.prefix,
+        digest: k.digest,
+        domains: spec.domains,
+        ip: spec.ip,
+        expires_at: spec.expires_at,
+        status: KeyStatus::Active,
+        source,
+        created_at: at,
+        updated_at: at,
+        permissions: spec.permissions,
+        rate_limit: spec.rate_limit,
+        rotated_to: None,
+        rotated_at: None,
+        rotated_from: None,
+        created_by: spec.created_by,
+    };
+    put_key(tx, &rec)?;
+    record(
+        tx,
+        &Entry::new(by, Action::KeyCreated)
+            .target(key_target(&rec))
+            .detail(format!("named {}", rec.name)),
+    )?;
+    Ok(rec)
+}
+
 /// A validated key update; `Some(None)` clears the expiry or the rate limit. The IP fields
 /// are combined with the key's current policy by [`IpPolicy::patched`].
 #[derive(Debug, Clone, Default)]
@@ -172,6 +222,21 @@ pub struct Rolled {
 /// Every key that decodes; one that does not is logged and left out (see `decode_or_skip`).
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
     keys_in(&tx.open_table(API_KEYS)?)
+}
+
+/// Every key that decodes into a fresh index, one record at a time (never all the records at
+/// once: with 100,000 keys that list was most of a start's memory).
+pub(super) fn load_keys(tx: &ReadTransaction, keys: &KeyIndex) -> Result<(), StoreError> {
+    let table = tx.open_table(API_KEYS)?;
+    let mut loader = keys.loader(usize::try_from(table.len()?).unwrap_or(0));
+    for r in table.iter()? {
+        let (id, v) = r?;
+        if let Some(rec) = decode_or_skip::<KeyRecord>(API_KEYS.name(), id.value(), v.value()) {
+            loader.add(&rec);
+        }
+    }
+    loader.finish();
+    Ok(())
 }
 
 /// [`all_keys`] of a table already open (in a write transaction).
@@ -253,39 +318,49 @@ impl Store {
         source: Source,
         by: &By,
     ) -> Result<KeyRecord, StoreError> {
+        let issued = IssuedKey {
+            spec,
+            prefix,
+            digest,
+        };
+        self.write(
+            |tx| insert_new_key(tx, next_id(tx, "api_keys")?, issued, source, now(), by),
+            |rec| self.keys.upsert(rec),
+        )
+    }
+
+    /// Store keys that passed the gate, all or none, in one transaction (one durable commit
+    /// for the batch, not one per key), each with its own audit entry, and add them to the
+    /// index once committed. A failure names the item: `keys[3].domains[0]`.
+    pub fn create_keys(
+        &self,
+        keys: Vec<IssuedKey>,
+        source: Source,
+        by: &By,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
         self.write(
             |tx| {
-                check_domains(tx, &spec.domains)?;
+                let count = u64::try_from(keys.len()).unwrap_or(u64::MAX);
+                let first = super::next_ids(tx, "api_keys", count)?;
                 let at = now();
-                let rec = KeyRecord {
-                    id: next_id(tx, "api_keys")?,
-                    name: spec.name,
-                    prefix,
-                    digest,
-                    domains: spec.domains,
-                    ip: spec.ip,
-                    expires_at: spec.expires_at,
-                    status: KeyStatus::Active,
-                    source,
-                    created_at: at,
-                    updated_at: at,
-                    permissions: spec.permissions,
-                    rate_limit: spec.rate_limit,
-                    rotated_to: None,
-                    rotated_at: None,
-                    rotated_from: None,
-                    created_by: spec.created_by,
-                };
-                put_key(tx, &rec)?;
-                record(
-                    tx,
-                    &Entry::new(by, Action::KeyCreated)
-                        .target(key_target(&rec))
-                        .detail(format!("named {}", rec.name)),
-                )?;
-                Ok(rec)
+                let mut out = Vec::with_capacity(keys.len());
+                for (id, (i, k)) in (first..).zip(keys.into_iter().enumerate()) {
+                    let rec = insert_new_key(tx, id, k, source, at, by).map_err(|e| match e {
+                        StoreError::Invalid(d) => {
+                            let field = format!("keys[{i}].{}", d.field);
+                            StoreError::Invalid(d.at(field))
+                        }
+                        other => other,
+                    })?;
+                    out.push(rec);
+                }
+                Ok(out)
             },
-            |rec| self.keys.upsert(rec),
+            |recs| {
+                for rec in recs {
+                    self.keys.upsert(rec);
+                }
+            },
         )
     }
 

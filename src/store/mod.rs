@@ -38,7 +38,7 @@ pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 pub use self::invites::{Acceptance, NewInvite};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
-pub use self::keys::{domain_ids, future_expiry, KeyDraft, KeyPatch, KeySpec, Rolled};
+pub use self::keys::{domain_ids, future_expiry, IssuedKey, KeyDraft, KeyPatch, KeySpec, Rolled};
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 use self::tables::{META, SCHEMA_VERSION};
@@ -316,23 +316,24 @@ impl Store {
     /// Fill the catalog and the key index from the tables, in one read transaction. Links are
     /// streamed into the compact table, never held as records all at once.
     fn load_read_models(&self) -> Result<(), StoreError> {
-        let (loader, keys) = self.read(|tx| {
+        let loader = self.read(|tx| {
             let count = usize::try_from(links::count_links(tx)?).unwrap_or(0);
             let mut loader = Catalog::loader(domains::all_domains(tx)?, count);
             links::load_links(tx, &mut loader)?;
-            Ok((loader, keys::all_keys(tx)?))
+            keys::load_keys(tx, &self.keys)?;
+            Ok(loader)
         })?;
         self.catalog.finish(loader);
-        self.keys.replace_all(&keys);
         Ok(())
     }
 
     /// Refresh the domains and the key index (the links stay as they are).
     fn reload_domains_and_keys(&self) -> Result<(), StoreError> {
-        let (domains, keys) =
-            self.read(|tx| Ok((domains::all_domains(tx)?, keys::all_keys(tx)?)))?;
+        let domains = self.read(|tx| {
+            keys::load_keys(tx, &self.keys)?;
+            domains::all_domains(tx)
+        })?;
         self.catalog.replace_domains(domains);
-        self.keys.replace_all(&keys);
         Ok(())
     }
 

@@ -15,6 +15,7 @@ mod hardening;
 mod healthcheck;
 mod invites;
 mod keys;
+mod keys_batch;
 mod keys_policy;
 mod links;
 mod me;
