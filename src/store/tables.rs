@@ -39,6 +39,10 @@ pub const INVITES: TableDefinition<u64, &[u8]> = TableDefinition::new("invites_v
 /// (used invites are kept, so a scan would grow with every colleague ever invited).
 pub const INVITE_BY_DIGEST: TableDefinition<&[u8], u64> =
     TableDefinition::new("invite_by_digest_v1");
+/// (day since 1970-01-01 UTC, link id) → `DayCounts` (one link's clicks that day, by
+/// referrer host, browser, OS, and bots; written only by the batched writer). Day first, so
+/// the retention sweep drops a range; a link's days are point reads.
+pub const LINK_DAYS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("link_days_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
@@ -89,6 +93,7 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(AUDIT)?;
     f.table(INVITES)?;
     f.table(INVITE_BY_DIGEST)?;
+    f.table(LINK_DAYS)?;
     Ok(())
 }
 

@@ -1,0 +1,218 @@
+//! Clicks per link per day (`link_days_v1`): one row per link and day that had a click, with
+//! that day's counts by referrer host, browser family, OS family, and bots apart. Never a row
+//! per click. Written only by the batched writer (`apply_days`, inside the events' commit);
+//! read by `GET /links/{id}/stats` and the link's stats page; dropped with the link
+//! (`remove_link_days`) and by the sweeper past `analytics.retention_days` (`prune_link_days`).
+
+use std::collections::HashMap;
+
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::records::LinkId;
+use super::tables::{LINKS, LINK_DAYS};
+use super::{Store, StoreError};
+use crate::domain::Timestamp;
+
+/// Distinct names kept per dimension per link-day; further ones count under [`OTHER`], so a
+/// row stays small however many referrers a link meets (a spammer's random hosts included).
+pub const MAX_NAMES: usize = 32;
+/// Where the names past [`MAX_NAMES`] are counted.
+pub const OTHER: &str = "other";
+/// The referrer of a click without a `Referer` (or with one that names no host).
+pub const DIRECT: &str = "direct";
+
+/// A day in UTC, as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Day(pub u32);
+
+impl Day {
+    /// The day `t` falls on (before 1970: day 0, which no click can have).
+    pub fn of(t: Timestamp) -> Self {
+        Self(u32::try_from(t.unix().div_euclid(86_400)).unwrap_or(0))
+    }
+
+    /// Midnight UTC that starts the day.
+    pub fn start(self) -> Timestamp {
+        Timestamp::from_unix(i64::from(self.0) * 86_400)
+    }
+
+    #[must_use]
+    pub fn minus(self, days: u32) -> Self {
+        Self(self.0.saturating_sub(days))
+    }
+}
+
+/// One link's counts on one day, as stored (postcard: the field order is the format, so a new
+/// field means a new table version). `countries` stays empty until a GeoIP source exists.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    /// Clicks by people (bots are not in it).
+    pub clicks: u64,
+    pub bots: u64,
+    pub referrers: Vec<(String, u64)>,
+    pub browsers: Vec<(String, u64)>,
+    pub os: Vec<(String, u64)>,
+    pub countries: Vec<(String, u64)>,
+}
+
+impl DayCounts {
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("link day: {e}")))
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        // Plain data into a Vec: postcard cannot fail here.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    fn add(&mut self, t: &DayTally) {
+        self.clicks += t.clicks;
+        self.bots += t.bots;
+        merge(&mut self.referrers, &t.referrers);
+        merge(&mut self.browsers, &t.browsers);
+        merge(&mut self.os, &t.os);
+    }
+}
+
+/// One batch's clicks for one link on one day, before they are added to the stored row.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DayTally {
+    pub clicks: u64,
+    pub bots: u64,
+    pub referrers: HashMap<String, u64>,
+    pub browsers: HashMap<String, u64>,
+    pub os: HashMap<String, u64>,
+}
+
+fn merge(into: &mut Vec<(String, u64)>, add: &HashMap<String, u64>) {
+    for (name, n) in add {
+        if let Some(row) = into.iter_mut().find(|(k, _)| k == name) {
+            row.1 += n;
+        } else if into.len() < MAX_NAMES {
+            into.push((name.clone(), *n));
+        } else if let Some(row) = into.iter_mut().find(|(k, _)| k == OTHER) {
+            row.1 += n;
+        } else {
+            into.push((OTHER.to_owned(), *n));
+        }
+    }
+}
+
+/// Add a batch's tallies to their rows, in the events' write transaction. Links deleted
+/// meanwhile are skipped, like their clicks.
+pub(super) fn apply_days(
+    tx: &WriteTransaction,
+    days: &HashMap<(Day, LinkId), DayTally>,
+) -> Result<(), StoreError> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let links = tx.open_table(LINKS)?;
+    let mut table = tx.open_table(LINK_DAYS)?;
+    for ((day, link), tally) in days {
+        if links.get(*link)?.is_none() {
+            continue;
+        }
+        let mut row = match table.get((day.0, *link))? {
+            Some(g) => DayCounts::decode(g.value()).unwrap_or_else(|e| {
+                // One bad row must not stop every later batch: it starts again from zero.
+                tracing::warn!(link = *link, day = day.0, error = %e, "link day unreadable; counting it afresh");
+                DayCounts::default()
+            }),
+            None => DayCounts::default(),
+        };
+        row.add(tally);
+        table.insert((day.0, *link), row.encode().as_slice())?;
+    }
+    Ok(())
+}
+
+/// Drop a removed link's days, in the transaction that removes it. `created` (the link's
+/// first possible day, when its record was readable) bounds the walk from below.
+pub(super) fn remove_link_days(
+    tx: &WriteTransaction,
+    link: LinkId,
+    created: Option<Day>,
+) -> Result<(), StoreError> {
+    let mut table = tx.open_table(LINK_DAYS)?;
+    let first = table.first()?.map(|(k, _)| k.value().0);
+    let last = table.last()?.map(|(k, _)| k.value().0);
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let from = created.map_or(first, |d| d.0.max(first));
+    for day in from..=last {
+        table.remove((day, link))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A link's stored days from `from` to `to` (inclusive), oldest first; days without a
+    /// click are left out.
+    pub fn link_days(
+        &self,
+        link: LinkId,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<(Day, DayCounts)>, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(LINK_DAYS)?;
+            let mut out = Vec::new();
+            for day in from.0..=to.0 {
+                if let Some(g) = table.get((day, link))? {
+                    out.push((Day(day), DayCounts::decode(g.value())?));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Drop every link's days before `before` (the sweeper, `analytics.retention_days`).
+    /// Returns how many link-days went.
+    pub fn prune_link_days(&self, before: Day) -> Result<u64, StoreError> {
+        self.write(
+            |tx| {
+                let mut table = tx.open_table(LINK_DAYS)?;
+                let mut n = 0;
+                for _ in table.extract_from_if(..(before.0, 0), |_, _| true)? {
+                    n += 1;
+                }
+                Ok(n)
+            },
+            |_| {},
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_counted_from_midnight_utc() {
+        let t = Timestamp::from_unix(86_400 * 20_000 + 86_399);
+        assert_eq!(Day::of(t), Day(20_000));
+        assert_eq!(Day(20_000).start().unix(), 86_400 * 20_000);
+        assert_eq!(Day::of(Timestamp::from_unix(-5)), Day(0));
+        assert_eq!(Day(3).minus(10), Day(0));
+    }
+
+    #[test]
+    fn names_past_the_bound_count_as_other_and_the_row_stays_small() {
+        let mut row = DayCounts::default();
+        for i in 0..(MAX_NAMES + 10) {
+            let tally = DayTally {
+                clicks: 1,
+                referrers: HashMap::from([(format!("spam{i}.example"), 1)]),
+                ..DayTally::default()
+            };
+            row.add(&tally);
+        }
+        assert_eq!(row.referrers.len(), MAX_NAMES + 1);
+        assert_eq!(row.referrers.last().unwrap(), &(OTHER.to_owned(), 10));
+        assert_eq!(row.clicks, MAX_NAMES as u64 + 10);
+        assert_eq!(DayCounts::decode(&row.encode()).unwrap(), row);
+    }
+}
