@@ -148,7 +148,68 @@ pub(super) fn remove_link_days(
     Ok(())
 }
 
+/// How many names each ranked list of [`LinkStats`] holds; the rest are summed as `other`.
+pub const TOP: usize = 20;
+
+/// A link's counts over a range of days, summed: what the stats answer and page show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkStats {
+    pub from: Day,
+    pub to: Day,
+    /// Every day of the range, oldest first, with people's clicks and bots' (zero included).
+    pub days: Vec<(Day, u64, u64)>,
+    /// People's clicks over the range (bots not included).
+    pub total: u64,
+    pub bots: u64,
+    /// Most first, at most [`TOP`] and `other`.
+    pub referrers: Vec<(String, u64)>,
+    pub browsers: Vec<(String, u64)>,
+    pub os: Vec<(String, u64)>,
+}
+
+/// Sum names over days, most first (ties by name), the tail past `TOP` as `other`.
+fn ranked<'a>(rows: impl Iterator<Item = &'a Vec<(String, u64)>>) -> Vec<(String, u64)> {
+    let mut sums: HashMap<&str, u64> = HashMap::new();
+    for row in rows {
+        for (name, n) in row {
+            *sums.entry(name.as_str()).or_default() += n;
+        }
+    }
+    let other = sums.remove(OTHER).unwrap_or(0);
+    let mut out: Vec<(String, u64)> = sums.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rest: u64 = out.iter().skip(TOP).map(|(_, n)| n).sum::<u64>() + other;
+    out.truncate(TOP);
+    if rest > 0 {
+        out.push((OTHER.to_owned(), rest));
+    }
+    out
+}
+
 impl Store {
+    /// A link's counts from `from` to `to` (inclusive), every day listed.
+    pub fn link_stats(&self, link: LinkId, from: Day, to: Day) -> Result<LinkStats, StoreError> {
+        let stored = self.link_days(link, from, to)?;
+        let mut days = Vec::with_capacity((to.0.saturating_sub(from.0) + 1) as usize);
+        let mut next = stored.iter().peekable();
+        for day in from.0..=to.0 {
+            match next.next_if(|(d, _)| d.0 == day) {
+                Some((_, c)) => days.push((Day(day), c.clicks, c.bots)),
+                None => days.push((Day(day), 0, 0)),
+            }
+        }
+        Ok(LinkStats {
+            from,
+            to,
+            total: stored.iter().map(|(_, c)| c.clicks).sum(),
+            bots: stored.iter().map(|(_, c)| c.bots).sum(),
+            referrers: ranked(stored.iter().map(|(_, c)| &c.referrers)),
+            browsers: ranked(stored.iter().map(|(_, c)| &c.browsers)),
+            os: ranked(stored.iter().map(|(_, c)| &c.os)),
+            days,
+        })
+    }
+
     /// A link's stored days from `from` to `to` (inclusive), oldest first; days without a
     /// click are left out.
     pub fn link_days(
@@ -197,6 +258,20 @@ mod tests {
         assert_eq!(Day(20_000).start().unix(), 86_400 * 20_000);
         assert_eq!(Day::of(Timestamp::from_unix(-5)), Day(0));
         assert_eq!(Day(3).minus(10), Day(0));
+    }
+
+    #[test]
+    fn ranked_lists_sum_over_days_most_first_with_the_tail_as_other() {
+        let a = vec![("b.example".to_owned(), 2), ("a.example".to_owned(), 2)];
+        let mut b: Vec<(String, u64)> = (0..30).map(|i| (format!("x{i:02}"), 1)).collect();
+        b.push((OTHER.to_owned(), 4));
+        b.push(("b.example".to_owned(), 5));
+        let r = ranked([&a, &b].into_iter());
+        assert_eq!(r[0], ("b.example".to_owned(), 7));
+        assert_eq!(r[1], ("a.example".to_owned(), 2));
+        assert_eq!(r.len(), TOP + 1);
+        // 30 names of 1, 18 of them kept; 12 + the stored 4 are `other`.
+        assert_eq!(r[TOP], (OTHER.to_owned(), 16));
     }
 
     #[test]
