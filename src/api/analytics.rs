@@ -6,18 +6,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::domain::{now, parse_rfc3339, DomainError, Timestamp};
+use crate::domain::now;
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
-use crate::store::analytics::{Day, LinkStats};
+use crate::store::analytics::{LinkStats, StatsRange};
 use crate::store::records::LinkId;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource!("/links/{id}/stats").route(web::get().to(stats)));
 }
-
-/// Days a range covers when `since` is not given: today and the 29 before.
-pub const DEFAULT_DAYS: u32 = 30;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -30,57 +27,6 @@ pub struct StatsQuery {
     /// are no longer kept, so the points start at the oldest kept day.
     #[param(example = "2026-11-01")]
     pub since: Option<String>,
-}
-
-/// The days a stats answer covers, from the query: `since` to today, within the retention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatsRange {
-    pub from: Day,
-    pub to: Day,
-}
-
-impl StatsRange {
-    /// The last `days` days up to `at`'s day.
-    pub fn last_days(at: Timestamp, days: u32, retention_days: u32) -> Self {
-        let to = Day::of(at);
-        let oldest = to.minus(retention_days.saturating_sub(1));
-        Self {
-            from: to.minus(days.saturating_sub(1)).max(oldest),
-            to,
-        }
-    }
-
-    pub fn parse(
-        bucket: Option<&str>,
-        since: Option<&str>,
-        at: Timestamp,
-        retention_days: u32,
-    ) -> Result<Self, DomainError> {
-        match bucket.map(str::trim).filter(|b| !b.is_empty()) {
-            None | Some("day") => {}
-            Some(_) => return Err(DomainError::new("bucket", "must be `day`")),
-        }
-        let Some(since) = since.map(str::trim).filter(|s| !s.is_empty()) else {
-            return Ok(Self::last_days(at, DEFAULT_DAYS, retention_days));
-        };
-        let bare_date = since.len() == 10 && since.as_bytes().get(4) == Some(&b'-');
-        let since = if bare_date {
-            parse_rfc3339(&format!("{since}T00:00:00Z"), "since").map_err(|_| {
-                DomainError::new("since", "must be a date (2026-11-01) or an RFC 3339 time")
-            })?
-        } else {
-            parse_rfc3339(since, "since")?
-        };
-        let to = Day::of(at);
-        if Day::of(since) > to {
-            return Err(DomainError::new("since", "must not be after today"));
-        }
-        let oldest = to.minus(retention_days.saturating_sub(1));
-        Ok(Self {
-            from: Day::of(since).max(oldest),
-            to,
-        })
-    }
 }
 
 /// Clicks on one day.
@@ -189,32 +135,4 @@ pub async fn stats(
     let st2 = st.clone();
     let stats = blocking(move || Ok(st2.store.link_stats(id, range.from, range.to)?)).await?;
     Ok(HttpResponse::Ok().json(LinkStatsView::from(stats)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_range_runs_from_since_to_today_within_the_retention() {
-        let at = Timestamp::from_unix(86_400 * 20_000 + 3600);
-        let r = StatsRange::parse(None, None, at, 400).unwrap();
-        assert_eq!((r.from, r.to), (Day(19_971), Day(20_000)));
-        let r = StatsRange::parse(Some("day"), Some("1970-01-11"), at, 400).unwrap();
-        assert_eq!(r.from, Day(19_601), "clamped to the oldest kept day");
-        // 2024-10-04 is day 20,000; 21:00 UTC on 2024-09-01 is day 19,967.
-        let r = StatsRange::parse(None, Some("2024-09-01T23:00:00+02:00"), at, 4000).unwrap();
-        assert_eq!(r.from, Day(19_967));
-        for (bucket, since, field) in [
-            (Some("hour"), None, "bucket"),
-            (None, Some("yesterday"), "since"),
-            (None, Some("2024-13-01"), "since"),
-            (None, Some("2030-01-01"), "since"),
-        ] {
-            assert_eq!(
-                StatsRange::parse(bucket, since, at, 400).unwrap_err().field,
-                field
-            );
-        }
-    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::records::LinkId;
 use super::tables::{LINKS, LINK_DAYS};
 use super::{Store, StoreError};
-use crate::domain::Timestamp;
+use crate::domain::{parse_rfc3339, DomainError, Timestamp};
 
 /// Distinct names kept per dimension per link-day; further ones count under [`OTHER`], so a
 /// row stays small however many referrers a link meets (a spammer's random hosts included).
@@ -148,6 +148,62 @@ pub(super) fn remove_link_days(
     Ok(())
 }
 
+/// Days a range covers when `since` is not given: today and the 29 before.
+pub const DEFAULT_DAYS: u32 = 30;
+
+/// The days a stats answer covers, from the query: `since` to today, within the retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsRange {
+    pub from: Day,
+    pub to: Day,
+}
+
+impl StatsRange {
+    /// The last `days` days up to `at`'s day.
+    pub fn last_days(at: Timestamp, days: u32, retention_days: u32) -> Self {
+        let to = Day::of(at);
+        let oldest = to.minus(retention_days.saturating_sub(1));
+        Self {
+            from: to.minus(days.saturating_sub(1)).max(oldest),
+            to,
+        }
+    }
+
+    /// From `GET /links/{id}/stats`'s query: `bucket` (only `day`) and `since` (a date or an
+    /// RFC 3339 time; its day, not after today). Older than the retention: the oldest kept day.
+    pub fn parse(
+        bucket: Option<&str>,
+        since: Option<&str>,
+        at: Timestamp,
+        retention_days: u32,
+    ) -> Result<Self, DomainError> {
+        match bucket.map(str::trim).filter(|b| !b.is_empty()) {
+            None | Some("day") => {}
+            Some(_) => return Err(DomainError::new("bucket", "must be `day`")),
+        }
+        let Some(since) = since.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(Self::last_days(at, DEFAULT_DAYS, retention_days));
+        };
+        let bare_date = since.len() == 10 && since.as_bytes().get(4) == Some(&b'-');
+        let since = if bare_date {
+            parse_rfc3339(&format!("{since}T00:00:00Z"), "since").map_err(|_| {
+                DomainError::new("since", "must be a date (2026-11-01) or an RFC 3339 time")
+            })?
+        } else {
+            parse_rfc3339(since, "since")?
+        };
+        let to = Day::of(at);
+        if Day::of(since) > to {
+            return Err(DomainError::new("since", "must not be after today"));
+        }
+        let oldest = to.minus(retention_days.saturating_sub(1));
+        Ok(Self {
+            from: Day::of(since).max(oldest),
+            to,
+        })
+    }
+}
+
 /// How many names each ranked list of [`LinkStats`] holds; the rest are summed as `other`.
 pub const TOP: usize = 20;
 
@@ -250,6 +306,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_runs_from_since_to_today_within_the_retention() {
+        let at = Timestamp::from_unix(86_400 * 20_000 + 3600);
+        let r = StatsRange::parse(None, None, at, 400).unwrap();
+        assert_eq!((r.from, r.to), (Day(19_971), Day(20_000)));
+        let r = StatsRange::parse(Some("day"), Some("1970-01-11"), at, 400).unwrap();
+        assert_eq!(r.from, Day(19_601), "clamped to the oldest kept day");
+        // 2024-10-04 is day 20,000; 21:00 UTC on 2024-09-01 is day 19,967.
+        let r = StatsRange::parse(None, Some("2024-09-01T23:00:00+02:00"), at, 4000).unwrap();
+        assert_eq!(r.from, Day(19_967));
+        for (bucket, since, field) in [
+            (Some("hour"), None, "bucket"),
+            (None, Some("yesterday"), "since"),
+            (None, Some("2024-13-01"), "since"),
+            (None, Some("2030-01-01"), "since"),
+        ] {
+            assert_eq!(
+                StatsRange::parse(bucket, since, at, 400).unwrap_err().field,
+                field
+            );
+        }
+    }
 
     #[test]
     fn a_day_is_counted_from_midnight_utc() {

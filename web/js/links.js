@@ -43,7 +43,7 @@ function row(l) {
     el("td", { class: "wrap", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
     el("td", { class: "wrap", "data-label": "Title", "data-empty": !l.title }, l.title || null),
     el("td", { class: "tags", "data-label": "Tags", "data-empty": !(l.tags || []).length }, (l.tags || []).map((t) => el("span", { class: "badge", text: t }))),
-    el("td", { "data-label": "Clicks" }, String(l.clicks)),
+    el("td", { "data-label": "Clicks" }, el("a", { href: `/ui/links/${l.id}/stats`, text: String(l.clicks), "aria-label": `${l.clicks} clicks: stats for ${l.short_url}` })),
     el("td", { "data-label": "Created" }, fmtTime(l.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
       readOnly ? null : [

@@ -6,6 +6,7 @@ mod domains;
 mod home;
 mod invite;
 pub mod invites;
+mod link_stats;
 mod links;
 mod manual;
 mod team;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
         .route("/", web::get().to(home::page))
         .route("/links", web::get().to(links::page))
+        .route("/links/{id}/stats", web::get().to(link_stats::page))
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route("/integrations/manual", web::get().to(manual::page))
