@@ -23,6 +23,7 @@ use crate::auth::client_ip;
 use crate::domain::{at_reading, RESERVED_SEGMENTS};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
+use crate::store::writer::Event;
 use crate::telemetry::{self, RequestId};
 
 const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -80,19 +81,23 @@ fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
         if link.is_expired_at(at) {
             return None;
         }
-        // Analytics: the raw header bytes go to this thread's buffer; the writer thread
-        // classifies them (`store::writer`), so the redirect parses nothing.
-        let headers = req.headers();
-        st.events.visit(
-            link.id(),
-            at,
-            headers
-                .get(header::USER_AGENT)
-                .map_or(&[], HeaderValue::as_bytes),
-            headers
-                .get(header::REFERER)
-                .map_or(&[], HeaderValue::as_bytes),
-        );
+        if st.events.analytics_enabled() {
+            // The raw header bytes go to this thread's buffer; the writer thread classifies
+            // them (`store::writer`), so the redirect parses nothing.
+            let headers = req.headers();
+            st.events.visit(
+                link.id(),
+                at,
+                headers
+                    .get(header::USER_AGENT)
+                    .map_or(&[], HeaderValue::as_bytes),
+                headers
+                    .get(header::REFERER)
+                    .map_or(&[], HeaderValue::as_bytes),
+            );
+        } else {
+            st.events.send(Event::Click(link.id()));
+        }
         let status = StatusCode::from_u16(link.redirect_code()).unwrap_or(StatusCode::FOUND);
         let location = HeaderValue::from_str(link.destination()).ok()?;
         let mut res = HttpResponse::new(status);

@@ -134,6 +134,11 @@ impl EventSink {
         }
     }
 
+    /// `analytics.enabled`: whether a click is worth its headers (`visit`) or only its count.
+    pub fn analytics_enabled(&self) -> bool {
+        self.analytics
+    }
+
     /// This sink with `analytics.enabled` as configured (on unless told otherwise).
     #[must_use]
     pub fn analytics(mut self, on: bool) -> Self {
