@@ -75,17 +75,21 @@ impl DayCounts {
     }
 }
 
+/// Counts by name within a batch. foldhash (hashbrown's default) rather than SipHash: the
+/// writer looks one up per click, and these keys come from our own classification.
+pub type Names = hashbrown::HashMap<String, u64>;
+
 /// One batch's clicks for one link on one day, before they are added to the stored row.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DayTally {
     pub clicks: u64,
     pub bots: u64,
-    pub referrers: HashMap<String, u64>,
-    pub browsers: HashMap<String, u64>,
-    pub os: HashMap<String, u64>,
+    pub referrers: Names,
+    pub browsers: Names,
+    pub os: Names,
 }
 
-fn merge(into: &mut Vec<(String, u64)>, add: &HashMap<String, u64>) {
+fn merge(into: &mut Vec<(String, u64)>, add: &Names) {
     for (name, n) in add {
         if let Some(row) = into.iter_mut().find(|(k, _)| k == name) {
             row.1 += n;
@@ -359,7 +363,7 @@ mod tests {
         for i in 0..(MAX_NAMES + 10) {
             let tally = DayTally {
                 clicks: 1,
-                referrers: HashMap::from([(format!("spam{i}.example"), 1)]),
+                referrers: Names::from([(format!("spam{i}.example"), 1)]),
                 ..DayTally::default()
             };
             row.add(&tally);
