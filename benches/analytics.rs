@@ -6,13 +6,12 @@
 //!
 //! Prints a markdown table (figures for README.md's cost-growth table). Nothing is asserted.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
 use linkdock::audit::By;
 use linkdock::domain::{now, DestinationUrl, Hostname, RedirectCode, Slug, Tags};
-use linkdock::store::analytics::{Day, DayTally};
+use linkdock::store::analytics::{Day, DayTally, Names};
 use linkdock::store::{EventBatch, NewLink, Store};
 
 /// Links per scenario: enough rows that the file's growth is the rows', not redb's pages.
@@ -21,7 +20,7 @@ const DAYS: u32 = 365;
 
 /// A day's tally with `names` referrers, browsers and OSes each, `clicks` clicks in all.
 fn tally(names: usize, clicks: u64) -> DayTally {
-    let spread = |prefix: &str| -> HashMap<String, u64> {
+    let spread = |prefix: &str| -> Names {
         (0..names)
             .map(|i| (format!("{prefix}{i}.example.com"), clicks / names as u64))
             .collect()
