@@ -3,7 +3,8 @@
 //! `ShortLinks` wraps the whole app and answers `GET`/`HEAD /{slug}` on a managed host before
 //! anything else runs: no router, no request span, no request id (a short link logs nothing
 //! unless `log.access` is on), one borrowed lookup in the in-memory catalog, per-thread
-//! counters and latency buckets, one click event.
+//! counters and latency buckets, one click event (with the raw User-Agent and Referer bytes
+//! when analytics is on).
 //! Everything else — other hosts, linkdock's own paths — goes on to routing, where `fallback`
 //! answers what no route claims.
 
@@ -80,7 +81,23 @@ fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
         if link.is_expired_at(at) {
             return None;
         }
-        st.events.send(Event::Click(link.id()));
+        if st.events.analytics_enabled() {
+            // The raw header bytes go to this thread's buffer; the writer thread classifies
+            // them (`store::writer`), so the redirect parses nothing.
+            let headers = req.headers();
+            st.events.visit(
+                link.id(),
+                at,
+                headers
+                    .get(header::USER_AGENT)
+                    .map_or(&[], HeaderValue::as_bytes),
+                headers
+                    .get(header::REFERER)
+                    .map_or(&[], HeaderValue::as_bytes),
+            );
+        } else {
+            st.events.send(Event::Click(link.id()));
+        }
         let status = StatusCode::from_u16(link.redirect_code()).unwrap_or(StatusCode::FOUND);
         let location = HeaderValue::from_str(link.destination()).ok()?;
         let mut res = HttpResponse::new(status);

@@ -15,6 +15,7 @@ use crate::domain::{now, Password, PasswordHash, Role, Username};
 use crate::encoding::hex;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::store::analytics::Day;
 use crate::store::records::{Source, UserRecord};
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
@@ -84,9 +85,9 @@ impl Application {
             source,
         })?;
         let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
+        let sink = writer.sink().analytics(config.analytics.enabled);
         let state = web::Data::new(
-            AppState::new(config, config_path, store, writer.sink())
-                .map_err(StartError::Threads)?,
+            AppState::new(config, config_path, store, sink).map_err(StartError::Threads)?,
         );
         let sign_in = bootstrap_first_user(&state, bound)?;
         publish_problem_base(&state, bound);
@@ -256,6 +257,12 @@ fn spawn_sweeper(st: web::Data<AppState>) {
                 }
                 if let Err(e) = st2.store.prune_usage(at) {
                     tracing::error!(error = %e, "pruning old key usage failed; retrying at the next sweep");
+                }
+                let keep = st2.config.current().analytics.retention_days;
+                match st2.store.prune_link_days(Day::of(at).minus(keep.saturating_sub(1))) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(link_days = n, "analytics: dropped days past analytics.retention_days"),
+                    Err(e) => tracing::error!(error = %e, "pruning analytics failed; retrying at the next sweep"),
                 }
                 st2.store.expire_keys(at)
             })

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: one file per resource, each handler annotated for utoipa.
 //! Inputs arrive as plain wire structs and are parsed into domain types before any rule runs.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
@@ -44,6 +45,7 @@ pub fn scope() -> Scope {
         .configure(|cfg| {
             transfer::configure(cfg);
             links::configure(cfg);
+            analytics::configure(cfg);
             domains::configure(cfg);
             session::configure(cfg);
             // Before any `/users/{id}`, which would claim `/users/me`.

@@ -42,6 +42,7 @@ const fn route(method: &'static str, path: &'static str, p: Permission) -> Route
 pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/links", Permission::LinksRead),
     route("GET", "/api/v1/links/{id}", Permission::LinksRead),
+    route("GET", "/api/v1/links/{id}/stats", Permission::LinksRead),
     route("POST", "/api/v1/links", Permission::LinksWrite),
     route("PUT", "/api/v1/links/{id}", Permission::LinksWrite),
     route("DELETE", "/api/v1/links/{id}", Permission::LinksWrite),
@@ -97,6 +98,7 @@ pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
 pub const SESSION_ROUTES: &[(&str, &str, Right)] = &[
     ("GET", "/api/v1/links", Right::LinksRead),
     ("GET", "/api/v1/links/{id}", Right::LinksRead),
+    ("GET", "/api/v1/links/{id}/stats", Right::LinksRead),
     ("POST", "/api/v1/links", Right::LinksWrite),
     ("PUT", "/api/v1/links/{id}", Right::LinksWrite),
     ("DELETE", "/api/v1/links/{id}", Right::LinksWrite),

@@ -35,6 +35,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub playground: PlaygroundConfig,
     pub audit: AuditConfig,
+    pub analytics: AnalyticsConfig,
     pub docs: DocsConfig,
     pub log: LogConfig,
     #[serde(default)]
@@ -198,6 +199,17 @@ impl AuditConfig {
     pub fn retention_secs(&self) -> i64 {
         i64::from(self.retention_days) * 86_400
     }
+}
+
+/// Clicks per link per day (`store::analytics`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// Restart needed. Off: a redirect counts the click and nothing else (no day, referrer
+    /// or user agent), as before analytics; the stats answer what was kept.
+    pub enabled: bool,
+    /// Days of daily counts kept; the sweeper drops older days (1..=3650).
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -500,6 +512,9 @@ impl Config {
         if !(1..=3650).contains(&self.audit.retention_days) {
             problems.push("audit.retention_days: 1 to 3650".to_owned());
         }
+        if !(1..=3650).contains(&self.analytics.retention_days) {
+            problems.push("analytics.retention_days: 1 to 3650".to_owned());
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, d) in self.domains.iter().enumerate() {
             if !seen.insert(d.hostname.as_str()) {
@@ -616,6 +631,11 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         name: "import.max_concurrent",
         differs: |a, b| a.import.max_concurrent != b.import.max_concurrent,
         keep: |next, running| next.import.max_concurrent = running.import.max_concurrent,
+    },
+    RestartOnly {
+        name: "analytics.enabled",
+        differs: |a, b| a.analytics.enabled != b.analytics.enabled,
+        keep: |next, running| next.analytics.enabled = running.analytics.enabled,
     },
     RestartOnly {
         name: "log.format",
@@ -970,5 +990,16 @@ mod tests {
         }
         let c = Config::parse("[audit]\nretention_days = 1\n", "t").unwrap();
         assert_eq!(c.audit.retention_secs(), 86_400);
+        assert_eq!(c.analytics.retention_days, 400);
+        assert!(c.analytics.enabled);
+        for days in [0, 3651] {
+            let e =
+                Config::parse(&format!("[analytics]\nretention_days = {days}\n"), "t").unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("analytics.retention_days: 1 to 3650"),
+                "{e}"
+            );
+        }
     }
 }

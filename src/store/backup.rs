@@ -24,7 +24,7 @@ use redb::{
 
 use super::tables::{
     self, EachTable, API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, INVITES, KEY_REQUESTS, KEY_USAGE,
-    LINKS, META, SCHEMA_VERSION, USERS,
+    LINKS, LINK_DAYS, META, SCHEMA_VERSION, USERS,
 };
 use super::{Store, StoreError};
 use crate::domain::{now, Timestamp};
@@ -190,7 +190,12 @@ impl Store {
                     .max(last_key(tx, KEY_USAGE)?)
                     .max(tuple_max(tx, KEY_REQUESTS, |k, _| k)?);
                 let in_use = [
-                    ("links", last_key(tx, LINKS)?.max(last_key(tx, CLICKS)?)),
+                    (
+                        "links",
+                        last_key(tx, LINKS)?
+                            .max(last_key(tx, CLICKS)?)
+                            .max(tuple_max(tx, LINK_DAYS, |_, link| link)?),
+                    ),
                     ("domains", last_key(tx, DOMAINS)?),
                     ("api_keys", keys_top),
                     ("audit", last_key(tx, AUDIT)?),
@@ -559,6 +564,13 @@ mod tests {
             .unwrap();
         let mut batch = EventBatch {
             clicks: HashMap::from([(link.id, 3)]),
+            days: HashMap::from([(
+                (crate::store::analytics::Day::of(now()), link.id),
+                crate::store::analytics::DayTally {
+                    clicks: 3,
+                    ..Default::default()
+                },
+            )]),
             ..EventBatch::default()
         };
         batch.usage.insert(key.id, (1, now(), "10.0.0.1".into()));

@@ -324,20 +324,6 @@ impl Catalog {
         self.read().links.newest_first().map(|l| l.clicks()).sum()
     }
 
-    /// The `n` links with the most clicks (at least one), most first: for the home page.
-    pub fn most_clicked(&self, n: usize) -> Vec<LinkEntry> {
-        let inner = self.read();
-        let mut top: Vec<LinkRef<'_>> = Vec::with_capacity(n + 1);
-        for l in inner.links.newest_first().filter(|l| l.clicks() > 0) {
-            let at = top.partition_point(|t| t.clicks() >= l.clicks());
-            if at < n {
-                top.insert(at, l);
-                top.truncate(n);
-            }
-        }
-        top.iter().map(LinkEntry::of).collect()
-    }
-
     /// Up to `n` links after `after` (by id, oldest first) matching `filter` in `scope`: one
     /// page of an export, so an export never holds every link at once. The same matches as
     /// [`Catalog::links`], judged row by row (an export reads every row anyway).

@@ -1,10 +1,12 @@
 //! The batch of per-request events the writer commits in one transaction: link clicks, key
-//! usage, the per-key request log (bounded), audit entries and when sessions were last seen.
+//! usage, the per-key request log (bounded), audit entries and when sessions were last seen;
+//! and each link's counts per day (`analytics`).
 
 use std::collections::HashMap;
 
 use redb::ReadableTable;
 
+use super::analytics::{apply_days, Day, DayTally};
 use super::audit::record;
 use super::records::SessionRecord;
 use super::records::{KeyId, KeyRequestRecord, KeyUsage, LinkId};
@@ -28,6 +30,8 @@ pub struct EventBatch {
     pub sessions_seen: HashMap<[u8; 32], Timestamp>,
     /// (key, hour since 1970) → requests ok and refused (`usage`).
     pub hourly: HashMap<(KeyId, u64), Counts>,
+    /// (day, link) → that day's clicks by referrer, browser, OS and bots (analytics).
+    pub days: HashMap<(Day, LinkId), DayTally>,
 }
 
 impl EventBatch {
@@ -38,6 +42,7 @@ impl EventBatch {
             && self.audits.is_empty()
             && self.sessions_seen.is_empty()
             && self.hourly.is_empty()
+            && self.days.is_empty()
     }
 }
 
@@ -111,6 +116,7 @@ impl Store {
                     record(tx, a)?;
                 }
                 touch_sessions(tx, &batch.sessions_seen)?;
+                apply_days(tx, &batch.days)?;
                 Ok(())
             },
             |()| self.catalog.add_clicks(&batch.clicks),

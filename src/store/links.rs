@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
+use super::analytics::{remove_link_days, Day};
 use super::audit::record;
 use super::catalog::CatalogLoader;
 use super::records::{decode_link, DomainId, LinkId, LinkRecord};
@@ -84,9 +85,19 @@ fn put_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
 }
 
 pub(super) fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<bool, StoreError> {
-    let removed = tx.open_table(LINKS)?.remove(id)?.is_some();
     tx.open_table(CLICKS)?.remove(id)?;
-    Ok(removed)
+    let created = {
+        let mut links = tx.open_table(LINKS)?;
+        let removed = links.remove(id)?;
+        let Some(g) = removed else {
+            return Ok(false);
+        };
+        decode_link(g.value())
+            .ok()
+            .map(|l| Day::of(Timestamp::from_unix(l.created_at)))
+    };
+    remove_link_days(tx, id, created)?;
+    Ok(true)
 }
 
 fn taken(slug: &Slug, host: &str) -> StoreError {

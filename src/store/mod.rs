@@ -5,6 +5,7 @@
 //! (`catalog`, `keys`) are updated after the commit while the store's write lock is still
 //! held, so they always reflect the committed order of writes.
 
+pub mod analytics;
 pub mod audit;
 mod backup;
 pub mod catalog;

@@ -46,6 +46,10 @@ pub const KEY_USAGE_HOURS: TableDefinition<(u64, u64), (u64, u64)> =
 /// (day since 1970, key id) → (ok, refused): the same per day (kept `usage::DAYS_KEPT`).
 pub const KEY_USAGE_DAYS: TableDefinition<(u64, u64), (u64, u64)> =
     TableDefinition::new("key_usage_days_v1");
+/// (day since 1970-01-01 UTC, link id) → `DayCounts` (one link's clicks that day, by
+/// referrer host, browser, OS, and bots; written only by the batched writer). Day first, so
+/// the retention sweep drops a range; a link's days are point reads.
+pub const LINK_DAYS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("link_days_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
@@ -98,6 +102,7 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(INVITE_BY_DIGEST)?;
     f.table(KEY_USAGE_HOURS)?;
     f.table(KEY_USAGE_DAYS)?;
+    f.table(LINK_DAYS)?;
     Ok(())
 }
 

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
+use super::analytics::{Day, DayCounts};
 use super::records::{KeyId, LinkId};
-use super::tables::{KEY_USAGE_DAYS, KEY_USAGE_HOURS};
+use super::tables::{KEY_USAGE_DAYS, KEY_USAGE_HOURS, LINK_DAYS};
 use super::{Store, StoreError};
 use crate::domain::{DomainError, Timestamp};
 
@@ -251,18 +252,32 @@ impl Store {
     }
 
     /// The `n` links clicked most on the day holding `since` (UTC) or after, busiest first,
-    /// with their clicks (the dashboard passes 6 days ago: the last 7 days).
-    ///
-    /// For now this reads the all-time click totals (`clicks_v1`, in the catalog) and ignores
-    /// `since`: per-day clicks per link are another table (analytics); once it exists, this
-    /// should sum its days from `since` instead, and its callers stay as they are.
-    pub fn busiest_links(&self, since: Timestamp, n: usize) -> Vec<(LinkId, u64)> {
-        let _ = since;
-        self.catalog
-            .most_clicked(n)
+    /// with their clicks, people and bots alike (the dashboard passes 6 days ago: the last 7
+    /// days). Read from the analytics days (`link_days_v1`, day first, so this is one range);
+    /// links deleted meanwhile are left out before the cut, so `n` live links come back.
+    pub fn busiest_links(
+        &self,
+        since: Timestamp,
+        n: usize,
+    ) -> Result<Vec<(LinkId, u64)>, StoreError> {
+        let from = Day::of(since);
+        let mut sums: HashMap<LinkId, u64> = HashMap::new();
+        self.read(|tx| {
+            for row in tx.open_table(LINK_DAYS)?.range((from.0, 0)..)? {
+                let (k, v) = row?;
+                let (_, link) = k.value();
+                let day = DayCounts::decode(v.value())?;
+                *sums.entry(link).or_default() += day.clicks + day.bots;
+            }
+            Ok(())
+        })?;
+        let mut out: Vec<(LinkId, u64)> = sums
             .into_iter()
-            .map(|e| (e.rec.id, e.clicks()))
-            .collect()
+            .filter(|(id, _)| self.catalog.link(*id).is_some())
+            .collect();
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(n);
+        Ok(out)
     }
 
     /// Drop hours older than `HOURS_KEPT` and days older than `DAYS_KEPT` before `at`; returns

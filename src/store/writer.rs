@@ -3,6 +3,11 @@
 //! (on a fixed cadence, so a slow commit does not push the next one back) or every
 //! `MAX_BATCH` events, and once more on shutdown. Never one fsync per request. A `kill -9`
 //! loses at most the events of the commit in flight and those since: well under a second.
+//!
+//! A click with analytics on (`Event::Visit`) leaves its User-Agent and Referer as raw bytes
+//! in its shard's text arena; this thread classifies them (`Classifier`, one parse per
+//! distinct User-Agent) and keeps only the referrer's host. The redirect pays a copy of a few
+//! hundred bytes into memory its thread already owns, never a parse or an allocation of its own.
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -10,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::analytics::{Day, DayTally, Names, DIRECT};
 use super::events::EventBatch;
 use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::usage::{Bucket, Counts};
@@ -20,7 +26,10 @@ use crate::metrics::{shard, Padded, SHARDS};
 
 #[derive(Debug)]
 pub enum Event {
+    /// A click counted in the link's total only (`analytics.enabled = false`).
     Click(LinkId),
+    /// A click counted in the total and in the link's day (sent by `EventSink::visit`).
+    Visit(Visit),
     KeyUsed {
         key: KeyId,
         at: Timestamp,
@@ -36,11 +45,24 @@ pub enum Event {
     /// An activity-log entry with no store write of its own (a sign-in, an export).
     Audit(Entry),
     /// A session was used (sent at most once a minute per session: `auth::session_of`).
-    SessionSeen {
-        digest: [u8; 32],
-        at: Timestamp,
-    },
+    SessionSeen { digest: [u8; 32], at: Timestamp },
 }
+
+/// A click with what analytics keeps of it: its day and where its User-Agent and Referer
+/// bytes sit in the shard's text (`Shard::text`, from `at`: the User-Agent, then the Referer).
+#[derive(Debug)]
+pub struct Visit {
+    link: LinkId,
+    day: Day,
+    at: u32,
+    ua_len: u16,
+    referer_len: u16,
+}
+
+/// The longest User-Agent and Referer kept for classification; longer ones are cut (a
+/// referrer's host comes first, and no browser needs more to be told apart).
+pub const MAX_UA_BYTES: usize = 512;
+pub const MAX_REFERER_BYTES: usize = 512;
 
 enum Msg {
     /// The buffer is full: commit now rather than at the next tick.
@@ -51,7 +73,14 @@ enum Msg {
 /// Per-thread buffers of events (`metrics::shard`): a worker pushes into its own, so requests
 /// never contend on one lock; the writer drains them all. Each on its own cache lines: two
 /// workers' buffers on one line would bounce it between their cores on every click.
-type Buffers = [Padded<Mutex<Vec<Event>>>; SHARDS];
+type Buffers = [Padded<Mutex<Shard>>; SHARDS];
+
+/// One thread's pending events, and the raw header bytes its visits point into.
+#[derive(Default)]
+struct Shard {
+    events: Vec<Event>,
+    text: Vec<u8>,
+}
 
 /// The sending side, cloned into every worker. The writer is woken only by its tick or when a
 /// buffer fills, so a request never pays for a thread wake-up. After shutdown, events are
@@ -60,6 +89,8 @@ type Buffers = [Padded<Mutex<Vec<Event>>>; SHARDS];
 pub struct EventSink {
     buffers: Arc<Buffers>,
     ctl: mpsc::Sender<Msg>,
+    /// `analytics.enabled`, read at start: `visit` sends a bare `Click` when off.
+    analytics: bool,
 }
 
 impl EventSink {
@@ -68,12 +99,55 @@ impl EventSink {
             let mut buf = self.buffers[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            buf.push(e);
-            buf.len() == MAX_BATCH / SHARDS
+            buf.events.push(e);
+            buf.events.len() == MAX_BATCH / SHARDS
         };
         if full {
             let _ = self.ctl.send(Msg::Full);
         }
+    }
+
+    /// A click on `link` at `at`, with the request's raw `User-Agent` and `Referer` (empty
+    /// when absent). Copies them into this thread's text arena; nothing is parsed here.
+    pub fn visit(&self, link: LinkId, at: Timestamp, ua: &[u8], referer: &[u8]) {
+        if !self.analytics {
+            return self.send(Event::Click(link));
+        }
+        let ua = &ua[..ua.len().min(MAX_UA_BYTES)];
+        let referer = &referer[..referer.len().min(MAX_REFERER_BYTES)];
+        let full = {
+            let mut buf = self.buffers[shard()]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A shard's text is bounded by its events (at most MAX_BATCH per commit, 1 KiB
+            // each), far below u32.
+            let at_byte = u32::try_from(buf.text.len()).unwrap_or(u32::MAX);
+            buf.text.extend_from_slice(ua);
+            buf.text.extend_from_slice(referer);
+            buf.events.push(Event::Visit(Visit {
+                link,
+                day: Day::of(at),
+                at: at_byte,
+                ua_len: ua.len() as u16,
+                referer_len: referer.len() as u16,
+            }));
+            buf.events.len() == MAX_BATCH / SHARDS
+        };
+        if full {
+            let _ = self.ctl.send(Msg::Full);
+        }
+    }
+
+    /// `analytics.enabled`: whether a click is worth its headers (`visit`) or only its count.
+    pub fn analytics_enabled(&self) -> bool {
+        self.analytics
+    }
+
+    /// This sink with `analytics.enabled` as configured (on unless told otherwise).
+    #[must_use]
+    pub fn analytics(mut self, on: bool) -> Self {
+        self.analytics = on;
+        self
     }
 }
 
@@ -92,14 +166,19 @@ impl Writer {
     /// start it is an error, not a warning.
     pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
         let (ctl, rx) = mpsc::channel::<Msg>();
-        let buffers: Arc<Buffers> =
-            Arc::new(std::array::from_fn(|_| Padded(Mutex::new(Vec::new()))));
+        let buffers: Arc<Buffers> = Arc::new(std::array::from_fn(|_| {
+            Padded(Mutex::new(Shard::default()))
+        }));
         let shared = Arc::clone(&buffers);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
             .spawn(move || run(&store, &shared, &rx))?;
         Ok(Self {
-            sink: EventSink { buffers, ctl },
+            sink: EventSink {
+                buffers,
+                ctl,
+                analytics: true,
+            },
             handle: Some(handle),
         })
     }
@@ -119,15 +198,16 @@ impl Writer {
 
 fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>) {
     let mut due = Instant::now() + MAX_DELAY;
+    let mut classifier = Classifier::default();
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
-            Ok(Msg::Full) => commit(store, buffer),
+            Ok(Msg::Full) => commit(store, buffer, &mut classifier),
             Err(RecvTimeoutError::Timeout) => {
-                commit(store, buffer);
+                commit(store, buffer, &mut classifier);
                 due = next_due(due, Instant::now());
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                commit(store, buffer);
+                commit(store, buffer, &mut classifier);
                 tracing::info!("event writer flushed and stopped");
                 return;
             }
@@ -141,9 +221,132 @@ fn next_due(due: Instant, now: Instant) -> Instant {
     (due + MAX_DELAY).max(now)
 }
 
+/// What analytics keeps of a User-Agent: bot or not, browser and OS family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UaClass {
+    pub bot: bool,
+    pub browser: String,
+    pub os: String,
+}
+
+/// User-Agents classified by woothee, each distinct string once: a link's visitors send a
+/// few hundred distinct strings, not one per click. Bounded: a flood of random strings
+/// empties the cache rather than growing it.
+#[derive(Default)]
+pub struct Classifier {
+    parser: woothee::parser::Parser,
+    cache: hashbrown::HashMap<Box<[u8]>, UaClass>,
+}
+
+const CLASSIFIER_CACHE: usize = 10_000;
+
+impl Classifier {
+    pub fn classify(&mut self, ua: &[u8]) -> &UaClass {
+        if !self.cache.contains_key(ua) {
+            if self.cache.len() >= CLASSIFIER_CACHE {
+                self.cache.clear();
+            }
+            let class = self.parse(ua);
+            self.cache.insert(ua.into(), class);
+        }
+        &self.cache[ua]
+    }
+
+    fn parse(&self, ua: &[u8]) -> UaClass {
+        let text = String::from_utf8_lossy(ua);
+        let named = |s: &str| {
+            if s.is_empty() || s == woothee::woothee::VALUE_UNKNOWN {
+                "Other".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        match self.parser.parse(text.trim()) {
+            Some(r) => UaClass {
+                bot: r.category == "crawler",
+                browser: named(r.name),
+                os: named(r.os),
+            },
+            None => UaClass {
+                bot: false,
+                browser: "Other".to_owned(),
+                os: "Other".to_owned(),
+            },
+        }
+    }
+}
+
+/// The host of a `Referer` (`scheme://[userinfo@]host[:port]…`), and nothing else of it: the
+/// path and query may say more than a visitor meant to share. `None` when it names no host.
+/// Read by hand, not by `url::Url::parse`: this runs once per click on the writer thread,
+/// and a full parse cost more than the rest of the click's tally.
+pub fn referrer_host(raw: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    let (scheme, rest) = text.split_once("://")?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        &host_port[..=host_port.find(']')?]
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let host = host.trim_end_matches('.');
+    let plausible = !host.is_empty()
+        && host.len() <= 253
+        && !host
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '%');
+    plausible.then_some(host)
+}
+
+/// Count one more under `name` without allocating when the name is already there.
+fn bump(map: &mut Names, name: &str) {
+    if let Some(n) = map.get_mut(name) {
+        *n += 1;
+    } else {
+        map.insert(name.to_owned(), 1);
+    }
+}
+
+fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Classifier) {
+    *batch.clicks.entry(v.link).or_default() += 1;
+    let start = v.at as usize;
+    let ua_end = start + usize::from(v.ua_len);
+    let ua = text.get(start..ua_end).unwrap_or_default();
+    let referer = text
+        .get(ua_end..ua_end + usize::from(v.referer_len))
+        .unwrap_or_default();
+    let class = classifier.classify(ua);
+    let tally: &mut DayTally = batch.days.entry((v.day, v.link)).or_default();
+    if class.bot {
+        // Bots apart: counted, but not among the people's referrers and browsers.
+        tally.bots += 1;
+        return;
+    }
+    tally.clicks += 1;
+    bump(&mut tally.browsers, &class.browser);
+    bump(&mut tally.os, &class.os);
+    match referrer_host(referer) {
+        Some(h) if h.bytes().any(|b| b.is_ascii_uppercase()) => {
+            bump(&mut tally.referrers, &h.to_ascii_lowercase());
+        }
+        Some(h) => bump(&mut tally.referrers, h),
+        None => bump(&mut tally.referrers, DIRECT),
+    }
+}
+
 fn add(batch: &mut EventBatch, e: Event) {
     match e {
         Event::Click(id) => *batch.clicks.entry(id).or_default() += 1,
+        // Visits are added by `commit`, which holds their text.
+        Event::Visit(_) => {}
         Event::KeyUsed {
             key,
             at,
@@ -184,16 +387,19 @@ fn add(batch: &mut EventBatch, e: Event) {
     }
 }
 
-fn commit(store: &Store, buffers: &Buffers) {
+fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier) {
     let mut batch = EventBatch::default();
     for shard in buffers {
-        let events = std::mem::take(
+        let Shard { events, text } = std::mem::take(
             &mut *shard
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         for e in events {
-            add(&mut batch, e);
+            match e {
+                Event::Visit(v) => add_visit(&mut batch, &v, &text, classifier),
+                other => add(&mut batch, other),
+            }
         }
     }
     if batch.is_empty() {
@@ -251,6 +457,86 @@ mod tests {
         assert_eq!(batch.hourly[&(3, h + 1)], Counts { ok: 1, refused: 0 });
         assert_eq!(batch.usage[&3].0, 3, "the gate's refusal is not a use");
         assert_eq!(batch.requests.len(), 4, "but it is in the log");
+    }
+
+    #[test]
+    fn user_agents_fall_into_families_and_bots_apart() {
+        let mut c = Classifier::default();
+        let chrome = c.classify(b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36").clone();
+        assert_eq!(
+            (chrome.bot, chrome.browser.as_str(), chrome.os.as_str()),
+            (false, "Chrome", "Windows 10")
+        );
+        assert!(
+            c.classify(b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+                .bot
+        );
+        let none = c.classify(b"").clone();
+        assert_eq!((none.bot, none.browser.as_str()), (false, "Other"));
+        assert_eq!(c.cache.len(), 3);
+    }
+
+    #[test]
+    fn only_the_referrers_host_is_kept() {
+        let host = |raw: &[u8]| referrer_host(raw).map(str::to_owned);
+        for (raw, want) in [
+            (
+                &b"https://News.Example.com./item?id=1&secret=x"[..],
+                "News.Example.com",
+            ),
+            (b"https://user:pw@host.example:8443/x", "host.example"),
+            (b"http://[::1]:8080/", "[::1]"),
+            (
+                b"android-app://com.google.android.gm/",
+                "com.google.android.gm",
+            ),
+            (b"https://t.co?x", "t.co"),
+        ] {
+            assert_eq!(host(raw).as_deref(), Some(want));
+        }
+        for none in [
+            &b""[..],
+            b"not a url",
+            b"https:///path",
+            b"://x",
+            b"1http://x",
+            b"http://a b/",
+            &[0xff, 0xfe],
+        ] {
+            assert_eq!(host(none), None, "{:?}", String::from_utf8_lossy(none));
+        }
+    }
+
+    #[test]
+    fn a_visit_lands_in_its_day_with_its_families_and_a_bot_apart() {
+        let mut c = Classifier::default();
+        let mut batch = EventBatch::default();
+        let mut text = Vec::new();
+        let t = Timestamp::from_unix(86_400 * 20_000 + 5);
+        for (ua, referer) in [
+            (
+                &b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"[..],
+                &b"https://t.co/abc"[..],
+            ),
+            (b"Googlebot/2.1 (+http://www.google.com/bot.html)", b""),
+        ] {
+            let v = Visit {
+                link: 7,
+                day: Day::of(t),
+                at: text.len() as u32,
+                ua_len: ua.len() as u16,
+                referer_len: referer.len() as u16,
+            };
+            text.extend_from_slice(ua);
+            text.extend_from_slice(referer);
+            add_visit(&mut batch, &v, &text, &mut c);
+        }
+        assert_eq!(batch.clicks[&7], 2);
+        let tally = &batch.days[&(Day(20_000), 7)];
+        assert_eq!((tally.clicks, tally.bots), (1, 1));
+        assert_eq!(tally.referrers["t.co"], 1);
+        assert_eq!(tally.browsers["Firefox"], 1);
+        assert_eq!(tally.os["Linux"], 1);
     }
 
     #[test]

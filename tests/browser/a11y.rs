@@ -145,6 +145,7 @@ async fn every_page_in_its_main_states_passes_axe_core() {
             "/ui/team",
             "/ui/activity",
             "/ui/activity?action=key.",
+            "/ui/links/1/stats",
         ] {
             b.goto(path).await;
             settled(&b, path).await;

@@ -6,6 +6,7 @@ mod support;
 
 mod a11y;
 mod activity;
+mod analytics;
 mod api_keys;
 mod docs;
 mod edges;

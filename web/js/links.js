@@ -49,7 +49,7 @@ function row(l) {
     el("td", { class: "wrap dest", "data-label": "Destination" }, el("a", { href: safeHref(l.destination_url), text: l.destination_url, title: l.destination_url, rel: "noopener noreferrer", target: "_blank" })),
     el("td", { class: "wrap link-title", "data-label": "Title", "data-empty": !l.title }, l.title || null),
     el("td", { class: "tags", "data-label": "Tags", "data-empty": !(l.tags || []).length }, (l.tags || []).map((t) => el("span", { class: "badge", text: t }))),
-    el("td", { class: "clicks", "data-label": "Clicks" }, String(l.clicks)),
+    el("td", { class: "clicks", "data-label": "Clicks" }, el("a", { href: `/ui/links/${l.id}/stats`, text: String(l.clicks), "aria-label": `${l.clicks} clicks: stats for ${l.short_url}` })),
     el("td", { class: "created", "data-label": "Created" }, timeEl(l.created_at)),
     el("td", { class: "actions", "data-label": "Actions" },
       readOnly ? null : [

@@ -115,18 +115,15 @@ fn facts(st: &AppState, user: &SessionUser) -> Result<Facts, ApiError> {
     let since = now().plus_secs(-BUSIEST_SECS);
     let top_links = st
         .store
-        .busiest_links(since, SHOWN)
+        .busiest_links(since, SHOWN)?
         .into_iter()
         .filter_map(|(id, clicks)| {
             let e = catalog.link(id)?;
             let host = catalog.hostname(e.rec.domain_id).unwrap_or_default();
-            let search: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("search", e.rec.slug.as_ref())
-                .finish();
             Some((
                 format!("{host}/{}", e.rec.slug),
                 e.rec.destination_url.as_str().to_owned(),
-                format!("/ui/links?{search}"),
+                format!("/ui/links/{id}/stats"),
                 clicks,
             ))
         })

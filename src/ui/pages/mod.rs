@@ -7,6 +7,7 @@ mod home;
 mod invite;
 pub mod invites;
 mod key_usage;
+mod link_stats;
 mod links;
 mod manual;
 mod team;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(|| async { see_other("/ui/") }))
         .route("/", web::get().to(home::page))
         .route("/links", web::get().to(links::page))
+        .route("/links/{id}/stats", web::get().to(link_stats::page))
         .route("/domains", web::get().to(domains::page))
         .route("/integrations/api-keys", web::get().to(api_keys::page))
         .route(
