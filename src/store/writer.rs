@@ -4,13 +4,14 @@
 //! `MAX_BATCH` events, and once more on shutdown. Never one fsync per request. A `kill -9`
 //! loses at most the events of the commit in flight and those since: well under a second.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::events::EventBatch;
+use super::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::Store;
 use crate::audit::Entry;
@@ -136,7 +137,7 @@ fn next_due(due: Instant, now: Instant) -> Instant {
     (due + MAX_DELAY).max(now)
 }
 
-fn add(batch: &mut EventBatch, e: Event) {
+fn add(batch: &mut EventBatch, uses: &mut Vec<KeyUse>, e: Event) {
     match e {
         Event::Click(id) => *batch.clicks.entry(id).or_default() += 1,
         Event::KeyUsed {
@@ -146,23 +147,14 @@ fn add(batch: &mut EventBatch, e: Event) {
             method,
             path,
             status,
-        } => {
-            let ip = ip.to_canonical().to_string();
-            let u = batch.usage.entry(key).or_insert((0, at, String::new()));
-            u.0 += 1;
-            u.1 = at;
-            u.2.clone_from(&ip);
-            batch.requests.push((
-                key,
-                KeyRequestRecord {
-                    at,
-                    method: method.to_owned(),
-                    path,
-                    status,
-                    ip,
-                },
-            ));
-        }
+        } => uses.push(KeyUse {
+            key,
+            at,
+            ip,
+            method,
+            path,
+            status,
+        }),
         Event::Audit(a) => batch.audits.push(a),
         Event::SessionSeen { digest, at } => {
             let seen = batch.sessions_seen.entry(digest).or_insert(at);
@@ -171,8 +163,53 @@ fn add(batch: &mut EventBatch, e: Event) {
     }
 }
 
+/// A key's use as a worker sent it: raw parts, turned into a request-log record only if the
+/// log will keep it.
+struct KeyUse {
+    key: KeyId,
+    at: Timestamp,
+    ip: IpAddr,
+    method: &'static str,
+    path: String,
+    status: u16,
+}
+
+/// Count every use, and make records of the newest `KEY_REQUEST_LOG_LIMIT` per key only: under
+/// load a batch holds tens of thousands of one key's requests, and formatting an address and
+/// allocating a record for each of them was the writer's largest cost per request. The
+/// address is formatted once per key for its last use, and once per kept record.
+fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
+    let mut kept: HashMap<KeyId, u64> = HashMap::new();
+    let first = batch.requests.len();
+    for u in uses.into_iter().rev() {
+        let n = kept.entry(u.key).or_default();
+        *n += 1;
+        let ip = (*n <= KEY_REQUEST_LOG_LIMIT).then(|| u.ip.to_canonical().to_string());
+        let usage = batch
+            .usage
+            .entry(u.key)
+            .or_insert_with(|| (0, u.at, ip.clone().unwrap_or_default()));
+        usage.0 += 1;
+        if let Some(ip) = ip.filter(|_| *n <= KEY_REQUEST_LOG_LIMIT) {
+            batch.requests.push((
+                u.key,
+                KeyRequestRecord {
+                    at: u.at,
+                    method: u.method.to_owned(),
+                    path: u.path,
+                    status: u.status,
+                    ip,
+                },
+            ));
+        }
+    }
+    // Walked newest first; the log takes them oldest first.
+    batch.requests[first..].reverse();
+}
+
 fn commit(store: &Store, buffers: &Buffers) {
     let mut batch = EventBatch::default();
+    let mut uses = Vec::new();
     for shard in buffers {
         let events = std::mem::take(
             &mut *shard
@@ -180,9 +217,10 @@ fn commit(store: &Store, buffers: &Buffers) {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         for e in events {
-            add(&mut batch, e);
+            add(&mut batch, &mut uses, e);
         }
     }
+    add_key_uses(&mut batch, uses);
     if batch.is_empty() {
         return;
     }
@@ -202,6 +240,7 @@ mod tests {
         for secs in [60, 180, 120] {
             add(
                 &mut batch,
+                &mut Vec::new(),
                 Event::SessionSeen {
                     digest: [9; 32],
                     at: t.plus_secs(secs),
@@ -210,6 +249,50 @@ mod tests {
         }
         assert_eq!(batch.sessions_seen.len(), 1);
         assert_eq!(batch.sessions_seen[&[9; 32]], t.plus_secs(180));
+    }
+
+    #[test]
+    fn a_batch_counts_every_use_and_keeps_the_newest_uses_of_each_key() {
+        let t = crate::domain::now();
+        let (mut batch, mut uses) = (EventBatch::default(), Vec::new());
+        let total = KEY_REQUEST_LOG_LIMIT + 500;
+        for i in 0..total {
+            for key in [1, 2] {
+                let last = u8::try_from(i % 200).unwrap_or(0);
+                add(
+                    &mut batch,
+                    &mut uses,
+                    Event::KeyUsed {
+                        key,
+                        at: t.plus_secs(i as i64),
+                        ip: IpAddr::from([10, 0, 0, last]),
+                        method: "GET",
+                        path: format!("/api/v1/links/{i}"),
+                        status: 200,
+                    },
+                );
+            }
+        }
+        add_key_uses(&mut batch, uses);
+        let last = total - 1;
+        for key in [1, 2] {
+            let (n, at, ip) = &batch.usage[&key];
+            assert_eq!((*n, *at), (total, t.plus_secs(last as i64)));
+            assert_eq!(ip, &format!("10.0.0.{}", last % 200));
+            let logged: Vec<&KeyRequestRecord> = batch
+                .requests
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, r)| r)
+                .collect();
+            assert_eq!(logged.len() as u64, KEY_REQUEST_LOG_LIMIT);
+            assert_eq!(
+                logged[0].path,
+                format!("/api/v1/links/{}", total - KEY_REQUEST_LOG_LIMIT)
+            );
+            assert_eq!(logged.last().map(|r| r.at), Some(t.plus_secs(last as i64)));
+            assert_eq!(logged.last().map(|r| r.ip.as_str()), Some(ip.as_str()));
+        }
     }
 
     #[test]
