@@ -180,6 +180,18 @@ fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, 
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
     };
+    // The usual `Bearer <key>`, read as bytes: the key's own check (`keys::check_format`)
+    // refuses any byte that `to_str` would have, with the same answer, so the header is not
+    // scanned twice.
+    if let Some(rest) = value
+        .as_bytes()
+        .split_at_checked(7)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map(|(_, rest)| rest.trim_ascii())
+    {
+        return std::str::from_utf8(rest)
+            .map_err(|_| refuse(AuthFailure::Key(KeyFailure::Malformed)));
+    }
     match value.to_str().ok().and_then(|v| v.split_once(' ')) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Ok(rest.trim()),
         Some(_) => Err(refuse(AuthFailure::NotBearer)),
