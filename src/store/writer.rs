@@ -26,7 +26,7 @@ pub enum Event {
         at: Timestamp,
         ip: IpAddr,
         method: &'static str,
-        path: String,
+        path: LoggedPath,
         status: u16,
     },
     /// An activity-log entry with no store write of its own (a sign-in, an export).
@@ -36,6 +36,43 @@ pub enum Event {
         digest: [u8; 32],
         at: Timestamp,
     },
+}
+
+/// A request's path for a key's request log (already redacted), inline when it is as short
+/// as nearly every API path: nothing allocated on the request path, nothing freed by the
+/// writer's thread for a use the log does not keep.
+#[derive(Debug)]
+pub enum LoggedPath {
+    Inline {
+        len: u8,
+        bytes: [u8; LoggedPath::INLINE],
+    },
+    Long(Box<str>),
+}
+
+impl LoggedPath {
+    const INLINE: usize = 64;
+
+    pub fn new(path: &str) -> Self {
+        match u8::try_from(path.len()) {
+            Ok(len) if path.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..path.len()].copy_from_slice(path.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Long(path.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Whole `str` bytes, copied at a length `new` was given: always UTF-8.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Long(s) => s,
+        }
+    }
 }
 
 enum Msg {
@@ -170,7 +207,7 @@ struct KeyUse {
     at: Timestamp,
     ip: IpAddr,
     method: &'static str,
-    path: String,
+    path: LoggedPath,
     status: u16,
 }
 
@@ -196,7 +233,7 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
                 KeyRequestRecord {
                     at: u.at,
                     method: u.method.to_owned(),
-                    path: u.path,
+                    path: u.path.as_str().to_owned(),
                     status: u.status,
                     ip,
                 },
@@ -267,7 +304,7 @@ mod tests {
                         at: t.plus_secs(i as i64),
                         ip: IpAddr::from([10, 0, 0, last]),
                         method: "GET",
-                        path: format!("/api/v1/links/{i}"),
+                        path: LoggedPath::new(&format!("/api/v1/links/{i}")),
                         status: 200,
                     },
                 );
@@ -293,6 +330,27 @@ mod tests {
             assert_eq!(logged.last().map(|r| r.at), Some(t.plus_secs(last as i64)));
             assert_eq!(logged.last().map(|r| r.ip.as_str()), Some(ip.as_str()));
         }
+    }
+
+    #[test]
+    fn a_logged_path_is_the_path_short_or_long() {
+        for path in [
+            "",
+            "/api/v1/links/1",
+            "/é/中",
+            &"/x".repeat(32),
+            &"/y".repeat(33),
+        ] {
+            assert_eq!(LoggedPath::new(path).as_str(), path);
+        }
+        assert!(matches!(
+            LoggedPath::new(&"a".repeat(64)),
+            LoggedPath::Inline { .. }
+        ));
+        assert!(matches!(
+            LoggedPath::new(&"a".repeat(65)),
+            LoggedPath::Long(_)
+        ));
     }
 
     #[test]
