@@ -333,10 +333,9 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     let digest = token.digest();
     let at = now();
-    let rec = st
+    let (rec, user) = st
         .store
-        .session(&digest)?
-        .filter(|s| s.expires_at > at)
+        .live_session(&digest, at)?
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     // Last seen moves at most once a minute, through the batched writer: a compare on the
     // record this request read anyway, never a write transaction on the request path.
@@ -345,10 +344,7 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
             .send(crate::store::writer::Event::SessionSeen { digest, at });
     }
     // A removed user's sessions end on their next request, whatever is left in the table.
-    let user = st
-        .store
-        .user(rec.username.as_str())?
-        .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    let user = user.ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     Ok(Some(SessionUser {
         role: user.role,
         username: rec.username,
