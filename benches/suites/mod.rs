@@ -2,6 +2,7 @@
 
 pub mod hot;
 pub mod import;
+pub mod keyed;
 pub mod keys;
 pub mod limits;
 pub mod scale;
@@ -16,7 +17,7 @@ pub struct Suite {
     pub needs_wrk: bool,
 }
 
-pub const ALL: [Suite; 5] = [
+pub const ALL: [Suite; 6] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -45,6 +46,12 @@ pub const ALL: [Suite; 5] = [
         name: "keys",
         about: "a key with a per-key rate limit vs one without (issue 14.3)",
         run: keys::run,
+        needs_wrk: true,
+    },
+    Suite {
+        name: "keyed",
+        about: "keyed read and write, session read vs the floor; roles' cost; the activity log untouched (issue 23)",
+        run: keyed::run,
         needs_wrk: true,
     },
 ];
