@@ -30,7 +30,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, Respon
 use serde::Deserialize;
 
 pub use self::client_ip::client_ip;
-use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
+use self::session::{check_csrf, CsrfToken, SessionToken, COOKIE, CSRF_HEADER};
 use crate::audit::{Actor, By};
 use crate::config::Config;
 use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
@@ -54,7 +54,7 @@ pub struct SessionUser {
     pub username: Username,
     /// Read with the session on every request, so a role change counts at once.
     pub role: Role,
-    pub csrf_token: String,
+    pub csrf_token: CsrfToken,
     pub session_digest: [u8; 32],
     /// The address the request came from (after trusted proxies), for the activity log.
     pub client_ip: Option<IpAddr>,
@@ -348,7 +348,7 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
     Ok(Some(SessionUser {
         role: user.role,
         username: rec.username,
-        csrf_token: token.csrf_token(),
+        csrf_token: CsrfToken::of(&token),
         session_digest: digest,
         client_ip: client_ip(req, &st.config.current()),
     }))
