@@ -3,7 +3,7 @@
 //! rounds on the same machine.
 //!
 //!     cargo bench --bench http                  # the `hot` suite (needs wrk)
-//!     cargo bench --bench http -- limits        # or: hot limits import scale keys all
+//!     cargo bench --bench http -- limits        # or: hot limits import scale keys keyed all
 //!     cargo bench --bench http -- all --quick   # every suite, short runs (or BENCH_QUICK=1)
 //!
 //! `BENCH_SECS` and `BENCH_ROUNDS` override the seconds per wrk run and the rounds.

@@ -27,7 +27,7 @@ use crate::error::{problem_response, ApiError, PROBLEM_JSON};
 use crate::keys::redact_keys;
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
-use crate::store::writer::Event;
+use crate::store::writer::{Event, LoggedPath};
 use crate::telemetry::{self, RequestId};
 
 /// The method as a static label (the event writer and the metrics keep it; no allocation per
@@ -95,7 +95,7 @@ pub async fn request_context(
                     ip,
                     method,
                     // A key sent in the path must not land in the request log.
-                    path: redact_keys(res.request().path()).into_owned(),
+                    path: LoggedPath::new(&redact_keys(res.request().path())),
                     status: status.as_u16(),
                     verified,
                 });

@@ -3,6 +3,7 @@
 pub mod hot;
 pub mod import;
 pub mod keycount;
+pub mod keyed;
 pub mod keys;
 pub mod limits;
 pub mod scale;
@@ -17,7 +18,7 @@ pub struct Suite {
     pub needs_wrk: bool,
 }
 
-pub const ALL: [Suite; 6] = [
+pub const ALL: [Suite; 7] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -53,5 +54,11 @@ pub const ALL: [Suite; 6] = [
         about: "0, 10,000 and 100,000 API keys, made in batches or declared: time, start, memory, verification (issue 23)",
         run: keycount::run,
         needs_wrk: false,
+    },
+    Suite {
+        name: "keyed",
+        about: "keyed read and write, session read vs the floor; roles' cost; the activity log untouched (issue 23)",
+        run: keyed::run,
+        needs_wrk: true,
     },
 ];

@@ -18,7 +18,7 @@ pub const NOT_FOUND: &str = "not found";
 pub const JSON: &str = r#"{"id":1,"slug":"docs","ok":1}"#;
 const _: () = assert!(JSON.len() == 29 && NOT_FOUND.len() == 9);
 
-/// Serve `/302`, `/404` and `/json` until killed; the port goes to `port_file`.
+/// Serve `/302`, `/404`, `GET /json` and `POST /json` until killed; the port goes to `port_file`.
 pub fn serve(port_file: &Path) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the floor");
     let port = listener.local_addr().expect("floor address").port();
@@ -41,13 +41,20 @@ pub fn serve(port_file: &Path) {
                             .body(NOT_FOUND)
                     }),
                 )
-                .route(
-                    "/json",
-                    web::get().to(|| async {
-                        HttpResponse::Ok()
-                            .content_type("application/json")
-                            .body(JSON)
-                    }),
+                // The keyed write's floor is the same JSON, 201, whatever was posted. One
+                // resource: a second `/json` would never be reached (the first answers 405).
+                .service(
+                    web::resource("/json")
+                        .route(web::get().to(|| async {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(JSON)
+                        }))
+                        .route(web::post().to(|| async {
+                            HttpResponse::Created()
+                                .content_type("application/json")
+                                .body(JSON)
+                        })),
                 )
         })
         .listen(listener)

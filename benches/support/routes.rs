@@ -67,7 +67,7 @@ pub fn hot_duels(ld: &Linkdock, floor: &Floor, seeded: &Seeded) -> Vec<Duel> {
             name: "GET /api/v1/links/{id} with API key".into(),
             subject: link_by_key(ld, seeded),
             baseline: floor_json(floor),
-            target: Target::AtLeast(0.70),
+            target: Target::AtLeast(0.85),
         },
     ]
 }

@@ -239,7 +239,18 @@ fn json_str_inner(out: &mut Vec<u8>, s: &str) {
 }
 
 fn json_time(out: &mut Vec<u8>, t: Timestamp) {
-    let _ = serde_json::to_writer(&mut *out, &t);
+    // Digits, `-`, `:`, `T` and `Z` need no escaping: copied straight, not through serde's
+    // escaping writer (three times an answer).
+    match t.rfc3339_bytes() {
+        Some(b) => {
+            out.push(b'"');
+            out.extend_from_slice(&b);
+            out.push(b'"');
+        }
+        None => {
+            let _ = serde_json::to_writer(&mut *out, &t);
+        }
+    }
 }
 
 /// Answer with link `id` as JSON, written under the catalog's read lock from the borrowed

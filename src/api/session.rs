@@ -92,8 +92,8 @@ pub async fn sign_in(
     ))]
 pub async fn current(user: SessionUser) -> HttpResponse {
     HttpResponse::Ok().json(SessionInfo {
+        csrf_token: user.csrf_token.as_str().to_owned(),
         username: user.username.into_string(),
-        csrf_token: user.csrf_token,
     })
 }
 

@@ -30,7 +30,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, Respon
 use serde::Deserialize;
 
 pub use self::client_ip::client_ip;
-use self::session::{check_csrf, SessionToken, COOKIE, CSRF_HEADER};
+use self::session::{check_csrf, CsrfToken, SessionToken, COOKIE, CSRF_HEADER};
 use crate::audit::{Actor, By};
 use crate::config::Config;
 use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
@@ -54,7 +54,7 @@ pub struct SessionUser {
     pub username: Username,
     /// Read with the session on every request, so a role change counts at once.
     pub role: Role,
-    pub csrf_token: String,
+    pub csrf_token: CsrfToken,
     pub session_digest: [u8; 32],
     /// The address the request came from (after trusted proxies), for the activity log.
     pub client_ip: Option<IpAddr>,
@@ -183,6 +183,18 @@ fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, 
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
     };
+    // The usual `Bearer <key>`, read as bytes: the key's own check (`keys::check_format`)
+    // refuses any byte that `to_str` would have, with the same answer, so the header is not
+    // scanned twice.
+    if let Some(rest) = value
+        .as_bytes()
+        .split_at_checked(7)
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
+        .map(|(_, rest)| rest.trim_ascii())
+    {
+        return std::str::from_utf8(rest)
+            .map_err(|_| refuse(AuthFailure::Key(KeyFailure::Malformed)));
+    }
     match value.to_str().ok().and_then(|v| v.split_once(' ')) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Ok(rest.trim()),
         Some(_) => Err(refuse(AuthFailure::NotBearer)),
@@ -339,10 +351,9 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     let digest = token.digest();
     let at = now();
-    let rec = st
+    let (rec, user) = st
         .store
-        .session(&digest)?
-        .filter(|s| s.expires_at > at)
+        .live_session(&digest, at)?
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     // Last seen moves at most once a minute, through the batched writer: a compare on the
     // record this request read anyway, never a write transaction on the request path.
@@ -351,14 +362,11 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
             .send(crate::store::writer::Event::SessionSeen { digest, at });
     }
     // A removed user's sessions end on their next request, whatever is left in the table.
-    let user = st
-        .store
-        .user(rec.username.as_str())?
-        .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    let user = user.ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
     Ok(Some(SessionUser {
         role: user.role,
         username: rec.username,
-        csrf_token: token.csrf_token(),
+        csrf_token: CsrfToken::of(&token),
         session_digest: digest,
         client_ip: client_ip(req, &st.config.current()),
     }))

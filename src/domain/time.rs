@@ -56,7 +56,7 @@ impl Timestamp {
 /// intermediate `String`.
 impl Timestamp {
     /// `YYYY-MM-DDTHH:MM:SSZ` for years 0 to 9999 (all that RFC 3339 can write).
-    fn rfc3339_bytes(self) -> Option<[u8; 20]> {
+    pub fn rfc3339_bytes(self) -> Option<[u8; 20]> {
         let days = self.0.div_euclid(86_400);
         let secs = self.0.rem_euclid(86_400);
         let z = days + 719_468;

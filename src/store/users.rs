@@ -543,6 +543,32 @@ impl Store {
         })
     }
 
+    /// A session that is live at `at`, with its user (`None` once the user is removed), in
+    /// one read transaction: a signed-in request's whole read of the store.
+    pub fn live_session(
+        &self,
+        digest: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+        self.read(|tx| {
+            let Some(session) = tx
+                .open_table(SESSIONS)?
+                .get(digest.as_slice())?
+                .map(|g| decode::<SessionRecord>(g.value()))
+                .transpose()?
+                .filter(|s| s.expires_at > at)
+            else {
+                return Ok(None);
+            };
+            let user = tx
+                .open_table(USERS)?
+                .get(session.username.as_str())?
+                .map(|g| decode(g.value()))
+                .transpose()?;
+            Ok(Some((session, user)))
+        })
+    }
+
     pub fn delete_session(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
         self.write(
             |tx| {

@@ -9,6 +9,7 @@
 //! distinct User-Agent) and keeps only the referrer's host. The redirect pays a copy of a few
 //! hundred bytes into memory its thread already owns, never a parse or an allocation of its own.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::analytics::{Day, DayTally, Names, DIRECT};
-use super::events::EventBatch;
+use super::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
 use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::usage::{Bucket, Counts};
 use super::Store;
@@ -35,7 +36,7 @@ pub enum Event {
         at: Timestamp,
         ip: IpAddr,
         method: &'static str,
-        path: String,
+        path: LoggedPath,
         status: u16,
         /// The key passed verification (known, usable, address allowed): its use counts in
         /// `request_count` and last use. A key refused at the gate is only counted as refused
@@ -63,6 +64,43 @@ pub struct Visit {
 /// referrer's host comes first, and no browser needs more to be told apart).
 pub const MAX_UA_BYTES: usize = 512;
 pub const MAX_REFERER_BYTES: usize = 512;
+
+/// A request's path for a key's request log (already redacted), inline when it is as short
+/// as nearly every API path: nothing allocated on the request path, nothing freed by the
+/// writer's thread for a use the log does not keep.
+#[derive(Debug)]
+pub enum LoggedPath {
+    Inline {
+        len: u8,
+        bytes: [u8; LoggedPath::INLINE],
+    },
+    Long(Box<str>),
+}
+
+impl LoggedPath {
+    const INLINE: usize = 64;
+
+    pub fn new(path: &str) -> Self {
+        match u8::try_from(path.len()) {
+            Ok(len) if path.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..path.len()].copy_from_slice(path.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Long(path.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Whole `str` bytes, copied at a length `new` was given: always UTF-8.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Long(s) => s,
+        }
+    }
+}
 
 enum Msg {
     /// The buffer is full: commit now rather than at the next tick.
@@ -342,7 +380,7 @@ fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Cl
     }
 }
 
-fn add(batch: &mut EventBatch, e: Event) {
+fn add(batch: &mut EventBatch, uses: &mut Vec<KeyUse>, e: Event) {
     match e {
         Event::Click(id) => *batch.clicks.entry(id).or_default() += 1,
         // Visits are added by `commit`, which holds their text.
@@ -355,30 +393,15 @@ fn add(batch: &mut EventBatch, e: Event) {
             path,
             status,
             verified,
-        } => {
-            let ip = ip.to_canonical().to_string();
-            if verified {
-                let u = batch.usage.entry(key).or_insert((0, at, String::new()));
-                u.0 += 1;
-                u.1 = at;
-                u.2.clone_from(&ip);
-            }
-            batch
-                .hourly
-                .entry((key, Bucket::Hour.index(at)))
-                .or_default()
-                .add(Counts::of_status(status));
-            batch.requests.push((
-                key,
-                KeyRequestRecord {
-                    at,
-                    method: method.to_owned(),
-                    path,
-                    status,
-                    ip,
-                },
-            ));
-        }
+        } => uses.push(KeyUse {
+            key,
+            at,
+            ip,
+            method,
+            path,
+            status,
+            verified,
+        }),
         Event::Audit(a) => batch.audits.push(a),
         Event::SessionSeen { digest, at } => {
             let seen = batch.sessions_seen.entry(digest).or_insert(at);
@@ -387,8 +410,65 @@ fn add(batch: &mut EventBatch, e: Event) {
     }
 }
 
+/// A key's use as a worker sent it: raw parts, turned into a request-log record only if the
+/// log will keep it.
+struct KeyUse {
+    key: KeyId,
+    at: Timestamp,
+    ip: IpAddr,
+    method: &'static str,
+    path: LoggedPath,
+    status: u16,
+    verified: bool,
+}
+
+/// Count every use, and make records of the newest `KEY_REQUEST_LOG_LIMIT` per key only: under
+/// load a batch holds tens of thousands of one key's requests, and formatting an address and
+/// allocating a record for each of them was the writer's largest cost per request. The
+/// address is formatted once per key for its last use, and once per kept record.
+fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
+    let mut kept: HashMap<KeyId, u64> = HashMap::new();
+    let first = batch.requests.len();
+    for u in uses.into_iter().rev() {
+        let n = kept.entry(u.key).or_default();
+        *n += 1;
+        let ip = (*n <= KEY_REQUEST_LOG_LIMIT).then(|| u.ip.to_canonical().to_string());
+        if u.verified {
+            // Walked newest first: the first verified use is the key's last use.
+            let usage = batch.usage.entry(u.key).or_insert_with(|| {
+                let ip = ip
+                    .clone()
+                    .unwrap_or_else(|| u.ip.to_canonical().to_string());
+                (0, u.at, ip)
+            });
+            usage.0 += 1;
+        }
+        // A refusal at the gate is no use, but it is counted per hour, and logged.
+        batch
+            .hourly
+            .entry((u.key, Bucket::Hour.index(u.at)))
+            .or_default()
+            .add(Counts::of_status(u.status));
+        if let Some(ip) = ip {
+            batch.requests.push((
+                u.key,
+                KeyRequestRecord {
+                    at: u.at,
+                    method: u.method.to_owned(),
+                    path: u.path.as_str().to_owned(),
+                    status: u.status,
+                    ip,
+                },
+            ));
+        }
+    }
+    // Walked newest first; the log takes them oldest first.
+    batch.requests[first..].reverse();
+}
+
 fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier) {
     let mut batch = EventBatch::default();
+    let mut uses = Vec::new();
     for shard in buffers {
         let Shard { events, text } = std::mem::take(
             &mut *shard
@@ -398,10 +478,11 @@ fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier) {
         for e in events {
             match e {
                 Event::Visit(v) => add_visit(&mut batch, &v, &text, classifier),
-                other => add(&mut batch, other),
+                other => add(&mut batch, &mut uses, other),
             }
         }
     }
+    add_key_uses(&mut batch, uses);
     if batch.is_empty() {
         return;
     }
@@ -421,6 +502,7 @@ mod tests {
         for secs in [60, 180, 120] {
             add(
                 &mut batch,
+                &mut Vec::new(),
                 Event::SessionSeen {
                     digest: [9; 32],
                     at: t.plus_secs(secs),
@@ -439,19 +521,20 @@ mod tests {
             at: t.plus_secs(secs),
             ip: IpAddr::from([127, 0, 0, 1]),
             method: "GET",
-            path: "/api/v1/links".into(),
+            path: LoggedPath::new("/api/v1/links"),
             status,
             verified,
         };
-        let mut batch = EventBatch::default();
+        let (mut batch, mut uses) = (EventBatch::default(), Vec::new());
         for e in [
             used(200, true, 0),
             used(429, true, 1),
             used(401, false, 2),
             used(200, true, 3600),
         ] {
-            add(&mut batch, e);
+            add(&mut batch, &mut uses, e);
         }
+        add_key_uses(&mut batch, uses);
         let h = Bucket::Hour.index(t);
         assert_eq!(batch.hourly[&(3, h)], Counts { ok: 1, refused: 2 });
         assert_eq!(batch.hourly[&(3, h + 1)], Counts { ok: 1, refused: 0 });
@@ -508,6 +591,51 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_counts_every_use_and_keeps_the_newest_uses_of_each_key() {
+        let t = crate::domain::now();
+        let (mut batch, mut uses) = (EventBatch::default(), Vec::new());
+        let total = KEY_REQUEST_LOG_LIMIT + 500;
+        for i in 0..total {
+            for key in [1, 2] {
+                let last = u8::try_from(i % 200).unwrap_or(0);
+                add(
+                    &mut batch,
+                    &mut uses,
+                    Event::KeyUsed {
+                        key,
+                        at: t.plus_secs(i as i64),
+                        ip: IpAddr::from([10, 0, 0, last]),
+                        method: "GET",
+                        path: LoggedPath::new(&format!("/api/v1/links/{i}")),
+                        status: 200,
+                        verified: true,
+                    },
+                );
+            }
+        }
+        add_key_uses(&mut batch, uses);
+        let last = total - 1;
+        for key in [1, 2] {
+            let (n, at, ip) = &batch.usage[&key];
+            assert_eq!((*n, *at), (total, t.plus_secs(last as i64)));
+            assert_eq!(ip, &format!("10.0.0.{}", last % 200));
+            let logged: Vec<&KeyRequestRecord> = batch
+                .requests
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, r)| r)
+                .collect();
+            assert_eq!(logged.len() as u64, KEY_REQUEST_LOG_LIMIT);
+            assert_eq!(
+                logged[0].path,
+                format!("/api/v1/links/{}", total - KEY_REQUEST_LOG_LIMIT)
+            );
+            assert_eq!(logged.last().map(|r| r.at), Some(t.plus_secs(last as i64)));
+            assert_eq!(logged.last().map(|r| r.ip.as_str()), Some(ip.as_str()));
+        }
+    }
+
+    #[test]
     fn a_visit_lands_in_its_day_with_its_families_and_a_bot_apart() {
         let mut c = Classifier::default();
         let mut batch = EventBatch::default();
@@ -537,6 +665,27 @@ mod tests {
         assert_eq!(tally.referrers["t.co"], 1);
         assert_eq!(tally.browsers["Firefox"], 1);
         assert_eq!(tally.os["Linux"], 1);
+    }
+
+    #[test]
+    fn a_logged_path_is_the_path_short_or_long() {
+        for path in [
+            "",
+            "/api/v1/links/1",
+            "/é/中",
+            &"/x".repeat(32),
+            &"/y".repeat(33),
+        ] {
+            assert_eq!(LoggedPath::new(path).as_str(), path);
+        }
+        assert!(matches!(
+            LoggedPath::new(&"a".repeat(64)),
+            LoggedPath::Inline { .. }
+        ));
+        assert!(matches!(
+            LoggedPath::new(&"a".repeat(65)),
+            LoggedPath::Long(_)
+        ));
     }
 
     #[test]
