@@ -14,6 +14,8 @@ use maud::{html, Markup};
 pub struct Series {
     /// What the numbers count, plural and lower case: "clicks", "refused".
     pub name: &'static str,
+    /// The same for one: "click" ("1 click", never "1 clicks").
+    pub one: &'static str,
 }
 
 /// One bar: its label (a day, an hour) and one value per series, bottom first.
@@ -55,7 +57,7 @@ fn reading(series: &[Series], values: &[u64]) -> String {
     series
         .iter()
         .zip(values)
-        .map(|(s, v)| format!("{} {}", thousands(*v), s.name))
+        .map(|(s, v)| format!("{} {}", thousands(*v), if *v == 1 { s.one } else { s.name }))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -209,7 +211,16 @@ pub fn ranked(id: &str, title: &str, what: &str, rows: &[(String, u64)]) -> Mark
 mod tests {
     use super::*;
 
-    const TWO: &[Series] = &[Series { name: "ok" }, Series { name: "refused" }];
+    const TWO: &[Series] = &[
+        Series {
+            name: "ok",
+            one: "ok",
+        },
+        Series {
+            name: "refused",
+            one: "refused",
+        },
+    ];
 
     fn bar(label: &str, values: &[u64]) -> Bar {
         Bar {
@@ -221,6 +232,21 @@ mod tests {
     #[test]
     fn the_summary_names_the_range_the_totals_and_the_busiest_bar() {
         let bars = [bar("2026-11-01", &[2, 1]), bar("2026-11-02", &[1200, 0])];
+        let clicks = [Series {
+            name: "clicks",
+            one: "click",
+        }];
+        let one = [bar("2026-11-01", &[1])];
+        let single = BarChart {
+            id: "c",
+            title: "Clicks per day",
+            series: &clicks,
+            bars: &one,
+        };
+        assert_eq!(
+            single.summary(),
+            "Clicks per day, 2026-11-01 to 2026-11-01: 1 click. Busiest: 2026-11-01 (1)."
+        );
         let chart = BarChart {
             id: "c",
             title: "Requests per day",

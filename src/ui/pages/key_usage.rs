@@ -22,7 +22,16 @@ use crate::ui::{error_html, sentence, Nav};
 /// Log entries a page.
 const PAGE: usize = 50;
 
-const SERIES: &[Series] = &[Series { name: "ok" }, Series { name: "refused" }];
+const SERIES: &[Series] = &[
+    Series {
+        name: "ok",
+        one: "ok",
+    },
+    Series {
+        name: "refused",
+        one: "refused",
+    },
+];
 
 /// The status filter's choices: value, words.
 const STATUSES: &[(&str, &str)] = &[

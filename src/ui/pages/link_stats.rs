@@ -27,7 +27,16 @@ pub struct StatsPageQuery {
     days: Option<String>,
 }
 
-const SERIES: &[Series] = &[Series { name: "clicks" }, Series { name: "bots" }];
+const SERIES: &[Series] = &[
+    Series {
+        name: "clicks",
+        one: "click",
+    },
+    Series {
+        name: "bots",
+        one: "bot",
+    },
+];
 
 pub async fn page(
     PageUser(user): PageUser,
