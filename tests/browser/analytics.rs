@@ -61,7 +61,7 @@ async fn a_links_stats_show_a_chart_with_its_text_alternative_for_30_or_90_days(
     assert_eq!(b.text("h1").await, "Stats for go.example.com/docs");
     let caption = b.text("#clicks-chart figcaption").await;
     assert!(caption.starts_with("Clicks per day, "), "{caption}");
-    assert!(caption.contains(": 2 clicks, 1 bots."), "{caption}");
+    assert!(caption.contains(": 2 clicks, 1 bot."), "{caption}");
     assert_eq!(
         b.text("nav.period a[aria-current=\"page\"]").await,
         "Last 30 days"
