@@ -289,7 +289,14 @@ fn config_check(path: Option<PathBuf>) -> Result<(), String> {
         return Ok(());
     };
     match Config::load(Some(&path)) {
-        Ok(_) => {
+        Ok(config) => {
+            // The GeoIP file is read as the server would read it at start.
+            if let Some(geo) = config.analytics.geoip_path() {
+                if let Err(e) = crate::store::geoip::GeoIp::open(geo) {
+                    println!("{}: {e}", path.display());
+                    return Err(format!("1 problem(s) in {}", path.display()));
+                }
+            }
             println!("{}: ok", path.display());
             Ok(())
         }

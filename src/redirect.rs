@@ -4,7 +4,7 @@
 //! anything else runs: no router, no request span, no request id (a short link logs nothing
 //! unless `log.access` is on), one borrowed lookup in the in-memory catalog, per-thread
 //! counters and latency buckets, one click event (with the raw User-Agent and Referer bytes
-//! when analytics is on).
+//! when analytics is on, and the client's address when `analytics.geoip_db` is set).
 //! Everything else — other hosts, linkdock's own paths — goes on to routing, where `fallback`
 //! answers what no route claims.
 
@@ -85,6 +85,14 @@ fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
             // The raw header bytes go to this thread's buffer; the writer thread classifies
             // them (`store::writer`), so the redirect parses nothing.
             let headers = req.headers();
+            // With a GeoIP database, the client's address too (looked up and dropped on the
+            // writer thread). The server's one rule (`auth::client_ip`): the peer address,
+            // and the forwarded header only when the peer is a trusted proxy.
+            let ip = if st.events.geoip_enabled() {
+                client_ip(req, &st.config.current())
+            } else {
+                None
+            };
             st.events.visit(
                 link.id(),
                 at,
@@ -94,6 +102,7 @@ fn answer(st: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
                 headers
                     .get(header::REFERER)
                     .map_or(&[], HeaderValue::as_bytes),
+                ip,
             );
         } else {
             st.events.send(Event::Click(link.id()));

@@ -16,6 +16,7 @@ use crate::encoding::hex;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::analytics::Day;
+use crate::store::geoip::GeoIp;
 use crate::store::records::{Source, UserRecord};
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
@@ -36,6 +37,9 @@ pub enum StartError {
     AdminPassword(String),
     #[error("cannot watch the config file: {0}")]
     Watch(#[from] notify::Error),
+    /// `analytics.geoip_db` is missing or not a MaxMind DB (one line naming the file).
+    #[error("{0}")]
+    GeoIp(String),
     #[error("cannot start the event writer thread: {0}")]
     Writer(std::io::Error),
     #[error("cannot start the password-checking threads: {0}")]
@@ -70,6 +74,11 @@ enum SignInHint {
 
 impl Application {
     pub fn build(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
+        // Before anything is opened or bound: a GeoIP file that cannot be read stops the start.
+        let geoip = match config.analytics.geoip_path() {
+            Some(path) => Some(GeoIp::open(path).map_err(StartError::GeoIp)?),
+            None => None,
+        };
         let store = Store::open(&config.storage.data_dir)?;
         store
             .apply_declared(&config.declared())
@@ -84,7 +93,8 @@ impl Application {
             addr: addr.to_string(),
             source,
         })?;
-        let writer = Writer::spawn(std::sync::Arc::clone(&store)).map_err(StartError::Writer)?;
+        let writer =
+            Writer::spawn_with(std::sync::Arc::clone(&store), geoip).map_err(StartError::Writer)?;
         let sink = writer.sink().analytics(config.analytics.enabled);
         let state = web::Data::new(
             AppState::new(config, config_path, store, sink).map_err(StartError::Threads)?,

@@ -60,6 +60,17 @@ pub struct FamilyCount {
     pub clicks: u64,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountryCount {
+    /// The ISO 3166-1 alpha-2 code of the country the click came from (`DE`), from the
+    /// `analytics.geoip_db` file; `unknown` when the file has no country for the address;
+    /// `other` sums the countries past the top 20. The address itself is never kept.
+    #[schema(example = "DE")]
+    pub code: String,
+    #[schema(example = 9)]
+    pub clicks: u64,
+}
+
 /// A link's clicks over a range of days.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkStatsView {
@@ -72,13 +83,19 @@ pub struct LinkStatsView {
     pub referrers: Vec<ReferrerCount>,
     pub browsers: Vec<FamilyCount>,
     pub os: Vec<FamilyCount>,
+    /// Clicks by country, most first: present only when the server has a GeoIP database
+    /// (`analytics.geoip_db`); absent (not an empty list) without one. Empty: no click yet
+    /// in the range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub countries: Option<Vec<CountryCount>>,
     /// Clicks by crawlers and other bots over the range.
     #[schema(example = 3)]
     pub bots: u64,
 }
 
-impl From<LinkStats> for LinkStatsView {
-    fn from(s: LinkStats) -> Self {
+impl LinkStatsView {
+    /// The answer, with `countries` only when a GeoIP database is configured.
+    pub fn new(s: LinkStats, countries: bool) -> Self {
         let family = |v: Vec<(String, u64)>| {
             v.into_iter()
                 .map(|(name, clicks)| FamilyCount { name, clicks })
@@ -101,6 +118,12 @@ impl From<LinkStats> for LinkStatsView {
                 .collect(),
             browsers: family(s.browsers),
             os: family(s.os),
+            countries: countries.then(|| {
+                s.countries
+                    .into_iter()
+                    .map(|(code, clicks)| CountryCount { code, clicks })
+                    .collect()
+            }),
             bots: s.bots,
         }
     }
@@ -108,12 +131,12 @@ impl From<LinkStats> for LinkStatsView {
 
 #[utoipa::path(get, path = "/api/v1/links/{id}/stats", tag = "Links",
     summary = "A link's clicks per day",
-    description = "Clicks per day from `since` (default: the last 30 days) to today, with the top referrer hosts, browser and OS families, and bots counted apart (not in `total`, `points` or the lists). Counts are kept per link per day, never per click, for `analytics.retention_days` (default 400). Only the referrer's host is kept. Countries are not answered.",
+    description = "Clicks per day from `since` (default: the last 30 days) to today, with the top referrer hosts, browser and OS families, and bots counted apart (not in `total`, `points` or the lists). Counts are kept per link per day, never per click, for `analytics.retention_days` (default 400). Only the referrer's host is kept. `countries` (ISO codes) is present only when the server has a GeoIP database (`analytics.geoip_db`, a MaxMind-format file the operator provides) and absent otherwise; the client address is looked up once and never stored.",
     params(("id" = u64, Path, description = "Link id"), StatsQuery),
     security(("api_key" = []), ("session" = [])),
     responses(
         (status = 200, description = "The link's stats", body = LinkStatsView,
-            example = json!({"total": 12, "points": [{"at": "2026-11-25T00:00:00Z", "clicks": 5}, {"at": "2026-11-26T00:00:00Z", "clicks": 7}], "referrers": [{"host": "news.ycombinator.com", "clicks": 7}, {"host": "direct", "clicks": 5}], "browsers": [{"name": "Firefox", "clicks": 7}, {"name": "Chrome", "clicks": 5}], "os": [{"name": "Linux", "clicks": 7}, {"name": "iOS", "clicks": 5}], "bots": 3})),
+            example = json!({"total": 12, "points": [{"at": "2026-11-25T00:00:00Z", "clicks": 5}, {"at": "2026-11-26T00:00:00Z", "clicks": 7}], "referrers": [{"host": "news.ycombinator.com", "clicks": 7}, {"host": "direct", "clicks": 5}], "browsers": [{"name": "Firefox", "clicks": 7}, {"name": "Chrome", "clicks": 5}], "os": [{"name": "Linux", "clicks": 7}, {"name": "iOS", "clicks": 5}], "countries": [{"code": "DE", "clicks": 9}, {"code": "unknown", "clicks": 3}], "bots": 3})),
         (status = 400, description = "Invalid `bucket` or `since`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such link (or out of the key's scope)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -134,5 +157,6 @@ pub async fn stats(
     let range = StatsRange::parse(q.bucket.as_deref(), q.since.as_deref(), now(), retention)?;
     let st2 = st.clone();
     let stats = blocking(move || Ok(st2.store.link_stats(id, range.from, range.to)?)).await?;
-    Ok(HttpResponse::Ok().json(LinkStatsView::from(stats)))
+    let countries = st.events.geoip_enabled();
+    Ok(HttpResponse::Ok().json(LinkStatsView::new(stats, countries)))
 }

@@ -210,6 +210,17 @@ pub struct AnalyticsConfig {
     pub enabled: bool,
     /// Days of daily counts kept; the sweeper drops older days (1..=3650).
     pub retention_days: u32,
+    /// Restart needed. A MaxMind-format database (GeoLite2/GeoIP2 Country or City) to count
+    /// clicks by country (`store::geoip`); empty: off. Opened at start, where a file that is
+    /// missing or not a MaxMind DB stops the server (and fails `linkdock config check`).
+    pub geoip_db: PathBuf,
+}
+
+impl AnalyticsConfig {
+    /// The GeoIP database to open, when one is set (and analytics is on).
+    pub fn geoip_path(&self) -> Option<&Path> {
+        (self.enabled && !self.geoip_db.as_os_str().is_empty()).then_some(self.geoip_db.as_path())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -636,6 +647,15 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         name: "analytics.enabled",
         differs: |a, b| a.analytics.enabled != b.analytics.enabled,
         keep: |next, running| next.analytics.enabled = running.analytics.enabled,
+    },
+    RestartOnly {
+        name: "analytics.geoip_db",
+        differs: |a, b| a.analytics.geoip_db != b.analytics.geoip_db,
+        keep: |next, running| {
+            next.analytics
+                .geoip_db
+                .clone_from(&running.analytics.geoip_db)
+        },
     },
     RestartOnly {
         name: "log.format",

@@ -44,7 +44,8 @@ impl Day {
 }
 
 /// One link's counts on one day, as stored (postcard: the field order is the format, so a new
-/// field means a new table version). `countries` stays empty until a GeoIP source exists.
+/// field means a new table version). `countries` (ISO codes, `unknown`) stays empty unless
+/// `analytics.geoip_db` is set.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayCounts {
     /// Clicks by people (bots are not in it).
@@ -72,6 +73,7 @@ impl DayCounts {
         merge(&mut self.referrers, &t.referrers);
         merge(&mut self.browsers, &t.browsers);
         merge(&mut self.os, &t.os);
+        merge(&mut self.countries, &t.countries);
     }
 }
 
@@ -87,6 +89,8 @@ pub struct DayTally {
     pub referrers: Names,
     pub browsers: Names,
     pub os: Names,
+    /// ISO country codes (`store::geoip`), only with a GeoIP database.
+    pub countries: Names,
 }
 
 fn merge(into: &mut Vec<(String, u64)>, add: &Names) {
@@ -225,6 +229,8 @@ pub struct LinkStats {
     pub referrers: Vec<(String, u64)>,
     pub browsers: Vec<(String, u64)>,
     pub os: Vec<(String, u64)>,
+    /// ISO country codes (and `unknown`); empty unless `analytics.geoip_db` is set.
+    pub countries: Vec<(String, u64)>,
 }
 
 /// Sum names over days, most first (ties by name), the tail past `TOP` as `other`.
@@ -266,6 +272,7 @@ impl Store {
             referrers: ranked(stored.iter().map(|(_, c)| &c.referrers)),
             browsers: ranked(stored.iter().map(|(_, c)| &c.browsers)),
             os: ranked(stored.iter().map(|(_, c)| &c.os)),
+            countries: ranked(stored.iter().map(|(_, c)| &c.countries)),
             days,
         })
     }

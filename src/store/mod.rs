@@ -12,6 +12,7 @@ pub mod catalog;
 mod declared;
 mod domains;
 mod events;
+pub mod geoip;
 mod history;
 mod invites;
 pub mod key_index;

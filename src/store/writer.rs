@@ -8,6 +8,10 @@
 //! in its shard's text arena; this thread classifies them (`Classifier`, one parse per
 //! distinct User-Agent) and keeps only the referrer's host. The redirect pays a copy of a few
 //! hundred bytes into memory its thread already owns, never a parse or an allocation of its own.
+//!
+//! With `analytics.geoip_db` set, a visit also carries the client's address (`Visit::ip`);
+//! this thread looks its country up (`store::geoip`) and keeps only the ISO code: the address
+//! is dropped with the event and never written.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use super::analytics::{Day, DayTally, Names, DIRECT};
 use super::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
+use super::geoip::GeoIp;
 use super::records::{KeyId, KeyRequestRecord, LinkId};
 use super::usage::{Bucket, Counts};
 use super::Store;
@@ -58,6 +63,9 @@ pub struct Visit {
     at: u32,
     ua_len: u16,
     referer_len: u16,
+    /// The client's address, only when a GeoIP database is configured; read for its country
+    /// on the writer thread, then dropped (never stored).
+    ip: Option<IpAddr>,
 }
 
 /// The longest User-Agent and Referer kept for classification; longer ones are cut (a
@@ -129,6 +137,8 @@ pub struct EventSink {
     ctl: mpsc::Sender<Msg>,
     /// `analytics.enabled`, read at start: `visit` sends a bare `Click` when off.
     analytics: bool,
+    /// A GeoIP database is open on the writer: visits are worth their client address.
+    geoip: bool,
 }
 
 impl EventSink {
@@ -146,8 +156,16 @@ impl EventSink {
     }
 
     /// A click on `link` at `at`, with the request's raw `User-Agent` and `Referer` (empty
-    /// when absent). Copies them into this thread's text arena; nothing is parsed here.
-    pub fn visit(&self, link: LinkId, at: Timestamp, ua: &[u8], referer: &[u8]) {
+    /// when absent), and the client's address when `geoip_enabled` (else `None`). Copies them
+    /// into this thread's text arena; nothing is parsed or looked up here.
+    pub fn visit(
+        &self,
+        link: LinkId,
+        at: Timestamp,
+        ua: &[u8],
+        referer: &[u8],
+        ip: Option<IpAddr>,
+    ) {
         if !self.analytics {
             return self.send(Event::Click(link));
         }
@@ -168,6 +186,7 @@ impl EventSink {
                 at: at_byte,
                 ua_len: ua.len() as u16,
                 referer_len: referer.len() as u16,
+                ip: ip.filter(|_| self.geoip),
             }));
             buf.events.len() == MAX_BATCH / SHARDS
         };
@@ -179,6 +198,12 @@ impl EventSink {
     /// `analytics.enabled`: whether a click is worth its headers (`visit`) or only its count.
     pub fn analytics_enabled(&self) -> bool {
         self.analytics
+    }
+
+    /// Whether the writer looks countries up: the redirect passes the client's address to
+    /// `visit` only then, and the stats answer countries only then.
+    pub fn geoip_enabled(&self) -> bool {
+        self.analytics && self.geoip
     }
 
     /// This sink with `analytics.enabled` as configured (on unless told otherwise).
@@ -203,6 +228,12 @@ impl Writer {
     /// Start the writer thread. A server without it would lose every click, so failing to
     /// start it is an error, not a warning.
     pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
+        Self::spawn_with(store, None)
+    }
+
+    /// Start the writer thread with the GeoIP database it looks visits' countries up in.
+    pub fn spawn_with(store: Arc<Store>, geoip: Option<GeoIp>) -> std::io::Result<Self> {
+        let geo = geoip.is_some();
         let (ctl, rx) = mpsc::channel::<Msg>();
         let buffers: Arc<Buffers> = Arc::new(std::array::from_fn(|_| {
             Padded(Mutex::new(Shard::default()))
@@ -210,12 +241,13 @@ impl Writer {
         let shared = Arc::clone(&buffers);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
-            .spawn(move || run(&store, &shared, &rx))?;
+            .spawn(move || run(&store, &shared, &rx, geoip.as_ref()))?;
         Ok(Self {
             sink: EventSink {
                 buffers,
                 ctl,
                 analytics: true,
+                geoip: geo,
             },
             handle: Some(handle),
         })
@@ -234,9 +266,12 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>) {
+fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<&GeoIp>) {
     let mut due = Instant::now() + MAX_DELAY;
-    let mut classifier = Classifier::default();
+    let mut classifier = Classifier {
+        geoip,
+        ..Classifier::default()
+    };
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
             Ok(Msg::Full) => commit(store, buffer, &mut classifier),
@@ -271,14 +306,16 @@ pub struct UaClass {
 /// few hundred distinct strings, not one per click. Bounded: a flood of random strings
 /// empties the cache rather than growing it.
 #[derive(Default)]
-pub struct Classifier {
+pub struct Classifier<'g> {
     parser: woothee::parser::Parser,
     cache: hashbrown::HashMap<Box<[u8]>, UaClass>,
+    /// Where a visit's address is looked up for its country (`analytics.geoip_db`).
+    geoip: Option<&'g GeoIp>,
 }
 
 const CLASSIFIER_CACHE: usize = 10_000;
 
-impl Classifier {
+impl Classifier<'_> {
     pub fn classify(&mut self, ua: &[u8]) -> &UaClass {
         if !self.cache.contains_key(ua) {
             if self.cache.len() >= CLASSIFIER_CACHE {
@@ -353,7 +390,7 @@ fn bump(map: &mut Names, name: &str) {
     }
 }
 
-fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Classifier) {
+fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Classifier<'_>) {
     *batch.clicks.entry(v.link).or_default() += 1;
     let start = v.at as usize;
     let ua_end = start + usize::from(v.ua_len);
@@ -361,6 +398,11 @@ fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Cl
     let referer = text
         .get(ua_end..ua_end + usize::from(v.referer_len))
         .unwrap_or_default();
+    // The country first: `classify` borrows the classifier for the rest.
+    let country = match (classifier.geoip, v.ip) {
+        (Some(geo), Some(ip)) => Some(geo.country(ip)),
+        _ => None,
+    };
     let class = classifier.classify(ua);
     let tally: &mut DayTally = batch.days.entry((v.day, v.link)).or_default();
     if class.bot {
@@ -371,6 +413,9 @@ fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Cl
     tally.clicks += 1;
     bump(&mut tally.browsers, &class.browser);
     bump(&mut tally.os, &class.os);
+    if let Some(code) = country {
+        bump(&mut tally.countries, code);
+    }
     match referrer_host(referer) {
         Some(h) if h.bytes().any(|b| b.is_ascii_uppercase()) => {
             bump(&mut tally.referrers, &h.to_ascii_lowercase());
@@ -466,7 +511,7 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
     batch.requests[first..].reverse();
 }
 
-fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier) {
+fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>) {
     let mut batch = EventBatch::default();
     let mut uses = Vec::new();
     for shard in buffers {
@@ -654,6 +699,7 @@ mod tests {
                 at: text.len() as u32,
                 ua_len: ua.len() as u16,
                 referer_len: referer.len() as u16,
+                ip: None,
             };
             text.extend_from_slice(ua);
             text.extend_from_slice(referer);
@@ -686,6 +732,46 @@ mod tests {
             LoggedPath::new(&"a".repeat(65)),
             LoggedPath::Long(_)
         ));
+    }
+
+    #[test]
+    fn a_visits_country_is_looked_up_here_and_only_its_code_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("country.mmdb");
+        let db = crate::store::geoip::mmdb::country_db(&[(
+            std::net::Ipv4Addr::new(127, 0, 0, 0),
+            8,
+            "DE",
+        )]);
+        std::fs::write(&path, db).unwrap();
+        let geo = GeoIp::open(&path).unwrap();
+        let mut c = Classifier {
+            geoip: Some(&geo),
+            ..Classifier::default()
+        };
+        let mut batch = EventBatch::default();
+        let text = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        let t = Timestamp::from_unix(86_400 * 20_000 + 5);
+        for ip in [
+            Some(IpAddr::from([127, 0, 0, 1])),
+            Some(IpAddr::from([10, 1, 2, 3])),
+            None,
+        ] {
+            let v = Visit {
+                link: 7,
+                day: Day::of(t),
+                at: 0,
+                ua_len: text.len() as u16,
+                referer_len: 0,
+                ip,
+            };
+            add_visit(&mut batch, &v, text, &mut c);
+        }
+        let tally = &batch.days[&(Day(20_000), 7)];
+        assert_eq!(tally.clicks, 3);
+        assert_eq!(tally.countries["DE"], 1);
+        assert_eq!(tally.countries[crate::store::geoip::UNKNOWN], 1);
+        assert_eq!(tally.countries.len(), 2, "no address, no country");
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Issue 22, point 1, over HTTP: a link's clicks per day with referrer hosts, browser and OS
 //! families and bots apart (`GET /api/v1/links/{id}/stats`), read like the link itself;
 //! bad queries refused; days past `analytics.retention_days` swept; a deleted link's days gone.
+//! Countries only with `analytics.geoip_db` (a MaxMind DB written by `support::mmdb`).
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{call, eventually, spawn_app, spawn_with, Options, Session, TestApp};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::support::mmdb::country_db;
+use crate::support::{
+    base_config, call, eventually, spawn_app, spawn_with, start, Options, Session, TestApp,
+};
 
 const FIREFOX_LINUX: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
@@ -318,4 +326,155 @@ async fn a_deleted_links_days_go_with_it() {
         .map(|r| r.unwrap().0.value().1)
         .collect();
     assert_eq!(links, [kept], "only the kept link's day is left");
+}
+
+/// A test country database: 127.0.0.0/8 in `DE`, 192.0.2.0/24 in `FR`, in `dir`.
+fn geoip_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("country.mmdb");
+    let db = country_db(&[
+        (Ipv4Addr::new(127, 0, 0, 0), 8, "DE"),
+        (Ipv4Addr::new(192, 0, 2, 0), 24, "FR"),
+    ]);
+    std::fs::write(&path, db).unwrap();
+    path
+}
+
+/// A server with the country database, behind a trusted proxy at 127.0.0.1 (so a click can
+/// come from any address through `X-Forwarded-For`).
+async fn with_geoip() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let db = geoip_file(dir.path());
+    let path = dir.path().join("linkdock.toml");
+    let extra = format!("\n[analytics]\ngeoip_db = {:?}\n", db.display().to_string());
+    let text = base_config(&dir.path().join("data"), &extra).replace(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    start(dir, path, &Options::default()).await
+}
+
+#[tokio::test]
+async fn with_a_geoip_database_clicks_land_under_their_country_and_no_address_is_stored() {
+    let app = with_geoip().await;
+    let admin = app.admin().await;
+    let h = "go.example.com";
+    let id = link(&admin, h, "geo").await;
+    let empty = call(admin.get(&format!("/api/v1/links/{id}/stats")), 200).await;
+    assert_eq!(
+        empty["countries"],
+        json!([]),
+        "configured: a list, empty so far"
+    );
+
+    // Two from 127.0.0.1 itself, one through the trusted proxy from 192.0.2.55, one from
+    // an address the database does not know, and a bot (not among the countries).
+    click(&app, h, "geo", FIREFOX_LINUX, None).await;
+    click(&app, h, "geo", CHROME_WINDOWS, None).await;
+    for (from, ua) in [
+        ("192.0.2.55", SAFARI_IPHONE),
+        ("198.51.100.7", FIREFOX_LINUX),
+        ("192.0.2.56", GOOGLEBOT),
+    ] {
+        let res = app
+            .http
+            .get(app.url("/geo"))
+            .header("host", h)
+            .header("user-agent", ua)
+            .header("x-forwarded-for", from)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+    }
+    let v = stats_with(&admin, id, "", 5).await;
+    assert_eq!(
+        counts(&v["countries"], "code"),
+        own(&[("DE", 2), ("FR", 1), ("unknown", 1)])
+    );
+
+    // The page shows them too.
+    let page = admin
+        .get(&format!("/ui/links/{id}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"stats-countries\""), "{page}");
+
+    // Only the codes were kept: the visitors' addresses never reach the database.
+    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    for needle in ["192.0.2.55", "198.51.100.7", "192.0.2.56"] {
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_geoip_database_neither_the_answer_nor_the_page_has_countries() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let id = link(&admin, "go.example.com", "nogeo").await;
+    click(&app, "go.example.com", "nogeo", FIREFOX_LINUX, None).await;
+    let v = stats_with(&admin, id, "", 1).await;
+    assert!(v.get("countries").is_none(), "{v:#}");
+    let page = admin
+        .get(&format!("/ui/links/{id}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("stats-countries"));
+}
+
+#[test]
+fn a_geoip_path_that_is_missing_or_not_a_maxmind_db_stops_the_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.mmdb");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let good = geoip_file(dir.path());
+    for (db, fails) in [
+        (dir.path().join("missing.mmdb"), true),
+        (junk, true),
+        (good, false),
+    ] {
+        let config = dir.path().join("linkdock.toml");
+        let extra = format!("\n[analytics]\ngeoip_db = {:?}\n", db.display().to_string());
+        std::fs::write(&config, base_config(&dir.path().join("data"), &extra)).unwrap();
+        let name = db.file_name().unwrap().to_str().unwrap();
+        let check = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+            .args(["config", "check"])
+            .arg(&config)
+            .env_remove("LINKDOCK_CONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(!check.status.success(), fails, "{check:?}");
+        if !fails {
+            continue;
+        }
+        let said = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            said.contains(name) && said.contains("analytics.geoip_db"),
+            "{said}"
+        );
+        let serve = std::process::Command::new(env!("CARGO_BIN_EXE_linkdock"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env_remove("LINKDOCK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(!serve.status.success(), "{serve:?}");
+        let said = String::from_utf8_lossy(&serve.stderr);
+        let line = said.lines().last().unwrap_or_default();
+        assert!(
+            line.starts_with("linkdock: analytics.geoip_db: ") && line.contains(name),
+            "{said}"
+        );
+    }
 }

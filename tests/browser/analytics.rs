@@ -1,11 +1,12 @@
 //! A link's stats page: reached from the Links table's click count, a chart of clicks per day
 //! with its caption and table alternative, 30 or 90 days by a link, the ranked lists, axe-core
-//! clean, and at 390 px nothing scrolls sideways.
+//! clean, and at 390 px nothing scrolls sideways; with a GeoIP database, the Countries table.
 
 use serde_json::{json, Value};
 
 use crate::support::browser::Browser;
-use crate::support::{call, eventually, spawn_app};
+use crate::support::mmdb::country_db;
+use crate::support::{call, eventually, spawn_app, spawn_with, Options};
 
 #[tokio::test]
 async fn a_links_stats_show_a_chart_with_its_text_alternative_for_30_or_90_days() {
@@ -135,5 +136,69 @@ async fn a_links_stats_show_a_chart_with_its_text_alternative_for_30_or_90_days(
         b.text("main").await.contains("no such link")
             || b.text("body").await.contains("no such link")
     );
+    b.close().await;
+}
+
+/// With `analytics.geoip_db` (a test MaxMind DB: 127.0.0.0/8 in `DE`), the page ranks the
+/// clicks' countries in a table as accessible as the other lists.
+#[tokio::test]
+async fn with_a_geoip_database_the_stats_page_ranks_countries() {
+    let geo = tempfile::tempdir().unwrap();
+    let db = geo.path().join("country.mmdb");
+    std::fs::write(
+        &db,
+        country_db(&[(std::net::Ipv4Addr::new(127, 0, 0, 0), 8, "DE")]),
+    )
+    .unwrap();
+    let app = spawn_with(Options {
+        extra_toml: format!("\n[analytics]\ngeoip_db = {:?}\n", db.display().to_string()),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    admin.domain("go.example.com").await;
+    let link = admin
+        .post_json(
+            "/api/v1/links",
+            json!({"domain": "go.example.com", "slug": "geo", "destination_url": "https://example.org/geo"}),
+            201,
+        )
+        .await;
+    let id = link["id"].as_u64().unwrap();
+    for _ in 0..2 {
+        let res = app
+            .http
+            .get(app.url("/geo"))
+            .header("host", "go.example.com")
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+    }
+    eventually(10, || async {
+        let v: Value = call(admin.get(&format!("/api/v1/links/{id}/stats")), 200).await;
+        (v["countries"] == json!([{"code": "DE", "clicks": 2}])).then_some(())
+    })
+    .await;
+
+    let Some(b) = Browser::start(&app).await else {
+        return;
+    };
+    b.sign_in().await;
+    b.goto(&format!("/ui/links/{id}/stats")).await;
+    assert_eq!(b.text("#stats-countries caption").await, "Countries");
+    let rows = b
+        .eval(
+            "return [...document.querySelectorAll('#stats-countries tbody tr')].map(r => r.cells[0].innerText + ' ' + r.cells[1].innerText);",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows, json!(["DE 2"]));
+    b.assert_accessible("a link's stats with countries").await;
+    b.screenshot("link_stats_countries_1280px").await;
     b.close().await;
 }

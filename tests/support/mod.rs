@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod mmdb;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! A link's stats: clicks per day over the last 30 or 90 days (people and bots stacked), top
-//! referrer hosts, browser and OS families, drawn on the server (`ui::chart`), no script. The
+//! referrer hosts, browser and OS families (and countries, only with `analytics.geoip_db`), drawn on the server (`ui::chart`), no script. The
 //! period is a plain link (`?days=90`), so a view lives in its URL. The same numbers as
 //! `GET /api/v1/links/{id}/stats` (`store::Store::link_stats`).
 
@@ -59,6 +59,7 @@ pub async fn page(
         .find(|p| q.days.as_deref() == Some(p.to_string().as_str()))
         .unwrap_or(PERIODS[0]);
     let retention = st.config.current().analytics.retention_days;
+    let countries = st.events.geoip_enabled();
     let range = StatsRange::last_days(now(), days, retention);
     let id = link.rec.id;
     let st2 = st.clone();
@@ -111,9 +112,14 @@ pub async fn page(
             (ranked("stats-referrers", "Top referrers", "Referrer", &stats.referrers))
             (ranked("stats-browsers", "Browsers", "Browser", &stats.browsers))
             (ranked("stats-os", "Operating systems", "Operating system", &stats.os))
+            @if countries {
+                (ranked("stats-countries", "Countries", "Country", &stats.countries))
+            }
         }
         p.hint {
-            "Counted per day, never per click; only the referring page's host is kept. "
+            "Counted per day, never per click; only the referring page's host is kept"
+            @if countries { ", and a visitor's country, never their address" }
+            ". "
             "Days are kept for " (retention) " days."
         }
     };
