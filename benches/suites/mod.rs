@@ -1,5 +1,6 @@
 //! One module per suite; each `run` prints its report and appends it to the results file.
 
+pub mod clicks;
 pub mod hot;
 pub mod import;
 pub mod keycount;
@@ -18,7 +19,7 @@ pub struct Suite {
     pub needs_wrk: bool,
 }
 
-pub const ALL: [Suite; 7] = [
+pub const ALL: [Suite; 8] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -59,6 +60,12 @@ pub const ALL: [Suite; 7] = [
         name: "keyed",
         about: "keyed read and write, session read vs the floor; roles' cost; the activity log untouched (issue 23)",
         run: keyed::run,
+        needs_wrk: true,
+    },
+    Suite {
+        name: "clicks",
+        about: "click analytics on the redirect: on vs off, and on vs the floor (issues 22.1, 23.3)",
+        run: clicks::run,
         needs_wrk: true,
     },
 ];
