@@ -68,10 +68,10 @@ enum SignInHint {
 }
 
 impl Application {
-    pub fn build(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
+    pub fn build(mut config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
         let store = Store::open(&config.storage.data_dir)?;
         store
-            .apply_declared(&config.declared())
+            .apply_declared(config.take_declared())
             .map_err(|e| StartError::Declared(e.to_string()))?;
         let addr = config.server.listen;
         let header_timeout = config.server.header_timeout.0;

@@ -39,8 +39,14 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub domains: Vec<DomainDecl>,
+    /// The file's `[[api_keys]]`, until [`Config::take_declared`] hands them to the store:
+    /// the running configuration keeps only their fingerprint.
     #[serde(default)]
     pub api_keys: Vec<KeyDecl>,
+    /// SHA-256 of the declared keys taken out by [`Config::take_declared`]: how a reload sees
+    /// that `[[api_keys]]` changed without keeping 100,000 declarations in memory.
+    #[serde(skip)]
+    api_keys_taken: Option<[u8; 32]>,
     #[serde(default)]
     pub users: Vec<UserDecl>,
 }
@@ -278,6 +284,22 @@ pub struct UserDecl {
     /// `admin` unless the file says otherwise.
     #[serde(default)]
     pub role: Role,
+}
+
+fn declared_key(k: KeyDecl) -> DeclaredKey {
+    DeclaredKey {
+        // `validate` refuses a file with a bad rule; were one to get here, it would let no
+        // address in rather than every address.
+        ip: k
+            .ip_policy()
+            .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
+        name: k.name,
+        digest: k.hash,
+        domains: k.domains,
+        expires_at: k.expires_at,
+        permissions: k.permissions,
+        rate_limit: k.rate_limit_per_minute,
+    }
 }
 
 /// `public_url`: an absolute http(s) URL without a trailing slash.
@@ -528,27 +550,28 @@ impl Config {
         }
     }
 
+    /// The declared resources, for the store, moved out: the keys leave this `Config`, which
+    /// keeps their fingerprint (so `==` still tells a changed `[[api_keys]]` from the same).
+    pub fn take_declared(&mut self) -> DeclaredState {
+        let mut fingerprint = ring::digest::Context::new(&ring::digest::SHA256);
+        for k in &self.api_keys {
+            // Debug names every field; the fingerprint never leaves this process.
+            fingerprint.update(format!("{k:?}\n").as_bytes());
+        }
+        let mut taken = [0u8; 32];
+        taken.copy_from_slice(fingerprint.finish().as_ref());
+        let keys = std::mem::take(&mut self.api_keys);
+        self.api_keys_taken = Some(taken);
+        let mut declared = self.declared();
+        declared.keys = keys.into_iter().map(declared_key).collect();
+        declared
+    }
+
     /// The declared resources, for the store.
     pub fn declared(&self) -> DeclaredState {
         DeclaredState {
             domains: self.domains.iter().map(|d| d.hostname.clone()).collect(),
-            keys: self
-                .api_keys
-                .iter()
-                .map(|k| DeclaredKey {
-                    name: k.name.clone(),
-                    digest: k.hash,
-                    domains: k.domains.clone(),
-                    // `validate` refuses a file with a bad rule; were one to get here, it
-                    // would let no address in rather than every address.
-                    ip: k
-                        .ip_policy()
-                        .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
-                    expires_at: k.expires_at,
-                    permissions: k.permissions,
-                    rate_limit: k.rate_limit_per_minute,
-                })
-                .collect(),
+            keys: self.api_keys.iter().cloned().map(declared_key).collect(),
             users: self
                 .users
                 .iter()
