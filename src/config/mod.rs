@@ -451,28 +451,45 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
             None => Self::embedded(),
-            Some(p) => {
-                let name = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
-                    source_name: name.clone(),
-                    problems: vec![format!("cannot read the file: {e}")],
-                })?;
-                // Editors may save UTF-8 with a byte order mark; TOML has none.
-                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-                // An editor's half-written save: applying it would drop every declared resource.
-                if holds_nothing(text) {
-                    return Err(ConfigError {
-                        source_name: name,
-                        problems: vec![
-                            "the file is empty (no setting and no declaration, only blanks or comments: a save in progress?); it was not applied".into(),
-                        ],
-                    });
+            // Read and parsed on a thread of its own: glibc gives it its own arena, so the
+            // parse's garbage (about 3 KB a declared key) is not interleaved with what the
+            // server keeps (the key index), and is handed back whole once freed.
+            // The main thread's stack size, for deeply nested TOML.
+            Some(p) => std::thread::scope(|s| {
+                match std::thread::Builder::new()
+                    .name("config-parse".into())
+                    .stack_size(8 << 20)
+                    .spawn_scoped(s, || Self::read_and_parse(p))
+                {
+                    Ok(parsing) => parsing
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(_) => Self::read_and_parse(p),
                 }
-                Self::parse(text, &name)?
-            }
+            })?,
         };
         config.apply_env()?;
         Ok(config)
+    }
+
+    fn read_and_parse(p: &Path) -> Result<Self, ConfigError> {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+            source_name: name.clone(),
+            problems: vec![format!("cannot read the file: {e}")],
+        })?;
+        // Editors may save UTF-8 with a byte order mark; TOML has none.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        // An editor's half-written save: applying it would drop every declared resource.
+        if holds_nothing(text) {
+            return Err(ConfigError {
+                source_name: name,
+                problems: vec![
+                    "the file is empty (no setting and no declaration, only blanks or comments: a save in progress?); it was not applied".into(),
+                ],
+            });
+        }
+        Self::parse(text, &name)
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {
