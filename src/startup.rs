@@ -73,7 +73,7 @@ enum SignInHint {
 }
 
 impl Application {
-    pub fn build(config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
+    pub fn build(mut config: Config, config_path: Option<PathBuf>) -> Result<Self, StartError> {
         // Before anything is opened or bound: a GeoIP file that cannot be read stops the start.
         let geoip = match config.analytics.geoip_path() {
             Some(path) => Some(GeoIp::open(path).map_err(StartError::GeoIp)?),
@@ -81,7 +81,7 @@ impl Application {
         };
         let store = Store::open(&config.storage.data_dir)?;
         store
-            .apply_declared(&config.declared())
+            .apply_declared(config.take_declared())
             .map_err(|e| StartError::Declared(e.to_string()))?;
         let addr = config.server.listen;
         let header_timeout = config.server.header_timeout.0;

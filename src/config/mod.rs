@@ -40,8 +40,14 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub domains: Vec<DomainDecl>,
+    /// The file's `[[api_keys]]`, until [`Config::take_declared`] hands them to the store:
+    /// the running configuration keeps only their fingerprint.
     #[serde(default)]
     pub api_keys: Vec<KeyDecl>,
+    /// SHA-256 of the declared keys taken out by [`Config::take_declared`]: how a reload sees
+    /// that `[[api_keys]]` changed without keeping 100,000 declarations in memory.
+    #[serde(skip)]
+    api_keys_taken: Option<[u8; 32]>,
     #[serde(default)]
     pub users: Vec<UserDecl>,
 }
@@ -303,6 +309,22 @@ pub struct UserDecl {
     pub role: Role,
 }
 
+fn declared_key(k: KeyDecl) -> DeclaredKey {
+    DeclaredKey {
+        // `validate` refuses a file with a bad rule; were one to get here, it would let no
+        // address in rather than every address.
+        ip: k
+            .ip_policy()
+            .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
+        name: k.name,
+        digest: k.hash,
+        domains: k.domains,
+        expires_at: k.expires_at,
+        permissions: k.permissions,
+        rate_limit: k.rate_limit_per_minute,
+    }
+}
+
 /// `public_url`: an absolute http(s) URL without a trailing slash.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "String")]
@@ -452,28 +474,45 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
             None => Self::embedded(),
-            Some(p) => {
-                let name = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
-                    source_name: name.clone(),
-                    problems: vec![format!("cannot read the file: {e}")],
-                })?;
-                // Editors may save UTF-8 with a byte order mark; TOML has none.
-                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-                // An editor's half-written save: applying it would drop every declared resource.
-                if holds_nothing(text) {
-                    return Err(ConfigError {
-                        source_name: name,
-                        problems: vec![
-                            "the file is empty (no setting and no declaration, only blanks or comments: a save in progress?); it was not applied".into(),
-                        ],
-                    });
+            // Read and parsed on a thread of its own: glibc gives it its own arena, so the
+            // parse's garbage (about 3 KB a declared key) is not interleaved with what the
+            // server keeps (the key index), and is handed back whole once freed.
+            // The main thread's stack size, for deeply nested TOML.
+            Some(p) => std::thread::scope(|s| {
+                match std::thread::Builder::new()
+                    .name("config-parse".into())
+                    .stack_size(8 << 20)
+                    .spawn_scoped(s, || Self::read_and_parse(p))
+                {
+                    Ok(parsing) => parsing
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(_) => Self::read_and_parse(p),
                 }
-                Self::parse(text, &name)?
-            }
+            })?,
         };
         config.apply_env()?;
         Ok(config)
+    }
+
+    fn read_and_parse(p: &Path) -> Result<Self, ConfigError> {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+            source_name: name.clone(),
+            problems: vec![format!("cannot read the file: {e}")],
+        })?;
+        // Editors may save UTF-8 with a byte order mark; TOML has none.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        // An editor's half-written save: applying it would drop every declared resource.
+        if holds_nothing(text) {
+            return Err(ConfigError {
+                source_name: name,
+                problems: vec![
+                    "the file is empty (no setting and no declaration, only blanks or comments: a save in progress?); it was not applied".into(),
+                ],
+            });
+        }
+        Self::parse(text, &name)
     }
 
     fn apply_env(&mut self) -> Result<(), ConfigError> {
@@ -554,27 +593,28 @@ impl Config {
         }
     }
 
+    /// The declared resources, for the store, moved out: the keys leave this `Config`, which
+    /// keeps their fingerprint (so `==` still tells a changed `[[api_keys]]` from the same).
+    pub fn take_declared(&mut self) -> DeclaredState {
+        let mut fingerprint = ring::digest::Context::new(&ring::digest::SHA256);
+        for k in &self.api_keys {
+            // Debug names every field; the fingerprint never leaves this process.
+            fingerprint.update(format!("{k:?}\n").as_bytes());
+        }
+        let mut taken = [0u8; 32];
+        taken.copy_from_slice(fingerprint.finish().as_ref());
+        let keys = std::mem::take(&mut self.api_keys);
+        self.api_keys_taken = Some(taken);
+        let mut declared = self.declared();
+        declared.keys = keys.into_iter().map(declared_key).collect();
+        declared
+    }
+
     /// The declared resources, for the store.
     pub fn declared(&self) -> DeclaredState {
         DeclaredState {
             domains: self.domains.iter().map(|d| d.hostname.clone()).collect(),
-            keys: self
-                .api_keys
-                .iter()
-                .map(|k| DeclaredKey {
-                    name: k.name.clone(),
-                    digest: k.hash,
-                    domains: k.domains.clone(),
-                    // `validate` refuses a file with a bad rule; were one to get here, it
-                    // would let no address in rather than every address.
-                    ip: k
-                        .ip_policy()
-                        .unwrap_or_else(|_| IpPolicy::Only(AllowList::default())),
-                    expires_at: k.expires_at,
-                    permissions: k.permissions,
-                    rate_limit: k.rate_limit_per_minute,
-                })
-                .collect(),
+            keys: self.api_keys.iter().cloned().map(declared_key).collect(),
             users: self
                 .users
                 .iter()

@@ -101,10 +101,12 @@ impl AppState {
                 .collect();
             self.audit(Entry::new(&by, Action::ConfigRefused).detail(first));
         };
-        let next = match Config::load(Some(path)) {
+        let mut next = match Config::load(Some(path)) {
             Ok(c) => c,
             Err(e) => return refuse(&e),
         };
+        // The running config holds only a fingerprint of its keys: so must `next` to compare.
+        let declared = next.take_declared();
         if next == **running {
             return;
         }
@@ -115,7 +117,7 @@ impl AppState {
             );
         }
         let next = next.keeping_restart_only(&running);
-        match self.store.apply_declared(&next.declared()) {
+        match self.store.apply_declared(declared) {
             Ok(report) => {
                 for host in &report.kept {
                     tracing::warn!(domain = %host, "domain removed from the config file is kept because links or keys use it");

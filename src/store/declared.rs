@@ -1,7 +1,7 @@
 //! Resources declared in the config file: applied as a whole, in one transaction, at start
 //! and on every reload. They carry `source = config` and are read-only through the API.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use redb::{ReadableTable, TableHandle, WriteTransaction};
 
@@ -11,7 +11,7 @@ use super::domains::{get_domain, insert_domain, keys_scoped_to, put_domain_recor
 use super::invites::withdraw_invites_of;
 use super::key_index::KeyIndex;
 use super::keys::{get_key, key_target, put_key, remove_key};
-use super::records::{DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
+use super::records::{DomainId, DomainRecord, KeyRecord, KeyStatus, Source, UserRecord};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST, HISTORY, USERS};
 use super::users::{cap_keys_of, end_sessions_of, revoke_keys_of};
 use super::{decode, decode_or_skip, encode, next_id, Store, StoreError};
@@ -58,8 +58,10 @@ pub struct ApplyReport {
 }
 
 impl Store {
-    pub fn apply_declared(&self, state: &DeclaredState) -> Result<ApplyReport, StoreError> {
-        self.write(
+    /// Takes the declarations by value: they (and the parsed file before them) are freed and
+    /// handed back to the system once applied.
+    pub fn apply_declared(&self, state: DeclaredState) -> Result<ApplyReport, StoreError> {
+        let applied = self.write(
             |tx| {
                 let mut report = ApplyReport::default();
                 apply_domains(tx, &self.catalog, &state.domains, &mut report)?;
@@ -74,7 +76,10 @@ impl Store {
                     tracing::error!(error = %e, "reloading the read models after a config apply failed");
                 }
             },
-        )
+        );
+        drop(state);
+        super::release_freed_memory();
+        applied
     }
 }
 
@@ -136,23 +141,40 @@ fn apply_keys(
     declared: &[DeclaredKey],
     report: &mut ApplyReport,
 ) -> Result<(), StoreError> {
-    // A declared key already on record is found through the index (in step with the table
-    // under the write lock), not by scanning every record for each declared key: with
-    // 100,000 keys that scan was quadratic, and the list of every record most of a start's
-    // memory.
+    // One pass over the key table finds the declared keys on record (by digest) and, left
+    // over at the end, those no longer declared; the first start found each through the
+    // index and read its record, once per declared key. A declared digest that is an API
+    // key's (not in the map) is still found through the index.
+    let mut on_record: HashMap<KeyDigest, KeyRecord> = HashMap::new();
+    for r in tx.open_table(API_KEYS)?.iter()? {
+        let (id, v) = r?;
+        if let Some(rec) = decode_or_skip::<KeyRecord>(API_KEYS.name(), id.value(), v.value()) {
+            if rec.source == Source::Config {
+                on_record.insert(rec.digest, rec);
+            }
+        }
+    }
+    let mut domain_ids: HashMap<&Hostname, DomainId> = HashMap::new();
+    let mut declared_digests: HashSet<KeyDigest> = HashSet::with_capacity(declared.len());
     for (i, k) in declared.iter().enumerate() {
+        declared_digests.insert(k.digest);
         let mut domains = Vec::with_capacity(k.domains.len());
         for (j, host) in k.domains.iter().enumerate() {
-            let id = tx
-                .open_table(DOMAIN_BY_HOST)?
-                .get(host.as_str())?
-                .map(|g| g.value());
-            domains.push(id.ok_or_else(|| {
+            let id = match domain_ids.get(host) {
+                Some(id) => Some(*id),
+                None => tx
+                    .open_table(DOMAIN_BY_HOST)?
+                    .get(host.as_str())?
+                    .map(|g| g.value()),
+            };
+            let id = id.ok_or_else(|| {
                 StoreError::Invalid(DomainError::new(
                     format!("api_keys[{i}].domains[{j}]"),
                     format!("unknown domain `{host}`: declare it under [[domains]]"),
                 ))
-            })?);
+            })?;
+            domain_ids.insert(host, id);
+            domains.push(id);
         }
         let at = now();
         let status = KeyStatus::Active.at(
@@ -162,9 +184,12 @@ fn apply_keys(
             },
             at,
         );
-        let prev = match keys.get(&k.digest) {
-            Some(entry) => get_key(tx, entry.id)?,
-            None => None,
+        let prev = match on_record.remove(&k.digest) {
+            Some(rec) => Some(rec),
+            None => match keys.get(&k.digest) {
+                Some(entry) => get_key(tx, entry.id)?,
+                None => None,
+            },
         };
         let prev = prev.as_ref();
         let rec = KeyRecord {
@@ -223,13 +248,12 @@ fn apply_keys(
             }
         }
     }
-    let kept: HashSet<KeyDigest> = declared.iter().map(|d| d.digest).collect();
-    let mut stale = Vec::new();
-    for r in tx.open_table(API_KEYS)?.iter()? {
-        let (id, v) = r?;
-        let rec = decode_or_skip::<KeyRecord>(API_KEYS.name(), id.value(), v.value());
-        stale.extend(rec.filter(|k| k.source == Source::Config && !kept.contains(&k.digest)));
-    }
+    // Left over: config keys on record that the file no longer declares, in id order.
+    let mut stale: Vec<KeyRecord> = on_record
+        .into_values()
+        .filter(|k| !declared_digests.contains(&k.digest))
+        .collect();
+    stale.sort_by_key(|k| k.id);
     for old in &stale {
         remove_key(tx, old.id)?;
         record(
