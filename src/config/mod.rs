@@ -598,7 +598,9 @@ impl Config {
     pub fn take_declared(&mut self) -> DeclaredState {
         let mut fingerprint = ring::digest::Context::new(&ring::digest::SHA256);
         for k in &self.api_keys {
-            // Debug names every field; the fingerprint never leaves this process.
+            // The digest whole (its Debug shows 8 hex digits only), then Debug for the other
+            // fields; the fingerprint never leaves this process.
+            fingerprint.update(k.hash.as_bytes());
             fingerprint.update(format!("{k:?}\n").as_bytes());
         }
         let mut taken = [0u8; 32];
@@ -762,6 +764,20 @@ mod tests {
         assert_eq!(pace.allowed(0), Duration::from_secs(10));
         assert_eq!(pace.allowed(1023), Duration::from_secs(10));
         assert_eq!(pace.allowed(10 * 1024), Duration::from_secs(20));
+    }
+
+    #[test]
+    fn a_declared_keys_new_hash_changes_the_fingerprint_even_when_its_first_digits_match() {
+        // Two digests alike in their first 8 hex digits (all that Debug shows), then apart.
+        let file = |tail: char| {
+            let hash = format!("sha256:{}{}", "ab".repeat(4), tail.to_string().repeat(56));
+            format!("[[api_keys]]\nname = \"ci\"\nhash = \"{hash}\"\n")
+        };
+        let mut before = Config::parse(&file('1'), "t").unwrap();
+        let mut after = Config::parse(&file('2'), "t").unwrap();
+        before.take_declared();
+        after.take_declared();
+        assert_ne!(before, after, "a swapped key hash must read as a changed file");
     }
 
     #[test]

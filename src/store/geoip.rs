@@ -34,6 +34,14 @@ impl GeoIp {
                 path.display()
             )
         })?;
+        // Checked whole once at start: a lookup in a damaged file could otherwise fail (or
+        // worse) on the writer thread, click after click.
+        reader.verify().map_err(|e| {
+            format!(
+                "analytics.geoip_db: {} is not a valid MaxMind DB file: {e}",
+                path.display()
+            )
+        })?;
         Ok(Self { reader })
     }
 
