@@ -777,7 +777,10 @@ mod tests {
         let mut after = Config::parse(&file('2'), "t").unwrap();
         before.take_declared();
         after.take_declared();
-        assert_ne!(before, after, "a swapped key hash must read as a changed file");
+        assert_ne!(
+            before, after,
+            "a swapped key hash must read as a changed file"
+        );
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct Visit {
 /// referrer's host comes first, and no browser needs more to be told apart).
 pub const MAX_UA_BYTES: usize = 512;
 pub const MAX_REFERER_BYTES: usize = 512;
+/// The most header text one shard holds between commits: twice what a full batch's share of
+/// visits needs. Past it (the writer behind), visits are counted as bare clicks.
+const MAX_SHARD_TEXT: usize = 2 * (MAX_BATCH / SHARDS) * (MAX_UA_BYTES + MAX_REFERER_BYTES);
 
 /// A request's path for a key's request log (already redacted), inline when it is as short
 /// as nearly every API path: nothing allocated on the request path, nothing freed by the
@@ -175,20 +178,25 @@ impl EventSink {
             let mut buf = self.buffers[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // A shard's text is bounded by its events (at most MAX_BATCH per commit, 1 KiB
-            // each), far below u32.
-            let at_byte = u32::try_from(buf.text.len()).unwrap_or(u32::MAX);
-            buf.text.extend_from_slice(ua);
-            buf.text.extend_from_slice(referer);
-            buf.events.push(Event::Visit(Visit {
-                link,
-                day: Day::of(at),
-                at: at_byte,
-                ua_len: ua.len() as u16,
-                referer_len: referer.len() as u16,
-                ip: ip.filter(|_| self.geoip),
-            }));
-            buf.events.len() == MAX_BATCH / SHARDS
+            if buf.text.len() + ua.len() + referer.len() > MAX_SHARD_TEXT {
+                // The writer is behind (a stalled commit, a flood of new User-Agents): the
+                // click still counts, its headers are not kept, and memory stays bounded.
+                buf.events.push(Event::Click(link));
+                buf.events.len() >= MAX_BATCH / SHARDS
+            } else {
+                let at_byte = u32::try_from(buf.text.len()).unwrap_or(u32::MAX);
+                buf.text.extend_from_slice(ua);
+                buf.text.extend_from_slice(referer);
+                buf.events.push(Event::Visit(Visit {
+                    link,
+                    day: Day::of(at),
+                    at: at_byte,
+                    ua_len: ua.len() as u16,
+                    referer_len: referer.len() as u16,
+                    ip: ip.filter(|_| self.geoip),
+                }));
+                buf.events.len() == MAX_BATCH / SHARDS
+            }
         };
         if full {
             let _ = self.ctl.send(Msg::Full);
@@ -356,7 +364,13 @@ impl Classifier<'_> {
 /// Read by hand, not by `url::Url::parse`: this runs once per click on the writer thread,
 /// and a full parse cost more than the rest of the click's tally.
 pub fn referrer_host(raw: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(raw).ok()?.trim();
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => text,
+        // Cut inside a character by `MAX_REFERER_BYTES`: the whole characters before it.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&raw[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    }
+    .trim();
     let (scheme, rest) = text.split_once("://")?;
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme
@@ -772,6 +786,44 @@ mod tests {
         assert_eq!(tally.countries["DE"], 1);
         assert_eq!(tally.countries[crate::store::geoip::UNKNOWN], 1);
         assert_eq!(tally.countries.len(), 2, "no address, no country");
+    }
+
+    #[test]
+    fn a_referrer_cut_inside_a_character_keeps_its_host() {
+        let mut raw = b"https://news.example.com/".to_vec();
+        while raw.len() < MAX_REFERER_BYTES - 1 {
+            raw.extend_from_slice("é".as_bytes());
+        }
+        raw.extend_from_slice("é".as_bytes());
+        let cut = &raw[..MAX_REFERER_BYTES];
+        assert!(
+            std::str::from_utf8(cut).is_err(),
+            "the cut falls inside a character"
+        );
+        assert_eq!(referrer_host(cut), Some("news.example.com"));
+    }
+
+    #[test]
+    fn a_shard_holds_bounded_header_text_when_the_writer_is_behind() {
+        let (ctl, _rx) = mpsc::channel();
+        let sink = EventSink {
+            buffers: Arc::new(std::array::from_fn(|_| {
+                Padded(Mutex::new(Shard::default()))
+            })),
+            ctl,
+            analytics: true,
+            geoip: false,
+        };
+        let ua = [b'u'; MAX_UA_BYTES];
+        let referer = [b'r'; MAX_REFERER_BYTES];
+        let visits = MAX_SHARD_TEXT / (MAX_UA_BYTES + MAX_REFERER_BYTES) + 100;
+        for _ in 0..visits {
+            sink.visit(1, Timestamp::from_unix(1_800_000_000), &ua, &referer, None);
+        }
+        let buf = sink.buffers[shard()].lock().unwrap();
+        assert!(buf.text.len() <= MAX_SHARD_TEXT, "{}", buf.text.len());
+        assert_eq!(buf.events.len(), visits, "every click is still counted");
+        assert!(matches!(buf.events.last(), Some(Event::Click(1))));
     }
 
     #[test]
