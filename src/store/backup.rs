@@ -24,7 +24,7 @@ use redb::{
 
 use super::tables::{
     self, EachTable, API_KEYS, AUDIT, CLICKS, DOMAINS, HISTORY, INVITES, KEY_REQUESTS, KEY_USAGE,
-    LINKS, LINK_DAYS, META, SCHEMA_VERSION, USERS,
+    KEY_USAGE_DAYS, KEY_USAGE_HOURS, LINKS, LINK_DAYS, META, SCHEMA_VERSION, USERS,
 };
 use super::{Store, StoreError};
 use crate::domain::{now, Timestamp};
@@ -188,7 +188,9 @@ impl Store {
             |tx| {
                 let keys_top = last_key(tx, API_KEYS)?
                     .max(last_key(tx, KEY_USAGE)?)
-                    .max(tuple_max(tx, KEY_REQUESTS, |k, _| k)?);
+                    .max(tuple_max(tx, KEY_REQUESTS, |k, _| k)?)
+                    .max(tuple_max(tx, KEY_USAGE_HOURS, |_, k| k)?)
+                    .max(tuple_max(tx, KEY_USAGE_DAYS, |_, k| k)?);
                 let in_use = [
                     (
                         "links",

@@ -7,7 +7,7 @@ use super::audit::record;
 use super::catalog::Catalog;
 use super::key_index::KeyIndex;
 use super::records::{DomainId, KeyId, KeyRecord, KeyRequestRecord, KeyStatus, KeyUsage, Source};
-use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE};
+use super::tables::{API_KEYS, DOMAINS, KEY_REQUESTS, KEY_USAGE, KEY_USAGE_DAYS, KEY_USAGE_HOURS};
 use super::usage::StatusFilter;
 use super::{
     decode, decode_or_skip, decode_row, encode, next_id, page_newest_first, Store, StoreError,
@@ -269,6 +269,18 @@ pub(super) fn remove_key(tx: &WriteTransaction, id: KeyId) -> Result<(), StoreEr
     tx.open_table(KEY_USAGE)?.remove(id)?;
     tx.open_table(KEY_REQUESTS)?
         .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+    // Its counts per hour and day go with it: (bucket, key), so one point read per bucket
+    // still on record (at most the kept hours and days), not a scan of every key's rows.
+    for def in [KEY_USAGE_HOURS, KEY_USAGE_DAYS] {
+        let mut table = tx.open_table(def)?;
+        let first = table.first()?.map(|(k, _)| k.value().0);
+        let last = table.last()?.map(|(k, _)| k.value().0);
+        if let (Some(first), Some(last)) = (first, last) {
+            for bucket in first..=last {
+                table.remove((bucket, id))?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -400,6 +400,51 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_keys_hours_and_days_go_with_it_and_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(
+                |tx| {
+                    let mut keys = tx.open_table(API_KEYS)?;
+                    keys.insert(1, b"k".as_slice())?;
+                    keys.insert(2, b"k".as_slice())?;
+                    Ok(())
+                },
+                |()| {},
+            )
+            .unwrap();
+        let t = Timestamp::from_unix(1_800_000_000);
+        let h = Bucket::Hour.index(t);
+        let c = Counts { ok: 2, refused: 1 };
+        let batch = EventBatch {
+            hourly: [((1, h), c), ((1, h + 30), c), ((2, h), c)]
+                .into_iter()
+                .collect(),
+            ..EventBatch::default()
+        };
+        store.apply_events(&batch).unwrap();
+        store
+            .write(|tx| crate::store::keys::remove_key(tx, 1), |()| {})
+            .unwrap();
+        let rows_of = |key: KeyId| {
+            store
+                .read(|tx| {
+                    let mut n = 0;
+                    for def in [KEY_USAGE_HOURS, KEY_USAGE_DAYS] {
+                        for row in tx.open_table(def)?.iter()? {
+                            n += u64::from(row?.0.value().1 == key);
+                        }
+                    }
+                    Ok(n)
+                })
+                .unwrap()
+        };
+        assert_eq!(rows_of(1), 0, "the removed key's counts are gone");
+        assert_eq!(rows_of(2), 2, "another key's hour and day stay");
+    }
+
+    #[test]
     fn buckets_parse_and_hold_their_times() {
         assert_eq!(Bucket::parse("hour"), Ok(Bucket::Hour));
         assert_eq!(Bucket::parse("day"), Ok(Bucket::Day));
