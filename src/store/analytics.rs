@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::records::LinkId;
@@ -153,6 +153,34 @@ pub(super) fn remove_link_days(
     for day in from..=last {
         table.remove((day, link))?;
     }
+    Ok(())
+}
+
+/// Remove the days of many links at once (a domain's, when it is deleted): one pass over the
+/// table when that reads fewer rows than a point removal per link per day would, which for a
+/// domain of 100,000 year-old links is tens of millions of removals in one write transaction.
+pub(super) fn remove_links_days(
+    tx: &WriteTransaction,
+    links: &[(LinkId, Option<Day>)],
+) -> Result<(), StoreError> {
+    let (rows, span) = {
+        let table = tx.open_table(LINK_DAYS)?;
+        let first = table.first()?.map(|(k, _)| k.value().0);
+        let last = table.last()?.map(|(k, _)| k.value().0);
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(());
+        };
+        (table.len()?, u64::from(last - first) + 1)
+    };
+    if (links.len() as u64).saturating_mul(span) <= rows {
+        for (link, created) in links {
+            remove_link_days(tx, *link, *created)?;
+        }
+        return Ok(());
+    }
+    let gone: std::collections::HashSet<LinkId> = links.iter().map(|(l, _)| *l).collect();
+    tx.open_table(LINK_DAYS)?
+        .retain(|(_, link), _| !gone.contains(&link))?;
     Ok(())
 }
 
@@ -317,6 +345,48 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_links_days_go_in_one_sweep_and_other_links_days_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let row = DayCounts::default().encode();
+        // Days 0 and 1,000 for links 1, 2 and 3: two links over 1,001 days is more point
+        // removals than the table has rows, so one sweep runs.
+        store
+            .write(
+                |tx| {
+                    let mut t = tx.open_table(LINK_DAYS)?;
+                    for link in [1, 2, 3] {
+                        for day in [0, 1_000] {
+                            t.insert((day, link), row.as_slice())?;
+                        }
+                    }
+                    Ok(())
+                },
+                |()| {},
+            )
+            .unwrap();
+        let left = || {
+            store
+                .read(|tx| {
+                    let mut out = Vec::new();
+                    for r in tx.open_table(LINK_DAYS)?.iter()? {
+                        out.push(r?.0.value());
+                    }
+                    Ok(out)
+                })
+                .unwrap()
+        };
+        store
+            .write(|tx| remove_links_days(tx, &[(1, None), (2, None)]), |()| {})
+            .unwrap();
+        assert_eq!(left(), vec![(0, 3), (1_000, 3)]);
+        store
+            .write(|tx| remove_links_days(tx, &[(3, Some(Day(0)))]), |()| {})
+            .unwrap();
+        assert!(left().is_empty());
+    }
 
     #[test]
     fn a_range_runs_from_since_to_today_within_the_retention() {

@@ -3,8 +3,9 @@
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
+use super::analytics::remove_links_days;
 use super::audit::record;
-use super::links::remove_link;
+use super::links::remove_link_row;
 use super::records::{DomainId, DomainRecord, KeyRecord, LinkId, Source};
 use super::tables::{API_KEYS, DOMAINS, DOMAIN_BY_HOST};
 use super::{decode, encode, next_id, Store, StoreError};
@@ -68,9 +69,13 @@ pub(super) fn remove_domain(
     rec: &DomainRecord,
     links: &[LinkId],
 ) -> Result<(), StoreError> {
+    let mut removed = Vec::with_capacity(links.len());
     for id in links {
-        remove_link(tx, *id)?;
+        if let Some(created) = remove_link_row(tx, *id)? {
+            removed.push((*id, created));
+        }
     }
+    remove_links_days(tx, &removed)?;
     tx.open_table(DOMAIN_BY_HOST)?
         .remove(rec.hostname.as_str())?;
     tx.open_table(DOMAINS)?.remove(rec.id)?;

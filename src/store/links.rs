@@ -85,19 +85,30 @@ fn put_link(tx: &WriteTransaction, rec: &LinkRecord) -> Result<(), StoreError> {
 }
 
 pub(super) fn remove_link(tx: &WriteTransaction, id: LinkId) -> Result<bool, StoreError> {
-    tx.open_table(CLICKS)?.remove(id)?;
-    let created = {
-        let mut links = tx.open_table(LINKS)?;
-        let removed = links.remove(id)?;
-        let Some(g) = removed else {
-            return Ok(false);
-        };
-        decode_link(g.value())
-            .ok()
-            .map(|l| Day::of(Timestamp::from_unix(l.created_at)))
+    let Some(created) = remove_link_row(tx, id)? else {
+        return Ok(false);
     };
     remove_link_days(tx, id, created)?;
     Ok(true)
+}
+
+/// Remove a link and its click count, not its days; `None` when there was no such link, else
+/// the day it was made (when its record was readable), where its days begin.
+pub(super) fn remove_link_row(
+    tx: &WriteTransaction,
+    id: LinkId,
+) -> Result<Option<Option<Day>>, StoreError> {
+    tx.open_table(CLICKS)?.remove(id)?;
+    let mut links = tx.open_table(LINKS)?;
+    let removed = links.remove(id)?;
+    let Some(g) = removed else {
+        return Ok(None);
+    };
+    Ok(Some(
+        decode_link(g.value())
+            .ok()
+            .map(|l| Day::of(Timestamp::from_unix(l.created_at))),
+    ))
 }
 
 fn taken(slug: &Slug, host: &str) -> StoreError {
