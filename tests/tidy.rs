@@ -520,6 +520,36 @@ fn only_auth_reads_the_session_cookie_or_compares_csrf_tokens() {
     );
 }
 
+/// `unsafe_code` is denied crate-wide (not forbidden: `store::release_freed_memory` calls
+/// glibc's `malloc_trim`); any other place that allows it is a new unsafe block to review.
+#[test]
+fn unsafe_code_is_allowed_in_one_place_only() {
+    let allowed: Vec<String> = sources()
+        .iter()
+        .flat_map(|s| {
+            s.lines
+                .iter()
+                .filter(|(_, l)| l.contains("unsafe_code"))
+                .map(move |(n, l)| format!("{}:{n}: {}", s.path.display(), l.trim()))
+        })
+        .collect();
+    let expected = ["store/mod.rs"];
+    let unexpected: Vec<String> = allowed
+        .iter()
+        .filter(|a| !expected.iter().any(|e| a.starts_with(&format!("{e}:"))))
+        .cloned()
+        .collect();
+    assert_eq!(
+        allowed.len(),
+        1,
+        "exactly one allow(unsafe_code): {allowed:?}"
+    );
+    fail(
+        unexpected,
+        "unsafe_code allowed outside store::release_freed_memory",
+    );
+}
+
 #[test]
 fn no_todo_or_unimplemented_in_src() {
     let problems: Vec<String> = sources()
