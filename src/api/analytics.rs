@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::links::visible;
 use crate::auth::Caller;
 use crate::domain::now;
 use crate::error::{blocking, ApiError, Problem};
@@ -147,12 +148,7 @@ pub async fn stats(
     q: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
-    let domain = st
-        .store
-        .catalog
-        .link_domain(id)
-        .ok_or(ApiError::NotFound("link"))?;
-    caller.may_read(domain, "link")?;
+    visible(&caller, &st, id)?;
     let retention = st.config.current().analytics.retention_days;
     let range = StatsRange::parse(q.bucket.as_deref(), q.since.as_deref(), now(), retention)?;
     let st2 = st.clone();

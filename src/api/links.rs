@@ -424,7 +424,7 @@ pub fn parse_fields(b: CreateLink, rule: ExpiryRule) -> Result<LinkFields, Vec<D
 }
 
 /// The domain of link `id`, if the caller may see it (out of scope looks like absent).
-fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<DomainId, ApiError> {
+pub(super) fn visible(caller: &Caller, st: &AppState, id: LinkId) -> Result<DomainId, ApiError> {
     let domain = st
         .store
         .catalog
