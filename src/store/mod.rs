@@ -13,6 +13,7 @@ mod declared;
 mod domains;
 mod events;
 pub mod geoip;
+mod kv;
 mod history;
 mod invites;
 pub mod key_index;

@@ -1,0 +1,1 @@
+//! The PostgreSQL engine: the same ordered tables, one SQL table each.
