@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use super::kv::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::records::LinkId;
@@ -332,9 +332,10 @@ impl Store {
             |tx| {
                 let mut table = tx.open_table(LINK_DAYS)?;
                 let mut n = 0;
-                for _ in table.extract_from_if(..(before.0, 0), |_, _| true)? {
+                table.retain_in(..(before.0, 0), |_, _| {
                     n += 1;
-                }
+                    false
+                })?;
                 Ok(n)
             },
             |_| {},

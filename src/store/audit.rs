@@ -2,7 +2,7 @@
 //! describe (or by the batched writer), listed newest first, and dropped after
 //! `audit.retention_days` by the sweeper.
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use super::kv::{ReadableTable, WriteTransaction};
 
 use super::records::AuditRecord;
 use super::tables::AUDIT;

@@ -17,9 +17,10 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redb::{
-    Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition, Value, WriteTransaction,
+use redb::Database;
+
+use super::kv::{
+    Engine, OrderedKey, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction,
 };
 
 use super::tables::{
@@ -97,10 +98,10 @@ pub fn backup_stopped(data_dir: &Path, dir: &Path) -> Result<BackupInfo, StoreEr
     if !path.is_file() {
         return Err(StoreError::NoDatabase(path));
     }
-    let db = Database::open(&path).map_err(|e| match e {
+    let db = Engine::Redb(Database::open(&path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse(path.clone()),
         other => other.into(),
-    })?;
+    })?);
     let tx = db.begin_read()?;
     match schema_of(&tx)? {
         Some(v) if v == SCHEMA_VERSION => {}
@@ -243,7 +244,7 @@ fn last_key<V: Value + 'static>(
 }
 
 /// The largest id found in one part of a table's two-part keys; 0 when it is empty.
-fn tuple_max<A: Key + 'static, V: Value + 'static>(
+fn tuple_max<A: OrderedKey, V: Value + 'static>(
     tx: &WriteTransaction,
     def: TableDefinition<'static, (A, u64), V>,
     part: impl Fn(A::SelfType<'_>, u64) -> u64,
@@ -261,10 +262,10 @@ fn tuple_max<A: Key + 'static, V: Value + 'static>(
 fn schema_of(tx: &ReadTransaction) -> Result<Option<u64>, StoreError> {
     let meta = match tx.open_table(META) {
         Ok(t) => t,
-        Err(
-            redb::TableError::TableDoesNotExist(_) | redb::TableError::TableTypeMismatch { .. },
-        ) => return Ok(None),
-        Err(e) => return Err(e.into()),
+        Err(StoreError::Db(
+            redb::Error::TableDoesNotExist(_) | redb::Error::TableTypeMismatch { .. },
+        )) => return Ok(None),
+        Err(e) => return Err(e),
     };
     let v = meta.get("schema_version")?.map(|g| g.value());
     Ok(v)
@@ -283,7 +284,7 @@ fn check_snapshot(copy: &Path, original: &Path) -> Result<SnapshotInfo, StoreErr
             .open(copy)
     })
     .map_err(|_| not_ours("it is damaged".into()))?;
-    let db = opened.map_err(|e| not_ours(format!("not a redb database file ({e})")))?;
+    let db = Engine::Redb(opened.map_err(|e| not_ours(format!("not a redb database file ({e})")))?);
     let tx = db.begin_read()?;
     let schema = match schema_of(&tx)? {
         None => return Err(not_ours("it has no linkdock schema version".into())),
@@ -309,14 +310,14 @@ fn check_snapshot(copy: &Path, original: &Path) -> Result<SnapshotInfo, StoreErr
 }
 
 /// How many rows a table holds; a table the file does not have yet holds none.
-fn rows<K: Key + 'static, V: Value + 'static>(
+fn rows<K: OrderedKey, V: Value + 'static>(
     tx: &ReadTransaction,
     def: TableDefinition<'static, K, V>,
 ) -> Result<u64, StoreError> {
     match tx.open_table(def) {
         Ok(t) => Ok(t.len()?),
-        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-        Err(e) => Err(e.into()),
+        Err(StoreError::Db(redb::Error::TableDoesNotExist(_))) => Ok(0),
+        Err(e) => Err(e),
     }
 }
 
@@ -346,7 +347,7 @@ fn write_snapshot(
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| file_error("create", &tmp, e))?;
-        let out = Database::create(&tmp)?;
+        let out = Engine::Redb(Database::create(&tmp)?);
         let wtx = out.begin_write()?;
         tables::each_table(&mut Copy { from: tx, to: &wtx })?;
         wtx.commit()?; // durable: redb syncs the file on commit
@@ -381,7 +382,7 @@ struct Copy<'a> {
 }
 
 impl EachTable for Copy<'_> {
-    fn table<K: Key + 'static, V: Value + 'static>(
+    fn table<K: OrderedKey, V: Value + 'static>(
         &mut self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<(), StoreError> {
@@ -488,7 +489,7 @@ mod tests {
         HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
     };
     use crate::store::{EventBatch, KeySpec, NewLink};
-    use redb::TableHandle;
+    use super::super::kv::TableHandle;
 
     /// A store with a row in every table.
     fn filled(dir: &Path) -> Arc<Store> {
@@ -615,7 +616,7 @@ mod tests {
     }
 
     impl EachTable for SameAs<'_> {
-        fn table<K: Key + 'static, V: Value + 'static>(
+        fn table<K: OrderedKey, V: Value + 'static>(
             &mut self,
             def: TableDefinition<'static, K, V>,
         ) -> Result<(), StoreError> {
@@ -640,11 +641,7 @@ mod tests {
     }
 
     fn table_names(tx: &ReadTransaction) -> Vec<String> {
-        let mut names: Vec<String> = tx
-            .list_tables()
-            .unwrap()
-            .map(|t| t.name().to_owned())
-            .collect();
+        let mut names = tx.table_names().unwrap();
         names.sort();
         names
     }
@@ -672,7 +669,7 @@ mod tests {
         want.sort();
         assert_eq!(files, want, "no temporary file is left behind");
 
-        let copy = Database::open(&first.path).unwrap();
+        let copy = Engine::Redb(Database::open(&first.path).unwrap());
         let (a, b) = (store.db.begin_read().unwrap(), copy.begin_read().unwrap());
         assert_eq!(table_names(&a), table_names(&b));
         let mut same = SameAs {

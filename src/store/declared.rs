@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use redb::{ReadableTable, TableHandle, WriteTransaction};
+use super::kv::{ReadableTable, TableHandle, WriteTransaction};
 
 use super::audit::record;
 use super::catalog::Catalog;

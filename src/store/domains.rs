@@ -1,7 +1,7 @@
 //! Domains: the host names links live on, with their host-name index. Deleting a domain
 //! deletes its links (when forced) and is refused while API keys are scoped to it.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use super::kv::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::analytics::remove_links_days;
 use super::audit::record;

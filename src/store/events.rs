@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use redb::ReadableTable;
+use super::kv::{ReadableTable, WriteTransaction};
 
 use super::analytics::{apply_days, Day, DayTally};
 use super::audit::record;
@@ -126,7 +126,7 @@ impl Store {
 
 /// Move sessions' last seen forward (never back); a session ended meanwhile stays ended.
 fn touch_sessions(
-    tx: &redb::WriteTransaction,
+    tx: &WriteTransaction,
     seen: &HashMap<[u8; 32], Timestamp>,
 ) -> Result<(), StoreError> {
     if seen.is_empty() {

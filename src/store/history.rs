@@ -1,5 +1,6 @@
 //! Playground request history, per signed-in user, bounded per user.
 
+use super::kv::ReadableTable;
 use super::records::HistoryRecord;
 use super::tables::HISTORY;
 use super::{encode, keep_newest, next_id, page_newest_first, Store, StoreError};
@@ -13,12 +14,8 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<HistoryRecord>, usize), StoreError> {
         self.read(|tx| {
-            page_newest_first(
-                tx.open_table(HISTORY)?
-                    .range((user, 0)..=(user, u64::MAX))?,
-                offset,
-                limit,
-            )
+            let table = tx.open_table(HISTORY)?;
+            page_newest_first(table.range((user, 0)..=(user, u64::MAX))?, offset, limit)
         })
     }
 

@@ -3,7 +3,7 @@
 //! write transaction (check pending, create the user, mark used), so of two people racing to
 //! use one link exactly one gets a user, and a taken name leaves the invite usable.
 
-use redb::{ReadableTable, WriteTransaction};
+use super::kv::{ReadableTable, WriteTransaction};
 
 use super::records::{InviteId, InviteRecord, InviteStatus, Source, UserRecord};
 use super::tables::{INVITES, INVITE_BY_DIGEST};

@@ -1,7 +1,7 @@
 //! API keys: the gate every new key passes, their records, usage, request log and the audit
 //! trail of their lifecycle.
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
+use super::kv::{ReadTransaction, ReadableTable, TableHandle, WriteTransaction};
 
 use super::audit::record;
 use super::catalog::Catalog;
@@ -624,9 +624,8 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<KeyRequestRecord>, usize), StoreError> {
         self.read(|tx| {
-            let rows = tx
-                .open_table(KEY_REQUESTS)?
-                .range((id, 0)..=(id, u64::MAX))?;
+            let table = tx.open_table(KEY_REQUESTS)?;
+            let rows = table.range((id, 0)..=(id, u64::MAX))?;
             let Some(filter) = status else {
                 return page_newest_first(rows, offset, limit);
             };

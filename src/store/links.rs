@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use super::kv::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::analytics::{remove_link_days, Day};
 use super::audit::record;
@@ -67,7 +67,7 @@ pub(super) fn load_links(
 }
 
 pub(super) fn count_links(tx: &ReadTransaction) -> Result<u64, StoreError> {
-    Ok(tx.open_table(LINKS)?.len()?)
+    tx.open_table(LINKS)?.len()
 }
 
 fn get_link(tx: &WriteTransaction, id: LinkId) -> Result<Option<LinkRecord>, StoreError> {

@@ -13,11 +13,11 @@ mod declared;
 mod domains;
 mod events;
 pub mod geoip;
-mod kv;
 mod history;
 mod invites;
 pub mod key_index;
 mod keys;
+mod kv;
 mod link_table;
 mod links;
 pub mod records;
@@ -29,7 +29,7 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use self::kv::{Engine, ReadTransaction, ReadableTable, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -250,7 +250,7 @@ fn audit_gains_actors(_: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 pub struct Store {
-    db: Database,
+    db: Engine,
     write_lock: Mutex<()>,
     path: PathBuf,
     pub catalog: Catalog,
@@ -283,7 +283,7 @@ impl Store {
                 }
             })?;
         let store = Self {
-            db,
+            db: Engine::Redb(db),
             write_lock: Mutex::new(()),
             path,
             catalog: Catalog::default(),
@@ -393,8 +393,8 @@ impl Store {
 }
 
 /// One page, newest first, of the records a key range holds, and how many it holds.
-fn page_newest_first<K: redb::Key + 'static, T: DeserializeOwned>(
-    range: redb::Range<'_, K, &'static [u8]>,
+fn page_newest_first<K: kv::Key + 'static, T: DeserializeOwned>(
+    range: kv::Range<'_, K, &'static [u8]>,
     offset: usize,
     limit: usize,
 ) -> Result<(Vec<T>, usize), StoreError> {
@@ -412,12 +412,12 @@ fn page_newest_first<K: redb::Key + 'static, T: DeserializeOwned>(
 
 /// Drop the oldest entries of a key range (keys sort oldest first) beyond `keep`.
 fn keep_newest<'a, K, KR>(
-    table: &mut redb::Table<'_, K, &'static [u8]>,
+    table: &mut kv::Table<'_, K, &'static [u8]>,
     range: std::ops::RangeInclusive<KR>,
     keep: usize,
 ) -> Result<(), StoreError>
 where
-    K: redb::Key + 'static,
+    K: kv::OrderedKey,
     KR: std::borrow::Borrow<K::SelfType<'a>> + Clone + 'a,
 {
     let held = table.range(range.clone())?.count();
@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn a_schema_1_file_is_migrated_and_its_links_still_redirect() {
-        use redb::{ReadableDatabase, TableDefinition};
+        use redb::{Database, TableDefinition};
         let dir = tempfile::tempdir().unwrap();
         {
             // A file as linkdock 0.1 (schema 1) left it: JSON links and two index tables.

@@ -1,7 +1,7 @@
 //! Every table linkdock stores, on one screen. Names carry a layout version: a layout changes
 //! by adding a table (and a migration), never by reinterpreting old bytes.
 
-use redb::{Key, TableDefinition, Value, WriteTransaction};
+use super::kv::{OrderedKey, TableDefinition, Value, WriteTransaction};
 
 use super::StoreError;
 
@@ -65,7 +65,7 @@ pub const SCHEMA_VERSION: u64 = 5;
 
 /// Tables of schema 1 that migrations read and then drop.
 pub mod v1 {
-    use redb::TableDefinition;
+    use crate::store::kv::TableDefinition;
 
     /// link id → LinkRecord as JSON
     pub const LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("links_v1");
@@ -77,7 +77,7 @@ pub mod v1 {
 
 /// Something done to every table: creating them, copying them into a backup.
 pub trait EachTable {
-    fn table<K: Key + 'static, V: Value + 'static>(
+    fn table<K: OrderedKey, V: Value + 'static>(
         &mut self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<(), StoreError>;
@@ -110,7 +110,7 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
 pub fn create_all(tx: &WriteTransaction) -> Result<(), StoreError> {
     struct Create<'a>(&'a WriteTransaction);
     impl EachTable for Create<'_> {
-        fn table<K: Key + 'static, V: Value + 'static>(
+        fn table<K: OrderedKey, V: Value + 'static>(
             &mut self,
             def: TableDefinition<'static, K, V>,
         ) -> Result<(), StoreError> {

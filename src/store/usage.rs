@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use super::kv::{ReadableTable, Table, WriteTransaction};
 
 use super::analytics::{Day, DayCounts};
 use super::records::{KeyId, LinkId};
@@ -330,7 +330,7 @@ pub(super) fn add_counts(
 }
 
 fn bump(
-    table: &mut redb::Table<'_, (u64, u64), (u64, u64)>,
+    table: &mut Table<'_, (u64, u64), (u64, u64)>,
     k: (u64, u64),
     c: Counts,
 ) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@
 //! demoted, and removing a user ends their sessions and revokes (or hands on) the API keys
 //! they created, all in one transaction. Users are few: looking one up by id scans the table.
 
-use redb::{ReadableTable, ReadableTableMetadata, TableHandle, WriteTransaction};
+use super::kv::{ReadableTable, TableHandle, WriteTransaction};
 
 use super::invites::withdraw_invites_of;
 use super::keys::{key_target, keys_in, put_key};
@@ -257,7 +257,7 @@ pub(super) fn insert_user(
 
 impl Store {
     pub fn user_count(&self) -> Result<u64, StoreError> {
-        self.read(|tx| Ok(tx.open_table(USERS)?.len()?))
+        self.read(|tx| tx.open_table(USERS)?.len())
     }
 
     pub fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -667,7 +667,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use redb::{Database, ReadableDatabase};
+    use redb::Database;
 
     use super::super::tables::META;
     use super::*;
