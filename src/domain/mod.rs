@@ -62,3 +62,16 @@ impl std::fmt::Display for DomainError {
 }
 
 impl std::error::Error for DomainError {}
+
+/// Where a resource was declared: through the API/UI, or in the config file (read-only).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Api,
+    Config,
+}
+
+/// A domain's number; a key names the domains it may touch by it.
+pub type DomainId = u64;

@@ -6,6 +6,9 @@
 //! client or a secret scanner can reject a mistyped or invented key without asking the server.
 //! Only the SHA-256 of the whole key is kept: keys carry 256 random bits, so a slow KDF buys
 //! nothing here (passwords, which people choose, do get one).
+//!
+//! A key's record and its rules (edit, roll, disable/enable, revoke) are here too, as pure
+//! functions (`record.rs`, `rules.rs`); the store runs them inside its transactions.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{KeyPrefix, Timestamp};
 use crate::encoding::{base62_fixed, base62_into, hex, unhex};
+
+mod record;
+mod rules;
+
+pub use self::record::{KeyEnds, KeyId, KeyRecord, KeyStatus};
+pub use self::rules::{KeyPatch, KeyRuleError, Outcome, Rolled, Transition};
 
 const BODY_LEN: usize = 44;
 const CHECKSUM_LEN: usize = 6;

@@ -17,7 +17,8 @@ use crate::domain::{
     now, parse_rfc3339, AllowList, DomainError, Hostname, IpPolicy, KeyName, PerMinute,
     Permissions, Timestamp, Username,
 };
-use crate::keys::KeyDigest;
+use crate::keys::{KeyDigest, KeyRuleError, Outcome, Transition};
+pub use crate::keys::{KeyPatch, Rolled};
 
 /// A new key as asked for, before any check: the fields of `POST /api/v1/api-keys` and of
 /// `linkdock keys create`. [`KeyDraft::validate`] is the one gate both pass through.
@@ -199,26 +200,6 @@ fn insert_new_key(
     Ok(rec)
 }
 
-/// A validated key update; `Some(None)` clears the expiry or the rate limit. The IP fields
-/// are combined with the key's current policy by [`IpPolicy::patched`].
-#[derive(Debug, Clone, Default)]
-pub struct KeyPatch {
-    pub name: Option<KeyName>,
-    pub domains: Option<Vec<DomainId>>,
-    pub allow_all_ips: Option<bool>,
-    pub ip_whitelist: Option<AllowList>,
-    pub expires_at: Option<Option<Timestamp>>,
-    pub permissions: Option<Permissions>,
-    pub rate_limit: Option<Option<PerMinute>>,
-}
-
-/// The new key of a roll, and the one it replaces.
-#[derive(Debug, Clone)]
-pub struct Rolled {
-    pub old: KeyRecord,
-    pub new: KeyRecord,
-}
-
 /// Every key that decodes; one that does not is logged and left out (see `decode_or_skip`).
 pub(super) fn all_keys(tx: &ReadTransaction) -> Result<Vec<KeyRecord>, StoreError> {
     keys_in(&tx.open_table(API_KEYS)?)
@@ -302,13 +283,15 @@ pub(super) fn key_target(rec: &KeyRecord) -> String {
     format!("key {} ({})", rec.id, rec.prefix)
 }
 
-fn read_only(rec: &KeyRecord) -> Result<(), StoreError> {
-    if rec.source == Source::Config {
-        return Err(StoreError::Conflict(
-            "this key is declared in the config file and is read-only here".into(),
-        ));
+/// A rule's refusal as the API has always answered it: 409 with the rule's words, 400 for a
+/// field.
+impl From<KeyRuleError> for StoreError {
+    fn from(e: KeyRuleError) -> Self {
+        match e {
+            KeyRuleError::Invalid(d) => Self::Invalid(d),
+            other => Self::Conflict(other.to_string()),
+        }
     }
-    Ok(())
 }
 
 fn usage_of(tx: &ReadTransaction, id: KeyId) -> Result<KeyUsage, StoreError> {
@@ -382,31 +365,12 @@ impl Store {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
-                read_only(&rec)?;
-                if let Some(d) = patch.domains {
-                    check_domains(tx, &d)?;
-                    rec.domains = d;
+                // Read-only before unknown domains, as the API has always answered.
+                rec.editable()?;
+                if let Some(d) = &patch.domains {
+                    check_domains(tx, d)?;
                 }
-                if let Some(n) = patch.name {
-                    rec.name = n;
-                }
-                rec.ip = rec
-                    .ip
-                    .patched(patch.allow_all_ips, patch.ip_whitelist)
-                    .map_err(StoreError::Invalid)?;
-                if let Some(e) = patch.expires_at {
-                    rec.expires_at = e;
-                    if rec.status == KeyStatus::Expired && e.is_none_or(|at| at > now()) {
-                        rec.status = KeyStatus::Active;
-                    }
-                }
-                if let Some(p) = patch.permissions {
-                    rec.permissions = p;
-                }
-                if let Some(r) = patch.rate_limit {
-                    rec.rate_limit = r;
-                }
-                rec.updated_at = now();
+                rec.apply(patch, now())?;
                 put_key(tx, &rec)?;
                 record(
                     tx,
@@ -432,45 +396,16 @@ impl Store {
     ) -> Result<Rolled, StoreError> {
         self.write(
             |tx| {
-                let mut old = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
-                read_only(&old)?;
+                let old = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
                 let at = now();
-                if let Some(next) = old.rotated_to {
-                    return Err(StoreError::Conflict(format!(
-                        "this key was already rolled (its replacement is key {next}): roll that one"
-                    )));
-                }
-                match old.status_at(at) {
-                    KeyStatus::Active => {}
-                    other => {
-                        return Err(StoreError::Conflict(format!(
-                            "only an active key can be rolled; this one is {}",
-                            other.label()
-                        )))
-                    }
-                }
-                let new = KeyRecord {
-                    id: next_id(tx, "api_keys")?,
-                    name: old.name.clone(),
+                // A refused roll aborts the transaction, so the id it took is not used up.
+                let Rolled { old, new } = old.roll(
+                    next_id(tx, "api_keys")?,
                     prefix,
                     digest,
-                    domains: old.domains.clone(),
-                    ip: old.ip.clone(),
-                    expires_at: old.expires_at,
-                    status: KeyStatus::Active,
-                    source: Source::Api,
-                    created_at: at,
-                    updated_at: at,
-                    permissions: old.permissions,
-                    rate_limit: old.rate_limit,
-                    rotated_to: None,
-                    rotated_at: None,
-                    rotated_from: Some(old.id),
-                    created_by: old.created_by.clone(),
-                };
-                old.rotated_to = Some(new.id);
-                old.rotated_at = Some(old_works_until.max(at));
-                old.updated_at = at;
+                    old_works_until,
+                    at,
+                )?;
                 put_key(tx, &new)?;
                 put_key(tx, &old)?;
                 record(
@@ -496,9 +431,8 @@ impl Store {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
-                read_only(&rec)?;
-                rec.status = KeyStatus::Revoked;
-                rec.updated_at = now();
+                rec.editable()?;
+                rec.revoke(now());
                 put_key(tx, &rec)?;
                 record(
                     tx,
@@ -514,46 +448,26 @@ impl Store {
     /// request (the index is updated under the write lock, like a revoke). Only a key that
     /// works can be disabled; disabling a disabled key changes nothing.
     pub fn disable_key(&self, id: KeyId, by: &By) -> Result<KeyRecord, StoreError> {
-        self.set_disabled(id, true, by)
+        self.switch(id, Transition::Disable, by)
     }
 
     /// Switch a disabled key back on. It is active again unless it expired or its roll's grace
     /// period ended meanwhile (`KeyStatus::at` judges that); a revoked key stays revoked (409).
     pub fn enable_key(&self, id: KeyId, by: &By) -> Result<KeyRecord, StoreError> {
-        self.set_disabled(id, false, by)
+        self.switch(id, Transition::Enable, by)
     }
 
-    fn set_disabled(&self, id: KeyId, disable: bool, by: &By) -> Result<KeyRecord, StoreError> {
+    fn switch(&self, id: KeyId, to: Transition, by: &By) -> Result<KeyRecord, StoreError> {
         self.write(
             |tx| {
                 let mut rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
-                read_only(&rec)?;
-                let at = now();
-                let (from, to) = if disable {
-                    (KeyStatus::Active, KeyStatus::Disabled)
-                } else {
-                    (KeyStatus::Disabled, KeyStatus::Active)
-                };
-                let current = rec.status_at(at);
-                if current == to {
+                if rec.transition(to, now())? == Outcome::Unchanged {
                     return Ok(rec);
                 }
-                if current != from {
-                    let what = if disable { "disabled" } else { "enabled" };
-                    let only = if disable { "an active" } else { "a disabled" };
-                    return Err(StoreError::Conflict(format!(
-                        "only {only} key can be {what}; this one is {}",
-                        current.label()
-                    )));
-                }
-                // Enabling hands the key back to the clock: past its expiry it reads expired.
-                rec.status = to.at(rec.ends(), at);
-                rec.updated_at = at;
                 put_key(tx, &rec)?;
-                let action = if disable {
-                    Action::KeyDisabled
-                } else {
-                    Action::KeyEnabled
+                let action = match to {
+                    Transition::Disable => Action::KeyDisabled,
+                    Transition::Enable => Action::KeyEnabled,
                 };
                 record(tx, &Entry::new(by, action).target(key_target(&rec)))?;
                 Ok(rec)
@@ -566,7 +480,7 @@ impl Store {
         let rec = self.write(
             |tx| {
                 let rec = get_key(tx, id)?.ok_or(StoreError::NotFound("API key"))?;
-                read_only(&rec)?;
+                rec.editable()?;
                 remove_key(tx, id)?;
                 record(
                     tx,
@@ -652,22 +566,15 @@ impl Store {
     pub fn expire_keys(&self, at: Timestamp) -> Result<Vec<KeyRecord>, StoreError> {
         self.write(
             |tx| {
-                let due: Vec<KeyRecord> = keys_in(&tx.open_table(API_KEYS)?)?
-                    .into_iter()
-                    .filter(|k| {
-                        k.status == KeyStatus::Active && k.status_at(at) == KeyStatus::Expired
-                    })
-                    .collect();
+                let mut due = keys_in(&tx.open_table(API_KEYS)?)?;
+                due.retain_mut(|k| k.expire(at));
                 for k in &due {
-                    let mut k = k.clone();
-                    k.status = KeyStatus::Expired;
-                    k.updated_at = at;
-                    put_key(tx, &k)?;
+                    put_key(tx, k)?;
                     record(
                         tx,
                         &Entry::new(&By::sweeper(), Action::KeyExpired)
                             .at(at)
-                            .target(key_target(&k))
+                            .target(key_target(k))
                             .detail(format!("expired at {}", k.expires_at.unwrap_or(at))),
                     )?;
                 }
@@ -675,9 +582,7 @@ impl Store {
             },
             |due| {
                 for k in due {
-                    let mut k = k.clone();
-                    k.status = KeyStatus::Expired;
-                    self.keys.upsert(&k);
+                    self.keys.upsert(k);
                 }
             },
         )

@@ -4,28 +4,20 @@
 //! taken back as it is (`stored::*` below), so a rule added in a later release never stops an
 //! existing database from opening. Validation belongs at the edge, on input.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::{
     AllowList, DestinationUrl, Hostname, IpPolicy, IpRule, KeyName, PasswordHash, PerMinute,
     Permissions, RedirectCode, Role, Slug, Tags, Timestamp, Title, Username,
 };
+pub use crate::domain::{DomainId, Source};
 use crate::keys::KeyDigest;
+pub use crate::keys::{KeyEnds, KeyId, KeyRecord, KeyStatus};
 
-pub type DomainId = u64;
 pub type LinkId = u64;
-pub type KeyId = u64;
 /// A user's stable number: the API and the UI name users by it (a username could be reused
 /// after a removal; an id never is).
 pub type UserId = u64;
-
-/// Where a resource was declared: through the API/UI, or in the config file (read-only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Api,
-    Config,
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -254,110 +246,6 @@ pub(super) fn decode_link(bytes: &[u8]) -> Result<StoredLink<'_>, super::StoreEr
     postcard::from_bytes(bytes).map_err(|e| super::StoreError::Corrupt(format!("link: {e}")))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    Active,
-    Revoked,
-    Expired,
-    /// Rolled, and its grace period is over: the key that replaced it works instead.
-    Rotated,
-    /// Switched off by a user until they enable it again (revoking stays permanent). Last, so
-    /// the older statuses keep their stored names; an older build that meets it skips the key
-    /// (`decode_or_skip`), so it never works where it should not.
-    Disabled,
-}
-
-/// When an active key stops working by the clock: its expiry, and the end of the grace period
-/// it was given when it was rolled. Either may be absent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KeyEnds {
-    pub expires_at: Option<Timestamp>,
-    pub rotated_at: Option<Timestamp>,
-}
-
-impl KeyStatus {
-    /// Every status, in the order `counts_by_status` and `/metrics` list them.
-    pub const ALL: [Self; 5] = [
-        Self::Active,
-        Self::Revoked,
-        Self::Expired,
-        Self::Rotated,
-        Self::Disabled,
-    ];
-
-    /// The status a key has at `now`: an active key past its expiry is expired, and past the
-    /// end of its rotation grace period rotated (whichever came first), whether or not the
-    /// sweeper has marked it yet. The one place that decides it. Any other status stays: a
-    /// disabled key reads `disabled` (past its expiry too) until it is enabled or revoked.
-    pub fn at(self, ends: KeyEnds, now: Timestamp) -> Self {
-        if self != Self::Active {
-            return self;
-        }
-        let due = |t: Option<Timestamp>| t.filter(|t| *t <= now);
-        match (due(ends.expires_at), due(ends.rotated_at)) {
-            (Some(e), Some(r)) if e < r => Self::Expired,
-            (_, Some(_)) => Self::Rotated,
-            (Some(_), None) => Self::Expired,
-            (None, None) => Self::Active,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-            Self::Rotated => "rotated",
-            Self::Disabled => "disabled",
-        }
-    }
-}
-
-/// An API key as stored: the SHA-256 of the key, never the key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "StoredKey", into = "StoredKey")]
-pub struct KeyRecord {
-    pub id: KeyId,
-    pub name: KeyName,
-    /// The first 12 characters of the key, for recognising it in lists.
-    pub prefix: String,
-    pub digest: KeyDigest,
-    /// Empty: every domain.
-    pub domains: Vec<DomainId>,
-    pub ip: IpPolicy,
-    pub expires_at: Option<Timestamp>,
-    pub status: KeyStatus,
-    pub source: Source,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// What the key may do (schema 3; keys stored before have every permission).
-    pub permissions: Permissions,
-    /// Requests per minute; `None`: no limit.
-    pub rate_limit: Option<PerMinute>,
-    /// Set when the key was rolled: the key that replaced it...
-    pub rotated_to: Option<KeyId>,
-    /// ...and when this key stops working (the end of its grace period).
-    pub rotated_at: Option<Timestamp>,
-    /// On a key made by rolling another: the key it replaced.
-    pub rotated_from: Option<KeyId>,
-    /// The signed-in user who made it (a roll keeps it); `None`: the CLI or the config file.
-    pub created_by: Option<Username>,
-}
-
-impl KeyRecord {
-    pub fn ends(&self) -> KeyEnds {
-        KeyEnds {
-            expires_at: self.expires_at,
-            rotated_at: self.rotated_at,
-        }
-    }
-
-    pub fn status_at(&self, now: Timestamp) -> KeyStatus {
-        self.status.at(self.ends(), now)
-    }
-}
-
 /// The layout of `api_keys_v1`: the IP policy as a flag and a list. Schema 3 added the fields
 /// from `permissions` on; each has a default, so a record written by schema 1 or 2 reads as a key
 /// with every permission, no rate limit and no rotation.
@@ -389,6 +277,20 @@ struct StoredKey {
     rotated_from: Option<KeyId>,
     #[serde(default, deserialize_with = "stored::opt")]
     created_by: Option<Username>,
+}
+
+// What `#[serde(from = "StoredKey", into = "StoredKey")]` did when the record lived here: the
+// same bytes, now that the record is `keys`' and its layout the store's.
+impl Serialize for KeyRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredKey::from(self.clone()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StoredKey::deserialize(d).map(Self::from)
+    }
 }
 
 impl From<StoredKey> for KeyRecord {
@@ -604,6 +506,16 @@ mod tests {
         assert_eq!(back["allow_all_ips"], true);
         assert_eq!(back["ip_whitelist"], serde_json::json!([]));
         assert_eq!(back["status"], "revoked");
+    }
+
+    #[test]
+    fn a_key_record_is_written_back_byte_for_byte() {
+        // Every field set, as the build whose record was `store`'s wrote it: the record moved
+        // to `keys`, the bytes did not.
+        let stored = r#"{"id":9,"name":"ci","prefix":"ldk_abcdefgh","digest":"sha256:00000000000000000000000000000000000000000000000000000000000000ff","domains":[1,4],"allow_all_ips":false,"ip_whitelist":["10.0.0.0/8","192.168.1.1"],"expires_at":"2027-01-01T00:00:00Z","status":"disabled","source":"api","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-02-01T00:00:00Z","permissions":["links:read","domains:read"],"rate_limit_per_minute":60,"rotated_to":10,"rotated_at":"2026-03-01T00:00:00Z","rotated_from":8,"created_by":"ann"}"#;
+        let k: KeyRecord = serde_json::from_str(stored).unwrap();
+        assert_eq!(k.status, KeyStatus::Disabled);
+        assert_eq!(super::super::encode(&k), stored.as_bytes());
     }
 }
 

@@ -201,8 +201,7 @@ pub(super) fn revoke_keys_of(
         .collect();
     let mut changed = Vec::new();
     for mut k in theirs {
-        k.status = KeyStatus::Revoked;
-        k.updated_at = now();
+        k.revoke(now());
         put_key(tx, &k)?;
         let revoked = Entry::new(by, Action::KeyRevoked)
             .target(key_target(&k))
