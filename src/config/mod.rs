@@ -1148,6 +1148,59 @@ mod tests {
         }
     }
 
+    /// compose.yaml's nodes: their file is valid once the compose file's URL is given, and
+    /// they trust exactly the load balancer's fixed address.
+    #[test]
+    fn the_compose_example_configures_postgres_nodes_behind_its_balancer() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let compose = std::fs::read_to_string(root.join("compose.yaml")).unwrap();
+        let haproxy = std::fs::read_to_string(root.join("config/compose/haproxy.cfg")).unwrap();
+        let file = root.join("config/compose/linkdock.toml");
+        assert!(compose.contains("./config/compose/linkdock.toml:/config/linkdock.toml:ro"));
+        assert!(compose.contains("LINKDOCK_CONFIG: /config/linkdock.toml"));
+        let url = "postgres://linkdock:pw@db:5432/linkdock";
+        assert!(
+            compose.contains("LINKDOCK_DATABASE_URL: \"postgres://linkdock:${LINKDOCK_DB_PASSWORD:?set LINKDOCK_DB_PASSWORD}@db:5432/linkdock\""),
+            "the URL the test gives is the compose file's"
+        );
+        assert!(
+            Config::load_with(Some(&file), |_| None).is_err(),
+            "needs the URL"
+        );
+        let c = Config::load_with(Some(&file), |name| {
+            (name == DATABASE_URL_ENV).then(|| url.to_owned())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.storage.backend, Backend::Postgres);
+        assert_eq!(
+            c.storage.postgres_url.as_ref().unwrap().describe(),
+            "db:5432/linkdock"
+        );
+        let proxies: Vec<String> = c
+            .trusted_proxies()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies.len(), 1);
+        assert!(
+            compose.contains(&format!("ipv4_address: {}", proxies[0])),
+            "trusted_proxies {proxies:?} is not the balancer's address in compose.yaml"
+        );
+        assert_eq!(c.client_ip_header(), ClientIpHeader::XForwardedFor);
+        assert!(haproxy.contains("option forwardfor"));
+        assert!(haproxy.contains("http-check send meth GET uri /healthz"));
+        for node in ["node1", "node2"] {
+            assert!(
+                compose.contains(&format!("  {node}:\n    <<: *node\n")),
+                "{node}"
+            );
+            assert!(
+                haproxy.contains(&format!("server {node} {node}:8080")),
+                "{node}"
+            );
+        }
+    }
+
     #[test]
     fn a_toml_error_elsewhere_still_quotes_its_line() {
         let e = Config::parse("[log]\nlevel = \"loud\"\n", "t").unwrap_err();
