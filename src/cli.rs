@@ -1,20 +1,20 @@
 //! The command line: `serve` (the default), the key, password, config, user helpers,
-//! `healthcheck`, and `backup` / `restore`. `keys check` tells a leaked key apart offline and
+//! `healthcheck`, `backup` / `restore`, and `migrate` (redb into PostgreSQL). `keys check` tells a leaked key apart offline and
 //! asks the database (through the running server's control socket when there is one).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::api_keys::{FoundKey, KeyCheck};
-use crate::config::{Config, HumanDuration};
+use crate::config::{Backend, Config, HumanDuration, DATABASE_URL_ENV};
 use crate::control::AskError;
-use crate::domain::{now, KeyPrefix, Password, PasswordHash, Role, Username};
+use crate::domain::{now, KeyPrefix, Password, PasswordHash, PostgresUrl, Role, Username};
 use crate::keys::{check_format, KeyDigest};
 use crate::store::records::{KeyRecord, Source};
-use crate::store::{KeyDraft, Store, StoreError};
+use crate::store::{KeyDraft, MigrateReport, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +85,15 @@ enum Command {
     Restore {
         /// A backup file written by `linkdock backup` or POST /api/v1/backup
         file: PathBuf,
+    },
+    /// Copy the data dir's redb database (server stopped) into an empty PostgreSQL database,
+    /// then check every table's row count there; exit 0 only when every count matches
+    Migrate {
+        /// The target, postgres://user:password@host:5432/database. Omitted: read from
+        /// LINKDOCK_DATABASE_URL, which keeps the password out of the shell history and the
+        /// process list
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
 }
 
@@ -192,7 +201,15 @@ enum UserCommand {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap quotes a misplaced argument, which may be a database URL with its password.
+        Err(e) if e.use_stderr() && e.to_string().contains("://") => {
+            eprint!("{}", crate::domain::redact_url_passwords(&e.to_string()));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command.unwrap_or(Command::Serve { port_file: None }) {
         Command::Serve { port_file } => serve(cli.config.config, port_file),
         Command::Key {
@@ -209,6 +226,7 @@ pub fn main() -> ExitCode {
         Command::Healthcheck => healthcheck(cli.config.config),
         Command::Backup { json } => backup(cli.config.config, json),
         Command::Restore { file } => restore(cli.config.config, &file),
+        Command::Migrate { to } => migrate(cli.config.config, to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -298,6 +316,11 @@ fn config_check(path: Option<PathBuf>) -> Result<(), String> {
                 }
             }
             println!("{}: ok", path.display());
+            if let (Backend::Postgres, Some(url)) =
+                (config.storage.backend, &config.storage.postgres_url)
+            {
+                println!("storage: PostgreSQL at {}", url.describe());
+            }
             Ok(())
         }
         Err(e) => {
@@ -771,4 +794,160 @@ fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), S
         eprintln!("note: the previous database did not open ({why}); it was kept and replaced");
     }
     Ok(())
+}
+
+/// The database `linkdock migrate` copies into: `--to`, else `LINKDOCK_DATABASE_URL`. Errors
+/// name where the URL came from, never the URL (it may hold a password).
+fn migrate_target(to: Option<String>, env: Option<String>) -> Result<PostgresUrl, String> {
+    match (to, env.filter(|v| !v.trim().is_empty())) {
+        (Some(to), _) => PostgresUrl::parse(&to).map_err(|e| format!("--to: {}", e.message)),
+        (None, Some(env)) => {
+            PostgresUrl::parse(&env).map_err(|e| format!("{DATABASE_URL_ENV}: {}", e.message))
+        }
+        (None, None) => Err(format!(
+            "no target database: pass --to postgres://user@host:5432/database or set {DATABASE_URL_ENV}"
+        )),
+    }
+}
+
+/// `linkdock migrate`: only while no server runs on the data dir, like `restore`.
+fn migrate(config_path: Option<PathBuf>, to: Option<String>) -> Result<(), String> {
+    let url = migrate_target(to, std::env::var(DATABASE_URL_ENV).ok())?;
+    let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    let data_dir = &config.storage.data_dir;
+    let source = Store::file_in(data_dir);
+    if crate::control::ask(data_dir, "ping").is_ok() {
+        return Err(format!(
+            "a linkdock server is running on {} (it answered on {}): stop it first, then migrate",
+            data_dir.display(),
+            crate::control::socket_path(data_dir).display()
+        ));
+    }
+    if !source.is_file() {
+        return Err(format!(
+            "there is no database at {} to migrate: check --config / LINKDOCK_DATA_DIR",
+            source.display()
+        ));
+    }
+    eprintln!("copying {} into {url}", source.display());
+    let report = crate::store::migrate_to_postgres(data_dir, &url).map_err(|e| match e {
+        StoreError::InUse(p) => format!(
+            "the database {} is in use by another linkdock process: stop it first, then migrate",
+            p.display()
+        ),
+        other => format!("migration into {} failed: {other}", url.describe()),
+    })?;
+    let (lines, verdict) = migrate_summary(&report, &source, &url);
+    for line in lines {
+        println!("{line}");
+    }
+    verdict.map(|ok| println!("{ok}"))
+}
+
+/// One line per table (name, row count), and the verdict: `Ok` with the closing line, or
+/// `Err` when the report holds no table (nothing was checked).
+fn migrate_summary(
+    report: &MigrateReport,
+    source: &Path,
+    target: &PostgresUrl,
+) -> (Vec<String>, Result<String, String>) {
+    let name_width = report
+        .tables
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let count_width = report
+        .tables
+        .iter()
+        .map(|(_, c)| c.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let lines = report
+        .tables
+        .iter()
+        .map(|(name, count)| format!("{name:<name_width$}  {count:>count_width$}"))
+        .collect();
+    let rows: u64 = report.tables.iter().map(|(_, c)| c).sum();
+    let verdict = if report.tables.is_empty() {
+        Err(format!(
+            "the migration into {} reported no table, so nothing was checked",
+            target.describe()
+        ))
+    } else {
+        Ok(format!(
+            "ok: {} tables, {rows} rows copied from {} into {}; every count matches",
+            report.tables.len(),
+            source.display(),
+            target.describe()
+        ))
+    };
+    (lines, verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "pw-Xy7-secret";
+
+    fn target() -> PostgresUrl {
+        PostgresUrl::parse(&format!("postgres://ld:{SECRET}@db:5433/links")).unwrap()
+    }
+
+    #[test]
+    fn the_migrate_summary_is_a_line_per_table_then_the_verdict() {
+        let report = MigrateReport {
+            tables: vec![("meta_v1", 1), ("links_v2", 120_000), ("users_v1", 3)],
+        };
+        let (lines, verdict) = migrate_summary(&report, Path::new("data/linkdock.redb"), &target());
+        assert_eq!(
+            lines,
+            ["meta_v1        1", "links_v2  120000", "users_v1       3"]
+        );
+        assert_eq!(
+            verdict.unwrap(),
+            "ok: 3 tables, 120004 rows copied from data/linkdock.redb into db:5433/links; every count matches"
+        );
+    }
+
+    #[test]
+    fn a_report_with_no_table_is_a_failure() {
+        let (lines, verdict) = migrate_summary(
+            &MigrateReport { tables: Vec::new() },
+            Path::new("d/linkdock.redb"),
+            &target(),
+        );
+        assert!(lines.is_empty());
+        let e = verdict.unwrap_err();
+        assert!(e.contains("db:5433/links") && !e.contains(SECRET), "{e}");
+    }
+
+    #[test]
+    fn the_target_is_to_else_the_environment_and_errors_never_show_the_password() {
+        let url = |s: &str| Some(s.to_owned());
+        let from_flag = migrate_target(url("postgres://a@h1/d1"), url("postgres://b@h2/d2"));
+        assert_eq!(from_flag.unwrap().describe(), "h1:5432/d1");
+        let from_env = migrate_target(None, url("postgresql://b@h2:7/d2"));
+        assert_eq!(from_env.unwrap().describe(), "h2:7/d2");
+        for (to, env, says) in [
+            (None, None, "pass --to"),
+            (None, url("  "), "LINKDOCK_DATABASE_URL"),
+            (url(&format!("mysql://u:{SECRET}@h/d")), None, "--to: "),
+            (
+                url(&format!("postgres://u:{SECRET}@h")),
+                None,
+                "no database",
+            ),
+            (
+                None,
+                url(&format!("postgres://u:{SECRET}@h:0x/d")),
+                "LINKDOCK_DATABASE_URL: ",
+            ),
+        ] {
+            let e = migrate_target(to, env).unwrap_err();
+            assert!(e.contains(says), "{e}");
+            assert!(!e.contains(SECRET) && !e.contains('\n'), "{e}");
+        }
+    }
 }

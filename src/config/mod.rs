@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::{
-    AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash, PerMinute,
-    Permissions, Role, Timestamp, Username,
+    redact_url_passwords, AllowList, Hostname, IpPolicy, IpRule, KeyName, KeyPrefix, PasswordHash,
+    PerMinute, Permissions, PostgresUrl, Role, Timestamp, Username,
 };
 use crate::keys::KeyDigest;
 use crate::limiter::{Ipv6Prefix, Source};
@@ -109,6 +109,22 @@ pub struct StorageConfig {
     /// Absent or empty: `<data_dir>/backups`. Applies live.
     #[serde(default, deserialize_with = "unset_if_empty")]
     pub backup_dir: Option<PathBuf>,
+    /// Restart needed. Which engine holds the data.
+    pub backend: Backend,
+    /// Restart needed. Absent or empty: unset; `LINKDOCK_DATABASE_URL` overrides it. Needed
+    /// (from one or the other) when `backend` is `postgres`.
+    #[serde(default, deserialize_with = "unset_if_empty")]
+    pub postgres_url: Option<PostgresUrl>,
+}
+
+/// Where the data lives: the embedded redb file in `data_dir`, or a PostgreSQL database that
+/// several nodes share.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Redb,
+    Postgres,
 }
 
 impl StorageConfig {
@@ -422,15 +438,15 @@ impl Config {
     /// Parse and validate a whole document. The errors carry line and column where the TOML
     /// parser can give them.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ConfigError> {
-        let fail = |e: toml::de::Error| ConfigError {
+        let fail = |problem: String| ConfigError {
             source_name: source_name.to_owned(),
-            problems: vec![e.to_string().trim().to_owned()],
+            problems: vec![problem],
         };
         // Parse the user's text first so that value errors keep their line and column; only
         // when something is merely missing, parse the document merged with the defaults.
         let config: Config = match toml::from_str::<Config>(text) {
             Ok(c) => c,
-            Err(e) if is_value_error(&e) => return Err(fail(e)),
+            Err(e) if is_value_error(&e) => return Err(fail(toml_problem(&e, text))),
             Err(_) => Self::with_defaults(text, source_name).map_err(fail)?,
         };
         config.validate().map_err(|problems| ConfigError {
@@ -443,8 +459,8 @@ impl Config {
     /// The user's text with the sections it leaves out taken from the embedded defaults.
     /// `[[api_keys]]` is kept out of the merge (no default touches it) and read once on its
     /// own: merged, re-written and parsed again, 100,000 declared keys took 400 MB at start.
-    fn with_defaults(text: &str, source_name: &str) -> Result<Self, toml::de::Error> {
-        let mut doc: toml::Table = toml::from_str(text)?;
+    fn with_defaults(text: &str, source_name: &str) -> Result<Self, String> {
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| toml_problem(&e, text))?;
         let api_keys = doc.remove("api_keys");
         if source_name != "embedded defaults" {
             let defaults: toml::Table = toml::from_str(DEFAULT_TOML).unwrap_or_default();
@@ -462,16 +478,28 @@ impl Config {
                 }
             }
         }
-        let mut config: Config = toml::from_str(&toml::to_string(&doc).unwrap_or_default())?;
+        let merged = toml::to_string(&doc).unwrap_or_default();
         drop(doc);
+        let mut config: Config = toml::from_str(&merged).map_err(|e| toml_problem(&e, &merged))?;
+        drop(merged);
         if let Some(keys) = api_keys {
-            config.api_keys = keys.try_into()?;
+            config.api_keys = keys
+                .try_into()
+                .map_err(|e: toml::de::Error| redact_url_passwords(e.to_string().trim()))?;
         }
         Ok(config)
     }
 
     /// Read `path` (or the embedded defaults) and apply the environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// `load`, with the environment read through `env` (tests pass their own).
+    fn load_with(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut config = match path {
             None => Self::embedded(),
             // Read and parsed on a thread of its own: glibc gives it its own arena, so the
@@ -491,7 +519,15 @@ impl Config {
                 }
             })?,
         };
-        config.apply_env()?;
+        config.apply_env(&env)?;
+        // After the environment: LINKDOCK_DATABASE_URL may be what supplies the URL.
+        config.check_backend().map_err(|problem| ConfigError {
+            source_name: path.map_or_else(
+                || "embedded defaults".to_owned(),
+                |p| p.display().to_string(),
+            ),
+            problems: vec![problem],
+        })?;
         Ok(config)
     }
 
@@ -515,17 +551,35 @@ impl Config {
         Self::parse(text, &name)
     }
 
-    fn apply_env(&mut self) -> Result<(), ConfigError> {
-        if let Ok(listen) = std::env::var("LINKDOCK_LISTEN") {
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(listen) = env("LINKDOCK_LISTEN") {
             self.server.listen = listen.trim().parse().map_err(|_| ConfigError {
                 source_name: "LINKDOCK_LISTEN".into(),
                 problems: vec![format!("`{listen}` is not an address like 127.0.0.1:8080")],
             })?;
         }
-        if let Ok(dir) = std::env::var("LINKDOCK_DATA_DIR") {
+        if let Some(dir) = env("LINKDOCK_DATA_DIR") {
             self.storage.data_dir = PathBuf::from(dir);
         }
+        // Blank counts as unset, like `postgres_url = ""` in the file.
+        if let Some(raw) = env(DATABASE_URL_ENV).filter(|v| !v.trim().is_empty()) {
+            let url = PostgresUrl::parse(&raw).map_err(|e| ConfigError {
+                source_name: DATABASE_URL_ENV.into(),
+                problems: vec![e.message],
+            })?;
+            self.storage.postgres_url = Some(url);
+        }
         Ok(())
+    }
+
+    /// The PostgreSQL backend without a URL: said at start, on reload and by `config check`.
+    fn check_backend(&self) -> Result<(), String> {
+        match (self.storage.backend, &self.storage.postgres_url) {
+            (Backend::Postgres, None) => Err(format!(
+                "storage.backend = \"postgres\" needs the database's URL: set storage.postgres_url in the file or the {DATABASE_URL_ENV} environment variable (like postgres://linkdock@db:5432/linkdock)"
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self) -> Result<(), Vec<String>> {
@@ -656,6 +710,32 @@ impl Config {
     }
 }
 
+/// The environment variable that overrides `storage.postgres_url`.
+pub const DATABASE_URL_ENV: &str = "LINKDOCK_DATABASE_URL";
+
+/// A TOML error as the operator reads it, without a secret: the file's line is not quoted
+/// when it sets `postgres_url`, and any URL's password left in the text is masked.
+fn toml_problem(e: &toml::de::Error, text: &str) -> String {
+    let at = e.span().map_or(0, |span| span.start);
+    let head = text.get(..at).unwrap_or(text);
+    let line_start = head.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(line_start..)
+        .and_then(|rest| rest.split('\n').next())
+        .unwrap_or("");
+    let shown = if e.span().is_some() && line.contains("postgres_url") {
+        format!(
+            "TOML parse error at line {}, column {}\n{}",
+            head.matches('\n').count() + 1,
+            head[line_start..].chars().count() + 1,
+            e.message()
+        )
+    } else {
+        e.to_string()
+    };
+    redact_url_passwords(shown.trim())
+}
+
 /// A setting read once at start: a change in the file is logged and waits for a restart.
 pub struct RestartOnly {
     pub name: &'static str,
@@ -679,6 +759,20 @@ pub const RESTART_ONLY: &[RestartOnly] = &[
         name: "storage.data_dir",
         differs: |a, b| a.storage.data_dir != b.storage.data_dir,
         keep: |next, running| next.storage.data_dir.clone_from(&running.storage.data_dir),
+    },
+    RestartOnly {
+        name: "storage.backend",
+        differs: |a, b| a.storage.backend != b.storage.backend,
+        keep: |next, running| next.storage.backend = running.storage.backend,
+    },
+    RestartOnly {
+        name: "storage.postgres_url",
+        differs: |a, b| a.storage.postgres_url != b.storage.postgres_url,
+        keep: |next, running| {
+            next.storage
+                .postgres_url
+                .clone_from(&running.storage.postgres_url);
+        },
     },
     RestartOnly {
         name: "import.max_concurrent",
@@ -912,6 +1006,221 @@ mod tests {
         assert_eq!(c.api_keys.len(), 1);
         assert_eq!(c.users.len(), 1);
         assert!(c.server.is_https());
+    }
+
+    const PG_SECRET: &str = "Zq9-hunter2-secret";
+
+    fn load_file(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load_with(Some(&path), |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_backend_is_redb_unless_the_file_says_postgres() {
+        let c = Config::embedded();
+        assert_eq!(c.storage.backend, Backend::Redb);
+        assert_eq!(c.storage.postgres_url, None);
+        let c = Config::parse(
+            &format!("[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://ld:{PG_SECRET}@db/links\"\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, Backend::Postgres);
+        let url = c.storage.postgres_url.as_ref().unwrap();
+        assert_eq!(url.describe(), "db:5432/links");
+        assert!(url.expose_secret().contains(PG_SECRET));
+        for bad in ["mysql", "Postgres", ""] {
+            let e = Config::parse(&format!("[storage]\nbackend = \"{bad}\"\n"), "t").unwrap_err();
+            let text = e.to_string();
+            // Both names, the first spelt from the enum (tidy keeps the word out of config/).
+            let first = format!("`{}`", format!("{:?}", Backend::default()).to_lowercase());
+            assert!(
+                text.contains("line 2") && text.contains(&first) && text.contains("`postgres`"),
+                "{bad}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn postgres_without_a_url_says_which_setting_to_set() {
+        let e = load_file("[storage]\nbackend = \"postgres\"\n", &[]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("storage.postgres_url") && text.contains("LINKDOCK_DATABASE_URL"),
+            "{text}"
+        );
+        assert!(text.starts_with(&e.source_name) && e.source_name.ends_with("c.toml"));
+        // A blank variable is unset, like an empty setting.
+        assert!(load_file(
+            "[storage]\nbackend = \"postgres\"\npostgres_url = \"\"\n",
+            &[("LINKDOCK_DATABASE_URL", "  ")]
+        )
+        .is_err());
+        // The redb backend needs no URL.
+        assert!(load_file("[log]\nlevel = \"debug\"\n", &[]).is_ok());
+    }
+
+    #[test]
+    fn linkdock_database_url_supplies_or_overrides_the_url() {
+        let env_url = format!("postgresql://env:{PG_SECRET}@pg.internal:6000/envdb");
+        let c = load_file(
+            "[storage]\nbackend = \"postgres\"\n",
+            &[("LINKDOCK_DATABASE_URL", &env_url)],
+        )
+        .unwrap();
+        let url = c.storage.postgres_url.unwrap();
+        assert_eq!(url.expose_secret(), env_url);
+        assert_eq!(url.describe(), "pg.internal:6000/envdb");
+        let c = load_file(
+            "[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://file@f/filedb\"\n",
+            &[("LINKDOCK_DATABASE_URL", &env_url)],
+        )
+        .unwrap();
+        assert_eq!(c.storage.postgres_url.unwrap().database(), "envdb");
+        let e = load_file(
+            "[log]\nlevel = \"debug\"\n",
+            &[(
+                "LINKDOCK_DATABASE_URL",
+                &format!("mysql://u:{PG_SECRET}@h/d"),
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(e.source_name, "LINKDOCK_DATABASE_URL");
+        assert!(e.to_string().contains("postgres://"), "{e}");
+        assert!(!e.to_string().contains(PG_SECRET), "{e}");
+    }
+
+    #[test]
+    fn the_database_password_appears_in_no_debug_or_error_text() {
+        let good = Config::parse(
+            &format!("[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://ld:{PG_SECRET}@db/links\"\n"),
+            "t",
+        )
+        .unwrap();
+        for shown in [
+            format!("{good:?}"),
+            format!("{:?}", good.storage),
+            format!("{:#?}", good.storage.postgres_url),
+        ] {
+            assert!(shown.contains("db:5432/links"), "{shown}");
+            assert!(!shown.contains(PG_SECRET), "{shown}");
+        }
+        // Bad URLs, each whole file (the direct parse) and without [log] (the defaults merge),
+        // and a TOML syntax error on the URL's line.
+        for value in [
+            format!("\"mysql://ld:{PG_SECRET}@db/links\""),
+            format!("\"postgres://ld:{PG_SECRET}@db\""),
+            format!("\"postgres://ld:{PG_SECRET}@db:99999/links\""),
+            format!("\"postgres://ld:{PG_SECRET}/x@db/links/more\""),
+            format!("\"postgres://ld:{PG_SECRET}@db/links"),
+            format!("postgres://ld:{PG_SECRET}@db/links"),
+        ] {
+            for text in [
+                format!("[log]\nlevel = \"info\"\n[storage]\npostgres_url = {value}\n"),
+                format!("[storage]\npostgres_url = {value}\n"),
+            ] {
+                let e = Config::parse(&text, "t").unwrap_err();
+                let shown = format!("{e} {e:?}");
+                assert!(!shown.contains(PG_SECRET), "{text}: {shown}");
+                assert!(shown.contains("line "), "{text}: {shown}");
+                let e = load_file(&text, &[]).unwrap_err();
+                assert!(!e.to_string().contains(PG_SECRET), "{e}");
+            }
+        }
+    }
+
+    /// compose.yaml's nodes: their file is valid once the compose file's URL is given, and
+    /// they trust exactly the load balancer's fixed address.
+    #[test]
+    fn the_compose_example_configures_postgres_nodes_behind_its_balancer() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let compose = std::fs::read_to_string(root.join("compose.yaml")).unwrap();
+        let haproxy = std::fs::read_to_string(root.join("config/compose/haproxy.cfg")).unwrap();
+        let file = root.join("config/compose/linkdock.toml");
+        assert!(compose.contains("./config/compose/linkdock.toml:/config/linkdock.toml:ro"));
+        assert!(compose.contains("LINKDOCK_CONFIG: /config/linkdock.toml"));
+        let url = "postgres://linkdock:pw@db:5432/linkdock";
+        assert!(
+            compose.contains("LINKDOCK_DATABASE_URL: \"postgres://linkdock:${LINKDOCK_DB_PASSWORD:?set LINKDOCK_DB_PASSWORD}@db:5432/linkdock\""),
+            "the URL the test gives is the compose file's"
+        );
+        assert!(
+            Config::load_with(Some(&file), |_| None).is_err(),
+            "needs the URL"
+        );
+        let c = Config::load_with(Some(&file), |name| {
+            (name == DATABASE_URL_ENV).then(|| url.to_owned())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.storage.backend, Backend::Postgres);
+        assert_eq!(
+            c.storage.postgres_url.as_ref().unwrap().describe(),
+            "db:5432/linkdock"
+        );
+        let proxies: Vec<String> = c
+            .trusted_proxies()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(proxies.len(), 1);
+        assert!(
+            compose.contains(&format!("ipv4_address: {}", proxies[0])),
+            "trusted_proxies {proxies:?} is not the balancer's address in compose.yaml"
+        );
+        assert_eq!(c.client_ip_header(), ClientIpHeader::XForwardedFor);
+        assert!(haproxy.contains("option forwardfor"));
+        assert!(haproxy.contains("http-check send meth GET uri /healthz"));
+        for node in ["node1", "node2"] {
+            assert!(
+                compose.contains(&format!("  {node}:\n    <<: *node\n")),
+                "{node}"
+            );
+            assert!(
+                haproxy.contains(&format!("server {node} {node}:8080")),
+                "{node}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_toml_error_elsewhere_still_quotes_its_line() {
+        let e = Config::parse("[log]\nlevel = \"loud\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("2 | level = \"loud\""), "{e}");
+    }
+
+    #[test]
+    fn the_backend_and_its_url_wait_for_a_restart() {
+        let running = Config::embedded();
+        let next = Config::parse(
+            &format!("[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://ld:{PG_SECRET}@db/links\"\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            running.restart_only_changes(&next),
+            ["storage.backend", "storage.postgres_url"]
+        );
+        let kept = next.keeping_restart_only(&running);
+        assert_eq!(kept.storage.backend, Backend::Redb);
+        assert_eq!(kept.storage.postgres_url, None);
+        // A new password alone is a change too (it must reach the engine at the next start).
+        let other = Config::parse(
+            "[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://ld:other@db/links\"\n",
+            "t",
+        )
+        .unwrap();
+        let again = Config::parse(
+            &format!("[storage]\nbackend = \"postgres\"\npostgres_url = \"postgres://ld:{PG_SECRET}@db/links\"\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(again.restart_only_changes(&other), ["storage.postgres_url"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod device;
 mod net;
 mod permissions;
+mod postgres_url;
 mod roles;
 mod secret;
 mod text;
@@ -14,6 +15,7 @@ pub use self::net::{AllowList, IpPolicy, IpRule, NEED_ONE_RULE};
 pub use self::permissions::{
     PerMinute, Permission, Permissions, MAX_PER_MINUTE, NEED_ONE_PERMISSION,
 };
+pub use self::postgres_url::{redact_url_passwords, PostgresUrl};
 pub use self::roles::{Right, Role};
 pub use self::secret::{same_secret, Password, PasswordHash, ITERATIONS};
 pub use self::text::{

@@ -21,6 +21,7 @@ mod keys_policy;
 mod links;
 mod me;
 mod observability;
+mod postgres_settings;
 mod public_url;
 mod roles;
 mod slow_clients;

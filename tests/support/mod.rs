@@ -131,6 +131,7 @@ pub async fn start(dir: Arc<tempfile::TempDir>, config_path: PathBuf, opts: &Opt
         .env_remove("LINKDOCK_CONFIG")
         .env_remove("LINKDOCK_LISTEN")
         .env_remove("LINKDOCK_DATA_DIR")
+        .env_remove("LINKDOCK_DATABASE_URL")
         .env_remove("LINKDOCK_ADMIN_PASSWORD")
         .env_remove(linkdock::clock::TEST_SWITCH)
         .stdin(Stdio::null())
