@@ -454,7 +454,8 @@ pub(crate) struct Changes {
     pub seq: u64,
     /// (table name, key bytes) of each changed row, oldest first (duplicates allowed).
     pub rows: Vec<(String, Vec<u8>)>,
-    /// The cursor is older than the oldest change kept: the caller must reload everything.
+    /// The cursor is older than the oldest change kept, or newer than the newest (another
+    /// database): the caller must reload everything.
     pub gap: bool,
 }
 
@@ -653,7 +654,8 @@ impl PgDatabase {
 
     /// Block up to `timeout` for a NOTIFY of a commit (a dedicated LISTEN connection, reconnected
     /// when lost); true when woken by one. Polling stays the source of truth: a missed notice only
-    /// delays. A lost connection also answers true, so that the caller polls at once.
+    /// delays. A lost connection also answers true, so that the caller polls at once. Meant for
+    /// one waiting thread (the feed poller): a second waits for the first to finish.
     pub fn wait_for_change(&self, timeout: Duration) -> Result<bool, StoreError> {
         let mut listener = lock(&self.listener);
         let Listener { client, checked } = &mut *listener;
