@@ -85,6 +85,9 @@ pub enum StoreError {
     NotLinkdock { path: PathBuf, reason: String },
     #[error("the database has schema {found}, older than this build's {supported}: back it up with the linkdock that wrote it, or start this one once to migrate it")]
     OlderSchema { found: u64, supported: u64 },
+    /// Never the database URL's password (store/kv/pg.rs redacts it).
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
 }
 
 macro_rules! from_redb {

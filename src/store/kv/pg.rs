@@ -1,1 +1,1641 @@
-//! The PostgreSQL engine: the same ordered tables, one SQL table each.
+//! The PostgreSQL engine of the storage seam: ordered byte keys to opaque byte values, one SQL
+//! table per linkdock table, and a change feed that other nodes poll. The typed layer (`kv`)
+//! encodes keys and values; this file only moves bytes.
+//!
+//! Writers lock the one counter row first, so writes are ordered across every node as redb
+//! orders them in one process. A commit that touched watched tables bumps the counter, records
+//! which (table, key) changed under the new number, and NOTIFYs the other nodes.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::ops::Bound;
+use std::str::FromStr;
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use postgres::config::{Host, SslMode};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls, Statement};
+
+use super::super::StoreError;
+
+/// Every table linkdock stores (`store/tables.rs`); SQL is only ever built from these names.
+const TABLES: [&str; 17] = [
+    "meta_v1",
+    "users_v1",
+    "sessions_v1",
+    "domains_v1",
+    "domain_by_host_v1",
+    "links_v2",
+    "clicks_v1",
+    "api_keys_v1",
+    "key_usage_v1",
+    "key_requests_v1",
+    "playground_history_v1",
+    "audit_v1",
+    "invites_v1",
+    "invite_by_digest_v1",
+    "key_usage_hours_v1",
+    "key_usage_days_v1",
+    "link_days_v1",
+];
+
+/// The schema, one file per version, applied in order. A version is never edited once shipped.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("sql/0001_tables.sql"))];
+
+/// Held by whoever migrates, so nodes starting together apply each version once.
+const MIGRATION_LOCK: i64 = 0x6c69_6e6b_646f_636b; // "linkdock"
+const CHANNEL: &str = "linkdock_changes";
+
+/// Connections kept per node: the HTTP workers, the batched writer and the feed poller.
+const POOL_SIZE: usize = 16;
+/// How long a caller waits for a free connection before it gets an error, not a hang.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+/// A connection attempt (name lookup, TCP, start-up and authentication) ends within this.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+/// The TCP connect alone, unless the URL sets `connect_timeout`.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Unacknowledged data fails the connection after this (a peer gone without a word).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A node that hangs inside a write transaction would hold the write lock for every node.
+const SESSION_SETUP: &str = "SET idle_in_transaction_session_timeout = '60s'";
+/// The LISTEN connection is checked this often: a dead peer sends no notice and no error.
+const LISTEN_CHECK: Duration = Duration::from_secs(10);
+/// Rows per statement in `insert_many` (and a bound on the bytes of one statement).
+const BULK_ROWS: usize = 5_000;
+const BULK_BYTES: usize = 8 << 20;
+
+fn table_index(table: &str) -> Result<u8, StoreError> {
+    TABLES
+        .iter()
+        .position(|t| *t == table)
+        .map(|i| i as u8)
+        .ok_or_else(|| StoreError::Postgres(format!("{table:?} is not a linkdock table")))
+}
+
+/// The password as written in a URL (`scheme://user:password@`) or a key-value string
+/// (`password=...`), for striking from messages about a URL that did not parse.
+fn written_password(url: &str) -> Option<&str> {
+    let p = if let Some((_, rest)) = url.split_once("://") {
+        let userinfo = &rest[..rest.rfind('@')?];
+        userinfo.split_once(':')?.1
+    } else {
+        let at = url.find("password=")? + "password=".len();
+        url[at..].split_whitespace().next()?.trim_matches('\'')
+    };
+    (!p.is_empty()).then_some(p)
+}
+
+/// An error and its sources on one line. The driver's own text is only its kind ("db error"):
+/// the server's words are in the sources.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    if msg.contains('\n') {
+        msg = msg.lines().collect::<Vec<_>>().join("; ");
+    }
+    msg
+}
+
+fn strike(msg: String, password: Option<&str>) -> String {
+    match password {
+        Some(p) if !p.is_empty() => msg.replace(p, "***"),
+        _ => msg,
+    }
+}
+
+/// Where the database is, for messages; and the password, to strike from them.
+struct Site {
+    name: String,
+    password: Option<String>,
+}
+
+impl Site {
+    fn of(config: &Config) -> Self {
+        let ports = config.get_ports();
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let port = ports
+                    .get(i)
+                    .or_else(|| ports.first())
+                    .copied()
+                    .unwrap_or(5432);
+                match host {
+                    Host::Tcp(name) => format!("{name}:{port}"),
+                    Host::Unix(dir) => format!("{}:{port}", dir.display()),
+                }
+            })
+            .collect();
+        let hosts = if hosts.is_empty() {
+            "(no host)".to_owned()
+        } else {
+            hosts.join(",")
+        };
+        let db = config
+            .get_dbname()
+            .or(config.get_user())
+            .unwrap_or("(default database)");
+        Site {
+            name: format!("{hosts}/{db}"),
+            password: config
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .filter(|p| !p.is_empty()),
+        }
+    }
+
+    /// One line, naming the database and never its password.
+    fn err(&self, doing: &str, e: &dyn std::error::Error) -> StoreError {
+        let msg = format!("{}: {doing}: {}", self.name, chain(e));
+        StoreError::Postgres(strike(msg, self.password.as_deref()))
+    }
+
+    fn refuse(&self, what: &str) -> StoreError {
+        StoreError::Postgres(format!("{}: {what}", self.name))
+    }
+}
+
+/// The SQL this engine sends: one prepared statement per variant and table, per connection.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Sql {
+    Get(u8),
+    Upsert(u8),
+    UpsertMany(u8),
+    Remove(u8),
+    Len(u8),
+    Scan {
+        table: u8,
+        from: Edge,
+        to: Edge,
+        descending: bool,
+    },
+    RemoveRange {
+        table: u8,
+        from: Edge,
+        to: Edge,
+        keys: bool,
+    },
+    Record,
+    Since,
+    Prune,
+    Empty,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Edge {
+    Open,
+    Included,
+    Excluded,
+}
+
+/// The edge of a bound and its key, if it has one.
+fn edge(bound: Bound<&[u8]>) -> (Edge, Option<&[u8]>) {
+    match bound {
+        Bound::Unbounded => (Edge::Open, None),
+        Bound::Included(k) => (Edge::Included, Some(k)),
+        Bound::Excluded(k) => (Edge::Excluded, Some(k)),
+    }
+}
+
+/// ` WHERE ...` for a range, its keys numbered from `$1`; and the next parameter's number.
+fn range_clause(from: Edge, to: Edge) -> (String, usize) {
+    let mut parts = Vec::new();
+    let mut n = 1;
+    for (e, incl, excl) in [(from, ">=", ">"), (to, "<=", "<")] {
+        let op = match e {
+            Edge::Open => continue,
+            Edge::Included => incl,
+            Edge::Excluded => excl,
+        };
+        parts.push(format!("k {op} ${n}"));
+        n += 1;
+    }
+    let clause = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", parts.join(" AND "))
+    };
+    (clause, n)
+}
+
+impl Sql {
+    fn text(self) -> String {
+        let t = |i: u8| TABLES[usize::from(i)];
+        match self {
+            Sql::Get(i) => format!("SELECT v FROM {} WHERE k = $1", t(i)),
+            Sql::Upsert(i) => format!(
+                "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+                t(i)
+            ),
+            Sql::UpsertMany(i) => format!(
+                "INSERT INTO {} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+                t(i)
+            ),
+            Sql::Remove(i) => format!("DELETE FROM {} WHERE k = $1 RETURNING v", t(i)),
+            Sql::Len(i) => format!("SELECT count(*) FROM {}", t(i)),
+            Sql::Scan {
+                table,
+                from,
+                to,
+                descending,
+            } => {
+                let (clause, n) = range_clause(from, to);
+                let order = if descending { "DESC" } else { "ASC" };
+                format!(
+                    "SELECT k, v FROM {}{clause} ORDER BY k {order} LIMIT ${n}",
+                    t(table)
+                )
+            }
+            Sql::RemoveRange {
+                table,
+                from,
+                to,
+                keys,
+            } => {
+                let (clause, _) = range_clause(from, to);
+                let returning = if keys { " RETURNING k" } else { "" };
+                format!("DELETE FROM {}{clause}{returning}", t(table))
+            }
+            // One statement: the counter (locked since BEGIN), the rows, the notice.
+            Sql::Record => format!(
+                "WITH c AS (UPDATE linkdock_counter SET seq = seq + 1 WHERE id RETURNING seq), \
+                 i AS (INSERT INTO linkdock_changes (seq, n, tbl, k) \
+                       SELECT c.seq, u.n, u.t, u.k FROM c, \
+                       unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, k, n)) \
+                 SELECT pg_notify('{CHANNEL}', seq::text) FROM c"
+            ),
+            // One statement is one snapshot: the counter and the rows it counts agree.
+            Sql::Since => "SELECT c.seq, c.pruned, ch.tbl, ch.k FROM linkdock_counter c \
+                           LEFT JOIN linkdock_changes ch ON ch.seq > $1 ORDER BY ch.seq, ch.n"
+                .to_owned(),
+            // Whole commits only, oldest first, so `pruned` says exactly what is gone.
+            Sql::Prune => "WITH cut AS (SELECT max(seq) AS s FROM linkdock_changes \
+                           WHERE at < statement_timestamp() - make_interval(secs => $1)), \
+                           d AS (DELETE FROM linkdock_changes WHERE seq <= (SELECT s FROM cut) \
+                                 RETURNING 1), \
+                           u AS (UPDATE linkdock_counter SET pruned = (SELECT s FROM cut) \
+                                 WHERE (SELECT s FROM cut) > pruned) \
+                           SELECT count(*) FROM d"
+                .to_owned(),
+            Sql::Empty => {
+                let each: Vec<String> = TABLES
+                    .iter()
+                    .map(|t| format!("NOT EXISTS (SELECT 1 FROM {t})"))
+                    .collect();
+                format!("SELECT {}", each.join(" AND "))
+            }
+        }
+    }
+}
+
+/// A connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    prepared: HashMap<Sql, Statement>,
+}
+
+impl Conn {
+    fn stmt(&mut self, sql: Sql) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(&sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(&sql.text())?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    /// Ends whatever transaction is open; false when the connection is no longer usable.
+    fn rollback(&mut self) -> bool {
+        !self.client.is_closed() && self.client.batch_execute("ROLLBACK").is_ok()
+    }
+}
+
+/// A handful of connections behind a mutex: the engine needs no more than "take one, give it
+/// back, open another below the cap", and no extra crate or thread for it.
+struct Pool {
+    config: Config,
+    site: Site,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Pool {
+    /// A connection, and whether it sat idle (it may have died meanwhile).
+    fn get(&self) -> Result<(Conn, bool), StoreError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok((conn, true));
+            }
+            if state.open < POOL_SIZE {
+                state.open += 1;
+                drop(state);
+                return match self.open() {
+                    Ok(client) => Ok((
+                        Conn {
+                            client,
+                            prepared: HashMap::new(),
+                        },
+                        false,
+                    )),
+                    Err(e) => {
+                        self.discard();
+                        Err(e)
+                    }
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.site.refuse(&format!(
+                    "all {POOL_SIZE} connections stayed busy for {} s",
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn put(&self, conn: Conn, healthy: bool) {
+        let mut state = lock(&self.state);
+        if healthy && !conn.client.is_closed() {
+            state.idle.push(conn);
+        } else {
+            state.open -= 1;
+        }
+        self.freed.notify_one();
+    }
+
+    /// A connection that was counted and is gone.
+    fn discard(&self) {
+        lock(&self.state).open -= 1;
+        self.freed.notify_one();
+    }
+
+    /// A new connection, set up, within `CONNECT_DEADLINE` whatever the network does.
+    fn open(&self) -> Result<Client, StoreError> {
+        let config = self.config.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("pg-connect".into())
+            .spawn(move || {
+                let client = config.connect(NoTls).and_then(|mut c| {
+                    c.batch_execute(SESSION_SETUP)?;
+                    Ok(c)
+                });
+                let _ = tx.send(client);
+            })
+            .map_err(|e| self.site.err("cannot start a thread to connect", &e))?;
+        match rx.recv_timeout(CONNECT_DEADLINE) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(e)) => Err(self.site.err("cannot connect", &e)),
+            Err(_) => Err(self.site.refuse(&format!(
+                "cannot connect: no answer within {} s",
+                CONNECT_DEADLINE.as_secs()
+            ))),
+        }
+    }
+}
+
+/// The PostgreSQL database of every node: a connection pool, and the LISTEN connection.
+pub(crate) struct PgDatabase {
+    pool: Pool,
+    /// Bit i: changes to `TABLES[i]` go to the change feed.
+    watched: u32,
+    listener: Mutex<Listener>,
+}
+
+/// The connection that LISTENs, and when it was last known to be alive.
+struct Listener {
+    client: Option<Client>,
+    checked: Instant,
+}
+
+impl fmt::Debug for PgDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgDatabase")
+            .field("at", &self.pool.site.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the change feed holds after a cursor.
+#[derive(Debug)]
+pub(crate) struct Changes {
+    /// The newest sequence seen: the next cursor.
+    pub seq: u64,
+    /// (table name, key bytes) of each changed row, oldest first (duplicates allowed).
+    pub rows: Vec<(String, Vec<u8>)>,
+    /// The cursor is older than the oldest change kept, or newer than the newest (another
+    /// database): the caller must reload everything.
+    pub gap: bool,
+}
+
+impl PgDatabase {
+    /// Connect, run the schema migrations once under an advisory lock, refuse a schema newer
+    /// than this build knows. `watched` names the tables whose changed keys go to the change feed.
+    pub fn connect(url: &str, watched: &'static [&'static str]) -> Result<Self, StoreError> {
+        let mut config = Config::from_str(url).map_err(|e| {
+            // The parser's words name an option or a character; strike the password anyway.
+            let msg = format!("the database URL is not valid: {}", chain(&e));
+            StoreError::Postgres(strike(msg, written_password(url)))
+        })?;
+        let site = Site::of(&config);
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(site.refuse(
+                "the URL asks for TLS (sslmode=require), which this build does not support yet: \
+                 use sslmode=disable on a trusted network",
+            ));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(TCP_CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("linkdock");
+        }
+        let mut mask = 0u32;
+        for t in watched {
+            mask |= 1 << table_index(t)?;
+        }
+        let db = PgDatabase {
+            pool: Pool {
+                config,
+                site,
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            },
+            watched: mask,
+            listener: Mutex::new(Listener {
+                client: None,
+                checked: Instant::now(),
+            }),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Applies the versions this database lacks, in one transaction under the migration lock.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+        let (mut conn, _) = self.pool.get()?;
+        let result = (|| -> Result<Result<(), StoreError>, postgres::Error> {
+            let c = &mut conn.client;
+            c.batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); \
+                 CREATE TABLE IF NOT EXISTS linkdock_schema (\
+                     version integer PRIMARY KEY, \
+                     applied_at timestamptz NOT NULL DEFAULT now())"
+            ))?;
+            let found: i32 = c
+                .query_one("SELECT coalesce(max(version), 0) FROM linkdock_schema", &[])?
+                .try_get(0)?;
+            if found > latest {
+                return Ok(Err(self.pool.site.refuse(&format!(
+                    "the database was written by a newer linkdock (storage schema {found}; \
+                     this build knows up to {latest}): upgrade linkdock"
+                ))));
+            }
+            for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+                c.batch_execute(sql)?;
+                c.execute(
+                    "INSERT INTO linkdock_schema (version) VALUES ($1)",
+                    &[version],
+                )?;
+            }
+            c.batch_execute("COMMIT")?;
+            Ok(Ok(()))
+        })();
+        match result {
+            Ok(Ok(())) => {
+                self.pool.put(conn, true);
+                Ok(())
+            }
+            Ok(Err(refused)) => {
+                let healthy = conn.rollback();
+                self.pool.put(conn, healthy);
+                Err(refused)
+            }
+            Err(e) => {
+                let healthy = conn.rollback();
+                self.pool.put(conn, healthy);
+                Err(self.pool.site.err("cannot apply the schema", &e))
+            }
+        }
+    }
+
+    /// A connection on which `first` succeeded. An idle connection that the server closed
+    /// meanwhile is dropped and the next one tried, so a restarted server costs no error.
+    fn checkout<T>(
+        &self,
+        doing: &str,
+        mut first: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<(Conn, T), StoreError> {
+        loop {
+            let (mut conn, reused) = self.pool.get()?;
+            match first(&mut conn) {
+                Ok(v) => return Ok((conn, v)),
+                Err(e) => {
+                    let closed = conn.client.is_closed();
+                    let healthy = !closed && conn.rollback();
+                    self.pool.put(conn, healthy);
+                    if !(closed && reused) {
+                        return Err(self.pool.site.err(doing, &e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One statement outside any transaction.
+    fn run<T>(
+        &self,
+        doing: &str,
+        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let (conn, v) = self.checkout(doing, f)?;
+        self.pool.put(conn, true);
+        Ok(v)
+    }
+
+    fn begin(&self, write: bool) -> Result<PgTx<'_>, StoreError> {
+        // One round trip each. The read runs a statement so that its snapshot is taken now,
+        // not at its first read.
+        let sql = if write {
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1 FROM linkdock_counter FOR UPDATE"
+        } else {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1"
+        };
+        let (conn, ()) = self.checkout("cannot begin a transaction", |c| {
+            c.client.batch_execute(sql)
+        })?;
+        Ok(PgTx {
+            db: self,
+            conn: RefCell::new(Some(conn)),
+            write,
+            failed: Cell::new(false),
+            changed: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// A write transaction. Writers are ordered across ALL nodes by locking the one change-counter
+    /// row first (SELECT ... FOR UPDATE): one writer at a time, like redb, so reads inside a write
+    /// transaction see every earlier commit and read-modify-write (id sequences, click counts) is exact.
+    pub fn begin_write(&self) -> Result<PgTx<'_>, StoreError> {
+        self.begin(true)
+    }
+
+    /// A read transaction: one snapshot (REPEATABLE READ, READ ONLY).
+    pub fn begin_read(&self) -> Result<PgTx<'_>, StoreError> {
+        self.begin(false)
+    }
+
+    /// Changes committed after `cursor` (a change sequence number), oldest first. A cursor
+    /// beyond the newest sequence (a database restored or replaced) is a gap too.
+    pub fn changes_since(&self, cursor: u64) -> Result<Changes, StoreError> {
+        let after = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let rows = self.run("cannot read the change feed", |c| {
+            let st = c.stmt(Sql::Since)?;
+            c.client.query(&st, &[&after])
+        })?;
+        let bad = |e: postgres::Error| self.pool.site.err("cannot read the change feed", &e);
+        let mut changes = Changes {
+            seq: 0,
+            rows: Vec::with_capacity(rows.len()),
+            gap: false,
+        };
+        let mut pruned = 0i64;
+        for row in &rows {
+            let seq: i64 = row.try_get(0).map_err(bad)?;
+            pruned = row.try_get(1).map_err(bad)?;
+            changes.seq = u64::try_from(seq).unwrap_or(0);
+            let table: Option<String> = row.try_get(2).map_err(bad)?;
+            let key: Option<Vec<u8>> = row.try_get(3).map_err(bad)?;
+            if let (Some(t), Some(k)) = (table, key) {
+                changes.rows.push((t, k));
+            }
+        }
+        changes.gap = cursor < u64::try_from(pruned).unwrap_or(0) || cursor > changes.seq;
+        Ok(changes)
+    }
+
+    /// Block up to `timeout` for a NOTIFY of a commit (a dedicated LISTEN connection, reconnected
+    /// when lost); true when woken by one. Polling stays the source of truth: a missed notice only
+    /// delays. A lost connection also answers true, so that the caller polls at once. Meant for
+    /// one waiting thread (the feed poller): a second waits for the first to finish.
+    pub fn wait_for_change(&self, timeout: Duration) -> Result<bool, StoreError> {
+        let mut listener = lock(&self.listener);
+        let Listener { client, checked } = &mut *listener;
+        if let Some(c) = client.as_mut() {
+            let dead = c.is_closed()
+                || (checked.elapsed() >= LISTEN_CHECK
+                    && c.is_valid(Duration::from_secs(5)).is_err());
+            if dead {
+                *client = None;
+                return Ok(true);
+            }
+            if checked.elapsed() >= LISTEN_CHECK {
+                *checked = Instant::now();
+            }
+        }
+        let client = match client {
+            Some(c) => c,
+            None => {
+                let mut c = self.pool.open()?;
+                c.batch_execute(&format!("LISTEN {CHANNEL}"))
+                    .map_err(|e| self.pool.site.err("cannot listen for changes", &e))?;
+                *checked = Instant::now();
+                client.insert(c)
+            }
+        };
+        let woken = {
+            let mut notices = client.notifications();
+            let first = notices.timeout_iter(timeout).next();
+            // One wake-up for every notice already here: the caller reads them all at once.
+            if let Ok(Some(_)) = first {
+                while let Ok(Some(_)) = notices.iter().next() {}
+            }
+            first
+        };
+        match woken {
+            Ok(Some(_)) if !client.is_closed() => Ok(true),
+            Ok(None) if !client.is_closed() => Ok(false),
+            _ => {
+                listener.client = None;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Drop change rows older than `age` (the feed only needs to cover a node's poll gap).
+    /// Whole commits go, oldest first. Returns how many rows went.
+    pub fn prune_changes(&self, age: Duration) -> Result<u64, StoreError> {
+        let secs = age.as_secs_f64();
+        let gone: i64 = self.run("cannot prune the change feed", |c| {
+            let st = c.stmt(Sql::Prune)?;
+            c.client.query_one(&st, &[&secs])?.try_get(0)
+        })?;
+        Ok(u64::try_from(gone).unwrap_or(0))
+    }
+
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.run("no answer to a ping", |c| {
+            c.client.batch_execute("SELECT 1")
+        })
+    }
+
+    /// "host:port/database" for logs and errors — never user or password.
+    pub fn describe(&self) -> &str {
+        &self.pool.site.name
+    }
+
+    /// True when no table holds a row (for `linkdock migrate --to`, which needs an empty database).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.run("cannot count rows", |c| {
+            let st = c.stmt(Sql::Empty)?;
+            c.client.query_one(&st, &[])?.try_get(0)
+        })
+    }
+}
+
+/// One transaction on one pooled connection. Dropped without `commit`, it rolls back.
+pub(crate) struct PgTx<'db> {
+    db: &'db PgDatabase,
+    /// Taken by `commit`; methods borrow it for one statement at a time.
+    conn: RefCell<Option<Conn>>,
+    write: bool,
+    /// A statement failed: PostgreSQL has aborted the transaction, and a COMMIT would quietly
+    /// roll back, so `commit` must say so instead.
+    failed: Cell<bool>,
+    /// (table, key) written to watched tables, in write order.
+    changed: RefCell<Vec<(u8, Vec<u8>)>>,
+}
+
+impl PgTx<'_> {
+    fn site(&self) -> &Site {
+        &self.db.pool.site
+    }
+
+    /// Runs `f` on the connection; an error marks the transaction failed.
+    fn with<T>(
+        &self,
+        doing: &str,
+        f: impl FnOnce(&mut Conn) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut slot = self.conn.try_borrow_mut().map_err(|_| {
+            self.site()
+                .refuse("a statement is already running on this transaction")
+        })?;
+        let conn = slot
+            .as_mut()
+            .ok_or_else(|| self.site().refuse("the transaction has ended"))?;
+        f(conn).map_err(|e| {
+            self.failed.set(true);
+            self.site().err(doing, &e)
+        })
+    }
+
+    fn writable(&self, table: &str) -> Result<u8, StoreError> {
+        let i = table_index(table)?;
+        if !self.write {
+            return Err(self
+                .site()
+                .refuse(&format!("cannot write to {table} in a read transaction")));
+        }
+        Ok(i)
+    }
+
+    fn watched(&self, table: u8) -> bool {
+        self.db.watched & (1 << table) != 0
+    }
+
+    fn note(&self, table: u8, key: &[u8]) {
+        if self.watched(table) {
+            self.changed.borrow_mut().push((table, key.to_vec()));
+        }
+    }
+
+    pub fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = table_index(table)?;
+        self.with(&format!("cannot read {table}"), |c| {
+            let st = c.stmt(Sql::Get(t))?;
+            c.client
+                .query_opt(&st, &[&key])?
+                .map(|row| row.try_get(0))
+                .transpose()
+        })
+    }
+
+    /// Inserts or replaces.
+    pub fn insert(&self, table: &'static str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let t = self.writable(table)?;
+        self.with(&format!("cannot write to {table}"), |c| {
+            let st = c.stmt(Sql::Upsert(t))?;
+            c.client.execute(&st, &[&key, &value])
+        })?;
+        self.note(t, key);
+        Ok(())
+    }
+
+    /// Many rows in one statement (bulk copy, imports): unnest arrays, in chunks. A key given
+    /// twice keeps its last value, as inserting one by one would.
+    pub fn insert_many(
+        &self,
+        table: &'static str,
+        rows: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let t = self.writable(table)?;
+        // One statement may not upsert a key twice.
+        let mut seen = HashSet::with_capacity(rows.len());
+        let mut last: Vec<&(Vec<u8>, Vec<u8>)> = rows
+            .iter()
+            .rev()
+            .filter(|(k, _)| seen.insert(k.as_slice()))
+            .collect();
+        last.reverse();
+        let mut start = 0;
+        while start < last.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < last.len()
+                && end - start < BULK_ROWS
+                && (end == start || bytes < BULK_BYTES)
+            {
+                bytes += last[end].0.len() + last[end].1.len();
+                end += 1;
+            }
+            let chunk = &last[start..end];
+            let keys: Vec<&[u8]> = chunk.iter().map(|r| r.0.as_slice()).collect();
+            let values: Vec<&[u8]> = chunk.iter().map(|r| r.1.as_slice()).collect();
+            self.with(&format!("cannot write to {table}"), |c| {
+                let st = c.stmt(Sql::UpsertMany(t))?;
+                c.client.execute(&st, &[&keys, &values])
+            })?;
+            start = end;
+        }
+        for (k, _) in last {
+            self.note(t, k);
+        }
+        Ok(())
+    }
+
+    /// Returns the value it removed.
+    pub fn remove(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.writable(table)?;
+        let old: Option<Vec<u8>> = self.with(&format!("cannot delete from {table}"), |c| {
+            let st = c.stmt(Sql::Remove(t))?;
+            c.client
+                .query_opt(&st, &[&key])?
+                .map(|row| row.try_get(0))
+                .transpose()
+        })?;
+        if old.is_some() {
+            self.note(t, key);
+        }
+        Ok(old)
+    }
+
+    /// Up to `limit` rows with from <= key <= to (per the bounds), ascending, or descending when asked.
+    #[allow(clippy::type_complexity)] // the seam's signature, spelled out
+    pub fn scan(
+        &self,
+        table: &'static str,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let t = table_index(table)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (from, lo) = edge(from);
+        let (to, hi) = edge(to);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(3);
+        for k in [&lo, &hi].into_iter().flatten() {
+            params.push(k);
+        }
+        params.push(&limit);
+        self.with(&format!("cannot read {table}"), |c| {
+            let st = c.stmt(Sql::Scan {
+                table: t,
+                from,
+                to,
+                descending,
+            })?;
+            c.client
+                .query(&st, &params)?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect()
+        })
+    }
+
+    /// Removes the rows in the range; returns how many.
+    pub fn remove_range(
+        &self,
+        table: &'static str,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let t = self.writable(table)?;
+        let (from, lo) = edge(from);
+        let (to, hi) = edge(to);
+        let params: Vec<&(dyn ToSql + Sync)> = [&lo, &hi]
+            .into_iter()
+            .flatten()
+            .map(|k| k as &(dyn ToSql + Sync))
+            .collect();
+        let keys = self.watched(t);
+        let sql = Sql::RemoveRange {
+            table: t,
+            from,
+            to,
+            keys,
+        };
+        let doing = format!("cannot delete from {table}");
+        if !keys {
+            return self.with(&doing, |c| {
+                let st = c.stmt(sql)?;
+                c.client.execute(&st, &params)
+            });
+        }
+        let gone: Vec<Vec<u8>> = self.with(&doing, |c| {
+            let st = c.stmt(sql)?;
+            c.client
+                .query(&st, &params)?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect()
+        })?;
+        let n = gone.len() as u64;
+        self.changed
+            .borrow_mut()
+            .extend(gone.into_iter().map(|k| (t, k)));
+        Ok(n)
+    }
+
+    pub fn len(&self, table: &'static str) -> Result<u64, StoreError> {
+        let t = table_index(table)?;
+        let n: i64 = self.with(&format!("cannot count {table}"), |c| {
+            let st = c.stmt(Sql::Len(t))?;
+            c.client.query_one(&st, &[])?.try_get(0)
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// On a write transaction with changes to watched tables: bump the counter, record the
+    /// (table, key) rows under the new sequence number, NOTIFY, COMMIT.
+    pub fn commit(self) -> Result<(), StoreError> {
+        if self.failed.get() {
+            // Drop rolls back.
+            return Err(self
+                .site()
+                .refuse("a statement of this transaction failed, so nothing was committed"));
+        }
+        let changed = std::mem::take(&mut *self.changed.borrow_mut());
+        let mut seen = HashSet::with_capacity(changed.len());
+        let mut tables = Vec::with_capacity(changed.len());
+        let mut keys = Vec::with_capacity(changed.len());
+        for (t, k) in &changed {
+            if seen.insert((*t, k.as_slice())) {
+                tables.push(TABLES[usize::from(*t)]);
+                keys.push(k.as_slice());
+            }
+        }
+        let done = self.with("cannot commit", |c| {
+            if !keys.is_empty() {
+                let st = c.stmt(Sql::Record)?;
+                c.client.execute(&st, &[&tables, &keys])?;
+            }
+            c.client.batch_execute("COMMIT")
+        });
+        if done.is_ok() {
+            // Committed: Drop gives the connection back without a ROLLBACK.
+            if let Some(conn) = self.conn.borrow_mut().take() {
+                self.db.pool.put(conn, true);
+            }
+        }
+        done
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.get_mut().take() {
+            let healthy = conn.rollback();
+            self.db.pool.put(conn, healthy);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "../../../tests/support/pg.rs"]
+mod cluster;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+
+    /// A fresh database, or return from the test (PostgreSQL not installed, outside CI).
+    macro_rules! db_url {
+        () => {
+            match super::cluster::fresh_database() {
+                Some(url) => url,
+                None => return,
+            }
+        };
+    }
+
+    const WATCHED: &[&str] = &["links_v2", "api_keys_v1"];
+    const LINKS: &str = "links_v2";
+    const CLICKS: &str = "clicks_v1";
+    const KEYS: &str = "api_keys_v1";
+    const SECRET: &str = "Sup3r-s3cret-pw";
+
+    fn open(url: &str) -> PgDatabase {
+        PgDatabase::connect(url, WATCHED).expect("connect")
+    }
+
+    fn raw(url: &str) -> Client {
+        Client::connect(url, NoTls).expect("raw connect")
+    }
+
+    fn message(r: Result<PgDatabase, StoreError>) -> String {
+        match r {
+            Ok(db) => panic!("connected to {}", db.describe()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    #[test]
+    fn the_table_list_is_the_stores() {
+        use super::super::super::tables as t;
+        use redb::TableHandle;
+        let store = [
+            t::META.name(),
+            t::USERS.name(),
+            t::SESSIONS.name(),
+            t::DOMAINS.name(),
+            t::DOMAIN_BY_HOST.name(),
+            t::LINKS.name(),
+            t::CLICKS.name(),
+            t::API_KEYS.name(),
+            t::KEY_USAGE.name(),
+            t::KEY_REQUESTS.name(),
+            t::HISTORY.name(),
+            t::AUDIT.name(),
+            t::INVITES.name(),
+            t::INVITE_BY_DIGEST.name(),
+            t::KEY_USAGE_HOURS.name(),
+            t::KEY_USAGE_DAYS.name(),
+            t::LINK_DAYS.name(),
+        ];
+        assert_eq!(store, TABLES);
+        let sql = MIGRATIONS[0].1;
+        for name in TABLES {
+            assert!(sql.contains(&format!("CREATE TABLE {name} (")), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_database_is_shared_by_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<PgDatabase>();
+    }
+
+    #[test]
+    fn every_method_round_trips() {
+        let url = db_url!();
+        let db = open(&url);
+        assert!(db.is_empty().unwrap());
+        db.ping().unwrap();
+        assert!(db.describe().starts_with("127.0.0.1:"), "{}", db.describe());
+        assert!(db.describe().ends_with(&url[url.rfind('/').unwrap()..]));
+
+        let tx = db.begin_write().unwrap();
+        assert_eq!(tx.get(LINKS, b"a").unwrap(), None);
+        tx.insert(LINKS, b"a", b"1").unwrap();
+        tx.insert(LINKS, b"a", b"2").unwrap();
+        tx.insert(LINKS, b"b", b"").unwrap();
+        assert_eq!(tx.get(LINKS, b"a").unwrap().as_deref(), Some(&b"2"[..]));
+        assert_eq!(tx.get(LINKS, b"b").unwrap().as_deref(), Some(&b""[..]));
+        // A key given twice keeps its last value.
+        let many: Vec<(Vec<u8>, Vec<u8>)> = (0u8..10)
+            .map(|i| (vec![b'm', i], vec![i; 3]))
+            .chain([(vec![b'm', 3], b"last".to_vec())])
+            .collect();
+        tx.insert_many(CLICKS, &many).unwrap();
+        tx.insert_many(CLICKS, &[]).unwrap();
+        assert_eq!(tx.len(CLICKS).unwrap(), 10);
+        assert_eq!(tx.len(LINKS).unwrap(), 2);
+        assert_eq!(
+            tx.get(CLICKS, &[b'm', 3]).unwrap().as_deref(),
+            Some(&b"last"[..])
+        );
+        assert_eq!(tx.remove(LINKS, b"a").unwrap().as_deref(), Some(&b"2"[..]));
+        assert_eq!(tx.remove(LINKS, b"a").unwrap(), None);
+        let all = tx
+            .scan(CLICKS, Bound::Unbounded, Bound::Unbounded, false, 100)
+            .unwrap();
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[0], (vec![b'm', 0], vec![0; 3]));
+        let gone = tx
+            .remove_range(
+                CLICKS,
+                Bound::Included(&[b'm', 2][..]),
+                Bound::Excluded(&[b'm', 5][..]),
+            )
+            .unwrap();
+        assert_eq!(gone, 3);
+        tx.commit().unwrap();
+
+        let read = db.begin_read().unwrap();
+        assert_eq!(read.len(CLICKS).unwrap(), 7);
+        assert_eq!(read.get(CLICKS, &[b'm', 3]).unwrap(), None);
+        assert_eq!(read.get(LINKS, b"b").unwrap().as_deref(), Some(&b""[..]));
+        assert_eq!(read.get(LINKS, b"a").unwrap(), None);
+        read.commit().unwrap();
+        assert!(!db.is_empty().unwrap());
+
+        // A bulk insert larger than one statement's chunk.
+        let big: Vec<(Vec<u8>, Vec<u8>)> = (0u32..12_000)
+            .map(|i| (i.to_be_bytes().to_vec(), vec![7; 16]))
+            .collect();
+        let tx = db.begin_write().unwrap();
+        tx.insert_many(KEYS, &big).unwrap();
+        tx.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        assert_eq!(read.len(KEYS).unwrap(), 12_000);
+        let last = read
+            .scan(KEYS, Bound::Unbounded, Bound::Unbounded, true, 1)
+            .unwrap();
+        assert_eq!(last, vec![(11_999u32.to_be_bytes().to_vec(), vec![7; 16])]);
+    }
+
+    #[test]
+    fn scans_and_range_removals_follow_byte_order() {
+        let url = db_url!();
+        let db = open(&url);
+        // Byte order is not length order: [0x00, 0xff] < [0x01] < [0x01, 0x00] < [0x02].
+        let keys: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x00],
+            vec![0x00, 0xff],
+            vec![0x01],
+            vec![0x01, 0x00],
+            vec![0x02],
+            vec![0x10, 0x00, 0x00],
+            vec![0xff],
+            vec![0xff, 0xff, 0xff, 0xff],
+        ];
+        let model: BTreeMap<Vec<u8>, Vec<u8>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), vec![i as u8]))
+            .collect();
+        let tx = db.begin_write().unwrap();
+        for (k, v) in &model {
+            tx.insert(LINKS, k, v).unwrap();
+        }
+        tx.commit().unwrap();
+
+        // Present keys and absent ones between them.
+        let pivots: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0x00, 0xff],
+            vec![0x00, 0xff, 0x00],
+            vec![0x01],
+            vec![0x01, 0x00],
+            vec![0x0f],
+            vec![0xff],
+        ];
+        let mut bounds: Vec<Bound<&[u8]>> = vec![Bound::Unbounded];
+        for p in &pivots {
+            bounds.push(Bound::Included(p));
+            bounds.push(Bound::Excluded(p));
+        }
+        let inside = |k: &[u8], from: Bound<&[u8]>, to: Bound<&[u8]>| {
+            (match from {
+                Bound::Unbounded => true,
+                Bound::Included(f) => k >= f,
+                Bound::Excluded(f) => k > f,
+            }) && (match to {
+                Bound::Unbounded => true,
+                Bound::Included(t) => k <= t,
+                Bound::Excluded(t) => k < t,
+            })
+        };
+        let read = db.begin_read().unwrap();
+        let mut checked = 0;
+        for &from in &bounds {
+            for &to in &bounds {
+                for descending in [false, true] {
+                    for limit in [0, 1, 2, usize::MAX] {
+                        let mut want: Vec<(Vec<u8>, Vec<u8>)> = model
+                            .iter()
+                            .filter(|(k, _)| inside(k, from, to))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        if descending {
+                            want.reverse();
+                        }
+                        want.truncate(limit);
+                        let got = read.scan(LINKS, from, to, descending, limit).unwrap();
+                        assert_eq!(
+                            got, want,
+                            "{from:?}..{to:?} desc={descending} limit={limit}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 15 * 15 * 2 * 4);
+        drop(read);
+
+        // Each range removal against the model, in a transaction that is then dropped.
+        for &from in &bounds {
+            for &to in &bounds[..5] {
+                let tx = db.begin_write().unwrap();
+                let n = tx.remove_range(LINKS, from, to).unwrap();
+                let want: Vec<&Vec<u8>> = model.keys().filter(|k| !inside(k, from, to)).collect();
+                let left = tx
+                    .scan(LINKS, Bound::Unbounded, Bound::Unbounded, false, usize::MAX)
+                    .unwrap();
+                assert_eq!(n as usize, model.len() - want.len(), "{from:?}..{to:?}");
+                assert_eq!(left.iter().map(|r| &r.0).collect::<Vec<_>>(), want);
+            }
+        }
+        let tx = db.begin_write().unwrap();
+        assert_eq!(
+            tx.remove_range(LINKS, Bound::Unbounded, Bound::Unbounded)
+                .unwrap(),
+            model.len() as u64
+        );
+        assert_eq!(tx.len(LINKS).unwrap(), 0);
+    }
+
+    #[test]
+    fn misuse_is_an_error_not_a_success() {
+        let url = db_url!();
+        let db = open(&url);
+        let read = db.begin_read().unwrap();
+        for e in [
+            read.insert(LINKS, b"k", b"v").unwrap_err(),
+            read.insert_many(LINKS, &[(b"k".to_vec(), b"v".to_vec())])
+                .unwrap_err(),
+            read.remove(LINKS, b"k").unwrap_err(),
+            read.remove_range(LINKS, Bound::Unbounded, Bound::Unbounded)
+                .unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("read transaction"), "{e}");
+        }
+        let e = read.get("links; DROP TABLE links_v2", b"k").unwrap_err();
+        assert!(e.to_string().contains("not a linkdock table"), "{e}");
+        drop(read);
+        let e = message(PgDatabase::connect(&url, &["nope_v1"]));
+        assert!(e.contains("not a linkdock table"), "{e}");
+
+        // After a failed statement PostgreSQL would turn COMMIT into a quiet rollback.
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"k", b"v").unwrap();
+        tx.with("divide", |c| c.client.batch_execute("SELECT 1/0"))
+            .unwrap_err();
+        let e = tx.commit().unwrap_err();
+        assert!(e.to_string().contains("nothing was committed"), "{e}");
+        let read = db.begin_read().unwrap();
+        assert_eq!(read.get(LINKS, b"k").unwrap(), None);
+        drop(read);
+        // The connection went back to the pool in a usable state.
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"k", b"v").unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_write_dropped_without_commit_leaves_nothing() {
+        let url = db_url!();
+        let db = open(&url);
+        {
+            let tx = db.begin_write().unwrap();
+            tx.insert(LINKS, b"k", b"v").unwrap();
+            tx.insert(CLICKS, b"c", b"1").unwrap();
+            assert_eq!(tx.get(LINKS, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        }
+        assert!(db.is_empty().unwrap());
+        let changes = db.changes_since(0).unwrap();
+        assert_eq!((changes.seq, changes.rows.len()), (0, 0));
+        // The counter's lock went with it: the next writer does not wait.
+        let tx = db.begin_write().unwrap();
+        assert_eq!(tx.get(LINKS, b"k").unwrap(), None);
+    }
+
+    #[test]
+    fn a_read_sees_its_snapshot_only() {
+        let url = db_url!();
+        let db = open(&url);
+        let read = db.begin_read().unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"k", b"v").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(read.get(LINKS, b"k").unwrap(), None);
+        assert_eq!(read.len(LINKS).unwrap(), 0);
+        let later = db.begin_read().unwrap();
+        assert_eq!(later.get(LINKS, b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn writers_wait_for_each_other_across_nodes() {
+        let url = db_url!();
+        let a = Arc::new(open(&url));
+        let b = Arc::new(open(&url));
+        let first = a.begin_write().unwrap();
+        first.insert(CLICKS, b"n", &1u64.to_be_bytes()).unwrap();
+        let started = Arc::new(Barrier::new(2));
+        let second = {
+            let (b, started) = (b.clone(), started.clone());
+            std::thread::spawn(move || {
+                started.wait();
+                let t0 = Instant::now();
+                let tx = b.begin_write().unwrap();
+                let waited = t0.elapsed();
+                let seen = tx.get(CLICKS, b"n").unwrap();
+                tx.insert(CLICKS, b"n", &2u64.to_be_bytes()).unwrap();
+                tx.commit().unwrap();
+                (waited, seen)
+            })
+        };
+        started.wait();
+        std::thread::sleep(Duration::from_millis(400));
+        first.commit().unwrap();
+        let (waited, seen) = second.join().unwrap();
+        assert!(waited >= Duration::from_millis(300), "{waited:?}");
+        assert_eq!(seen, Some(1u64.to_be_bytes().to_vec()));
+
+        // Read-modify-write from two nodes and several threads loses no increment.
+        let threads: Vec<_> = (0..4)
+            .map(|i| {
+                let db = if i % 2 == 0 { a.clone() } else { b.clone() };
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        let tx = db.begin_write().unwrap();
+                        let n = tx.get(CLICKS, b"n").unwrap().unwrap();
+                        let n = u64::from_be_bytes(n.try_into().unwrap());
+                        tx.insert(CLICKS, b"n", &(n + 1).to_be_bytes()).unwrap();
+                        tx.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let read = a.begin_read().unwrap();
+        assert_eq!(
+            read.get(CLICKS, b"n").unwrap(),
+            Some(102u64.to_be_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn the_change_feed_lists_watched_rows_in_commit_order() {
+        let url = db_url!();
+        let db = open(&url);
+        let rows = |c: &Changes| -> Vec<(String, Vec<u8>)> { c.rows.clone() };
+        let row = |t: &str, k: &[u8]| (t.to_owned(), k.to_vec());
+
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"1", b"v").unwrap();
+        tx.insert(LINKS, b"1", b"w").unwrap();
+        tx.insert(CLICKS, b"1", b"9").unwrap();
+        tx.commit().unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.insert(KEYS, b"k", b"v").unwrap();
+        tx.remove(LINKS, b"1").unwrap();
+        tx.remove(LINKS, b"absent").unwrap();
+        tx.commit().unwrap();
+        // Only unwatched tables: no sequence number.
+        let tx = db.begin_write().unwrap();
+        tx.insert(CLICKS, b"2", b"9").unwrap();
+        tx.commit().unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.insert_many(LINKS, &[(b"a".to_vec(), vec![]), (b"b".to_vec(), vec![])])
+            .unwrap();
+        tx.remove_range(LINKS, Bound::Excluded(&b"a"[..]), Bound::Unbounded)
+            .unwrap();
+        tx.commit().unwrap();
+
+        let all = db.changes_since(0).unwrap();
+        assert_eq!(all.seq, 3);
+        assert!(!all.gap);
+        assert_eq!(
+            rows(&all),
+            vec![
+                row(LINKS, b"1"),
+                row(KEYS, b"k"),
+                row(LINKS, b"1"),
+                row(LINKS, b"a"),
+                row(LINKS, b"b"),
+                row(LINKS, b"b"),
+            ]
+            .into_iter()
+            // Within a commit a key is listed once.
+            .enumerate()
+            .filter(|(i, _)| *i != 5)
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>()
+        );
+        let after_one = db.changes_since(1).unwrap();
+        assert_eq!(after_one.seq, 3);
+        assert_eq!(after_one.rows[0], row(KEYS, b"k"));
+        assert_eq!(after_one.rows.len(), 4);
+        let none = db.changes_since(3).unwrap();
+        assert_eq!((none.seq, none.rows.len(), none.gap), (3, 0, false));
+
+        assert_eq!(db.prune_changes(Duration::from_secs(3600)).unwrap(), 0);
+        assert!(!db.changes_since(0).unwrap().gap);
+        assert_eq!(db.prune_changes(Duration::ZERO).unwrap(), 5);
+        let pruned = db.changes_since(0).unwrap();
+        assert!(pruned.gap);
+        assert_eq!(pruned.seq, 3);
+        assert!(db.changes_since(2).unwrap().gap);
+        assert!(!db.changes_since(3).unwrap().gap);
+        // A cursor from the future: this database is not the one the caller followed.
+        assert!(db.changes_since(4).unwrap().gap);
+        assert!(db.changes_since(u64::MAX).unwrap().gap);
+
+        let tx = db.begin_write().unwrap();
+        tx.insert(KEYS, b"z", b"v").unwrap();
+        tx.commit().unwrap();
+        let next = db.changes_since(3).unwrap();
+        assert_eq!(
+            (next.seq, rows(&next), next.gap),
+            (4, vec![row(KEYS, b"z")], false)
+        );
+    }
+
+    #[test]
+    fn another_node_is_woken_by_a_commit() {
+        let url = db_url!();
+        let a = open(&url);
+        let b = Arc::new(open(&url));
+        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+
+        // Unwatched tables send no notice.
+        let tx = b.begin_write().unwrap();
+        tx.insert(CLICKS, b"c", b"1").unwrap();
+        tx.commit().unwrap();
+        assert!(!a.wait_for_change(Duration::from_millis(300)).unwrap());
+
+        let writer = {
+            let b = b.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                let tx = b.begin_write().unwrap();
+                tx.insert(LINKS, b"k", b"v").unwrap();
+                tx.commit().unwrap();
+            })
+        };
+        let t0 = Instant::now();
+        assert!(a.wait_for_change(Duration::from_secs(10)).unwrap());
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        writer.join().unwrap();
+        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+
+        // The server ends every session: the lost listener says so, then listens again, and
+        // pooled connections that died are replaced without an error.
+        let mut admin = raw(&url);
+        admin
+            .batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(a.wait_for_change(Duration::from_secs(5)).unwrap());
+        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+        let tx = b.begin_write().unwrap();
+        tx.insert(KEYS, b"k", b"v").unwrap();
+        tx.commit().unwrap();
+        assert!(a.wait_for_change(Duration::from_secs(5)).unwrap());
+        assert_eq!(b.changes_since(0).unwrap().seq, 2);
+    }
+
+    #[test]
+    fn migrations_run_once_and_a_newer_schema_is_refused() {
+        let url = db_url!();
+        // Nodes starting together: the advisory lock lets one migrate, the others find it done.
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || PgDatabase::connect(&url, WATCHED).map(|_| ()))
+            })
+            .collect();
+        for n in nodes {
+            n.join().unwrap().unwrap();
+        }
+        let mut admin = raw(&url);
+        let versions = admin
+            .query("SELECT version FROM linkdock_schema", &[])
+            .unwrap();
+        assert_eq!(versions.len(), MIGRATIONS.len());
+        let counters: i64 = admin
+            .query_one("SELECT count(*) FROM linkdock_counter", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(counters, 1);
+
+        admin
+            .batch_execute("INSERT INTO linkdock_schema (version) VALUES (9999)")
+            .unwrap();
+        let e = message(PgDatabase::connect(&url, WATCHED));
+        assert!(e.contains("newer linkdock"), "{e}");
+        assert!(e.contains("9999") && e.contains("upgrade"), "{e}");
+    }
+
+    #[test]
+    fn an_unreachable_database_fails_fast_without_the_password() {
+        let port = closed_port();
+        let t0 = Instant::now();
+        let e = message(PgDatabase::connect(
+            &format!("postgres://linkdock:{SECRET}@127.0.0.1:{port}/inventory"),
+            WATCHED,
+        ));
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        assert!(e.contains(&format!("127.0.0.1:{port}/inventory")), "{e}");
+        assert!(!e.contains(SECRET) && !e.contains('\n'), "{e}");
+
+        // A server that takes the connection and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let t0 = Instant::now();
+        let e = message(PgDatabase::connect(
+            &format!("host=127.0.0.1 port={port} dbname=inventory user=x password={SECRET}"),
+            WATCHED,
+        ));
+        let took = t0.elapsed();
+        assert!(took < Duration::from_secs(11), "{took:?}");
+        assert!(e.contains(&format!("127.0.0.1:{port}/inventory")), "{e}");
+        assert!(e.contains("no answer"), "{e}");
+        assert!(!e.contains(SECRET), "{e}");
+
+        for (url, names) in [
+            (
+                format!("postgres://linkdock:{SECRET}@127.0.0.1:notaport/inventory"),
+                "`port`",
+            ),
+            (
+                format!("postgres://linkdock:{SECRET}@127.0.0.1/inventory?sslmode=bogus"),
+                "`sslmode`",
+            ),
+            (
+                format!("host=127.0.0.1 password='{SECRET}' colour=blue"),
+                "`colour`",
+            ),
+        ] {
+            let e = message(PgDatabase::connect(&url, WATCHED));
+            assert!(e.contains("not valid") && e.contains(names), "{e}");
+            assert!(!e.contains(SECRET), "{e}");
+        }
+        let t0 = Instant::now();
+        let e = message(PgDatabase::connect(
+            &format!("postgres://linkdock:{SECRET}@db.example:5432/inventory?sslmode=require"),
+            WATCHED,
+        ));
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        assert!(
+            e.contains("TLS") && e.contains("db.example:5432/inventory"),
+            "{e}"
+        );
+        assert!(!e.contains(SECRET), "{e}");
+    }
+
+    #[test]
+    fn a_password_is_found_as_written() {
+        for (url, want) in [
+            ("postgres://u:pw@h/db", Some("pw")),
+            ("postgres://u:p@ss@h/db", Some("p@ss")),
+            ("postgresql://u@h/db?password=x", None),
+            ("postgres://h/db", None),
+            ("postgres://u:@h/db", None),
+            ("host=h password=pw dbname=db", Some("pw")),
+            ("host=h password='pw' dbname=db", Some("pw")),
+            ("host=h dbname=db", None),
+        ] {
+            assert_eq!(written_password(url), want, "{url}");
+        }
+        assert_eq!(strike("a pw b pw".into(), Some("pw")), "a *** b ***");
+        assert_eq!(strike("a b".into(), Some("")), "a b");
+    }
+
+    #[test]
+    fn the_password_stays_out_of_messages_and_debug() {
+        let url = db_url!();
+        let with_password = url.replacen("linkdock@", &format!("linkdock:{SECRET}@"), 1);
+        assert_ne!(url, with_password);
+        // The test cluster trusts every connection, so the password is carried, never checked.
+        let db = open(&with_password);
+        assert!(!db.describe().contains(SECRET));
+        assert!(!db.describe().contains("linkdock@"));
+        let debug = format!("{db:?}");
+        assert!(
+            debug.contains(db.describe()) && !debug.contains(SECRET),
+            "{debug}"
+        );
+
+        let missing = with_password.replace(
+            &with_password[with_password.rfind('/').unwrap()..],
+            "/no_such_db",
+        );
+        let e = message(PgDatabase::connect(&missing, WATCHED));
+        assert!(
+            e.contains("no_such_db") && e.contains("does not exist"),
+            "{e}"
+        );
+        assert!(!e.contains(SECRET), "{e}");
+        assert!(!format!("{:?}", PgDatabase::connect(&missing, WATCHED)).contains(SECRET));
+    }
+}
