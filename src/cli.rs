@@ -342,7 +342,7 @@ fn open_store(config_path: Option<PathBuf>) -> Result<(Config, std::sync::Arc<St
 }
 
 fn open_store_of(config: &Config) -> Result<std::sync::Arc<Store>, String> {
-    let store = Store::open(&config.storage.data_dir).map_err(|e| match e {
+    let store = crate::startup::open_store(&config.storage).map_err(|e| match e {
         StoreError::InUse(p) => format!(
             "the database {} is in use: a linkdock server is running on it. Stop it first, or use the API/UI",
             p.display()
@@ -703,7 +703,12 @@ fn backup(config_path: Option<PathBuf>, json: bool) -> Result<(), String> {
         }
         Err(AskError::Failed(why)) => return Err(why),
         Err(AskError::NotRunning) => {
-            let b = crate::store::backup_stopped(data_dir, &config.storage.backup_dir())
+            let b = if config.storage.backend == crate::config::Backend::Postgres {
+                // No server on this machine, but the database is shared: snapshot it anyway.
+                open_store_of(&config)?.backup(&config.storage.backup_dir())
+            } else {
+                crate::store::backup_stopped(data_dir, &config.storage.backup_dir())
+            }
                 .map_err(|e| match e {
                     StoreError::InUse(p) => format!(
                         "the database {} is in use, but no linkdock server answered on {}: stop the process that holds it (a server started from another working directory, or another linkdock command), or use POST /api/v1/backup",
@@ -756,6 +761,9 @@ fn backup(config_path: Option<PathBuf>, json: bool) -> Result<(), String> {
 /// `linkdock restore FILE`: only while no server runs on the data dir.
 fn restore(config_path: Option<PathBuf>, file: &std::path::Path) -> Result<(), String> {
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
+    if config.storage.backend == crate::config::Backend::Postgres {
+        return Err("this server stores its data in PostgreSQL: restore a pg_dump there with pg_restore; a linkdock backup file restores into an appliance (the embedded default backend), which `linkdock migrate --to` can then copy into an empty PostgreSQL database".into());
+    }
     let data_dir = &config.storage.data_dir;
     if crate::control::ask(data_dir, "ping").is_ok() {
         return Err(format!(

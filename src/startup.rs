@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Backend, Config, StorageConfig};
 use crate::control::ControlSocket;
 use crate::domain::{now, Password, PasswordHash, Role, Username};
 use crate::encoding::hex;
@@ -62,6 +62,8 @@ pub struct Application {
     state: web::Data<AppState>,
     sign_in: SignInHint,
     control: Option<ControlSocket>,
+    /// Keeps the read models in step with other nodes (PostgreSQL only).
+    follower: Option<crate::store::Follower>,
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -79,7 +81,7 @@ impl Application {
             Some(path) => Some(GeoIp::open(path).map_err(StartError::GeoIp)?),
             None => None,
         };
-        let store = Store::open(&config.storage.data_dir)?;
+        let store = open_store(&config.storage)?;
         store
             .apply_declared(config.take_declared())
             .map_err(|e| StartError::Declared(e.to_string()))?;
@@ -148,6 +150,7 @@ impl Application {
         spawn_sweeper(state.clone());
         spawn_sighup(state.clone(), bound);
         let control = listen_for_commands(&state);
+        let follower = state.store.follow();
         Ok(Self {
             bound,
             server,
@@ -155,6 +158,7 @@ impl Application {
             state,
             sign_in,
             control,
+            follower,
             _watcher: watcher,
         })
     }
@@ -189,10 +193,27 @@ impl Application {
             control.close();
         }
         tracing::info!("server stopped; flushing pending events");
+        drop(self.follower);
         self.writer.shutdown();
         drop(self.state);
         tracing::info!("database closed; goodbye");
         result
+    }
+}
+
+/// Open the configured backend: the redb file in the data dir, or the PostgreSQL database
+/// (whose URL the config check made sure of).
+pub fn open_store(storage: &StorageConfig) -> Result<std::sync::Arc<Store>, StoreError> {
+    match (storage.backend, &storage.postgres_url) {
+        (Backend::Redb, _) => Store::open(&storage.data_dir),
+        (Backend::Postgres, Some(url)) => {
+            // The data dir still holds the control socket (and direct backups).
+            crate::store::private_dir(&storage.data_dir)?;
+            Store::open_postgres(url.expose_secret())
+        }
+        (Backend::Postgres, None) => Err(StoreError::Conflict(
+            "storage.backend is postgres but no URL is set: set storage.postgres_url or LINKDOCK_DATABASE_URL".into(),
+        )),
     }
 }
 
@@ -346,12 +367,11 @@ pub fn serve(
         );
     }
     actix_web::rt::System::new().block_on(async move {
-        let data_dir = config.storage.data_dir.clone();
         let app = Application::build(config, config_path.clone()).map_err(|e| e.to_string())?;
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             port = app.port(),
-            data = %Store::file_in(&data_dir).display(),
+            data = %app.state().store.path().display(),
             config = %config_path.as_ref().map_or_else(|| "embedded defaults".to_owned(), |p| p.display().to_string()),
             "linkdock listening on {}",
             app.bound()

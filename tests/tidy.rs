@@ -151,7 +151,20 @@ fn rank_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
 }
 
-/// Whether a line names the redb crate (`redb::`, `use redb`), as opposed to a `.redb` file.
+/// Whether a line names a storage engine's crate: redb (`redb::`, `use redb`, as opposed to a
+/// `.redb` file) or PostgreSQL's client (`postgres::`, `tokio_postgres`, as opposed to a
+/// `postgres://` URL or the `postgres` backend's name).
+fn names_engine(line: &str) -> bool {
+    names_redb(line)
+        || line.contains("tokio_postgres")
+        || line.match_indices("postgres::").any(|(i, _)| {
+            !line[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c == '_' || c.is_ascii_alphanumeric())
+        })
+}
+
 fn names_redb(line: &str) -> bool {
     line.match_indices("redb").any(|(i, _)| {
         !line[..i]
@@ -462,18 +475,21 @@ fn the_layer_check_sees_every_way_of_writing_an_upward_import() {
 }
 
 #[test]
-fn only_store_names_redb() {
+fn only_store_names_a_storage_engine() {
     let problems: Vec<String> = sources()
         .iter()
         .filter(|s| s.module != "store")
         .flat_map(|s| {
             s.lines
                 .iter()
-                .filter(|(_, l)| names_redb(l))
+                .filter(|(_, l)| names_engine(l))
                 .map(move |(n, l)| format!("{}:{n}: {}", s.path.display(), l.trim()))
         })
         .collect();
-    fail(problems, "redb named outside store");
+    fail(
+        problems,
+        "a storage engine (redb, postgres) named outside store",
+    );
 }
 
 #[test]
@@ -585,6 +601,10 @@ fn architecture_md_lists_the_layers_in_this_order() {
 fn the_scanner_sees_what_it_should() {
     assert!(names_redb("use redb::{Database, ReadableTable};"));
     assert!(names_redb("fn f(e: redb::Error) {}"));
+    assert!(names_engine("use postgres::{Client, NoTls};"));
+    assert!(names_engine("fn f(e: tokio_postgres::Error) {}"));
+    assert!(!names_engine("let url = \"postgres://ld@db:5432/links\";"));
+    assert!(!names_engine("Backend::Postgres => open_postgres(url),"));
     assert!(!names_redb(
         "let name = \"linkdock-20261126T101500Z.redb\";"
     ));

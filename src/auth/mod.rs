@@ -279,6 +279,15 @@ fn authenticate_key(
     st: &AppState,
     value: &header::HeaderValue,
 ) -> Result<KeyCaller, ApiError> {
+    // On PostgreSQL a key may have been revoked on another node: past a few seconds without
+    // word from the database this node cannot vouch for any key (redirects go on).
+    let silent = st.store.database_silent_for();
+    if silent > crate::store::SILENCE_LIMIT {
+        return Err(ApiError::Unavailable(format!(
+            "this node has not heard from the database for {} s, so it cannot tell whether a key was revoked meanwhile; retry shortly",
+            silent.as_secs()
+        )));
+    }
     let config = st.config.current();
     let ip = request_ip(req, st)?;
     let presented = bearer(st, value)?;

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use redb::Database;
 
 use super::kv::{
-    Engine, OrderedKey, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction,
+    static_name, Engine, OrderedKey, ReadTransaction, ReadableTable, TableDefinition, Value,
+    WriteTransaction,
 };
 
 use super::tables::{
@@ -94,6 +95,15 @@ impl Store {
 /// or migrated: a file of another schema is refused rather than copied in part.
 pub fn backup_stopped(data_dir: &Path, dir: &Path) -> Result<BackupInfo, StoreError> {
     let started = Instant::now();
+    let db = open_stopped(data_dir)?;
+    let tx = db.begin_read()?;
+    write_snapshot(&tx, dir, started)
+}
+
+/// The database of a data dir whose server is stopped, opened (never created or migrated)
+/// and checked to hold this build's schema: a file of another schema is refused rather than
+/// copied in part.
+pub(super) fn open_stopped(data_dir: &Path) -> Result<Engine, StoreError> {
     let path = Store::file_in(data_dir);
     if !path.is_file() {
         return Err(StoreError::NoDatabase(path));
@@ -124,7 +134,8 @@ pub fn backup_stopped(data_dir: &Path, dir: &Path) -> Result<BackupInfo, StoreEr
             })
         }
     }
-    write_snapshot(&tx, dir, started)
+    drop(tx);
+    Ok(db)
 }
 
 /// Replace the database of `data_dir` by the snapshot `file`. The server must be stopped: a
@@ -349,7 +360,11 @@ fn write_snapshot(
             .map_err(|e| file_error("create", &tmp, e))?;
         let out = Engine::Redb(Database::create(&tmp)?);
         let wtx = out.begin_write()?;
-        tables::each_table(&mut Copy { from: tx, to: &wtx })?;
+        tables::each_table(&mut Copy {
+            from: tx,
+            to: &wtx,
+            copied: Vec::new(),
+        })?;
         wtx.commit()?; // durable: redb syncs the file on commit
         out.close()?;
         sync_file(&tmp)?;
@@ -375,10 +390,12 @@ fn write_snapshot(
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Copies a table from the snapshot's read transaction into the backup's write transaction.
-struct Copy<'a> {
-    from: &'a ReadTransaction,
-    to: &'a WriteTransaction,
+/// Copies each table from a read transaction into a write transaction (a backup, a
+/// migration), counting the rows of each.
+pub(super) struct Copy<'a> {
+    pub from: &'a ReadTransaction<'a>,
+    pub to: &'a WriteTransaction<'a>,
+    pub copied: Vec<(&'static str, u64)>,
 }
 
 impl EachTable for Copy<'_> {
@@ -387,11 +404,8 @@ impl EachTable for Copy<'_> {
         def: TableDefinition<'static, K, V>,
     ) -> Result<(), StoreError> {
         let from = self.from.open_table(def)?;
-        let mut to = self.to.open_table(def)?;
-        for entry in from.iter()? {
-            let (k, v) = entry?;
-            to.insert(k.value(), v.value())?;
-        }
+        let n = self.to.open_table(def)?.copy_from(&from)?;
+        self.copied.push((static_name(&def)?, n));
         Ok(())
     }
 }
@@ -480,6 +494,7 @@ fn file_error(action: &'static str, path: &Path, source: io::Error) -> StoreErro
 mod tests {
     use std::collections::HashMap;
 
+    use super::super::kv::TableHandle;
     use super::*;
     use crate::domain::{
         DestinationUrl, Hostname, KeyName, KeyPrefix, PasswordHash, RedirectCode, Slug, Tags,
@@ -489,7 +504,6 @@ mod tests {
         HistoryRecord, KeyRequestRecord, SessionRecord, Source, UserRecord,
     };
     use crate::store::{EventBatch, KeySpec, NewLink};
-    use super::super::kv::TableHandle;
 
     /// A store with a row in every table.
     fn filled(dir: &Path) -> Arc<Store> {
@@ -610,8 +624,8 @@ mod tests {
 
     /// Every table of `a`, byte for byte, is in `b`, and `b` has no other table.
     struct SameAs<'a> {
-        a: &'a ReadTransaction,
-        b: &'a ReadTransaction,
+        a: &'a ReadTransaction<'a>,
+        b: &'a ReadTransaction<'a>,
         rows: u64,
     }
 

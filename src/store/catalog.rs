@@ -149,6 +149,11 @@ impl Catalog {
         Some(inner.links.find(domain, slug).map(f))
     }
 
+    /// A link's count as the database holds it (another node's clicks, through the feed).
+    pub(super) fn set_clicks(&self, id: LinkId, n: u64) {
+        self.read().links.set_clicks(id, n);
+    }
+
     pub fn add_clicks(&self, counts: &HashMap<LinkId, u64>) {
         let inner = self.read();
         for (id, n) in counts {

@@ -368,6 +368,11 @@ impl KeyIndex {
         self.write().by_digest.remove(digest);
     }
 
+    /// Remove a key known only by its id (deleted on another node: its row is gone).
+    pub(super) fn remove_id(&self, id: KeyId) {
+        self.write().by_digest.retain(|_, e| e.id != id);
+    }
+
     /// A loader for a fresh index of about `capacity` keys, swapped in by
     /// [`KeyLoader::finish`].
     pub fn loader(&self, capacity: usize) -> KeyLoader<'_> {

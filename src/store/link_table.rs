@@ -427,6 +427,12 @@ impl LinkTable {
         }
     }
 
+    pub fn set_clicks(&self, id: LinkId, n: u64) {
+        if let Some(i) = self.by_id.get(id) {
+            self.slots[i as usize].clicks.store(n, Ordering::Relaxed);
+        }
+    }
+
     /// Insert or replace a link, keeping its click count when it is replaced.
     pub fn put(&mut self, rec: &LinkFields<'_>, clicks: Option<u64>) {
         if let Some(i) = self.by_id.get(rec.id) {

@@ -12,6 +12,7 @@ pub mod catalog;
 mod declared;
 mod domains;
 mod events;
+mod feed;
 pub mod geoip;
 mod history;
 mod invites;
@@ -30,7 +31,7 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use self::kv::{Engine, ReadTransaction, ReadableTable, WriteTransaction};
+use self::kv::{Engine, PgDatabase, ReadTransaction, ReadableTable, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -40,6 +41,7 @@ pub use self::backup::{
 pub use self::catalog::{Catalog, LinkEntry, LinkFilter};
 pub use self::declared::{ApplyReport, DeclaredKey, DeclaredState, DeclaredUser};
 pub use self::events::{EventBatch, KEY_REQUEST_LOG_LIMIT};
+pub use self::feed::{Follower, SILENCE_LIMIT};
 pub use self::invites::{Acceptance, NewInvite};
 pub use self::key_index::{DomainScope, KeyEntry, KeyIndex};
 pub use self::keys::{domain_ids, future_expiry, IssuedKey, KeyDraft, KeyPatch, KeySpec, Rolled};
@@ -88,6 +90,14 @@ pub enum StoreError {
     /// Never the database URL's password (store/kv/pg.rs redacts it).
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+}
+
+impl StoreError {
+    /// A failure that may pass by itself (the database server unreachable, a connection
+    /// lost): worth trying again later, unlike a record that cannot be decoded.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
 }
 
 macro_rules! from_redb {
@@ -261,6 +271,9 @@ pub struct Store {
     pub catalog: Catalog,
     pub keys: KeyIndex,
     rng: ring::rand::SystemRandom,
+    /// The change feed's cursor (PostgreSQL): the last change the read models reflect.
+    cursor: std::sync::atomic::AtomicU64,
+    heard: feed::Heard,
 }
 
 impl Store {
@@ -287,15 +300,30 @@ impl Store {
                     other => other.into(),
                 }
             })?;
+        Self::open_engine(Engine::Redb(db), path)
+    }
+
+    /// Open a PostgreSQL database (`storage.backend = "postgres"`): its tables are created or
+    /// checked, and the read models loaded; `follow` then keeps them in step with other nodes.
+    pub fn open_postgres(url: &str) -> Result<Arc<Self>, StoreError> {
+        let db = PgDatabase::connect(url, feed::WATCHED)?;
+        let at = PathBuf::from(db.describe());
+        Self::open_engine(Engine::Postgres(Box::new(db)), at)
+    }
+
+    fn open_engine(db: Engine, path: PathBuf) -> Result<Arc<Self>, StoreError> {
         let store = Self {
-            db: Engine::Redb(db),
+            db,
             write_lock: Mutex::new(()),
             path,
             catalog: Catalog::default(),
             keys: KeyIndex::default(),
             rng: ring::rand::SystemRandom::new(),
+            cursor: std::sync::atomic::AtomicU64::new(0),
+            heard: feed::Heard::default(),
         };
         store.migrate()?;
+        store.start_cursor()?;
         store.load_read_models()?;
         release_freed_memory();
         Ok(Arc::new(store))
@@ -365,10 +393,13 @@ impl Store {
 
     /// A cheap liveness probe: can a read transaction be opened?
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.read(|tx| {
-            tx.open_table(META)?;
-            Ok(())
-        })
+        match &self.db {
+            Engine::Postgres(db) => db.ping(),
+            Engine::Redb(_) => self.read(|tx| {
+                tx.open_table(META)?;
+                Ok(())
+            }),
+        }
     }
 
     fn read<T>(
@@ -398,7 +429,7 @@ impl Store {
 }
 
 /// One page, newest first, of the records a key range holds, and how many it holds.
-fn page_newest_first<K: kv::Key + 'static, T: DeserializeOwned>(
+fn page_newest_first<K: kv::OrderedKey, T: DeserializeOwned>(
     range: kv::Range<'_, K, &'static [u8]>,
     offset: usize,
     limit: usize,

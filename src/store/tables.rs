@@ -108,7 +108,7 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
 
 /// Create every table once, so readers never meet `TableDoesNotExist`.
 pub fn create_all(tx: &WriteTransaction) -> Result<(), StoreError> {
-    struct Create<'a>(&'a WriteTransaction);
+    struct Create<'a>(&'a WriteTransaction<'a>);
     impl EachTable for Create<'_> {
         fn table<K: OrderedKey, V: Value + 'static>(
             &mut self,

@@ -13,7 +13,7 @@
 //! this thread looks its country up (`store::geoip`) and keeps only the ISO code: the address
 //! is dropped with the event and never written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -280,21 +280,33 @@ fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<
         geoip,
         ..Classifier::default()
     };
+    let mut unsent = VecDeque::new();
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
-            Ok(Msg::Full) => commit(store, buffer, &mut classifier),
+            Ok(Msg::Full) => commit(store, buffer, &mut classifier, &mut unsent),
             Err(RecvTimeoutError::Timeout) => {
-                commit(store, buffer, &mut classifier);
+                commit(store, buffer, &mut classifier, &mut unsent);
                 due = next_due(due, Instant::now());
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                commit(store, buffer, &mut classifier);
-                tracing::info!("event writer flushed and stopped");
+                commit(store, buffer, &mut classifier, &mut unsent);
+                if unsent.is_empty() {
+                    tracing::info!("event writer flushed and stopped");
+                } else {
+                    tracing::error!(
+                        batches = unsent.len(),
+                        "event writer stopped with batches the database never took (clicks and key usage of that time are lost)"
+                    );
+                }
                 return;
             }
         }
     }
 }
+
+/// Batches kept while the database cannot be reached (PostgreSQL), about two minutes' worth.
+/// Counts are increments, so a batch committed late still counts each event once.
+const UNSENT_MAX: usize = 240;
 
 /// When the next commit is due: one interval after the last was due, not after it finished,
 /// so commits keep their cadence; a commit that overran its slot is followed at once.
@@ -525,7 +537,12 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
     batch.requests[first..].reverse();
 }
 
-fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>) {
+fn commit(
+    store: &Store,
+    buffers: &Buffers,
+    classifier: &mut Classifier<'_>,
+    unsent: &mut VecDeque<EventBatch>,
+) {
     let mut batch = EventBatch::default();
     let mut uses = Vec::new();
     for shard in buffers {
@@ -542,11 +559,29 @@ fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>) {
         }
     }
     add_key_uses(&mut batch, uses);
-    if batch.is_empty() {
-        return;
+    if !batch.is_empty() {
+        unsent.push_back(batch);
     }
-    if let Err(e) = store.apply_events(&batch) {
-        tracing::error!(error = %e, "committing a batch of events failed; it is dropped");
+    // Oldest first, so a database that comes back gets the counts in the order they happened.
+    while let Some(next) = unsent.front() {
+        match store.apply_events(next) {
+            Ok(()) => {
+                unsent.pop_front();
+            }
+            Err(e) if e.is_transient() => {
+                if unsent.len() > UNSENT_MAX {
+                    unsent.pop_front();
+                    tracing::error!(error = %e, "the database has not taken a batch of events for two minutes; the oldest is dropped");
+                } else {
+                    tracing::warn!(error = %e, kept = unsent.len(), "committing a batch of events failed; kept to try again");
+                }
+                return;
+            }
+            Err(e) => {
+                unsent.pop_front();
+                tracing::error!(error = %e, "committing a batch of events failed; it is dropped");
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod mmdb;
+pub mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -89,11 +90,43 @@ pub fn base_config(data_dir: &Path, extra: &str) -> String {
 
 fn config_text(data_dir: &Path, extra: &str, admin: bool, public_url: Option<&str>) -> String {
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{}\"\n\n[storage]\ndata_dir = \"{}\"\n\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{}\"\n\n[storage]\ndata_dir = \"{}\"\n{}\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
         public_url.unwrap_or("http://127.0.0.1:8080"),
         data_dir.display(),
+        backend_lines(data_dir),
         if admin { admin_declaration() } else { "" }
     )
+}
+
+/// The env switch that runs a test suite on PostgreSQL instead of redb (`.ci/run` runs the
+/// HTTP suite both ways): every test server gets a fresh database on this process's cluster.
+pub const BACKEND_ENV: &str = "LINKDOCK_TEST_BACKEND";
+
+/// Whether this run stores in PostgreSQL (`LINKDOCK_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_ENV).is_ok_and(|v| v == "postgres")
+}
+
+/// The `[storage]` lines that choose the backend: one database per data dir, kept for the
+/// test's restarts and config rewrites.
+fn backend_lines(data_dir: &Path) -> String {
+    if !on_postgres() {
+        return String::new();
+    }
+    static URLS: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+    let mut urls = URLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let url = match urls.iter().find(|(d, _)| d == data_dir) {
+        Some((_, url)) => url.clone(),
+        None => {
+            let url = pg::fresh_database()
+                .expect("LINKDOCK_TEST_BACKEND=postgres, but PostgreSQL is not installed");
+            urls.push((data_dir.to_owned(), url.clone()));
+            url
+        }
+    };
+    format!("backend = \"postgres\"\npostgres_url = \"{url}\"\n")
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -4,59 +4,104 @@
 //! written once and runs on either engine. Keys and values keep redb's typed encodings; an
 //! engine that compares keys as bytes gets them in an order-preserving form (`OrderedKey`).
 
-// Nothing calls the PostgreSQL engine until the typed layer dispatches to it.
-#[allow(dead_code)]
 mod pg;
 
 use std::borrow::Borrow;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
-use std::ops::RangeBounds;
+use std::ops::{Bound, RangeBounds};
 
 pub use redb::{Key, TableDefinition, TableHandle, Value};
 use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _};
 
 use super::StoreError;
 
+pub(crate) use self::pg::PgDatabase;
+
 /// The database a store runs on.
 pub enum Engine {
     Redb(redb::Database),
+    Postgres(Box<PgDatabase>),
+}
+
+/// Rows a PostgreSQL scan fetches at a time: a range is read in pages, never whole.
+const PAGE: usize = 2048;
+
+/// Every table's name once, for the engines that name tables by a `'static` string.
+const TABLE_NAMES: &[&str] = &[
+    "meta_v1",
+    "users_v1",
+    "sessions_v1",
+    "domains_v1",
+    "domain_by_host_v1",
+    "links_v2",
+    "clicks_v1",
+    "api_keys_v1",
+    "key_usage_v1",
+    "key_requests_v1",
+    "playground_history_v1",
+    "audit_v1",
+    "invites_v1",
+    "invite_by_digest_v1",
+    "key_usage_hours_v1",
+    "key_usage_days_v1",
+    "link_days_v1",
+];
+
+/// A table's name as a `'static` string (it is one of `TABLE_NAMES`).
+pub(crate) fn static_name<K: Key + 'static, V: Value + 'static>(
+    def: &TableDefinition<'static, K, V>,
+) -> Result<&'static str, StoreError> {
+    TABLE_NAMES
+        .iter()
+        .copied()
+        .find(|n| *n == def.name())
+        .ok_or_else(|| StoreError::Corrupt(format!("no table {} in this schema", def.name())))
 }
 
 impl Engine {
-    pub fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        match self {
-            Self::Redb(db) => Ok(WriteTransaction(WriteInner::Redb(db.begin_write()?))),
-        }
+    pub fn begin_write(&self) -> Result<WriteTransaction<'_>, StoreError> {
+        Ok(WriteTransaction(match self {
+            Self::Redb(db) => WriteInner::Redb(db.begin_write()?),
+            Self::Postgres(db) => WriteInner::Pg(db.begin_write()?),
+        }))
     }
 
-    pub fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
-        match self {
-            Self::Redb(db) => Ok(ReadTransaction(ReadInner::Redb(db.begin_read()?))),
-        }
+    pub fn begin_read(&self) -> Result<ReadTransaction<'_>, StoreError> {
+        Ok(ReadTransaction(match self {
+            Self::Redb(db) => ReadInner::Redb(db.begin_read()?),
+            Self::Postgres(db) => ReadInner::Pg(db.begin_read()?),
+        }))
     }
 
     /// Close the database, reporting what a drop would swallow (a backup's last write).
     pub fn close(self) -> Result<(), StoreError> {
         match self {
             Self::Redb(db) => Ok(db.close()?),
+            Self::Postgres(_) => Ok(()),
         }
     }
 }
 
-pub struct WriteTransaction(WriteInner);
+pub struct WriteTransaction<'db>(WriteInner<'db>);
 
-enum WriteInner {
+// A transaction lives on the stack for one operation: boxing either side would cost an
+// allocation per transaction to save a few hundred bytes for that moment.
+#[allow(clippy::large_enum_variant)]
+enum WriteInner<'db> {
     Redb(redb::WriteTransaction),
+    Pg(pg::PgTx<'db>),
 }
 
-impl WriteTransaction {
+impl WriteTransaction<'_> {
     pub fn open_table<K: OrderedKey, V: Value + 'static>(
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<Table<'_, K, V>, StoreError> {
-        match &self.0 {
-            WriteInner::Redb(tx) => Ok(Table(TableInner::Redb(tx.open_table(def)?))),
-        }
+        Ok(Table(match &self.0 {
+            WriteInner::Redb(tx) => TableInner::Redb(tx.open_table(def)?),
+            WriteInner::Pg(tx) => TableInner::Pg(tx, static_name(&def)?),
+        }))
     }
 
     /// Drop a table of an older schema (migrations).
@@ -69,31 +114,37 @@ impl WriteTransaction {
                 tx.delete_table(def)?;
                 Ok(())
             }
+            // A PostgreSQL database starts at the current schema: no older table to drop.
+            WriteInner::Pg(_) => Err(StoreError::Corrupt(format!(
+                "the table {} belongs to an older schema",
+                def.name()
+            ))),
         }
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
         match self.0 {
             WriteInner::Redb(tx) => Ok(tx.commit()?),
+            WriteInner::Pg(tx) => tx.commit(),
         }
     }
 }
 
-pub struct ReadTransaction(ReadInner);
+pub struct ReadTransaction<'db>(ReadInner<'db>);
 
-enum ReadInner {
+#[allow(clippy::large_enum_variant)] // as for `WriteInner`
+enum ReadInner<'db> {
     Redb(redb::ReadTransaction),
+    Pg(pg::PgTx<'db>),
 }
 
-impl ReadTransaction {
+impl ReadTransaction<'_> {
     /// The names of the tables the database holds.
     #[cfg(test)]
     pub fn table_names(&self) -> Result<Vec<String>, StoreError> {
         match &self.0 {
-            ReadInner::Redb(tx) => Ok(tx
-                .list_tables()?
-                .map(|t| t.name().to_owned())
-                .collect()),
+            ReadInner::Redb(tx) => Ok(tx.list_tables()?.map(|t| t.name().to_owned()).collect()),
+            ReadInner::Pg(_) => Ok(TABLE_NAMES.iter().map(|n| (*n).to_owned()).collect()),
         }
     }
 
@@ -101,12 +152,10 @@ impl ReadTransaction {
         &self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<ReadOnlyTable<'_, K, V>, StoreError> {
-        match &self.0 {
-            ReadInner::Redb(tx) => Ok(ReadOnlyTable(ReadOnlyInner::Redb(
-                tx.open_table(def)?,
-                PhantomData,
-            ))),
-        }
+        Ok(ReadOnlyTable(match &self.0 {
+            ReadInner::Redb(tx) => ReadOnlyInner::Redb(tx.open_table(def)?, PhantomData),
+            ReadInner::Pg(tx) => ReadOnlyInner::Pg(tx, static_name(&def)?),
+        }))
     }
 }
 
@@ -115,8 +164,13 @@ pub struct AccessGuard<'a, V: Value + 'static>(GuardInner<'a, V>);
 
 enum GuardInner<'a, V: Value + 'static> {
     Redb(redb::AccessGuard<'a, V>),
-    #[allow(dead_code)]
     Owned(Vec<u8>, PhantomData<V>),
+}
+
+impl<V: Value + 'static> AccessGuard<'_, V> {
+    fn owned(bytes: Vec<u8>) -> Self {
+        Self(GuardInner::Owned(bytes, PhantomData))
+    }
 }
 
 impl<V: Value + 'static> AccessGuard<'_, V> {
@@ -141,9 +195,10 @@ pub struct Range<'a, K: Key + 'static, V: Value + 'static>(RangeInner<'a, K, V>)
 
 enum RangeInner<'a, K: Key + 'static, V: Value + 'static> {
     Redb(redb::Range<'a, K, V>),
+    Pg(Pages<'a>, PhantomData<(K, V)>),
 }
 
-impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Range<'a, K, V> {
+impl<'a, K: OrderedKey, V: Value + 'static> Iterator for Range<'a, K, V> {
     type Item = Result<Entry<'a, K, V>, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -151,18 +206,127 @@ impl<'a, K: Key + 'static, V: Value + 'static> Iterator for Range<'a, K, V> {
             RangeInner::Redb(r) => r
                 .next()
                 .map(|row| row.map(|(k, v)| (k.into(), v.into())).map_err(Into::into)),
+            RangeInner::Pg(p, _) => p.next(false).map(|row| row.and_then(owned_entry::<K, V>)),
         }
     }
 }
 
-impl<K: Key + 'static, V: Value + 'static> DoubleEndedIterator for Range<'_, K, V> {
+impl<K: OrderedKey, V: Value + 'static> DoubleEndedIterator for Range<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             RangeInner::Redb(r) => r
                 .next_back()
                 .map(|row| row.map(|(k, v)| (k.into(), v.into())).map_err(Into::into)),
+            RangeInner::Pg(p, _) => p.next(true).map(|row| row.and_then(owned_entry::<K, V>)),
         }
     }
+}
+
+/// A row as an engine of ordered bytes returns it, as guards that read like redb's.
+fn owned_entry<'a, K: OrderedKey, V: Value + 'static>(
+    (k, v): (Vec<u8>, Vec<u8>),
+) -> Result<Entry<'a, K, V>, StoreError> {
+    Ok((
+        AccessGuard::owned(from_ordered::<K>(&k)?),
+        AccessGuard::owned(v),
+    ))
+}
+
+type Row = (Vec<u8>, Vec<u8>);
+
+/// A PostgreSQL range read a page at a time from either end. Each fetch moves its end's
+/// bound past what it returned, so the two ends never hand out a row twice.
+pub struct Pages<'a> {
+    tx: &'a pg::PgTx<'a>,
+    table: &'static str,
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    /// Fetched from the low end, ascending.
+    front: VecDeque<Row>,
+    /// Fetched from the high end, descending.
+    back: VecDeque<Row>,
+    /// Nothing is left between the bounds.
+    drained: bool,
+    failed: bool,
+}
+
+impl<'a> Pages<'a> {
+    fn new(
+        tx: &'a pg::PgTx<'a>,
+        table: &'static str,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+    ) -> Self {
+        Self {
+            tx,
+            table,
+            lo,
+            hi,
+            front: VecDeque::new(),
+            back: VecDeque::new(),
+            drained: false,
+            failed: false,
+        }
+    }
+
+    fn next(&mut self, from_back: bool) -> Option<Result<Row, StoreError>> {
+        if self.failed {
+            return None;
+        }
+        let own = if from_back { &self.back } else { &self.front };
+        if own.is_empty() && !self.drained {
+            let rows = match self.tx.scan(
+                self.table,
+                as_ref(&self.lo),
+                as_ref(&self.hi),
+                from_back,
+                PAGE,
+            ) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            match rows.last() {
+                None => self.drained = true,
+                Some((k, _)) if from_back => self.hi = Bound::Excluded(k.clone()),
+                Some((k, _)) => self.lo = Bound::Excluded(k.clone()),
+            }
+            if from_back {
+                self.back.extend(rows);
+            } else {
+                self.front.extend(rows);
+            }
+        }
+        // Once the middle is drained, what the other end fetched is all that is left.
+        let row = if from_back {
+            self.back.pop_front().or_else(|| self.front.pop_back())
+        } else {
+            self.front.pop_front().or_else(|| self.back.pop_back())
+        };
+        row.map(Ok)
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(v) => Bound::Included(v),
+        Bound::Excluded(v) => Bound::Excluded(v),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// A typed range's bounds in ordered bytes.
+fn ordered_bounds<'a, K: OrderedKey, KR: Borrow<K::SelfType<'a>> + 'a>(
+    range: &impl RangeBounds<KR>,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let one = |b: Bound<&KR>| match b {
+        Bound::Included(k) => Bound::Included(ordered::<K>(k.borrow())),
+        Bound::Excluded(k) => Bound::Excluded(ordered::<K>(k.borrow())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (one(range.start_bound()), one(range.end_bound()))
 }
 
 /// A table opened in a write transaction.
@@ -170,6 +334,7 @@ pub struct Table<'t, K: OrderedKey, V: Value + 'static>(TableInner<'t, K, V>);
 
 enum TableInner<'t, K: OrderedKey, V: Value + 'static> {
     Redb(redb::Table<'t, K, V>),
+    Pg(&'t pg::PgTx<'t>, &'static str),
 }
 
 /// A table opened in a read transaction.
@@ -177,17 +342,19 @@ pub struct ReadOnlyTable<'t, K: OrderedKey, V: Value + 'static>(ReadOnlyInner<'t
 
 enum ReadOnlyInner<'t, K: OrderedKey, V: Value + 'static> {
     Redb(redb::ReadOnlyTable<K, V>, PhantomData<&'t ()>),
+    Pg(&'t pg::PgTx<'t>, &'static str),
 }
 
 /// What both kinds of table can read, through one view.
 #[doc(hidden)]
-pub enum Reader<'r, K: OrderedKey, V: Value + 'static> {
+pub(crate) enum Reader<'r, K: OrderedKey, V: Value + 'static> {
     RedbWrite(&'r redb::Table<'r, K, V>),
     RedbRead(&'r redb::ReadOnlyTable<K, V>),
+    Pg(&'r pg::PgTx<'r>, &'static str),
 }
 
 /// Reads on a table, the same in a read or a write transaction.
-pub trait ReadableTable<K: OrderedKey, V: Value + 'static> {
+pub(crate) trait ReadableTable<K: OrderedKey, V: Value + 'static> {
     #[doc(hidden)]
     fn reader(&self) -> Reader<'_, K, V>;
 
@@ -198,6 +365,9 @@ pub trait ReadableTable<K: OrderedKey, V: Value + 'static> {
         Ok(match self.reader() {
             Reader::RedbWrite(t) => t.get(key)?.map(Into::into),
             Reader::RedbRead(t) => t.get(key)?.map(Into::into),
+            Reader::Pg(tx, table) => tx
+                .get(table, &ordered::<K>(key.borrow()))?
+                .map(AccessGuard::owned),
         })
     }
 
@@ -205,37 +375,48 @@ pub trait ReadableTable<K: OrderedKey, V: Value + 'static> {
     where
         KR: Borrow<K::SelfType<'a>> + 'a,
     {
-        Ok(Range(RangeInner::Redb(match self.reader() {
-            Reader::RedbWrite(t) => t.range(range)?,
-            Reader::RedbRead(t) => t.range(range)?,
-        })))
+        Ok(Range(match self.reader() {
+            Reader::RedbWrite(t) => RangeInner::Redb(t.range(range)?),
+            Reader::RedbRead(t) => RangeInner::Redb(t.range(range)?),
+            Reader::Pg(tx, table) => {
+                let (lo, hi) = ordered_bounds::<K, KR>(&range);
+                RangeInner::Pg(Pages::new(tx, table, lo, hi), PhantomData)
+            }
+        }))
     }
 
     fn iter(&self) -> Result<Range<'_, K, V>, StoreError> {
-        Ok(Range(RangeInner::Redb(match self.reader() {
-            Reader::RedbWrite(t) => t.iter()?,
-            Reader::RedbRead(t) => t.iter()?,
-        })))
+        Ok(Range(match self.reader() {
+            Reader::RedbWrite(t) => RangeInner::Redb(t.iter()?),
+            Reader::RedbRead(t) => RangeInner::Redb(t.iter()?),
+            Reader::Pg(tx, table) => RangeInner::Pg(
+                Pages::new(tx, table, Bound::Unbounded, Bound::Unbounded),
+                PhantomData,
+            ),
+        }))
     }
 
     fn first(&self) -> Result<Option<Entry<'_, K, V>>, StoreError> {
-        Ok(match self.reader() {
-            Reader::RedbWrite(t) => t.first()?.map(|(k, v)| (k.into(), v.into())),
-            Reader::RedbRead(t) => t.first()?.map(|(k, v)| (k.into(), v.into())),
-        })
+        match self.reader() {
+            Reader::RedbWrite(t) => Ok(t.first()?.map(|(k, v)| (k.into(), v.into()))),
+            Reader::RedbRead(t) => Ok(t.first()?.map(|(k, v)| (k.into(), v.into()))),
+            Reader::Pg(..) => self.iter()?.next().transpose(),
+        }
     }
 
     fn last(&self) -> Result<Option<Entry<'_, K, V>>, StoreError> {
-        Ok(match self.reader() {
-            Reader::RedbWrite(t) => t.last()?.map(|(k, v)| (k.into(), v.into())),
-            Reader::RedbRead(t) => t.last()?.map(|(k, v)| (k.into(), v.into())),
-        })
+        match self.reader() {
+            Reader::RedbWrite(t) => Ok(t.last()?.map(|(k, v)| (k.into(), v.into()))),
+            Reader::RedbRead(t) => Ok(t.last()?.map(|(k, v)| (k.into(), v.into()))),
+            Reader::Pg(..) => self.iter()?.next_back().transpose(),
+        }
     }
 
     fn len(&self) -> Result<u64, StoreError> {
         Ok(match self.reader() {
             Reader::RedbWrite(t) => t.len()?,
             Reader::RedbRead(t) => t.len()?,
+            Reader::Pg(tx, table) => tx.len(table)?,
         })
     }
 
@@ -248,6 +429,7 @@ impl<K: OrderedKey, V: Value + 'static> ReadableTable<K, V> for Table<'_, K, V> 
     fn reader(&self) -> Reader<'_, K, V> {
         match &self.0 {
             TableInner::Redb(t) => Reader::RedbWrite(t),
+            TableInner::Pg(tx, table) => Reader::Pg(tx, table),
         }
     }
 }
@@ -256,6 +438,7 @@ impl<K: OrderedKey, V: Value + 'static> ReadableTable<K, V> for ReadOnlyTable<'_
     fn reader(&self) -> Reader<'_, K, V> {
         match &self.0 {
             ReadOnlyInner::Redb(t, _) => Reader::RedbRead(t),
+            ReadOnlyInner::Pg(tx, table) => Reader::Pg(tx, table),
         }
     }
 }
@@ -271,6 +454,11 @@ impl<K: OrderedKey, V: Value + 'static> Table<'_, K, V> {
             TableInner::Redb(t) => {
                 t.insert(key, value)?;
             }
+            TableInner::Pg(tx, table) => tx.insert(
+                table,
+                &ordered::<K>(key.borrow()),
+                V::as_bytes(value.borrow()).as_ref(),
+            )?,
         }
         Ok(())
     }
@@ -282,7 +470,42 @@ impl<K: OrderedKey, V: Value + 'static> Table<'_, K, V> {
     ) -> Result<Option<AccessGuard<'_, V>>, StoreError> {
         Ok(match &mut self.0 {
             TableInner::Redb(t) => t.remove(key)?.map(Into::into),
+            TableInner::Pg(tx, table) => tx
+                .remove(table, &ordered::<K>(key.borrow()))?
+                .map(AccessGuard::owned),
         })
+    }
+
+    /// Copy every row of `from` into this table (a backup, a migration); returns how many.
+    /// On PostgreSQL the rows go in multi-row statements, a page at a time.
+    pub(crate) fn copy_from(&mut self, from: &impl ReadableTable<K, V>) -> Result<u64, StoreError> {
+        let mut n = 0;
+        let mut page = Vec::new();
+        for row in from.iter()? {
+            let (k, v) = row?;
+            n += 1;
+            match &mut self.0 {
+                TableInner::Redb(t) => {
+                    t.insert(k.value(), v.value())?;
+                }
+                TableInner::Pg(tx, table) => {
+                    page.push((
+                        ordered::<K>(&k.value()),
+                        V::as_bytes(&v.value()).as_ref().to_vec(),
+                    ));
+                    if page.len() == PAGE {
+                        tx.insert_many(table, &page)?;
+                        page.clear();
+                    }
+                }
+            }
+        }
+        if let TableInner::Pg(tx, table) = &self.0 {
+            if !page.is_empty() {
+                tx.insert_many(table, &page)?;
+            }
+        }
+        Ok(n)
     }
 
     /// Keep the rows for which `keep` says true.
@@ -292,6 +515,9 @@ impl<K: OrderedKey, V: Value + 'static> Table<'_, K, V> {
     {
         match &mut self.0 {
             TableInner::Redb(t) => t.retain(keep)?,
+            TableInner::Pg(tx, table) => {
+                retain_pg::<K, V, _>(tx, table, Bound::Unbounded, Bound::Unbounded, keep)?;
+            }
         }
         Ok(())
     }
@@ -308,14 +534,53 @@ impl<K: OrderedKey, V: Value + 'static> Table<'_, K, V> {
     {
         match &mut self.0 {
             TableInner::Redb(t) => t.retain_in(range, keep)?,
+            TableInner::Pg(tx, table) => {
+                let (lo, hi) = ordered_bounds::<K, KR>(&range);
+                retain_pg::<K, V, _>(tx, table, lo, hi, keep)?;
+            }
         }
         Ok(())
     }
 }
 
+/// `retain_in` on PostgreSQL: the rows are visited in key order a page at a time, and each
+/// run of neighbours to drop goes in one ranged delete (the write lock is held, so no row
+/// can appear inside a run meanwhile).
+fn retain_pg<K: OrderedKey, V: Value + 'static, F>(
+    tx: &pg::PgTx<'_>,
+    table: &'static str,
+    lo: Bound<Vec<u8>>,
+    hi: Bound<Vec<u8>>,
+    mut keep: F,
+) -> Result<(), StoreError>
+where
+    F: for<'f> FnMut(K::SelfType<'f>, V::SelfType<'f>) -> bool,
+{
+    let mut run: Option<(Vec<u8>, Vec<u8>)> = None;
+    let flush = |run: &mut Option<(Vec<u8>, Vec<u8>)>| match run.take() {
+        Some((first, last)) => tx
+            .remove_range(table, Bound::Included(&first), Bound::Included(&last))
+            .map(drop),
+        None => Ok(()),
+    };
+    let mut pages = Pages::new(tx, table, lo, hi);
+    while let Some(row) = pages.next(false) {
+        let (k, v) = row?;
+        let key = from_ordered::<K>(&k)?;
+        if keep(K::from_bytes(&key), V::from_bytes(&v)) {
+            flush(&mut run)?;
+        } else {
+            match &mut run {
+                Some((_, last)) => *last = k,
+                None => run = Some((k.clone(), k)),
+            }
+        }
+    }
+    flush(&mut run)
+}
+
 /// A key type in an order-preserving byte form, for engines that compare keys as plain bytes:
 /// integers big-endian, strings escaped and terminated so that a tuple's parts compare in turn.
-#[allow(dead_code)] // the PostgreSQL engine's keys
 pub trait OrderedKey: Key + 'static {
     /// Append the ordered form of `v`.
     fn put_ordered(v: &Self::SelfType<'_>, out: &mut Vec<u8>);
@@ -413,7 +678,6 @@ impl<A: OrderedKey, B: OrderedKey> OrderedKey for (A, B) {
 }
 
 /// The ordered form of a key.
-#[allow(dead_code)]
 pub(crate) fn ordered<K: OrderedKey>(v: &K::SelfType<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     K::put_ordered(v, &mut out);
@@ -421,7 +685,6 @@ pub(crate) fn ordered<K: OrderedKey>(v: &K::SelfType<'_>) -> Vec<u8> {
 }
 
 /// redb's encoding of the key an ordered form holds, which must be all of `b`.
-#[allow(dead_code)]
 pub(crate) fn from_ordered<K: OrderedKey>(mut b: &[u8]) -> Result<Vec<u8>, StoreError> {
     let out = K::take_ordered(&mut b)?;
     if b.is_empty() {

@@ -21,6 +21,20 @@ use postgres::{Client, Config, NoTls, Statement};
 
 use super::super::StoreError;
 
+/// The sync client drives a small runtime of its own, and tokio refuses to start one inside
+/// another: on an actix worker each call that touches a connection (dropping one too) runs on
+/// a scoped thread of its own; elsewhere (the writer, the feed, the CLI) it runs in place.
+fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// Every table linkdock stores (`store/tables.rs`); SQL is only ever built from these names.
 const TABLES: [&str; 17] = [
     "meta_v1",
@@ -317,7 +331,15 @@ impl Conn {
 
     /// Ends whatever transaction is open; false when the connection is no longer usable.
     fn rollback(&mut self) -> bool {
-        !self.client.is_closed() && self.client.batch_execute("ROLLBACK").is_ok()
+        !self.client.is_closed()
+            && outside_runtime(|| self.client.batch_execute("ROLLBACK").is_ok())
+    }
+}
+
+/// Closing a connection talks to the server: off any runtime, like every other call.
+fn close(conns: Vec<Conn>) {
+    if !conns.is_empty() {
+        outside_runtime(move || drop(conns));
     }
 }
 
@@ -348,6 +370,7 @@ impl Pool {
             if let Some(conn) = state.idle.pop() {
                 if conn.client.is_closed() {
                     state.open -= 1;
+                    close(vec![conn]);
                     continue;
                 }
                 return Ok((conn, true));
@@ -390,6 +413,8 @@ impl Pool {
             state.idle.push(conn);
         } else {
             state.open -= 1;
+            drop(state);
+            close(vec![conn]);
         }
         self.freed.notify_one();
     }
@@ -431,6 +456,16 @@ pub(crate) struct PgDatabase {
     /// Bit i: changes to `TABLES[i]` go to the change feed.
     watched: u32,
     listener: Mutex<Listener>,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut lock(&self.pool.state).idle);
+        close(idle);
+        if let Some(c) = lock(&self.listener).client.take() {
+            outside_runtime(move || drop(c));
+        }
+    }
 }
 
 /// The connection that LISTENs, and when it was last known to be alive.
@@ -512,8 +547,8 @@ impl PgDatabase {
     fn migrate(&self) -> Result<(), StoreError> {
         let latest = MIGRATIONS.last().map_or(0, |m| m.0);
         let (mut conn, _) = self.pool.get()?;
-        let result = (|| -> Result<Result<(), StoreError>, postgres::Error> {
-            let c = &mut conn.client;
+        let c = &mut conn.client;
+        let result = outside_runtime(|| -> Result<Result<(), StoreError>, postgres::Error> {
             c.batch_execute(&format!(
                 "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK}); \
                  CREATE TABLE IF NOT EXISTS linkdock_schema (\
@@ -538,7 +573,7 @@ impl PgDatabase {
             }
             c.batch_execute("COMMIT")?;
             Ok(Ok(()))
-        })();
+        });
         match result {
             Ok(Ok(())) => {
                 self.pool.put(conn, true);
@@ -562,11 +597,15 @@ impl PgDatabase {
     fn checkout<T>(
         &self,
         doing: &str,
-        mut first: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
-    ) -> Result<(Conn, T), StoreError> {
+        mut first: impl FnMut(&mut Conn) -> Result<T, postgres::Error> + Send,
+    ) -> Result<(Conn, T), StoreError>
+    where
+        T: Send,
+    {
         loop {
             let (mut conn, reused) = self.pool.get()?;
-            match first(&mut conn) {
+            let c = &mut conn;
+            match outside_runtime(|| first(c)) {
                 Ok(v) => return Ok((conn, v)),
                 Err(e) => {
                     let closed = conn.client.is_closed();
@@ -581,10 +620,10 @@ impl PgDatabase {
     }
 
     /// One statement outside any transaction.
-    fn run<T>(
+    fn run<T: Send>(
         &self,
         doing: &str,
-        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnMut(&mut Conn) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
         let (conn, v) = self.checkout(doing, f)?;
         self.pool.put(conn, true);
@@ -711,6 +750,11 @@ impl PgDatabase {
         Ok(u64::try_from(gone).unwrap_or(0))
     }
 
+    /// The newest change sequence: where a node that has just loaded everything starts.
+    pub fn current_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.changes_since(u64::MAX)?.seq)
+    }
+
     pub fn ping(&self) -> Result<(), StoreError> {
         self.run("no answer to a ping", |c| {
             c.client.batch_execute("SELECT 1")
@@ -750,10 +794,10 @@ impl PgTx<'_> {
     }
 
     /// Runs `f` on the connection; an error marks the transaction failed.
-    fn with<T>(
+    fn with<T: Send>(
         &self,
         doing: &str,
-        f: impl FnOnce(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Conn) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
         let mut slot = self.conn.try_borrow_mut().map_err(|_| {
             self.site()
@@ -762,7 +806,7 @@ impl PgTx<'_> {
         let conn = slot
             .as_mut()
             .ok_or_else(|| self.site().refuse("the transaction has ended"))?;
-        f(conn).map_err(|e| {
+        outside_runtime(|| f(conn)).map_err(|e| {
             self.failed.set(true);
             self.site().err(doing, &e)
         })

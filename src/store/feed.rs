@@ -1,0 +1,272 @@
+//! The change feed (PostgreSQL): how a node's read models follow what other nodes commit.
+//!
+//! Every write transaction records the keys it changed in the watched tables under one
+//! sequence number, in commit order (`kv::PgDatabase`). Each node's follower thread waits for
+//! a NOTIFY or a quarter second, whichever comes first, reads the changes after its cursor,
+//! and reloads exactly those rows from the database into the catalog and the key index.
+//! Polling is the source of truth: a notice lost while reconnecting only delays. A node's own
+//! writes come back too; reloading a row is idempotent, and it always reads the row as it is
+//! now, so nodes converge whatever order the notices arrive in.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, ReadableTable, Value};
+use super::records::{DomainRecord, KeyRecord};
+use super::tables::{API_KEYS, CLICKS, DOMAINS, LINKS};
+use super::{decode_or_skip, decode_row, links, Store, StoreError};
+
+/// The tables whose rows the read models hold.
+pub(super) const WATCHED: &[&str] = &["domains_v1", "links_v2", "clicks_v1", "api_keys_v1"];
+
+/// A node that has not heard from the database for longer refuses keyed calls (503).
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long a follower waits for a notice before it polls anyway.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Past this many changed rows in one poll, reloading everything is cheaper.
+const RELOAD_ALL_PAST: usize = 20_000;
+
+/// How long changes are kept for followers that fall behind.
+const KEEP_CHANGES: Duration = Duration::from_secs(600);
+
+/// When this node last heard from the database, for the gate on keyed calls: a node that
+/// cannot reach it must not go on trusting keys another node may have revoked.
+#[derive(Default)]
+pub struct Heard {
+    /// Milliseconds since `start`, plus one (0: never).
+    at_ms: AtomicU64,
+    start: std::sync::OnceLock<Instant>,
+}
+
+impl Heard {
+    fn now_ms(&self) -> u64 {
+        let start = self.start.get_or_init(Instant::now);
+        u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn mark(&self) {
+        let now = self.now_ms();
+        self.at_ms.store(now + 1, Ordering::Relaxed);
+    }
+
+    /// How long since the database last answered the follower.
+    pub fn silent_for(&self) -> Duration {
+        let at = self.at_ms.load(Ordering::Relaxed);
+        let now = self.now_ms();
+        Duration::from_millis(now.saturating_sub(at.saturating_sub(1)))
+    }
+}
+
+/// The follower thread of a store on PostgreSQL; stops when dropped.
+pub struct Follower {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Store {
+    fn postgres(&self) -> Option<&PgDatabase> {
+        match &self.db {
+            Engine::Postgres(db) => Some(db),
+            Engine::Redb(_) => None,
+        }
+    }
+
+    /// Whether other nodes may write to this store's database.
+    pub fn is_shared(&self) -> bool {
+        self.postgres().is_some()
+    }
+
+    /// How long the database has not answered this node (zero on redb, which is this process).
+    pub fn database_silent_for(&self) -> Duration {
+        match self.postgres() {
+            Some(_) => self.heard.silent_for(),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// Start following other nodes' commits (PostgreSQL only; `None` on redb), from the
+    /// change sequence taken before the read models were loaded.
+    pub fn follow(self: &Arc<Self>) -> Option<Follower> {
+        self.postgres()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let store = Arc::clone(self);
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("linkdock-feed".into())
+            .spawn(move || store.follow_until(&stopped))
+            .map_err(|e| tracing::error!(error = %e, "cannot start the change-feed thread"))
+            .ok()?;
+        Some(Follower {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn follow_until(&self, stop: &AtomicBool) {
+        let Some(db) = self.postgres() else { return };
+        let mut pruned = Instant::now();
+        let mut failing = false;
+        while !stop.load(Ordering::Relaxed) {
+            match self.catch_up(db) {
+                Ok(()) => {
+                    self.heard.mark();
+                    if failing {
+                        tracing::info!(database = db.describe(), "the database answers again");
+                        failing = false;
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::error!(database = db.describe(), error = %e, "cannot read the change feed; keyed API calls are refused while the database is silent");
+                        failing = true;
+                    }
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+            }
+            if pruned.elapsed() > KEEP_CHANGES / 4 {
+                pruned = Instant::now();
+                if let Err(e) = db.prune_changes(KEEP_CHANGES) {
+                    tracing::warn!(error = %e, "cannot prune the change feed");
+                }
+            }
+            if let Err(e) = db.wait_for_change(POLL) {
+                tracing::debug!(error = %e, "waiting for a change notice failed; polling");
+                std::thread::sleep(POLL);
+            }
+        }
+    }
+
+    /// Read the changes after the cursor and refresh the rows they name.
+    fn catch_up(&self, db: &PgDatabase) -> Result<(), StoreError> {
+        let cursor = self.cursor.load(Ordering::Acquire);
+        let changes = db.changes_since(cursor)?;
+        if changes.seq <= cursor && !changes.gap {
+            return Ok(());
+        }
+        // Under the write lock: this node's own writes update the models after their commit
+        // under the same lock, so a reload here never lands between a commit and its update.
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if changes.gap || changes.rows.len() > RELOAD_ALL_PAST {
+            tracing::info!(
+                changes = changes.rows.len(),
+                gap = changes.gap,
+                "reloading the read models from the database"
+            );
+            self.reload_everything()?;
+        } else {
+            self.refresh_rows(&changes.rows)?;
+        }
+        self.cursor.store(changes.seq, Ordering::Release);
+        Ok(())
+    }
+
+    /// The latest change sequence, taken before loading the read models so that nothing
+    /// committed while they load is missed (it is applied again, which is harmless).
+    pub(super) fn start_cursor(&self) -> Result<(), StoreError> {
+        if let Some(db) = self.postgres() {
+            let seq = db.current_seq()?;
+            self.cursor.store(seq, Ordering::Release);
+            self.heard.mark();
+        }
+        Ok(())
+    }
+
+    fn reload_everything(&self) -> Result<(), StoreError> {
+        let loader = self.read(|tx| {
+            let count = usize::try_from(links::count_links(tx)?).unwrap_or(0);
+            let mut loader =
+                super::catalog::Catalog::loader(super::domains::all_domains(tx)?, count);
+            links::load_links(tx, &mut loader)?;
+            super::keys::load_keys(tx, &self.keys)?;
+            Ok(loader)
+        })?;
+        self.catalog.finish(loader);
+        Ok(())
+    }
+
+    /// Reload the named rows, in one read transaction.
+    fn refresh_rows(&self, rows: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let mut domains = BTreeSet::new();
+        let mut links = BTreeSet::new();
+        let mut clicks = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        for (table, key) in rows {
+            let set = match table.as_str() {
+                "domains_v1" => &mut domains,
+                "links_v2" => &mut links,
+                "clicks_v1" => &mut clicks,
+                "api_keys_v1" => &mut keys,
+                _ => continue,
+            };
+            set.insert(id_of(key)?);
+        }
+        self.read(|tx| {
+            for id in &domains {
+                match get(tx, DOMAINS, *id)? {
+                    Some(v) => {
+                        if let Some(d) = decode_or_skip::<DomainRecord>("domains_v1", id, &v) {
+                            self.catalog.put_domain(&d);
+                        }
+                    }
+                    None => self.catalog.remove_domain(*id),
+                }
+            }
+            for id in &links {
+                match get(tx, LINKS, *id)? {
+                    Some(v) => {
+                        let rec = super::records::decode_link(&v)?.to_record();
+                        self.catalog.put_link(&rec);
+                        clicks.insert(*id);
+                    }
+                    None => self.catalog.delete_link(*id),
+                }
+            }
+            for id in &clicks {
+                let n = tx.open_table(CLICKS)?.get(*id)?.map_or(0, |g| g.value());
+                self.catalog.set_clicks(*id, n);
+            }
+            for id in &keys {
+                match get(tx, API_KEYS, *id)? {
+                    Some(v) => {
+                        let rec: KeyRecord = decode_row("api_keys_v1", id, &v)?;
+                        self.keys.upsert(&rec);
+                    }
+                    None => self.keys.remove_id(*id),
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A watched table's key: an id in ordered form.
+fn id_of(key: &[u8]) -> Result<u64, StoreError> {
+    let redb = from_ordered::<u64>(key)?;
+    Ok(<u64 as Value>::from_bytes(&redb))
+}
+
+fn get(
+    tx: &ReadTransaction,
+    def: super::kv::TableDefinition<'static, u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(tx.open_table(def)?.get(id)?.map(|g| g.value().to_vec()))
+}
