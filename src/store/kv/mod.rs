@@ -16,6 +16,9 @@ use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _
 
 use super::StoreError;
 
+/// A fresh database on the test process's throwaway cluster (`None` outside CI without one).
+#[cfg(test)]
+pub(crate) use self::pg::cluster::fresh_database;
 pub(crate) use self::pg::PgDatabase;
 
 /// The database a store runs on.
@@ -27,32 +30,11 @@ pub enum Engine {
 /// Rows a PostgreSQL scan fetches at a time: a range is read in pages, never whole.
 const PAGE: usize = 2048;
 
-/// Every table's name once, for the engines that name tables by a `'static` string.
-const TABLE_NAMES: &[&str] = &[
-    "meta_v1",
-    "users_v1",
-    "sessions_v1",
-    "domains_v1",
-    "domain_by_host_v1",
-    "links_v2",
-    "clicks_v1",
-    "api_keys_v1",
-    "key_usage_v1",
-    "key_requests_v1",
-    "playground_history_v1",
-    "audit_v1",
-    "invites_v1",
-    "invite_by_digest_v1",
-    "key_usage_hours_v1",
-    "key_usage_days_v1",
-    "link_days_v1",
-];
-
-/// A table's name as a `'static` string (it is one of `TABLE_NAMES`).
+/// A table's name as a `'static` string (one of the PostgreSQL engine's `TABLES`).
 pub(crate) fn static_name<K: Key + 'static, V: Value + 'static>(
     def: &TableDefinition<'static, K, V>,
 ) -> Result<&'static str, StoreError> {
-    TABLE_NAMES
+    pg::TABLES
         .iter()
         .copied()
         .find(|n| *n == def.name())
@@ -144,7 +126,7 @@ impl ReadTransaction<'_> {
     pub fn table_names(&self) -> Result<Vec<String>, StoreError> {
         match &self.0 {
             ReadInner::Redb(tx) => Ok(tx.list_tables()?.map(|t| t.name().to_owned()).collect()),
-            ReadInner::Pg(_) => Ok(TABLE_NAMES.iter().map(|n| (*n).to_owned()).collect()),
+            ReadInner::Pg(_) => Ok(pg::TABLES.iter().map(|n| (*n).to_owned()).collect()),
         }
     }
 
