@@ -466,6 +466,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Invalid(e) => e.into(),
+            e if e.is_transient() => {
+                tracing::error!(error = %e, "the database did not answer");
+                Self::Unavailable("the database did not answer; retry shortly".into())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

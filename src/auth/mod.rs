@@ -358,6 +358,13 @@ fn session_of(req: &HttpRequest, st: &AppState) -> Result<Option<SessionUser>, A
     };
     let token = SessionToken::from_cookie(cookie.value())
         .ok_or(ApiError::Unauthenticated(AuthFailure::SessionInvalid))?;
+    // A session is read from the database: when it has been silent for seconds, refuse at
+    // once rather than hold an actix worker (and the redirects queued on it) waiting.
+    if st.store.database_silent_for() > crate::store::SILENCE_LIMIT {
+        return Err(ApiError::Unavailable(
+            "this node cannot reach the database; retry shortly".into(),
+        ));
+    }
     let digest = token.digest();
     let at = now();
     let (rec, user) = st

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use redb::Database;
 
 use super::kv::{
-    static_name, Engine, OrderedKey, ReadTransaction, ReadableTable, TableDefinition, Value,
-    WriteTransaction,
+    is_missing_table, static_name, Engine, OrderedKey, ReadTransaction, ReadableTable,
+    TableDefinition, Value, WriteTransaction,
 };
 
 use super::tables::{
@@ -327,7 +327,7 @@ fn rows<K: OrderedKey, V: Value + 'static>(
 ) -> Result<u64, StoreError> {
     match tx.open_table(def) {
         Ok(t) => Ok(t.len()?),
-        Err(StoreError::Db(redb::Error::TableDoesNotExist(_))) => Ok(0),
+        Err(e) if is_missing_table(&e) => Ok(0),
         Err(e) => Err(e),
     }
 }
@@ -403,8 +403,12 @@ impl EachTable for Copy<'_> {
         &mut self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<(), StoreError> {
-        let from = self.from.open_table(def)?;
-        let n = self.to.open_table(def)?.copy_from(&from)?;
+        let n = match self.from.open_table(def) {
+            Ok(from) => self.to.open_table(def)?.copy_from(&from)?,
+            // A file from before the table existed holds none of its rows.
+            Err(e) if is_missing_table(&e) => 0,
+            Err(e) => return Err(e),
+        };
         self.copied.push((static_name(&def)?, n));
         Ok(())
     }
@@ -654,6 +658,26 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    /// A stopped server's file written before a table existed (the server creates missing
+    /// tables when it opens a file; `backup` and `migrate` only read it).
+    #[test]
+    fn a_stopped_file_from_before_a_table_existed_backs_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(filled(&data));
+        {
+            let db = Database::open(Store::file_in(&data)).unwrap();
+            let tx = db.begin_write().unwrap();
+            assert!(tx.delete_table(tables::SETUP).unwrap());
+            tx.commit().unwrap();
+        }
+        let info = backup_stopped(&data, &dir.path().join("b")).unwrap();
+        let restored = dir.path().join("restored");
+        restore(&restored, &info.path).unwrap();
+        let store = Store::open(&restored).unwrap();
+        assert!(store.catalog.domain_by_host("go.example.com").is_some());
     }
 
     fn table_names(tx: &ReadTransaction) -> Vec<String> {

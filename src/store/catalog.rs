@@ -202,7 +202,11 @@ impl Catalog {
     pub(super) fn put_domain(&self, d: &DomainRecord) {
         let mut inner = self.write();
         if let Some(old) = inner.domains.get(&d.id).map(|o| o.hostname.clone()) {
-            inner.hosts.remove(old.as_str());
+            // Only while it is still this domain's: another may hold the name by now (two
+            // renames applied out of order by a node following the change feed).
+            if inner.hosts.get(old.as_str()) == Some(&d.id) {
+                inner.hosts.remove(old.as_str());
+            }
         }
         inner.hosts.insert(d.hostname.as_str().into(), d.id);
         inner.domains.insert(d.id, d.clone());
@@ -211,7 +215,9 @@ impl Catalog {
     pub(super) fn remove_domain(&self, id: DomainId) {
         let mut inner = self.write();
         if let Some(d) = inner.domains.remove(&id) {
-            inner.hosts.remove(d.hostname.as_str());
+            if inner.hosts.get(d.hostname.as_str()) == Some(&id) {
+                inner.hosts.remove(d.hostname.as_str());
+            }
         }
         // The count is exact: a domain without links (a config apply, an unforced delete)
         // costs no walk over every link.
@@ -382,5 +388,40 @@ impl Catalog {
                 *c = c.saturating_sub(1);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{now, Hostname};
+    use crate::store::records::Source;
+
+    fn domain(id: DomainId, host: &str) -> DomainRecord {
+        DomainRecord {
+            id,
+            hostname: Hostname::parse(host).unwrap(),
+            source: Source::Api,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    /// A node following the change feed applies domains in id order, not commit order: two
+    /// domains that swapped names must both still route.
+    #[test]
+    fn two_domains_that_swap_names_both_route_whatever_order_they_arrive_in() {
+        let c = Catalog::default();
+        c.put_domain(&domain(1, "a.example.com"));
+        c.put_domain(&domain(2, "b.example.com"));
+        c.put_domain(&domain(1, "b.example.com"));
+        c.put_domain(&domain(2, "a.example.com"));
+        assert_eq!(c.domain_by_host("b.example.com").map(|d| d.id), Some(1));
+        assert_eq!(c.domain_by_host("a.example.com").map(|d| d.id), Some(2));
+        // A deleted domain whose name another took meanwhile leaves that one alone.
+        c.put_domain(&domain(3, "c.example.com"));
+        c.put_domain(&domain(4, "c.example.com"));
+        c.remove_domain(3);
+        assert_eq!(c.domain_by_host("c.example.com").map(|d| d.id), Some(4));
     }
 }

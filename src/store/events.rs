@@ -10,7 +10,7 @@ use super::analytics::{apply_days, Day, DayTally};
 use super::audit::record;
 use super::records::SessionRecord;
 use super::records::{KeyId, KeyRequestRecord, KeyUsage, LinkId};
-use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, SESSIONS};
+use super::tables::{API_KEYS, CLICKS, KEY_REQUESTS, KEY_USAGE, LINKS, META, SESSIONS};
 use super::usage::{add_counts, Counts};
 use super::{decode, encode, keep_newest, next_ids, Store, StoreError};
 use crate::audit::Entry;
@@ -32,6 +32,9 @@ pub struct EventBatch {
     pub hourly: HashMap<(KeyId, u64), Counts>,
     /// (day, link) → that day's clicks by referrer, browser, OS and bots (analytics).
     pub days: HashMap<(Day, LinkId), DayTally>,
+    /// On a shared database, (writer, batch number): a batch the writer sends again after a
+    /// lost COMMIT reply is recognised and not counted twice. `None` on redb (no retries).
+    pub number: Option<(u64, u64)>,
 }
 
 impl EventBatch {
@@ -51,6 +54,16 @@ impl Store {
     pub fn apply_events(&self, batch: &EventBatch) -> Result<(), StoreError> {
         self.write(
             |tx| {
+                if let Some((writer, n)) = batch.number {
+                    // A writer's batches commit in order: one it numbered as high or higher
+                    // already committed means this one did, its reply lost on the way.
+                    let key = format!("batch:{writer:016x}");
+                    let mut meta = tx.open_table(META)?;
+                    if meta.get(key.as_str())?.is_some_and(|g| g.value() >= n) {
+                        return Ok(false);
+                    }
+                    meta.insert(key.as_str(), n)?;
+                }
                 {
                     let mut clicks = tx.open_table(CLICKS)?;
                     let links = tx.open_table(LINKS)?;
@@ -117,10 +130,15 @@ impl Store {
                 }
                 touch_sessions(tx, &batch.sessions_seen)?;
                 apply_days(tx, &batch.days)?;
-                Ok(())
+                Ok(true)
             },
-            |()| self.catalog.add_clicks(&batch.clicks),
+            |applied| {
+                if *applied {
+                    self.catalog.add_clicks(&batch.clicks);
+                }
+            },
         )
+        .map(drop)
     }
 }
 

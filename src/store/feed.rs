@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, ReadableTable, Value};
 use super::records::{DomainRecord, KeyRecord};
 use super::tables::{API_KEYS, CLICKS, DOMAINS, LINKS};
-use super::{decode_or_skip, decode_row, links, Store, StoreError};
+use super::{decode_or_skip, links, Store, StoreError};
 
 /// The tables whose rows the read models hold.
 pub(super) const WATCHED: &[&str] = &["domains_v1", "links_v2", "clicks_v1", "api_keys_v1"];
@@ -102,6 +102,8 @@ impl Store {
     /// change sequence taken before the read models were loaded.
     pub fn follow(self: &Arc<Self>) -> Option<Follower> {
         self.postgres()?;
+        // Heard from at start: the models were just loaded from the database.
+        self.heard.mark();
         let stop = Arc::new(AtomicBool::new(false));
         let store = Arc::clone(self);
         let stopped = Arc::clone(&stop);
@@ -123,7 +125,6 @@ impl Store {
         while !stop.load(Ordering::Relaxed) {
             match self.catch_up(db) {
                 Ok(()) => {
-                    self.heard.mark();
                     if failing {
                         tracing::info!(database = db.describe(), "the database answers again");
                         failing = false;
@@ -151,20 +152,34 @@ impl Store {
         }
     }
 
-    /// Read the changes after the cursor and refresh the rows they name.
+    /// Read the changes after the cursor and refresh the rows they name. Under the write
+    /// lock: this node's own writes update the models after their commit under the same lock,
+    /// so a reload never lands between a commit and its update.
     fn catch_up(&self, db: &PgDatabase) -> Result<(), StoreError> {
-        let cursor = self.cursor.load(Ordering::Acquire);
-        let changes = db.changes_since(cursor)?;
-        if changes.seq <= cursor && !changes.gap {
-            return Ok(());
-        }
-        // Under the write lock: this node's own writes update the models after their commit
-        // under the same lock, so a reload here never lands between a commit and its update.
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if changes.gap || changes.rows.len() > RELOAD_ALL_PAST {
+        self.catch_up_locked(db)
+    }
+
+    /// [`Self::catch_up`] for a caller that holds the write lock: `Store::write` calls it once
+    /// its transaction holds the cluster's write lock, so the rules it checks against the
+    /// catalog (a slug taken, a domain's links) see every other node's commits.
+    pub(super) fn catch_up_locked(&self, db: &PgDatabase) -> Result<(), StoreError> {
+        let cursor = self.cursor.load(Ordering::Acquire);
+        let changes = db.changes_since(cursor)?;
+        self.heard.mark();
+        if changes.seq <= cursor && !changes.gap {
+            return Ok(());
+        }
+        // Click counts change with every batch of every node: they never force a full reload.
+        let rows = changes
+            .rows
+            .iter()
+            .filter(|(t, _)| t != "clicks_v1")
+            .count();
+        if changes.gap || rows > RELOAD_ALL_PAST {
             tracing::info!(
                 changes = changes.rows.len(),
                 gap = changes.gap,
@@ -184,7 +199,6 @@ impl Store {
         if let Some(db) = self.postgres() {
             let seq = db.current_seq()?;
             self.cursor.store(seq, Ordering::Release);
-            self.heard.mark();
         }
         Ok(())
     }
@@ -231,24 +245,36 @@ impl Store {
             }
             for id in &links {
                 match get(tx, LINKS, *id)? {
-                    Some(v) => {
-                        let rec = super::records::decode_link(&v)?.to_record();
-                        self.catalog.put_link(&rec);
-                        clicks.insert(*id);
-                    }
+                    Some(v) => match super::records::decode_link(&v) {
+                        Ok(stored) => {
+                            self.catalog.put_link(&stored.to_record());
+                            clicks.insert(*id);
+                        }
+                        // One unreadable row must not stop the feed: the link stops routing.
+                        Err(e) => {
+                            tracing::error!(link = id, error = %e, "left out a stored link that cannot be read");
+                            self.catalog.delete_link(*id);
+                        }
+                    },
                     None => self.catalog.delete_link(*id),
                 }
             }
+            // Every node's click batches land here: one statement for all of them.
+            let found = tx.open_table(CLICKS)?.get_many(clicks.iter().copied())?;
+            let mut counts: std::collections::HashMap<u64, u64> = found
+                .iter()
+                .map(|(k, v)| (<u64 as Value>::from_bytes(k), <u64 as Value>::from_bytes(v)))
+                .collect();
             for id in &clicks {
-                let n = tx.open_table(CLICKS)?.get(*id)?.map_or(0, |g| g.value());
-                self.catalog.set_clicks(*id, n);
+                self.catalog.set_clicks(*id, counts.remove(id).unwrap_or(0));
             }
             for id in &keys {
                 match get(tx, API_KEYS, *id)? {
-                    Some(v) => {
-                        let rec: KeyRecord = decode_row("api_keys_v1", id, &v)?;
-                        self.keys.upsert(&rec);
-                    }
+                    // A key that cannot be read is refused like an unknown one (fails closed).
+                    Some(v) => match decode_or_skip::<KeyRecord>("api_keys_v1", id, &v) {
+                        Some(rec) => self.keys.upsert(&rec),
+                        None => self.keys.remove_id(*id),
+                    },
                     None => self.keys.remove_id(*id),
                 }
             }
@@ -269,4 +295,110 @@ fn get(
     id: u64,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(tx.open_table(def)?.get(id)?.map(|g| g.value().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::By;
+    use crate::domain::{DestinationUrl, Hostname, RedirectCode, Slug, Tags};
+    use crate::store::kv::fresh_database;
+    use crate::store::tables::API_KEYS;
+    use crate::store::NewLink;
+
+    fn link(domain: u64, slug: &str) -> NewLink {
+        NewLink {
+            domain_id: domain,
+            slug: Some(Slug::parse(slug).unwrap()),
+            destination_url: DestinationUrl::parse("https://example.com/").unwrap(),
+            title: None,
+            tags: Tags::parse::<&str>(&[]).unwrap(),
+            redirect_code: RedirectCode::parse(302).unwrap(),
+            expires_at: None,
+        }
+    }
+
+    /// Two nodes whose followers are not running: only `Store::write`'s own catch-up can
+    /// tell node B what node A committed.
+    #[test]
+    fn a_write_sees_every_other_nodes_commits_before_its_rules_run() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Store::open_postgres(&url).unwrap();
+        let b = Store::open_postgres(&url).unwrap();
+        let d = a
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        a.create_link(link(d.id, "promo")).unwrap();
+        // B has not heard of the link: its rule (the slug is free) must still see it.
+        let err = b.create_link(link(d.id, "promo")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert!(b.catalog.slug_taken(d.id, "promo"), "B caught up");
+        let total = b.read(links::count_links).unwrap();
+        assert_eq!(total, 1, "one link, not two with one slug");
+    }
+
+    /// The writer sends a batch again when the reply to its COMMIT was lost: the database
+    /// took it already, so it must not count twice.
+    #[test]
+    fn a_batch_sent_again_after_a_lost_reply_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let d = store
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        let l = store.create_link(link(d.id, "docs")).unwrap();
+        let batch = |n| crate::store::EventBatch {
+            clicks: [(l.id, 2)].into(),
+            number: Some((7, n)),
+            ..Default::default()
+        };
+        store.apply_events(&batch(1)).unwrap();
+        store.apply_events(&batch(1)).unwrap();
+        assert_eq!(
+            store.catalog.link(l.id).unwrap().clicks(),
+            2,
+            "counted once"
+        );
+        store.apply_events(&batch(2)).unwrap();
+        let stored = store
+            .read(|tx| Ok(tx.open_table(CLICKS)?.get(l.id)?.map(|g| g.value())))
+            .unwrap();
+        assert_eq!(stored, Some(4));
+        assert_eq!(store.catalog.link(l.id).unwrap().clicks(), 4);
+    }
+
+    #[test]
+    fn an_unreadable_row_is_left_out_and_the_feed_goes_on() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Store::open_postgres(&url).unwrap();
+        let b = Store::open_postgres(&url).unwrap();
+        let tx = a.db.begin_write().unwrap();
+        tx.open_table(API_KEYS)
+            .unwrap()
+            .insert(99, b"not a key".as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+        let d = a
+            .create_domain(
+                &Hostname::parse("b.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        b.catch_up(b.postgres().unwrap()).unwrap();
+        assert!(
+            b.catalog.domain(d.id).is_some(),
+            "the feed went on past the bad row"
+        );
+        assert_eq!(b.keys.len(), 0);
+    }
 }

@@ -51,7 +51,12 @@ pub(super) fn load_links(
         let bytes = value.value();
         let stored = decode_link(bytes)?;
         let mut n = 0;
-        while let Some(Ok((k, v))) = clicks.peek() {
+        while let Some(row) = clicks.peek() {
+            let Ok((k, v)) = row else {
+                // A page that could not be read is an error, not links without clicks.
+                clicks.next().transpose()?;
+                break;
+            };
             let k = k.value();
             if k > stored.id {
                 break;

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use super::backup::{open_stopped, Copy};
-use super::kv::{static_name, Engine, OrderedKey, PgDatabase, ReadTransaction, ReadableTable};
+use super::kv::{
+    is_missing_table, static_name, Engine, OrderedKey, PgDatabase, ReadTransaction, ReadableTable,
+};
 use super::kv::{TableDefinition, Value};
 use super::tables::{each_table, EachTable};
 use super::{feed, StoreError};
@@ -72,10 +74,12 @@ impl EachTable for Verify<'_> {
         &mut self,
         def: TableDefinition<'static, K, V>,
     ) -> Result<(), StoreError> {
-        let (a, b) = (
-            self.from.open_table(def)?.len()?,
-            self.to.open_table(def)?.len()?,
-        );
+        let a = match self.from.open_table(def) {
+            Ok(t) => t.len()?,
+            Err(e) if is_missing_table(&e) => 0,
+            Err(e) => return Err(e),
+        };
+        let b = self.to.open_table(def)?.len()?;
         if a != b {
             self.differ.push(format!(
                 "{}: {a} rows in redb, {b} in PostgreSQL",

@@ -92,13 +92,16 @@ pub enum StoreError {
     /// Never the database URL's password (store/kv/pg.rs redacts it).
     #[error("PostgreSQL: {0}")]
     Postgres(String),
+    /// The PostgreSQL server could not be reached, or dropped the connection: may pass.
+    #[error("PostgreSQL: {0}")]
+    PgUnreachable(String),
 }
 
 impl StoreError {
     /// A failure that may pass by itself (the database server unreachable, a connection
     /// lost): worth trying again later, unlike a record that cannot be decoded.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Postgres(_))
+        matches!(self, Self::PgUnreachable(_))
     }
 }
 
@@ -423,6 +426,11 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = self.db.begin_write()?;
+        if let Engine::Postgres(db) = &self.db {
+            // The transaction holds the cluster's write lock: catch up with every other
+            // node's commits now, so that rules checked against the catalog see them.
+            self.catch_up_locked(db)?;
+        }
         let out = f(&tx)?; // an early return drops tx, which aborts it
         tx.commit()?;
         apply(&out);

@@ -280,7 +280,12 @@ fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<
         geoip,
         ..Classifier::default()
     };
-    let mut unsent = VecDeque::new();
+    let mut unsent = Outbox {
+        batches: VecDeque::new(),
+        // Names this writer's batches in the shared database's ledger (`apply_events`).
+        writer: writer_id(),
+        next: 1,
+    };
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
             Ok(Msg::Full) => commit(store, buffer, &mut classifier, &mut unsent),
@@ -290,11 +295,11 @@ fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                 commit(store, buffer, &mut classifier, &mut unsent);
-                if unsent.is_empty() {
+                if unsent.batches.is_empty() {
                     tracing::info!("event writer flushed and stopped");
                 } else {
                     tracing::error!(
-                        batches = unsent.len(),
+                        batches = unsent.batches.len(),
                         "event writer stopped with batches the database never took (clicks and key usage of that time are lost)"
                     );
                 }
@@ -307,6 +312,23 @@ fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<
 /// Batches kept while the database cannot be reached (PostgreSQL), about two minutes' worth.
 /// Counts are increments, so a batch committed late still counts each event once.
 const UNSENT_MAX: usize = 240;
+
+/// The batches the database has not taken yet, and how the next one is numbered.
+struct Outbox {
+    batches: VecDeque<EventBatch>,
+    writer: u64,
+    next: u64,
+}
+
+/// A random id for this process's writer.
+fn writer_id() -> u64 {
+    let mut b = [0u8; 8];
+    // Without a random source, the time still tells two writers apart.
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).is_err() {
+        b = crate::domain::now().unix().to_be_bytes();
+    }
+    u64::from_be_bytes(b)
+}
 
 /// When the next commit is due: one interval after the last was due, not after it finished,
 /// so commits keep their cadence; a commit that overran its slot is followed at once.
@@ -537,12 +559,7 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
     batch.requests[first..].reverse();
 }
 
-fn commit(
-    store: &Store,
-    buffers: &Buffers,
-    classifier: &mut Classifier<'_>,
-    unsent: &mut VecDeque<EventBatch>,
-) {
+fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, unsent: &mut Outbox) {
     let mut batch = EventBatch::default();
     let mut uses = Vec::new();
     for shard in buffers {
@@ -560,8 +577,13 @@ fn commit(
     }
     add_key_uses(&mut batch, uses);
     if !batch.is_empty() {
-        unsent.push_back(batch);
+        if store.is_shared() {
+            batch.number = Some((unsent.writer, unsent.next));
+            unsent.next += 1;
+        }
+        unsent.batches.push_back(batch);
     }
+    let unsent = &mut unsent.batches;
     // Oldest first, so a database that comes back gets the counts in the order they happened.
     while let Some(next) = unsent.front() {
         match store.apply_events(next) {

@@ -20,6 +20,7 @@ use super::StoreError;
 #[cfg(test)]
 pub(crate) use self::pg::cluster::fresh_database;
 pub(crate) use self::pg::PgDatabase;
+use self::pg::Row;
 
 /// The database a store runs on.
 pub enum Engine {
@@ -227,8 +228,6 @@ fn owned_entry<'a, K: OrderedKey, V: Value + 'static>(
     ))
 }
 
-type Row = (Vec<u8>, Vec<u8>);
-
 /// A PostgreSQL range read a page at a time from either end. Each fetch moves its end's
 /// bound past what it returned, so the two ends never hand out a row twice.
 pub struct Pages<'a> {
@@ -417,6 +416,40 @@ pub(crate) trait ReadableTable<K: OrderedKey, V: Value + 'static> {
 
     fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
+    }
+}
+
+impl<K: OrderedKey, V: Value + 'static> ReadOnlyTable<'_, K, V> {
+    /// The values of these keys that exist, as (redb-encoded key, value) pairs: one statement
+    /// on PostgreSQL, point reads on redb.
+    pub(crate) fn get_many<'a>(
+        &self,
+        keys: impl IntoIterator<Item = K::SelfType<'a>>,
+    ) -> Result<Vec<Row>, StoreError>
+    where
+        K: 'a,
+    {
+        match &self.0 {
+            ReadOnlyInner::Redb(t, _) => {
+                let mut out = Vec::new();
+                for k in keys {
+                    if let Some(v) = t.get(&k)? {
+                        out.push((
+                            K::as_bytes(&k).as_ref().to_vec(),
+                            V::as_bytes(&v.value()).as_ref().to_vec(),
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+            ReadOnlyInner::Pg(tx, table) => {
+                let keys: Vec<Vec<u8>> = keys.into_iter().map(|k| ordered::<K>(&k)).collect();
+                tx.get_many(table, &keys)?
+                    .into_iter()
+                    .map(|(k, v)| Ok((from_ordered::<K>(&k)?, v)))
+                    .collect()
+            }
+        }
     }
 }
 
@@ -672,6 +705,12 @@ impl<A: OrderedKey, B: OrderedKey> OrderedKey for (A, B) {
     }
 }
 
+/// Whether opening a table failed because the database has no such table yet (a redb file
+/// written before the table was added; the server creates it on open, a stopped file lacks it).
+pub(crate) fn is_missing_table(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(redb::Error::TableDoesNotExist(_)))
+}
+
 /// The ordered form of a key.
 pub(crate) fn ordered<K: OrderedKey>(v: &K::SelfType<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -816,6 +855,9 @@ mod tests {
             "missing {:?}",
             t.get((4, 12)).unwrap().map(|g| g.value().to_vec())
         ));
+        let mut many = t.get_many([(4, 11), (4, 12), (0, 0), (6, 4998)]).unwrap();
+        many.sort();
+        seen.push(format!("many {many:?}"));
         let h = tx.open_table(HISTORY).unwrap();
         let hist: Vec<(String, u64)> = h
             .iter()

@@ -169,21 +169,44 @@ impl Site {
         }
     }
 
-    /// One line, naming the database and never its password.
-    fn err(&self, doing: &str, e: &dyn std::error::Error) -> StoreError {
-        let msg = format!("{}: {doing}: {}", self.name, chain(e));
-        StoreError::Postgres(strike(msg, self.password.as_deref()))
+    /// One line, naming the database and never its password. A failure to reach the server
+    /// (no connection, a connection lost, the server shutting down or out of connections, a
+    /// deadlock or serialisation failure) may pass by itself: `PgUnreachable`, which the
+    /// writer retries and the API answers with 503. What the server refused is `Postgres`.
+    fn err(&self, doing: &str, e: &(dyn std::error::Error + 'static)) -> StoreError {
+        let msg = strike(
+            format!("{}: {doing}: {}", self.name, chain(e)),
+            self.password.as_deref(),
+        );
+        let refused = e
+            .downcast_ref::<postgres::Error>()
+            .and_then(postgres::Error::code)
+            .is_some_and(|code| !matches!(&code.code()[..2], "08" | "40" | "53" | "57"));
+        if refused {
+            StoreError::Postgres(msg)
+        } else {
+            StoreError::PgUnreachable(msg)
+        }
     }
 
     fn refuse(&self, what: &str) -> StoreError {
         StoreError::Postgres(format!("{}: {what}", self.name))
     }
+
+    /// No connection to be had in time: the server is away or overwhelmed.
+    fn unreachable(&self, what: &str) -> StoreError {
+        StoreError::PgUnreachable(format!("{}: {what}", self.name))
+    }
 }
+
+/// A row: its key (ordered bytes) and value.
+pub(super) type Row = (Vec<u8>, Vec<u8>);
 
 /// The SQL this engine sends: one prepared statement per variant and table, per connection.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Sql {
     Get(u8),
+    GetMany(u8),
     Upsert(u8),
     UpsertMany(u8),
     Remove(u8),
@@ -248,6 +271,7 @@ impl Sql {
         let t = |i: u8| TABLES[usize::from(i)];
         match self {
             Sql::Get(i) => format!("SELECT v FROM {} WHERE k = $1", t(i)),
+            Sql::GetMany(i) => format!("SELECT k, v FROM {} WHERE k = ANY($1)", t(i)),
             Sql::Upsert(i) => format!(
                 "INSERT INTO {} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
                 t(i)
@@ -395,7 +419,7 @@ impl Pool {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(self.site.refuse(&format!(
+                return Err(self.site.unreachable(&format!(
                     "all {POOL_SIZE} connections stayed busy for {} s",
                     POOL_WAIT.as_secs()
                 )));
@@ -443,7 +467,7 @@ impl Pool {
         match rx.recv_timeout(CONNECT_DEADLINE) {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(e)) => Err(self.site.err("cannot connect", &e)),
-            Err(_) => Err(self.site.refuse(&format!(
+            Err(_) => Err(self.site.unreachable(&format!(
                 "cannot connect: no answer within {} s",
                 CONNECT_DEADLINE.as_secs()
             ))),
@@ -744,9 +768,16 @@ impl PgDatabase {
     /// Whole commits go, oldest first. Returns how many rows went.
     pub fn prune_changes(&self, age: Duration) -> Result<u64, StoreError> {
         let secs = age.as_secs_f64();
+        // The prune updates the counter row, which every write transaction holds: never wait
+        // behind a long one (the follower would fall silent and keyed calls answer 503).
         let gone: i64 = self.run("cannot prune the change feed", |c| {
             let st = c.stmt(Sql::Prune)?;
-            c.client.query_one(&st, &[&secs])?.try_get(0)
+            c.client.batch_execute("SET lock_timeout = '500ms'")?;
+            let gone = c.client.query_one(&st, &[&secs]).and_then(|r| r.try_get(0));
+            let reset = c.client.batch_execute("RESET lock_timeout");
+            let gone = gone?;
+            reset?;
+            Ok(gone)
         })?;
         Ok(u64::try_from(gone).unwrap_or(0))
     }
@@ -841,6 +872,19 @@ impl PgTx<'_> {
                 .query_opt(&st, &[&key])?
                 .map(|row| row.try_get(0))
                 .transpose()
+        })
+    }
+
+    /// The rows of these keys that exist, in one statement (the change feed's refresh).
+    pub fn get_many(&self, table: &'static str, keys: &[Vec<u8>]) -> Result<Vec<Row>, StoreError> {
+        let t = table_index(table)?;
+        self.with(&format!("cannot read {table}"), |c| {
+            let st = c.stmt(Sql::GetMany(t))?;
+            c.client
+                .query(&st, &[&keys])?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect()
         })
     }
 
