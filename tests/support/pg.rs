@@ -125,7 +125,7 @@ pub fn keys_of(url: &str, table: &str) -> Vec<Vec<u8>> {
 }
 
 fn unhex(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd hex from psql: {hex}");
+    assert!(hex.len().is_multiple_of(2), "odd hex from psql: {hex}");
     (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from psql"))
