@@ -19,7 +19,7 @@ use crate::store::analytics::Day;
 use crate::store::geoip::GeoIp;
 use crate::store::records::{Source, UserRecord};
 use crate::store::writer::Writer;
-use crate::store::{Store, StoreError};
+use crate::store::{SetupLink, Store, StoreError};
 use crate::{api, control, docs, middleware, redirect, ui};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,8 @@ enum SignInHint {
     Ready(String),
     Created(String),
     Setup(String),
+    /// Another node printed the setup link (at that time); it works on every node.
+    SetupElsewhere(crate::domain::Timestamp),
 }
 
 impl Application {
@@ -178,6 +180,7 @@ impl Application {
             SignInHint::Ready(url) => tracing::info!("sign in at {url}"),
             SignInHint::Created(url) => tracing::info!("created user `admin` from LINKDOCK_ADMIN_PASSWORD; sign in at {url}"),
             SignInHint::Setup(url) => tracing::warn!("no user yet: open {url} to choose the first administrator's password (the link works once)"),
+            SignInHint::SetupElsewhere(at) => tracing::warn!("no user yet: another node printed the setup link at {at} (it works on every node); a node started 15 minutes after it prints a new one, or set LINKDOCK_ADMIN_PASSWORD"),
         }
     }
 
@@ -243,10 +246,11 @@ fn bootstrap_first_user(st: &AppState, bound: SocketAddr) -> Result<SignInHint, 
     ring::rand::SecureRandom::fill(&st.rng, &mut b)
         .map_err(|_| StartError::Random("for the setup link".into()))?;
     let token = hex(&b);
-    st.setup.open(token.clone());
-    Ok(SignInHint::Setup(format!(
-        "{public}/ui/setup?token={token}"
-    )))
+    Ok(match st.store.issue_setup(&token)? {
+        SetupLink::Issued => SignInHint::Setup(format!("{public}/ui/setup?token={token}")),
+        SetupLink::IssuedElsewhere { at } => SignInHint::SetupElsewhere(at),
+        SetupLink::NotNeeded => SignInHint::Ready(format!("{public}/ui/")),
+    })
 }
 
 /// The control socket for `linkdock backup`. Without it the server still runs; the command

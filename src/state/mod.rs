@@ -12,7 +12,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{Action, Actor, By, Entry};
 use crate::config::{Config, SharedConfig};
-use crate::domain::same_secret;
 use crate::limiter::FailureLimiter;
 use crate::metrics::Metrics;
 use crate::store::writer::{Event, EventSink};
@@ -38,7 +37,6 @@ pub struct AppState {
     /// Imports running at once: `import.max_concurrent`, read at start.
     pub imports: Slots,
     pub metrics: Metrics,
-    pub setup: SetupGate,
     pub rng: ring::rand::SystemRandom,
     pub config_path: Option<PathBuf>,
     /// Held for a whole reload, so the watcher and SIGHUP never interleave (one could
@@ -66,7 +64,6 @@ impl AppState {
                 passwords::QUEUE_WAIT,
             )?,
             metrics: Metrics::default(),
-            setup: SetupGate::default(),
             rng: ring::rand::SystemRandom::new(),
             config_path,
             reloading: Mutex::new(()),
@@ -189,25 +186,6 @@ impl Slots {
             .await
             .map_err(|_| busy)?
             .map_err(|_| busy)
-    }
-}
-
-/// The one-time setup link, open only while there is no user.
-#[derive(Default)]
-pub struct SetupGate(Mutex<Option<String>>);
-
-impl SetupGate {
-    pub fn accepts(&self, token: &str) -> bool {
-        let guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.as_deref().is_some_and(|t| same_secret(t, token))
-    }
-
-    pub fn open(&self, token: String) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(token);
-    }
-
-    pub fn close(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 

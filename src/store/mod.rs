@@ -23,6 +23,7 @@ mod link_table;
 mod links;
 mod migrate;
 pub mod records;
+mod setup;
 mod tables;
 pub mod usage;
 mod users;
@@ -48,6 +49,7 @@ pub use self::keys::{domain_ids, future_expiry, IssuedKey, KeyDraft, KeyPatch, K
 pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 pub use self::migrate::{migrate_to_postgres, MigrateReport};
+pub use self::setup::SetupLink;
 use self::tables::{META, SCHEMA_VERSION};
 pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use crate::domain::DomainError;

@@ -51,6 +51,10 @@ pub const KEY_USAGE_DAYS: TableDefinition<(u64, u64), (u64, u64)> =
 /// the retention sweep drops a range; a link's days are point reads.
 pub const LINK_DAYS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("link_days_v1");
 
+/// "token" → when the one-time setup link was issued (unix seconds, big-endian) and the
+/// SHA-256 of its token; gone once the first user exists.
+pub const SETUP: TableDefinition<&str, &[u8]> = TableDefinition::new("setup_v1");
+
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
 /// 3: API keys carry permissions, a rate limit and their rotation (fields with defaults in
@@ -103,6 +107,7 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(KEY_USAGE_HOURS)?;
     f.table(KEY_USAGE_DAYS)?;
     f.table(LINK_DAYS)?;
+    f.table(SETUP)?;
     Ok(())
 }
 

@@ -299,6 +299,8 @@ impl Store {
                 tx.open_table(USERS)?
                     .insert(rec.username.as_str(), encode(&rec).as_slice())?;
                 super::audit::record(tx, &user_created(&rec, by))?;
+                // The setup link closes with the user it made, on every node.
+                super::setup::close_setup(tx)?;
                 Ok(true)
             },
             |_| {},

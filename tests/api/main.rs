@@ -20,6 +20,7 @@ mod keys_batch;
 mod keys_policy;
 mod links;
 mod me;
+mod migrate;
 mod observability;
 mod postgres_settings;
 mod public_url;

@@ -16,6 +16,9 @@ use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _
 
 use super::StoreError;
 
+/// A fresh database on the test process's throwaway cluster (`None` outside CI without one).
+#[cfg(test)]
+pub(crate) use self::pg::cluster::fresh_database;
 pub(crate) use self::pg::PgDatabase;
 
 /// The database a store runs on.
@@ -27,32 +30,11 @@ pub enum Engine {
 /// Rows a PostgreSQL scan fetches at a time: a range is read in pages, never whole.
 const PAGE: usize = 2048;
 
-/// Every table's name once, for the engines that name tables by a `'static` string.
-const TABLE_NAMES: &[&str] = &[
-    "meta_v1",
-    "users_v1",
-    "sessions_v1",
-    "domains_v1",
-    "domain_by_host_v1",
-    "links_v2",
-    "clicks_v1",
-    "api_keys_v1",
-    "key_usage_v1",
-    "key_requests_v1",
-    "playground_history_v1",
-    "audit_v1",
-    "invites_v1",
-    "invite_by_digest_v1",
-    "key_usage_hours_v1",
-    "key_usage_days_v1",
-    "link_days_v1",
-];
-
-/// A table's name as a `'static` string (it is one of `TABLE_NAMES`).
+/// A table's name as a `'static` string (one of the PostgreSQL engine's `TABLES`).
 pub(crate) fn static_name<K: Key + 'static, V: Value + 'static>(
     def: &TableDefinition<'static, K, V>,
 ) -> Result<&'static str, StoreError> {
-    TABLE_NAMES
+    pg::TABLES
         .iter()
         .copied()
         .find(|n| *n == def.name())
@@ -144,7 +126,7 @@ impl ReadTransaction<'_> {
     pub fn table_names(&self) -> Result<Vec<String>, StoreError> {
         match &self.0 {
             ReadInner::Redb(tx) => Ok(tx.list_tables()?.map(|t| t.name().to_owned()).collect()),
-            ReadInner::Pg(_) => Ok(TABLE_NAMES.iter().map(|n| (*n).to_owned()).collect()),
+            ReadInner::Pg(_) => Ok(pg::TABLES.iter().map(|n| (*n).to_owned()).collect()),
         }
     }
 
@@ -220,6 +202,19 @@ impl<K: OrderedKey, V: Value + 'static> DoubleEndedIterator for Range<'_, K, V> 
             RangeInner::Pg(p, _) => p.next(true).map(|row| row.and_then(owned_entry::<K, V>)),
         }
     }
+}
+
+/// The first or last row of a PostgreSQL table: one row fetched, not a page.
+fn edge<'a, K: OrderedKey, V: Value + 'static>(
+    tx: &pg::PgTx<'_>,
+    table: &'static str,
+    last: bool,
+) -> Result<Option<Entry<'a, K, V>>, StoreError> {
+    tx.scan(table, Bound::Unbounded, Bound::Unbounded, last, 1)?
+        .into_iter()
+        .next()
+        .map(owned_entry::<K, V>)
+        .transpose()
 }
 
 /// A row as an engine of ordered bytes returns it, as guards that read like redb's.
@@ -400,7 +395,7 @@ pub(crate) trait ReadableTable<K: OrderedKey, V: Value + 'static> {
         match self.reader() {
             Reader::RedbWrite(t) => Ok(t.first()?.map(|(k, v)| (k.into(), v.into()))),
             Reader::RedbRead(t) => Ok(t.first()?.map(|(k, v)| (k.into(), v.into()))),
-            Reader::Pg(..) => self.iter()?.next().transpose(),
+            Reader::Pg(tx, table) => edge::<K, V>(tx, table, false),
         }
     }
 
@@ -408,7 +403,7 @@ pub(crate) trait ReadableTable<K: OrderedKey, V: Value + 'static> {
         match self.reader() {
             Reader::RedbWrite(t) => Ok(t.last()?.map(|(k, v)| (k.into(), v.into()))),
             Reader::RedbRead(t) => Ok(t.last()?.map(|(k, v)| (k.into(), v.into()))),
-            Reader::Pg(..) => self.iter()?.next_back().transpose(),
+            Reader::Pg(tx, table) => edge::<K, V>(tx, table, true),
         }
     }
 
@@ -737,6 +732,152 @@ mod tests {
         }
         assert!(round::<(u32, u64)>((1, u64::MAX)) < round::<(u32, u64)>((2, 0)));
         assert!(round::<(u64, u64)>((7, 300)) < round::<(u64, u64)>((7, 301)));
+    }
+
+    /// Everything the typed layer answers, observed on one engine.
+    fn observe(db: &Engine) -> Vec<String> {
+        use crate::store::tables::{HISTORY, KEY_REQUESTS};
+        let mut seen = Vec::new();
+        let names = ["", "a", "a\0", "ab", "b"];
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(KEY_REQUESTS).unwrap();
+            // More rows than a page, so ranges cross page boundaries from both ends.
+            for i in 0..5_000u64 {
+                t.insert((i % 7, i), i.to_be_bytes().as_slice()).unwrap();
+            }
+            let mut h = tx.open_table(HISTORY).unwrap();
+            for (n, name) in names.iter().enumerate() {
+                for i in [0, 1, u64::MAX] {
+                    h.insert((*name, i), [n as u8].as_slice()).unwrap();
+                }
+            }
+        }
+        tx.commit().unwrap();
+        let keys = |r: Range<'_, (u64, u64), &'static [u8]>| -> Vec<(u64, u64)> {
+            r.map(|row| row.unwrap().0.value()).collect()
+        };
+        let tx = db.begin_read().unwrap();
+        let t = tx.open_table(KEY_REQUESTS).unwrap();
+        seen.push(format!("len {}", t.len().unwrap()));
+        seen.push(format!("all {:?}", keys(t.iter().unwrap())));
+        seen.push(format!(
+            "rev {:?}",
+            keys(t.iter().unwrap())
+                .iter()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+        ));
+        seen.push(format!(
+            "rev iter {:?}",
+            t.iter()
+                .unwrap()
+                .rev()
+                .take(3)
+                .map(|r| r.unwrap().0.value())
+                .collect::<Vec<_>>()
+        ));
+        seen.push(format!(
+            "one key {:?}",
+            keys(t.range((3, 0)..=(3, u64::MAX)).unwrap())
+        ));
+        seen.push(format!(
+            "span {:?}",
+            keys(t.range((2, 100)..(5, 0)).unwrap())
+        ));
+        seen.push(format!("to {:?}", keys(t.range(..(0, 50)).unwrap())));
+        seen.push(format!("from {:?}", keys(t.range((6, 4990)..).unwrap())));
+        // Both ends at once, meeting in the middle of a range longer than two pages.
+        let mut r = t.iter().unwrap();
+        let mut both = Vec::new();
+        while let (Some(a), b) = (r.next(), r.next_back()) {
+            both.push(a.unwrap().0.value());
+            if let Some(b) = b {
+                both.push(b.unwrap().0.value());
+            }
+        }
+        seen.push(format!("both ends {both:?}"));
+        seen.push(format!(
+            "first {:?}",
+            t.first().unwrap().map(|(k, _)| k.value())
+        ));
+        seen.push(format!(
+            "last {:?}",
+            t.last()
+                .unwrap()
+                .map(|(k, v)| (k.value(), v.value().to_vec()))
+        ));
+        seen.push(format!(
+            "get {:?}",
+            t.get((4, 11)).unwrap().map(|g| g.value().to_vec())
+        ));
+        seen.push(format!(
+            "missing {:?}",
+            t.get((4, 12)).unwrap().map(|g| g.value().to_vec())
+        ));
+        let h = tx.open_table(HISTORY).unwrap();
+        let hist: Vec<(String, u64)> = h
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let k = r.unwrap().0;
+                let (n, i) = k.value();
+                (n.to_owned(), i)
+            })
+            .collect();
+        seen.push(format!("names {hist:?}"));
+        let a: Vec<u64> = h
+            .range(("a", 0)..=("a", u64::MAX))
+            .unwrap()
+            .map(|r| r.unwrap().0.value().1)
+            .collect();
+        seen.push(format!("name a {a:?}"));
+        drop((t, h));
+        drop(tx);
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(KEY_REQUESTS).unwrap();
+            let mut n = 0;
+            t.retain_in((1, 0)..=(1, u64::MAX), |_, _| {
+                n += 1;
+                n % 3 == 0
+            })
+            .unwrap();
+            t.retain(|k, _| k.0 != 5 || k.1 % 2 == 0).unwrap();
+            seen.push(format!(
+                "removed {:?}",
+                t.remove((4, 11)).unwrap().map(|g| g.value().to_vec())
+            ));
+            seen.push(format!(
+                "removed again {:?}",
+                t.remove((4, 11)).unwrap().map(|g| g.value().to_vec())
+            ));
+        }
+        tx.commit().unwrap();
+        let tx = db.begin_read().unwrap();
+        let t = tx.open_table(KEY_REQUESTS).unwrap();
+        seen.push(format!(
+            "after {} {:?}",
+            t.len().unwrap(),
+            keys(t.iter().unwrap())
+        ));
+        seen
+    }
+
+    #[test]
+    fn both_engines_answer_every_read_and_write_alike() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Engine::Redb(redb::Database::create(dir.path().join("t.redb")).unwrap());
+        let pg = Engine::Postgres(Box::new(PgDatabase::connect(&url, &[]).unwrap()));
+        let (a, b) = (observe(&redb), observe(&pg));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert!(x == y, "redb: {:.300}\npostgres: {:.300}", x, y);
+        }
     }
 
     #[test]

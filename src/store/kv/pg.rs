@@ -36,7 +36,7 @@ fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Every table linkdock stores (`store/tables.rs`); SQL is only ever built from these names.
-const TABLES: [&str; 17] = [
+pub(super) const TABLES: [&str; 18] = [
     "meta_v1",
     "users_v1",
     "sessions_v1",
@@ -54,6 +54,7 @@ const TABLES: [&str; 17] = [
     "key_usage_hours_v1",
     "key_usage_days_v1",
     "link_days_v1",
+    "setup_v1",
 ];
 
 /// The schema, one file per version, applied in order. A version is never edited once shipped.
@@ -1049,7 +1050,7 @@ impl Drop for PgTx<'_> {
 
 #[cfg(test)]
 #[path = "../../../tests/support/pg.rs"]
-mod cluster;
+pub(crate) mod cluster;
 
 #[cfg(test)]
 mod tests {
@@ -1097,26 +1098,20 @@ mod tests {
     #[test]
     fn the_table_list_is_the_stores() {
         use super::super::super::tables as t;
-        use redb::TableHandle;
-        let store = [
-            t::META.name(),
-            t::USERS.name(),
-            t::SESSIONS.name(),
-            t::DOMAINS.name(),
-            t::DOMAIN_BY_HOST.name(),
-            t::LINKS.name(),
-            t::CLICKS.name(),
-            t::API_KEYS.name(),
-            t::KEY_USAGE.name(),
-            t::KEY_REQUESTS.name(),
-            t::HISTORY.name(),
-            t::AUDIT.name(),
-            t::INVITES.name(),
-            t::INVITE_BY_DIGEST.name(),
-            t::KEY_USAGE_HOURS.name(),
-            t::KEY_USAGE_DAYS.name(),
-            t::LINK_DAYS.name(),
-        ];
+        use super::super::{OrderedKey, TableDefinition, TableHandle, Value};
+        struct Names(Vec<String>);
+        impl t::EachTable for Names {
+            fn table<K: OrderedKey, V: Value + 'static>(
+                &mut self,
+                def: TableDefinition<'static, K, V>,
+            ) -> Result<(), StoreError> {
+                self.0.push(def.name().to_owned());
+                Ok(())
+            }
+        }
+        let mut names = Names(Vec::new());
+        t::each_table(&mut names).unwrap();
+        let store = names.0;
         assert_eq!(store, TABLES);
         let sql = MIGRATIONS[0].1;
         for name in TABLES {

@@ -224,7 +224,7 @@ fn setup_closed() -> HttpResponse {
 
 async fn setup_page(st: web::Data<AppState>, q: web::Query<SetupQuery>) -> HttpResponse {
     let token = q.token.clone().unwrap_or_default();
-    if !st.setup.accepts(&token) {
+    if !st.store.setup_accepts(&token) {
         return setup_closed();
     }
     html(StatusCode::OK, setup_form(&token, None, ""))
@@ -251,7 +251,7 @@ async fn setup(
         password,
         confirm,
     } = form.into_inner();
-    if !st.setup.accepts(&token) {
+    if !st.store.setup_accepts(&token) {
         return setup_closed();
     }
     let bad = |msg: &str| {
@@ -287,13 +287,9 @@ async fn setup(
     .await;
     match created {
         Ok(true) => {
-            st.setup.close();
             tracing::info!(user = %username, "first administrator created through the setup page");
         }
-        Ok(false) => {
-            st.setup.close();
-            return setup_closed();
-        }
+        Ok(false) => return setup_closed(),
         Err(e) => return bad(&sentence(&e.detail())),
     }
     sign_in(&st, SignInFrom { ip, device }, username, password, "/ui/").await

@@ -17,6 +17,7 @@ CREATE TABLE invite_by_digest_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE TABLE key_usage_hours_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE TABLE key_usage_days_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE TABLE link_days_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
+CREATE TABLE setup_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
 
 -- The change feed. Every writer locks this one row first, so commits are ordered across
 -- nodes; a commit that touched watched tables bumps `seq`. `pruned` is the newest sequence
