@@ -553,7 +553,8 @@ fn find_key(config: &Config, digest: &KeyDigest) -> Result<Option<FoundKey>, Str
         )),
         Err(AskError::Failed(why)) => Err(why),
         Err(AskError::NotRunning) => {
-            if !Store::file_in(data_dir).is_file() {
+            // Only redb has a file to miss; a PostgreSQL database is simply opened.
+            if config.storage.backend == Backend::Redb && !Store::file_in(data_dir).is_file() {
                 return Err(format!(
                     "the key is well-formed, but there is no database at {} to look it up in: check --config / LINKDOCK_DATA_DIR",
                     Store::file_in(data_dir).display()

@@ -177,7 +177,7 @@ async fn clicks_land_in_their_day_referrer_host_and_families_with_bots_apart() {
     assert_eq!(l["clicks"], 5);
 
     // Only hosts were kept: the referrer's path and query never reach the database.
-    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let db = app.stored_bytes();
     for needle in ["item?id=4242", "utm=secret", "/abc"] {
         assert!(
             !db.windows(needle.len()).any(|w| w == needle.as_bytes()),
@@ -316,16 +316,71 @@ async fn a_deleted_links_days_go_with_it() {
     call(admin.get(&format!("/api/v1/links/{gone}/stats")), 404).await;
     assert!(app.terminate().await);
 
-    let db = redb::Database::open(app.dir.path().join("data/linkdock.redb")).unwrap();
-    let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
-    const LINK_DAYS: redb::TableDefinition<(u32, u64), &[u8]> =
-        redb::TableDefinition::new("link_days_v1");
-    let table = tx.open_table(LINK_DAYS).unwrap();
-    let links: Vec<u64> = redb::ReadableTable::iter(&table)
-        .unwrap()
-        .map(|r| r.unwrap().0.value().1)
-        .collect();
+    let links = link_days_links(&app);
     assert_eq!(links, [kept], "only the kept link's day is left");
+}
+
+/// The link of every stored link-day row, in key order (day, then link), read from the
+/// database of a stopped server.
+fn link_days_links(app: &TestApp) -> Vec<u64> {
+    if crate::support::on_postgres() {
+        // Keys (day: u32, link: u64) in the kv seam's ordered form: both big-endian.
+        app.pg_keys("link_days_v1")
+            .iter()
+            .map(|k| {
+                assert_eq!(k.len(), 12, "a (u32, u64) key: {k:?}");
+                u64::from_be_bytes(k[4..].try_into().unwrap())
+            })
+            .collect()
+    } else {
+        let db = redb::Database::open(app.dir.path().join("data/linkdock.redb")).unwrap();
+        let tx = redb::ReadableDatabase::begin_read(&db).unwrap();
+        const LINK_DAYS: redb::TableDefinition<(u32, u64), &[u8]> =
+            redb::TableDefinition::new("link_days_v1");
+        let table = tx.open_table(LINK_DAYS).unwrap();
+        redb::ReadableTable::iter(&table)
+            .unwrap()
+            .map(|r| r.unwrap().0.value().1)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_domains_links_days_go_and_other_links_days_stay() {
+    let mut app = spawn_app().await;
+    let admin = app.admin().await;
+    let kept = link(&admin, "kept.example.com", "kept-1").await;
+    let mut gone = Vec::new();
+    for i in 0..4 {
+        gone.push(link(&admin, "gone.example.com", &format!("gone-{i}")).await);
+    }
+    let also_kept = link(&admin, "kept.example.com", "kept-2").await;
+    for slug in ["kept-1", "kept-2"] {
+        click(&app, "kept.example.com", slug, CHROME_WINDOWS, None).await;
+    }
+    click(&app, "gone.example.com", "gone-0", CHROME_WINDOWS, None).await;
+    for id in [kept, also_kept, gone[0]] {
+        stats_with(&admin, id, "", 1).await;
+    }
+    // Four links times one day is more than the three rows: the days go in one pass over the
+    // table (`retain`), which must drop the row between the kept ones and nothing else.
+    let domain = call(admin.get("/api/v1/domains"), 200).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["hostname"] == "gone.example.com")
+        .unwrap()["id"]
+        .clone();
+    call(
+        admin.delete(&format!("/api/v1/domains/{domain}?force=true")),
+        204,
+    )
+    .await;
+    for id in [kept, also_kept] {
+        stats_with(&admin, id, "", 1).await;
+    }
+    assert!(app.terminate().await);
+    assert_eq!(link_days_links(&app), [kept, also_kept]);
 }
 
 /// A test country database: 127.0.0.0/8 in `DE`, 192.0.2.0/24 in `FR`, in `dir`.
@@ -405,7 +460,7 @@ async fn with_a_geoip_database_clicks_land_under_their_country_and_no_address_is
     assert!(page.contains("id=\"stats-countries\""), "{page}");
 
     // Only the codes were kept: the visitors' addresses never reach the database.
-    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let db = app.stored_bytes();
     for needle in ["192.0.2.55", "198.51.100.7", "192.0.2.56"] {
         assert!(
             !db.windows(needle.len()).any(|w| w == needle.as_bytes()),

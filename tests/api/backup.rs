@@ -12,7 +12,9 @@ use std::time::Instant;
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
-use crate::support::{base_config, call, expect, spawn_app, start, Options, TestApp};
+use crate::support::{
+    appliance_config, base_config, call, expect, spawn_app, start, Options, TestApp,
+};
 
 /// Run `linkdock ARGS --config CONFIG` with nothing from the environment; `stdin` is fed.
 fn linkdock(config: &Path, args: &[&str], stdin: &str) -> Output {
@@ -204,14 +206,21 @@ async fn a_backup_under_write_load_restores_every_answered_link_key_and_user() {
         }
     }
 
-    // A new instance, restored from the backup.
+    // A new instance, restored from the backup. On PostgreSQL the documented way: restore
+    // into an appliance, then `linkdock migrate --to` the new, empty database.
     let new_dir = Arc::new(tempfile::tempdir().unwrap());
     let new_config = new_dir.path().join("linkdock.toml");
-    std::fs::write(&new_config, base_config(&new_dir.path().join("data"), "")).unwrap();
+    let new_data = new_dir.path().join("data");
+    std::fs::write(&new_config, appliance_config(&new_data, "")).unwrap();
     let out = linkdock(&new_config, &["restore", file.to_str().unwrap()], "");
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(said.contains("restored"), "{said}");
+    std::fs::write(&new_config, base_config(&new_data, "")).unwrap();
+    if let Some(url) = crate::support::database_url(&new_data) {
+        let out = linkdock(&new_config, &["migrate", "--to", &url], "");
+        assert!(out.status.success(), "{out:?}");
+    }
     let restored = start(new_dir, new_config, &Options::default()).await;
     let admin = restored.admin().await;
     for m in &before {
@@ -376,14 +385,19 @@ async fn linkdock_backup_asks_the_running_server_and_reads_a_stopped_one_directl
     assert!(Path::new(&printed).is_file(), "{printed}");
     app.wait_for_log("backup written", 5).await;
 
-    // Running but unreachable (its socket removed): a clear error, not a second open.
+    // Running but unreachable (its socket removed): a clear error, not a second open. A
+    // PostgreSQL database is shared by every node: the command snapshots it itself.
     std::fs::remove_file(&socket).unwrap();
-    let out = linkdock(&app.config_path, &["backup"], "");
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("is in use, but no linkdock server answered"),
-        "{out:?}"
-    );
+    let out = linkdock(&app.config_path, &["backup", "--json"], "");
+    if crate::support::on_postgres() {
+        assert_eq!(ok_json(&out)["via"], "direct", "{out:?}");
+    } else {
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("is in use, but no linkdock server answered"),
+            "{out:?}"
+        );
+    }
 
     // Stopped: directly from the data dir, even with a stale socket left behind.
     assert!(app.terminate().await);
@@ -402,7 +416,11 @@ async fn linkdock_backup_asks_the_running_server_and_reads_a_stopped_one_directl
     .await;
     let out = ok_json(&linkdock(&app.config_path, &["backup", "--json"], ""));
     assert_eq!(out["via"], "server", "{out}");
-    assert_eq!(backups_in(&data_dir(&app).join("backups")).len(), 4);
+    let direct = if crate::support::on_postgres() { 2 } else { 1 };
+    assert_eq!(
+        backups_in(&data_dir(&app).join("backups")).len(),
+        3 + direct
+    );
     assert!(app.terminate().await);
     assert!(!socket.exists(), "removed on a clean shutdown");
 }
@@ -420,6 +438,31 @@ async fn restore_refuses_a_running_server_and_files_that_are_not_linkdock_databa
 
     let config = app.config_path.clone();
     let restore = |file: &Path| linkdock(&config, &["restore", file.to_str().unwrap()], "");
+    if crate::support::on_postgres() {
+        // A backup file is an appliance's database: refused, running or not, with the way
+        // to go instead, and the shared database left as it was.
+        for running in [true, false] {
+            let out = restore(&file);
+            assert!(!out.status.success());
+            assert!(
+                stderr(&out).contains("PostgreSQL") && stderr(&out).contains("migrate --to"),
+                "{out:?}"
+            );
+            if running {
+                assert!(app.terminate().await);
+            }
+        }
+        let app = start(
+            Arc::clone(&app.dir),
+            app.config_path.clone(),
+            &Options::default(),
+        )
+        .await;
+        let admin = app.admin().await;
+        let domains = call(admin.get("/api/v1/domains"), 200).await;
+        assert_eq!(domains["items"].as_array().unwrap().len(), 2, "{domains}");
+        return;
+    }
     let out = restore(&file);
     assert!(!out.status.success());
     assert!(
@@ -493,13 +536,19 @@ async fn the_data_folder_and_every_database_file_are_private_whatever_the_umask(
     let app = spawn_app().await;
     let live = data_dir(&app).join("linkdock.redb");
     assert_eq!(mode(&data_dir(&app)), 0o700, "the data folder");
-    assert_eq!(mode(&live), 0o600, "the live database");
+    if !crate::support::on_postgres() {
+        assert_eq!(mode(&live), 0o600, "the live database");
+    }
     let admin = app.admin().await;
     let backup = call(admin.post("/api/v1/backup"), 201).await;
     let file = data_dir(&app)
         .join("backups")
         .join(backup["name"].as_str().unwrap());
 
+    assert_eq!(mode(&file), 0o600, "a backup");
+    if crate::support::redb_only("the live database file's mode, restores into the data dir") {
+        return;
+    }
     // A database left readable by an older build is tightened when it is opened.
     set_mode(&live, 0o644);
     let mut app = app.restart().await;

@@ -404,7 +404,7 @@ async fn the_token_is_never_listed_logged_or_stored_in_plain_text() {
     assert_eq!(res.status(), 303);
     app.wait_for_log("user joined through an invite", 10).await;
 
-    let db = std::fs::read(app.dir.path().join("data").join("linkdock.redb")).unwrap();
+    let db = app.stored_bytes();
     for t in [&token, &unused] {
         assert!(!listed.contains(t.as_str()), "listed: {listed}");
         assert!(!app.logs().contains(t.as_str()), "logged");

@@ -563,7 +563,7 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
     let admin = app.admin().await;
     let mut keys = Vec::new();
     for i in 0..3 {
-        let (key, _) = create_key(&admin, json!({"name": format!("k{i}")})).await;
+        let (key, _) = create_key(&admin, json!({"name": format!("stored-name-{i}")})).await;
         call(bearer(&app, &key, "/api/v1/links"), 200).await;
         // A wrong key's failure is logged without the key either.
         let mut bad = key.clone();
@@ -573,8 +573,16 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
         keys.push(key);
     }
     assert!(app.terminate().await);
-    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let db = app.stored_bytes();
     let logs = app.logs();
+    // The bytes read are the stored ones: the keys' names are there as written.
+    for i in 0..3 {
+        let name = format!("stored-name-{i}");
+        assert!(
+            db.windows(name.len()).any(|w| w == name.as_bytes()),
+            "{name} not found"
+        );
+    }
     for key in &keys {
         let body = &key[12..];
         assert!(!logs.contains(body), "key in the log");
@@ -596,6 +604,34 @@ async fn no_key_password_or_session_token_reaches_the_database_file_or_the_log()
 #[tokio::test]
 async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     let mut app = spawn_app().await;
+    if crate::support::on_postgres() {
+        // The database is shared by every node: the CLI is one more client of it, server
+        // running or not, and the running server follows what it writes.
+        let out = app.cli(&[
+            "keys",
+            "create",
+            "--name",
+            "cli",
+            "--ip",
+            "127.0.0.1",
+            "--json",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let key = v["key"].as_str().unwrap().to_owned();
+        let out = app.cli(&["keys", "list"]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("cli"),
+            "{out:?}"
+        );
+        status_within(&app, &key, 200).await;
+        let out = app.cli(&["keys", "revoke", &v["id"].to_string()]);
+        assert!(out.status.success(), "{out:?}");
+        status_within(&app, &key, 401).await;
+        let app = app.restart().await;
+        call(bearer(&app, &key, "/api/v1/links"), 401).await;
+        return;
+    }
     let out = app.cli(&["keys", "list"]);
     assert!(!out.status.success());
     assert!(
@@ -624,6 +660,21 @@ async fn the_cli_manages_keys_only_while_the_server_is_stopped() {
     )
     .await;
     call(bearer(&app, &key, "/api/v1/keys/current"), 200).await;
+}
+
+/// Wait (5 s at most) until the running server answers `key` on a keyed call with `status`.
+async fn status_within(app: &TestApp, key: &str, status: u16) {
+    eventually(5, || async {
+        let got = bearer(app, key, "/api/v1/links")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (got == status)
+            .then_some(())
+            .ok_or(format!("answered {got}, not {status}"))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -779,7 +830,7 @@ async fn a_key_sent_in_a_path_or_query_is_redacted_in_the_request_log_the_databa
         ]
     );
     assert!(app.terminate().await);
-    let db = std::fs::read(app.dir.path().join("data/linkdock.redb")).unwrap();
+    let db = app.stored_bytes();
     let logs = app.logs();
     assert!(
         logs.contains("ldk_[redacted]"),

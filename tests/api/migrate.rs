@@ -3,13 +3,11 @@
 
 use serde_json::json;
 
-use crate::support::{call, eventually, on_postgres, pg, spawn_app, start, Options};
+use crate::support::{call, eventually, pg, spawn_app, start, Options};
 
 #[tokio::test]
 async fn an_appliance_moves_into_postgres_with_its_links_clicks_keys_and_users() {
-    if on_postgres() {
-        // The source is an appliance: the redb run covers it.
-        eprintln!("migrate: the source must be redb; covered by the redb run");
+    if crate::support::redb_only("the source is an appliance; the redb run migrates it") {
         return;
     }
     let Some(url) = pg::fresh_database() else {

@@ -380,6 +380,38 @@ async fn a_disabled_key_is_refused_until_enabled_and_a_revoked_one_stays_revoked
     // The command line: refused while the server runs, direct on the data dir once stopped.
     let cli_key = create_key(&admin, json!({"name": "cli"})).await;
     let cid = cli_key["id"].to_string();
+    if crate::support::on_postgres() {
+        // On the shared database the CLI works beside running nodes, which follow it.
+        let secret = cli_key["key"].as_str().unwrap();
+        let out = app.cli(&["keys", "disable", &cid]);
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("disabled"));
+        let p = crate::support::eventually(5, || async {
+            let res = with_key(&app, secret, "/api/v1/links")
+                .send()
+                .await
+                .unwrap();
+            match res.status().as_u16() {
+                401 => Ok(res.json::<Value>().await.unwrap()),
+                s => Err(format!("answered {s}")),
+            }
+        })
+        .await;
+        assert!(p["type"].as_str().unwrap().ends_with("/disabled"), "{p}");
+        let out = app.cli(&["keys", "enable", &cid]);
+        assert!(out.status.success(), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("active"));
+        crate::support::eventually(5, || async {
+            let s = with_key(&app, secret, "/api/v1/links")
+                .send()
+                .await
+                .unwrap()
+                .status();
+            (s == 200).then_some(()).ok_or(format!("answered {s}"))
+        })
+        .await;
+        return;
+    }
     let out = app.cli(&["keys", "disable", &cid]);
     assert!(!out.status.success());
     assert!(

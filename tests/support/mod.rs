@@ -88,6 +88,16 @@ pub fn base_config(data_dir: &Path, extra: &str) -> String {
     config_text(data_dir, extra, true, None)
 }
 
+/// `base_config` for the embedded redb backend whatever this run's backend: an appliance,
+/// e.g. to restore a backup file into.
+pub fn appliance_config(data_dir: &Path, extra: &str) -> String {
+    base_config(data_dir, extra)
+        .lines()
+        .filter(|l| !l.starts_with("backend =") && !l.starts_with("postgres_url ="))
+        .flat_map(|l| [l, "\n"])
+        .collect()
+}
+
 fn config_text(data_dir: &Path, extra: &str, admin: bool, public_url: Option<&str>) -> String {
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{}\"\n\n[storage]\ndata_dir = \"{}\"\n{}\n[keys]\nsweep_interval = \"1s\"\n{extra}\n{}",
@@ -109,11 +119,12 @@ pub fn on_postgres() -> bool {
 
 /// The `[storage]` lines that choose the backend: one database per data dir, kept for the
 /// test's restarts and config rewrites.
+static URLS: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
 fn backend_lines(data_dir: &Path) -> String {
     if !on_postgres() {
         return String::new();
     }
-    static URLS: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
     let mut urls = URLS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -127,6 +138,25 @@ fn backend_lines(data_dir: &Path) -> String {
         }
     };
     format!("backend = \"postgres\"\npostgres_url = \"{url}\"\n")
+}
+
+/// The PostgreSQL database of the test server on `data_dir`, if this run uses PostgreSQL.
+pub fn database_url(data_dir: &Path) -> Option<String> {
+    let urls = URLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    urls.iter()
+        .find(|(d, _)| d == data_dir)
+        .map(|(_, url)| url.clone())
+}
+
+/// For a test about what only the redb file has: true (after saying so) on the PostgreSQL run,
+/// where the test returns at once.
+pub fn redb_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("redb only ({why}): not run on PostgreSQL");
+    }
+    on_postgres()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -413,6 +443,23 @@ impl TestApp {
             ..self.opts.clone()
         };
         start(dir, path, &opts).await
+    }
+
+    /// Every byte this server has stored, for "never in plain text" checks: on redb the
+    /// database file; on PostgreSQL every value of every column of every table of its
+    /// database (bytea as stored, other types as their text), one value per line.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match database_url(&self.dir.path().join("data")) {
+            None => std::fs::read(self.dir.path().join("data/linkdock.redb"))
+                .expect("read the redb database file"),
+            Some(url) => pg::all_stored_bytes(&url),
+        }
+    }
+
+    /// The keys of one table as PostgreSQL holds them (the kv seam's ordered form), in order.
+    pub fn pg_keys(&self, table: &str) -> Vec<Vec<u8>> {
+        let url = database_url(&self.dir.path().join("data")).expect("a PostgreSQL run");
+        pg::keys_of(&url, table)
     }
 
     /// Replace the config file the way editors do: write a new file, rename it over the old.

@@ -60,6 +60,78 @@ pub fn port() -> Option<u16> {
     CLUSTER.get_or_init(start).as_ref().map(|c| c.port)
 }
 
+/// Run `sql` with the cluster's `psql` on the database at `url`; its unaligned rows.
+pub fn psql(url: &str, sql: &str) -> String {
+    let cluster = CLUSTER
+        .get()
+        .and_then(Option::as_ref)
+        .expect("the test cluster runs");
+    let out = Command::new(cluster.bin.join("psql"))
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run psql: {e}"));
+    assert!(
+        out.status.success(),
+        "psql failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("psql prints hex and names only")
+}
+
+/// Every value of every column of every table in the database at `url`, each read as hex
+/// (`encode`) and decoded back, one value per line: bytea as stored, anything else as text.
+pub fn all_stored_bytes(url: &str) -> Vec<u8> {
+    let columns = psql(
+        url,
+        "SELECT format('SELECT encode(%s, ''hex'') FROM public.%I', \
+           CASE WHEN data_type = 'bytea' THEN quote_ident(column_name) \
+           ELSE format('convert_to(%I::text, ''UTF8'')', column_name) END, table_name) \
+         FROM information_schema.columns WHERE table_schema = 'public'",
+    );
+    let selects: Vec<&str> = columns.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        selects.iter().any(|s| s.contains("api_keys_v1")),
+        "no linkdock tables in {url}: {columns}"
+    );
+    let mut out = Vec::new();
+    for line in psql(url, &selects.join(" UNION ALL ")).lines() {
+        out.extend(unhex(line));
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The keys of `table` at `url`, in key order.
+pub fn keys_of(url: &str, table: &str) -> Vec<Vec<u8>> {
+    psql(
+        url,
+        &format!("SELECT encode(k, 'hex') FROM public.\"{table}\" ORDER BY k"),
+    )
+    .lines()
+    .filter(|l| !l.is_empty())
+    .map(unhex)
+    .collect()
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    assert!(hex.len().is_multiple_of(2), "odd hex from psql: {hex}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from psql"))
+        .collect()
+}
+
 /// The newest `/usr/lib/postgresql/<version>/bin` that has a server.
 fn find_bin() -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
