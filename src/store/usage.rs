@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::kv::{ReadableTable, Table, WriteTransaction};
+use super::kv::{ReadableTable, Table, Value, WriteTransaction};
 
 use super::analytics::{Day, DayCounts};
 use super::records::{KeyId, LinkId};
@@ -218,15 +218,19 @@ impl Store {
                 Bucket::Hour => tx.open_table(KEY_USAGE_HOURS)?,
                 Bucket::Day => tx.open_table(KEY_USAGE_DAYS)?,
             };
-            (from..=to)
-                .map(|i| {
-                    let c = table.get((i, key))?.map_or(Counts::default(), |g| {
-                        let (ok, refused) = g.value();
-                        Counts { ok, refused }
-                    });
-                    Ok((i, c))
+            // One statement on PostgreSQL for the whole span, not a round trip per bucket.
+            let mut found: HashMap<u64, Counts> = table
+                .get_many((from..=to).map(|i| (i, key)))?
+                .iter()
+                .map(|(k, v)| {
+                    let (i, _) = <(u64, u64) as Value>::from_bytes(k);
+                    let (ok, refused) = <(u64, u64) as Value>::from_bytes(v);
+                    (i, Counts { ok, refused })
                 })
-                .collect()
+                .collect();
+            Ok((from..=to)
+                .map(|i| (i, found.remove(&i).unwrap_or_default()))
+                .collect())
         })
     }
 
