@@ -50,6 +50,14 @@ pub const KEY_USAGE_DAYS: TableDefinition<(u64, u64), (u64, u64)> =
 /// referrer host, browser, OS, and bots; written only by the batched writer). Day first, so
 /// the retention sweep drops a range; a link's days are point reads.
 pub const LINK_DAYS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("link_days_v1");
+/// (minute since 1970, key id) → requests every node counted for the key that minute
+/// (PostgreSQL: a key's rate limit shared by the nodes; `shared_limits`).
+pub const KEY_MINUTES: TableDefinition<(u64, u64), u64> = TableDefinition::new("key_minutes_v1");
+/// (minute since 1970, failure source id) → failed key checks every node counted.
+pub const FAILURE_MINUTES: TableDefinition<(u64, u64), u64> =
+    TableDefinition::new("failure_minutes_v1");
+/// node id → its last heartbeat (Unix ms): how many nodes share the limits.
+pub const NODES: TableDefinition<u64, u64> = TableDefinition::new("nodes_v1");
 
 /// The schema this build writes. Older files are migrated on open; newer ones are refused.
 /// 2: links as postcard in `links_v2`, without the slug and per-domain index tables.
@@ -103,6 +111,9 @@ pub fn each_table(f: &mut impl EachTable) -> Result<(), StoreError> {
     f.table(KEY_USAGE_HOURS)?;
     f.table(KEY_USAGE_DAYS)?;
     f.table(LINK_DAYS)?;
+    f.table(KEY_MINUTES)?;
+    f.table(FAILURE_MINUTES)?;
+    f.table(NODES)?;
     Ok(())
 }
 

@@ -46,6 +46,9 @@ const TABLE_NAMES: &[&str] = &[
     "key_usage_hours_v1",
     "key_usage_days_v1",
     "link_days_v1",
+    "key_minutes_v1",
+    "failure_minutes_v1",
+    "nodes_v1",
 ];
 
 /// A table's name as a `'static` string (it is one of `TABLE_NAMES`).

@@ -36,7 +36,7 @@ fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Every table linkdock stores (`store/tables.rs`); SQL is only ever built from these names.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 20] = [
     "meta_v1",
     "users_v1",
     "sessions_v1",
@@ -54,10 +54,16 @@ const TABLES: [&str; 17] = [
     "key_usage_hours_v1",
     "key_usage_days_v1",
     "link_days_v1",
+    "key_minutes_v1",
+    "failure_minutes_v1",
+    "nodes_v1",
 ];
 
 /// The schema, one file per version, applied in order. A version is never edited once shipped.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("sql/0001_tables.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("sql/0001_tables.sql")),
+    (2, include_str!("sql/0002_shared_limits.sql")),
+];
 
 /// Held by whoever migrates, so nodes starting together apply each version once.
 const MIGRATION_LOCK: i64 = 0x6c69_6e6b_646f_636b; // "linkdock"
@@ -1116,9 +1122,12 @@ mod tests {
             t::KEY_USAGE_HOURS.name(),
             t::KEY_USAGE_DAYS.name(),
             t::LINK_DAYS.name(),
+            t::KEY_MINUTES.name(),
+            t::FAILURE_MINUTES.name(),
+            t::NODES.name(),
         ];
         assert_eq!(store, TABLES);
-        let sql = MIGRATIONS[0].1;
+        let sql: String = MIGRATIONS.iter().map(|m| m.1).collect();
         for name in TABLES {
             assert!(sql.contains(&format!("CREATE TABLE {name} (")), "{name}");
         }
