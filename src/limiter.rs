@@ -569,6 +569,36 @@ mod tests {
     }
 
     #[test]
+    fn nodes_sharing_a_window_take_exact_parts_of_what_remains() {
+        assert_eq!((0..3).map(|r| part(10, r, 3)).sum::<u32>(), 10);
+        assert_eq!((part(10, 0, 3), part(10, 2, 3)), (4, 3));
+        let t = 1_800_000_000; // a whole minute
+        let minute = minute_of(t);
+        let w = MinuteWindow::default();
+        // Alone: the whole limit, as before sharing existed.
+        assert_eq!(w.peek(60, t).remaining, 60);
+        // Rank 2 of 3 after a sync that saw 30 of 60 used, 6 of them here: 6 + 10 more.
+        assert_eq!(w.unpushed(minute), (0, 0));
+        for _ in 0..6 {
+            w.take(60, t).unwrap();
+        }
+        assert_eq!(w.unpushed(minute), (6, 6));
+        w.share(minute, 60, 6, 30, (2, 3));
+        assert_eq!(w.unpushed(minute), (0, 6));
+        assert_eq!((0..20).filter(|_| w.take(60, t).is_ok()).count(), 10);
+        // The next minute, before a sync: this node's part of the whole limit.
+        assert_eq!((0..60).filter(|_| w.take(60, t + 60).is_ok()).count(), 20);
+
+        let f = SharedFailures::default();
+        assert!((0..10).all(|_| f.fail(7, 10, t)), "alone: the whole limit");
+        assert!(!f.fail(7, 10, t));
+        let (m, pushed) = f.unpushed(t);
+        assert_eq!(pushed, vec![(7, 10)]);
+        f.share(m, &pushed, &HashMap::from([(7, 10)]), (0, 3));
+        assert!(!f.fail(7, 10, t), "nothing remains for any node");
+    }
+
+    #[test]
     fn failures_past_the_limit_are_blocked_and_others_are_not() {
         let l = FailureLimiter::default();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
