@@ -51,6 +51,15 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// When this node last pruned old minutes and last wrote its heartbeat.
+struct Cadence {
+    pruned: Instant,
+    beat: Option<Instant>,
+}
+
+/// How often an idle node writes its heartbeat (a sync with nothing to add only reads).
+const BEAT: Duration = Duration::from_secs(1);
+
 impl Store {
     /// Start sharing rate limits with the other nodes (PostgreSQL only; `None` on redb).
     pub fn share_limits(self: &Arc<Self>) -> Option<LimitSync> {
@@ -67,9 +76,12 @@ impl Store {
             .name("linkdock-limits".into())
             .spawn(move || {
                 let mut failing = false;
-                let mut pruned = Instant::now();
+                let mut at = Cadence {
+                    pruned: Instant::now(),
+                    beat: None,
+                };
                 while !stopped.load(Ordering::Relaxed) {
-                    match store.sync_limits(node, &mut pruned) {
+                    match store.sync_limits(node, &mut at) {
                         Ok(()) => failing = false,
                         Err(e) if !failing => {
                             // Unsynced counts are kept and added at the next sync.
@@ -93,7 +105,7 @@ impl Store {
 
     /// One sync: add this node's new counts, read every node's totals for the minute and the
     /// nodes alive, and set this node's shares.
-    fn sync_limits(&self, node: u64, pruned: &mut Instant) -> Result<(), StoreError> {
+    fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<(), StoreError> {
         let now = crate::clock::unix_secs();
         let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
         let windows: Vec<_> = self
@@ -107,47 +119,56 @@ impl Store {
             .collect();
         let (fminute, failures) = self.failures.unpushed(now);
         let now_ms = unix_ms();
-        let prune = pruned.elapsed() > Duration::from_secs(30);
-        let (key_totals, failure_totals, nodes) = self.write(
-            |tx| {
-                let mut t = tx.open_table(KEY_MINUTES)?;
-                for (id, _, _, delta, _) in windows.iter().filter(|w| w.3 > 0) {
-                    let had = t.get((minute, *id))?.map_or(0, |g| g.value());
-                    t.insert((minute, *id), had + u64::from(*delta))?;
-                }
-                let key_totals = totals(&t, minute)?;
-                if prune {
-                    t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
-                }
-                let mut f = tx.open_table(FAILURE_MINUTES)?;
-                for (source, delta) in &failures {
-                    let had = f.get((fminute, *source))?.map_or(0, |g| g.value());
-                    f.insert((fminute, *source), had + u64::from(*delta))?;
-                }
-                let failure_totals = totals(&f, fminute)?;
-                if prune {
-                    f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
-                }
-                let mut n = tx.open_table(NODES)?;
-                n.insert(node, now_ms)?;
-                if prune {
-                    n.retain(|_, seen| seen + 60_000 > now_ms)?;
-                }
-                // This node's rank among the live ones (in id order) and their number.
-                let (mut rank, mut alive) = (0u32, 0u32);
-                for row in n.iter()? {
-                    let (id, seen) = row?;
-                    if seen.value() + NODE_ALIVE_MS > now_ms {
-                        rank += u32::from(id.value() < node);
-                        alive += 1;
+        let prune = at.pruned.elapsed() > Duration::from_secs(30);
+        let idle = windows.iter().all(|w| w.3 == 0)
+            && failures.is_empty()
+            && !prune
+            && at.beat.is_some_and(|b| b.elapsed() < BEAT);
+        let (key_totals, failure_totals, nodes) = if idle {
+            // Nothing to add: read, without taking the cluster's write lock.
+            self.read(|tx| {
+                Ok((
+                    totals(&tx.open_table(KEY_MINUTES)?, minute)?,
+                    totals(&tx.open_table(FAILURE_MINUTES)?, fminute)?,
+                    rank(&tx.open_table(NODES)?, node, now_ms)?,
+                ))
+            })?
+        } else {
+            self.write(
+                |tx| {
+                    let mut t = tx.open_table(KEY_MINUTES)?;
+                    for (id, _, _, delta, _) in windows.iter().filter(|w| w.3 > 0) {
+                        let had = t.get((minute, *id))?.map_or(0, |g| g.value());
+                        t.insert((minute, *id), had + u64::from(*delta))?;
                     }
-                }
-                Ok((key_totals, failure_totals, (rank, alive)))
-            },
-            |_| {},
-        )?;
+                    let key_totals = totals(&t, minute)?;
+                    if prune {
+                        t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
+                    }
+                    let mut f = tx.open_table(FAILURE_MINUTES)?;
+                    for (source, delta) in &failures {
+                        let had = f.get((fminute, *source))?.map_or(0, |g| g.value());
+                        f.insert((fminute, *source), had + u64::from(*delta))?;
+                    }
+                    let failure_totals = totals(&f, fminute)?;
+                    if prune {
+                        f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
+                    }
+                    let mut n = tx.open_table(NODES)?;
+                    n.insert(node, now_ms)?;
+                    if prune {
+                        n.retain(|_, seen| seen + 60_000 > now_ms)?;
+                    }
+                    Ok((key_totals, failure_totals, rank(&n, node, now_ms)?))
+                },
+                |_| {},
+            )?
+        };
+        if !idle {
+            at.beat = Some(Instant::now());
+        }
         if prune {
-            *pruned = Instant::now();
+            at.pruned = Instant::now();
         }
         for (id, limit, w, _, counted) in &windows {
             let total = key_totals.get(id).copied().unwrap_or(0);
@@ -157,6 +178,24 @@ impl Store {
             .share(fminute, &failures, &failure_totals, nodes);
         Ok(())
     }
+}
+
+/// This node's rank among the live ones (in id order), and their number.
+fn rank(
+    nodes: &impl ReadableTable<u64, u64>,
+    node: u64,
+    now_ms: u64,
+) -> Result<(u32, u32), StoreError> {
+    let (mut rank, mut alive) = (0u32, 0u32);
+    for row in nodes.iter()? {
+        let (id, seen) = row?;
+        if seen.value() + NODE_ALIVE_MS > now_ms {
+            rank += u32::from(id.value() < node);
+            alive += 1;
+        }
+    }
+    // This node's own heartbeat may be older than the limit while the database was silent.
+    Ok((rank, alive.max(rank + 1)))
 }
 
 /// Every row of `minute`: id → total.
