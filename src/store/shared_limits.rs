@@ -76,13 +76,20 @@ impl Store {
             .name("linkdock-limits".into())
             .spawn(move || {
                 let mut failing = false;
+                // Until when a key near its limit was in use: sync every few ms till then.
+                let mut hurry_until = Instant::now();
                 let mut at = Cadence {
                     pruned: Instant::now(),
                     beat: None,
                 };
                 while !stopped.load(Ordering::Relaxed) {
                     match store.sync_limits(node, &mut at) {
-                        Ok(()) => failing = false,
+                        Ok(close) => {
+                            failing = false;
+                            if close {
+                                hurry_until = Instant::now() + SYNC;
+                            }
+                        }
                         Err(e) if !failing => {
                             // Unsynced counts are kept and added at the next sync.
                             tracing::warn!(error = %e, "cannot share rate-limit counts; retrying");
@@ -90,9 +97,12 @@ impl Store {
                         }
                         Err(_) => {}
                     }
-                    // At most every few ms, and at once when a failure was counted.
+                    // At most every few ms: soon when a busy key nears its limit or a failure
+                    // was counted, else every quarter second.
                     std::thread::sleep(MIN_GAP);
-                    store.failures.wait(SYNC - MIN_GAP);
+                    if Instant::now() >= hurry_until {
+                        store.failures.wait(SYNC - MIN_GAP);
+                    }
                 }
             })
             .map_err(|e| tracing::error!(error = %e, "cannot start the rate-limit sync thread"))
@@ -104,8 +114,10 @@ impl Store {
     }
 
     /// One sync: add this node's new counts, read every node's totals for the minute and the
-    /// nodes alive, and set this node's shares.
-    fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<(), StoreError> {
+    /// nodes alive, and set this node's shares. `true` when a key used here since the last
+    /// sync has used half its limit or more this minute: then stale totals cost most, and the
+    /// next syncs come soon.
+    fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<bool, StoreError> {
         let now = crate::clock::unix_secs();
         let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
         let windows: Vec<_> = self
@@ -170,13 +182,15 @@ impl Store {
         if prune {
             at.pruned = Instant::now();
         }
-        for (id, limit, w, _, counted) in &windows {
+        let mut close = false;
+        for (id, limit, w, delta, counted) in &windows {
             let total = key_totals.get(id).copied().unwrap_or(0);
             w.share(minute, *limit, *counted, total, nodes);
+            close |= *delta > 0 && total * 2 >= u64::from(*limit) && total < u64::from(*limit);
         }
         self.failures
             .share(fminute, &failures, &failure_totals, nodes);
-        Ok(())
+        Ok(close)
     }
 }
 
