@@ -250,8 +250,21 @@ impl FailureLimiter {
 /// compare-and-swap, without a lock or an allocation, so a key's limit costs its requests no
 /// shared lock; a request over the limit only reads. At a minute's turn up to twice the limit
 /// can pass in quick succession (the price of a fixed window, and what its `reset` promises).
+///
+/// Several nodes (PostgreSQL) share a key's limit: a sync thread adds what each counted to a
+/// shared total every quarter second and caps this node at what it has counted plus its share
+/// of what remains (`share`). Alone (redb) there is no cap, and the words stay zero.
 #[derive(Debug, Default)]
-pub struct MinuteWindow(AtomicU64);
+pub struct MinuteWindow {
+    count: AtomicU64,
+    /// (minute, cap): the most this node may count in that minute, set by `share`.
+    cap: AtomicU64,
+    /// (this node's rank, nodes sharing the limit) at the last sync (0: alone): a minute not
+    /// synced yet gives each its part.
+    nodes: AtomicU64,
+    /// (minute, count) already added to the shared total.
+    pushed: AtomicU64,
+}
 
 /// A window's state for a limit, as the rate-limit headers state it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,33 +280,217 @@ impl MinuteWindow {
     /// the request is refused and not counted.
     pub fn take(&self, limit: u32, unix_secs: i64) -> Result<Quota, Quota> {
         let minute = minute_of(unix_secs);
-        let mut current = self.0.load(Ordering::Relaxed);
+        let mut current = self.count.load(Ordering::Relaxed);
         loop {
             let (m, n) = in_minute(current, minute);
-            if n >= limit {
+            let cap = self.cap_in(m, limit);
+            if n >= cap {
                 return Err(quota(limit, 0, m, unix_secs));
             }
             let next = (m << 32) | u64::from(n + 1);
-            match self
-                .0
-                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Ok(quota(limit, limit - n - 1, m, unix_secs)),
+            match self.count.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(quota(limit, cap - n - 1, m, unix_secs)),
                 Err(seen) => current = seen,
             }
         }
     }
 
+    /// The most this node may count in `minute`: the limit alone, else its share.
+    fn cap_in(&self, minute: u64, limit: u32) -> u32 {
+        let (m, cap) = split(self.cap.load(Ordering::Relaxed));
+        if m == minute {
+            return cap.min(limit);
+        }
+        match split(self.nodes.load(Ordering::Relaxed)) {
+            (_, 0 | 1) => limit,
+            (rank, n) => part(u64::from(limit), u32::try_from(rank).unwrap_or(0), n),
+        }
+    }
+
     /// The state at `unix_secs` without counting anything.
     pub fn peek(&self, limit: u32, unix_secs: i64) -> Quota {
-        let (m, n) = in_minute(self.0.load(Ordering::Relaxed), minute_of(unix_secs));
-        quota(limit, limit.saturating_sub(n), m, unix_secs)
+        let (m, n) = in_minute(self.count.load(Ordering::Relaxed), minute_of(unix_secs));
+        quota(limit, self.cap_in(m, limit).saturating_sub(n), m, unix_secs)
     }
 
     /// Continue counting where `other` is (a key's settings changed, its window did not).
     pub fn carry_from(&self, other: &Self) {
-        self.0
-            .store(other.0.load(Ordering::Relaxed), Ordering::Relaxed);
+        for (to, from) in [
+            (&self.count, &other.count),
+            (&self.cap, &other.cap),
+            (&self.nodes, &other.nodes),
+            (&self.pushed, &other.pushed),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// What this node counted in `minute` and has not added to the shared total yet, and
+    /// its count so far: `(unpushed, counted)`.
+    pub fn unpushed(&self, minute: u64) -> (u32, u32) {
+        let (_, n) = exactly_in(self.count.load(Ordering::Relaxed), minute);
+        let (_, p) = exactly_in(self.pushed.load(Ordering::Relaxed), minute);
+        (n.saturating_sub(p), n)
+    }
+
+    /// After a sync of `minute`: `counted` (from `unpushed`) is in the shared `total`, which
+    /// `nodes` share; this node may count its share of what remains of `limit`.
+    pub fn share(
+        &self,
+        minute: u64,
+        limit: u32,
+        counted: u32,
+        total: u64,
+        (rank, nodes): (u32, u32),
+    ) {
+        self.pushed
+            .store((minute << 32) | u64::from(counted), Ordering::Relaxed);
+        let nodes = nodes.max(1);
+        self.nodes.store(
+            (u64::from(rank) << 32) | u64::from(nodes),
+            Ordering::Relaxed,
+        );
+        let remaining = u64::from(limit).saturating_sub(total);
+        let share = part(remaining, rank, nodes);
+        let cap = counted.saturating_add(share).min(limit);
+        self.cap
+            .store((minute << 32) | u64::from(cap), Ordering::Relaxed);
+    }
+}
+
+/// Which part of `of` the node at `rank` (0-based, in node-id order) of `nodes` takes: the
+/// parts add up to exactly `of`, so nodes synced together cannot pass it between them.
+pub fn part(of: u64, rank: u32, nodes: u32) -> u32 {
+    let nodes = u64::from(nodes.max(1));
+    let extra = u64::from(u64::from(rank) < of % nodes);
+    u32::try_from(of / nodes + extra).unwrap_or(u32::MAX)
+}
+
+fn split(word: u64) -> (u64, u32) {
+    (word >> 32, (word & 0xffff_ffff) as u32)
+}
+
+/// The count a word holds for exactly `minute` (zero for any other).
+fn exactly_in(word: u64, minute: u64) -> (u64, u32) {
+    match split(word) {
+        (m, n) if m == minute => (m, n),
+        _ => (minute, 0),
+    }
+}
+
+/// Failed checks per source and minute shared by several nodes (PostgreSQL), beside each
+/// node's own `FailureLimiter`: a source may fail on this node its share of what the limit
+/// leaves after every node's failures at the last sync. Only failures touch it.
+#[derive(Default)]
+pub struct SharedFailures {
+    inner: Mutex<SharedInner>,
+    /// Wakes the sync thread on a new failure: a stale total is what lets nodes pass the
+    /// limit together, and failures are few (only counted ones, at most the limit a source).
+    counted: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SharedInner {
+    /// A failure counted since the last `unpushed`.
+    dirty: bool,
+    minute: u64,
+    rank: u32,
+    nodes: u32,
+    /// The limit the last failure was counted against (the config may change).
+    limit: u32,
+    /// Source hash → this node's tally in `minute`.
+    tallies: HashMap<u64, Tally>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    counted: u32,
+    pushed: u32,
+    /// Set by a sync; until then the source gets an equal part of the limit.
+    cap: Option<u32>,
+}
+
+impl SharedFailures {
+    fn lock(&self, minute: u64) -> std::sync::MutexGuard<'_, SharedInner> {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.minute != minute {
+            inner.minute = minute;
+            inner.tallies.clear();
+        }
+        inner
+    }
+
+    /// Count one failure of `source` at `unix_secs`; `false` when this node's share of
+    /// `limit` is used up (the failure is not counted).
+    pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> bool {
+        let mut inner = self.lock(minute_of(unix_secs));
+        inner.limit = limit;
+        let first = part(u64::from(limit), inner.rank, inner.nodes);
+        let t = inner.tallies.entry(source).or_default();
+        if t.counted >= t.cap.unwrap_or(first) {
+            return false;
+        }
+        t.counted += 1;
+        inner.dirty = true;
+        self.counted.notify_one();
+        true
+    }
+
+    /// Wait up to `timeout` for a failure to share.
+    pub fn wait(&self, timeout: Duration) {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = self
+            .counted
+            .wait_timeout_while(inner, timeout, |i| !i.dirty);
+    }
+
+    /// The minute, and each source's failures this node has not added to the shared total.
+    pub fn unpushed(&self, unix_secs: i64) -> (u64, Vec<(u64, u32)>) {
+        let minute = minute_of(unix_secs);
+        let mut inner = self.lock(minute);
+        inner.dirty = false;
+        let list = inner
+            .tallies
+            .iter()
+            .filter(|(_, t)| t.counted > t.pushed)
+            .map(|(s, t)| (*s, t.counted - t.pushed))
+            .collect();
+        (minute, list)
+    }
+
+    /// After a sync of `minute`: `pushed` were added; `totals` are every node's failures
+    /// per source, shared by `nodes`.
+    pub fn share(
+        &self,
+        minute: u64,
+        pushed: &[(u64, u32)],
+        totals: &HashMap<u64, u64>,
+        (rank, nodes): (u32, u32),
+    ) {
+        let mut inner = self.lock(minute);
+        let nodes = nodes.max(1);
+        inner.rank = rank;
+        let limit = inner.limit;
+        inner.nodes = nodes;
+        for (s, n) in pushed {
+            inner.tallies.entry(*s).or_default().pushed += n;
+        }
+        for (s, total) in totals {
+            let t = inner.tallies.entry(*s).or_default();
+            let remaining = u64::from(limit).saturating_sub(*total);
+            t.cap = Some(t.pushed.saturating_add(part(remaining, rank, nodes)));
+        }
     }
 }
 
@@ -304,7 +501,7 @@ fn minute_of(unix_secs: i64) -> u64 {
 /// The (minute, count) a window holds at `minute`: a new minute starts at zero. A clock that
 /// went back keeps counting in the later minute rather than granting a fresh one.
 fn in_minute(word: u64, minute: u64) -> (u64, u32) {
-    let (m, n) = (word >> 32, (word & 0xffff_ffff) as u32);
+    let (m, n) = split(word);
     if m < minute {
         (minute, 0)
     } else {
@@ -369,6 +566,36 @@ mod tests {
             .map(|h| h.join().unwrap())
             .sum();
         assert_eq!(granted, 2_507);
+    }
+
+    #[test]
+    fn nodes_sharing_a_window_take_exact_parts_of_what_remains() {
+        assert_eq!((0..3).map(|r| part(10, r, 3)).sum::<u32>(), 10);
+        assert_eq!((part(10, 0, 3), part(10, 2, 3)), (4, 3));
+        let t = 1_800_000_000; // a whole minute
+        let minute = minute_of(t);
+        let w = MinuteWindow::default();
+        // Alone: the whole limit, as before sharing existed.
+        assert_eq!(w.peek(60, t).remaining, 60);
+        // Rank 2 of 3 after a sync that saw 30 of 60 used, 6 of them here: 6 + 10 more.
+        assert_eq!(w.unpushed(minute), (0, 0));
+        for _ in 0..6 {
+            w.take(60, t).unwrap();
+        }
+        assert_eq!(w.unpushed(minute), (6, 6));
+        w.share(minute, 60, 6, 30, (2, 3));
+        assert_eq!(w.unpushed(minute), (0, 6));
+        assert_eq!((0..20).filter(|_| w.take(60, t).is_ok()).count(), 10);
+        // The next minute, before a sync: this node's part of the whole limit.
+        assert_eq!((0..60).filter(|_| w.take(60, t + 60).is_ok()).count(), 20);
+
+        let f = SharedFailures::default();
+        assert!((0..10).all(|_| f.fail(7, 10, t)), "alone: the whole limit");
+        assert!(!f.fail(7, 10, t));
+        let (m, pushed) = f.unpushed(t);
+        assert_eq!(pushed, vec![(7, 10)]);
+        f.share(m, &pushed, &HashMap::from([(7, 10)]), (0, 3));
+        assert!(!f.fail(7, 10, t), "nothing remains for any node");
     }
 
     #[test]

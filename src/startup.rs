@@ -64,6 +64,7 @@ pub struct Application {
     control: Option<ControlSocket>,
     /// Keeps the read models in step with other nodes (PostgreSQL only).
     follower: Option<crate::store::Follower>,
+    limits: Option<crate::store::LimitSync>,
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -153,6 +154,7 @@ impl Application {
         spawn_sighup(state.clone(), bound);
         let control = listen_for_commands(&state);
         let follower = state.store.follow();
+        let limits = state.store.share_limits();
         Ok(Self {
             bound,
             server,
@@ -161,6 +163,7 @@ impl Application {
             sign_in,
             control,
             follower,
+            limits,
             _watcher: watcher,
         })
     }
@@ -197,6 +200,7 @@ impl Application {
         }
         tracing::info!("server stopped; flushing pending events");
         drop(self.follower);
+        drop(self.limits);
         self.writer.shutdown();
         drop(self.state);
         tracing::info!("database closed; goodbye");

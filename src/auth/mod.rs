@@ -36,7 +36,7 @@ use crate::config::Config;
 use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
-use crate::limiter::{Failures, Quota};
+use crate::limiter::{Failures, Quota, RetryAfter};
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId, KeyRecord};
@@ -217,7 +217,20 @@ fn key_refused(
     if !why.is_offline() {
         let limit = config.keys.max_failed_auth_per_minute;
         let source = config.keys.failure_source(ip);
-        match st.key_failures.fail(source, limit) {
+        // Several nodes: this node may fail a source only its share of the limit.
+        let at = crate::clock::unix_secs();
+        let shared_over = st.store.is_shared()
+            && !st
+                .store
+                .failures
+                .fail(crate::store::source_id(&source), limit, at);
+        let counted = match st.key_failures.fail(source, limit) {
+            Failures::Within | Failures::Reached(_) if shared_over => {
+                Failures::Over(RetryAfter(60 - at.rem_euclid(60).unsigned_abs()))
+            }
+            other => other,
+        };
+        match counted {
             Failures::Over(retry) => {
                 st.metrics.auth_failure("rate_limited");
                 return ApiError::TooManyRequests {

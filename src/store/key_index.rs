@@ -412,6 +412,22 @@ impl KeyIndex {
         out
     }
 
+    /// Every rate-limit window once (the keys of a roll chain share one), under the lowest id
+    /// of the keys that share it, with its limit: what the shared limits sync (PostgreSQL).
+    pub fn windows(&self) -> Vec<(KeyId, u32, Arc<MinuteWindow>)> {
+        let inner = self.read();
+        let mut by_window: HashMap<*const MinuteWindow, (KeyId, u32, Arc<MinuteWindow>)> =
+            HashMap::new();
+        for e in inner.by_digest.values() {
+            let Some((limit, w)) = &e.limit else { continue };
+            by_window
+                .entry(Arc::as_ptr(w))
+                .and_modify(|(id, _, _)| *id = (*id).min(e.id))
+                .or_insert_with(|| (e.id, limit.get(), Arc::clone(w)));
+        }
+        by_window.into_values().collect()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner
             .read()

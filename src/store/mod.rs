@@ -24,6 +24,7 @@ mod links;
 mod migrate;
 pub mod records;
 mod setup;
+mod shared_limits;
 mod tables;
 pub mod usage;
 mod users;
@@ -50,6 +51,7 @@ pub use self::link_table::LinkRef;
 pub use self::links::{LinkPatch, NewLink};
 pub use self::migrate::{migrate_to_postgres, MigrateReport};
 pub use self::setup::SetupLink;
+pub use self::shared_limits::{source_id, LimitSync};
 use self::tables::{META, SCHEMA_VERSION};
 pub use self::users::{KeysOfRemoved, RemovedUser, UserPatch};
 use crate::domain::DomainError;
@@ -279,6 +281,8 @@ pub struct Store {
     /// The change feed's cursor (PostgreSQL): the last change the read models reflect.
     cursor: std::sync::atomic::AtomicU64,
     heard: feed::Heard,
+    /// Failed key checks shared with other nodes (PostgreSQL; unused on redb).
+    pub failures: crate::limiter::SharedFailures,
 }
 
 impl Store {
@@ -326,6 +330,7 @@ impl Store {
             rng: ring::rand::SystemRandom::new(),
             cursor: std::sync::atomic::AtomicU64::new(0),
             heard: feed::Heard::default(),
+            failures: crate::limiter::SharedFailures::default(),
         };
         store.migrate()?;
         store.start_cursor()?;

@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod bounds;
 mod clock;
+mod cluster;
 mod config_reload;
 mod docs;
 mod failed_auth;

@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod mmdb;
 pub mod pg;
+pub mod proxy;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -157,6 +158,33 @@ pub fn redb_only(why: &str) -> bool {
         eprintln!("redb only ({why}): not run on PostgreSQL");
     }
     on_postgres()
+}
+
+/// Start a node of a cluster: its own data dir (control socket, logs), storing in the
+/// PostgreSQL database at `url`, which other nodes may share.
+pub async fn spawn_node(url: &str, opts: Options) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let config_path = dir.path().join("linkdock.toml");
+    let data_dir = dir.path().join("data");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\n[storage]\ndata_dir = \"{}\"\nbackend = \"postgres\"\npostgres_url = \"{url}\"\n\n[keys]\nsweep_interval = \"1s\"\n{}\n{}",
+        data_dir.display(),
+        opts.extra_toml,
+        admin_declaration()
+    );
+    std::fs::write(&config_path, text).expect("write config");
+    start(dir, config_path, &opts).await
+}
+
+/// `n` nodes on one fresh PostgreSQL database, and its URL; `None` (after the SKIPPED line)
+/// when PostgreSQL is not installed outside CI.
+pub async fn spawn_nodes(n: usize, opts: Options) -> Option<(Vec<TestApp>, String)> {
+    let url = pg::fresh_database()?;
+    let mut nodes = Vec::with_capacity(n);
+    for _ in 0..n {
+        nodes.push(spawn_node(&url, opts.clone()).await);
+    }
+    Some((nodes, url))
 }
 
 pub async fn spawn_app() -> TestApp {
