@@ -401,8 +401,6 @@ struct SharedInner {
     minute: u64,
     rank: u32,
     nodes: u32,
-    /// The limit the last failure was counted against (the config may change).
-    limit: u32,
     /// Source hash → this node's tally in `minute`.
     tallies: HashMap<u64, Tally>,
 }
@@ -411,8 +409,9 @@ struct SharedInner {
 struct Tally {
     counted: u32,
     pushed: u32,
-    /// Set by a sync; until then the source gets an equal part of the limit.
-    cap: Option<u32>,
+    /// Every node's failures of the source at the last sync (this node's pushed ones among
+    /// them); until a sync the source gets an equal part of the limit.
+    total: Option<u64>,
 }
 
 impl SharedFailures {
@@ -432,10 +431,18 @@ impl SharedFailures {
     /// `limit` is used up (the failure is not counted).
     pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> bool {
         let mut inner = self.lock(minute_of(unix_secs));
-        inner.limit = limit;
-        let first = part(u64::from(limit), inner.rank, inner.nodes);
+        let (rank, nodes) = (inner.rank, inner.nodes);
         let t = inner.tallies.entry(source).or_default();
-        if t.counted >= t.cap.unwrap_or(first) {
+        // The cap is worked out here, against the limit of this failure: a sync may come
+        // before this node has seen any failure, when it does not know the limit yet.
+        let cap = match t.total {
+            Some(total) => {
+                t.pushed
+                    .saturating_add(part(u64::from(limit).saturating_sub(total), rank, nodes))
+            }
+            None => part(u64::from(limit), rank, nodes),
+        };
+        if t.counted >= cap {
             return false;
         }
         t.counted += 1;
@@ -479,17 +486,13 @@ impl SharedFailures {
         (rank, nodes): (u32, u32),
     ) {
         let mut inner = self.lock(minute);
-        let nodes = nodes.max(1);
         inner.rank = rank;
-        let limit = inner.limit;
-        inner.nodes = nodes;
+        inner.nodes = nodes.max(1);
         for (s, n) in pushed {
             inner.tallies.entry(*s).or_default().pushed += n;
         }
         for (s, total) in totals {
-            let t = inner.tallies.entry(*s).or_default();
-            let remaining = u64::from(limit).saturating_sub(*total);
-            t.cap = Some(t.pushed.saturating_add(part(remaining, rank, nodes)));
+            inner.tallies.entry(*s).or_default().total = Some(*total);
         }
     }
 }
@@ -686,5 +689,22 @@ mod tests {
         l.forgive(key);
         assert_eq!(l.attempt(key, 2), Ok(2));
         assert_eq!(l.attempt(("192.0.2.1", "other"), 2), Ok(1));
+    }
+
+    /// A node that has counted no failure of a source yet, after a sync that brought another
+    /// node's: its share is what the limit leaves, not nothing (it does not know the limit
+    /// until its first failure, which tells it).
+    #[test]
+    fn a_node_first_failing_a_source_after_a_sync_gets_its_share_of_what_is_left() {
+        let f = SharedFailures::default();
+        let t = 1_800_000_000 + 5;
+        let minute = minute_of(t);
+        f.share(minute, &[], &[(9, 4)].into(), (0, 2));
+        // 30 - 4 = 26 left, 13 each for two nodes.
+        for n in 0..13 {
+            assert!(f.fail(9, 30, t), "failure {n} within this node's share");
+        }
+        assert!(!f.fail(9, 30, t), "past its share");
+        assert!(f.fail(8, 30, t), "another source has its own count");
     }
 }
