@@ -791,8 +791,12 @@ pub(crate) struct PgTx<'db> {
     /// insert made an import of 1,000,000 links crawl. They go out in multi-row statements
     /// before any SQL reads that table, when a table holds `BULK_ROWS`, and at commit; `get`
     /// answers from here first, so the transaction still reads its own writes.
-    pending: RefCell<BTreeMap<u8, BTreeMap<Vec<u8>, Vec<u8>>>>,
+    pending: RefCell<BTreeMap<u8, Pending>>,
 }
+
+type Row = (Vec<u8>, Vec<u8>);
+/// A table's rows not yet sent: key to its last value.
+type Pending = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// Upserts `rows` of table `t` in statements of at most `BULK_ROWS` rows and about
 /// `BULK_BYTES`; one row goes as a plain upsert.
@@ -1061,7 +1065,7 @@ impl PgTx<'_> {
             }
         }
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        let pending: Vec<(u8, Vec<(Vec<u8>, Vec<u8>)>)> = pending
+        let pending: Vec<(u8, Vec<Row>)> = pending
             .into_iter()
             .map(|(t, rows)| (t, rows.into_iter().collect()))
             .collect();
