@@ -7,6 +7,7 @@ pub mod keycount;
 pub mod keyed;
 pub mod keys;
 pub mod limits;
+pub mod postgres;
 pub mod scale;
 
 use crate::support::Mode;
@@ -19,7 +20,7 @@ pub struct Suite {
     pub needs_wrk: bool,
 }
 
-pub const ALL: [Suite; 8] = [
+pub const ALL: [Suite; 9] = [
     Suite {
         name: "hot",
         about: "redirect, 404 and GET link against the floor; key verification; 1 vs 100,000 keys (issue 13.1)",
@@ -66,6 +67,12 @@ pub const ALL: [Suite; 8] = [
         name: "clicks",
         about: "click analytics on the redirect: on vs off, and on vs the floor (issues 22.1, 23.3)",
         run: clicks::run,
+        needs_wrk: true,
+    },
+    Suite {
+        name: "postgres",
+        about: "PostgreSQL: link creation, 1,000,000-link import and start, floor ratios vs redb, revoke propagation, 3 nodes vs 1 (issues 19.7, 23)",
+        run: postgres::run,
         needs_wrk: true,
     },
 ];

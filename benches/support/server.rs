@@ -25,6 +25,8 @@ pub struct Setup {
     pub users: Vec<(String, String)>,
     /// Appended to the file as it is (e.g. `[[api_keys]]` tables).
     pub extra_toml: String,
+    /// `storage.backend = "postgres"` on this database URL; `None` keeps redb.
+    pub postgres_url: Option<String>,
 }
 
 impl Setup {
@@ -40,6 +42,11 @@ impl Setup {
             quoted(&self.trusted_proxies),
             data_dir.display()
         );
+        if let Some(url) = &self.postgres_url {
+            text.push_str(&format!(
+                "backend = \"postgres\"\npostgres_url = \"{url}\"\n"
+            ));
+        }
         if self.import_max_bytes.is_some() || self.import_max_concurrent.is_some() {
             text.push_str("\n[import]\n");
         }

@@ -7,7 +7,7 @@
 //! which (table, key) changed under the new number, and NOTIFYs the other nodes.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Bound;
 use std::str::FromStr;
@@ -678,6 +678,7 @@ impl PgDatabase {
             write,
             failed: Cell::new(false),
             changed: RefCell::new(Vec::new()),
+            pending: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -824,6 +825,41 @@ pub(crate) struct PgTx<'db> {
     failed: Cell<bool>,
     /// (table, key) written to watched tables, in write order.
     changed: RefCell<Vec<(u8, Vec<u8>)>>,
+    /// Rows written and not yet sent, per table (the last value of each key): a round trip per
+    /// insert made an import of 1,000,000 links crawl. They go out in multi-row statements
+    /// before any SQL reads that table, when a table holds `BULK_ROWS`, and at commit; `get`
+    /// answers from here first, so the transaction still reads its own writes.
+    pending: RefCell<BTreeMap<u8, Pending>>,
+}
+
+type Row = (Vec<u8>, Vec<u8>);
+/// A table's rows not yet sent: key to its last value.
+type Pending = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Upserts `rows` of table `t` in statements of at most `BULK_ROWS` rows and about
+/// `BULK_BYTES`; one row goes as a plain upsert.
+fn send_rows(c: &mut Conn, t: u8, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), postgres::Error> {
+    if let [(k, v)] = rows {
+        let st = c.stmt(Sql::Upsert(t))?;
+        c.client.execute(&st, &[k, v])?;
+        return Ok(());
+    }
+    let mut start = 0;
+    while start < rows.len() {
+        let mut end = start;
+        let mut bytes = 0;
+        while end < rows.len() && end - start < BULK_ROWS && (end == start || bytes < BULK_BYTES) {
+            bytes += rows[end].0.len() + rows[end].1.len();
+            end += 1;
+        }
+        let chunk = &rows[start..end];
+        let keys: Vec<&[u8]> = chunk.iter().map(|r| r.0.as_slice()).collect();
+        let values: Vec<&[u8]> = chunk.iter().map(|r| r.1.as_slice()).collect();
+        let st = c.stmt(Sql::UpsertMany(t))?;
+        c.client.execute(&st, &[&keys, &values])?;
+        start = end;
+    }
+    Ok(())
 }
 
 impl PgTx<'_> {
@@ -870,8 +906,38 @@ impl PgTx<'_> {
         }
     }
 
+    /// Sends the rows of `t` written and not yet sent.
+    fn flush(&self, t: u8) -> Result<(), StoreError> {
+        let Some(rows) = self.pending.borrow_mut().remove(&t) else {
+            return Ok(());
+        };
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = rows.into_iter().collect();
+        let table = TABLES[usize::from(t)];
+        self.with(&format!("cannot write to {table}"), |c| {
+            send_rows(c, t, &rows)
+        })
+    }
+
+    /// Keeps a row to send later; sends the table's rows once there are `BULK_ROWS` of them.
+    fn buffer(&self, t: u8, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            let rows = pending.entry(t).or_default();
+            rows.insert(key.to_vec(), value.to_vec());
+            rows.len() >= BULK_ROWS
+        };
+        self.note(t, key);
+        if full {
+            self.flush(t)?;
+        }
+        Ok(())
+    }
+
     pub fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = table_index(table)?;
+        if let Some(v) = self.pending.borrow().get(&t).and_then(|rows| rows.get(key)) {
+            return Ok(Some(v.clone()));
+        }
         self.with(&format!("cannot read {table}"), |c| {
             let st = c.stmt(Sql::Get(t))?;
             c.client
@@ -897,52 +963,19 @@ impl PgTx<'_> {
     /// Inserts or replaces.
     pub fn insert(&self, table: &'static str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let t = self.writable(table)?;
-        self.with(&format!("cannot write to {table}"), |c| {
-            let st = c.stmt(Sql::Upsert(t))?;
-            c.client.execute(&st, &[&key, &value])
-        })?;
-        self.note(t, key);
-        Ok(())
+        self.buffer(t, key, value)
     }
 
-    /// Many rows in one statement (bulk copy, imports): unnest arrays, in chunks. A key given
-    /// twice keeps its last value, as inserting one by one would.
+    /// Many rows (bulk copy, imports), sent in multi-row statements like any insert. A key
+    /// given twice keeps its last value, as inserting one by one would.
     pub fn insert_many(
         &self,
         table: &'static str,
         rows: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), StoreError> {
         let t = self.writable(table)?;
-        // One statement may not upsert a key twice.
-        let mut seen = HashSet::with_capacity(rows.len());
-        let mut last: Vec<&(Vec<u8>, Vec<u8>)> = rows
-            .iter()
-            .rev()
-            .filter(|(k, _)| seen.insert(k.as_slice()))
-            .collect();
-        last.reverse();
-        let mut start = 0;
-        while start < last.len() {
-            let mut end = start;
-            let mut bytes = 0;
-            while end < last.len()
-                && end - start < BULK_ROWS
-                && (end == start || bytes < BULK_BYTES)
-            {
-                bytes += last[end].0.len() + last[end].1.len();
-                end += 1;
-            }
-            let chunk = &last[start..end];
-            let keys: Vec<&[u8]> = chunk.iter().map(|r| r.0.as_slice()).collect();
-            let values: Vec<&[u8]> = chunk.iter().map(|r| r.1.as_slice()).collect();
-            self.with(&format!("cannot write to {table}"), |c| {
-                let st = c.stmt(Sql::UpsertMany(t))?;
-                c.client.execute(&st, &[&keys, &values])
-            })?;
-            start = end;
-        }
-        for (k, _) in last {
-            self.note(t, k);
+        for (k, v) in rows {
+            self.buffer(t, k, v)?;
         }
         Ok(())
     }
@@ -950,13 +983,20 @@ impl PgTx<'_> {
     /// Returns the value it removed.
     pub fn remove(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.writable(table)?;
-        let old: Option<Vec<u8>> = self.with(&format!("cannot delete from {table}"), |c| {
+        // A row not yet sent is newer than the stored one, which goes too.
+        let buffered = self
+            .pending
+            .borrow_mut()
+            .get_mut(&t)
+            .and_then(|rows| rows.remove(key));
+        let stored: Option<Vec<u8>> = self.with(&format!("cannot delete from {table}"), |c| {
             let st = c.stmt(Sql::Remove(t))?;
             c.client
                 .query_opt(&st, &[&key])?
                 .map(|row| row.try_get(0))
                 .transpose()
         })?;
+        let old = buffered.or(stored);
         if old.is_some() {
             self.note(t, key);
         }
@@ -977,6 +1017,7 @@ impl PgTx<'_> {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        self.flush(t)?;
         let (from, lo) = edge(from);
         let (to, hi) = edge(to);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -1008,6 +1049,7 @@ impl PgTx<'_> {
         to: Bound<&[u8]>,
     ) -> Result<u64, StoreError> {
         let t = self.writable(table)?;
+        self.flush(t)?;
         let (from, lo) = edge(from);
         let (to, hi) = edge(to);
         let params: Vec<&(dyn ToSql + Sync)> = [&lo, &hi]
@@ -1046,6 +1088,7 @@ impl PgTx<'_> {
 
     pub fn len(&self, table: &'static str) -> Result<u64, StoreError> {
         let t = table_index(table)?;
+        self.flush(t)?;
         let n: i64 = self.with(&format!("cannot count {table}"), |c| {
             let st = c.stmt(Sql::Len(t))?;
             c.client.query_one(&st, &[])?.try_get(0)
@@ -1072,7 +1115,16 @@ impl PgTx<'_> {
                 keys.push(k.as_slice());
             }
         }
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        let pending: Vec<(u8, Vec<Row>)> = pending
+            .into_iter()
+            .map(|(t, rows)| (t, rows.into_iter().collect()))
+            .collect();
+        // The rows not yet sent, the change record and COMMIT: one call on the connection.
         let done = self.with("cannot commit", |c| {
+            for (t, rows) in &pending {
+                send_rows(c, *t, rows)?;
+            }
             if !keys.is_empty() {
                 let st = c.stmt(Sql::Record)?;
                 c.client.execute(&st, &[&tables, &keys])?;
@@ -1354,6 +1406,74 @@ mod tests {
             model.len() as u64
         );
         assert_eq!(tx.len(LINKS).unwrap(), 0);
+    }
+
+    /// Inserts wait in the transaction; every read of it still sees them, a rollback drops them,
+    /// and a table past `BULK_ROWS` pending rows is sent mid-transaction.
+    #[test]
+    fn buffered_writes_read_back_commit_and_roll_back() {
+        let url = db_url!();
+        let db = open(&url);
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"k1", b"stored").unwrap();
+        tx.commit().unwrap();
+
+        let tx = db.begin_write().unwrap();
+        tx.insert(LINKS, b"k1", b"newer").unwrap();
+        tx.insert(LINKS, b"k2", b"two").unwrap();
+        assert_eq!(
+            tx.get(LINKS, b"k1").unwrap().as_deref(),
+            Some(&b"newer"[..])
+        );
+        // Removing a row not yet sent returns it, and the stored row goes too.
+        assert_eq!(
+            tx.remove(LINKS, b"k1").unwrap().as_deref(),
+            Some(&b"newer"[..])
+        );
+        assert_eq!(tx.get(LINKS, b"k1").unwrap(), None);
+        assert_eq!(tx.remove(LINKS, b"k1").unwrap(), None);
+        tx.insert(LINKS, b"k3", b"three").unwrap();
+        assert_eq!(tx.len(LINKS).unwrap(), 2);
+        let rows = tx
+            .scan(LINKS, Bound::Unbounded, Bound::Unbounded, false, 10)
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (b"k2".to_vec(), b"two".to_vec()),
+                (b"k3".to_vec(), b"three".to_vec())
+            ]
+        );
+        // Written after the scan sent the others: only the commit sends it.
+        tx.insert(LINKS, b"k4", b"four").unwrap();
+        tx.commit().unwrap();
+        let rx = db.begin_read().unwrap();
+        assert_eq!(rx.len(LINKS).unwrap(), 3);
+        assert_eq!(rx.get(LINKS, b"k4").unwrap().as_deref(), Some(&b"four"[..]));
+        drop(rx);
+
+        // More than one statement's worth, then a rollback: nothing stays.
+        let tx = db.begin_write().unwrap();
+        for i in 0..(BULK_ROWS as u32 + 10) {
+            tx.insert(CLICKS, &i.to_be_bytes(), b"x").unwrap();
+        }
+        let mut other = raw(&url);
+        assert_eq!(tx.len(CLICKS).unwrap(), BULK_ROWS as u64 + 10);
+        drop(tx);
+        let n: i64 = other
+            .query_one("SELECT count(*) FROM clicks_v1", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0);
+        let rx = db.begin_read().unwrap();
+        assert_eq!(rx.len(CLICKS).unwrap(), 0);
+        // Changes of watched tables are still recorded for the other nodes.
+        drop(rx);
+        let feed = db.changes_since(0).unwrap();
+        let keys: Vec<&[u8]> = feed.rows.iter().map(|(_, k)| k.as_slice()).collect();
+        for k in [&b"k1"[..], b"k2", b"k3", b"k4"] {
+            assert!(keys.contains(&k), "{k:?} not in the feed");
+        }
     }
 
     #[test]
