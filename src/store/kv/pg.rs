@@ -832,7 +832,6 @@ pub(crate) struct PgTx<'db> {
     pending: RefCell<BTreeMap<u8, Pending>>,
 }
 
-type Row = (Vec<u8>, Vec<u8>);
 /// A table's rows not yet sent: key to its last value.
 type Pending = BTreeMap<Vec<u8>, Vec<u8>>;
 
