@@ -25,6 +25,8 @@ const NODE_ALIVE_MS: u64 = 3_000;
 pub struct LimitSync {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    store: Arc<Store>,
+    node: u64,
 }
 
 impl Drop for LimitSync {
@@ -32,6 +34,19 @@ impl Drop for LimitSync {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        // A stopped node no longer shares the limits (a restarted one has a new id): best
+        // effort, else its heartbeat expires.
+        let node = self.node;
+        let gone = self.store.write(
+            |tx| {
+                tx.open_table(NODES)?.remove(node)?;
+                Ok(())
+            },
+            |_| {},
+        );
+        if let Err(e) = gone {
+            tracing::debug!(error = %e, "cannot remove this node from the rate-limit sharers");
         }
     }
 }
@@ -110,6 +125,8 @@ impl Store {
         Some(LimitSync {
             stop,
             thread: Some(thread),
+            store: Arc::clone(self),
+            node,
         })
     }
 
@@ -182,10 +199,11 @@ impl Store {
         if prune {
             at.pruned = Instant::now();
         }
+        crate::limiter::set_cluster(nodes.0, nodes.1);
         let mut close = false;
         for (id, limit, w, delta, counted) in &windows {
             let total = key_totals.get(id).copied().unwrap_or(0);
-            w.share(minute, *limit, *counted, total, nodes);
+            w.share(minute, *counted, total, nodes);
             close |= *delta > 0 && total * 2 >= u64::from(*limit) && total < u64::from(*limit);
         }
         self.failures

@@ -427,11 +427,12 @@ async fn a_node_cut_off_from_the_database_refuses_keys_serves_redirects_and_reco
 /// Move each node's clock to the first second of the next minute, so a test that counts
 /// per minute does not straddle two windows.
 fn to_next_minute(nodes: &[TestApp]) {
+    // One reading for all: the minute may turn between two nodes.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     for n in nodes {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
         n.advance_clock(Duration::from_secs(60 - secs % 60 + 1));
     }
 }
