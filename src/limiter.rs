@@ -335,7 +335,9 @@ impl MinuteWindow {
         }
         let (_, pushed) = exactly_in(self.pushed.load(Ordering::Relaxed), minute);
         let remaining = u64::from(limit).saturating_sub(u64::from(total));
-        pushed.saturating_add(part(remaining, rank, nodes)).min(limit)
+        pushed
+            .saturating_add(part(remaining, rank, nodes))
+            .min(limit)
     }
 
     /// The state at `unix_secs` without counting anything.
@@ -763,7 +765,14 @@ mod tests {
         let (m, pushed) = f.unpushed(t);
         assert!(f.fail(3, 2, t + 2) && f.fail(3, 2, t + 2));
         f.share(m, &pushed, &HashMap::new(), (0, 1));
-        assert!(!f.fail(3, 2, t + 2), "the next minute's two failures still count");
-        assert_eq!(f.unpushed(t).1, vec![(3, 2)], "a late read gets the later minute");
+        assert!(
+            !f.fail(3, 2, t + 2),
+            "the next minute's two failures still count"
+        );
+        assert_eq!(
+            f.unpushed(t).1,
+            vec![(3, 2)],
+            "a late read gets the later minute"
+        );
     }
 }
