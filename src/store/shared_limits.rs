@@ -242,3 +242,34 @@ fn totals(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::kv::fresh_database;
+
+    fn sharers(store: &Store) -> u64 {
+        store
+            .read(|tx| Ok(tx.open_table(NODES)?.len()?))
+            .unwrap()
+    }
+
+    /// A stopped node leaves at once: a restarted one (a new id) is not shared with its old
+    /// self for the heartbeat's lifetime.
+    #[test]
+    fn a_stopped_node_no_longer_shares_the_limits() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let store = Store::open_postgres(&url).unwrap();
+        let sync = store.share_limits().expect("a sync thread on PostgreSQL");
+        let start = Instant::now();
+        while sharers(&store) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "no heartbeat");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(sharers(&store), 1);
+        drop(sync);
+        assert_eq!(sharers(&store), 0, "the stopped node's heartbeat is gone");
+    }
+}
