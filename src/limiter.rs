@@ -257,13 +257,26 @@ impl FailureLimiter {
 #[derive(Debug, Default)]
 pub struct MinuteWindow {
     count: AtomicU64,
-    /// (minute, cap): the most this node may count in that minute, set by `share`.
-    cap: AtomicU64,
-    /// (this node's rank, nodes sharing the limit) at the last sync (0: alone): a minute not
-    /// synced yet gives each its part.
+    /// (minute, every node's total at the last sync): the cap is worked out from it against
+    /// the caller's limit, so the keys of a roll chain may have different limits.
+    total: AtomicU64,
+    /// (this node's rank, nodes sharing the limit) at the window's last sync (0: not synced
+    /// yet, then `CLUSTER`'s): a minute not synced yet gives each its part.
     nodes: AtomicU64,
     /// (minute, count) already added to the shared total.
     pushed: AtomicU64,
+}
+
+/// (this node's rank, nodes) at the last sync of any window (0 on redb, where nothing sets
+/// it): a window not synced yet (a new key or limit) takes its part, not the whole limit.
+static CLUSTER: AtomicU64 = AtomicU64::new(0);
+
+/// Record this node's rank among `nodes` (the shared limits' sync).
+pub fn set_cluster(rank: u32, nodes: u32) {
+    CLUSTER.store(
+        (u64::from(rank) << 32) | u64::from(nodes.max(1)),
+        Ordering::Relaxed,
+    );
 }
 
 /// A window's state for a limit, as the rate-limit headers state it.
@@ -285,7 +298,12 @@ impl MinuteWindow {
             let (m, n) = in_minute(current, minute);
             let cap = self.cap_in(m, limit);
             if n >= cap {
-                return Err(quota(limit, 0, m, unix_secs));
+                let mut q = quota(limit, 0, m, unix_secs);
+                if n < limit {
+                    // Only this node's share is used up: the next sync may grant more.
+                    q.reset_secs = 1;
+                }
+                return Err(q);
             }
             let next = (m << 32) | u64::from(n + 1);
             match self.count.compare_exchange_weak(
@@ -302,14 +320,24 @@ impl MinuteWindow {
 
     /// The most this node may count in `minute`: the limit alone, else its share.
     fn cap_in(&self, minute: u64, limit: u32) -> u32 {
-        let (m, cap) = split(self.cap.load(Ordering::Relaxed));
-        if m == minute {
-            return cap.min(limit);
+        let mut nodes = self.nodes.load(Ordering::Relaxed);
+        if nodes == 0 {
+            nodes = CLUSTER.load(Ordering::Relaxed);
         }
-        match split(self.nodes.load(Ordering::Relaxed)) {
-            (_, 0 | 1) => limit,
-            (rank, n) => part(u64::from(limit), u32::try_from(rank).unwrap_or(0), n),
+        let (rank, nodes) = split(nodes);
+        if nodes <= 1 {
+            return limit;
         }
+        let rank = u32::try_from(rank).unwrap_or(0);
+        let (m, total) = split(self.total.load(Ordering::Relaxed));
+        if m != minute {
+            return part(u64::from(limit), rank, nodes);
+        }
+        let (_, pushed) = exactly_in(self.pushed.load(Ordering::Relaxed), minute);
+        let remaining = u64::from(limit).saturating_sub(u64::from(total));
+        pushed
+            .saturating_add(part(remaining, rank, nodes))
+            .min(limit)
     }
 
     /// The state at `unix_secs` without counting anything.
@@ -322,7 +350,7 @@ impl MinuteWindow {
     pub fn carry_from(&self, other: &Self) {
         for (to, from) in [
             (&self.count, &other.count),
-            (&self.cap, &other.cap),
+            (&self.total, &other.total),
             (&self.nodes, &other.nodes),
             (&self.pushed, &other.pushed),
         ] {
@@ -339,27 +367,17 @@ impl MinuteWindow {
     }
 
     /// After a sync of `minute`: `counted` (from `unpushed`) is in the shared `total`, which
-    /// `nodes` share; this node may count its share of what remains of `limit`.
-    pub fn share(
-        &self,
-        minute: u64,
-        limit: u32,
-        counted: u32,
-        total: u64,
-        (rank, nodes): (u32, u32),
-    ) {
+    /// `nodes` share; this node may count its share of what remains of the limit.
+    pub fn share(&self, minute: u64, counted: u32, total: u64, (rank, nodes): (u32, u32)) {
         self.pushed
             .store((minute << 32) | u64::from(counted), Ordering::Relaxed);
-        let nodes = nodes.max(1);
         self.nodes.store(
-            (u64::from(rank) << 32) | u64::from(nodes),
+            (u64::from(rank) << 32) | u64::from(nodes.max(1)),
             Ordering::Relaxed,
         );
-        let remaining = u64::from(limit).saturating_sub(total);
-        let share = part(remaining, rank, nodes);
-        let cap = counted.saturating_add(share).min(limit);
-        self.cap
-            .store((minute << 32) | u64::from(cap), Ordering::Relaxed);
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        self.total
+            .store((minute << 32) | u64::from(total), Ordering::Relaxed);
     }
 }
 
@@ -415,12 +433,14 @@ struct Tally {
 }
 
 impl SharedFailures {
+    /// The state, moved on to `minute` if that is later; an earlier minute (a late sync, a
+    /// clock gone back) keeps the later one's tallies.
     fn lock(&self, minute: u64) -> std::sync::MutexGuard<'_, SharedInner> {
         let mut inner = self
             .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if inner.minute != minute {
+        if inner.minute < minute {
             inner.minute = minute;
             inner.tallies.clear();
         }
@@ -464,8 +484,8 @@ impl SharedFailures {
 
     /// The minute, and each source's failures this node has not added to the shared total.
     pub fn unpushed(&self, unix_secs: i64) -> (u64, Vec<(u64, u32)>) {
-        let minute = minute_of(unix_secs);
-        let mut inner = self.lock(minute);
+        let mut inner = self.lock(minute_of(unix_secs));
+        let minute = inner.minute;
         inner.dirty = false;
         let list = inner
             .tallies
@@ -488,6 +508,9 @@ impl SharedFailures {
         let mut inner = self.lock(minute);
         inner.rank = rank;
         inner.nodes = nodes.max(1);
+        if minute < inner.minute {
+            return; // a later minute's tallies are not this sync's
+        }
         for (s, n) in pushed {
             inner.tallies.entry(*s).or_default().pushed += n;
         }
@@ -586,7 +609,7 @@ mod tests {
             w.take(60, t).unwrap();
         }
         assert_eq!(w.unpushed(minute), (6, 6));
-        w.share(minute, 60, 6, 30, (2, 3));
+        w.share(minute, 6, 30, (2, 3));
         assert_eq!(w.unpushed(minute), (0, 6));
         assert_eq!((0..20).filter(|_| w.take(60, t).is_ok()).count(), 10);
         // The next minute, before a sync: this node's part of the whole limit.
@@ -706,5 +729,50 @@ mod tests {
         }
         assert!(!f.fail(9, 30, t), "past its share");
         assert!(f.fail(8, 30, t), "another source has its own count");
+    }
+
+    /// The keys of a roll chain share a window but may have different limits: each request
+    /// is capped against its own key's limit. A refusal for this node's share says 1 s.
+    #[test]
+    fn a_shared_window_caps_each_caller_by_its_own_limit() {
+        let t = 1_800_000_000 + 30;
+        let minute = minute_of(t);
+        let w = MinuteWindow::default();
+        for _ in 0..4 {
+            w.take(60, t).unwrap();
+        }
+        let (_, counted) = w.unpushed(minute);
+        // 20 used over 2 nodes, 4 of them here.
+        w.share(minute, counted, 20, (0, 2));
+        // Limit 30: 4 + (30 - 20) / 2 = 9; limit 100: 4 + 40 = 44.
+        assert_eq!(w.peek(30, t).remaining, 5);
+        assert_eq!(w.peek(100, t).remaining, 40);
+        assert_eq!((0..10).filter(|_| w.take(30, t).is_ok()).count(), 5);
+        let refused = w.take(30, t).unwrap_err();
+        assert_eq!(refused.reset_secs, 1, "only this node's share is used up");
+        assert!(w.take(100, t).is_ok());
+        // The whole limit used: the window's end.
+        let spent = MinuteWindow::default();
+        spent.take(1, t).unwrap();
+        assert_eq!(spent.take(1, t).unwrap_err().reset_secs, 30);
+    }
+
+    /// A sync of minute M that ends after a failure of M + 1 was counted must not wipe it.
+    #[test]
+    fn a_late_sync_keeps_the_next_minutes_failures() {
+        let f = SharedFailures::default();
+        let t = 1_800_000_000 + 59;
+        let (m, pushed) = f.unpushed(t);
+        assert!(f.fail(3, 2, t + 2) && f.fail(3, 2, t + 2));
+        f.share(m, &pushed, &HashMap::new(), (0, 1));
+        assert!(
+            !f.fail(3, 2, t + 2),
+            "the next minute's two failures still count"
+        );
+        assert_eq!(
+            f.unpushed(t).1,
+            vec![(3, 2)],
+            "a late read gets the later minute"
+        );
     }
 }

@@ -217,15 +217,17 @@ fn key_refused(
     if !why.is_offline() {
         let limit = config.keys.max_failed_auth_per_minute;
         let source = config.keys.failure_source(ip);
-        // Several nodes: this node may fail a source only its share of the limit.
+        // Several nodes: this node may fail a source only its share of the limit. Counted
+        // only for a failure the local limit lets through, so its 429s spend no shared budget.
         let at = crate::clock::unix_secs();
-        let shared_over = st.store.is_shared()
-            && !st
-                .store
-                .failures
-                .fail(crate::store::source_id(&source), limit, at);
         let counted = match st.key_failures.fail(source, limit) {
-            Failures::Within | Failures::Reached(_) if shared_over => {
+            Failures::Within | Failures::Reached(_)
+                if st.store.is_shared()
+                    && !st
+                        .store
+                        .failures
+                        .fail(crate::store::source_id(&source), limit, at) =>
+            {
                 Failures::Over(RetryAfter(60 - at.rem_euclid(60).unsigned_abs()))
             }
             other => other,

@@ -413,19 +413,29 @@ impl KeyIndex {
     }
 
     /// Every rate-limit window once (the keys of a roll chain share one), under the lowest id
-    /// of the keys that share it, with its limit: what the shared limits sync (PostgreSQL).
+    /// of the keys that share it, with the limit of the newest (the live key after a roll):
+    /// what the shared limits sync (PostgreSQL).
     pub fn windows(&self) -> Vec<(KeyId, u32, Arc<MinuteWindow>)> {
         let inner = self.read();
-        let mut by_window: HashMap<*const MinuteWindow, (KeyId, u32, Arc<MinuteWindow>)> =
+        // Window → (lowest id, newest id, its limit, the window).
+        let mut by_window: HashMap<*const MinuteWindow, (KeyId, KeyId, u32, Arc<MinuteWindow>)> =
             HashMap::new();
         for e in inner.by_digest.values() {
             let Some((limit, w)) = &e.limit else { continue };
             by_window
                 .entry(Arc::as_ptr(w))
-                .and_modify(|(id, _, _)| *id = (*id).min(e.id))
-                .or_insert_with(|| (e.id, limit.get(), Arc::clone(w)));
+                .and_modify(|(low, high, l, _)| {
+                    *low = (*low).min(e.id);
+                    if e.id > *high {
+                        (*high, *l) = (e.id, limit.get());
+                    }
+                })
+                .or_insert_with(|| (e.id, e.id, limit.get(), Arc::clone(w)));
         }
-        by_window.into_values().collect()
+        by_window
+            .into_values()
+            .map(|(id, _, limit, w)| (id, limit, w))
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {

@@ -25,6 +25,8 @@ const NODE_ALIVE_MS: u64 = 3_000;
 pub struct LimitSync {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    store: Arc<Store>,
+    node: u64,
 }
 
 impl Drop for LimitSync {
@@ -32,6 +34,19 @@ impl Drop for LimitSync {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        // A stopped node no longer shares the limits (a restarted one has a new id): best
+        // effort, else its heartbeat expires.
+        let node = self.node;
+        let gone = self.store.write(
+            |tx| {
+                tx.open_table(NODES)?.remove(node)?;
+                Ok(())
+            },
+            |_| {},
+        );
+        if let Err(e) = gone {
+            tracing::debug!(error = %e, "cannot remove this node from the rate-limit sharers");
         }
     }
 }
@@ -110,6 +125,8 @@ impl Store {
         Some(LimitSync {
             stop,
             thread: Some(thread),
+            store: Arc::clone(self),
+            node,
         })
     }
 
@@ -182,10 +199,11 @@ impl Store {
         if prune {
             at.pruned = Instant::now();
         }
+        crate::limiter::set_cluster(nodes.0, nodes.1);
         let mut close = false;
         for (id, limit, w, delta, counted) in &windows {
             let total = key_totals.get(id).copied().unwrap_or(0);
-            w.share(minute, *limit, *counted, total, nodes);
+            w.share(minute, *counted, total, nodes);
             close |= *delta > 0 && total * 2 >= u64::from(*limit) && total < u64::from(*limit);
         }
         self.failures
@@ -223,4 +241,33 @@ fn totals(
         out.insert(k.value().1, v.value());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::kv::fresh_database;
+
+    fn sharers(store: &Store) -> u64 {
+        store.read(|tx| tx.open_table(NODES)?.len()).unwrap()
+    }
+
+    /// A stopped node leaves at once: a restarted one (a new id) is not shared with its old
+    /// self for the heartbeat's lifetime.
+    #[test]
+    fn a_stopped_node_no_longer_shares_the_limits() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let store = Store::open_postgres(&url).unwrap();
+        let sync = store.share_limits().expect("a sync thread on PostgreSQL");
+        let start = Instant::now();
+        while sharers(&store) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "no heartbeat");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(sharers(&store), 1);
+        drop(sync);
+        assert_eq!(sharers(&store), 0, "the stopped node's heartbeat is gone");
+    }
 }

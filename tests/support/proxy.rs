@@ -38,12 +38,14 @@ impl Proxy {
                         let Ok((client, _)) = listener.accept().await else {
                             continue;
                         };
+                        // The flag is read under the lock `cut` sets it under, so a connection
+                        // is either refused here or in the list `cut` aborts.
+                        let mut list = cs.lock().unwrap();
                         if c.load(Ordering::SeqCst) {
                             drop(client); // refused while cut
                             continue;
                         }
                         let task = tokio::spawn(forward(client, target));
-                        let mut list = cs.lock().unwrap();
                         list.retain(|h| !h.is_finished());
                         list.push(task.abort_handle());
                     }
@@ -64,8 +66,9 @@ impl Proxy {
 
     /// Drop every connection and refuse new ones, as a network partition would.
     pub fn cut(&self) {
+        let mut list = self.conns.lock().unwrap();
         self.cut.store(true, Ordering::SeqCst);
-        for h in self.conns.lock().unwrap().drain(..) {
+        for h in list.drain(..) {
             h.abort();
         }
     }
