@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, ReadableTable, Value};
+use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, Value};
 use super::records::{DomainRecord, KeyRecord};
 use super::tables::{API_KEYS, CLICKS, DOMAINS, LINKS};
 use super::{decode_or_skip, links, Store, StoreError};
@@ -232,9 +232,11 @@ impl Store {
             };
             set.insert(id_of(key)?);
         }
+        // One statement per table for all the changed rows (an import's chunk names thousands).
         self.read(|tx| {
+            let mut found = rows_of(tx, DOMAINS, &domains)?;
             for id in &domains {
-                match get(tx, DOMAINS, *id)? {
+                match found.remove(id) {
                     Some(v) => {
                         if let Some(d) = decode_or_skip::<DomainRecord>("domains_v1", id, &v) {
                             self.catalog.put_domain(&d);
@@ -243,8 +245,9 @@ impl Store {
                     None => self.catalog.remove_domain(*id),
                 }
             }
+            let mut found = rows_of(tx, LINKS, &links)?;
             for id in &links {
-                match get(tx, LINKS, *id)? {
+                match found.remove(id) {
                     Some(v) => match super::records::decode_link(&v) {
                         Ok(stored) => {
                             self.catalog.put_link(&stored.to_record());
@@ -268,8 +271,9 @@ impl Store {
             for id in &clicks {
                 self.catalog.set_clicks(*id, counts.remove(id).unwrap_or(0));
             }
+            let mut found = rows_of(tx, API_KEYS, &keys)?;
             for id in &keys {
-                match get(tx, API_KEYS, *id)? {
+                match found.remove(id) {
                     // A key that cannot be read is refused like an unknown one (fails closed).
                     Some(v) => match decode_or_skip::<KeyRecord>("api_keys_v1", id, &v) {
                         Some(rec) => self.keys.upsert(&rec),
@@ -289,12 +293,21 @@ fn id_of(key: &[u8]) -> Result<u64, StoreError> {
     Ok(<u64 as Value>::from_bytes(&redb))
 }
 
-fn get(
+/// The stored rows of these ids that exist, by id.
+fn rows_of(
     tx: &ReadTransaction,
     def: super::kv::TableDefinition<'static, u64, &'static [u8]>,
-    id: u64,
-) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(tx.open_table(def)?.get(id)?.map(|g| g.value().to_vec()))
+    ids: &BTreeSet<u64>,
+) -> Result<std::collections::HashMap<u64, Vec<u8>>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(tx
+        .open_table(def)?
+        .get_many(ids.iter().copied())?
+        .into_iter()
+        .map(|(k, v)| (<u64 as Value>::from_bytes(&k), v))
+        .collect())
 }
 
 #[cfg(test)]
@@ -302,7 +315,7 @@ mod tests {
     use super::*;
     use crate::audit::By;
     use crate::domain::{DestinationUrl, Hostname, RedirectCode, Slug, Tags};
-    use crate::store::kv::fresh_database;
+    use crate::store::kv::{fresh_database, ReadableTable};
     use crate::store::tables::API_KEYS;
     use crate::store::NewLink;
 
