@@ -83,10 +83,7 @@ async fn refused_on_c_after(
 
 #[tokio::test]
 async fn a_key_revoked_rolled_disabled_or_narrowed_on_a_is_refused_on_c() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
@@ -94,46 +91,22 @@ async fn a_key_revoked_rolled_disabled_or_narrowed_on_a_is_refused_on_c() {
     };
     let (a, c) = (nodes[0].admin().await, &nodes[2]);
     let any = json!({"name": "k"});
-    refused_on_c_after(
-        &a,
-        c,
-        "revoke",
-        401,
-        "/api/v1/links",
-        any.clone(),
-        async |a, id| {
-            a.post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200)
-                .await;
-        },
-    )
-    .await;
-    // No grace: the old key is rotated at once.
-    refused_on_c_after(
-        &a,
-        c,
-        "roll",
-        401,
-        "/api/v1/links",
-        any.clone(),
-        async |a, id| {
-            a.post_json(&format!("/api/v1/api-keys/{id}/roll"), json!({}), 201)
-                .await;
-        },
-    )
-    .await;
-    refused_on_c_after(
-        &a,
-        c,
-        "disable",
-        401,
-        "/api/v1/links",
-        any.clone(),
-        async |a, id| {
-            a.post_json(&format!("/api/v1/api-keys/{id}/disable"), json!({}), 200)
-                .await;
-        },
-    )
-    .await;
+    // No grace on the roll: the old key is rotated at once.
+    for (what, created) in [("revoke", 200), ("roll", 201), ("disable", 200)] {
+        refused_on_c_after(
+            &a,
+            c,
+            what,
+            401,
+            "/api/v1/links",
+            any.clone(),
+            async |a, id| {
+                a.post_json(&format!("/api/v1/api-keys/{id}/{what}"), json!({}), created)
+                    .await;
+            },
+        )
+        .await;
+    }
     let narrow = json!({"name": "k", "permissions": ["links:read", "domains:read"]});
     refused_on_c_after(
         &a,
@@ -154,6 +127,18 @@ async fn a_key_revoked_rolled_disabled_or_narrowed_on_a_is_refused_on_c() {
     .await;
 }
 
+/// The suite's PostgreSQL run: these tests start their own PostgreSQL nodes whatever the run,
+/// so they run once, in the main run.
+fn second_run() -> bool {
+    let second = crate::support::on_postgres();
+    if second {
+        eprintln!(
+            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
+        );
+    }
+    second
+}
+
 /// The same signed-in browser, talking to another node (cookies ignore the port).
 fn on(s: &Session, node: &TestApp) -> Session {
     Session {
@@ -165,10 +150,7 @@ fn on(s: &Session, node: &TestApp) -> Session {
 
 #[tokio::test]
 async fn a_session_made_on_a_works_on_b_and_signing_out_on_b_ends_it_on_a() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
@@ -188,10 +170,7 @@ async fn a_session_made_on_a_works_on_b_and_signing_out_on_b_ends_it_on_a() {
 
 #[tokio::test]
 async fn links_and_domains_made_on_one_node_are_served_by_the_others() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
@@ -240,10 +219,7 @@ async fn links_and_domains_made_on_one_node_are_served_by_the_others() {
 
 #[tokio::test]
 async fn clicks_served_by_three_nodes_under_load_are_counted_exactly_once() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
@@ -312,10 +288,7 @@ async fn clicks_served_by_three_nodes_under_load_are_counted_exactly_once() {
 
 #[tokio::test]
 async fn killing_a_node_during_writes_loses_no_acknowledged_link() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
@@ -388,10 +361,7 @@ async fn killing_a_node_during_writes_loses_no_acknowledged_link() {
 
 #[tokio::test]
 async fn a_node_cut_off_from_the_database_refuses_keys_serves_redirects_and_recovers() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let Some(url) = pg::fresh_database() else {
@@ -475,10 +445,7 @@ fn to_next_minute(nodes: &[TestApp]) {
 
 #[tokio::test]
 async fn a_keys_rate_limit_holds_across_nodes_within_ten_percent() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let opts = Options {
@@ -517,10 +484,7 @@ async fn a_keys_rate_limit_holds_across_nodes_within_ten_percent() {
 
 #[tokio::test]
 async fn failed_key_checks_are_limited_across_nodes_to_the_limit_plus_one_per_node() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let opts = Options {
@@ -574,10 +538,7 @@ fn policy(res: &reqwest::Response) -> u32 {
 /// of it, not the whole limit, until its first sync.
 #[tokio::test]
 async fn a_burst_on_three_nodes_right_after_a_limit_is_added_stays_within_it() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let opts = Options {
@@ -655,10 +616,7 @@ async fn a_burst_on_three_nodes_right_after_a_limit_is_added_stays_within_it() {
 /// for it, whichever key the index lists first.
 #[tokio::test]
 async fn a_rolled_keys_raised_limit_holds_on_every_node() {
-    if crate::support::on_postgres() {
-        eprintln!(
-            "cluster tests run once, in the main run (each starts its own nodes on PostgreSQL)"
-        );
+    if second_run() {
         return;
     }
     let opts = Options {
