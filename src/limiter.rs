@@ -251,20 +251,23 @@ impl FailureLimiter {
 /// shared lock; a request over the limit only reads. At a minute's turn up to twice the limit
 /// can pass in quick succession (the price of a fixed window, and what its `reset` promises).
 ///
-/// Several nodes (PostgreSQL) share a key's limit: a sync thread adds what each counted to a
-/// shared total every quarter second and caps this node at what it has counted plus its share
-/// of what remains (`share`). Alone (redb) there is no cap, and the words stay zero.
+/// Several nodes (PostgreSQL) share a key's limit through claims: a node counts only up to
+/// its claim on the minute, and claims never add up to more than the limit. Until a node
+/// records a claim its claim is its part of the limit, which every node counts it as
+/// holding; a sync thread records a larger claim out of what no node holds (`Claims::step`),
+/// or gives back what an idle node holds when another wants more. Alone (redb) there is no
+/// cap, and the words stay zero.
 #[derive(Debug, Default)]
 pub struct MinuteWindow {
     count: AtomicU64,
-    /// (minute, every node's total at the last sync): the cap is worked out from it against
-    /// the caller's limit, so the keys of a roll chain may have different limits.
-    total: AtomicU64,
+    /// (minute, this node's recorded claim in it): absent for the current minute, the claim is
+    /// the node's part of the limit.
+    claim: AtomicU64,
     /// (this node's rank, nodes sharing the limit) at the window's last sync (0: not synced
     /// yet, then `CLUSTER`'s): a minute not synced yet gives each its part.
     nodes: AtomicU64,
-    /// (minute, count) already added to the shared total.
-    pushed: AtomicU64,
+    /// (minute, count) at the last sync: whether the window was used since.
+    seen: AtomicU64,
 }
 
 /// (this node's rank, nodes) at the last sync of any window (0 on redb, where nothing sets
@@ -288,6 +291,27 @@ pub struct Quota {
     pub reset_secs: u64,
 }
 
+impl WindowState {
+    /// Whether this node should ask for a larger claim: it has used its claim (requests are
+    /// being refused), or half of it and is in use; and the claim is below the limit.
+    pub fn wants_more(&self, limit: u32) -> bool {
+        let spent = self.count >= self.claim;
+        let busy = self.used && self.count.saturating_mul(2) >= self.claim;
+        (spent || busy) && self.claim < limit
+    }
+}
+
+/// A window in one minute, as a sync sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// Requests this node counted in the minute.
+    pub count: u32,
+    /// The most it may count: its recorded claim, else its part of the limit.
+    pub claim: u32,
+    /// Whether it counted any since the last sync.
+    pub used: bool,
+}
+
 impl MinuteWindow {
     /// Count one request made at `unix_secs` against `limit`. `Err` when the limit is used up:
     /// the request is refused and not counted.
@@ -300,7 +324,7 @@ impl MinuteWindow {
             if n >= cap {
                 let mut q = quota(limit, 0, m, unix_secs);
                 if n < limit {
-                    // Only this node's share is used up: the next sync may grant more.
+                    // Only this node's claim is used up: the next sync may grant more.
                     q.reset_secs = 1;
                 }
                 return Err(q);
@@ -318,26 +342,27 @@ impl MinuteWindow {
         }
     }
 
-    /// The most this node may count in `minute`: the limit alone, else its share.
-    fn cap_in(&self, minute: u64, limit: u32) -> u32 {
+    /// (rank, nodes) this window is shared by.
+    fn sharing(&self) -> (u32, u32) {
         let mut nodes = self.nodes.load(Ordering::Relaxed);
         if nodes == 0 {
             nodes = CLUSTER.load(Ordering::Relaxed);
         }
         let (rank, nodes) = split(nodes);
+        (u32::try_from(rank).unwrap_or(0), nodes)
+    }
+
+    /// The most this node may count in `minute`: the limit alone, else its claim (capped by
+    /// the caller's limit: the keys of a roll chain share a window, not a limit).
+    fn cap_in(&self, minute: u64, limit: u32) -> u32 {
+        let (rank, nodes) = self.sharing();
         if nodes <= 1 {
             return limit;
         }
-        let rank = u32::try_from(rank).unwrap_or(0);
-        let (m, total) = split(self.total.load(Ordering::Relaxed));
-        if m != minute {
-            return part(u64::from(limit), rank, nodes);
+        match split(self.claim.load(Ordering::Relaxed)) {
+            (m, claim) if m == minute => claim.min(limit),
+            _ => part(u64::from(limit), rank, nodes),
         }
-        let (_, pushed) = exactly_in(self.pushed.load(Ordering::Relaxed), minute);
-        let remaining = u64::from(limit).saturating_sub(u64::from(total));
-        pushed
-            .saturating_add(part(remaining, rank, nodes))
-            .min(limit)
     }
 
     /// The state at `unix_secs` without counting anything.
@@ -350,34 +375,150 @@ impl MinuteWindow {
     pub fn carry_from(&self, other: &Self) {
         for (to, from) in [
             (&self.count, &other.count),
-            (&self.total, &other.total),
+            (&self.claim, &other.claim),
             (&self.nodes, &other.nodes),
-            (&self.pushed, &other.pushed),
+            (&self.seen, &other.seen),
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
     }
 
-    /// What this node counted in `minute` and has not added to the shared total yet, and
-    /// its count so far: `(unpushed, counted)`.
-    pub fn unpushed(&self, minute: u64) -> (u32, u32) {
-        let (_, n) = exactly_in(self.count.load(Ordering::Relaxed), minute);
-        let (_, p) = exactly_in(self.pushed.load(Ordering::Relaxed), minute);
-        (n.saturating_sub(p), n)
+    /// The window in `minute` against `limit`, for a sync.
+    pub fn state(&self, minute: u64, limit: u32) -> WindowState {
+        let (_, count) = exactly_in(self.count.load(Ordering::Relaxed), minute);
+        let (_, seen) = exactly_in(self.seen.load(Ordering::Relaxed), minute);
+        WindowState {
+            count,
+            claim: self.cap_in(minute, limit),
+            used: count > seen,
+        }
     }
 
-    /// After a sync of `minute`: `counted` (from `unpushed`) is in the shared `total`, which
-    /// `nodes` share; this node may count its share of what remains of the limit.
-    pub fn share(&self, minute: u64, counted: u32, total: u64, (rank, nodes): (u32, u32)) {
-        self.pushed
-            .store((minute << 32) | u64::from(counted), Ordering::Relaxed);
+    /// Hold at most `claim` in `minute`, before the claim is recorded (so the record is never
+    /// below what this node may count). Returns the claim to record: a request counted while
+    /// the claim was lowered keeps its place.
+    pub fn lower(&self, minute: u64, claim: u32) -> u32 {
+        self.claim
+            .store((minute << 32) | u64::from(claim), Ordering::Relaxed);
+        let (_, n) = exactly_in(self.count.load(Ordering::Relaxed), minute);
+        claim.max(n)
+    }
+
+    /// Hold `claim` in `minute`, once it is recorded.
+    pub fn raise(&self, minute: u64, claim: u32) {
+        self.claim
+            .store((minute << 32) | u64::from(claim), Ordering::Relaxed);
+    }
+
+    /// After a sync of `minute` that saw `count` (from `state`), shared by `nodes`.
+    pub fn synced(&self, minute: u64, count: u32, (rank, nodes): (u32, u32)) {
+        self.seen
+            .store((minute << 32) | u64::from(count), Ordering::Relaxed);
         self.nodes.store(
             (u64::from(rank) << 32) | u64::from(nodes.max(1)),
             Ordering::Relaxed,
         );
-        let total = u32::try_from(total).unwrap_or(u32::MAX);
-        self.total
-            .store((minute << 32) | u64::from(total), Ordering::Relaxed);
+    }
+}
+
+/// One node's recorded claim on a key's minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub node: u64,
+    /// The most the node may count in the minute.
+    pub claim: u32,
+    /// What it had counted when it recorded the claim: all of it means it wants more.
+    pub count: u32,
+}
+
+impl Claim {
+    fn wants_more(&self) -> bool {
+        self.count >= self.claim
+    }
+}
+
+/// What a sync does with one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to record.
+    Keep,
+    /// Record a larger claim (out of what no node holds), then count up to it.
+    Raise(u32),
+    /// Record this claim, unchanged: the node has used it all and wants more.
+    Want(u32),
+    /// Count only up to this claim, then record it: another node wants what this idle one
+    /// holds.
+    Lower(u32),
+}
+
+/// A key's claims in one minute, from the live nodes' point of view: each live node holds its
+/// recorded claim, or its part of the limit while it has none.
+pub struct Claims<'a> {
+    /// The live nodes' ids, in order (their rank).
+    pub alive: &'a [u64],
+    pub recorded: &'a [Claim],
+}
+
+impl Claims<'_> {
+    fn claim_of(&self, limit: u32, rank: usize, node: u64) -> u32 {
+        let nodes = u32::try_from(self.alive.len()).unwrap_or(u32::MAX);
+        self.recorded
+            .iter()
+            .find(|c| c.node == node)
+            .map_or_else(|| part(u64::from(limit), rank as u32, nodes), |c| c.claim)
+    }
+
+    /// The sync's step for node `me` whose window is `w`, against `limit`. The claims of the
+    /// live nodes never add up to more than the limit: a node raises its own only out of
+    /// what none holds, and every node's claim is recorded before it counts past its part.
+    pub fn step(&self, me: u64, limit: u32, w: WindowState) -> Step {
+        let nodes = u32::try_from(self.alive.len().max(1)).unwrap_or(u32::MAX);
+        let mut others = 0u64;
+        let mut others_want = false;
+        for (rank, &node) in self.alive.iter().enumerate() {
+            if node != me {
+                others += u64::from(self.claim_of(limit, rank, node));
+                others_want |= self
+                    .recorded
+                    .iter()
+                    .any(|c| c.node == node && c.wants_more());
+            }
+        }
+        let free = u64::from(limit)
+            .saturating_sub(others)
+            .saturating_sub(u64::from(w.claim));
+        let free = u32::try_from(free).unwrap_or(u32::MAX);
+        let recorded = self.recorded.iter().find(|c| c.node == me);
+        // After a node joined mid-minute, parts shrink: one counted past its new part must
+        // say so, and one whose part now overlaps what the others hold gives it up.
+        if recorded.is_none() && w.count > w.claim {
+            return Step::Want(w.count);
+        }
+        if others + u64::from(w.claim) > u64::from(limit) && w.claim > w.count {
+            let fits = u64::from(limit).saturating_sub(others);
+            let fits = u32::try_from(fits).unwrap_or(u32::MAX);
+            return Step::Lower(fits.max(w.count));
+        }
+        // Half used and in use, or all used: ask early, so that traffic is rarely refused
+        // while the limit has room.
+        if w.wants_more(limit) {
+            if free > 0 {
+                let more = free.div_ceil(nodes).clamp(1, free);
+                return Step::Raise(w.claim + more);
+            }
+            if w.count >= w.claim && recorded.is_none_or(|c| !c.wants_more()) {
+                return Step::Want(w.claim);
+            }
+            return Step::Keep;
+        }
+        // What an idle node keeps so that its next requests are not refused while it asks:
+        // a tenth of the limit over the nodes, so a key used on one node alone still gets
+        // nine tenths of its limit there.
+        let reserve = (limit / (10 * nodes)).max(1);
+        if !w.used && others_want && w.claim > w.count.saturating_add(reserve) {
+            return Step::Lower(w.count + reserve);
+        }
+        Step::Keep
     }
 }
 
@@ -595,7 +736,7 @@ mod tests {
     }
 
     #[test]
-    fn nodes_sharing_a_window_take_exact_parts_of_what_remains() {
+    fn nodes_sharing_a_window_count_up_to_their_claim() {
         assert_eq!((0..3).map(|r| part(10, r, 3)).sum::<u32>(), 10);
         assert_eq!((part(10, 0, 3), part(10, 2, 3)), (4, 3));
         let t = 1_800_000_000; // a whole minute
@@ -603,15 +744,20 @@ mod tests {
         let w = MinuteWindow::default();
         // Alone: the whole limit, as before sharing existed.
         assert_eq!(w.peek(60, t).remaining, 60);
-        // Rank 2 of 3 after a sync that saw 30 of 60 used, 6 of them here: 6 + 10 more.
-        assert_eq!(w.unpushed(minute), (0, 0));
-        for _ in 0..6 {
-            w.take(60, t).unwrap();
-        }
-        assert_eq!(w.unpushed(minute), (6, 6));
-        w.share(minute, 6, 30, (2, 3));
-        assert_eq!(w.unpushed(minute), (0, 6));
+        // Rank 2 of 3, no claim recorded: its part, 20.
+        w.synced(minute, 0, (2, 3));
+        assert_eq!((0..30).filter(|_| w.take(60, t).is_ok()).count(), 20);
+        let state = w.state(minute, 60);
+        assert_eq!((state.count, state.claim, state.used), (20, 20, true));
+        assert!(state.wants_more(60));
+        // A raised claim: 10 more.
+        w.raise(minute, 30);
         assert_eq!((0..20).filter(|_| w.take(60, t).is_ok()).count(), 10);
+        // Lowered below what it counted: it records what it counted, and counts no more.
+        assert_eq!(w.lower(minute, 25), 30);
+        assert!(w.take(60, t).is_err());
+        w.synced(minute, 30, (2, 3));
+        assert!(!w.state(minute, 60).used);
         // The next minute, before a sync: this node's part of the whole limit.
         assert_eq!((0..60).filter(|_| w.take(60, t + 60).is_ok()).count(), 20);
 
@@ -732,29 +878,111 @@ mod tests {
     }
 
     /// The keys of a roll chain share a window but may have different limits: each request
-    /// is capped against its own key's limit. A refusal for this node's share says 1 s.
+    /// is capped against its own key's limit. A refusal for this node's claim says 1 s.
     #[test]
     fn a_shared_window_caps_each_caller_by_its_own_limit() {
         let t = 1_800_000_000 + 30;
         let minute = minute_of(t);
         let w = MinuteWindow::default();
+        w.synced(minute, 0, (0, 2));
         for _ in 0..4 {
             w.take(60, t).unwrap();
         }
-        let (_, counted) = w.unpushed(minute);
-        // 20 used over 2 nodes, 4 of them here.
-        w.share(minute, counted, 20, (0, 2));
-        // Limit 30: 4 + (30 - 20) / 2 = 9; limit 100: 4 + 40 = 44.
+        w.raise(minute, 9);
+        // Limit 30: the claim, 9; limit 5: the limit.
         assert_eq!(w.peek(30, t).remaining, 5);
-        assert_eq!(w.peek(100, t).remaining, 40);
+        assert_eq!(w.peek(5, t).remaining, 1);
         assert_eq!((0..10).filter(|_| w.take(30, t).is_ok()).count(), 5);
         let refused = w.take(30, t).unwrap_err();
-        assert_eq!(refused.reset_secs, 1, "only this node's share is used up");
-        assert!(w.take(100, t).is_ok());
+        assert_eq!(refused.reset_secs, 1, "only this node's claim is used up");
+        assert_eq!(w.take(5, t).unwrap_err().reset_secs, 30, "the limit itself");
         // The whole limit used: the window's end.
         let spent = MinuteWindow::default();
         spent.take(1, t).unwrap();
         assert_eq!(spent.take(1, t).unwrap_err().reset_secs, 30);
+    }
+
+    /// Three nodes sharing a limit of 60, each sync atomic as under the cluster's write lock,
+    /// in a seeded random order of requests and syncs: the claims never let more than the
+    /// limit pass, whatever the order, and traffic on one node alone still gets nine tenths.
+    #[test]
+    fn claims_never_let_nodes_pass_the_limit_together() {
+        const LIMIT: u32 = 60;
+        let t = 1_800_000_000 + 1;
+        let minute = minute_of(t);
+        let ids = [10u64, 20, 30];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // (share of requests on node 0 in %, least that must pass)
+        for (skew, least) in [(33, 57), (100, 56), (80, 56)] {
+            for _round in 0..50 {
+                let windows: Vec<MinuteWindow> = (0..3).map(|_| MinuteWindow::default()).collect();
+                for (rank, w) in windows.iter().enumerate() {
+                    w.synced(minute, 0, (rank as u32, 3));
+                }
+                let mut recorded: Vec<Claim> = Vec::new();
+                let mut passed = 0;
+                for _ in 0..3_000 {
+                    let i = if next(100) < skew {
+                        0
+                    } else {
+                        1 + next(2) as usize
+                    };
+                    if next(4) > 0 {
+                        passed += u32::from(windows[i].take(LIMIT, t).is_ok());
+                        assert!(passed <= LIMIT, "{passed} passed a limit of {LIMIT}");
+                        continue;
+                    }
+                    // Every node syncs, busy or not.
+                    let i = next(3) as usize;
+                    let (w, me) = (&windows[i], ids[i]);
+                    let state = w.state(minute, LIMIT);
+                    let claims = Claims {
+                        alive: &ids,
+                        recorded: &recorded,
+                    };
+                    let claim = match claims.step(me, LIMIT, state) {
+                        Step::Keep => None,
+                        Step::Raise(c) => {
+                            w.raise(minute, c);
+                            Some(c)
+                        }
+                        Step::Want(c) => Some(c),
+                        Step::Lower(c) => Some(w.lower(minute, c)),
+                    };
+                    if let Some(claim) = claim {
+                        recorded.retain(|c| c.node != me);
+                        recorded.push(Claim {
+                            node: me,
+                            claim,
+                            count: state.count,
+                        });
+                    }
+                    w.synced(minute, state.count, (i as u32, 3));
+                    let held: u32 = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(r, n)| {
+                            Claims {
+                                alive: &ids,
+                                recorded: &recorded,
+                            }
+                            .claim_of(LIMIT, r, *n)
+                        })
+                        .sum();
+                    assert!(held <= LIMIT, "claims of {held} on a limit of {LIMIT}");
+                }
+                assert!(
+                    passed >= least,
+                    "{passed} passed a limit of {LIMIT} with {skew}% on one node"
+                );
+            }
+        }
     }
 
     /// A sync of minute M that ends after a failure of M + 1 was counted must not wipe it.

@@ -118,6 +118,8 @@ impl Application {
             None => None,
         };
 
+        // Before serving: the other nodes learn of this one before it counts any limit.
+        let limits = state.store.share_limits();
         let stop = stop_signals().map_err(StartError::Signals)?;
         let st = state.clone();
         let server = HttpServer::new(move || {
@@ -154,7 +156,6 @@ impl Application {
         spawn_sighup(state.clone(), bound);
         let control = listen_for_commands(&state);
         let follower = state.store.follow();
-        let limits = state.store.share_limits();
         Ok(Self {
             bound,
             server,

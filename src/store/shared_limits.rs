@@ -1,8 +1,11 @@
 //! Rate limits shared by several nodes (PostgreSQL). Each node counts locally, without a lock
-//! or a database call on the request path; a sync thread adds what it counted to per-minute
-//! totals every quarter second, and caps the node at its share of what the limit leaves.
-//! (Measured for issue 19: a shared counter alone overshot a limit by up to 32%; taking at
-//! most one's share of what remains kept it within 11%.) On redb there is no thread.
+//! or a database call on the request path, up to its claim on the key's minute. A sync
+//! thread (every quarter second, sooner when a key nears its claim) records claims in the
+//! database under the cluster's write lock, so the live nodes' claims never add up to more
+//! than the limit (`limiter::Claims`). (Measured for issue 19: counts added to a shared total
+//! after the fact, even capped at a share of what remained, let a burst pass a limit of 60
+//! by 10 to 28.) Failed-auth tallies are still added after the fact: their rule allows one
+//! more per node. On redb there is no thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +14,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::kv::ReadableTable;
-use super::tables::{FAILURE_MINUTES, KEY_MINUTES, NODES};
+use super::tables::{FAILURE_MINUTES, KEY_CLAIMS, NODES};
 use super::{Store, StoreError};
+use crate::limiter::{Claim, Claims, Step};
 
 /// How often a node syncs its counts.
 const SYNC: Duration = Duration::from_millis(250);
@@ -84,6 +88,17 @@ impl Store {
         let mut id = [0u8; 8];
         ring::rand::SecureRandom::fill(&self.rng, &mut id).ok()?;
         let node = u64::from_be_bytes(id);
+        // Known to the other nodes before serving: until a node's next sync it counts this
+        // one's part of each limit as its own (a node that joins is the one change of who
+        // shares that could let parts overlap; one that leaves only frees its part).
+        let mut at = Cadence {
+            pruned: Instant::now(),
+            beat: None,
+        };
+        match self.sync_limits(node, &mut at) {
+            Ok(_) => std::thread::sleep(SYNC * 2),
+            Err(e) => tracing::warn!(error = %e, "cannot share rate-limit counts; retrying"),
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let store = Arc::clone(self);
         let stopped = Arc::clone(&stop);
@@ -93,10 +108,6 @@ impl Store {
                 let mut failing = false;
                 // Until when a key near its limit was in use: sync every few ms till then.
                 let mut hurry_until = Instant::now();
-                let mut at = Cadence {
-                    pruned: Instant::now(),
-                    beat: None,
-                };
                 while !stopped.load(Ordering::Relaxed) {
                     match store.sync_limits(node, &mut at) {
                         Ok(close) => {
@@ -130,47 +141,80 @@ impl Store {
         })
     }
 
-    /// One sync: add this node's new counts, read every node's totals for the minute and the
-    /// nodes alive, and set this node's shares. `true` when a key used here since the last
-    /// sync has used half its limit or more this minute: then stale totals cost most, and the
-    /// next syncs come soon.
+    /// One sync: record this node's claims that change (`Claims::step`) and its failures, read
+    /// every node's failure totals and the nodes alive, and set this node's shares. `true`
+    /// when a key used here since the last sync has used half its claim and the claim is below
+    /// the limit: then more may be granted soon, and the next syncs come soon.
     fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<bool, StoreError> {
         let now = crate::clock::unix_secs();
         let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
-        let windows: Vec<_> = self
-            .keys
-            .windows()
-            .into_iter()
-            .map(|(id, limit, w)| {
-                let (delta, counted) = w.unpushed(minute);
-                (id, limit, w, delta, counted)
-            })
-            .collect();
+        let windows = self.keys.windows();
         let (fminute, failures) = self.failures.unpushed(now);
         let now_ms = unix_ms();
         let prune = at.pruned.elapsed() > Duration::from_secs(30);
-        let idle = windows.iter().all(|w| w.3 == 0)
+        // First a read, without the cluster's write lock: most syncs have nothing to record.
+        let (claims, failure_totals, alive) = self.read(|tx| {
+            Ok((
+                claims_in(&tx.open_table(KEY_CLAIMS)?, minute)?,
+                totals(&tx.open_table(FAILURE_MINUTES)?, fminute)?,
+                alive_nodes(&tx.open_table(NODES)?, node, now_ms)?,
+            ))
+        })?;
+        let steps = |claims: &HashMap<u64, Vec<Claim>>, alive: &[u64]| {
+            windows
+                .iter()
+                .map(|(id, limit, w)| {
+                    let state = w.state(minute, *limit);
+                    let recorded = claims.get(id).map_or(&[][..], Vec::as_slice);
+                    let step = Claims { alive, recorded }.step(node, *limit, state);
+                    (state, step)
+                })
+                .collect::<Vec<_>>()
+        };
+        let idle = steps(&claims, &alive).iter().all(|(_, s)| *s == Step::Keep)
             && failures.is_empty()
             && !prune
             && at.beat.is_some_and(|b| b.elapsed() < BEAT);
-        let (key_totals, failure_totals, nodes) = if idle {
-            // Nothing to add: read, without taking the cluster's write lock.
-            self.read(|tx| {
-                Ok((
-                    totals(&tx.open_table(KEY_MINUTES)?, minute)?,
-                    totals(&tx.open_table(FAILURE_MINUTES)?, fminute)?,
-                    rank(&tx.open_table(NODES)?, node, now_ms)?,
-                ))
-            })?
+        let (states, failure_totals, alive) = if idle {
+            let states = windows
+                .iter()
+                .map(|(_, l, w)| w.state(minute, *l))
+                .collect();
+            (states, failure_totals, alive)
         } else {
-            self.write(
+            let (states, failure_totals, alive, raised) = self.write(
                 |tx| {
-                    let mut t = tx.open_table(KEY_MINUTES)?;
-                    for (id, _, _, delta, _) in windows.iter().filter(|w| w.3 > 0) {
-                        let had = t.get((minute, *id))?.map_or(0, |g| g.value());
-                        t.insert((minute, *id), had + u64::from(*delta))?;
+                    let mut n = tx.open_table(NODES)?;
+                    n.insert(node, now_ms)?;
+                    if prune {
+                        n.retain(|_, seen| seen + 60_000 > now_ms)?;
                     }
-                    let key_totals = totals(&t, minute)?;
+                    let alive = alive_nodes(&n, node, now_ms)?;
+                    // Decided again under the lock, on what every node has recorded.
+                    let mut t = tx.open_table(KEY_CLAIMS)?;
+                    let claims = claims_in(&t, minute)?;
+                    let steps = steps(&claims, &alive);
+                    let mut raised = Vec::new();
+                    for ((id, _, w), (state, step)) in windows.iter().zip(&steps) {
+                        let claim = match *step {
+                            Step::Keep => continue,
+                            Step::Raise(c) => {
+                                raised.push((Arc::clone(w), c));
+                                c
+                            }
+                            Step::Want(c) => c,
+                            // Lowered here before it is recorded: never counting past the
+                            // record, even if this transaction fails.
+                            Step::Lower(c) => w.lower(minute, c),
+                        };
+                        let mine = Claim {
+                            node,
+                            claim,
+                            count: state.count,
+                        };
+                        let others = claims.get(id).map_or(&[][..], Vec::as_slice);
+                        t.insert((minute, *id), encode(mine, others, &alive).as_slice())?;
+                    }
                     if prune {
                         t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
                     }
@@ -183,28 +227,27 @@ impl Store {
                     if prune {
                         f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
                     }
-                    let mut n = tx.open_table(NODES)?;
-                    n.insert(node, now_ms)?;
-                    if prune {
-                        n.retain(|_, seen| seen + 60_000 > now_ms)?;
-                    }
-                    Ok((key_totals, failure_totals, rank(&n, node, now_ms)?))
+                    let states = steps.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+                    Ok((states, failure_totals, alive, raised))
                 },
                 |_| {},
-            )?
-        };
-        if !idle {
+            )?;
+            // Counted past only once recorded.
+            for (w, claim) in raised {
+                w.raise(minute, claim);
+            }
             at.beat = Some(Instant::now());
-        }
+            (states, failure_totals, alive)
+        };
         if prune {
             at.pruned = Instant::now();
         }
+        let nodes = sharing(&alive, node);
         crate::limiter::set_cluster(nodes.0, nodes.1);
         let mut close = false;
-        for (id, limit, w, delta, counted) in &windows {
-            let total = key_totals.get(id).copied().unwrap_or(0);
-            w.share(minute, *counted, total, nodes);
-            close |= *delta > 0 && total * 2 >= u64::from(*limit) && total < u64::from(*limit);
+        for ((_, limit, w), state) in windows.iter().zip(&states) {
+            w.synced(minute, state.count, nodes);
+            close |= state.used && state.wants_more(*limit);
         }
         self.failures
             .share(fminute, &failures, &failure_totals, nodes);
@@ -212,22 +255,78 @@ impl Store {
     }
 }
 
-/// This node's rank among the live ones (in id order), and their number.
-fn rank(
+/// The live nodes' ids in order; this node among them even if its heartbeat is older than
+/// the limit (the database was silent).
+fn alive_nodes(
     nodes: &impl ReadableTable<u64, u64>,
     node: u64,
     now_ms: u64,
-) -> Result<(u32, u32), StoreError> {
-    let (mut rank, mut alive) = (0u32, 0u32);
+) -> Result<Vec<u64>, StoreError> {
+    let mut alive = Vec::new();
     for row in nodes.iter()? {
         let (id, seen) = row?;
-        if seen.value() + NODE_ALIVE_MS > now_ms {
-            rank += u32::from(id.value() < node);
-            alive += 1;
+        if seen.value() + NODE_ALIVE_MS > now_ms || id.value() == node {
+            alive.push(id.value());
         }
     }
-    // This node's own heartbeat may be older than the limit while the database was silent.
-    Ok((rank, alive.max(rank + 1)))
+    if let Err(at) = alive.binary_search(&node) {
+        alive.insert(at, node);
+    }
+    Ok(alive)
+}
+
+/// This node's rank among the live ones, and their number.
+fn sharing(alive: &[u64], node: u64) -> (u32, u32) {
+    let rank = alive.iter().filter(|n| **n < node).count();
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    (n(rank), n(alive.len()))
+}
+
+const CLAIM_BYTES: usize = 16;
+
+/// Every key's recorded claims in `minute` (a malformed entry is skipped: the node then
+/// counts as holding its part).
+fn claims_in(
+    t: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    minute: u64,
+) -> Result<HashMap<u64, Vec<Claim>>, StoreError> {
+    let mut out = HashMap::new();
+    for row in t.range((minute, 0)..=(minute, u64::MAX))? {
+        let (k, v) = row?;
+        out.insert(k.value().1, decode(v.value()));
+    }
+    Ok(out)
+}
+
+fn decode(bytes: &[u8]) -> Vec<Claim> {
+    bytes
+        .chunks_exact(CLAIM_BYTES)
+        .map(|c| {
+            let u32_at = |i: usize| u32::from_be_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+            let mut node = [0u8; 8];
+            node.copy_from_slice(&c[..8]);
+            Claim {
+                node: u64::from_be_bytes(node),
+                claim: u32_at(8),
+                count: u32_at(12),
+            }
+        })
+        .collect()
+}
+
+/// A key's claims with `mine` in place of this node's, and those of nodes no longer alive
+/// left out.
+fn encode(mine: Claim, others: &[Claim], alive: &[u64]) -> Vec<u8> {
+    let kept = others
+        .iter()
+        .filter(|c| c.node != mine.node && alive.binary_search(&c.node).is_ok());
+    let mut out = Vec::with_capacity((others.len() + 1) * CLAIM_BYTES);
+    for c in std::iter::once(&mine).chain(kept) {
+        out.extend_from_slice(&c.node.to_be_bytes());
+        out.extend_from_slice(&c.claim.to_be_bytes());
+        out.extend_from_slice(&c.count.to_be_bytes());
+    }
+    out
 }
 
 /// Every row of `minute`: id → total.

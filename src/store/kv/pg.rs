@@ -55,7 +55,7 @@ pub(super) const TABLES: [&str; 21] = [
     "key_usage_days_v1",
     "link_days_v1",
     "setup_v1",
-    "key_minutes_v1",
+    "key_claims_v1",
     "failure_minutes_v1",
     "nodes_v1",
 ];
@@ -64,6 +64,7 @@ pub(super) const TABLES: [&str; 21] = [
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("sql/0001_tables.sql")),
     (2, include_str!("sql/0002_shared_limits.sql")),
+    (3, include_str!("sql/0003_key_claims.sql")),
 ];
 
 /// Held by whoever migrates, so nodes starting together apply each version once.
@@ -1217,10 +1218,12 @@ mod tests {
         // or migration carries them (`shared_limits`), so they are not in `each_table`.
         let mut store = store;
         store.extend(
-            [t::KEY_MINUTES, t::FAILURE_MINUTES]
-                .map(|d| d.name().to_owned())
-                .into_iter()
-                .chain([t::NODES.name().to_owned()]),
+            [
+                t::KEY_CLAIMS.name(),
+                t::FAILURE_MINUTES.name(),
+                t::NODES.name(),
+            ]
+            .map(str::to_owned),
         );
         assert_eq!(store, TABLES);
         let sql: String = MIGRATIONS.iter().map(|m| m.1).collect();

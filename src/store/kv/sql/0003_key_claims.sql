@@ -1,0 +1,4 @@
+-- A key's rate limit is shared by claims (each node's share of the minute, recorded before it
+-- counts past its part), not by counts added after the fact, which let a burst pass the limit.
+CREATE TABLE key_claims_v1 (k bytea PRIMARY KEY, v bytea NOT NULL);
+DROP TABLE key_minutes_v1;
