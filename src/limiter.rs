@@ -545,6 +545,17 @@ fn exactly_in(word: u64, minute: u64) -> (u64, u32) {
 /// Failed checks per source and minute shared by several nodes (PostgreSQL), beside each
 /// node's own `FailureLimiter`: a source may fail on this node its share of what the limit
 /// leaves after every node's failures at the last sync. Only failures touch it.
+///
+/// A source's first failure on a node stays on that node (the rule allows the limit plus
+/// one per node): a flood from many addresses that each fail once writes nothing to the
+/// database, whose rows every sync writes under the cluster's lock. At most
+/// `SHARED_SOURCES` sources a minute are shared; past them a source is held by this node's
+/// own limiter alone.
+/// Sources a node shares per minute, at most.
+pub const SHARED_SOURCES: usize = 65_536;
+/// A source is shared from its second failure on a node.
+const SHARED_FROM: u32 = 2;
+
 #[derive(Default)]
 pub struct SharedFailures {
     inner: Mutex<SharedInner>,
@@ -592,6 +603,9 @@ impl SharedFailures {
     /// `limit` is used up (the failure is not counted).
     pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> bool {
         let mut inner = self.lock(minute_of(unix_secs));
+        if inner.tallies.len() >= SHARED_SOURCES && !inner.tallies.contains_key(&source) {
+            return true;
+        }
         let (rank, nodes) = (inner.rank, inner.nodes);
         let t = inner.tallies.entry(source).or_default();
         // The cap is worked out here, against the limit of this failure: a sync may come
@@ -607,8 +621,10 @@ impl SharedFailures {
             return false;
         }
         t.counted += 1;
-        inner.dirty = true;
-        self.counted.notify_one();
+        if t.counted >= SHARED_FROM {
+            inner.dirty = true;
+            self.counted.notify_one();
+        }
         true
     }
 
@@ -631,10 +647,24 @@ impl SharedFailures {
         let list = inner
             .tallies
             .iter()
-            .filter(|(_, t)| t.counted > t.pushed)
+            .filter(|(_, t)| t.counted > t.pushed && t.counted >= SHARED_FROM)
             .map(|(s, t)| (*s, t.counted - t.pushed))
             .collect();
         (minute, list)
+    }
+
+    /// The sources whose shared totals this node needs: those it has shared or is sharing.
+    pub fn shared(&self, minute: u64) -> Vec<u64> {
+        let inner = self.lock(minute);
+        if inner.minute != minute {
+            return Vec::new();
+        }
+        inner
+            .tallies
+            .iter()
+            .filter(|(_, t)| t.counted >= SHARED_FROM)
+            .map(|(s, _)| *s)
+            .collect()
     }
 
     /// After a sync of `minute`: `pushed` were added; `totals` are every node's failures
@@ -983,6 +1013,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A flood from many addresses that each fail once is not shared (nothing to write under
+    /// the cluster's lock), and the shared tallies stay bounded however many sources fail.
+    #[test]
+    fn single_failures_stay_on_their_node_and_shared_sources_are_bounded() {
+        let f = SharedFailures::default();
+        let t = 1_800_000_000 + 5;
+        let minute = minute_of(t);
+        for source in 0..(SHARED_SOURCES as u64 + 10_000) {
+            assert!(f.fail(source, 10, t));
+        }
+        let shared = f.unpushed(t).1.len();
+        assert_eq!(
+            shared, 0,
+            "no source failed twice, yet {shared} would be shared"
+        );
+        assert!(f.shared(minute).is_empty());
+        assert!(f.inner.lock().unwrap().tallies.len() <= SHARED_SOURCES);
+        // A second failure shares both.
+        assert!(f.fail(7, 10, t));
+        let (m, pushed) = f.unpushed(t);
+        assert_eq!(pushed, vec![(7, 2)]);
+        assert_eq!(f.shared(minute), vec![7]);
+        f.share(m, &pushed, &HashMap::from([(7, 2)]), (0, 2));
+        // A source past the bound is left to the node's own limiter.
+        let late = SHARED_SOURCES as u64 + 5_000;
+        assert!(f.fail(late, 1, t) && f.fail(late, 1, t));
+        assert_eq!(f.unpushed(t).1, vec![]);
     }
 
     /// A sync of minute M that ends after a failure of M + 1 was counted must not wipe it.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::kv::ReadableTable;
+use super::kv::{ReadableTable, Value};
 use super::tables::{FAILURE_MINUTES, KEY_CLAIMS, NODES};
 use super::{Store, StoreError};
 use crate::limiter::{Claim, Claims, Step};
@@ -153,10 +153,21 @@ impl Store {
         let now_ms = unix_ms();
         let prune = at.pruned.elapsed() > Duration::from_secs(30);
         // First a read, without the cluster's write lock: most syncs have nothing to record.
-        let (claims, failure_totals, alive) = self.read(|tx| {
+        let watched = self.failures.shared(fminute);
+        let (claims, mut failure_totals, alive) = self.read(|tx| {
+            // Only the sources this node shares: one statement, whatever else failed.
+            let totals = tx
+                .open_table(FAILURE_MINUTES)?
+                .get_many(watched.iter().map(|s| (fminute, *s)))?
+                .iter()
+                .map(|(k, v)| {
+                    let (_, source) = <(u64, u64) as Value>::from_bytes(k);
+                    (source, <u64 as Value>::from_bytes(v))
+                })
+                .collect::<HashMap<_, _>>();
             Ok((
                 claims_in(&tx.open_table(KEY_CLAIMS)?, minute)?,
-                totals(&tx.open_table(FAILURE_MINUTES)?, fminute)?,
+                totals,
                 alive_nodes(&tx.open_table(NODES)?, node, now_ms)?,
             ))
         })?;
@@ -182,7 +193,7 @@ impl Store {
                 .collect();
             (states, failure_totals, alive)
         } else {
-            let (states, failure_totals, alive, raised) = self.write(
+            let (states, pushed, alive, raised) = self.write(
                 |tx| {
                     let mut n = tx.open_table(NODES)?;
                     n.insert(node, now_ms)?;
@@ -219,16 +230,17 @@ impl Store {
                         t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
                     }
                     let mut f = tx.open_table(FAILURE_MINUTES)?;
+                    let mut pushed = HashMap::new();
                     for (source, delta) in &failures {
                         let had = f.get((fminute, *source))?.map_or(0, |g| g.value());
                         f.insert((fminute, *source), had + u64::from(*delta))?;
+                        pushed.insert(*source, had + u64::from(*delta));
                     }
-                    let failure_totals = totals(&f, fminute)?;
                     if prune {
                         f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
                     }
                     let states = steps.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
-                    Ok((states, failure_totals, alive, raised))
+                    Ok((states, pushed, alive, raised))
                 },
                 |_| {},
             )?;
@@ -237,6 +249,8 @@ impl Store {
                 w.raise(minute, claim);
             }
             at.beat = Some(Instant::now());
+            // What was just pushed is newer than what the read saw.
+            failure_totals.extend(pushed);
             (states, failure_totals, alive)
         };
         if prune {
@@ -327,19 +341,6 @@ fn encode(mine: Claim, others: &[Claim], alive: &[u64]) -> Vec<u8> {
         out.extend_from_slice(&c.count.to_be_bytes());
     }
     out
-}
-
-/// Every row of `minute`: id → total.
-fn totals(
-    t: &impl ReadableTable<(u64, u64), u64>,
-    minute: u64,
-) -> Result<HashMap<u64, u64>, StoreError> {
-    let mut out = HashMap::new();
-    for row in t.range((minute, 0)..=(minute, u64::MAX))? {
-        let (k, v) = row?;
-        out.insert(k.value().1, v.value());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
