@@ -76,6 +76,14 @@ struct Cadence {
     beat: Option<Instant>,
 }
 
+/// What a sync saw.
+struct Synced {
+    /// A key used since the last sync wants a larger claim: sync again soon.
+    close: bool,
+    /// Live nodes sharing the limits, this one among them.
+    sharers: u32,
+}
+
 /// How often an idle node writes its heartbeat (a sync with nothing to add only reads).
 const BEAT: Duration = Duration::from_secs(1);
 
@@ -96,7 +104,9 @@ impl Store {
             beat: None,
         };
         match self.sync_limits(node, &mut at) {
-            Ok(_) => std::thread::sleep(SYNC * 2),
+            // Alone, there is no one to tell.
+            Ok(Synced { sharers, .. }) if sharers > 1 => std::thread::sleep(SYNC * 2),
+            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot share rate-limit counts; retrying"),
         }
         let stop = Arc::new(AtomicBool::new(false));
@@ -110,7 +120,7 @@ impl Store {
                 let mut hurry_until = Instant::now();
                 while !stopped.load(Ordering::Relaxed) {
                     match store.sync_limits(node, &mut at) {
-                        Ok(close) => {
+                        Ok(Synced { close, .. }) => {
                             failing = false;
                             if close {
                                 hurry_until = Instant::now() + SYNC;
@@ -142,10 +152,9 @@ impl Store {
     }
 
     /// One sync: record this node's claims that change (`Claims::step`) and its failures, read
-    /// every node's failure totals and the nodes alive, and set this node's shares. `true`
-    /// when a key used here since the last sync has used half its claim and the claim is below
-    /// the limit: then more may be granted soon, and the next syncs come soon.
-    fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<bool, StoreError> {
+    /// the failure totals of the sources it shares and the nodes alive, and set this node's
+    /// shares.
+    fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<Synced, StoreError> {
         let now = crate::clock::unix_secs();
         let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
         let windows = self.keys.windows();
@@ -265,7 +274,10 @@ impl Store {
         }
         self.failures
             .share(fminute, &failures, &failure_totals, nodes);
-        Ok(close)
+        Ok(Synced {
+            close,
+            sharers: nodes.1,
+        })
     }
 }
 
