@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -252,17 +252,20 @@ impl FailureLimiter {
 /// can pass in quick succession (the price of a fixed window, and what its `reset` promises).
 ///
 /// Several nodes (PostgreSQL) share a key's limit through claims: a node counts only up to
-/// its claim on the minute, and claims never add up to more than the limit. Until a node
-/// records a claim its claim is its part of the limit, which every node counts it as
-/// holding; a sync thread records a larger claim out of what no node holds (`Claims::step`),
-/// or gives back what an idle node holds when another wants more. Alone (redb) there is no
-/// cap, and the words stay zero.
+/// its claim on the minute, and the claims of the nodes never add up to more than the limit.
+/// Until a node records a claim, it holds its part of the limit, and every node counts it as
+/// holding that; a sync thread records a larger claim out of what no node holds, or gives
+/// back part of what it holds when another node wants more (`Claims::step`). Alone (redb)
+/// there is no cap, and the words stay zero.
 #[derive(Debug, Default)]
 pub struct MinuteWindow {
     count: AtomicU64,
     /// (minute, this node's recorded claim in it): absent for the current minute, the claim is
     /// the node's part of the limit.
     claim: AtomicU64,
+    /// The limit the claim was worked out against: a caller with another limit (the older
+    /// key of a roll chain, a limit just changed) may count the same share of its own.
+    claim_limit: AtomicU32,
     /// (this node's rank, nodes sharing the limit) at the window's last sync (0: not synced
     /// yet, then `CLUSTER`'s): a minute not synced yet gives each its part.
     nodes: AtomicU64,
@@ -291,6 +294,19 @@ pub struct Quota {
     pub reset_secs: u64,
 }
 
+/// A window in one minute, as a sync sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// Requests this node counted in the minute.
+    pub count: u32,
+    /// The most it may count: its recorded claim, else its part of the limit.
+    pub claim: u32,
+    /// Whether the claim is recorded (else it is the node's part).
+    pub recorded: bool,
+    /// Whether it counted any since the last sync.
+    pub used: bool,
+}
+
 impl WindowState {
     /// Whether this node should ask for a larger claim: it has used its claim (requests are
     /// being refused), or half of it and is in use; and the claim is below the limit.
@@ -301,15 +317,14 @@ impl WindowState {
     }
 }
 
-/// A window in one minute, as a sync sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowState {
-    /// Requests this node counted in the minute.
-    pub count: u32,
-    /// The most it may count: its recorded claim, else its part of the limit.
-    pub claim: u32,
-    /// Whether it counted any since the last sync.
-    pub used: bool,
+/// `claim` made against `from`, as a share of `to` (rounded down, the same way by every
+/// node, so that the shares of a limit never add up to more than it).
+fn scaled(claim: u32, from: u32, to: u32) -> u32 {
+    if from == to || from == 0 {
+        return claim.min(to);
+    }
+    let s = u64::from(claim) * u64::from(to) / u64::from(from);
+    u32::try_from(s).unwrap_or(u32::MAX).min(to)
 }
 
 impl MinuteWindow {
@@ -322,24 +337,47 @@ impl MinuteWindow {
             let (m, n) = in_minute(current, minute);
             let cap = self.cap_in(m, limit);
             if n >= cap {
-                let mut q = quota(limit, 0, m, unix_secs);
-                if n < limit {
-                    // Only this node's claim is used up: the next sync may grant more.
-                    q.reset_secs = 1;
-                }
-                return Err(q);
+                return Err(self.refused(limit, n, m, unix_secs));
             }
             let next = (m << 32) | u64::from(n + 1);
             match self.count.compare_exchange_weak(
                 current,
                 next,
-                Ordering::Relaxed,
+                Ordering::SeqCst,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(quota(limit, cap - n - 1, m, unix_secs)),
+                Ok(_) => {
+                    // A sync may have lowered the claim meanwhile (`lower`): it either saw
+                    // this count, or this sees its claim.
+                    let cap = self.cap_in(m, limit);
+                    if n + 1 > cap {
+                        self.undo(m);
+                        return Err(self.refused(limit, n, m, unix_secs));
+                    }
+                    return Ok(quota(limit, cap - n - 1, m, unix_secs));
+                }
                 Err(seen) => current = seen,
             }
         }
+    }
+
+    fn refused(&self, limit: u32, n: u32, minute: u64, unix_secs: i64) -> Quota {
+        let mut q = quota(limit, 0, minute, unix_secs);
+        if n < limit {
+            // Only this node's claim is used up: the next sync may grant more.
+            q.reset_secs = 1;
+        }
+        q
+    }
+
+    /// Take back one request counted in `minute`.
+    fn undo(&self, minute: u64) {
+        let _ = self
+            .count
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| match split(w) {
+                (m, n) if m == minute && n > 0 => Some(w - 1),
+                _ => None,
+            });
     }
 
     /// (rank, nodes) this window is shared by.
@@ -352,16 +390,16 @@ impl MinuteWindow {
         (u32::try_from(rank).unwrap_or(0), nodes)
     }
 
-    /// The most this node may count in `minute`: the limit alone, else its claim (capped by
-    /// the caller's limit: the keys of a roll chain share a window, not a limit).
+    /// The most this node may count in `minute` against `limit`: its recorded claim (as a
+    /// share of `limit`), else the limit alone, else its part.
     fn cap_in(&self, minute: u64, limit: u32) -> u32 {
-        let (rank, nodes) = self.sharing();
-        if nodes <= 1 {
-            return limit;
+        let (m, claim) = split(self.claim.load(Ordering::SeqCst));
+        if m == minute {
+            return scaled(claim, self.claim_limit.load(Ordering::Relaxed), limit);
         }
-        match split(self.claim.load(Ordering::Relaxed)) {
-            (m, claim) if m == minute => claim.min(limit),
-            _ => part(u64::from(limit), rank, nodes),
+        match self.sharing() {
+            (_, nodes) if nodes <= 1 => limit,
+            (rank, nodes) => part(u64::from(limit), rank, nodes),
         }
     }
 
@@ -381,6 +419,8 @@ impl MinuteWindow {
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
+        self.claim_limit
+            .store(other.claim_limit.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// The window in `minute` against `limit`, for a sync.
@@ -390,24 +430,27 @@ impl MinuteWindow {
         WindowState {
             count,
             claim: self.cap_in(minute, limit),
+            recorded: split(self.claim.load(Ordering::Relaxed)).0 == minute,
             used: count > seen,
         }
     }
 
-    /// Hold at most `claim` in `minute`, before the claim is recorded (so the record is never
-    /// below what this node may count). Returns the claim to record: a request counted while
-    /// the claim was lowered keeps its place.
-    pub fn lower(&self, minute: u64, claim: u32) -> u32 {
+    /// Hold at most `claim` of `limit` in `minute`, before the claim is recorded (so the
+    /// record is never below what this node may count). Returns the claim to record: a
+    /// request counted while the claim was lowered keeps its place.
+    pub fn lower(&self, minute: u64, claim: u32, limit: u32) -> u32 {
+        self.claim_limit.store(limit, Ordering::Relaxed);
         self.claim
-            .store((minute << 32) | u64::from(claim), Ordering::Relaxed);
-        let (_, n) = exactly_in(self.count.load(Ordering::Relaxed), minute);
+            .store((minute << 32) | u64::from(claim), Ordering::SeqCst);
+        let (_, n) = exactly_in(self.count.load(Ordering::SeqCst), minute);
         claim.max(n)
     }
 
-    /// Hold `claim` in `minute`, once it is recorded.
-    pub fn raise(&self, minute: u64, claim: u32) {
+    /// Hold `claim` of `limit` in `minute`, once it is recorded.
+    pub fn raise(&self, minute: u64, claim: u32, limit: u32) {
+        self.claim_limit.store(limit, Ordering::Relaxed);
         self.claim
-            .store((minute << 32) | u64::from(claim), Ordering::Relaxed);
+            .store((minute << 32) | u64::from(claim), Ordering::SeqCst);
     }
 
     /// After a sync of `minute` that saw `count` (from `state`), shared by `nodes`.
@@ -425,15 +468,18 @@ impl MinuteWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claim {
     pub node: u64,
-    /// The most the node may count in the minute.
+    /// The most the node may count in the minute, of `limit`.
     pub claim: u32,
-    /// What it had counted when it recorded the claim: all of it means it wants more.
+    /// What it had counted when it recorded the claim.
     pub count: u32,
+    /// The limit the claim was worked out against.
+    pub limit: u32,
 }
 
 impl Claim {
+    /// Recorded while half used or more, and below the limit: the node asks for more.
     fn wants_more(&self) -> bool {
-        self.count >= self.claim
+        self.count.saturating_mul(2) >= self.claim && self.claim < self.limit
     }
 }
 
@@ -444,15 +490,16 @@ pub enum Step {
     Keep,
     /// Record a larger claim (out of what no node holds), then count up to it.
     Raise(u32),
-    /// Record this claim, unchanged: the node has used it all and wants more.
+    /// Hold this claim, and record it: the node wants more, or counted more than its part
+    /// (a node joined).
     Want(u32),
-    /// Count only up to this claim, then record it: another node wants what this idle one
-    /// holds.
+    /// Count only up to this claim, then record it: another node wants part of what this one
+    /// holds, or the claims overlap.
     Lower(u32),
 }
 
-/// A key's claims in one minute, from the live nodes' point of view: each live node holds its
-/// recorded claim, or its part of the limit while it has none.
+/// A key's claims in one minute: each recorded claim (of a live node or of one that stopped
+/// this minute: what it counted stays counted), and the part of each live node without one.
 pub struct Claims<'a> {
     /// The live nodes' ids, in order (their rank).
     pub alive: &'a [u64],
@@ -460,63 +507,63 @@ pub struct Claims<'a> {
 }
 
 impl Claims<'_> {
-    fn claim_of(&self, limit: u32, rank: usize, node: u64) -> u32 {
-        let nodes = u32::try_from(self.alive.len()).unwrap_or(u32::MAX);
-        self.recorded
-            .iter()
-            .find(|c| c.node == node)
-            .map_or_else(|| part(u64::from(limit), rank as u32, nodes), |c| c.claim)
+    /// What every node but `me` holds of `limit`, and whether one of them wants more.
+    fn others(&self, me: u64, limit: u32) -> (u64, bool) {
+        let nodes = u32::try_from(self.alive.len().max(1)).unwrap_or(u32::MAX);
+        let mut held = 0u64;
+        let mut want = false;
+        for c in self.recorded.iter().filter(|c| c.node != me) {
+            held += u64::from(scaled(c.claim, c.limit, limit));
+            want |= c.wants_more();
+        }
+        for (rank, &node) in self.alive.iter().enumerate() {
+            if node != me && !self.recorded.iter().any(|c| c.node == node) {
+                held += u64::from(part(u64::from(limit), rank as u32, nodes));
+            }
+        }
+        (held, want)
     }
 
-    /// The sync's step for node `me` whose window is `w`, against `limit`. The claims of the
-    /// live nodes never add up to more than the limit: a node raises its own only out of
-    /// what none holds, and every node's claim is recorded before it counts past its part.
+    /// The sync's step for node `me` whose window is `w`, against `limit`. The claims never
+    /// add up to more than the limit: a node raises its own only out of what none holds, a
+    /// node counts past its part only once that is recorded, and one whose part overlaps
+    /// what the others hold gives it up.
     pub fn step(&self, me: u64, limit: u32, w: WindowState) -> Step {
         let nodes = u32::try_from(self.alive.len().max(1)).unwrap_or(u32::MAX);
-        let mut others = 0u64;
-        let mut others_want = false;
-        for (rank, &node) in self.alive.iter().enumerate() {
-            if node != me {
-                others += u64::from(self.claim_of(limit, rank, node));
-                others_want |= self
-                    .recorded
-                    .iter()
-                    .any(|c| c.node == node && c.wants_more());
-            }
-        }
-        let free = u64::from(limit)
-            .saturating_sub(others)
-            .saturating_sub(u64::from(w.claim));
-        let free = u32::try_from(free).unwrap_or(u32::MAX);
-        let recorded = self.recorded.iter().find(|c| c.node == me);
-        // After a node joined mid-minute, parts shrink: one counted past its new part must
-        // say so, and one whose part now overlaps what the others hold gives it up.
-        if recorded.is_none() && w.count > w.claim {
+        let (others, others_want) = self.others(me, limit);
+        let total = others + u64::from(w.claim);
+        // Parts shrank (a node joined): one that counted past its new part says so, one whose
+        // part now overlaps what the others hold gives it up.
+        if !w.recorded && w.count > w.claim {
             return Step::Want(w.count);
         }
-        if others + u64::from(w.claim) > u64::from(limit) && w.claim > w.count {
+        if total > u64::from(limit) && w.claim > w.count {
             let fits = u64::from(limit).saturating_sub(others);
-            let fits = u32::try_from(fits).unwrap_or(u32::MAX);
-            return Step::Lower(fits.max(w.count));
+            return Step::Lower(u32::try_from(fits).unwrap_or(u32::MAX).max(w.count));
         }
-        // Half used and in use, or all used: ask early, so that traffic is rarely refused
-        // while the limit has room.
+        let free = u32::try_from(u64::from(limit).saturating_sub(total)).unwrap_or(u32::MAX);
         if w.wants_more(limit) {
             if free > 0 {
-                let more = free.div_ceil(nodes).clamp(1, free);
-                return Step::Raise(w.claim + more);
+                return Step::Raise(w.claim + free.div_ceil(nodes).clamp(1, free));
             }
-            if w.count >= w.claim && recorded.is_none_or(|c| !c.wants_more()) {
+            let mine = self.recorded.iter().find(|c| c.node == me);
+            if mine.is_none_or(|c| !c.wants_more()) {
                 return Step::Want(w.claim);
             }
             return Step::Keep;
         }
-        // What an idle node keeps so that its next requests are not refused while it asks:
-        // a tenth of the limit over the nodes, so a key used on one node alone still gets
-        // nine tenths of its limit there.
-        let reserve = (limit / (10 * nodes)).max(1);
-        if !w.used && others_want && w.claim > w.count.saturating_add(reserve) {
-            return Step::Lower(w.count + reserve);
+        // Give back when another node wants more: an idle node all but a reserve (a tenth of
+        // the limit over the nodes, so that its next requests are not refused while it asks),
+        // a busy one half of what it has not used.
+        let reserve = limit / (10 * nodes);
+        let slack = w.claim.saturating_sub(w.count);
+        let keep = if w.used {
+            (slack / 2).max(reserve)
+        } else {
+            reserve
+        };
+        if others_want && slack > keep {
+            return Step::Lower(w.count + keep);
         }
         Step::Keep
     }
@@ -778,13 +825,17 @@ mod tests {
         w.synced(minute, 0, (2, 3));
         assert_eq!((0..30).filter(|_| w.take(60, t).is_ok()).count(), 20);
         let state = w.state(minute, 60);
-        assert_eq!((state.count, state.claim, state.used), (20, 20, true));
+        assert_eq!(
+            (state.count, state.claim, state.recorded, state.used),
+            (20, 20, false, true)
+        );
         assert!(state.wants_more(60));
         // A raised claim: 10 more.
-        w.raise(minute, 30);
+        w.raise(minute, 30, 60);
         assert_eq!((0..20).filter(|_| w.take(60, t).is_ok()).count(), 10);
+        assert!(w.state(minute, 60).recorded);
         // Lowered below what it counted: it records what it counted, and counts no more.
-        assert_eq!(w.lower(minute, 25), 30);
+        assert_eq!(w.lower(minute, 25, 60), 30);
         assert!(w.take(60, t).is_err());
         w.synced(minute, 30, (2, 3));
         assert!(!w.state(minute, 60).used);
@@ -907,10 +958,11 @@ mod tests {
         assert!(f.fail(8, 30, t), "another source has its own count");
     }
 
-    /// The keys of a roll chain share a window but may have different limits: each request
-    /// is capped against its own key's limit. A refusal for this node's claim says 1 s.
+    /// The keys of a roll chain share a window but may have different limits, and a limit may
+    /// change mid-minute: a claim made against one limit is the same share of another, so
+    /// no caller passes its own limit over the nodes. A refusal for this node's claim says 1 s.
     #[test]
-    fn a_shared_window_caps_each_caller_by_its_own_limit() {
+    fn a_claim_is_a_share_of_each_callers_own_limit() {
         let t = 1_800_000_000 + 30;
         let minute = minute_of(t);
         let w = MinuteWindow::default();
@@ -918,29 +970,111 @@ mod tests {
         for _ in 0..4 {
             w.take(60, t).unwrap();
         }
-        w.raise(minute, 9);
-        // Limit 30: the claim, 9; limit 5: the limit.
-        assert_eq!(w.peek(30, t).remaining, 5);
-        assert_eq!(w.peek(5, t).remaining, 1);
-        assert_eq!((0..10).filter(|_| w.take(30, t).is_ok()).count(), 5);
+        w.raise(minute, 10, 60);
+        // Limit 60: 10 − 4; limit 30: 5 − 4.
+        assert_eq!(w.peek(60, t).remaining, 6);
+        assert_eq!(w.peek(30, t).remaining, 1);
+        assert!(w.take(30, t).is_ok());
         let refused = w.take(30, t).unwrap_err();
         assert_eq!(refused.reset_secs, 1, "only this node's claim is used up");
-        assert_eq!(w.take(5, t).unwrap_err().reset_secs, 30, "the limit itself");
+        assert!(w.take(60, t).is_ok());
+        // The limit lowered to 6: a tenth of it, 0 left; 6 counted is the limit itself.
+        assert_eq!(w.peek(6, t).remaining, 0);
+        assert_eq!(w.take(6, t).unwrap_err().reset_secs, 30);
         // The whole limit used: the window's end.
         let spent = MinuteWindow::default();
         spent.take(1, t).unwrap();
         assert_eq!(spent.take(1, t).unwrap_err().reset_secs, 30);
     }
 
-    /// Three nodes sharing a limit of 60, each sync atomic as under the cluster's write lock,
-    /// in a seeded random order of requests and syncs: the claims never let more than the
-    /// limit pass, whatever the order, and traffic on one node alone still gets nine tenths.
+    /// A request that races a sync lowering the claim either is seen by the sync (and
+    /// recorded) or sees the lowered claim (and is refused): never counted past the record.
+    #[test]
+    fn a_request_racing_a_lowered_claim_is_recorded_or_refused() {
+        use std::sync::atomic::AtomicBool;
+        let t = 1_800_000_000 + 30;
+        let minute = minute_of(t);
+        let limit = u32::MAX - 1;
+        let w = std::sync::Arc::new(MinuteWindow::default());
+        w.synced(minute, 0, (0, 2));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        // Requests the taker has finished.
+        let done = std::sync::Arc::new(AtomicU64::new(0));
+        let taker = {
+            let (w, stop, done) = (
+                std::sync::Arc::clone(&w),
+                std::sync::Arc::clone(&stop),
+                std::sync::Arc::clone(&done),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = w.take(limit, t);
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        let mut over = 0;
+        for _ in 0..20_000 {
+            let n = w.state(minute, limit).count;
+            w.raise(minute, n + 1_000, limit);
+            // Let the taker count a few, then lower the claim to what it counted.
+            while w.state(minute, limit).count < n + 3 {
+                std::hint::spin_loop();
+            }
+            let recorded = w.lower(minute, 0, limit);
+            // Until the request in flight, if any, has finished (a racing one takes itself
+            // back).
+            let finished = done.load(Ordering::SeqCst);
+            while done.load(Ordering::SeqCst) < finished + 2 {
+                std::hint::spin_loop();
+            }
+            over += u32::from(w.state(minute, limit).count > recorded);
+        }
+        stop.store(true, Ordering::Relaxed);
+        taker.join().unwrap();
+        assert_eq!(over, 0, "counted past the recorded claim {over} times");
+    }
+
+    /// A node's sync, atomic as under the cluster's write lock.
+    fn sync(
+        w: &MinuteWindow,
+        me: u64,
+        alive: &[u64],
+        recorded: &mut Vec<Claim>,
+        limit: u32,
+        minute: u64,
+    ) {
+        let state = w.state(minute, limit);
+        let claim = match (Claims { alive, recorded }).step(me, limit, state) {
+            Step::Keep => None,
+            Step::Raise(c) => {
+                w.raise(minute, c, limit);
+                Some(c)
+            }
+            Step::Want(c) | Step::Lower(c) => Some(w.lower(minute, c, limit)),
+        };
+        if let Some(claim) = claim {
+            recorded.retain(|c| c.node != me);
+            recorded.push(Claim {
+                node: me,
+                claim,
+                count: state.count,
+                limit,
+            });
+        }
+        let rank = alive.iter().filter(|n| **n < me).count() as u32;
+        w.synced(minute, state.count, (rank, alive.len() as u32));
+    }
+
+    /// Nodes sharing a limit of 60, in a seeded random order of requests and syncs, with a
+    /// node joining (it serves once the others have synced, as `share_limits` waits) and one
+    /// stopping (its counts pinned, as `LimitSync::drop` does) mid-minute: the claims never let
+    /// more than the limit pass, and traffic on one node alone still gets nine tenths.
     #[test]
     fn claims_never_let_nodes_pass_the_limit_together() {
         const LIMIT: u32 = 60;
         let t = 1_800_000_000 + 1;
         let minute = minute_of(t);
-        let ids = [10u64, 20, 30];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = move |n: u64| {
             seed ^= seed << 13;
@@ -948,64 +1082,64 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        // (share of requests on node 0 in %, least that must pass)
-        for (skew, least) in [(33, 57), (100, 56), (80, 56)] {
+        // (share of requests on node 10 in %, least that must pass, a join and a stop)
+        for (skew, least, churn) in [
+            (33, 57, false),
+            (100, 54, false),
+            (80, 54, false),
+            (33, 50, true),
+            (100, 50, true),
+        ] {
             for _round in 0..50 {
-                let windows: Vec<MinuteWindow> = (0..3).map(|_| MinuteWindow::default()).collect();
-                for (rank, w) in windows.iter().enumerate() {
+                let ids = [10u64, 20, 30, 40];
+                let mut alive: Vec<u64> = vec![10, 20, 30];
+                let windows: Vec<MinuteWindow> = (0..4).map(|_| MinuteWindow::default()).collect();
+                for (rank, w) in windows.iter().enumerate().take(3) {
                     w.synced(minute, 0, (rank as u32, 3));
                 }
                 let mut recorded: Vec<Claim> = Vec::new();
                 let mut passed = 0;
-                for _ in 0..3_000 {
-                    let i = if next(100) < skew {
-                        0
-                    } else {
-                        1 + next(2) as usize
+                for event in 0..3_000 {
+                    if churn && event == 1_000 {
+                        // Node 40 registers, the others sync, it syncs again, then serves.
+                        alive.push(40);
+                        sync(&windows[3], 40, &alive, &mut recorded, LIMIT, minute);
+                        for i in 0..3 {
+                            sync(&windows[i], ids[i], &alive, &mut recorded, LIMIT, minute);
+                        }
+                        sync(&windows[3], 40, &alive, &mut recorded, LIMIT, minute);
+                    }
+                    if churn && event == 2_000 {
+                        // Node 20 stops: its counts pinned, then it leaves.
+                        let w = &windows[1];
+                        let count = w.lower(minute, 0, LIMIT);
+                        recorded.retain(|c| c.node != 20);
+                        recorded.push(Claim {
+                            node: 20,
+                            claim: count,
+                            count,
+                            limit: LIMIT,
+                        });
+                        alive.retain(|n| *n != 20);
+                    }
+                    let pick = |r: u64| {
+                        if r < skew {
+                            10
+                        } else {
+                            alive[1 + (r as usize) % (alive.len() - 1)]
+                        }
                     };
+                    let node = pick(next(100));
+                    let i = ids.iter().position(|n| *n == node).unwrap();
                     if next(4) > 0 {
                         passed += u32::from(windows[i].take(LIMIT, t).is_ok());
                         assert!(passed <= LIMIT, "{passed} passed a limit of {LIMIT}");
                         continue;
                     }
-                    // Every node syncs, busy or not.
-                    let i = next(3) as usize;
-                    let (w, me) = (&windows[i], ids[i]);
-                    let state = w.state(minute, LIMIT);
-                    let claims = Claims {
-                        alive: &ids,
-                        recorded: &recorded,
-                    };
-                    let claim = match claims.step(me, LIMIT, state) {
-                        Step::Keep => None,
-                        Step::Raise(c) => {
-                            w.raise(minute, c);
-                            Some(c)
-                        }
-                        Step::Want(c) => Some(c),
-                        Step::Lower(c) => Some(w.lower(minute, c)),
-                    };
-                    if let Some(claim) = claim {
-                        recorded.retain(|c| c.node != me);
-                        recorded.push(Claim {
-                            node: me,
-                            claim,
-                            count: state.count,
-                        });
-                    }
-                    w.synced(minute, state.count, (i as u32, 3));
-                    let held: u32 = ids
-                        .iter()
-                        .enumerate()
-                        .map(|(r, n)| {
-                            Claims {
-                                alive: &ids,
-                                recorded: &recorded,
-                            }
-                            .claim_of(LIMIT, r, *n)
-                        })
-                        .sum();
-                    assert!(held <= LIMIT, "claims of {held} on a limit of {LIMIT}");
+                    // Every live node syncs, busy or not.
+                    let node = alive[next(alive.len() as u64) as usize];
+                    let i = ids.iter().position(|n| *n == node).unwrap();
+                    sync(&windows[i], node, &alive, &mut recorded, LIMIT, minute);
                 }
                 assert!(
                     passed >= least,

@@ -1,11 +1,11 @@
 //! Rate limits shared by several nodes (PostgreSQL). Each node counts locally, without a lock
 //! or a database call on the request path, up to its claim on the key's minute. A sync
-//! thread (every quarter second, sooner when a key nears its claim) records claims in the
-//! database under the cluster's write lock, so the live nodes' claims never add up to more
-//! than the limit (`limiter::Claims`). (Measured for issue 19: counts added to a shared total
-//! after the fact, even capped at a share of what remained, let a burst pass a limit of 60
-//! by 10 to 28.) Failed-auth tallies are still added after the fact: their rule allows one
-//! more per node. On redb there is no thread.
+//! thread (every quarter second, sooner when a claim should move) records claims in the
+//! database under the cluster's write lock, so the claims never add up to more than the
+//! limit (`limiter::Claims`). (Measured for issue 19: counts added to a shared total after
+//! the fact, even capped at a share of what remained, let a burst pass a limit of 60 by 10
+//! to 50.) Failed-auth tallies are still added after the fact: their rule allows one more
+//! per node. On redb there is no thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +22,10 @@ use crate::limiter::{Claim, Claims, Step};
 const SYNC: Duration = Duration::from_millis(250);
 /// The least time between two syncs (a flood of failures costs at most this many writes).
 const MIN_GAP: Duration = Duration::from_millis(20);
-/// A node whose heartbeat is older is no longer counted among those sharing a limit.
-const NODE_ALIVE_MS: u64 = 3_000;
+/// A node whose heartbeat is older is no longer counted among those sharing a limit: longer
+/// than a node goes on serving keys without the database (`SILENCE_LIMIT`) plus a beat, so a
+/// node that serves is never dropped.
+const NODE_ALIVE_MS: u64 = 10_000;
 
 /// The sync thread; stops when dropped.
 pub struct LimitSync {
@@ -39,11 +41,29 @@ impl Drop for LimitSync {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        // A stopped node no longer shares the limits (a restarted one has a new id): best
-        // effort, else its heartbeat expires.
+        // A stopped node no longer shares the limits (a restarted one has a new id), but
+        // what it counted this minute stays counted: its claims are pinned at its counts
+        // first. Best effort, else its heartbeat expires.
         let node = self.node;
+        let minute = u64::try_from(crate::clock::unix_secs().max(0) / 60).unwrap_or(0);
+        let windows = self.store.keys.windows();
         let gone = self.store.write(
             |tx| {
+                let mut t = tx.open_table(KEY_CLAIMS)?;
+                let claims = claims_in(&t, minute)?;
+                for (id, limit, w) in &windows {
+                    let count = w.lower(minute, 0, *limit);
+                    if count > 0 {
+                        let mine = Claim {
+                            node,
+                            claim: count,
+                            count,
+                            limit: *limit,
+                        };
+                        let others = claims.get(id).map_or(&[][..], Vec::as_slice);
+                        t.insert((minute, *id), encode(mine, others).as_slice())?;
+                    }
+                }
                 tx.open_table(NODES)?.remove(node)?;
                 Ok(())
             },
@@ -96,16 +116,21 @@ impl Store {
         let mut id = [0u8; 8];
         ring::rand::SecureRandom::fill(&self.rng, &mut id).ok()?;
         let node = u64::from_be_bytes(id);
-        // Known to the other nodes before serving: until a node's next sync it counts this
-        // one's part of each limit as its own (a node that joins is the one change of who
-        // shares that could let parts overlap; one that leaves only frees its part).
+        // Known to the other nodes before serving. A join shrinks everyone's part: the
+        // others, seeing this node, record what they counted past their new part; a second
+        // sync here reads those claims, so this node's part does not overlap them.
         let mut at = Cadence {
             pruned: Instant::now(),
             beat: None,
         };
         match self.sync_limits(node, &mut at) {
             // Alone, there is no one to tell.
-            Ok(Synced { sharers, .. }) if sharers > 1 => std::thread::sleep(SYNC * 2),
+            Ok(Synced { sharers, .. }) if sharers > 1 => {
+                std::thread::sleep(SYNC * 2);
+                if let Err(e) = self.sync_limits(node, &mut at) {
+                    tracing::warn!(error = %e, "cannot share rate-limit counts; retrying");
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot share rate-limit counts; retrying"),
         }
@@ -159,7 +184,6 @@ impl Store {
         let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
         let windows = self.keys.windows();
         let (fminute, failures) = self.failures.unpushed(now);
-        let now_ms = unix_ms();
         let prune = at.pruned.elapsed() > Duration::from_secs(30);
         // First a read, without the cluster's write lock: most syncs have nothing to record.
         let watched = self.failures.shared(fminute);
@@ -177,9 +201,12 @@ impl Store {
             Ok((
                 claims_in(&tx.open_table(KEY_CLAIMS)?, minute)?,
                 totals,
-                alive_nodes(&tx.open_table(NODES)?, node, now_ms)?,
+                alive_nodes(&tx.open_table(NODES)?, node, unix_ms())?,
             ))
         })?;
+        // The windows never synced yet take their part by this view, not the last one's.
+        let nodes = sharing(&alive, node);
+        crate::limiter::set_cluster(nodes.0, nodes.1);
         let steps = |claims: &HashMap<u64, Vec<Claim>>, alive: &[u64]| {
             windows
                 .iter()
@@ -191,10 +218,10 @@ impl Store {
                 })
                 .collect::<Vec<_>>()
         };
-        let idle = steps(&claims, &alive).iter().all(|(_, s)| *s == Step::Keep)
-            && failures.is_empty()
-            && !prune
-            && at.beat.is_some_and(|b| b.elapsed() < BEAT);
+        let first = steps(&claims, &alive);
+        let close = first.iter().any(|(_, s)| *s != Step::Keep);
+        let idle =
+            !close && failures.is_empty() && !prune && at.beat.is_some_and(|b| b.elapsed() < BEAT);
         let (states, failure_totals, alive) = if idle {
             let states = windows
                 .iter()
@@ -204,6 +231,8 @@ impl Store {
         } else {
             let (states, pushed, alive, raised) = self.write(
                 |tx| {
+                    // Read after the lock is held: a heartbeat as fresh as the write.
+                    let now_ms = unix_ms();
                     let mut n = tx.open_table(NODES)?;
                     n.insert(node, now_ms)?;
                     if prune {
@@ -215,25 +244,25 @@ impl Store {
                     let claims = claims_in(&t, minute)?;
                     let steps = steps(&claims, &alive);
                     let mut raised = Vec::new();
-                    for ((id, _, w), (state, step)) in windows.iter().zip(&steps) {
+                    for ((id, limit, w), (state, step)) in windows.iter().zip(&steps) {
                         let claim = match *step {
                             Step::Keep => continue,
                             Step::Raise(c) => {
-                                raised.push((Arc::clone(w), c));
+                                raised.push((Arc::clone(w), c, *limit));
                                 c
                             }
-                            Step::Want(c) => c,
-                            // Lowered here before it is recorded: never counting past the
-                            // record, even if this transaction fails.
-                            Step::Lower(c) => w.lower(minute, c),
+                            // Held here before it is recorded: never counting past the record,
+                            // even if this transaction fails.
+                            Step::Want(c) | Step::Lower(c) => w.lower(minute, c, *limit),
                         };
                         let mine = Claim {
                             node,
                             claim,
                             count: state.count,
+                            limit: *limit,
                         };
                         let others = claims.get(id).map_or(&[][..], Vec::as_slice);
-                        t.insert((minute, *id), encode(mine, others, &alive).as_slice())?;
+                        t.insert((minute, *id), encode(mine, others).as_slice())?;
                     }
                     if prune {
                         t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
@@ -254,8 +283,8 @@ impl Store {
                 |_| {},
             )?;
             // Counted past only once recorded.
-            for (w, claim) in raised {
-                w.raise(minute, claim);
+            for (w, claim, limit) in raised {
+                w.raise(minute, claim, limit);
             }
             at.beat = Some(Instant::now());
             // What was just pushed is newer than what the read saw.
@@ -267,10 +296,8 @@ impl Store {
         }
         let nodes = sharing(&alive, node);
         crate::limiter::set_cluster(nodes.0, nodes.1);
-        let mut close = false;
-        for ((_, limit, w), state) in windows.iter().zip(&states) {
+        for ((_, _, w), state) in windows.iter().zip(&states) {
             w.synced(minute, state.count, nodes);
-            close |= state.used && state.wants_more(*limit);
         }
         self.failures
             .share(fminute, &failures, &failure_totals, nodes);
@@ -308,7 +335,7 @@ fn sharing(alive: &[u64], node: u64) -> (u32, u32) {
     (n(rank), n(alive.len()))
 }
 
-const CLAIM_BYTES: usize = 16;
+const CLAIM_BYTES: usize = 20;
 
 /// Every key's recorded claims in `minute` (a malformed entry is skipped: the node then
 /// counts as holding its part).
@@ -335,22 +362,22 @@ fn decode(bytes: &[u8]) -> Vec<Claim> {
                 node: u64::from_be_bytes(node),
                 claim: u32_at(8),
                 count: u32_at(12),
+                limit: u32_at(16),
             }
         })
         .collect()
 }
 
-/// A key's claims with `mine` in place of this node's, and those of nodes no longer alive
-/// left out.
-fn encode(mine: Claim, others: &[Claim], alive: &[u64]) -> Vec<u8> {
-    let kept = others
-        .iter()
-        .filter(|c| c.node != mine.node && alive.binary_search(&c.node).is_ok());
+/// A key's claims with `mine` in place of this node's. Claims of nodes no longer alive stay:
+/// what a node counted in the minute stays counted until the minute ends.
+fn encode(mine: Claim, others: &[Claim]) -> Vec<u8> {
+    let kept = others.iter().filter(|c| c.node != mine.node);
     let mut out = Vec::with_capacity((others.len() + 1) * CLAIM_BYTES);
     for c in std::iter::once(&mine).chain(kept) {
         out.extend_from_slice(&c.node.to_be_bytes());
         out.extend_from_slice(&c.claim.to_be_bytes());
         out.extend_from_slice(&c.count.to_be_bytes());
+        out.extend_from_slice(&c.limit.to_be_bytes());
     }
     out
 }

@@ -50,11 +50,12 @@ pub const KEY_USAGE_DAYS: TableDefinition<(u64, u64), (u64, u64)> =
 /// referrer host, browser, OS, and bots; written only by the batched writer). Day first, so
 /// the retention sweep drops a range; a link's days are point reads.
 pub const LINK_DAYS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("link_days_v1");
-/// (minute since 1970, key id) → each node's claim on the key's rate limit that minute, 16
-/// bytes a node: node id, claim, count, big-endian (PostgreSQL: a key's limit shared by the
-/// nodes; `shared_limits`). This table and the next two hold only the live nodes' last
-/// minute: they are not in `each_table`, so backups and `migrate` skip them, and a redb file
-/// never has them (created by SQL migrations 0002 and 0003).
+/// (minute since 1970, key id) → each node's claim on the key's rate limit that minute, 20
+/// bytes a node: node id, claim, count, the limit it was worked out against, big-endian
+/// (PostgreSQL: a key's limit shared by the nodes; `shared_limits`). This table and the next
+/// two hold only the current and the last minute, and the live nodes: they are not in
+/// `each_table`, so backups and `migrate` skip them, and a redb file never has them (created
+/// by SQL migrations 0002 and 0003).
 pub const KEY_CLAIMS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("key_claims_v1");
 /// (minute since 1970, failure source id) → failed key checks every node counted.
 pub const FAILURE_MINUTES: TableDefinition<(u64, u64), u64> =
