@@ -69,7 +69,10 @@ fn create_on(cluster: &Cluster) -> Option<String> {
 
 /// The port of this process's cluster, starting it if need be (`None` as in `fresh_database`).
 pub fn port() -> Option<u16> {
-    CLUSTER.get_or_init(|| start(false)).as_ref().map(|c| c.port)
+    CLUSTER
+        .get_or_init(|| start(false))
+        .as_ref()
+        .map(|c| c.port)
 }
 
 /// Run `sql` with the cluster's `psql` on the database at `url`; its unaligned rows.
@@ -244,7 +247,10 @@ fn start_on(bin: &Path, attempt: u32, tls: bool) -> Result<Cluster, String> {
         make_certificate(&dir)?;
         for (name, value) in [
             ("ssl", "on".to_owned()),
-            ("ssl_cert_file", dir.join("server.crt").display().to_string()),
+            (
+                "ssl_cert_file",
+                dir.join("server.crt").display().to_string(),
+            ),
             ("ssl_key_file", dir.join("server.key").display().to_string()),
         ] {
             server_options.push("-c".into());

@@ -1950,7 +1950,10 @@ mod tests {
         let rows = a.changes_since(0).unwrap().rows;
         assert_eq!(rows, vec![(LINKS.to_owned(), b"k".to_vec())]);
         let tx = a.begin_read().unwrap();
-        assert_eq!(tx.get(LINKS, b"k").unwrap().as_deref(), Some(&b"over tls"[..]));
+        assert_eq!(
+            tx.get(LINKS, b"k").unwrap().as_deref(),
+            Some(&b"over tls"[..])
+        );
     }
 
     #[test]
