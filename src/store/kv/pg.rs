@@ -355,12 +355,14 @@ impl Sql {
 /// root certificate. rustls on ring: no OpenSSL, nothing read from the system.
 fn tls_connector(site: &Site) -> Result<MakeRustlsConnect, StoreError> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| site.err("cannot set up TLS", &e))?
         .dangerous()
         .with_custom_certificate_verifier(std::sync::Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
+    // As libpq 17 sends it; `sslnegotiation=direct` (PostgreSQL 17+) needs it.
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(MakeRustlsConnect::new(config))
 }
 
