@@ -1877,6 +1877,10 @@ mod tests {
                 format!("host=127.0.0.1 password='{SECRET}' colour=blue"),
                 "`colour`",
             ),
+            (
+                format!("postgres://linkdock:{SECRET}@127.0.0.1/inventory?sslrootcert=/ca.pem"),
+                "`sslrootcert`",
+            ),
         ] {
             let e = message(PgDatabase::connect(&url, WATCHED));
             assert!(e.contains("not valid") && e.contains(names), "{e}");
