@@ -3,7 +3,9 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{call, spawn_app};
+use serde_json::json;
+
+use crate::support::{call, pg, spawn_app, spawn_node, Options};
 
 const SECRET: &str = "Pg-S3cret-9f2e";
 
@@ -194,4 +196,85 @@ async fn a_reload_that_changes_the_backend_waits_for_a_restart_and_logs_no_passw
     assert!(!logs.contains(SECRET), "{logs}");
     // Still the running server, on its first backend.
     call(app.http.get(app.url("/healthz")), 200).await;
+}
+
+#[tokio::test]
+async fn a_node_stores_over_tls_when_the_url_requires_it() {
+    let Some(url) = pg::fresh_tls_database() else {
+        return;
+    };
+    let node = spawn_node(&format!("{url}?sslmode=require"), Options::default()).await;
+    let admin = node.admin().await;
+    admin
+        .post_json(
+            "/api/v1/domains",
+            json!({"hostname": "tls.example.com"}),
+            201,
+        )
+        .await;
+    // Every connection the node holds (pool and LISTEN), as the server sees it.
+    let seen = pg::psql(
+        &url,
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+         FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.datname = current_database() AND a.application_name = 'linkdock'",
+    );
+    let (tls, plain) = seen.trim().split_once('|').expect("two counts");
+    assert!(tls.parse::<u32>().unwrap() > 0, "{seen}");
+    assert_eq!(plain, "0", "{seen}");
+    // The write went to the database, over those connections.
+    assert_eq!(
+        pg::psql(&url, "SELECT count(*) FROM public.domains_v1").trim(),
+        "1"
+    );
+}
+
+#[test]
+fn a_server_that_requires_tls_the_database_lacks_stops_in_one_line_without_the_password() {
+    let Some(url) = pg::fresh_database() else {
+        return;
+    };
+    let with_password = url.replacen("linkdock@", &format!("linkdock:{SECRET}@"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("linkdock.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[storage]\ndata_dir = \"{}\"\n\
+             backend = \"postgres\"\npostgres_url = \"{with_password}?sslmode=require\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_linkdock"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("LINKDOCK_CONFIG")
+        .env_remove("LINKDOCK_DATA_DIR")
+        .env_remove("LINKDOCK_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The connect deadline is 10 s; a server still up well after it never stopped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("linkdock kept running without its database");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = shown(&out);
+    assert!(!out.status.success(), "{text}");
+    let site = &url[url.find('@').unwrap() + 1..];
+    assert_eq!(text.lines().count(), 1, "one line: {text}");
+    assert!(
+        text.starts_with("linkdock: PostgreSQL: ")
+            && text.contains(site)
+            && text.contains("does not support TLS"),
+        "{text}"
+    );
+    assert!(!text.contains(SECRET), "{text}");
 }

@@ -3,6 +3,9 @@
 //! The server runs under a small shell that stops it and deletes its folder when the test
 //! process's end of a pipe closes, which happens however the process ends.
 //!
+//! A second cluster, started only by tests that ask for it ([`fresh_tls_database`]), also
+//! offers TLS, with a self-signed certificate made at start by the `openssl` command.
+//!
 //! Without PostgreSQL installed: under `CI` the test fails (CI must never skip); elsewhere
 //! [`fresh_database`] says SKIPPED loudly and returns `None`.
 #![allow(dead_code)]
@@ -25,12 +28,21 @@ struct Cluster {
 }
 
 static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+static TLS_CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
 static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 /// A URL to a new, empty database on this process's cluster, or `None` (after a SKIPPED line)
-/// when PostgreSQL is not installed outside CI.
+/// when PostgreSQL is not installed outside CI. The cluster offers no TLS.
 pub fn fresh_database() -> Option<String> {
-    let cluster = CLUSTER.get_or_init(start).as_ref()?;
+    create_on(CLUSTER.get_or_init(|| start(false)).as_ref()?)
+}
+
+/// As [`fresh_database`], on a cluster that offers TLS (and takes plain connections too).
+pub fn fresh_tls_database() -> Option<String> {
+    create_on(TLS_CLUSTER.get_or_init(|| start(true)).as_ref()?)
+}
+
+fn create_on(cluster: &Cluster) -> Option<String> {
     let name = format!("t{}", DATABASES.fetch_add(1, Ordering::Relaxed));
     let out = Command::new(cluster.bin.join("createdb"))
         .args([
@@ -57,13 +69,17 @@ pub fn fresh_database() -> Option<String> {
 
 /// The port of this process's cluster, starting it if need be (`None` as in `fresh_database`).
 pub fn port() -> Option<u16> {
-    CLUSTER.get_or_init(start).as_ref().map(|c| c.port)
+    CLUSTER
+        .get_or_init(|| start(false))
+        .as_ref()
+        .map(|c| c.port)
 }
 
 /// Run `sql` with the cluster's `psql` on the database at `url`; its unaligned rows.
 pub fn psql(url: &str, sql: &str) -> String {
     let cluster = CLUSTER
         .get()
+        .or(TLS_CLUSTER.get())
         .and_then(Option::as_ref)
         .expect("the test cluster runs");
     let out = Command::new(cluster.bin.join("psql"))
@@ -148,7 +164,7 @@ fn find_bin() -> Option<PathBuf> {
     found.pop().map(|(_, bin)| bin)
 }
 
-fn start() -> Option<Cluster> {
+fn start(tls: bool) -> Option<Cluster> {
     let Some(bin) = find_bin() else {
         if std::env::var_os("CI").is_some() {
             panic!(
@@ -165,7 +181,7 @@ fn start() -> Option<Cluster> {
     let mut last = String::new();
     // A port found free can be taken before the server binds it: try again on another.
     for attempt in 0..3 {
-        match start_on(&bin, attempt) {
+        match start_on(&bin, attempt, tls) {
             Ok(cluster) => return Some(cluster),
             Err(e) => last = e,
         }
@@ -189,8 +205,12 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-fn start_on(bin: &Path, attempt: u32) -> Result<Cluster, String> {
-    let dir = std::env::temp_dir().join(format!("linkdock-pg-{}-{attempt}", std::process::id()));
+fn start_on(bin: &Path, attempt: u32, tls: bool) -> Result<Cluster, String> {
+    let kind = if tls { "tls-" } else { "" };
+    let dir = std::env::temp_dir().join(format!(
+        "linkdock-pg-{kind}{}-{attempt}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if is_root() {
@@ -222,25 +242,43 @@ fn start_on(bin: &Path, attempt: u32) -> Result<Cluster, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    let mut server_options: Vec<String> = Vec::new();
+    if tls {
+        make_certificate(&dir)?;
+        for (name, value) in [
+            ("ssl", "on".to_owned()),
+            (
+                "ssl_cert_file",
+                dir.join("server.crt").display().to_string(),
+            ),
+            ("ssl_key_file", dir.join("server.key").display().to_string()),
+        ] {
+            server_options.push("-c".into());
+            server_options.push(format!("{name}={value}"));
+        }
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
     // Runs the server, waits for stdin to close, then stops the server and deletes the folder.
+    // Arguments after the third are more server options.
     const SHELL: &str = r#"
-"$1/postgres" -D "$2/data" -p "$3" -k "$2" -c listen_addresses=127.0.0.1 \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$2/log" 2>&1 &
-echo $! >"$2/pid"
+bin="$1"; dir="$2"; port="$3"; shift 3
+"$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off "$@" >"$dir/log" 2>&1 &
+echo $! >"$dir/pid"
 cat >/dev/null
-kill -INT "$(cat "$2/pid")"
+kill -INT "$(cat "$dir/pid")"
 wait
-rm -rf "$2"
+rm -rf "$dir"
 "#;
     let mut shell = as_server_user(Path::new("/bin/sh"))
         .args(["-c", SHELL, "sh"])
         .arg(bin)
         .arg(&dir)
         .arg(port.to_string())
+        .args(&server_options)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -273,6 +311,52 @@ rm -rf "$2"
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A throwaway self-signed certificate for 127.0.0.1 in `dir`, made as the server user: the
+/// server takes a key file only if that user owns it and no one else may read it.
+fn make_certificate(dir: &Path) -> Result<(), String> {
+    let out = as_server_user(Path::new("openssl"))
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "openssl could not make a certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let out = as_server_user(Path::new("chmod"))
+        .arg("600")
+        .arg(dir.join("server.key"))
+        .output()
+        .map_err(|e| format!("cannot run chmod: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cannot make the key private: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
 }
 
 /// A process that has exited, even one not yet reaped, is not alive.
