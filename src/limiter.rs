@@ -277,6 +277,15 @@ pub struct MinuteWindow {
 /// it): a window not synced yet (a new key or limit) takes its part, not the whole limit.
 static CLUSTER: AtomicU64 = AtomicU64::new(0);
 
+/// Nodes share the limits but this one has not synced yet: every window caps at 0 (a
+/// refusal says `Retry-After: 1`), not at the whole limit.
+const UNKNOWN: u64 = u64::MAX;
+
+/// Before this node's first sync with the others: count nothing yet.
+pub fn set_cluster_unknown() {
+    CLUSTER.store(UNKNOWN, Ordering::Relaxed);
+}
+
 /// Record this node's rank among `nodes` (the shared limits' sync).
 pub fn set_cluster(rank: u32, nodes: u32) {
     CLUSTER.store(
@@ -380,16 +389,6 @@ impl MinuteWindow {
             });
     }
 
-    /// (rank, nodes) this window is shared by.
-    fn sharing(&self) -> (u32, u32) {
-        let mut nodes = self.nodes.load(Ordering::Relaxed);
-        if nodes == 0 {
-            nodes = CLUSTER.load(Ordering::Relaxed);
-        }
-        let (rank, nodes) = split(nodes);
-        (u32::try_from(rank).unwrap_or(0), nodes)
-    }
-
     /// The most this node may count in `minute` against `limit`: its recorded claim (as a
     /// share of `limit`), else the limit alone, else its part.
     fn cap_in(&self, minute: u64, limit: u32) -> u32 {
@@ -397,9 +396,16 @@ impl MinuteWindow {
         if m == minute {
             return scaled(claim, self.claim_limit.load(Ordering::Relaxed), limit);
         }
-        match self.sharing() {
+        let mut nodes = self.nodes.load(Ordering::Relaxed);
+        if nodes == 0 {
+            nodes = CLUSTER.load(Ordering::Relaxed);
+        }
+        if nodes == UNKNOWN {
+            return 0;
+        }
+        match split(nodes) {
             (_, nodes) if nodes <= 1 => limit,
-            (rank, nodes) => part(u64::from(limit), rank, nodes),
+            (rank, nodes) => part(u64::from(limit), u32::try_from(rank).unwrap_or(0), nodes),
         }
     }
 
@@ -477,9 +483,9 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// Recorded while half used or more, and below the limit: the node asks for more.
+    /// Recorded with all of it used, below the limit: the node asks for more.
     fn wants_more(&self) -> bool {
-        self.count.saturating_mul(2) >= self.claim && self.claim < self.limit
+        self.count >= self.claim && self.claim < self.limit
     }
 }
 
@@ -499,9 +505,10 @@ pub enum Step {
 }
 
 /// A key's claims in one minute: each recorded claim (of a live node or of one that stopped
-/// this minute: what it counted stays counted), and the part of each live node without one.
+/// this minute: what it counted stays counted), and the part of each sharing node without one.
 pub struct Claims<'a> {
-    /// The live nodes' ids, in order (their rank).
+    /// The ids of the nodes sharing the minute, in order (their rank): those alive, and those
+    /// seen during the minute (stopped or gone: their parts are not handed out mid-minute).
     pub alive: &'a [u64],
     pub recorded: &'a [Claim],
 }
@@ -547,7 +554,7 @@ impl Claims<'_> {
                 return Step::Raise(w.claim + free.div_ceil(nodes).clamp(1, free));
             }
             let mine = self.recorded.iter().find(|c| c.node == me);
-            if mine.is_none_or(|c| !c.wants_more()) {
+            if w.count >= w.claim && mine.is_none_or(|c| !c.wants_more()) {
                 return Step::Want(w.claim);
             }
             return Step::Keep;
@@ -558,7 +565,8 @@ impl Claims<'_> {
         let reserve = limit / (10 * nodes);
         let slack = w.claim.saturating_sub(w.count);
         let keep = if w.used {
-            (slack / 2).max(reserve)
+            // Still at most half used after it, so it does not ask straight back.
+            (slack / 2).max(reserve).max(w.count + 1)
         } else {
             reserve
         };

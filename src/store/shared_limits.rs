@@ -26,6 +26,8 @@ const MIN_GAP: Duration = Duration::from_millis(20);
 /// than a node goes on serving keys without the database (`SILENCE_LIMIT`) plus a beat, so a
 /// node that serves is never dropped.
 const NODE_ALIVE_MS: u64 = 10_000;
+/// A heartbeat's top bit: the node stopped (the rest is when).
+const STOPPED: u64 = 1 << 63;
 
 /// The sync thread; stops when dropped.
 pub struct LimitSync {
@@ -41,9 +43,11 @@ impl Drop for LimitSync {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        // A stopped node no longer shares the limits (a restarted one has a new id), but
-        // what it counted this minute stays counted: its claims are pinned at its counts
-        // first. Best effort, else its heartbeat expires.
+        // A stopped node no longer serves (a restarted one has a new id), but what it
+        // counted this minute stays counted, and its parts are not handed out before the
+        // minute ends: its claims are pinned at its counts (recording no count: it wants
+        // nothing), and its heartbeat is marked stopped, not removed. Best effort, else it is
+        // a node gone without a word.
         let node = self.node;
         let minute = u64::try_from(crate::clock::unix_secs().max(0) / 60).unwrap_or(0);
         let windows = self.store.keys.windows();
@@ -52,19 +56,20 @@ impl Drop for LimitSync {
                 let mut t = tx.open_table(KEY_CLAIMS)?;
                 let claims = claims_in(&t, minute)?;
                 for (id, limit, w) in &windows {
+                    let recorded = w.state(minute, *limit).recorded;
                     let count = w.lower(minute, 0, *limit);
-                    if count > 0 {
+                    if count > 0 || recorded {
                         let mine = Claim {
                             node,
                             claim: count,
-                            count,
+                            count: 0,
                             limit: *limit,
                         };
                         let others = claims.get(id).map_or(&[][..], Vec::as_slice);
                         t.insert((minute, *id), encode(mine, others).as_slice())?;
                     }
                 }
-                tx.open_table(NODES)?.remove(node)?;
+                tx.open_table(NODES)?.insert(node, unix_ms() | STOPPED)?;
                 Ok(())
             },
             |_| {},
@@ -94,6 +99,8 @@ fn unix_ms() -> u64 {
 struct Cadence {
     pruned: Instant,
     beat: Option<Instant>,
+    /// This node's last heartbeat (Unix ms).
+    beat_ms: Option<u64>,
 }
 
 /// What a sync saw.
@@ -122,12 +129,19 @@ impl Store {
         let mut at = Cadence {
             pruned: Instant::now(),
             beat: None,
+            beat_ms: None,
         };
+        // Until a sync succeeds, a limited key is refused here (`Retry-After: 1`): this node
+        // cannot know what the others hold.
+        crate::limiter::set_cluster_unknown();
         match self.sync_limits(node, &mut at) {
             // Alone, there is no one to tell.
             Ok(Synced { sharers, .. }) if sharers > 1 => {
-                std::thread::sleep(SYNC * 2);
+                if let Some(joined) = at.beat_ms {
+                    self.until_seen(node, joined);
+                }
                 if let Err(e) = self.sync_limits(node, &mut at) {
+                    crate::limiter::set_cluster_unknown();
                     tracing::warn!(error = %e, "cannot share rate-limit counts; retrying");
                 }
             }
@@ -176,6 +190,29 @@ impl Store {
         })
     }
 
+    /// Wait (at most a heartbeat's lifetime) until every other live node has synced since
+    /// this one joined at `joined`: a heartbeat is stamped under the lock, so a later one
+    /// means that node's sync saw this one and recorded what it counted past its new part.
+    fn until_seen(&self, node: u64, joined: u64) {
+        let deadline = Instant::now() + Duration::from_millis(NODE_ALIVE_MS);
+        while Instant::now() < deadline {
+            let behind = self.read(|tx| {
+                let mut behind = 0;
+                for row in tx.open_table(NODES)?.iter()? {
+                    let (id, v) = row?;
+                    let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
+                    let alive = !stopped && seen + NODE_ALIVE_MS > joined;
+                    behind += u32::from(id.value() != node && alive && seen <= joined);
+                }
+                Ok(behind)
+            });
+            if !matches!(behind, Ok(n) if n > 0) {
+                return;
+            }
+            std::thread::sleep(MIN_GAP * 2);
+        }
+    }
+
     /// One sync: record this node's claims that change (`Claims::step`) and its failures, read
     /// the failure totals of the sources it shares and the nodes alive, and set this node's
     /// shares.
@@ -201,7 +238,7 @@ impl Store {
             Ok((
                 claims_in(&tx.open_table(KEY_CLAIMS)?, minute)?,
                 totals,
-                alive_nodes(&tx.open_table(NODES)?, node, unix_ms())?,
+                sharers(&tx.open_table(NODES)?, node, &View::now(at, now))?,
             ))
         })?;
         // The windows never synced yet take their part by this view, not the last one's.
@@ -229,16 +266,16 @@ impl Store {
                 .collect();
             (states, failure_totals, alive)
         } else {
-            let (states, pushed, alive, raised) = self.write(
+            let (states, pushed, alive, raised, beat_ms) = self.write(
                 |tx| {
                     // Read after the lock is held: a heartbeat as fresh as the write.
-                    let now_ms = unix_ms();
+                    let view = View::now(at, now);
                     let mut n = tx.open_table(NODES)?;
-                    n.insert(node, now_ms)?;
+                    n.insert(node, view.now_ms)?;
                     if prune {
-                        n.retain(|_, seen| seen + 60_000 > now_ms)?;
+                        n.retain(|_, v| (v & !STOPPED) + 60_000 > view.now_ms)?;
                     }
-                    let alive = alive_nodes(&n, node, now_ms)?;
+                    let alive = sharers(&n, node, &view)?;
                     // Decided again under the lock, on what every node has recorded.
                     let mut t = tx.open_table(KEY_CLAIMS)?;
                     let claims = claims_in(&t, minute)?;
@@ -278,7 +315,7 @@ impl Store {
                         f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
                     }
                     let states = steps.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
-                    Ok((states, pushed, alive, raised))
+                    Ok((states, pushed, alive, raised, view.now_ms))
                 },
                 |_| {},
             )?;
@@ -287,6 +324,7 @@ impl Store {
                 w.raise(minute, claim, limit);
             }
             at.beat = Some(Instant::now());
+            at.beat_ms = Some(beat_ms);
             // What was just pushed is newer than what the read saw.
             failure_totals.extend(pushed);
             (states, failure_totals, alive)
@@ -308,24 +346,55 @@ impl Store {
     }
 }
 
-/// The live nodes' ids in order; this node among them even if its heartbeat is older than
-/// the limit (the database was silent).
-fn alive_nodes(
-    nodes: &impl ReadableTable<u64, u64>,
-    node: u64,
+/// When a sync looks at the heartbeats.
+struct View {
     now_ms: u64,
-) -> Result<Vec<u64>, StoreError> {
-    let mut alive = Vec::new();
-    for row in nodes.iter()? {
-        let (id, seen) = row?;
-        if seen.value() + NODE_ALIVE_MS > now_ms || id.value() == node {
-            alive.push(id.value());
+    /// A heartbeat older than this is of a node gone: now, or this node's own last beat plus
+    /// the lifetime when this node was itself silent that long (a stall of the whole
+    /// database ages every heartbeat alike; it must not leave one node thinking it is alone).
+    alive_after: u64,
+    /// When this minute began (Unix ms): a node seen since shares the minute to its end.
+    minute_began: u64,
+}
+
+impl View {
+    fn now(at: &Cadence, now_secs: i64) -> Self {
+        let now_ms = unix_ms();
+        let reference = match at.beat_ms {
+            Some(mine) if mine + NODE_ALIVE_MS < now_ms => mine + NODE_ALIVE_MS,
+            _ => now_ms,
+        };
+        // The minute is the server's clock's (tests move it); heartbeats are the system's.
+        let into = u64::try_from(now_secs.rem_euclid(60)).unwrap_or(0) * 1000 + now_ms % 1000;
+        Self {
+            now_ms,
+            alive_after: reference.saturating_sub(NODE_ALIVE_MS),
+            minute_began: now_ms.saturating_sub(into),
         }
     }
-    if let Err(at) = alive.binary_search(&node) {
-        alive.insert(at, node);
+}
+
+/// The ids, in order, of the nodes sharing this minute: those alive, and those seen during
+/// it (stopped, or gone without a word: their parts are not handed out before it ends). This
+/// node among them.
+fn sharers(
+    nodes: &impl ReadableTable<u64, u64>,
+    node: u64,
+    view: &View,
+) -> Result<Vec<u64>, StoreError> {
+    let mut out = Vec::new();
+    for row in nodes.iter()? {
+        let (id, v) = row?;
+        let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
+        let alive = !stopped && seen > view.alive_after;
+        if alive || seen >= view.minute_began || id.value() == node {
+            out.push(id.value());
+        }
     }
-    Ok(alive)
+    if let Err(at) = out.binary_search(&node) {
+        out.insert(at, node);
+    }
+    Ok(out)
 }
 
 /// This node's rank among the live ones, and their number.
@@ -387,26 +456,41 @@ mod tests {
     use super::*;
     use crate::store::kv::fresh_database;
 
-    fn sharers(store: &Store) -> u64 {
-        store.read(|tx| tx.open_table(NODES)?.len()).unwrap()
+    fn heartbeats(store: &Store) -> Vec<u64> {
+        store
+            .read(|tx| {
+                let mut out = Vec::new();
+                for row in tx.open_table(NODES)?.iter()? {
+                    out.push(row?.1.value());
+                }
+                Ok(out)
+            })
+            .unwrap()
     }
 
-    /// A stopped node leaves at once: a restarted one (a new id) is not shared with its old
-    /// self for the heartbeat's lifetime.
+    /// A stopped node is marked so at once: it is no longer alive, and shares only what is
+    /// left of the minute it stopped in.
     #[test]
-    fn a_stopped_node_no_longer_shares_the_limits() {
+    fn a_stopped_node_is_marked_stopped() {
         let Some(url) = fresh_database() else {
             return;
         };
         let store = Store::open_postgres(&url).unwrap();
         let sync = store.share_limits().expect("a sync thread on PostgreSQL");
-        let start = Instant::now();
-        while sharers(&store) == 0 {
-            assert!(start.elapsed() < Duration::from_secs(10), "no heartbeat");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert_eq!(sharers(&store), 1);
+        assert_eq!(heartbeats(&store).len(), 1, "registered before serving");
+        assert!(heartbeats(&store).iter().all(|v| v & STOPPED == 0));
         drop(sync);
-        assert_eq!(sharers(&store), 0, "the stopped node's heartbeat is gone");
+        let beats = heartbeats(&store);
+        assert_eq!(beats.len(), 1);
+        assert!(beats[0] & STOPPED != 0, "the stopped node is marked");
+        let later = View {
+            now_ms: unix_ms() + 61_000,
+            alive_after: unix_ms() + 61_000 - NODE_ALIVE_MS,
+            minute_began: unix_ms() + 1_000,
+        };
+        let shared = store
+            .read(|tx| sharers(&tx.open_table(NODES)?, 7, &later))
+            .unwrap();
+        assert_eq!(shared, vec![7], "the next minute, only the node asking");
     }
 }

@@ -742,6 +742,49 @@ async fn a_node_joining_mid_minute_does_not_reopen_a_spent_limit() {
     );
 }
 
+/// A node that stops mid-minute keeps what it counted counted, and its part is not handed to
+/// the others before the minute ends.
+#[tokio::test]
+async fn a_node_stopping_mid_minute_does_not_hand_its_counts_out_again() {
+    if second_run() {
+        return;
+    }
+    let opts = Options {
+        test_clock: true,
+        ..Options::default()
+    };
+    let Some((mut nodes, _)) = spawn_nodes(3, opts).await else {
+        return;
+    };
+    let admin = nodes[0].admin().await;
+    let (key, _) = new_key(&admin, json!({"name": "stop", "rate_limit_per_minute": 60})).await;
+    for n in &nodes {
+        until("key known everywhere", WITHIN, || async {
+            status(with_key(n, &key, "/api/v1/keys/current")).await == 200
+        })
+        .await;
+    }
+    to_next_minute(&nodes);
+    // C serves 9 (under half its part of 20: nothing recorded), then stops.
+    let mut passed = 0;
+    for _ in 0..9 {
+        passed += u32::from(status(with_key(&nodes[2], &key, "/api/v1/links")).await == 200);
+    }
+    let mut c = nodes.pop().unwrap();
+    assert!(c.terminate().await, "a clean stop:\n{}", c.logs());
+    for i in 0..100 {
+        passed += u32::from(status(with_key(&nodes[i % 2], &key, "/api/v1/links")).await == 200);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "a limit of 60/min, 9 on a node that then stopped, then the other two: {passed} passed"
+    );
+    assert!(
+        passed <= 60,
+        "a limit of 60/min let {passed} pass when a node stopped mid-minute"
+    );
+}
+
 /// The keys of a roll chain share one window; the live key's limit is the one that counts
 /// for it, whichever key the index lists first.
 #[tokio::test]
