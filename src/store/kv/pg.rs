@@ -318,7 +318,7 @@ impl Sql {
                  i AS (INSERT INTO linkdock_changes (seq, n, tbl, k) \
                        SELECT c.seq, u.n, u.t, u.k FROM c, \
                        unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, k, n)) \
-                 SELECT pg_notify('{CHANNEL}', seq::text) FROM c"
+                 SELECT seq, pg_notify('{CHANNEL}', seq::text) FROM c"
             ),
             // One statement is one snapshot: the counter and the rows it counts agree.
             Sql::Since => "SELECT c.seq, c.pruned, ch.tbl, ch.k FROM linkdock_counter c \
@@ -1096,8 +1096,9 @@ impl PgTx<'_> {
     }
 
     /// On a write transaction with changes to watched tables: bump the counter, record the
-    /// (table, key) rows under the new sequence number, NOTIFY, COMMIT.
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// (table, key) rows under the new sequence number, NOTIFY, COMMIT. Returns that number
+    /// (`None`: nothing watched changed, the counter stayed).
+    pub fn commit(self) -> Result<Option<u64>, StoreError> {
         if self.failed.get() {
             // Drop rolls back.
             return Err(self
@@ -1124,11 +1125,14 @@ impl PgTx<'_> {
             for (t, rows) in &pending {
                 send_rows(c, *t, rows)?;
             }
-            if !keys.is_empty() {
+            let seq: Option<i64> = if keys.is_empty() {
+                None
+            } else {
                 let st = c.stmt(Sql::Record)?;
-                c.client.execute(&st, &[&tables, &keys])?;
-            }
-            c.client.batch_execute("COMMIT")
+                Some(c.client.query_one(&st, &[&tables, &keys])?.try_get(0)?)
+            };
+            c.client.batch_execute("COMMIT")?;
+            Ok(seq.and_then(|s| u64::try_from(s).ok()))
         });
         if done.is_ok() {
             // Committed: Drop gives the connection back without a ROLLBACK.
