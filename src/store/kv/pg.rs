@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use postgres::config::{Host, SslMode};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls, Statement};
 
 use super::super::StoreError;
@@ -69,6 +69,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
 /// Held by whoever migrates, so nodes starting together apply each version once.
 const MIGRATION_LOCK: i64 = 0x6c69_6e6b_646f_636b; // "linkdock"
 const CHANNEL: &str = "linkdock_changes";
+/// The changes after a cursor. One statement is one snapshot: the counter and the rows it
+/// counts agree.
+const SINCE: &str = "SELECT c.seq, c.pruned, ch.tbl, ch.k FROM linkdock_counter c \
+                     LEFT JOIN linkdock_changes ch ON ch.seq > $1 ORDER BY ch.seq, ch.n";
 
 /// Connections kept per node: the HTTP workers, the batched writer and the feed poller.
 const POOL_SIZE: usize = 16;
@@ -81,7 +85,9 @@ const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Unacknowledged data fails the connection after this (a peer gone without a word).
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 /// A node that hangs inside a write transaction would hold the write lock for every node.
-const SESSION_SETUP: &str = "SET idle_in_transaction_session_timeout = '60s'";
+/// No JIT: every statement here is a short key or range read, and the change feed's read,
+/// its cost overestimated, spent ~40 ms compiling per poll (most of a 1M import's time).
+const SESSION_SETUP: &str = "SET idle_in_transaction_session_timeout = '60s'; SET jit = off";
 /// The LISTEN connection is checked this often: a dead peer sends no notice and no error.
 const LISTEN_CHECK: Duration = Duration::from_secs(10);
 /// Rows per statement in `insert_many` (and a bound on the bytes of one statement).
@@ -230,7 +236,6 @@ enum Sql {
         keys: bool,
     },
     Record,
-    Since,
     Prune,
     Empty,
 }
@@ -320,10 +325,6 @@ impl Sql {
                        unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS u(t, k, n)) \
                  SELECT seq, pg_notify('{CHANNEL}', seq::text) FROM c"
             ),
-            // One statement is one snapshot: the counter and the rows it counts agree.
-            Sql::Since => "SELECT c.seq, c.pruned, ch.tbl, ch.k FROM linkdock_counter c \
-                           LEFT JOIN linkdock_changes ch ON ch.seq > $1 ORDER BY ch.seq, ch.n"
-                .to_owned(),
             // Whole commits only, oldest first, so `pruned` says exactly what is gone.
             Sql::Prune => "WITH cut AS (SELECT max(seq) AS s FROM linkdock_changes \
                            WHERE at < statement_timestamp() - make_interval(secs => $1)), \
@@ -698,9 +699,11 @@ impl PgDatabase {
     /// beyond the newest sequence (a database restored or replaced) is a gap too.
     pub fn changes_since(&self, cursor: u64) -> Result<Changes, StoreError> {
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
+        // Planned for this cursor on every call (an unnamed statement, one round trip): a
+        // plan cached for any cursor expects a third of the change table, and as the table
+        // grows (an import adds a row per link) it scans the lot on every poll.
         let rows = self.run("cannot read the change feed", |c| {
-            let st = c.stmt(Sql::Since)?;
-            c.client.query(&st, &[&after])
+            c.client.query_typed(SINCE, &[(&after, Type::INT8)])
         })?;
         let bad = |e: postgres::Error| self.pool.site.err("cannot read the change feed", &e);
         let mut changes = Changes {
