@@ -5,8 +5,10 @@
 //! a NOTIFY or a quarter second, whichever comes first, reads the changes after its cursor,
 //! and reloads exactly those rows from the database into the catalog and the key index.
 //! Polling is the source of truth: a notice lost while reconnecting only delays. A node's own
-//! writes come back too; reloading a row is idempotent, and it always reads the row as it is
-//! now, so nodes converge whatever order the notices arrive in.
+//! writes are in its models already: `Store::write` moves the cursor past them when nothing
+//! came between (`applied_own_commit`). Otherwise they come back, which is harmless:
+//! reloading a row is idempotent, and it always reads the row as it is now, so nodes
+//! converge whatever order the notices arrive in.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
