@@ -242,6 +242,19 @@ async fn an_import_on_one_node_reaches_every_node_whole() {
     let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
     let admin_a = a.admin().await;
     admin_a.domain("go.example.com").await;
+    // A handler resolves the domain from its node's catalog before it writes: the domain
+    // must have reached B and C first.
+    for (name, n) in [("B", b), ("C", c)] {
+        until(
+            &format!("domain from A listed on {name}"),
+            WITHIN,
+            || async {
+                let list = call(on(&admin_a, n).get("/api/v1/domains"), 200).await;
+                list.to_string().contains("go.example.com")
+            },
+        )
+        .await;
+    }
     made_on(&on(&admin_a, b), "s2500").await;
     let mut csv = String::from("domain,slug,destination_url\n");
     for i in 0..4_500 {
