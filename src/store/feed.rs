@@ -5,8 +5,10 @@
 //! a NOTIFY or a quarter second, whichever comes first, reads the changes after its cursor,
 //! and reloads exactly those rows from the database into the catalog and the key index.
 //! Polling is the source of truth: a notice lost while reconnecting only delays. A node's own
-//! writes come back too; reloading a row is idempotent, and it always reads the row as it is
-//! now, so nodes converge whatever order the notices arrive in.
+//! writes are in its models already: `Store::write` moves the cursor past them when nothing
+//! came between (`applied_own_commit`). Otherwise they come back, which is harmless:
+//! reloading a row is idempotent, and it always reads the row as it is now, so nodes
+//! converge whatever order the notices arrive in.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -191,6 +193,19 @@ impl Store {
         }
         self.cursor.store(changes.seq, Ordering::Release);
         Ok(())
+    }
+
+    /// This node's own commit `seq` is in the read models (`Store::write` applied it): when
+    /// the cursor stood just before it, as it does after the write's catch-up under the
+    /// cluster's write lock, move past it, so the feed does not read back what this node
+    /// wrote (an import's every chunk, thousands of rows). Otherwise leave the cursor: the
+    /// feed reads the commit again, which is harmless.
+    pub(super) fn applied_own_commit(&self, seq: u64) {
+        if let Some(before) = seq.checked_sub(1) {
+            let _ = self
+                .cursor
+                .compare_exchange(before, seq, Ordering::AcqRel, Ordering::Acquire);
+        }
     }
 
     /// The latest change sequence, taken before loading the read models so that nothing
@@ -386,6 +401,46 @@ mod tests {
             .unwrap();
         assert_eq!(stored, Some(4));
         assert_eq!(store.catalog.link(l.id).unwrap().clicks(), 4);
+    }
+
+    /// A node applies its own commits itself: its cursor moves past them, so the feed does
+    /// not read an import's chunks back; another node's commit in between is still read.
+    #[test]
+    fn a_node_does_not_read_back_its_own_commits() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Store::open_postgres(&url).unwrap();
+        let b = Store::open_postgres(&url).unwrap();
+        let unread = |s: &Store| {
+            let db = s.postgres().unwrap();
+            db.changes_since(s.cursor.load(Ordering::Acquire))
+                .unwrap()
+                .rows
+                .len()
+        };
+        let d = a
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        let made = a
+            .create_links(vec![link(d.id, "one"), link(d.id, "two")])
+            .unwrap();
+        assert!(made.iter().all(Result::is_ok));
+        assert_eq!(unread(&a), 0, "A's own commits are behind its cursor");
+        b.create_link(link(d.id, "three")).unwrap();
+        assert_eq!(unread(&a), 1, "B's commit is ahead of A's cursor");
+        a.create_link(link(d.id, "four")).unwrap();
+        assert!(a.catalog.slug_taken(d.id, "three"), "A read B's commit");
+        assert_eq!(unread(&a), 0);
+        // The other node still follows every commit of A's.
+        b.catch_up(b.postgres().unwrap()).unwrap();
+        for slug in ["one", "two", "four"] {
+            assert!(b.catalog.slug_taken(d.id, slug), "B sees {slug}");
+        }
+        assert_eq!(unread(&b), 0);
     }
 
     #[test]

@@ -437,8 +437,11 @@ impl Store {
             self.catch_up_locked(db)?;
         }
         let out = f(&tx)?; // an early return drops tx, which aborts it
-        tx.commit()?;
+        let seq = tx.commit_numbered()?;
         apply(&out);
+        if let Some(seq) = seq {
+            self.applied_own_commit(seq);
+        }
         Ok(out)
     }
 }

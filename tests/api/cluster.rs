@@ -217,6 +217,93 @@ async fn links_and_domains_made_on_one_node_are_served_by_the_others() {
     eprintln!("domain added on B listed on A after {took:?}");
 }
 
+/// A link on go.example.com made through `s`'s node.
+async fn made_on(s: &Session, slug: &str) -> Value {
+    s.post_json(
+        "/api/v1/links",
+        json!({"domain": "go.example.com", "slug": slug, "destination_url": "https://example.com/other"}),
+        201,
+    )
+    .await
+}
+
+/// An import commits in chunks of 2,000 rows; the importing node applies its own chunks and
+/// does not read them back from the change feed. Every node serves every imported link, a
+/// slug another node took first is skipped, and commits of other nodes before and after
+/// still reach the importing node.
+#[tokio::test]
+async fn an_import_on_one_node_reaches_every_node_whole() {
+    if second_run() {
+        return;
+    }
+    let Some((nodes, _)) = spawn_nodes(3, Options::default()).await else {
+        return;
+    };
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let admin_a = a.admin().await;
+    admin_a.domain("go.example.com").await;
+    // A handler resolves the domain from its node's catalog before it writes: the domain
+    // must have reached B and C first.
+    for (name, n) in [("B", b), ("C", c)] {
+        until(
+            &format!("domain from A listed on {name}"),
+            WITHIN,
+            || async {
+                let list = call(on(&admin_a, n).get("/api/v1/domains"), 200).await;
+                list.to_string().contains("go.example.com")
+            },
+        )
+        .await;
+    }
+    made_on(&on(&admin_a, b), "s2500").await;
+    let mut csv = String::from("domain,slug,destination_url\n");
+    for i in 0..4_500 {
+        csv.push_str(&format!("go.example.com,s{i},https://example.com/{i}\n"));
+    }
+    csv.push_str("go.example.com,bad,javascript:alert(1)\n");
+    let file = reqwest::multipart::Part::bytes(csv.into_bytes())
+        .file_name("links.csv")
+        .mime_str("text/csv")
+        .unwrap();
+    let res = admin_a
+        .post("/api/v1/links/import")
+        .multipart(reqwest::multipart::Form::new().part("file", file))
+        .send()
+        .await
+        .unwrap();
+    let r = expect(res, 200).await;
+    assert_eq!(
+        (&r["created"], &r["skipped"], &r["failed"]),
+        (&json!(4_499), &json!(1), &json!(1)),
+        "{r}"
+    );
+    // After the import: C writes, then A writes (catching up with C first).
+    made_on(&on(&admin_a, c), "from-c").await;
+    made_on(&admin_a, "from-a").await;
+    let redirect = |n: &TestApp, slug: &str| {
+        n.http
+            .get(n.url(&format!("/{slug}")))
+            .header("host", "go.example.com")
+    };
+    for (name, n) in [("A", a), ("B", b), ("C", c)] {
+        let took = until(&format!("{name} lists every link"), WITHIN, || async {
+            let list = call(on(&admin_a, n).get("/api/v1/links?limit=1"), 200).await;
+            list["total"] == 4_502
+        })
+        .await;
+        eprintln!("{name} lists every link after {took:?}");
+        for slug in ["s0", "s1999", "s2000", "s4499", "from-c", "from-a"] {
+            assert_eq!(status(redirect(n, slug)).await, 302, "{slug} on {name}");
+        }
+        let kept = redirect(n, "s2500").send().await.unwrap();
+        assert_eq!(
+            kept.headers()["location"],
+            "https://example.com/other",
+            "B's link stays B's on {name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn clicks_served_by_three_nodes_under_load_are_counted_exactly_once() {
     if second_run() {

@@ -106,8 +106,17 @@ impl WriteTransaction<'_> {
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
+        self.commit_numbered().map(drop)
+    }
+
+    /// Commit; on PostgreSQL, the change-feed number this commit was recorded under (`None`
+    /// on redb, or when no watched table changed).
+    pub fn commit_numbered(self) -> Result<Option<u64>, StoreError> {
         match self.0 {
-            WriteInner::Redb(tx) => Ok(tx.commit()?),
+            WriteInner::Redb(tx) => {
+                tx.commit()?;
+                Ok(None)
+            }
             WriteInner::Pg(tx) => tx.commit(),
         }
     }
