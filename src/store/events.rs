@@ -107,8 +107,15 @@ impl Store {
                 newest.reverse();
                 let mut seq = next_ids(tx, "key_requests", newest.len() as u64)?;
                 let mut touched = Vec::new();
+                // Whether each key still exists, read once per key, not once per use (on
+                // PostgreSQL a read is a round trip, and a busy key has 1,000 uses a batch).
+                let mut live: HashMap<KeyId, bool> = HashMap::new();
                 for (id, rec) in newest {
-                    if keys.get(*id)?.is_none() {
+                    let exists = match live.get(id) {
+                        Some(e) => *e,
+                        None => *live.entry(*id).or_insert(keys.get(*id)?.is_some()),
+                    };
+                    if !exists {
                         continue; // deleted meanwhile
                     }
                     log.insert((*id, seq), encode(rec).as_slice())?;
