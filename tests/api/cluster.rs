@@ -519,15 +519,56 @@ async fn a_node_cut_off_from_the_database_refuses_keys_serves_redirects_and_reco
 
 /// Move each node's clock to the first second of the next minute, so a test that counts
 /// per minute does not straddle two windows.
-fn to_next_minute(nodes: &[TestApp]) {
+fn to_next_minute(nodes: &[TestApp]) -> Duration {
     // One reading for all: the minute may turn between two nodes.
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
+    let ahead = Duration::from_secs(60 - secs % 60 + 1);
     for n in nodes {
-        n.advance_clock(Duration::from_secs(60 - secs % 60 + 1));
+        n.advance_clock(ahead);
     }
+    ahead
+}
+
+/// Options for nodes whose clock the test moves.
+fn clocked() -> Options {
+    Options {
+        test_clock: true,
+        ..Options::default()
+    }
+}
+
+/// Nodes on one database, and a key every one of them knows.
+struct KeyOnNodes {
+    nodes: Vec<TestApp>,
+    url: String,
+    admin: Session,
+    key: String,
+    id: u64,
+}
+
+/// `n` nodes on one fresh database (clocks the test moves) with a key made from `body` on the
+/// first, known on every node; `None` (after the SKIPPED line) when PostgreSQL is not
+/// installed outside CI.
+async fn key_on_nodes(n: usize, body: Value) -> Option<KeyOnNodes> {
+    let (nodes, url) = spawn_nodes(n, clocked()).await?;
+    let admin = nodes[0].admin().await;
+    let (key, id) = new_key(&admin, body).await;
+    for node in &nodes {
+        until("key known everywhere", WITHIN, || async {
+            status(with_key(node, &key, "/api/v1/keys/current")).await == 200
+        })
+        .await;
+    }
+    Some(KeyOnNodes {
+        nodes,
+        url,
+        admin,
+        key,
+        id,
+    })
 }
 
 #[tokio::test]
@@ -535,21 +576,11 @@ async fn a_keys_rate_limit_holds_across_nodes_within_ten_percent() {
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        ..Options::default()
-    };
-    let Some((nodes, _)) = spawn_nodes(3, opts).await else {
+    let Some(KeyOnNodes { nodes, key, .. }) =
+        key_on_nodes(3, json!({"name": "k", "rate_limit_per_minute": 60})).await
+    else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, _) = new_key(&admin, json!({"name": "k", "rate_limit_per_minute": 60})).await;
-    for n in &nodes {
-        until("key known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/keys/current")).await == 200
-        })
-        .await;
-    }
     to_next_minute(&nodes);
     // Three times the limit, round-robin, over about three seconds: syncs happen meanwhile.
     let mut passed = 0;
@@ -636,21 +667,16 @@ async fn a_burst_on_three_nodes_right_after_a_limit_is_added_stays_within_it() {
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        ..Options::default()
-    };
-    let Some((nodes, _)) = spawn_nodes(3, opts).await else {
+    let Some(KeyOnNodes {
+        nodes,
+        admin,
+        key,
+        id,
+        ..
+    }) = key_on_nodes(3, json!({"name": "burst"})).await
+    else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, id) = new_key(&admin, json!({"name": "burst"})).await;
-    for n in &nodes {
-        until("key known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/links")).await == 200
-        })
-        .await;
-    }
     to_next_minute(&nodes);
     call(
         admin
@@ -718,25 +744,11 @@ async fn a_key_used_on_one_node_alone_gets_nearly_its_whole_limit_and_no_more() 
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        ..Options::default()
-    };
-    let Some((nodes, _)) = spawn_nodes(3, opts).await else {
+    let Some(KeyOnNodes { nodes, key, .. }) =
+        key_on_nodes(3, json!({"name": "sticky", "rate_limit_per_minute": 60})).await
+    else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, _) = new_key(
-        &admin,
-        json!({"name": "sticky", "rate_limit_per_minute": 60}),
-    )
-    .await;
-    for n in &nodes {
-        until("key known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/keys/current")).await == 200
-        })
-        .await;
-    }
     to_next_minute(&nodes);
     // Node A alone, until nine tenths of the limit passed (each idle node keeps a reserve of
     // 2), then all three nodes in turn: together they may not pass the limit.
@@ -774,36 +786,23 @@ async fn a_node_joining_mid_minute_does_not_reopen_a_spent_limit() {
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        ..Options::default()
-    };
-    let Some((mut nodes, url)) = spawn_nodes(2, opts.clone()).await else {
+    let Some(KeyOnNodes {
+        mut nodes,
+        url,
+        key,
+        ..
+    }) = key_on_nodes(2, json!({"name": "join", "rate_limit_per_minute": 60})).await
+    else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, _) = new_key(&admin, json!({"name": "join", "rate_limit_per_minute": 60})).await;
-    for n in &nodes {
-        until("key known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/keys/current")).await == 200
-        })
-        .await;
-    }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let ahead = Duration::from_secs(60 - secs % 60 + 1);
-    for n in &nodes {
-        n.advance_clock(ahead);
-    }
+    let ahead = to_next_minute(&nodes);
     // Two nodes, parts of 30: 28 each.
     let mut passed = 0;
     for i in 0..56 {
         passed += u32::from(status(with_key(&nodes[i % 2], &key, "/api/v1/links")).await == 200);
     }
     assert_eq!(passed, 56, "within both parts");
-    let c = spawn_node(&url, opts).await;
+    let c = spawn_node(&url, clocked()).await;
     c.advance_clock(ahead);
     // Until C has synced in this minute and given way (its part alone would be 20).
     until("the new node's part gives way", WITHIN, || async {
@@ -836,21 +835,11 @@ async fn a_node_stopping_mid_minute_does_not_hand_its_counts_out_again() {
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        ..Options::default()
-    };
-    let Some((mut nodes, _)) = spawn_nodes(3, opts).await else {
+    let Some(KeyOnNodes { mut nodes, key, .. }) =
+        key_on_nodes(3, json!({"name": "stop", "rate_limit_per_minute": 60})).await
+    else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, _) = new_key(&admin, json!({"name": "stop", "rate_limit_per_minute": 60})).await;
-    for n in &nodes {
-        until("key known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/keys/current")).await == 200
-        })
-        .await;
-    }
     to_next_minute(&nodes);
     // C serves 9 (under half its part of 20: nothing recorded), then stops.
     let mut passed = 0;
