@@ -297,17 +297,31 @@ pub(crate) async fn allow_downloads(b: &Browser, dir: &std::path::Path) {
 /// Wait for a finished download in `dir`; its name and text.
 pub(crate) async fn downloaded(dir: &std::path::Path) -> (String, String) {
     eventually(WAIT_SECS, || async {
-        let done: Vec<_> = std::fs::read_dir(dir)
+        let files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.path())
+            .collect();
+        // Chromium reserves the final name with an empty file while it writes to a
+        // `.crdownload` beside it: the download is done when that one is gone.
+        if files
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "crdownload"))
+        {
+            return Err(format!("still downloading: {files:?}"));
+        }
+        let done: Vec<_> = files
+            .iter()
             .filter(|p| p.extension().is_some_and(|x| x == "csv"))
             .collect();
         match done.as_slice() {
-            [one] => Ok((
-                one.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(one).unwrap(),
-            )),
+            [one] => match std::fs::read_to_string(one).unwrap() {
+                text if text.is_empty() => Err(format!("{one:?} is still empty")),
+                text => Ok((
+                    one.file_name().unwrap().to_string_lossy().into_owned(),
+                    text,
+                )),
+            },
             other => Err(format!("downloads: {other:?}")),
         }
     })
