@@ -475,13 +475,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// `web::block` + `?`-friendly: run blocking store work off the reactor.
+/// `web::block` + `?`-friendly: run blocking store work off the reactor, on a thread of the
+/// blocking pool that the store may block in place.
 pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    actix_web::web::block(f).await.map_err(ApiError::blocking)?
+    actix_web::web::block(move || crate::store::on_blocking_thread(f))
+        .await
+        .map_err(ApiError::blocking)?
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, Value};
+use super::kv::{from_ordered, Engine, PgDatabase, ReadTransaction, Value, Wake};
 use super::records::{DomainRecord, KeyRecord};
 use super::tables::{API_KEYS, CLICKS, DOMAINS, LINKS};
 use super::{decode_or_skip, links, Store, StoreError};
@@ -51,7 +51,7 @@ impl Heard {
         u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn mark(&self) {
+    pub(super) fn mark(&self) {
         let now = self.now_ms();
         self.at_ms.store(now + 1, Ordering::Relaxed);
     }
@@ -124,9 +124,15 @@ impl Store {
         let Some(db) = self.postgres() else { return };
         let mut pruned = Instant::now();
         let mut failing = false;
+        let mut read_at = Instant::now();
+        // The first round reads the feed: nothing is known yet.
+        let mut notified = None;
         while !stop.load(Ordering::Relaxed) {
-            match self.catch_up(db) {
-                Ok(()) => {
+            match self.catch_up(db, notified) {
+                Ok(read) => {
+                    if read {
+                        read_at = Instant::now();
+                    }
                     if failing {
                         tracing::info!(database = db.describe(), "the database answers again");
                         failing = false;
@@ -138,6 +144,7 @@ impl Store {
                         failing = true;
                     }
                     std::thread::sleep(POLL);
+                    notified = None;
                     continue;
                 }
             }
@@ -147,22 +154,53 @@ impl Store {
                     tracing::warn!(error = %e, "cannot prune the change feed");
                 }
             }
-            if let Err(e) = db.wait_for_change(POLL) {
-                tracing::debug!(error = %e, "waiting for a change notice failed; polling");
-                std::thread::sleep(POLL);
-            }
+            notified = self.wait_for_news(db, stop, read_at);
         }
     }
 
-    /// Read the changes after the cursor and refresh the rows they name. Under the write
-    /// lock: this node's own writes update the models after their commit under the same lock,
-    /// so a reload never lands between a commit and its update.
-    fn catch_up(&self, db: &PgDatabase) -> Result<(), StoreError> {
+    /// Wait for another node's commit, or until `POLL` after the last read of the feed. Every
+    /// commit wakes the listener, this node's own too: a notice of a commit the cursor has
+    /// passed (`Store::write` moves it past its own) goes back to waiting, so a busy node's
+    /// writes do not each cost a read of the feed under the write lock. `Some(seq)`: woken by
+    /// commits up to `seq`; `None`: the poll is due (or the listener was lost).
+    fn wait_for_news(&self, db: &PgDatabase, stop: &AtomicBool, read_at: Instant) -> Option<u64> {
+        while !stop.load(Ordering::Relaxed) {
+            let left = POLL.saturating_sub(read_at.elapsed());
+            if left.is_zero() {
+                return None;
+            }
+            match db.wait_for_change(left) {
+                Ok(Wake::Commit(seq)) if seq > self.cursor.load(Ordering::Acquire) => {
+                    return Some(seq)
+                }
+                Ok(Wake::Commit(_)) => {} // commits already applied: this node's own
+                Ok(Wake::Quiet | Wake::Lost) => return None,
+                Err(e) => {
+                    tracing::debug!(error = %e, "waiting for a change notice failed; polling");
+                    std::thread::sleep(left);
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// Read the changes after the cursor and refresh the rows they name; false when it had no
+    /// need to: woken by commits up to `notified`, which the cursor has passed by the time it
+    /// holds the lock (this node's own, whose notice came before `Store::write` applied them).
+    /// Under the write lock: this node's own writes update the models after their commit under
+    /// the same lock, so a reload never lands between a commit and its update.
+    fn catch_up(&self, db: &PgDatabase, notified: Option<u64>) -> Result<bool, StoreError> {
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.catch_up_locked(db)
+        if notified.is_some_and(|seq| seq <= self.cursor.load(Ordering::Acquire)) {
+            self.heard.mark();
+            return Ok(false);
+        }
+        self.catch_up_locked(db)?;
+        Ok(true)
     }
 
     /// [`Self::catch_up`] for a caller that holds the write lock: `Store::write` calls it once
@@ -436,11 +474,82 @@ mod tests {
         assert!(a.catalog.slug_taken(d.id, "three"), "A read B's commit");
         assert_eq!(unread(&a), 0);
         // The other node still follows every commit of A's.
-        b.catch_up(b.postgres().unwrap()).unwrap();
+        b.catch_up(b.postgres().unwrap(), None).unwrap();
         for slug in ["one", "two", "four"] {
             assert!(b.catalog.slug_taken(d.id, slug), "B sees {slug}");
         }
         assert_eq!(unread(&b), 0);
+    }
+
+    /// A write reads the feed only when another node committed since the cursor: the counter
+    /// it locks says so. On a node writing alone, a link costs no feed read.
+    #[test]
+    fn a_write_reads_the_feed_only_after_another_nodes_commit() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Store::open_postgres(&url).unwrap();
+        let b = Store::open_postgres(&url).unwrap();
+        let reads = |s: &Store| s.postgres().unwrap().feed_reads();
+        let d = a
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        let before = reads(&a);
+        for i in 0..10 {
+            a.create_link(link(d.id, &format!("a{i}"))).unwrap();
+        }
+        assert_eq!(reads(&a), before, "A alone: no feed read");
+        b.create_link(link(d.id, "from-b")).unwrap();
+        a.create_link(link(d.id, "after-b")).unwrap();
+        assert_eq!(reads(&a), before + 1, "one read for B's commit");
+        assert!(a.catalog.slug_taken(d.id, "from-b"), "and A applied it");
+        let err = a.create_link(link(d.id, "from-b")).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(reads(&a), before + 1);
+    }
+
+    /// The poller is woken by every commit's notice, this node's own too; its own are behind
+    /// the cursor and send it back to waiting. Another node's wakes it.
+    #[test]
+    fn the_poller_sleeps_through_its_own_nodes_commits() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Arc::new(Store::open_postgres(&url).unwrap());
+        let b = Store::open_postgres(&url).unwrap();
+        let d = a
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap();
+        let _follower = a.follow().unwrap();
+        // The poller's first read, and its LISTEN, before counting.
+        std::thread::sleep(POLL * 2);
+        let db = a.postgres().unwrap();
+        let (before, started) = (db.feed_reads(), Instant::now());
+        for i in 0..60 {
+            a.create_link(link(d.id, &format!("a{i}"))).unwrap();
+        }
+        let (reads, took) = (db.feed_reads() - before, started.elapsed());
+        // At most one read per poll interval that passed, and one in progress.
+        let polls = (took.as_millis() / POLL.as_millis()) as u64 + 2;
+        assert!(
+            reads <= polls,
+            "{reads} feed reads for 60 own commits in {took:?} (at most {polls})"
+        );
+        let seen = Instant::now();
+        b.create_link(link(d.id, "from-b")).unwrap();
+        while !a.catalog.slug_taken(d.id, "from-b") {
+            assert!(
+                seen.elapsed() < Duration::from_secs(5),
+                "A never saw B's link"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
@@ -462,7 +571,7 @@ mod tests {
                 &By::command_line(),
             )
             .unwrap();
-        b.catch_up(b.postgres().unwrap()).unwrap();
+        b.catch_up(b.postgres().unwrap(), None).unwrap();
         assert!(
             b.catalog.domain(d.id).is_some(),
             "the feed went on past the bad row"

@@ -19,8 +19,8 @@ use super::StoreError;
 /// A fresh database on the test process's throwaway cluster (`None` outside CI without one).
 #[cfg(test)]
 pub(crate) use self::pg::cluster::fresh_database;
-pub(crate) use self::pg::PgDatabase;
 use self::pg::Row;
+pub(crate) use self::pg::{on_blocking_thread, PgDatabase, Wake};
 
 /// The database a store runs on.
 pub enum Engine {
@@ -107,6 +107,15 @@ impl WriteTransaction<'_> {
 
     pub fn commit(self) -> Result<(), StoreError> {
         self.commit_numbered().map(drop)
+    }
+
+    /// On PostgreSQL, the change sequence when this transaction took the cluster's write lock
+    /// (`None` on redb, whose one process sees every commit).
+    pub fn begun_at(&self) -> Option<u64> {
+        match &self.0 {
+            WriteInner::Redb(_) => None,
+            WriteInner::Pg(tx) => tx.begun_at(),
+        }
     }
 
     /// Commit; on PostgreSQL, the change-feed number this commit was recorded under (`None`

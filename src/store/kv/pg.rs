@@ -11,13 +11,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Bound;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use postgres::config::Host;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, Config, Statement};
+use postgres::{Client, Config, SimpleQueryMessage, Statement};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -26,11 +27,32 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::super::StoreError;
 
-/// The sync client drives a small runtime of its own, and tokio refuses to start one inside
-/// another: on an actix worker each call that touches a connection (dropping one too) runs on
-/// a scoped thread of its own; elsewhere (the writer, the feed, the CLI) it runs in place.
+thread_local! {
+    /// Set while a thread of the async runtime's blocking pool runs store work
+    /// ([`on_blocking_thread`]).
+    static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f`, store work called on a thread of the async runtime's blocking pool
+/// (`spawn_blocking`, actix's `web::block`): such a thread drives no async task, so the sync
+/// client may block on its own runtime in place, without a thread per call.
+pub fn on_blocking_thread<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MAY_BLOCK.set(self.0);
+        }
+    }
+    let _restore = Restore(MAY_BLOCK.replace(true));
+    f()
+}
+
+/// The sync client drives a small runtime of its own, and tokio refuses to start one on a
+/// thread that drives async tasks: there (an actix worker) each call that touches a connection
+/// (dropping one too) runs on a scoped thread of its own; elsewhere (a blocking-pool thread,
+/// the writer, the feed, the CLI) it runs in place.
 fn outside_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
+    if MAY_BLOCK.get() || tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
     std::thread::scope(|s| {
@@ -568,6 +590,8 @@ pub(crate) struct PgDatabase {
     /// Bit i: changes to `TABLES[i]` go to the change feed.
     watched: u32,
     listener: Mutex<Listener>,
+    /// Reads of the change feed so far: each is a round trip under the node's write lock.
+    feed_reads: AtomicU64,
 }
 
 impl Drop for PgDatabase {
@@ -656,6 +680,7 @@ impl PgDatabase {
                 client: None,
                 checked: Instant::now(),
             }),
+            feed_reads: AtomicU64::new(0),
         };
         db.migrate()?;
         Ok(db)
@@ -752,17 +777,21 @@ impl PgDatabase {
         // One round trip each. The read runs a statement so that its snapshot is taken now,
         // not at its first read.
         let sql = if write {
-            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1 FROM linkdock_counter FOR UPDATE"
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT seq FROM linkdock_counter FOR UPDATE"
         } else {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1"
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 0"
         };
-        let (conn, ()) = self.checkout("cannot begin a transaction", |c| {
-            c.client.batch_execute(sql)
-        })?;
+        let (conn, messages) =
+            self.checkout("cannot begin a transaction", |c| c.client.simple_query(sql))?;
+        let begun_at = messages.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0)?.parse::<u64>().ok(),
+            _ => None,
+        });
         Ok(PgTx {
             db: self,
             conn: RefCell::new(Some(conn)),
             write,
+            begun_at: if write { begun_at } else { None },
             failed: Cell::new(false),
             changed: RefCell::new(Vec::new()),
             pending: RefCell::new(BTreeMap::new()),
@@ -781,10 +810,17 @@ impl PgDatabase {
         self.begin(false)
     }
 
+    /// How many times the change feed was read (the tests count what a write costs).
+    #[cfg(test)]
+    pub fn feed_reads(&self) -> u64 {
+        self.feed_reads.load(Ordering::Relaxed)
+    }
+
     /// Changes committed after `cursor` (a change sequence number), oldest first. A cursor
     /// beyond the newest sequence (a database restored or replaced) is a gap too.
     pub fn changes_since(&self, cursor: u64) -> Result<Changes, StoreError> {
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
+        self.feed_reads.fetch_add(1, Ordering::Relaxed);
         let rows = self.run("cannot read the change feed", |c| {
             let st = c.stmt(Sql::Since)?;
             c.client.query(&st, &[&after])
@@ -811,10 +847,10 @@ impl PgDatabase {
     }
 
     /// Block up to `timeout` for a NOTIFY of a commit (a dedicated LISTEN connection, reconnected
-    /// when lost); true when woken by one. Polling stays the source of truth: a missed notice only
-    /// delays. A lost connection also answers true, so that the caller polls at once. Meant for
-    /// one waiting thread (the feed poller): a second waits for the first to finish.
-    pub fn wait_for_change(&self, timeout: Duration) -> Result<bool, StoreError> {
+    /// when lost). Polling stays the source of truth: a missed notice only delays. A lost
+    /// connection answers `Wake::Lost`, so that the caller polls at once. Meant for one waiting
+    /// thread (the feed poller): a second waits for the first to finish.
+    pub fn wait_for_change(&self, timeout: Duration) -> Result<Wake, StoreError> {
         let mut listener = lock(&self.listener);
         let Listener { client, checked } = &mut *listener;
         if let Some(c) = client.as_mut() {
@@ -823,7 +859,7 @@ impl PgDatabase {
                     && c.is_valid(Duration::from_secs(5)).is_err());
             if dead {
                 *client = None;
-                return Ok(true);
+                return Ok(Wake::Lost);
             }
             if checked.elapsed() >= LISTEN_CHECK {
                 *checked = Instant::now();
@@ -839,21 +875,28 @@ impl PgDatabase {
                 client.insert(c)
             }
         };
+        // A notice's payload is its commit's sequence number (`Sql::Record`).
+        let seq = |n: &postgres::Notification| n.payload().parse::<u64>().unwrap_or(u64::MAX);
         let woken = {
             let mut notices = client.notifications();
             let first = notices.timeout_iter(timeout).next();
             // One wake-up for every notice already here: the caller reads them all at once.
-            if let Ok(Some(_)) = first {
-                while let Ok(Some(_)) = notices.iter().next() {}
-            }
-            first
+            first.map(|n| {
+                n.map(|n| {
+                    let mut newest = seq(&n);
+                    while let Ok(Some(n)) = notices.iter().next() {
+                        newest = newest.max(seq(&n));
+                    }
+                    newest
+                })
+            })
         };
         match woken {
-            Ok(Some(_)) if !client.is_closed() => Ok(true),
-            Ok(None) if !client.is_closed() => Ok(false),
+            Ok(Some(newest)) if !client.is_closed() => Ok(Wake::Commit(newest)),
+            Ok(None) if !client.is_closed() => Ok(Wake::Quiet),
             _ => {
                 listener.client = None;
-                Ok(true)
+                Ok(Wake::Lost)
             }
         }
     }
@@ -901,12 +944,26 @@ impl PgDatabase {
     }
 }
 
+/// How [`PgDatabase::wait_for_change`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// The time ran out without a notice.
+    Quiet,
+    /// Notices of commits arrived; the newest sequence number among them.
+    Commit(u64),
+    /// The listening connection was lost: notices may have been missed.
+    Lost,
+}
+
 /// One transaction on one pooled connection. Dropped without `commit`, it rolls back.
 pub(crate) struct PgTx<'db> {
     db: &'db PgDatabase,
     /// Taken by `commit`; methods borrow it for one statement at a time.
     conn: RefCell<Option<Conn>>,
     write: bool,
+    /// A write's change sequence when it took the cluster's write lock: nothing commits
+    /// between then and its own commit.
+    begun_at: Option<u64>,
     /// A statement failed: PostgreSQL has aborted the transaction, and a COMMIT would quietly
     /// roll back, so `commit` must say so instead.
     failed: Cell<bool>,
@@ -951,6 +1008,12 @@ fn send_rows(c: &mut Conn, t: u8, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), pos
 impl PgTx<'_> {
     fn site(&self) -> &Site {
         &self.db.pool.site
+    }
+
+    /// A write transaction's change sequence when it began: every commit up to this number
+    /// is visible to it, and no other commit can come before its own.
+    pub fn begun_at(&self) -> Option<u64> {
+        self.begun_at
     }
 
     /// Runs `f` on the connection; an error marks the transaction failed.
@@ -1812,18 +1875,62 @@ mod tests {
         assert_eq!((changes.seq, changes.rows.len()), (100, 2000));
     }
 
+    /// Store work on an actix worker runs on a thread of its own; on a blocking-pool thread
+    /// (`web::block` through `on_blocking_thread`) it runs in place, and the client works there.
+    #[test]
+    fn a_blocking_pool_thread_runs_the_client_in_place() {
+        let url = db_url!();
+        let db = Arc::new(open(&url));
+        let here = || {
+            let caller = std::thread::current().id();
+            outside_runtime(|| std::thread::current().id()) == caller
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            assert!(!here(), "on the runtime's own thread: a scoped thread");
+            let db = Arc::clone(&db);
+            let in_place = tokio::task::spawn_blocking(move || {
+                on_blocking_thread(|| {
+                    let tx = db.begin_write().unwrap();
+                    tx.insert(LINKS, b"k", b"from the pool").unwrap();
+                    tx.commit().unwrap();
+                    here()
+                })
+            })
+            .await
+            .unwrap();
+            assert!(in_place, "on a blocking-pool thread: in place");
+            let plain = tokio::task::spawn_blocking(here).await.unwrap();
+            assert!(!plain, "the flag is set only inside on_blocking_thread");
+        });
+        let tx = db.begin_read().unwrap();
+        assert_eq!(
+            tx.get(LINKS, b"k").unwrap(),
+            Some(b"from the pool".to_vec())
+        );
+    }
+
     #[test]
     fn another_node_is_woken_by_a_commit() {
         let url = db_url!();
         let a = open(&url);
         let b = Arc::new(open(&url));
-        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_millis(100)).unwrap(),
+            Wake::Quiet
+        );
 
         // Unwatched tables send no notice.
         let tx = b.begin_write().unwrap();
         tx.insert(CLICKS, b"c", b"1").unwrap();
         tx.commit().unwrap();
-        assert!(!a.wait_for_change(Duration::from_millis(300)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_millis(300)).unwrap(),
+            Wake::Quiet
+        );
 
         let writer = {
             let b = b.clone();
@@ -1835,10 +1942,16 @@ mod tests {
             })
         };
         let t0 = Instant::now();
-        assert!(a.wait_for_change(Duration::from_secs(10)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_secs(10)).unwrap(),
+            Wake::Commit(1)
+        );
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
         writer.join().unwrap();
-        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_millis(100)).unwrap(),
+            Wake::Quiet
+        );
 
         // The server ends every session: the lost listener says so, then listens again, and
         // pooled connections that died are replaced without an error.
@@ -1850,12 +1963,21 @@ mod tests {
             )
             .unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        assert!(a.wait_for_change(Duration::from_secs(5)).unwrap());
-        assert!(!a.wait_for_change(Duration::from_millis(100)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_secs(5)).unwrap(),
+            Wake::Lost
+        );
+        assert_eq!(
+            a.wait_for_change(Duration::from_millis(100)).unwrap(),
+            Wake::Quiet
+        );
         let tx = b.begin_write().unwrap();
         tx.insert(KEYS, b"k", b"v").unwrap();
         tx.commit().unwrap();
-        assert!(a.wait_for_change(Duration::from_secs(5)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_secs(5)).unwrap(),
+            Wake::Commit(2)
+        );
         assert_eq!(b.changes_since(0).unwrap().seq, 2);
     }
 
@@ -1987,7 +2109,7 @@ mod tests {
         // Reads, writes and the change feed's LISTEN connection all work over TLS.
         let a = open(&format!("{url}?sslmode=require"));
         let b = open(&format!("{url}?sslmode=require"));
-        assert!(!a.wait_for_change(Duration::ZERO).unwrap());
+        assert_eq!(a.wait_for_change(Duration::ZERO).unwrap(), Wake::Quiet);
         let (mut conn, _) = a.pool.get().unwrap();
         let listening: Vec<bool> = conn
             .client
@@ -2005,7 +2127,10 @@ mod tests {
         let tx = b.begin_write().unwrap();
         tx.insert(LINKS, b"k", b"over tls").unwrap();
         tx.commit().unwrap();
-        assert!(a.wait_for_change(Duration::from_secs(5)).unwrap());
+        assert_eq!(
+            a.wait_for_change(Duration::from_secs(5)).unwrap(),
+            Wake::Commit(1)
+        );
         let rows = a.changes_since(0).unwrap().rows;
         assert_eq!(rows, vec![(LINKS.to_owned(), b"k".to_vec())]);
         let tx = a.begin_read().unwrap();
