@@ -5,9 +5,11 @@
 //! loses at most the events of the commit in flight and those since: well under a second.
 //!
 //! A click with analytics on (`Event::Visit`) leaves its User-Agent and Referer as raw bytes
-//! in its shard's text arena; this thread classifies them (`Classifier`, one parse per
-//! distinct User-Agent) and keeps only the referrer's host. The redirect pays a copy of a few
-//! hundred bytes into memory its thread already owns, never a parse or an allocation of its own.
+//! in its shard's text arena, or points at the copy of the visit before when they repeat it;
+//! this thread groups visits by that text (`VisitGroups`), classifies each group once
+//! (`Classifier`, one parse per distinct User-Agent) and keeps only the referrer's host. The
+//! redirect pays a comparison and at most a copy of a few hundred bytes into memory its
+//! thread already owns, never a parse or an allocation of its own.
 //!
 //! With `analytics.geoip_db` set, a visit also carries the client's address (`Visit::ip`);
 //! this thread looks its country up (`store::geoip`) and keeps only the ISO code: the address
@@ -129,6 +131,9 @@ type Buffers = [Padded<Mutex<Shard>>; SHARDS];
 struct Shard {
     events: Vec<Event>,
     text: Vec<u8>,
+    /// Where the last visit's headers sit in `text` (start, User-Agent and Referer lengths):
+    /// a visit that repeats them points there instead of copying them again.
+    last: Option<(u32, u16, u16)>,
 }
 
 /// The sending side, cloned into every worker. The writer is woken only by its tick or when a
@@ -178,24 +183,44 @@ impl EventSink {
             let mut buf = self.buffers[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if buf.text.len() + ua.len() + referer.len() > MAX_SHARD_TEXT {
+            let lens = (ua.len() as u16, referer.len() as u16);
+            // The same browser and page as the visit before on this thread: no copy.
+            let repeated = buf.last.filter(|&(start, ua_len, referer_len)| {
+                let start = start as usize;
+                let ua_end = start + usize::from(ua_len);
+                (ua_len, referer_len) == lens
+                    && buf.text.get(start..ua_end) == Some(ua)
+                    && buf.text.get(ua_end..ua_end + referer.len()) == Some(referer)
+            });
+            let start = match repeated {
+                Some((start, ..)) => Some(start),
+                None if buf.text.len() + ua.len() + referer.len() > MAX_SHARD_TEXT => None,
+                None => {
+                    let start = u32::try_from(buf.text.len()).unwrap_or(u32::MAX);
+                    buf.text.extend_from_slice(ua);
+                    buf.text.extend_from_slice(referer);
+                    buf.last = Some((start, lens.0, lens.1));
+                    Some(start)
+                }
+            };
+            match start {
+                Some(start) => {
+                    buf.events.push(Event::Visit(Visit {
+                        link,
+                        day: Day::of(at),
+                        at: start,
+                        ua_len: lens.0,
+                        referer_len: lens.1,
+                        ip: ip.filter(|_| self.geoip),
+                    }));
+                    buf.events.len() == MAX_BATCH / SHARDS
+                }
                 // The writer is behind (a stalled commit, a flood of new User-Agents): the
                 // click still counts, its headers are not kept, and memory stays bounded.
-                buf.events.push(Event::Click(link));
-                buf.events.len() >= MAX_BATCH / SHARDS
-            } else {
-                let at_byte = u32::try_from(buf.text.len()).unwrap_or(u32::MAX);
-                buf.text.extend_from_slice(ua);
-                buf.text.extend_from_slice(referer);
-                buf.events.push(Event::Visit(Visit {
-                    link,
-                    day: Day::of(at),
-                    at: at_byte,
-                    ua_len: ua.len() as u16,
-                    referer_len: referer.len() as u16,
-                    ip: ip.filter(|_| self.geoip),
-                }));
-                buf.events.len() == MAX_BATCH / SHARDS
+                None => {
+                    buf.events.push(Event::Click(link));
+                    buf.events.len() >= MAX_BATCH / SHARDS
+                }
             }
         };
         if full {
@@ -429,47 +454,98 @@ pub fn referrer_host(raw: &[u8]) -> Option<&str> {
     plausible.then_some(host)
 }
 
-/// Count one more under `name` without allocating when the name is already there.
-fn bump(map: &mut Names, name: &str) {
-    if let Some(n) = map.get_mut(name) {
-        *n += 1;
+/// Count `n` more under `name` without allocating when the name is already there.
+fn bump(map: &mut Names, name: &str, n: u64) {
+    if let Some(count) = map.get_mut(name) {
+        *count += n;
     } else {
-        map.insert(name.to_owned(), 1);
+        map.insert(name.to_owned(), n);
     }
 }
 
-fn add_visit(batch: &mut EventBatch, v: &Visit, text: &[u8], classifier: &mut Classifier<'_>) {
-    *batch.clicks.entry(v.link).or_default() += 1;
-    let start = v.at as usize;
-    let ua_end = start + usize::from(v.ua_len);
-    let ua = text.get(start..ua_end).unwrap_or_default();
-    let referer = text
-        .get(ua_end..ua_end + usize::from(v.referer_len))
-        .unwrap_or_default();
-    // The country first: `classify` borrows the classifier for the rest.
-    let country = match (classifier.geoip, v.ip) {
-        (Some(geo), Some(ip)) => Some(geo.country(ip)),
-        _ => None,
-    };
+/// Visits alike: one link, one day, the same header text (a shard, where its User-Agent
+/// starts, the two lengths). A worker stores a visit's headers once when they repeat the
+/// visit before it (`EventSink::visit`), so a batch holds far fewer texts than clicks: each
+/// group is classified, its referrer read and its names counted once, not once per click.
+type AlikeKey = (LinkId, Day, usize, u32, u16, u16);
+
+/// How many visits a group holds, and their countries (only with a GeoIP database: each
+/// visit's address is its own).
+#[derive(Default)]
+struct Alike<'g> {
+    visits: u64,
+    countries: Vec<&'g str>,
+}
+
+/// A batch's visits in groups of alike ones, pointing into their shards' text.
+struct VisitGroups<'t, 'g> {
+    groups: hashbrown::HashMap<AlikeKey, Alike<'g>>,
+    texts: &'t [Vec<u8>],
+    geoip: Option<&'g GeoIp>,
+}
+
+impl<'t, 'g> VisitGroups<'t, 'g> {
+    fn new(texts: &'t [Vec<u8>], geoip: Option<&'g GeoIp>) -> Self {
+        Self {
+            groups: hashbrown::HashMap::new(),
+            texts,
+            geoip,
+        }
+    }
+
+    /// Put a visit of shard `shard` in its group; its country is looked up here, its address
+    /// then dropped.
+    fn add(&mut self, v: &Visit, shard: usize) {
+        let key = (v.link, v.day, shard, v.at, v.ua_len, v.referer_len);
+        let group = self.groups.entry(key).or_default();
+        group.visits += 1;
+        if let (Some(geo), Some(ip)) = (self.geoip, v.ip) {
+            group.countries.push(geo.country(ip));
+        }
+    }
+
+    /// Count every group into the batch: its clicks, and its day's names.
+    fn count(self, batch: &mut EventBatch, classifier: &mut Classifier<'_>) {
+        for (&(link, day, shard, at, ua_len, referer_len), group) in &self.groups {
+            let text = self.texts.get(shard).map_or(&[][..], Vec::as_slice);
+            let start = at as usize;
+            let ua_end = start + usize::from(ua_len);
+            let ua = text.get(start..ua_end).unwrap_or_default();
+            let referer = text
+                .get(ua_end..ua_end + usize::from(referer_len))
+                .unwrap_or_default();
+            add_alike(batch, (link, day, ua, referer), group, classifier);
+        }
+    }
+}
+
+fn add_alike(
+    batch: &mut EventBatch,
+    (link, day, ua, referer): (LinkId, Day, &[u8], &[u8]),
+    group: &Alike<'_>,
+    classifier: &mut Classifier<'_>,
+) {
+    let n = group.visits;
+    *batch.clicks.entry(link).or_default() += n;
     let class = classifier.classify(ua);
-    let tally: &mut DayTally = batch.days.entry((v.day, v.link)).or_default();
+    let tally: &mut DayTally = batch.days.entry((day, link)).or_default();
     if class.bot {
         // Bots apart: counted, but not among the people's referrers and browsers.
-        tally.bots += 1;
+        tally.bots += n;
         return;
     }
-    tally.clicks += 1;
-    bump(&mut tally.browsers, &class.browser);
-    bump(&mut tally.os, &class.os);
-    if let Some(code) = country {
-        bump(&mut tally.countries, code);
+    tally.clicks += n;
+    bump(&mut tally.browsers, &class.browser, n);
+    bump(&mut tally.os, &class.os, n);
+    for code in &group.countries {
+        bump(&mut tally.countries, code, 1);
     }
     match referrer_host(referer) {
         Some(h) if h.bytes().any(|b| b.is_ascii_uppercase()) => {
-            bump(&mut tally.referrers, &h.to_ascii_lowercase());
+            bump(&mut tally.referrers, &h.to_ascii_lowercase(), n);
         }
-        Some(h) => bump(&mut tally.referrers, h),
-        None => bump(&mut tally.referrers, DIRECT),
+        Some(h) => bump(&mut tally.referrers, h, n),
+        None => bump(&mut tally.referrers, DIRECT, n),
     }
 }
 
@@ -562,19 +638,28 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
 fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, unsent: &mut Outbox) {
     let mut batch = EventBatch::default();
     let mut uses = Vec::new();
-    for shard in buffers {
-        let Shard { events, text } = std::mem::take(
-            &mut *shard
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+    // Every shard's text stays until its visits are counted: groups point into it.
+    let (events, texts): (Vec<Vec<Event>>, Vec<Vec<u8>>) = buffers
+        .iter()
+        .map(|shard| {
+            let Shard { events, text, .. } = std::mem::take(
+                &mut *shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            (events, text)
+        })
+        .unzip();
+    let mut visits = VisitGroups::new(&texts, classifier.geoip);
+    for (shard, events) in events.into_iter().enumerate() {
         for e in events {
             match e {
-                Event::Visit(v) => add_visit(&mut batch, &v, &text, classifier),
+                Event::Visit(v) => visits.add(&v, shard),
                 other => add(&mut batch, &mut uses, other),
             }
         }
     }
+    visits.count(&mut batch, classifier);
     add_key_uses(&mut batch, uses);
     if !batch.is_empty() {
         if store.is_shared() {
@@ -756,6 +841,7 @@ mod tests {
         let mut c = Classifier::default();
         let mut batch = EventBatch::default();
         let mut text = Vec::new();
+        let mut visits = Vec::new();
         let t = Timestamp::from_unix(86_400 * 20_000 + 5);
         for (ua, referer) in [
             (
@@ -774,14 +860,87 @@ mod tests {
             };
             text.extend_from_slice(ua);
             text.extend_from_slice(referer);
-            add_visit(&mut batch, &v, &text, &mut c);
+            visits.push(v);
         }
+        count_visits(&mut batch, &visits, &text, &mut c);
         assert_eq!(batch.clicks[&7], 2);
         let tally = &batch.days[&(Day(20_000), 7)];
         assert_eq!((tally.clicks, tally.bots), (1, 1));
         assert_eq!(tally.referrers["t.co"], 1);
         assert_eq!(tally.browsers["Firefox"], 1);
         assert_eq!(tally.os["Linux"], 1);
+    }
+
+    fn count_visits(batch: &mut EventBatch, visits: &[Visit], text: &[u8], c: &mut Classifier<'_>) {
+        let texts = [text.to_vec()];
+        let mut groups = VisitGroups::new(&texts, c.geoip);
+        for v in visits {
+            groups.add(v, 0);
+        }
+        groups.count(batch, c);
+    }
+
+    /// Many visits from a few browsers: each group is counted whole, apart by link, day,
+    /// User-Agent and Referer, and the User-Agents are parsed once each.
+    #[test]
+    fn alike_visits_are_counted_in_groups_exactly() {
+        let firefox =
+            &b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"[..];
+        let bot = &b"Googlebot/2.1 (+http://www.google.com/bot.html)"[..];
+        let mut text = Vec::new();
+        let mut at = |ua: &[u8], referer: &[u8]| {
+            let start = text.len() as u32;
+            text.extend_from_slice(ua);
+            text.extend_from_slice(referer);
+            start
+        };
+        let day = Day(20_000);
+        let visit = |link, day, at, ua: &[u8], referer: &[u8]| Visit {
+            link,
+            day,
+            at,
+            ua_len: ua.len() as u16,
+            referer_len: referer.len() as u16,
+            ip: None,
+        };
+        // The same bytes at different places in the text: groups of their own, one count.
+        let spots: Vec<u32> = (0..3).map(|_| at(firefox, b"https://T.co/x")).collect();
+        let other_ref = at(firefox, b"https://example.org/");
+        let bot_at = at(bot, b"");
+        let mut visits = Vec::new();
+        for i in 0..900 {
+            visits.push(visit(7, day, spots[i % 3], firefox, b"https://T.co/x"));
+        }
+        for _ in 0..50 {
+            visits.push(visit(7, day, other_ref, firefox, b"https://example.org/"));
+            visits.push(visit(
+                7,
+                Day(20_001),
+                other_ref,
+                firefox,
+                b"https://example.org/",
+            ));
+            visits.push(visit(8, day, spots[0], firefox, b"https://T.co/x"));
+            visits.push(visit(7, day, bot_at, bot, b""));
+        }
+        let mut c = Classifier::default();
+        let mut batch = EventBatch::default();
+        count_visits(&mut batch, &visits, &text, &mut c);
+        assert_eq!(batch.clicks[&7], 1050);
+        assert_eq!(batch.clicks[&8], 50);
+        let tally = &batch.days[&(day, 7)];
+        assert_eq!((tally.clicks, tally.bots), (950, 50));
+        assert_eq!(tally.referrers["t.co"], 900);
+        assert_eq!(tally.referrers["example.org"], 50);
+        assert_eq!(tally.browsers["Firefox"], 950);
+        assert_eq!(tally.os["Linux"], 950);
+        let next_day = &batch.days[&(Day(20_001), 7)];
+        assert_eq!(
+            (next_day.clicks, next_day.referrers["example.org"]),
+            (50, 50)
+        );
+        assert_eq!(batch.days[&(day, 8)].referrers["t.co"], 50);
+        assert_eq!(c.cache.len(), 2, "two User-Agents, parsed once each");
     }
 
     #[test]
@@ -823,21 +982,22 @@ mod tests {
         let mut batch = EventBatch::default();
         let text = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
         let t = Timestamp::from_unix(86_400 * 20_000 + 5);
-        for ip in [
+        let visits: Vec<Visit> = [
             Some(IpAddr::from([127, 0, 0, 1])),
             Some(IpAddr::from([10, 1, 2, 3])),
             None,
-        ] {
-            let v = Visit {
-                link: 7,
-                day: Day::of(t),
-                at: 0,
-                ua_len: text.len() as u16,
-                referer_len: 0,
-                ip,
-            };
-            add_visit(&mut batch, &v, text, &mut c);
-        }
+        ]
+        .into_iter()
+        .map(|ip| Visit {
+            link: 7,
+            day: Day::of(t),
+            at: 0,
+            ua_len: text.len() as u16,
+            referer_len: 0,
+            ip,
+        })
+        .collect();
+        count_visits(&mut batch, &visits, text, &mut c);
         let tally = &batch.days[&(Day(20_000), 7)];
         assert_eq!(tally.clicks, 3);
         assert_eq!(tally.countries["DE"], 1);
@@ -871,16 +1031,63 @@ mod tests {
             analytics: true,
             geoip: false,
         };
-        let ua = [b'u'; MAX_UA_BYTES];
+        let mut ua = [b'u'; MAX_UA_BYTES];
         let referer = [b'r'; MAX_REFERER_BYTES];
         let visits = MAX_SHARD_TEXT / (MAX_UA_BYTES + MAX_REFERER_BYTES) + 100;
-        for _ in 0..visits {
+        for i in 0..visits {
+            // A flood of distinct User-Agents: none repeats the one before.
+            ua[..8].copy_from_slice(&(i as u64).to_le_bytes());
             sink.visit(1, Timestamp::from_unix(1_800_000_000), &ua, &referer, None);
         }
         let buf = sink.buffers[shard()].lock().unwrap();
         assert!(buf.text.len() <= MAX_SHARD_TEXT, "{}", buf.text.len());
         assert_eq!(buf.events.len(), visits, "every click is still counted");
         assert!(matches!(buf.events.last(), Some(Event::Click(1))));
+    }
+
+    /// Headers that repeat the visit before on the thread are kept once, and every visit
+    /// still reads them; a change of either header is copied.
+    #[test]
+    fn repeated_headers_are_kept_once_per_run() {
+        let (ctl, _rx) = mpsc::channel();
+        let sink = EventSink {
+            buffers: Arc::new(std::array::from_fn(|_| {
+                Padded(Mutex::new(Shard::default()))
+            })),
+            ctl,
+            analytics: true,
+            geoip: false,
+        };
+        let firefox = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        let at = Timestamp::from_unix(1_800_000_000);
+        for _ in 0..100 {
+            sink.visit(1, at, firefox, b"https://t.co/a", None);
+        }
+        sink.visit(2, at, firefox, b"https://t.co/b", None);
+        sink.visit(3, at, firefox, b"https://t.co/a", None);
+        let buf = sink.buffers[shard()].lock().unwrap();
+        let once = firefox.len() + b"https://t.co/a".len();
+        assert_eq!(buf.text.len(), 3 * once, "three runs, three copies");
+        let texts = [buf.text.clone()];
+        let visits: Vec<&Visit> = buf
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Visit(v) => v,
+                other => panic!("a visit, not {other:?}"),
+            })
+            .collect();
+        let mut groups = VisitGroups::new(&texts, None);
+        for v in &visits {
+            groups.add(v, 0);
+        }
+        let (mut batch, mut c) = (EventBatch::default(), Classifier::default());
+        groups.count(&mut batch, &mut c);
+        let day = Day::of(at);
+        assert_eq!(batch.clicks[&1], 100);
+        assert_eq!(batch.days[&(day, 1)].referrers["t.co"], 100);
+        assert_eq!(batch.days[&(day, 2)].browsers["Firefox"], 1);
+        assert_eq!(batch.days[&(day, 3)].clicks, 1);
     }
 
     #[test]
