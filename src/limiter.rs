@@ -598,8 +598,9 @@ fn exactly_in(word: u64, minute: u64) -> (u64, u32) {
 }
 
 /// Failed checks per source and minute shared by several nodes (PostgreSQL), beside each
-/// node's own `FailureLimiter`: a source may fail on this node its share of what the limit
-/// leaves after every node's failures at the last sync. Only failures touch it.
+/// node's own `FailureLimiter`: a source may fail on this node while every node's failures
+/// at the last sync are under the limit, one failure beyond what this node has shared at a
+/// time (`fail`). Only failures touch it.
 ///
 /// A source's first failure on a node stays on that node (the rule allows the limit plus
 /// one per node): a flood from many addresses that each fail once writes nothing to the
@@ -610,6 +611,15 @@ fn exactly_in(word: u64, minute: u64) -> (u64, u32) {
 pub const SHARED_SOURCES: usize = 65_536;
 /// A source is shared from its second failure on a node.
 const SHARED_FROM: u32 = 2;
+
+/// Why [`SharedFailures::fail`] did not count a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureWait {
+    /// The limit is spent across the nodes until the minute ends.
+    Minute,
+    /// This node's unshared failure goes to the database at the next sync, within moments.
+    Sync,
+}
 
 #[derive(Default)]
 pub struct SharedFailures {
@@ -624,8 +634,6 @@ struct SharedInner {
     /// A failure counted since the last `unpushed`.
     dirty: bool,
     minute: u64,
-    rank: u32,
-    nodes: u32,
     /// Source hash → this node's tally in `minute`.
     tallies: HashMap<u64, Tally>,
 }
@@ -635,7 +643,7 @@ struct Tally {
     counted: u32,
     pushed: u32,
     /// Every node's failures of the source at the last sync (this node's pushed ones among
-    /// them); until a sync the source gets an equal part of the limit.
+    /// them).
     total: Option<u64>,
 }
 
@@ -654,33 +662,34 @@ impl SharedFailures {
         inner
     }
 
-    /// Count one failure of `source` at `unix_secs`; `false` when this node's share of
-    /// `limit` is used up (the failure is not counted).
-    pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> bool {
+    /// Count one failure of `source` at `unix_secs`, or say why not: every node's failures
+    /// reached `limit` at the last sync (`Minute`), or this node holds one not yet shared
+    /// (`Sync`, a moment).
+    ///
+    /// A node counts at most one failure beyond what it has shared (two before its first
+    /// share, the first staying local), and only while the total it last read is under the
+    /// limit: however stale that total, each node adds at most one failure the others
+    /// cannot see, so every node's together stay within the limit plus one per node. A part
+    /// of the limit per node did not: a node with no total (or an old one) spent its part
+    /// on top of what the others had already spent (15 of 10 on two nodes).
+    pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> Result<(), FailureWait> {
         let mut inner = self.lock(minute_of(unix_secs));
         if inner.tallies.len() >= SHARED_SOURCES && !inner.tallies.contains_key(&source) {
-            return true;
+            return Ok(());
         }
-        let (rank, nodes) = (inner.rank, inner.nodes);
         let t = inner.tallies.entry(source).or_default();
-        // The cap is worked out here, against the limit of this failure: a sync may come
-        // before this node has seen any failure, when it does not know the limit yet.
-        let cap = match t.total {
-            Some(total) => {
-                t.pushed
-                    .saturating_add(part(u64::from(limit).saturating_sub(total), rank, nodes))
-            }
-            None => part(u64::from(limit), rank, nodes),
-        };
-        if t.counted >= cap {
-            return false;
+        if t.total.is_some_and(|total| total >= u64::from(limit)) {
+            return Err(FailureWait::Minute);
+        }
+        if t.counted >= (t.pushed + 1).max(SHARED_FROM) {
+            return Err(FailureWait::Sync);
         }
         t.counted += 1;
         if t.counted >= SHARED_FROM {
             inner.dirty = true;
             self.counted.notify_one();
         }
-        true
+        Ok(())
     }
 
     /// Wait up to `timeout` for a failure to share.
@@ -723,17 +732,9 @@ impl SharedFailures {
     }
 
     /// After a sync of `minute`: `pushed` were added; `totals` are every node's failures
-    /// per source, shared by `nodes`.
-    pub fn share(
-        &self,
-        minute: u64,
-        pushed: &[(u64, u32)],
-        totals: &HashMap<u64, u64>,
-        (rank, nodes): (u32, u32),
-    ) {
+    /// per source.
+    pub fn share(&self, minute: u64, pushed: &[(u64, u32)], totals: &HashMap<u64, u64>) {
         let mut inner = self.lock(minute);
-        inner.rank = rank;
-        inner.nodes = nodes.max(1);
         if minute < inner.minute {
             return; // a later minute's tallies are not this sync's
         }
@@ -851,12 +852,19 @@ mod tests {
         assert_eq!((0..60).filter(|_| w.take(60, t + 60).is_ok()).count(), 20);
 
         let f = SharedFailures::default();
-        assert!((0..10).all(|_| f.fail(7, 10, t)), "alone: the whole limit");
-        assert!(!f.fail(7, 10, t));
+        let mut total = 0;
+        for _ in 0..10 {
+            while f.fail(7, 10, t) == Err(FailureWait::Sync) {
+                let (m, pushed) = f.unpushed(t);
+                total += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
+                f.share(m, &pushed, &HashMap::from([(7, total)]));
+            }
+        }
         let (m, pushed) = f.unpushed(t);
-        assert_eq!(pushed, vec![(7, 10)]);
-        f.share(m, &pushed, &HashMap::from([(7, 10)]), (0, 3));
-        assert!(!f.fail(7, 10, t), "nothing remains for any node");
+        total += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
+        f.share(m, &pushed, &HashMap::from([(7, total)]));
+        assert_eq!(total, 10, "alone, with syncs between: the whole limit");
+        assert_eq!(f.fail(7, 10, t), Err(FailureWait::Minute));
     }
 
     #[test]
@@ -950,20 +958,81 @@ mod tests {
     }
 
     /// A node that has counted no failure of a source yet, after a sync that brought another
-    /// node's: its share is what the limit leaves, not nothing (it does not know the limit
-    /// until its first failure, which tells it).
+    /// node's: it may fail it while the total is under the limit, but not a part of the limit
+    /// at once on top of what the others spent.
     #[test]
-    fn a_node_first_failing_a_source_after_a_sync_gets_its_share_of_what_is_left() {
+    fn a_node_first_failing_a_source_after_a_sync_adds_one_at_a_time() {
         let f = SharedFailures::default();
         let t = 1_800_000_000 + 5;
         let minute = minute_of(t);
-        f.share(minute, &[], &[(9, 4)].into(), (0, 2));
-        // 30 - 4 = 26 left, 13 each for two nodes.
-        for n in 0..13 {
-            assert!(f.fail(9, 30, t), "failure {n} within this node's share");
+        f.share(minute, &[], &[(9, 4)].into());
+        // The first failure stays local; the second is shared at the next sync.
+        assert_eq!(f.fail(9, 30, t), Ok(()));
+        assert_eq!(f.fail(9, 30, t), Ok(()));
+        assert_eq!(f.fail(9, 30, t), Err(FailureWait::Sync));
+        let (m, pushed) = f.unpushed(t);
+        assert_eq!(pushed, vec![(9, 2)]);
+        f.share(m, &pushed, &[(9, 6)].into());
+        assert_eq!(f.fail(9, 30, t), Ok(()), "one more after the sync");
+        assert_eq!(f.fail(9, 30, t), Err(FailureWait::Sync));
+        assert_eq!(f.fail(8, 30, t), Ok(()), "another source has its own count");
+    }
+
+    /// Two nodes, limit 10: A spends it in steps, each synced; B then fails the source
+    /// without a total (it never shared one) or with an old one. B may add one failure the
+    /// others cannot see (two before its first share), not a part of the limit: with a part
+    /// of the limit each, 15 of 10 passed.
+    #[test]
+    fn a_node_without_a_fresh_total_adds_at_most_its_one_over_the_limit() {
+        let t = 1_800_000_000 + 5;
+        let limit = 10;
+        let mut database = 0u64;
+        let sync = |f: &SharedFailures, database: &mut u64| {
+            let (m, pushed) = f.unpushed(t);
+            *database += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
+            f.share(m, &pushed, &HashMap::from([(7, *database)]));
+        };
+        let a = SharedFailures::default();
+        let mut passed = 0;
+        for _ in 0..40 {
+            if a.fail(7, limit, t).is_ok() {
+                passed += 1;
+            }
+            sync(&a, &mut database);
         }
-        assert!(!f.fail(9, 30, t), "past its share");
-        assert!(f.fail(8, 30, t), "another source has its own count");
+        assert_eq!(passed, 10);
+        // B has no total: a burst before its first sync.
+        let b = SharedFailures::default();
+        let burst = (0..20).filter(|_| b.fail(7, limit, t).is_ok()).count();
+        assert!(burst <= 2, "B passed {burst} before its sync");
+        sync(&b, &mut database);
+        assert_eq!(b.fail(7, limit, t), Err(FailureWait::Minute));
+        assert!(
+            passed + burst <= limit as usize + 2,
+            "{} of {limit} over two nodes",
+            passed + burst
+        );
+
+        // An old total (4 of 30) while A spends the rest.
+        let (a, b) = (SharedFailures::default(), SharedFailures::default());
+        let mut database = 0u64;
+        let limit = 30;
+        let mut passed = 0;
+        for _ in 0..4 {
+            passed += usize::from(a.fail(7, limit, t).is_ok());
+            sync(&a, &mut database);
+        }
+        sync(&b, &mut database); // B reads the total of 4 ...
+        for _ in 0..60 {
+            passed += usize::from(a.fail(7, limit, t).is_ok());
+            sync(&a, &mut database);
+        }
+        // ... and fails the source with that stale total.
+        passed += (0..20).filter(|_| b.fail(7, limit, t).is_ok()).count();
+        assert!(
+            passed <= limit as usize + 2,
+            "{passed} of {limit} over two nodes"
+        );
     }
 
     /// The keys of a roll chain share a window but may have different limits, and a limit may
@@ -1165,7 +1234,7 @@ mod tests {
         let t = 1_800_000_000 + 5;
         let minute = minute_of(t);
         for source in 0..(SHARED_SOURCES as u64 + 10_000) {
-            assert!(f.fail(source, 10, t));
+            assert!(f.fail(source, 10, t).is_ok());
         }
         let shared = f.unpushed(t).1.len();
         assert_eq!(
@@ -1175,14 +1244,14 @@ mod tests {
         assert!(f.shared(minute).is_empty());
         assert!(f.inner.lock().unwrap().tallies.len() <= SHARED_SOURCES);
         // A second failure shares both.
-        assert!(f.fail(7, 10, t));
+        assert!(f.fail(7, 10, t).is_ok());
         let (m, pushed) = f.unpushed(t);
         assert_eq!(pushed, vec![(7, 2)]);
         assert_eq!(f.shared(minute), vec![7]);
-        f.share(m, &pushed, &HashMap::from([(7, 2)]), (0, 2));
+        f.share(m, &pushed, &HashMap::from([(7, 2)]));
         // A source past the bound is left to the node's own limiter.
         let late = SHARED_SOURCES as u64 + 5_000;
-        assert!(f.fail(late, 1, t) && f.fail(late, 1, t));
+        assert!(f.fail(late, 1, t).is_ok() && f.fail(late, 1, t).is_ok());
         assert_eq!(f.unpushed(t).1, vec![]);
     }
 
@@ -1192,10 +1261,10 @@ mod tests {
         let f = SharedFailures::default();
         let t = 1_800_000_000 + 59;
         let (m, pushed) = f.unpushed(t);
-        assert!(f.fail(3, 2, t + 2) && f.fail(3, 2, t + 2));
-        f.share(m, &pushed, &HashMap::new(), (0, 1));
+        assert!(f.fail(3, 2, t + 2).is_ok() && f.fail(3, 2, t + 2).is_ok());
+        f.share(m, &pushed, &HashMap::new());
         assert!(
-            !f.fail(3, 2, t + 2),
+            f.fail(3, 2, t + 2).is_err(),
             "the next minute's two failures still count"
         );
         assert_eq!(

@@ -36,7 +36,7 @@ use crate::config::Config;
 use crate::domain::{now, Device, Permissions, Right, Role, Timestamp, Username};
 use crate::error::{ApiError, AuthFailure};
 use crate::keys::KeyFailure;
-use crate::limiter::{Failures, Quota, RetryAfter};
+use crate::limiter::{FailureWait, Failures, Quota, RetryAfter};
 use crate::state::AppState;
 use crate::store::key_index::{DomainScope, KeyEntry, Rejection};
 use crate::store::records::{DomainId, KeyId, KeyRecord};
@@ -220,16 +220,21 @@ fn key_refused(
         // Several nodes: this node may fail a source only its share of the limit. Counted
         // only for a failure the local limit lets through, so its 429s spend no shared budget.
         let at = crate::clock::unix_secs();
-        let counted = match st.key_failures.fail(source, limit) {
-            Failures::Within | Failures::Reached(_)
-                if st.store.is_shared()
-                    && !st
-                        .store
-                        .failures
-                        .fail(crate::store::source_id(&source), limit, at) =>
-            {
-                Failures::Over(RetryAfter(60 - at.rem_euclid(60).unsigned_abs()))
+        let shared = |counted: Failures| {
+            if !st.store.is_shared() {
+                return counted;
             }
+            let source = crate::store::source_id(&source);
+            match st.store.failures.fail(source, limit, at) {
+                Ok(()) => counted,
+                Err(FailureWait::Minute) => {
+                    Failures::Over(RetryAfter(60 - at.rem_euclid(60).unsigned_abs()))
+                }
+                Err(FailureWait::Sync) => Failures::Over(RetryAfter(1)),
+            }
+        };
+        let counted = match st.key_failures.fail(source, limit) {
+            within @ (Failures::Within | Failures::Reached(_)) => shared(within),
             other => other,
         };
         match counted {

@@ -337,8 +337,7 @@ impl Store {
         for ((_, _, w), state) in windows.iter().zip(&states) {
             w.synced(minute, state.count, nodes);
         }
-        self.failures
-            .share(fminute, &failures, &failure_totals, nodes);
+        self.failures.share(fminute, &failures, &failure_totals);
         Ok(Synced {
             close,
             sharers: nodes.1,
