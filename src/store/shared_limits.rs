@@ -101,6 +101,19 @@ struct Cadence {
     beat: Option<Instant>,
     /// This node's last heartbeat (Unix ms).
     beat_ms: Option<u64>,
+    /// The latest minute synced: the clock stepping back never takes a sync to an earlier
+    /// minute, whose claims it would write over this minute's (a window keeps counting in
+    /// the later minute too, `limiter::in_minute`).
+    minute: u64,
+}
+
+impl Cadence {
+    /// The minute to sync at `now_secs`: never earlier than the last one.
+    fn minute_at(&mut self, now_secs: i64) -> u64 {
+        let minute = u64::try_from(now_secs.max(0) / 60).unwrap_or(0);
+        self.minute = self.minute.max(minute);
+        self.minute
+    }
 }
 
 /// What a sync saw.
@@ -130,6 +143,7 @@ impl Store {
             pruned: Instant::now(),
             beat: None,
             beat_ms: None,
+            minute: 0,
         };
         // Until a sync succeeds, a limited key is refused here (`Retry-After: 1`): this node
         // cannot know what the others hold.
@@ -218,7 +232,7 @@ impl Store {
     /// shares.
     fn sync_limits(&self, node: u64, at: &mut Cadence) -> Result<Synced, StoreError> {
         let now = crate::clock::unix_secs();
-        let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
+        let minute = at.minute_at(now);
         let windows = self.keys.windows();
         let (fminute, failures) = self.failures.unpushed(now);
         let prune = at.pruned.elapsed() > Duration::from_secs(30);
@@ -465,6 +479,27 @@ mod tests {
                 Ok(out)
             })
             .unwrap()
+    }
+
+    /// A clock stepped back across a minute's start does not take the sync back to the
+    /// earlier minute: there it would lower this minute's claim as if it were that one's,
+    /// and the window would count its whole part again (88 of 60 in review).
+    #[test]
+    fn the_synced_minute_never_goes_back() {
+        let mut at = Cadence {
+            pruned: Instant::now(),
+            beat: None,
+            beat_ms: None,
+            minute: 0,
+        };
+        let t = 1_800_000_000; // a minute's start
+        assert_eq!(at.minute_at(t + 1), t as u64 / 60);
+        assert_eq!(
+            at.minute_at(t - 1),
+            t as u64 / 60,
+            "a second back: the same minute"
+        );
+        assert_eq!(at.minute_at(t + 61), t as u64 / 60 + 1);
     }
 
     /// A stopped node is marked so at once: it is no longer alive, and shares only what is
