@@ -281,7 +281,8 @@ static CLUSTER: AtomicU64 = AtomicU64::new(0);
 /// refusal says `Retry-After: 1`), not at the whole limit.
 const UNKNOWN: u64 = u64::MAX;
 
-/// Before this node's first sync with the others: count nothing yet.
+/// Before this node has joined the others (`Store::join_limits`): count nothing yet, in
+/// every window, whatever a sync before recorded in it.
 pub fn set_cluster_unknown() {
     CLUSTER.store(UNKNOWN, Ordering::Relaxed);
 }
@@ -392,16 +393,22 @@ impl MinuteWindow {
     /// The most this node may count in `minute` against `limit`: its recorded claim (as a
     /// share of `limit`), else the limit alone, else its part.
     fn cap_in(&self, minute: u64, limit: u32) -> u32 {
+        self.cap_with(minute, limit, CLUSTER.load(Ordering::Relaxed))
+    }
+
+    /// [`Self::cap_in`] with `cluster` for `CLUSTER`'s word.
+    fn cap_with(&self, minute: u64, limit: u32, cluster: u64) -> u32 {
+        // Not joined yet: nothing, whatever a sync before the join recorded here.
+        if cluster == UNKNOWN {
+            return 0;
+        }
         let (m, claim) = split(self.claim.load(Ordering::SeqCst));
         if m == minute {
             return scaled(claim, self.claim_limit.load(Ordering::Relaxed), limit);
         }
         let mut nodes = self.nodes.load(Ordering::Relaxed);
         if nodes == 0 {
-            nodes = CLUSTER.load(Ordering::Relaxed);
-        }
-        if nodes == UNKNOWN {
-            return 0;
+            nodes = cluster;
         }
         match split(nodes) {
             (_, nodes) if nodes <= 1 => limit,
@@ -955,6 +962,26 @@ mod tests {
         l.forgive(key);
         assert_eq!(l.attempt(key, 2), Ok(2));
         assert_eq!(l.attempt(("192.0.2.1", "other"), 2), Ok(1));
+    }
+
+    /// A join whose second sync failed (or whose first did, the thread's first success being
+    /// no join) leaves windows that a sync already gave their part: a node not joined counts
+    /// nothing in them, or its part would come on top of what the others still count as
+    /// theirs (76 of 60 in review).
+    #[test]
+    fn a_node_not_joined_counts_nothing_even_in_a_synced_window() {
+        let t = 1_800_000_000 + 30;
+        let minute = minute_of(t);
+        let w = MinuteWindow::default();
+        w.synced(minute, 0, (2, 3));
+        let joined = (2u64 << 32) | 3;
+        assert_eq!(w.cap_with(minute, 60, joined), 20, "joined: its part");
+        assert_eq!(w.cap_with(minute, 60, UNKNOWN), 0, "not joined: nothing");
+        assert_eq!(
+            w.cap_with(minute, 60, 0),
+            20,
+            "redb's word: the window's own"
+        );
     }
 
     /// A node that has counted no failure of a source yet, after a sync that brought another

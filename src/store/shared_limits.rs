@@ -101,6 +101,8 @@ struct Cadence {
     beat: Option<Instant>,
     /// This node's last heartbeat (Unix ms).
     beat_ms: Option<u64>,
+    /// This node has joined the others (`Store::join_limits`): until then it counts nothing.
+    joined: bool,
     /// The latest minute synced: the clock stepping back never takes a sync to an earlier
     /// minute, whose claims it would write over this minute's (a window keeps counting in
     /// the later minute too, `limiter::in_minute`).
@@ -120,8 +122,8 @@ impl Cadence {
 struct Synced {
     /// A key used since the last sync wants a larger claim: sync again soon.
     close: bool,
-    /// Live nodes sharing the limits, this one among them.
-    sharers: u32,
+    /// (this node's rank, live nodes sharing the limits, this one among them).
+    nodes: (u32, u32),
 }
 
 /// How often an idle node writes its heartbeat (a sync with nothing to add only reads).
@@ -136,31 +138,18 @@ impl Store {
         let mut id = [0u8; 8];
         ring::rand::SecureRandom::fill(&self.rng, &mut id).ok()?;
         let node = u64::from_be_bytes(id);
-        // Known to the other nodes before serving. A join shrinks everyone's part: the
-        // others, seeing this node, record what they counted past their new part; a second
-        // sync here reads those claims, so this node's part does not overlap them.
         let mut at = Cadence {
             pruned: Instant::now(),
             beat: None,
             beat_ms: None,
+            joined: false,
             minute: 0,
         };
-        // Until a sync succeeds, a limited key is refused here (`Retry-After: 1`): this node
-        // cannot know what the others hold.
+        // Until it has joined, a limited key is refused here (`Retry-After: 1`): this node
+        // cannot know what the others hold. A join that fails here is done by the thread.
         crate::limiter::set_cluster_unknown();
-        match self.sync_limits(node, &mut at) {
-            // Alone, there is no one to tell.
-            Ok(Synced { sharers, .. }) if sharers > 1 => {
-                if let Some(joined) = at.beat_ms {
-                    self.until_seen(node, joined);
-                }
-                if let Err(e) = self.sync_limits(node, &mut at) {
-                    crate::limiter::set_cluster_unknown();
-                    tracing::warn!(error = %e, "cannot share rate-limit counts; retrying");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot share rate-limit counts; retrying"),
+        if let Err(e) = self.join_limits(node, &mut at) {
+            tracing::warn!(error = %e, "cannot share rate-limit counts; retrying");
         }
         let stop = Arc::new(AtomicBool::new(false));
         let store = Arc::clone(self);
@@ -172,7 +161,12 @@ impl Store {
                 // Until when a key near its limit was in use: sync every few ms till then.
                 let mut hurry_until = Instant::now();
                 while !stopped.load(Ordering::Relaxed) {
-                    match store.sync_limits(node, &mut at) {
+                    let synced = if at.joined {
+                        store.sync_limits(node, &mut at)
+                    } else {
+                        store.join_limits(node, &mut at)
+                    };
+                    match synced {
                         Ok(Synced { close, .. }) => {
                             failing = false;
                             if close {
@@ -202,6 +196,27 @@ impl Store {
             store: Arc::clone(self),
             node,
         })
+    }
+
+    /// Join the nodes sharing the limits, known to them before counting. A join shrinks
+    /// everyone's part: the others, seeing this node, record what they counted past their
+    /// new part; a second sync here reads those claims, so this node's part does not overlap
+    /// them. Only a join whose every step succeeded lets this node count: a first sync that
+    /// failed, or a second, must not leave it counting its part on top of the others'.
+    fn join_limits(&self, node: u64, at: &mut Cadence) -> Result<Synced, StoreError> {
+        let first = self.sync_limits(node, at)?;
+        // Alone, there is no one to tell.
+        let last = if first.nodes.1 > 1 {
+            if let Some(joined) = at.beat_ms {
+                self.until_seen(node, joined);
+            }
+            self.sync_limits(node, at)?
+        } else {
+            first
+        };
+        at.joined = true;
+        crate::limiter::set_cluster(last.nodes.0, last.nodes.1);
+        Ok(last)
     }
 
     /// Wait (at most a heartbeat's lifetime) until every other live node has synced since
@@ -257,7 +272,9 @@ impl Store {
         })?;
         // The windows never synced yet take their part by this view, not the last one's.
         let nodes = sharing(&alive, node);
-        crate::limiter::set_cluster(nodes.0, nodes.1);
+        if at.joined {
+            crate::limiter::set_cluster(nodes.0, nodes.1);
+        }
         let steps = |claims: &HashMap<u64, Vec<Claim>>, alive: &[u64]| {
             windows
                 .iter()
@@ -347,15 +364,14 @@ impl Store {
             at.pruned = Instant::now();
         }
         let nodes = sharing(&alive, node);
-        crate::limiter::set_cluster(nodes.0, nodes.1);
+        if at.joined {
+            crate::limiter::set_cluster(nodes.0, nodes.1);
+        }
         for ((_, _, w), state) in windows.iter().zip(&states) {
             w.synced(minute, state.count, nodes);
         }
         self.failures.share(fminute, &failures, &failure_totals);
-        Ok(Synced {
-            close,
-            sharers: nodes.1,
-        })
+        Ok(Synced { close, nodes })
     }
 }
 
@@ -490,6 +506,7 @@ mod tests {
             pruned: Instant::now(),
             beat: None,
             beat_ms: None,
+            joined: true,
             minute: 0,
         };
         let t = 1_800_000_000; // a minute's start
