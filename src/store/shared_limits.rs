@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::kv::{ReadableTable, Value};
+use super::kv::{ReadTransaction, ReadableTable, Value};
 use super::tables::{FAILURE_MINUTES, KEY_CLAIMS, NODES};
 use super::{Store, StoreError};
 use crate::limiter::{Claim, Claims, Step};
@@ -220,25 +220,42 @@ impl Store {
     }
 
     /// Wait (at most a heartbeat's lifetime) until every other live node has synced since
-    /// this one joined at `joined`: a heartbeat is stamped under the lock, so a later one
-    /// means that node's sync saw this one and recorded what it counted past its new part.
+    /// this one joined at `joined`. A heartbeat is rewritten only under the cluster's write
+    /// lock, after this node's join committed: a changed value means that node's sync saw
+    /// this one and recorded what it counted past its new part. Values are compared with
+    /// themselves, never with this node's clock: a node whose clock runs ahead stamps beats
+    /// that look newer than the join before it has seen it.
     fn until_seen(&self, node: u64, joined: u64) {
+        let others = |tx: &ReadTransaction| -> Result<HashMap<u64, u64>, StoreError> {
+            let mut out = HashMap::new();
+            for row in tx.open_table(NODES)?.iter()? {
+                let (id, v) = row?;
+                let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
+                if id.value() != node && !stopped && seen + NODE_ALIVE_MS > joined {
+                    out.insert(id.value(), v.value());
+                }
+            }
+            Ok(out)
+        };
+        let Ok(before) = self.read(others) else {
+            return;
+        };
         let deadline = Instant::now() + Duration::from_millis(NODE_ALIVE_MS);
-        while Instant::now() < deadline {
-            let behind = self.read(|tx| {
-                let mut behind = 0;
+        while !before.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(MIN_GAP * 2);
+            // Rows of any state: a node that stopped or was pruned meanwhile has moved on too.
+            let now = self.read(|tx| {
+                let mut out = HashMap::new();
                 for row in tx.open_table(NODES)?.iter()? {
                     let (id, v) = row?;
-                    let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
-                    let alive = !stopped && seen + NODE_ALIVE_MS > joined;
-                    behind += u32::from(id.value() != node && alive && seen <= joined);
+                    out.insert(id.value(), v.value());
                 }
-                Ok(behind)
+                Ok(out)
             });
-            if !matches!(behind, Ok(n) if n > 0) {
+            let Ok(now) = now else { return };
+            if before.iter().all(|(id, v)| now.get(id) != Some(v)) {
                 return;
             }
-            std::thread::sleep(MIN_GAP * 2);
         }
     }
 
@@ -495,6 +512,40 @@ mod tests {
                 Ok(out)
             })
             .unwrap()
+    }
+
+    /// A node whose clock runs ahead stamps heartbeats that look newer than a join before it
+    /// has seen the joining node: the join waits for that node's heartbeat to change, not
+    /// for one newer than its own clock (80 of 60 in review).
+    #[test]
+    fn a_join_waits_for_a_node_whose_clock_runs_ahead() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let store = Arc::new(Store::open_postgres(&url).unwrap());
+        let ahead = 77;
+        let beat = |v: u64| {
+            store
+                .write(|tx| Ok(tx.open_table(NODES)?.insert(ahead, v)?), |_| {})
+                .unwrap();
+        };
+        let stamp = unix_ms() + 5_000;
+        beat(stamp);
+        let released = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (store, released) = (Arc::clone(&store), Arc::clone(&released));
+            std::thread::spawn(move || {
+                store.until_seen(7, unix_ms());
+                released.load(Ordering::SeqCst)
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        released.store(true, Ordering::SeqCst);
+        beat(stamp + 20);
+        assert!(
+            waiter.join().unwrap(),
+            "the join went on before the node ahead had synced"
+        );
     }
 
     /// A clock stepped back across a minute's start does not take the sync back to the
