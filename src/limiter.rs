@@ -271,6 +271,9 @@ pub struct MinuteWindow {
     nodes: AtomicU64,
     /// (minute, count) at the last sync: whether the window was used since.
     seen: AtomicU64,
+    /// The id the nodes record this window's claims under (`KeyIndex::windows`): fixed when
+    /// the window is made, so that deleting a key of its roll chain does not move them.
+    row: u64,
 }
 
 /// (this node's rank, nodes) at the last sync of any window (0 on redb, where nothing sets
@@ -338,6 +341,19 @@ fn scaled(claim: u32, from: u32, to: u32) -> u32 {
 }
 
 impl MinuteWindow {
+    /// A fresh window whose claims are recorded under `row`.
+    pub fn for_row(row: u64) -> Self {
+        Self {
+            row,
+            ..Self::default()
+        }
+    }
+
+    /// The id its claims are recorded under.
+    pub fn row(&self) -> u64 {
+        self.row
+    }
+
     /// Count one request made at `unix_secs` against `limit`. `Err` when the limit is used up:
     /// the request is refused and not counted.
     pub fn take(&self, limit: u32, unix_secs: i64) -> Result<Quota, Quota> {

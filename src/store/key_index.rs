@@ -229,9 +229,17 @@ impl Inner {
             permissions: rec.permissions,
             limit: rec
                 .rate_limit
-                .map(|limit| (limit, window.unwrap_or_default())),
+                .map(|limit| (limit, window.unwrap_or_else(|| new_window(rec)))),
         }
     }
+}
+
+/// A window made for `rec`: its claims go under the key it was rolled from, else its own id.
+/// Every node makes a chain's window for the same key (the first with a limit, at start or
+/// when the limit comes), so they agree on the row; and deleting the older key of a roll
+/// does not move it, on the nodes running nor on one started after.
+fn new_window(rec: &KeyRecord) -> Arc<MinuteWindow> {
+    Arc::new(MinuteWindow::for_row(rec.rotated_from.unwrap_or(rec.id)))
 }
 
 /// Digest → key, kept in step with the store by every key mutation.
@@ -282,10 +290,10 @@ impl KeyLoader<'_> {
                 let w = self
                     .chain_windows
                     .entry(root)
-                    .or_insert_with(|| kept.unwrap_or_default());
+                    .or_insert_with(|| kept.unwrap_or_else(|| new_window(rec)));
                 Arc::clone(w)
             } else {
-                kept.unwrap_or_default()
+                kept.unwrap_or_else(|| new_window(rec))
             }
         });
         let entry = self.next.entry(rec, window);
@@ -412,29 +420,28 @@ impl KeyIndex {
         out
     }
 
-    /// Every rate-limit window once (the keys of a roll chain share one), under the lowest id
-    /// of the keys that share it, with the limit of the newest (the live key after a roll):
+    /// Every rate-limit window once (the keys of a roll chain share one), under its row
+    /// (`MinuteWindow::row`), with the limit of the newest key (the live key after a roll):
     /// what the shared limits sync (PostgreSQL).
     pub fn windows(&self) -> Vec<(KeyId, u32, Arc<MinuteWindow>)> {
         let inner = self.read();
-        // Window → (lowest id, newest id, its limit, the window).
-        let mut by_window: HashMap<*const MinuteWindow, (KeyId, KeyId, u32, Arc<MinuteWindow>)> =
+        // Window → (newest id, its limit, the window).
+        let mut by_window: HashMap<*const MinuteWindow, (KeyId, u32, Arc<MinuteWindow>)> =
             HashMap::new();
         for e in inner.by_digest.values() {
             let Some((limit, w)) = &e.limit else { continue };
             by_window
                 .entry(Arc::as_ptr(w))
-                .and_modify(|(low, high, l, _)| {
-                    *low = (*low).min(e.id);
+                .and_modify(|(high, l, _)| {
                     if e.id > *high {
                         (*high, *l) = (e.id, limit.get());
                     }
                 })
-                .or_insert_with(|| (e.id, e.id, limit.get(), Arc::clone(w)));
+                .or_insert_with(|| (e.id, limit.get(), Arc::clone(w)));
         }
         by_window
             .into_values()
-            .map(|(id, _, limit, w)| (id, limit, w))
+            .map(|(_, limit, w)| (w.row(), limit, w))
             .collect()
     }
 
@@ -572,5 +579,39 @@ mod tests {
         assert!(get(&recs[3]).take_request(now).is_err());
         index.upsert(&recs[3]);
         assert!(get(&recs[3]).take_request(now).is_err());
+    }
+
+    /// The nodes record a window's claims under one row id. Deleting the older key of a roll
+    /// must not move it: a node that applied the delete would sync an empty row and raise its
+    /// claim while the others still counted in the old one (84 of 60 in review). A node that
+    /// starts after the delete agrees too.
+    #[test]
+    fn a_roll_chains_claims_stay_under_one_row_when_its_older_key_goes() {
+        let limited = |id, from: Option<KeyId>, to: Option<KeyId>| KeyRecord {
+            rate_limit: Some(PerMinute::parse("r", 60).unwrap()),
+            rotated_from: from,
+            rotated_to: to,
+            ..record(id, &[], &[])
+        };
+        let rows = |index: &KeyIndex| -> Vec<KeyId> {
+            let mut rows: Vec<KeyId> = index.windows().iter().map(|(id, ..)| *id).collect();
+            rows.sort_unstable();
+            rows
+        };
+        let running = KeyIndex::default();
+        running.upsert(&limited(5, None, None));
+        running.upsert(&limited(5, None, Some(6)));
+        running.upsert(&limited(6, Some(5), None));
+        running.upsert(&limited(9, None, None));
+        assert_eq!(rows(&running), vec![5, 9]);
+        running.remove_id(5);
+        assert_eq!(rows(&running), vec![5, 9], "the same row after the delete");
+        let started_after = KeyIndex::default();
+        started_after.replace_all(&[limited(6, Some(5), None), limited(9, None, None)]);
+        assert_eq!(
+            rows(&started_after),
+            vec![5, 9],
+            "and on a node started since"
+        );
     }
 }
