@@ -246,7 +246,14 @@ fn new_window(rec: &KeyRecord) -> Arc<MinuteWindow> {
 #[derive(Default)]
 pub struct KeyIndex {
     inner: RwLock<Inner>,
+    /// `windows()` as of the last change: the limits sync asks for it up to fifty times a
+    /// second, and walking every key (100,000 of them) under the read lock each time would
+    /// hold back a key change, and the requests queued behind it. Emptied by every change.
+    windows: std::sync::Mutex<Option<Windows>>,
 }
+
+/// Every rate-limit window once: (its row, the newest key's limit, the window).
+pub type Windows = Arc<Vec<(KeyId, u32, Arc<MinuteWindow>)>>;
 
 /// Why a presented key was refused (with the key, when it is known: for the log).
 #[derive(Debug)]
@@ -423,8 +430,16 @@ impl KeyIndex {
     /// Every rate-limit window once (the keys of a roll chain share one), under its row
     /// (`MinuteWindow::row`), with the limit of the newest key (the live key after a roll):
     /// what the shared limits sync (PostgreSQL).
-    pub fn windows(&self) -> Vec<(KeyId, u32, Arc<MinuteWindow>)> {
+    pub fn windows(&self) -> Windows {
         let inner = self.read();
+        // Filled while the read lock is held: a change (under the write lock) empties it after.
+        let mut cached = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(w) = cached.as_ref() {
+            return Arc::clone(w);
+        }
         // Window → (newest id, its limit, the window).
         let mut by_window: HashMap<*const MinuteWindow, (KeyId, u32, Arc<MinuteWindow>)> =
             HashMap::new();
@@ -439,10 +454,14 @@ impl KeyIndex {
                 })
                 .or_insert_with(|| (e.id, limit.get(), Arc::clone(w)));
         }
-        by_window
-            .into_values()
-            .map(|(_, limit, w)| (w.row(), limit, w))
-            .collect()
+        let all: Windows = Arc::new(
+            by_window
+                .into_values()
+                .map(|(_, limit, w)| (w.row(), limit, w))
+                .collect(),
+        );
+        *cached = Some(Arc::clone(&all));
+        all
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -452,9 +471,15 @@ impl KeyIndex {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner
+        let guard = self
+            .inner
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        guard
     }
 }
 
@@ -606,6 +631,10 @@ mod tests {
         assert_eq!(rows(&running), vec![5, 9]);
         running.remove_id(5);
         assert_eq!(rows(&running), vec![5, 9], "the same row after the delete");
+        // The list is kept between changes, and a change renews it.
+        assert!(Arc::ptr_eq(&running.windows(), &running.windows()));
+        running.remove_id(9);
+        assert_eq!(rows(&running), vec![5]);
         let started_after = KeyIndex::default();
         started_after.replace_all(&[limited(6, Some(5), None), limited(9, None, None)]);
         assert_eq!(
