@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::kv::{ReadTransaction, ReadableTable, Value};
+use super::kv::{ReadTransaction, ReadableTable, Table, Value};
 use super::tables::{FAILURE_MINUTES, KEY_CLAIMS, NODES};
 use super::{Store, StoreError};
 use crate::limiter::{Claim, Claims, Step};
@@ -49,10 +49,14 @@ impl Drop for LimitSync {
         // nothing), and its heartbeat is marked stopped, not removed. Best effort, else it is
         // a node gone without a word.
         let node = self.node;
-        let minute = u64::try_from(crate::clock::unix_secs().max(0) / 60).unwrap_or(0);
+        let now = crate::clock::unix_secs();
+        let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
         let windows = self.store.keys.windows();
+        // Failures counted since the last sync are added too: they were answered 401.
+        let (fminute, failures) = self.store.failures.unpushed(now);
         let gone = self.store.write(
             |tx| {
+                add_failures(&mut tx.open_table(FAILURE_MINUTES)?, fminute, &failures)?;
                 let mut t = tx.open_table(KEY_CLAIMS)?;
                 let claims = claims_in(&t, minute)?;
                 for (id, limit, w) in windows.iter() {
@@ -78,6 +82,21 @@ impl Drop for LimitSync {
             tracing::debug!(error = %e, "cannot remove this node from the rate-limit sharers");
         }
     }
+}
+
+/// Add this node's failures not yet shared to the minute's totals; the new totals.
+fn add_failures(
+    f: &mut Table<'_, (u64, u64), u64>,
+    fminute: u64,
+    failures: &[(u64, u32)],
+) -> Result<HashMap<u64, u64>, StoreError> {
+    let mut totals = HashMap::new();
+    for (source, delta) in failures {
+        let had = f.get((fminute, *source))?.map_or(0, |g| g.value());
+        f.insert((fminute, *source), had + u64::from(*delta))?;
+        totals.insert(*source, had + u64::from(*delta));
+    }
+    Ok(totals)
 }
 
 /// A stable 64-bit name for a failure source, the same on every node (a process's own
@@ -353,12 +372,7 @@ impl Store {
                         t.retain_in(..(minute.saturating_sub(1), 0), |_, _| false)?;
                     }
                     let mut f = tx.open_table(FAILURE_MINUTES)?;
-                    let mut pushed = HashMap::new();
-                    for (source, delta) in &failures {
-                        let had = f.get((fminute, *source))?.map_or(0, |g| g.value());
-                        f.insert((fminute, *source), had + u64::from(*delta))?;
-                        pushed.insert(*source, had + u64::from(*delta));
-                    }
+                    let pushed = add_failures(&mut f, fminute, &failures)?;
                     if prune {
                         f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
                     }
@@ -584,7 +598,25 @@ mod tests {
         let sync = store.share_limits().expect("a sync thread on PostgreSQL");
         assert_eq!(heartbeats(&store).len(), 1, "registered before serving");
         assert!(heartbeats(&store).iter().all(|v| v & STOPPED == 0));
+        // Two failures of one source (the second shares both), then the stop.
+        let now = crate::clock::unix_secs();
+        assert!(store.failures.fail(42, 10, now).is_ok());
+        assert!(store.failures.fail(42, 10, now).is_ok());
         drop(sync);
+        let minute = u64::try_from(now / 60).unwrap();
+        let total = store
+            .read(|tx| {
+                Ok(tx
+                    .open_table(FAILURE_MINUTES)?
+                    .get((minute, 42))?
+                    .map(|g| g.value()))
+            })
+            .unwrap();
+        assert_eq!(
+            total,
+            Some(2),
+            "the stopped node's failures are in the total"
+        );
         let beats = heartbeats(&store);
         assert_eq!(beats.len(), 1);
         assert!(beats[0] & STOPPED != 0, "the stopped node is marked");
