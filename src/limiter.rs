@@ -996,7 +996,7 @@ mod tests {
         assert_eq!(
             w.cap_with(minute, 60, 0),
             20,
-            "redb's word: the window's own"
+            "no cluster word: the window's own part"
         );
     }
 
