@@ -657,6 +657,8 @@ struct SharedInner {
     /// A failure counted since the last `unpushed`.
     dirty: bool,
     minute: u64,
+    /// Nodes sharing the limits at the last sync (0: not synced yet).
+    nodes: u32,
     /// Source hash → this node's tally in `minute`.
     tallies: HashMap<u64, Tally>,
 }
@@ -689,9 +691,9 @@ impl SharedFailures {
     /// reached `limit` at the last sync (`Minute`), or this node holds one not yet shared
     /// (`Sync`, a moment).
     ///
-    /// A node counts at most one failure beyond what it has shared (two before its first
-    /// share, the first staying local), and only while the total it last read is under the
-    /// limit: however stale that total, each node adds at most one failure the others
+    /// A node alone at its last sync counts up to the limit. With others, it counts at most
+    /// one failure beyond what it has shared (two before its first share, the first staying
+    /// local), and only while the total it last read is under the limit: however stale that total, each node adds at most one failure the others
     /// cannot see, so every node's together stay within the limit plus one per node. A part
     /// of the limit per node did not: a node with no total (or an old one) spent its part
     /// on top of what the others had already spent (15 of 10 on two nodes).
@@ -700,12 +702,24 @@ impl SharedFailures {
         if inner.tallies.len() >= SHARED_SOURCES && !inner.tallies.contains_key(&source) {
             return Ok(());
         }
+        let alone = inner.nodes == 1;
         let t = inner.tallies.entry(source).or_default();
-        if t.total.is_some_and(|total| total >= u64::from(limit)) {
-            return Err(FailureWait::Minute);
-        }
-        if t.counted >= (t.pushed + 1).max(SHARED_FROM) {
-            return Err(FailureWait::Sync);
+        if alone {
+            // No other node at the last sync (a joining one counts nothing before its own):
+            // the limit less what the others had counted.
+            let others = t
+                .total
+                .map_or(0, |total| total.saturating_sub(u64::from(t.pushed)));
+            if u64::from(t.counted) >= u64::from(limit).saturating_sub(others) {
+                return Err(FailureWait::Minute);
+            }
+        } else {
+            if t.total.is_some_and(|total| total >= u64::from(limit)) {
+                return Err(FailureWait::Minute);
+            }
+            if t.counted >= (t.pushed + 1).max(SHARED_FROM) {
+                return Err(FailureWait::Sync);
+            }
         }
         t.counted += 1;
         if t.counted >= SHARED_FROM {
@@ -755,9 +769,16 @@ impl SharedFailures {
     }
 
     /// After a sync of `minute`: `pushed` were added; `totals` are every node's failures
-    /// per source.
-    pub fn share(&self, minute: u64, pushed: &[(u64, u32)], totals: &HashMap<u64, u64>) {
+    /// per source; `nodes` share the limits.
+    pub fn share(
+        &self,
+        minute: u64,
+        pushed: &[(u64, u32)],
+        totals: &HashMap<u64, u64>,
+        nodes: u32,
+    ) {
         let mut inner = self.lock(minute);
+        inner.nodes = nodes;
         if minute < inner.minute {
             return; // a later minute's tallies are not this sync's
         }
@@ -880,13 +901,19 @@ mod tests {
             while f.fail(7, 10, t) == Err(FailureWait::Sync) {
                 let (m, pushed) = f.unpushed(t);
                 total += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
-                f.share(m, &pushed, &HashMap::from([(7, total)]));
+                f.share(m, &pushed, &HashMap::from([(7, total)]), 2);
             }
         }
         let (m, pushed) = f.unpushed(t);
         total += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
-        f.share(m, &pushed, &HashMap::from([(7, total)]));
-        assert_eq!(total, 10, "alone, with syncs between: the whole limit");
+        f.share(m, &pushed, &HashMap::from([(7, total)]), 2);
+        assert_eq!(total, 10, "with syncs between: the whole limit");
+        assert_eq!(f.fail(7, 10, t), Err(FailureWait::Minute));
+
+        // Alone at the last sync: the whole limit at once, no wait for a sync.
+        let f = SharedFailures::default();
+        f.share(minute_of(t), &[], &HashMap::new(), 1);
+        assert!((0..10).all(|_| f.fail(7, 10, t).is_ok()));
         assert_eq!(f.fail(7, 10, t), Err(FailureWait::Minute));
     }
 
@@ -1008,14 +1035,14 @@ mod tests {
         let f = SharedFailures::default();
         let t = 1_800_000_000 + 5;
         let minute = minute_of(t);
-        f.share(minute, &[], &[(9, 4)].into());
+        f.share(minute, &[], &[(9, 4)].into(), 2);
         // The first failure stays local; the second is shared at the next sync.
         assert_eq!(f.fail(9, 30, t), Ok(()));
         assert_eq!(f.fail(9, 30, t), Ok(()));
         assert_eq!(f.fail(9, 30, t), Err(FailureWait::Sync));
         let (m, pushed) = f.unpushed(t);
         assert_eq!(pushed, vec![(9, 2)]);
-        f.share(m, &pushed, &[(9, 6)].into());
+        f.share(m, &pushed, &[(9, 6)].into(), 2);
         assert_eq!(f.fail(9, 30, t), Ok(()), "one more after the sync");
         assert_eq!(f.fail(9, 30, t), Err(FailureWait::Sync));
         assert_eq!(f.fail(8, 30, t), Ok(()), "another source has its own count");
@@ -1033,7 +1060,7 @@ mod tests {
         let sync = |f: &SharedFailures, database: &mut u64| {
             let (m, pushed) = f.unpushed(t);
             *database += pushed.iter().map(|p| u64::from(p.1)).sum::<u64>();
-            f.share(m, &pushed, &HashMap::from([(7, *database)]));
+            f.share(m, &pushed, &HashMap::from([(7, *database)]), 2);
         };
         let a = SharedFailures::default();
         let mut passed = 0;
@@ -1291,7 +1318,7 @@ mod tests {
         let (m, pushed) = f.unpushed(t);
         assert_eq!(pushed, vec![(7, 2)]);
         assert_eq!(f.shared(minute), vec![7]);
-        f.share(m, &pushed, &HashMap::from([(7, 2)]));
+        f.share(m, &pushed, &HashMap::from([(7, 2)]), 2);
         // A source past the bound is left to the node's own limiter.
         let late = SHARED_SOURCES as u64 + 5_000;
         assert!(f.fail(late, 1, t).is_ok() && f.fail(late, 1, t).is_ok());
@@ -1305,7 +1332,7 @@ mod tests {
         let t = 1_800_000_000 + 59;
         let (m, pushed) = f.unpushed(t);
         assert!(f.fail(3, 2, t + 2).is_ok() && f.fail(3, 2, t + 2).is_ok());
-        f.share(m, &pushed, &HashMap::new());
+        f.share(m, &pushed, &HashMap::new(), 2);
         assert!(
             f.fail(3, 2, t + 2).is_err(),
             "the next minute's two failures still count"

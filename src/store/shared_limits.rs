@@ -401,7 +401,8 @@ impl Store {
         for ((_, _, w), state) in windows.iter().zip(&states) {
             w.synced(minute, state.count, nodes);
         }
-        self.failures.share(fminute, &failures, &failure_totals);
+        self.failures
+            .share(fminute, &failures, &failure_totals, nodes.1);
         Ok(Synced { close, nodes })
     }
 }
