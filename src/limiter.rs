@@ -705,7 +705,7 @@ impl SharedFailures {
         let alone = inner.nodes == 1;
         let t = inner.tallies.entry(source).or_default();
         if alone {
-            // No other node at the last sync (a joining one counts nothing before its own):
+            // No other node at the last sync (a joining one holds at most two until its first):
             // the limit less what the others had counted.
             let others = t
                 .total

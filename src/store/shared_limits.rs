@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::kv::{ReadTransaction, ReadableTable, Table, Value};
+use super::kv::{ReadableTable, Table, Value};
 use super::tables::{FAILURE_MINUTES, KEY_CLAIMS, NODES};
 use super::{Store, StoreError};
 use crate::limiter::{Claim, Claims, Step};
@@ -120,6 +120,8 @@ struct Cadence {
     beat: Option<Instant>,
     /// This node's last heartbeat (Unix ms).
     beat_ms: Option<u64>,
+    /// The other live nodes' heartbeats as this node's last write read them.
+    others: HashMap<u64, u64>,
     /// This node has joined the others (`Store::join_limits`): until then it counts nothing.
     joined: bool,
     /// The latest minute synced: the clock stepping back never takes a sync to an earlier
@@ -161,6 +163,7 @@ impl Store {
             pruned: Instant::now(),
             beat: None,
             beat_ms: None,
+            others: HashMap::new(),
             joined: false,
             minute: 0,
         };
@@ -226,9 +229,7 @@ impl Store {
         let first = self.sync_limits(node, at)?;
         // Alone, there is no one to tell.
         let last = if first.nodes.1 > 1 {
-            if let Some(joined) = at.beat_ms {
-                self.until_seen(node, joined);
-            }
+            self.until_seen(std::mem::take(&mut at.others));
             self.sync_limits(node, at)?
         } else {
             first
@@ -239,26 +240,14 @@ impl Store {
     }
 
     /// Wait (at most a heartbeat's lifetime) until every other live node has synced since
-    /// this one joined at `joined`. A heartbeat is rewritten only under the cluster's write
-    /// lock, after this node's join committed: a changed value means that node's sync saw
-    /// this one and recorded what it counted past its new part. Values are compared with
-    /// themselves, never with this node's clock: a node whose clock runs ahead stamps beats
-    /// that look newer than the join before it has seen it.
-    fn until_seen(&self, node: u64, joined: u64) {
-        let others = |tx: &ReadTransaction| -> Result<HashMap<u64, u64>, StoreError> {
-            let mut out = HashMap::new();
-            for row in tx.open_table(NODES)?.iter()? {
-                let (id, v) = row?;
-                let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
-                if id.value() != node && !stopped && seen + NODE_ALIVE_MS > joined {
-                    out.insert(id.value(), v.value());
-                }
-            }
-            Ok(out)
-        };
-        let Ok(before) = self.read(others) else {
-            return;
-        };
+    /// this one joined. `before`: their heartbeats as this node's join read them under the
+    /// cluster's write lock. A heartbeat is rewritten only under that lock, so a changed
+    /// value means that node synced after the join and saw this one, and recorded what it
+    /// counted past its new part; a node whose first sync came after the join is not in
+    /// `before` (it saw this one). Values are compared with themselves, never with this
+    /// node's clock: a node whose clock runs ahead stamps beats that look newer than the join
+    /// before it has seen it.
+    fn until_seen(&self, before: HashMap<u64, u64>) {
         let deadline = Instant::now() + Duration::from_millis(NODE_ALIVE_MS);
         while !before.is_empty() && Instant::now() < deadline {
             std::thread::sleep(MIN_GAP * 2);
@@ -333,7 +322,7 @@ impl Store {
                 .collect();
             (states, failure_totals, alive)
         } else {
-            let (states, pushed, alive, raised, beat_ms) = self.write(
+            let (states, pushed, alive, raised, beat_ms, others) = self.write(
                 |tx| {
                     // Read after the lock is held: a heartbeat as fresh as the write.
                     let view = View::now(at, now);
@@ -343,6 +332,16 @@ impl Store {
                         n.retain(|_, v| (v & !STOPPED) + 60_000 > view.now_ms)?;
                     }
                     let alive = sharers(&n, node, &view)?;
+                    // The other live nodes' heartbeats as of this write (a join waits for
+                    // them to change: `until_seen`).
+                    let mut others = HashMap::new();
+                    for row in n.iter()? {
+                        let (id, v) = row?;
+                        let (stopped, seen) = (v.value() & STOPPED != 0, v.value() & !STOPPED);
+                        if id.value() != node && !stopped && seen + NODE_ALIVE_MS > view.now_ms {
+                            others.insert(id.value(), v.value());
+                        }
+                    }
                     // Decided again under the lock, on what every node has recorded.
                     let mut t = tx.open_table(KEY_CLAIMS)?;
                     let claims = claims_in(&t, minute)?;
@@ -377,7 +376,7 @@ impl Store {
                         f.retain_in(..(fminute.saturating_sub(1), 0), |_, _| false)?;
                     }
                     let states = steps.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
-                    Ok((states, pushed, alive, raised, view.now_ms))
+                    Ok((states, pushed, alive, raised, view.now_ms, others))
                 },
                 |_| {},
             )?;
@@ -387,6 +386,7 @@ impl Store {
             }
             at.beat = Some(Instant::now());
             at.beat_ms = Some(beat_ms);
+            at.others = others;
             // What was just pushed is newer than what the read saw.
             failure_totals.extend(pushed);
             (states, failure_totals, alive)
@@ -553,7 +553,7 @@ mod tests {
         let waiter = {
             let (store, released) = (Arc::clone(&store), Arc::clone(&released));
             std::thread::spawn(move || {
-                store.until_seen(7, unix_ms());
+                store.until_seen(HashMap::from([(ahead, stamp)]));
                 released.load(Ordering::SeqCst)
             })
         };
@@ -566,6 +566,37 @@ mod tests {
         );
     }
 
+    /// Two nodes starting together: each one's first sync may come just after the other's,
+    /// and neither beats again until its join ends. A join waits only for the nodes its own
+    /// write saw, under the lock, so neither waits out the heartbeat's lifetime (10 s each
+    /// when the heartbeats were read after the writes).
+    #[test]
+    fn nodes_starting_together_do_not_wait_for_each_other() {
+        let Some(url) = fresh_database() else {
+            return;
+        };
+        let a = Arc::new(Store::open_postgres(&url).unwrap());
+        let b = Arc::new(Store::open_postgres(&url).unwrap());
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let start = |s: Arc<Store>| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let t0 = Instant::now();
+                let sync = s.share_limits();
+                (t0.elapsed(), sync.is_some())
+            })
+        };
+        let (ta, tb) = (start(Arc::clone(&a)), start(Arc::clone(&b)));
+        for (took, ok) in [ta.join().unwrap(), tb.join().unwrap()] {
+            assert!(ok);
+            assert!(
+                took < Duration::from_millis(NODE_ALIVE_MS / 2),
+                "a join took {took:?}"
+            );
+        }
+    }
+
     /// A clock stepped back across a minute's start does not take the sync back to the
     /// earlier minute: there it would lower this minute's claim as if it were that one's,
     /// and the window would count its whole part again (88 of 60 in review).
@@ -575,6 +606,7 @@ mod tests {
             pruned: Instant::now(),
             beat: None,
             beat_ms: None,
+            others: HashMap::new(),
             joined: true,
             minute: 0,
         };
