@@ -32,7 +32,8 @@ const STOPPED: u64 = 1 << 63;
 /// The sync thread; stops when dropped.
 pub struct LimitSync {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// The sync thread; it ends with the latest minute it synced.
+    thread: Option<JoinHandle<u64>>,
     store: Arc<Store>,
     node: u64,
 }
@@ -40,9 +41,7 @@ pub struct LimitSync {
 impl Drop for LimitSync {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let synced = self.thread.take().and_then(|t| t.join().ok()).unwrap_or(0);
         // A stopped node no longer serves (a restarted one has a new id), but what it
         // counted this minute stays counted, and its parts are not handed out before the
         // minute ends: its claims are pinned at its counts (recording no count: it wants
@@ -50,7 +49,9 @@ impl Drop for LimitSync {
         // a node gone without a word.
         let node = self.node;
         let now = crate::clock::unix_secs();
-        let minute = u64::try_from(now.max(0) / 60).unwrap_or(0);
+        // Never an earlier minute than the syncs': a clock stepped back would pin the claims
+        // in a minute the windows have left (`Cadence::minute_at`).
+        let minute = u64::try_from(now.max(0) / 60).unwrap_or(0).max(synced);
         let windows = self.store.keys.windows();
         // Failures counted since the last sync are added too: they were answered 401.
         let (fminute, failures) = self.store.failures.unpushed(now);
@@ -209,6 +210,7 @@ impl Store {
                         store.failures.wait(SYNC - MIN_GAP);
                     }
                 }
+                at.minute
             })
             .map_err(|e| tracing::error!(error = %e, "cannot start the rate-limit sync thread"))
             .ok()?;
