@@ -224,13 +224,21 @@ fn key_refused(
             if !st.store.is_shared() {
                 return counted;
             }
-            let source = crate::store::source_id(&source);
-            match st.store.failures.fail(source, limit, at) {
+            match st
+                .store
+                .failures
+                .fail(crate::store::source_id(&source), limit, at)
+            {
                 Ok(()) => counted,
                 Err(FailureWait::Minute) => {
                     Failures::Over(RetryAfter(60 - at.rem_euclid(60).unsigned_abs()))
                 }
-                Err(FailureWait::Sync) => Failures::Over(RetryAfter(1)),
+                // A moment's wait for the sync is no failure spent: the local count goes back,
+                // or a fast client would use up its limit here on these 429s.
+                Err(FailureWait::Sync) => {
+                    st.key_failures.forgive(source);
+                    Failures::Over(RetryAfter(1))
+                }
             }
         };
         let counted = match st.key_failures.fail(source, limit) {

@@ -643,6 +643,58 @@ async fn failed_key_checks_are_limited_across_nodes_to_the_limit_plus_one_per_no
     );
 }
 
+/// Failures from one client faster than the nodes sync get `Retry-After: 1` while a node
+/// waits to share its last one; those 429s are not failures spent. Counted as failures, ten
+/// quick attempts used up the node's own limit of 10 with only a few 401s among them, and
+/// the client was shut out for the rest of the minute.
+#[tokio::test]
+async fn a_fast_failing_client_reaches_its_limit_not_a_lockout() {
+    if second_run() {
+        return;
+    }
+    let opts = Options {
+        test_clock: true,
+        extra_toml: "max_failed_auth_per_minute = 10\n".into(),
+        ..Options::default()
+    };
+    let Some((nodes, _)) = spawn_nodes(2, opts).await else {
+        return;
+    };
+    let admin = nodes[0].admin().await;
+    let (key, id) = new_key(&admin, json!({"name": "gone"})).await;
+    admin
+        .post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200)
+        .await;
+    for n in &nodes {
+        until("revocation known everywhere", WITHIN, || async {
+            status(with_key(n, &key, "/api/v1/links")).await == 401
+        })
+        .await;
+    }
+    to_next_minute(&nodes);
+    // Back to back on one node, until a 429 says to wait the minute out (or three seconds
+    // pass). The node's own count is by its own minute, not the test clock's: the one failure
+    // of the check above on this node still counts there, so nine are left of ten.
+    let mut counted = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        let res = with_key(&nodes[0], &key, "/api/v1/links")
+            .send()
+            .await
+            .unwrap();
+        match res.status().as_u16() {
+            401 => counted += 1,
+            429 if retry_after(&res) > 1 => break,
+            429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        (9..=11).contains(&counted),
+        "a fast client got {counted} failures counted before being told to wait the minute out"
+    );
+}
+
 /// The `Retry-After` seconds of an answer (0 without).
 fn retry_after(res: &reqwest::Response) -> u64 {
     res.headers()
