@@ -693,10 +693,11 @@ impl SharedFailures {
     ///
     /// A node alone at its last sync counts up to the limit. With others, it counts at most
     /// one failure beyond what it has shared (two before its first share, the first staying
-    /// local), and only while the total it last read is under the limit: however stale that total, each node adds at most one failure the others
-    /// cannot see, so every node's together stay within the limit plus one per node. A part
-    /// of the limit per node did not: a node with no total (or an old one) spent its part
-    /// on top of what the others had already spent (15 of 10 on two nodes).
+    /// local), and only while the total it last read is under the limit: however stale that
+    /// total, each node adds at most one failure the others cannot see, so every node's
+    /// together stay within the limit plus one per node. A part of the limit per node did
+    /// not: a node with no total (or an old one) spent its part on top of what the others
+    /// had already spent (15 of 10 on two nodes).
     pub fn fail(&self, source: u64, limit: u32, unix_secs: i64) -> Result<(), FailureWait> {
         let mut inner = self.lock(minute_of(unix_secs));
         if inner.tallies.len() >= SHARED_SOURCES && !inner.tallies.contains_key(&source) {
