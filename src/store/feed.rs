@@ -384,6 +384,16 @@ mod tests {
         }
     }
 
+    /// The domain the tests make their links on.
+    fn go_domain(store: &Store) -> DomainRecord {
+        store
+            .create_domain(
+                &Hostname::parse("go.example.com").unwrap(),
+                &By::command_line(),
+            )
+            .unwrap()
+    }
+
     /// Two nodes whose followers are not running: only `Store::write`'s own catch-up can
     /// tell node B what node A committed.
     #[test]
@@ -393,12 +403,7 @@ mod tests {
         };
         let a = Store::open_postgres(&url).unwrap();
         let b = Store::open_postgres(&url).unwrap();
-        let d = a
-            .create_domain(
-                &Hostname::parse("go.example.com").unwrap(),
-                &By::command_line(),
-            )
-            .unwrap();
+        let d = go_domain(&a);
         a.create_link(link(d.id, "promo")).unwrap();
         // B has not heard of the link: its rule (the slug is free) must still see it.
         let err = b.create_link(link(d.id, "promo")).unwrap_err();
@@ -414,12 +419,7 @@ mod tests {
     fn a_batch_sent_again_after_a_lost_reply_counts_once() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let d = store
-            .create_domain(
-                &Hostname::parse("go.example.com").unwrap(),
-                &By::command_line(),
-            )
-            .unwrap();
+        let d = go_domain(&store);
         let l = store.create_link(link(d.id, "docs")).unwrap();
         let batch = |n| crate::store::EventBatch {
             clicks: [(l.id, 2)].into(),
@@ -457,12 +457,7 @@ mod tests {
                 .rows
                 .len()
         };
-        let d = a
-            .create_domain(
-                &Hostname::parse("go.example.com").unwrap(),
-                &By::command_line(),
-            )
-            .unwrap();
+        let d = go_domain(&a);
         let made = a
             .create_links(vec![link(d.id, "one"), link(d.id, "two")])
             .unwrap();
@@ -491,12 +486,7 @@ mod tests {
         let a = Store::open_postgres(&url).unwrap();
         let b = Store::open_postgres(&url).unwrap();
         let reads = |s: &Store| s.postgres().unwrap().feed_reads();
-        let d = a
-            .create_domain(
-                &Hostname::parse("go.example.com").unwrap(),
-                &By::command_line(),
-            )
-            .unwrap();
+        let d = go_domain(&a);
         let before = reads(&a);
         for i in 0..10 {
             a.create_link(link(d.id, &format!("a{i}"))).unwrap();
@@ -520,12 +510,7 @@ mod tests {
         };
         let a = Arc::new(Store::open_postgres(&url).unwrap());
         let b = Store::open_postgres(&url).unwrap();
-        let d = a
-            .create_domain(
-                &Hostname::parse("go.example.com").unwrap(),
-                &By::command_line(),
-            )
-            .unwrap();
+        let d = go_domain(&a);
         let _follower = a.follow().unwrap();
         // The poller's first read, and its LISTEN, before counting.
         std::thread::sleep(POLL * 2);

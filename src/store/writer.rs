@@ -1020,9 +1020,9 @@ mod tests {
         assert_eq!(referrer_host(cut), Some("news.example.com"));
     }
 
-    #[test]
-    fn a_shard_holds_bounded_header_text_when_the_writer_is_behind() {
-        let (ctl, _rx) = mpsc::channel();
+    /// A sink with analytics on and no writer: its buffers are read by the test.
+    fn analytics_sink() -> (EventSink, mpsc::Receiver<Msg>) {
+        let (ctl, rx) = mpsc::channel();
         let sink = EventSink {
             buffers: Arc::new(std::array::from_fn(|_| {
                 Padded(Mutex::new(Shard::default()))
@@ -1031,6 +1031,12 @@ mod tests {
             analytics: true,
             geoip: false,
         };
+        (sink, rx)
+    }
+
+    #[test]
+    fn a_shard_holds_bounded_header_text_when_the_writer_is_behind() {
+        let (sink, _rx) = analytics_sink();
         let mut ua = [b'u'; MAX_UA_BYTES];
         let referer = [b'r'; MAX_REFERER_BYTES];
         let visits = MAX_SHARD_TEXT / (MAX_UA_BYTES + MAX_REFERER_BYTES) + 100;
@@ -1049,15 +1055,7 @@ mod tests {
     /// still reads them; a change of either header is copied.
     #[test]
     fn repeated_headers_are_kept_once_per_run() {
-        let (ctl, _rx) = mpsc::channel();
-        let sink = EventSink {
-            buffers: Arc::new(std::array::from_fn(|_| {
-                Padded(Mutex::new(Shard::default()))
-            })),
-            ctl,
-            analytics: true,
-            geoip: false,
-        };
+        let (sink, _rx) = analytics_sink();
         let firefox = b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
         let at = Timestamp::from_unix(1_800_000_000);
         for _ in 0..100 {

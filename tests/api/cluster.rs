@@ -600,32 +600,38 @@ async fn a_keys_rate_limit_holds_across_nodes_within_ten_percent() {
     );
 }
 
-#[tokio::test]
-async fn failed_key_checks_are_limited_across_nodes_to_the_limit_plus_one_per_node() {
-    if second_run() {
-        return;
-    }
+/// `n` nodes with a failed-auth limit of 10 a minute, a key they all refuse (a well-formed
+/// key of this server's shape that was never issued: a revoked one), at a fresh minute.
+async fn nodes_with_a_revoked_key(n: usize) -> Option<(Vec<TestApp>, String)> {
     let opts = Options {
         test_clock: true,
         extra_toml: "max_failed_auth_per_minute = 10\n".into(),
         ..Options::default()
     };
-    let Some((nodes, _)) = spawn_nodes(3, opts).await else {
-        return;
-    };
+    let (nodes, _) = spawn_nodes(n, opts).await?;
     let admin = nodes[0].admin().await;
-    // A well-formed key of this server's shape that was never issued: revoke one.
     let (key, id) = new_key(&admin, json!({"name": "gone"})).await;
     admin
         .post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200)
         .await;
-    for n in &nodes {
+    for node in &nodes {
         until("revocation known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/links")).await == 401
+            status(with_key(node, &key, "/api/v1/links")).await == 401
         })
         .await;
     }
     to_next_minute(&nodes);
+    Some((nodes, key))
+}
+
+#[tokio::test]
+async fn failed_key_checks_are_limited_across_nodes_to_the_limit_plus_one_per_node() {
+    if second_run() {
+        return;
+    }
+    let Some((nodes, key)) = nodes_with_a_revoked_key(3).await else {
+        return;
+    };
     let mut counted = 0;
     for i in 0..60 {
         let n = &nodes[i % 3];
@@ -652,26 +658,9 @@ async fn a_fast_failing_client_reaches_its_limit_not_a_lockout() {
     if second_run() {
         return;
     }
-    let opts = Options {
-        test_clock: true,
-        extra_toml: "max_failed_auth_per_minute = 10\n".into(),
-        ..Options::default()
-    };
-    let Some((nodes, _)) = spawn_nodes(2, opts).await else {
+    let Some((nodes, key)) = nodes_with_a_revoked_key(2).await else {
         return;
     };
-    let admin = nodes[0].admin().await;
-    let (key, id) = new_key(&admin, json!({"name": "gone"})).await;
-    admin
-        .post_json(&format!("/api/v1/api-keys/{id}/revoke"), json!({}), 200)
-        .await;
-    for n in &nodes {
-        until("revocation known everywhere", WITHIN, || async {
-            status(with_key(n, &key, "/api/v1/links")).await == 401
-        })
-        .await;
-    }
-    to_next_minute(&nodes);
     // Back to back on one node, until a 429 says to wait the minute out (or three seconds
     // pass). The node's own count is by its own minute, not the test clock's: the one failure
     // of the check above on this node still counts there, so nine are left of ten.
