@@ -61,63 +61,81 @@ pub async fn request_context(
         let took = started.elapsed();
         let status = res.status();
         let is_api = res.request().path().starts_with("/api/");
-        let mut res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
+        let res = if is_api && status.as_u16() >= 400 && !has_problem_type(&res) {
             as_problem(res)
         } else {
             res.map_into_boxed_body()
         };
         let key_use = res.request().extensions().get::<KeyUse>().copied();
-        if let Some(st) = res.request().app_data::<web::Data<AppState>>() {
-            let route = route_label(res.request());
-            let method = method_label(res.request().method());
-            // A short link on a host that is not managed (`redirect::fallback`).
-            if route == SHORT_LINK_ROUTE {
-                st.metrics
-                    .short_link(method == "HEAD", status.as_u16(), took);
-            } else {
-                st.metrics.request(&route, method, status.as_u16(), took);
-            }
-            if telemetry::access_enabled() {
-                let ip = client_ip(res.request(), &st.config.current());
-                telemetry::access(id, method, &route, status.as_u16(), took, ip);
-            }
-            if let Some(KeyUse {
-                key,
-                ip,
-                at,
-                verified,
-                ..
-            }) = key_use
-            {
-                st.events.send(Event::KeyUsed {
-                    key,
-                    at,
-                    ip,
-                    method,
-                    // A key sent in the path must not land in the request log.
-                    path: LoggedPath::new(&redact_keys(res.request().path())),
-                    status: status.as_u16(),
-                    verified,
-                });
-            }
-        }
-        if let Some(q) = key_use.and_then(|u| u.quota) {
-            crate::auth::permissions::rate_limit_headers(res.headers_mut(), q);
-        }
-        tracing::debug!(
-            method = %res.request().method(),
-            path = res.request().path(),
-            status = status.as_u16(),
-            micros = took.as_micros() as u64,
-            "request finished"
-        );
-        if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
-            res.headers_mut()
-                .insert(header::HeaderName::from_static("x-request-id"), v);
-        }
-        Ok(res)
+        let route = route_label(res.request());
+        let (req, mut res) = res.into_parts();
+        settle(&req, id, &route, took, key_use, &mut res);
+        Ok(ServiceResponse::new(req, res))
     })
     .await
+}
+
+/// What every answered request leaves behind, once its status is known: its count and
+/// latency by route in `/metrics`, the access line, a key's use (usage counts and request
+/// log) and rate-limit headers, the debug line and the `X-Request-Id` header. Routed
+/// requests come here through `request_context`, the keyed read's fast path
+/// (`api::links::KeyedReads`) directly.
+pub fn settle(
+    req: &actix_web::HttpRequest,
+    id: RequestId,
+    route: &str,
+    took: std::time::Duration,
+    key_use: Option<KeyUse>,
+    res: &mut actix_web::HttpResponse,
+) {
+    let status = res.status();
+    if let Some(st) = req.app_data::<web::Data<AppState>>() {
+        let method = method_label(req.method());
+        // A short link on a host that is not managed (`redirect::fallback`).
+        if route == SHORT_LINK_ROUTE {
+            st.metrics
+                .short_link(method == "HEAD", status.as_u16(), took);
+        } else {
+            st.metrics.request(route, method, status.as_u16(), took);
+        }
+        if telemetry::access_enabled() {
+            let ip = client_ip(req, &st.config.current());
+            telemetry::access(id, method, route, status.as_u16(), took, ip);
+        }
+        if let Some(KeyUse {
+            key,
+            ip,
+            at,
+            verified,
+            ..
+        }) = key_use
+        {
+            st.events.send(Event::KeyUsed {
+                key,
+                at,
+                ip,
+                method,
+                // A key sent in the path must not land in the request log.
+                path: LoggedPath::new(&redact_keys(req.path())),
+                status: status.as_u16(),
+                verified,
+            });
+        }
+    }
+    if let Some(q) = key_use.and_then(|u| u.quota) {
+        crate::auth::permissions::rate_limit_headers(res.headers_mut(), q);
+    }
+    tracing::debug!(
+        method = %req.method(),
+        path = req.path(),
+        status = status.as_u16(),
+        micros = took.as_micros() as u64,
+        "request finished"
+    );
+    if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
+    }
 }
 
 /// Hold every request body to `server.body_timeout` / `body_min_bytes_per_second`
@@ -213,7 +231,8 @@ where
     }
 }
 
-fn has_body(headers: &header::HeaderMap) -> bool {
+/// Whether a request announces a body: `Transfer-Encoding`, or a `Content-Length` past 0.
+pub fn has_body(headers: &header::HeaderMap) -> bool {
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers
             .get(header::CONTENT_LENGTH)

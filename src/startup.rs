@@ -126,6 +126,9 @@ impl Application {
             App::new()
                 .app_data(st.clone())
                 .wrap(actix_web::middleware::from_fn(middleware::request_context))
+                // A keyed `GET /api/v1/links/{id}` that passes every check is answered here,
+                // with what `request_context` would have recorded.
+                .wrap(api::links::KeyedReads(st.clone()))
                 // Short links are answered before routing and the request span.
                 .wrap(redirect::ShortLinks(st.clone()))
                 // Outermost: every request body, short links' too, keeps its pace.

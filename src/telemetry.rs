@@ -110,6 +110,11 @@ pub async fn in_request<F: Future>(id: RequestId, fut: F) -> F::Output {
     REQUEST.scope(id, fut).await
 }
 
+/// `in_request` for work that does not wait (the keyed read's fast path).
+pub fn in_request_now<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
+    REQUEST.sync_scope(id, f)
+}
+
 /// Whether access lines are on: one relaxed load, so that off costs the hot paths nothing.
 pub fn access_enabled() -> bool {
     ACCESS.load(Ordering::Relaxed)

@@ -1,6 +1,11 @@
 //! Links: create, read, update, delete and search, within the caller's domain scope.
 
-use actix_web::{web, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{web, HttpResponse, ResponseError};
+use futures_util::future::{Either, MapOk, TryFutureExt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,6 +20,7 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
 use crate::store::{LinkEntry, LinkFilter, LinkPatch, LinkRef, NewLink};
+use crate::telemetry::{self, RequestId};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -518,6 +524,103 @@ pub async fn show(
     id: web::Path<LinkId>,
 ) -> Result<HttpResponse, ApiError> {
     link_answer(&caller, &st, *id, HttpResponse::Ok())
+}
+
+/// The pattern `show` answers, its route label.
+const SHOW_ROUTE: &str = "/api/v1/links/{id}";
+
+/// The keyed read's fast path: a middleware that answers `GET /api/v1/links/{id}` with a
+/// key that passes every check ahead of routing, the extractors and the request span's
+/// future, and leaves exactly what the routed `show` leaves (`middleware::settle`: metrics,
+/// usage counts, request log, rate-limit headers, request id). Any other request, and any
+/// key that would be refused, goes on to routing and is judged and answered there.
+pub struct KeyedReads(pub web::Data<AppState>);
+
+/// The link a request for the fast path names: `GET /api/v1/links/<digits>` with no body.
+fn keyed_read(req: &actix_web::HttpRequest) -> Option<LinkId> {
+    if req.method() != actix_web::http::Method::GET || crate::middleware::has_body(req.headers()) {
+        return None;
+    }
+    let id = req.path().strip_prefix("/api/v1/links/")?;
+    // Digits only: what routing would read otherwise (`+7`, `%37`) it reads itself.
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// The fast path's answer, or `None` to route the request.
+fn answer_keyed(st: &AppState, req: &actix_web::HttpRequest) -> Option<HttpResponse> {
+    let id = keyed_read(req)?;
+    let started = std::time::Instant::now();
+    let (key, ip, now) = crate::auth::clean_key(req, st, SHOW_ROUTE)?;
+    let request = RequestId::of_request(
+        req.headers()
+            .get(telemetry::REQUEST_ID_HEADER)
+            .map(|v| v.as_bytes()),
+    );
+    Some(telemetry::in_request_now(request, || {
+        let (key_use, caller) = crate::auth::admit(key, ip, now);
+        let mut res = caller
+            .and_then(|k| link_answer(&Caller::Key(k), st, id, HttpResponse::Ok()))
+            .unwrap_or_else(|e| e.error_response());
+        crate::middleware::settle(
+            req,
+            request,
+            SHOW_ROUTE,
+            started.elapsed(),
+            Some(key_use),
+            &mut res,
+        );
+        res
+    }))
+}
+
+impl<S, B> Transform<S, ServiceRequest> for KeyedReads
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = KeyedReadsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, next: S) -> Self::Future {
+        ready(Ok(KeyedReadsService {
+            next,
+            st: self.0.clone(),
+        }))
+    }
+}
+
+pub struct KeyedReadsService<S> {
+    next: S,
+    st: web::Data<AppState>,
+}
+
+type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
+
+impl<S, B> Service<ServiceRequest> for KeyedReadsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Either<Ready<Result<Self::Response, Self::Error>>, Passed<S::Future, B>>;
+
+    actix_web::dev::forward_ready!(next);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(res) = answer_keyed(&self.st, req.request()) {
+            return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
+        }
+        Either::Right(
+            self.next
+                .call(req)
+                .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
+        )
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/links", tag = "Links",

@@ -179,10 +179,14 @@ fn request_ip(req: &HttpRequest, st: &AppState) -> Result<IpAddr, ApiError> {
 
 /// The key of an `Authorization` header: `Bearer <key>`, or a 401 that says what is wrong.
 fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, ApiError> {
-    let refuse = |why: AuthFailure| {
+    bearer_key(value).map_err(|why| {
         st.metrics.auth_failure(why.label());
         ApiError::Unauthenticated(why)
-    };
+    })
+}
+
+/// `Bearer <key>`'s key, or why the header is not one; counts nothing.
+fn bearer_key(value: &header::HeaderValue) -> Result<&str, AuthFailure> {
     // The usual `Bearer <key>`, read as bytes: the key's own check (`keys::check_format`)
     // refuses any byte that `to_str` would have, with the same answer, so the header is not
     // scanned twice.
@@ -192,14 +196,13 @@ fn bearer<'a>(st: &AppState, value: &'a header::HeaderValue) -> Result<&'a str, 
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case(b"bearer "))
         .map(|(_, rest)| rest.trim_ascii())
     {
-        return std::str::from_utf8(rest)
-            .map_err(|_| refuse(AuthFailure::Key(KeyFailure::Malformed)));
+        return std::str::from_utf8(rest).map_err(|_| AuthFailure::Key(KeyFailure::Malformed));
     }
     match value.to_str().ok().and_then(|v| v.split_once(' ')) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Ok(rest.trim()),
-        Some(_) => Err(refuse(AuthFailure::NotBearer)),
-        None if value.to_str().is_ok() => Err(refuse(AuthFailure::NotBearer)),
-        None => Err(refuse(AuthFailure::Key(KeyFailure::Malformed))),
+        Some(_) => Err(AuthFailure::NotBearer),
+        None if value.to_str().is_ok() => Err(AuthFailure::NotBearer),
+        None => Err(AuthFailure::Key(KeyFailure::Malformed)),
     }
 }
 
@@ -339,27 +342,66 @@ fn authenticate_key(
             return Err(ip_refused(ip));
         }
     };
+    let (key_use, caller) = admit(key, ip, now);
+    req.extensions_mut().insert(key_use);
+    caller
+}
+
+/// Count a valid key's request against its rate limit: the caller, or 429 when the limit is
+/// spent, with the key's use to record either way (the response's middleware records it
+/// with the final status and states the limit, `permissions::rate_limit_headers`).
+pub fn admit(
+    key: Arc<KeyEntry>,
+    ip: IpAddr,
+    now: Timestamp,
+) -> (KeyUse, Result<KeyCaller, ApiError>) {
     let taken = key.take_request(now);
     let quota = match taken {
         Ok(q) => q,
         Err(q) => Some(q),
     };
-    req.extensions_mut().insert(KeyUse {
+    let key_use = KeyUse {
         key: key.id,
         ip,
         quota,
         at: now,
         verified: true,
-    });
+    };
     // No auth-failure metric here: its counter sits behind a lock, and a key over its limit
     // must not buy one per request (its 429s show in the requests by route and status).
-    if let Err(q) = taken {
-        return Err(ApiError::KeyRateLimited {
+    let caller = match taken {
+        Err(q) => Err(ApiError::KeyRateLimited {
             limit: q.limit,
             retry_after_secs: q.reset_secs,
-        });
+        }),
+        Ok(_) => Ok(KeyCaller { key, ip }),
+    };
+    (key_use, caller)
+}
+
+/// A key that passes every check of a key on `route` (`GET` of that pattern) with nothing to
+/// count or log: valid, usable, from an allowed address, holding the route's permission.
+/// `None` for anything else, which the caller sends the usual way to be judged again and
+/// answered (the keyed read's fast path, `api::links::KeyedReads`). Nothing is counted here.
+pub fn clean_key(
+    req: &HttpRequest,
+    st: &AppState,
+    route: &str,
+) -> Option<(Arc<KeyEntry>, IpAddr, Timestamp)> {
+    if st.store.database_silent_for() > crate::store::SILENCE_LIMIT {
+        return None;
     }
-    Ok(KeyCaller { key, ip })
+    let presented = bearer_key(req.headers().get(header::AUTHORIZATION)?).ok()?;
+    let config = st.config.current();
+    let ip = client_ip(req, &config)?;
+    let now = now();
+    let key = st
+        .store
+        .keys
+        .verify(presented, &config.keys.prefix, ip, now)
+        .ok()?;
+    permissions::check_key(req.method(), route, req.path(), &key).ok()?;
+    Some((key, ip, now))
 }
 
 /// The session of the request's cookie, if it has one. Unsafe methods must also carry the

@@ -6,6 +6,7 @@
 use std::io::Write as _;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::HttpRequest;
 
 use crate::domain::{Permission, Right, Role};
@@ -72,15 +73,24 @@ pub fn route_of(method: &str, pattern: &str) -> Option<&'static Route> {
 pub fn check(req: &HttpRequest, key: &KeyEntry) -> Result<(), ApiError> {
     // Every `/api/v1` resource carries its pattern as its route label (`api::resource!`).
     let pattern = req.app_data::<RouteLabel>().map_or("", |l| l.0);
-    match route_of(req.method().as_str(), pattern).map(|r| r.needs) {
+    check_key(req.method(), pattern, req.path(), key)
+}
+
+/// `check` for a request of `method` on `path`, which matched the route `pattern`.
+pub fn check_key(
+    method: &Method,
+    pattern: &str,
+    path: &str,
+    key: &KeyEntry,
+) -> Result<(), ApiError> {
+    match route_of(method.as_str(), pattern).map(|r| r.needs) {
         Some(Needs::AnyKey) => Ok(()),
         Some(Needs::One(p)) if key.permissions.contains(p) => Ok(()),
         Some(Needs::One(p)) => Err(ApiError::InsufficientScope {
             scope: Some(p),
             detail: format!(
-                "this API key lacks the permission {p}, which {} {} needs ({}); give the key {p} or use another key",
-                req.method(),
-                crate::keys::redact_keys(req.path()),
+                "this API key lacks the permission {p}, which {method} {} needs ({}); give the key {p} or use another key",
+                crate::keys::redact_keys(path),
                 p.describe()
             ),
         }),

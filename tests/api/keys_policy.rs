@@ -330,16 +330,6 @@ async fn every_operation_refuses_a_key_that_lacks_its_permission_and_names_it() 
     }
 }
 
-/// Move the server's clock to the start of its next minute, so that a test's requests fall
-/// into one fixed window.
-fn start_a_minute(app: &TestApp) {
-    let now = app.advance_clock(Duration::ZERO);
-    let now = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
-        .unwrap()
-        .unix_timestamp();
-    app.advance_clock(Duration::from_secs((60 - now.rem_euclid(60)) as u64));
-}
-
 #[tokio::test]
 async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it() {
     let app = spawn_with(Options {
@@ -354,7 +344,7 @@ async fn a_rate_limited_key_says_its_quota_on_every_answer_and_gets_429_past_it(
     )
     .await;
     assert_eq!(v["rate_limit_per_minute"], 3);
-    start_a_minute(&app);
+    app.start_a_minute();
     for remaining in [2, 1] {
         let res = get(&app, &key, "/api/v1/links").send().await.unwrap();
         assert_eq!(res.status(), 200);

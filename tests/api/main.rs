@@ -16,6 +16,7 @@ mod foundation;
 mod hardening;
 mod healthcheck;
 mod invites;
+mod keyed_read;
 mod keys;
 mod keys_batch;
 mod keys_policy;

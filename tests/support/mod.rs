@@ -378,6 +378,16 @@ impl TestApp {
         answer["now"].as_str().unwrap().to_owned()
     }
 
+    /// Move the server's clock to the start of its next minute, so that a test's requests
+    /// fall into one fixed rate-limit window.
+    pub fn start_a_minute(&self) {
+        let now = self.advance_clock(Duration::ZERO);
+        let now = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp();
+        self.advance_clock(Duration::from_secs((60 - now.rem_euclid(60)) as u64));
+    }
+
     /// Send one command line to the control socket and return its JSON answer.
     pub fn control(&self, command: &str) -> Value {
         linkdock::control::ask(&self.dir.path().join("data"), command)
