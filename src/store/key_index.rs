@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use super::records::{DomainId, KeyEnds, KeyId, KeyRecord, KeyStatus};
+use super::seen_keys::{Generation, Tag};
 use crate::domain::{IpPolicy, KeyPrefix, PerMinute, Permissions, Timestamp};
 use crate::keys::{parse_presented, KeyDigest, KeyFailure};
 use crate::limiter::{MinuteWindow, Quota};
@@ -246,6 +247,9 @@ fn new_window(rec: &KeyRecord) -> Arc<MinuteWindow> {
 #[derive(Default)]
 pub struct KeyIndex {
     inner: RwLock<Inner>,
+    /// Moved by every change, under the write lock: the worker threads' caches of verified
+    /// keys (`seen_keys`) go stale with it.
+    seen: Generation,
     /// `windows()` as of the last change: the limits sync asks for it up to fifty times a
     /// second, and walking every key (100,000 of them) under the read lock each time would
     /// hold back a key change, and the requests queued behind it. Emptied by every change.
@@ -341,8 +345,17 @@ impl KeyIndex {
         presented: &str,
         prefix: &KeyPrefix,
     ) -> Result<Arc<KeyEntry>, KeyFailure> {
+        let tag = Tag::of(prefix.as_str(), presented);
+        if let Some(known) = tag.and_then(|t| self.seen.recall(t)) {
+            return Ok(known);
+        }
         let digest = parse_presented(presented, prefix)?;
-        self.get(&digest).ok_or(KeyFailure::Unknown)
+        let at = self.seen.now();
+        let key = self.get(&digest).ok_or(KeyFailure::Unknown)?;
+        if let Some(t) = tag {
+            self.seen.remember(at, t, &key);
+        }
+        Ok(key)
     }
 
     pub fn get(&self, digest: &KeyDigest) -> Option<Arc<KeyEntry>> {
@@ -470,7 +483,9 @@ impl KeyIndex {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+    /// The index to change. The cached windows are emptied now, the threads' caches of
+    /// verified keys when the change is done (`Changing`'s drop, still under the lock).
+    fn write(&self) -> Changing<'_> {
         let guard = self
             .inner
             .write()
@@ -479,7 +494,36 @@ impl KeyIndex {
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        guard
+        Changing {
+            inner: guard,
+            seen: &self.seen,
+        }
+    }
+}
+
+/// The index under its write lock. Dropped, it moves the generation before the lock is let
+/// go: a thread that read the old generation cannot keep what it found.
+struct Changing<'a> {
+    inner: std::sync::RwLockWriteGuard<'a, Inner>,
+    seen: &'a Generation,
+}
+
+impl std::ops::Deref for Changing<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Changing<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.inner
+    }
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.seen.bump();
     }
 }
 
@@ -513,6 +557,83 @@ mod tests {
             rotated_at: None,
             rotated_from: None,
             created_by: None,
+        }
+    }
+
+    /// A real key, and its record as `record` makes it.
+    fn issued(id: KeyId, prefix: &KeyPrefix) -> (String, KeyRecord) {
+        let (plain, digest) = crate::keys::issue(&ring::rand::SystemRandom::new(), prefix).unwrap();
+        let rec = KeyRecord {
+            digest,
+            ..record(id, &[], &[])
+        };
+        (plain.into_string(), rec)
+    }
+
+    #[test]
+    fn a_key_known_from_an_earlier_request_is_judged_afresh_after_any_change() {
+        let ldk = KeyPrefix::parse("ldk").unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let now = Timestamp::from_unix(1_000);
+        let index = KeyIndex::default();
+        let (key, rec) = issued(1, &ldk);
+        index.upsert(&rec);
+        // Twice: the second is answered from this thread's cache.
+        for _ in 0..2 {
+            assert_eq!(index.verify(&key, &ldk, ip, now).unwrap().id, 1);
+        }
+        // Revoked, then given a whitelist that leaves the caller out: refused at once.
+        index.upsert(&KeyRecord {
+            status: KeyStatus::Revoked,
+            ..rec.clone()
+        });
+        assert!(matches!(
+            index.verify(&key, &ldk, ip, now),
+            Err(Rejection::Unusable(_, KeyFailure::Revoked))
+        ));
+        index.upsert(&record_like(&rec, &["10.0.0.0/8"]));
+        assert!(matches!(
+            index.verify(&key, &ldk, ip, now),
+            Err(Rejection::Ip(_))
+        ));
+        // Removed; then back, and a reload that drops it again.
+        index.remove(&rec.digest);
+        assert!(matches!(
+            index.verify(&key, &ldk, ip, now),
+            Err(Rejection::Key(KeyFailure::Unknown))
+        ));
+        index.upsert(&rec);
+        assert!(index.verify(&key, &ldk, ip, now).is_ok());
+        index.replace_all(&[]);
+        assert!(index.verify(&key, &ldk, ip, now).is_err());
+        // Another prefix: the same text is not a key of it, whatever was cached.
+        index.upsert(&rec);
+        assert!(index.verify(&key, &ldk, ip, now).is_ok());
+        let other = KeyPrefix::parse("abc").unwrap();
+        assert!(matches!(
+            index.verify(&key, &other, ip, now),
+            Err(Rejection::Key(KeyFailure::Malformed))
+        ));
+        // Another index on the same thread never sees this one's keys.
+        let stranger = KeyIndex::default();
+        assert!(matches!(
+            stranger.verify(&key, &ldk, ip, now),
+            Err(Rejection::Key(KeyFailure::Unknown))
+        ));
+        // A look-alike (one character changed) is no hit: checked and refused in full.
+        let mut chars: Vec<char> = key.chars().collect();
+        chars[10] = if chars[10] == 'a' { 'b' } else { 'a' };
+        let forged: String = chars.into_iter().collect();
+        assert!(matches!(
+            index.verify(&forged, &ldk, ip, now),
+            Err(Rejection::Key(KeyFailure::Checksum))
+        ));
+    }
+
+    fn record_like(rec: &KeyRecord, whitelist: &[&str]) -> KeyRecord {
+        KeyRecord {
+            digest: rec.digest,
+            ..record(rec.id, whitelist, &rec.domains)
         }
     }
 

@@ -23,6 +23,7 @@ mod link_table;
 mod links;
 mod migrate;
 pub mod records;
+mod seen_keys;
 mod setup;
 mod shared_limits;
 mod tables;
