@@ -10,7 +10,7 @@
 //! `prometheus` or `metrics` crates would add a shared registry lookup, label hashing or a
 //! global atomic per observation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -204,8 +204,9 @@ pub struct RouteLabel(pub &'static str);
 
 #[derive(Default)]
 pub struct Metrics {
-    /// Per shard: route pattern → its series.
-    requests: [Padded<Mutex<HashMap<String, RouteSeries>>>; SHARDS],
+    /// Per shard: route pattern → its series. foldhash (hashbrown's default): the labels are
+    /// linkdock's own patterns, and SipHash over one showed in the keyed read's profile.
+    requests: [Padded<Mutex<hashbrown::HashMap<String, RouteSeries>>>; SHARDS],
     /// Per thread (`short_link_shard`): short links answered; the last is the overflow shard.
     short_links: [ShortLinkCounts; SHARDS + 1],
     auth_failures: Mutex<BTreeMap<&'static str, u64>>,

@@ -46,15 +46,20 @@ pub fn method_label(m: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// `X-Request-Id`, made once: a name given as `&str` is parsed at every lookup.
+pub static REQUEST_ID: header::HeaderName =
+    header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER);
+
+/// The request's id: the caller's `X-Request-Id` when it is well formed, else our own.
+pub fn request_id(req: &actix_web::HttpRequest) -> RequestId {
+    RequestId::of_request(req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes))
+}
+
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = RequestId::of_request(
-        req.headers()
-            .get(telemetry::REQUEST_ID_HEADER)
-            .map(HeaderValue::as_bytes),
-    );
+    let id = request_id(req.request());
     telemetry::in_request(id, async move {
         let started = Instant::now();
         let res = next.call(req).await?;
@@ -133,8 +138,7 @@ pub fn settle(
         "request finished"
     );
     if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut().insert(REQUEST_ID.clone(), v);
     }
 }
 

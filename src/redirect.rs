@@ -24,7 +24,7 @@ use crate::domain::{at_reading, RESERVED_SEGMENTS};
 use crate::metrics::{RouteLabel, SHORT_LINK_ROUTE};
 use crate::state::AppState;
 use crate::store::writer::Event;
-use crate::telemetry::{self, RequestId};
+use crate::telemetry;
 
 const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Link not found</title></head>\
@@ -138,14 +138,14 @@ fn access(
     head: bool,
     took: std::time::Duration,
 ) {
-    let header = header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER);
-    let id = RequestId::of_request(req.headers().get(&header).map(HeaderValue::as_bytes));
+    let id = crate::middleware::request_id(req);
     let ip = client_ip(req, &st.config.current());
     let method = if head { "HEAD" } else { "GET" };
     let status = res.status().as_u16();
     telemetry::access(id, method, SHORT_LINK_ROUTE, status, took, ip);
     if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
-        res.headers_mut().insert(header, v);
+        res.headers_mut()
+            .insert(crate::middleware::REQUEST_ID.clone(), v);
     }
 }
 

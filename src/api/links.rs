@@ -20,7 +20,7 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 use crate::store::records::{DomainId, LinkId};
 use crate::store::{LinkEntry, LinkFilter, LinkPatch, LinkRef, NewLink};
-use crate::telemetry::{self, RequestId};
+use crate::telemetry;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -212,9 +212,13 @@ impl LinkView<'_> {
     }
 }
 
-/// Whether serde_json would escape a byte of `s`.
+/// Whether serde_json would escape a byte of `s`. No early exit: without one the loop is
+/// vectorised, and almost no string has such a byte (a byte at a time, this was a fifth of
+/// the keyed read's own work).
 fn needs_escape(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+    s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// A JSON string, quoted.
@@ -249,9 +253,9 @@ fn json_time(out: &mut Vec<u8>, t: Timestamp) {
     // escaping writer (three times an answer).
     match t.rfc3339_bytes() {
         Some(b) => {
-            out.push(b'"');
-            out.extend_from_slice(&b);
-            out.push(b'"');
+            let mut quoted = [b'"'; 22];
+            quoted[1..21].copy_from_slice(&b);
+            out.extend_from_slice(&quoted);
         }
         None => {
             let _ = serde_json::to_writer(&mut *out, &t);
@@ -554,11 +558,7 @@ fn answer_keyed(st: &AppState, req: &actix_web::HttpRequest) -> Option<HttpRespo
     let id = keyed_read(req)?;
     let started = std::time::Instant::now();
     let (key, ip, now) = crate::auth::clean_key(req, st, SHOW_ROUTE)?;
-    let request = RequestId::of_request(
-        req.headers()
-            .get(telemetry::REQUEST_ID_HEADER)
-            .map(|v| v.as_bytes()),
-    );
+    let request = crate::middleware::request_id(req);
     Some(telemetry::in_request_now(request, || {
         let (key_use, caller) = crate::auth::admit(key, ip, now);
         let mut res = caller

@@ -71,19 +71,22 @@ impl Timestamp {
         if !(0..=9999).contains(&year) {
             return None;
         }
+        // Two digits at a time from a table: no division loop per digit.
+        const PAIRS: &[u8; 200] = b"000102030405060708091011121314151617181920212223242526272829\
+30313233343536373839404142434445464748495051525354555657585960616263646566676869\
+707172737475767778798081828384858687888990919293949596979899";
         let mut out = *b"0000-00-00T00:00:00Z";
-        let mut put = |at: usize, width: usize, mut n: i64| {
-            for i in (at..at + width).rev() {
-                out[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
+        let mut put = |at: usize, n: i64| {
+            let i = usize::try_from(n).unwrap_or(0) * 2;
+            out[at..at + 2].copy_from_slice(&PAIRS[i..i + 2]);
         };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, secs / 3600);
-        put(14, 2, secs / 60 % 60);
-        put(17, 2, secs % 60);
+        put(0, year / 100);
+        put(2, year % 100);
+        put(5, month);
+        put(8, day);
+        put(11, secs / 3600);
+        put(14, secs / 60 % 60);
+        put(17, secs % 60);
         Some(out)
     }
 }
