@@ -869,4 +869,51 @@ mod tests {
         assert!(r2.old.rotated_at.unwrap() >= now().plus_secs(-1));
         assert_eq!(r2.old.status_at(now()), KeyStatus::Rotated);
     }
+
+    #[test]
+    fn applying_the_same_declarations_again_leaves_the_key_index_as_it_is() {
+        use crate::store::declared::{DeclaredKey, DeclaredState};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let (api, api_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+        store
+            .create_key(
+                KeySpec::named(KeyName::parse("api").unwrap()),
+                api.display_prefix(),
+                api_digest,
+                Source::Api,
+                &By::command_line(),
+            )
+            .unwrap();
+        let (_, declared_digest) = crate::keys::issue(&rng, &KeyPrefix::default()).unwrap();
+        let declared = || DeclaredState {
+            keys: vec![DeclaredKey {
+                name: KeyName::parse("ci").unwrap(),
+                digest: declared_digest,
+                domains: vec![],
+                ip: IpPolicy::Any,
+                expires_at: None,
+                permissions: Permissions::ALL,
+                rate_limit: None,
+            }],
+            ..DeclaredState::default()
+        };
+        assert!(store.apply_declared(declared()).unwrap().changed());
+        let before = store.keys.get(&api_digest).unwrap();
+        // A start or reload with the same file: nothing written, and no second index built
+        // beside the first (it doubled a start's peak with 100,000 keys).
+        let again = store.apply_declared(declared()).unwrap();
+        assert!(!again.changed(), "{again:?}");
+        assert!(std::sync::Arc::ptr_eq(
+            &before,
+            &store.keys.get(&api_digest).unwrap()
+        ));
+        assert!(store.keys.get(&declared_digest).is_some());
+        // A change is applied and the index rebuilt from the table.
+        let gone = store.apply_declared(DeclaredState::default()).unwrap();
+        assert_eq!(gone.removed, 1);
+        assert!(store.keys.get(&declared_digest).is_none());
+        assert!(store.keys.get(&api_digest).is_some());
+    }
 }
