@@ -238,6 +238,7 @@ pub fn main() -> ExitCode {
 }
 
 fn serve(config_path: Option<PathBuf>, port_file: Option<PathBuf>) -> Result<(), String> {
+    crate::store::keep_malloc_thresholds();
     let config = Config::load(config_path.as_deref()).map_err(|e| e.to_string())?;
     crate::telemetry::init(config.log.format, config.log.level, config.log.access);
     crate::startup::serve(config, config_path, port_file.as_deref())
