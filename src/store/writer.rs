@@ -15,8 +15,9 @@
 //! this thread looks its country up (`store::geoip`) and keeps only the ISO code: the address
 //! is dropped with the event and never written.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -74,8 +75,8 @@ pub struct Visit {
 /// referrer's host comes first, and no browser needs more to be told apart).
 pub const MAX_UA_BYTES: usize = 512;
 pub const MAX_REFERER_BYTES: usize = 512;
-/// The most header text one shard holds between commits: twice what a full batch's share of
-/// visits needs. Past it (the writer behind), visits are counted as bare clicks.
+/// The most header text one shard holds between commits (6.4 MB); a shard that has used half
+/// of it asks for a commit. Past it (the writer behind), visits are counted as bare clicks.
 const MAX_SHARD_TEXT: usize = 2 * (MAX_BATCH / SHARDS) * (MAX_UA_BYTES + MAX_REFERER_BYTES);
 
 /// A request's path for a key's request log (already redacted), inline when it is as short
@@ -124,7 +125,40 @@ enum Msg {
 /// Per-thread buffers of events (`metrics::shard`): a worker pushes into its own, so requests
 /// never contend on one lock; the writer drains them all. Each on its own cache lines: two
 /// workers' buffers on one line would bounce it between their cores on every click.
-type Buffers = [Padded<Mutex<Shard>>; SHARDS];
+struct Buffers {
+    shards: [Padded<Mutex<Shard>>; SHARDS],
+    /// Events the shards hold together, added `COUNT_STEP` at a time by the shard that
+    /// reaches a multiple of it; set back to 0 when the writer takes them.
+    pending: Padded<AtomicUsize>,
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Padded(Mutex::new(Shard::default()))),
+            pending: Padded(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// A shard adds its events to `Buffers::pending` this many at a time: one shared atomic add
+/// per 256 events, not one per request.
+const COUNT_STEP: usize = 256;
+
+impl Buffers {
+    /// A shard now holds `len` events: whether all of them together have just reached
+    /// `MAX_BATCH` (said once per batch). Only as many shards fill as threads send events
+    /// (two workers on two cores), so a shard's own share of `MAX_BATCH` (the trigger before)
+    /// made batches eight times smaller than meant: under load, more than ten commits a
+    /// second, each rewriting a busy key's 1,000 request-log entries, where two would do.
+    fn filled(&self, len: usize) -> bool {
+        if !len.is_multiple_of(COUNT_STEP) {
+            return false;
+        }
+        let before = self.pending.fetch_add(COUNT_STEP, Ordering::Relaxed);
+        before < MAX_BATCH && before + COUNT_STEP >= MAX_BATCH
+    }
+}
 
 /// One thread's pending events, and the raw header bytes its visits point into.
 #[derive(Default)]
@@ -152,11 +186,11 @@ pub struct EventSink {
 impl EventSink {
     pub fn send(&self, e: Event) {
         let full = {
-            let mut buf = self.buffers[shard()]
+            let mut buf = self.buffers.shards[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             buf.events.push(e);
-            buf.events.len() == MAX_BATCH / SHARDS
+            self.buffers.filled(buf.events.len())
         };
         if full {
             let _ = self.ctl.send(Msg::Full);
@@ -180,7 +214,7 @@ impl EventSink {
         let ua = &ua[..ua.len().min(MAX_UA_BYTES)];
         let referer = &referer[..referer.len().min(MAX_REFERER_BYTES)];
         let full = {
-            let mut buf = self.buffers[shard()]
+            let mut buf = self.buffers.shards[shard()]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let lens = (ua.len() as u16, referer.len() as u16);
@@ -192,6 +226,8 @@ impl EventSink {
                     && buf.text.get(start..ua_end) == Some(ua)
                     && buf.text.get(ua_end..ua_end + referer.len()) == Some(referer)
             });
+            // Half the text bound used: commit now, before visits lose their headers.
+            let mut text_half = false;
             let start = match repeated {
                 Some((start, ..)) => Some(start),
                 None if buf.text.len() + ua.len() + referer.len() > MAX_SHARD_TEXT => None,
@@ -200,6 +236,8 @@ impl EventSink {
                     buf.text.extend_from_slice(ua);
                     buf.text.extend_from_slice(referer);
                     buf.last = Some((start, lens.0, lens.1));
+                    text_half = (start as usize) < MAX_SHARD_TEXT / 2
+                        && buf.text.len() >= MAX_SHARD_TEXT / 2;
                     Some(start)
                 }
             };
@@ -213,13 +251,13 @@ impl EventSink {
                         referer_len: lens.1,
                         ip: ip.filter(|_| self.geoip),
                     }));
-                    buf.events.len() == MAX_BATCH / SHARDS
+                    self.buffers.filled(buf.events.len()) || text_half
                 }
                 // The writer is behind (a stalled commit, a flood of new User-Agents): the
                 // click still counts, its headers are not kept, and memory stays bounded.
                 None => {
                     buf.events.push(Event::Click(link));
-                    buf.events.len() >= MAX_BATCH / SHARDS
+                    self.buffers.filled(buf.events.len())
                 }
             }
         };
@@ -268,9 +306,7 @@ impl Writer {
     pub fn spawn_with(store: Arc<Store>, geoip: Option<GeoIp>) -> std::io::Result<Self> {
         let geo = geoip.is_some();
         let (ctl, rx) = mpsc::channel::<Msg>();
-        let buffers: Arc<Buffers> = Arc::new(std::array::from_fn(|_| {
-            Padded(Mutex::new(Shard::default()))
-        }));
+        let buffers: Arc<Buffers> = Arc::new(Buffers::default());
         let shared = Arc::clone(&buffers);
         let handle = std::thread::Builder::new()
             .name("linkdock-writer".into())
@@ -549,28 +585,12 @@ fn add_alike(
     }
 }
 
-fn add(batch: &mut EventBatch, uses: &mut Vec<KeyUse>, e: Event) {
+fn add(batch: &mut EventBatch, e: Event) {
     match e {
         Event::Click(id) => *batch.clicks.entry(id).or_default() += 1,
-        // Visits are added by `commit`, which holds their text.
-        Event::Visit(_) => {}
-        Event::KeyUsed {
-            key,
-            at,
-            ip,
-            method,
-            path,
-            status,
-            verified,
-        } => uses.push(KeyUse {
-            key,
-            at,
-            ip,
-            method,
-            path,
-            status,
-            verified,
-        }),
+        // Visits are added by `commit`, which holds their text; key uses by `add_key_uses`,
+        // which reads them in place, newest first.
+        Event::Visit(_) | Event::KeyUsed { .. } => {}
         Event::Audit(a) => batch.audits.push(a),
         Event::SessionSeen { digest, at } => {
             let seen = batch.sessions_seen.entry(digest).or_insert(at);
@@ -579,57 +599,104 @@ fn add(batch: &mut EventBatch, uses: &mut Vec<KeyUse>, e: Event) {
     }
 }
 
-/// A key's use as a worker sent it: raw parts, turned into a request-log record only if the
-/// log will keep it.
-struct KeyUse {
+/// Consecutive uses of one key in one hour, walked newest first: counted here and added to
+/// the batch's maps once for the run.
+struct Run {
     key: KeyId,
-    at: Timestamp,
-    ip: IpAddr,
-    method: &'static str,
-    path: LoggedPath,
-    status: u16,
-    verified: bool,
+    hour: u64,
+    /// This key's uses in the batch before the run (newer ones), for the request log's limit.
+    before: u64,
+    uses: u64,
+    verified: u64,
+    counts: Counts,
+}
+
+impl Run {
+    fn end(self, batch: &mut EventBatch, seen: &mut hashbrown::HashMap<KeyId, u64>) {
+        *seen.entry(self.key).or_default() += self.uses;
+        if self.verified > 0 {
+            if let Some(usage) = batch.usage.get_mut(&self.key) {
+                usage.0 += self.verified;
+            }
+        }
+        batch
+            .hourly
+            .entry((self.key, self.hour))
+            .or_default()
+            .add(self.counts);
+    }
 }
 
 /// Count every use, and make records of the newest `KEY_REQUEST_LOG_LIMIT` per key only: under
 /// load a batch holds tens of thousands of one key's requests, and formatting an address and
 /// allocating a record for each of them was the writer's largest cost per request. The
-/// address is formatted once per key for its last use, and once per kept record.
-fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
-    let mut kept: HashMap<KeyId, u64> = HashMap::new();
+/// address is formatted once per key for its last use, and once per kept record. The uses
+/// are read where the workers left them, newest first, and a run of one key's uses in one
+/// hour (most of a busy batch) is looked up in the batch's maps once, not once per use:
+/// copying each use out and three SipHash lookups per use were the writer's cost per request.
+fn add_key_uses(batch: &mut EventBatch, events: &[Vec<Event>]) {
+    let mut seen: hashbrown::HashMap<KeyId, u64> = hashbrown::HashMap::new();
     let first = batch.requests.len();
-    for u in uses.into_iter().rev() {
-        let n = kept.entry(u.key).or_default();
-        *n += 1;
-        let ip = (*n <= KEY_REQUEST_LOG_LIMIT).then(|| u.ip.to_canonical().to_string());
-        if u.verified {
-            // Walked newest first: the first verified use is the key's last use.
-            let usage = batch.usage.entry(u.key).or_insert_with(|| {
-                let ip = ip
-                    .clone()
-                    .unwrap_or_else(|| u.ip.to_canonical().to_string());
-                (0, u.at, ip)
-            });
-            usage.0 += 1;
+    let mut run: Option<Run> = None;
+    let newest_first = events.iter().rev().flat_map(|shard| shard.iter().rev());
+    for e in newest_first {
+        let Event::KeyUsed {
+            key,
+            at,
+            ip,
+            method,
+            path,
+            status,
+            verified,
+        } = e
+        else {
+            continue;
+        };
+        let hour = Bucket::Hour.index(*at);
+        let r = match &mut run {
+            Some(r) if r.key == *key && r.hour == hour => r,
+            _ => {
+                if let Some(done) = run.take() {
+                    done.end(batch, &mut seen);
+                }
+                run.insert(Run {
+                    key: *key,
+                    hour,
+                    before: seen.get(key).copied().unwrap_or(0),
+                    uses: 0,
+                    verified: 0,
+                    counts: Counts::default(),
+                })
+            }
+        };
+        r.uses += 1;
+        let address = || ip.to_canonical().to_string();
+        let logged_ip = (r.before + r.uses <= KEY_REQUEST_LOG_LIMIT).then(address);
+        if *verified {
+            // Walked newest first: the key's first verified use in the batch is its last use.
+            if r.verified == 0 && !batch.usage.contains_key(key) {
+                let last_ip = logged_ip.clone().unwrap_or_else(address);
+                batch.usage.insert(*key, (0, *at, last_ip));
+            }
+            r.verified += 1;
         }
         // A refusal at the gate is no use, but it is counted per hour, and logged.
-        batch
-            .hourly
-            .entry((u.key, Bucket::Hour.index(u.at)))
-            .or_default()
-            .add(Counts::of_status(u.status));
-        if let Some(ip) = ip {
+        r.counts.add(Counts::of_status(*status));
+        if let Some(ip) = logged_ip {
             batch.requests.push((
-                u.key,
+                *key,
                 KeyRequestRecord {
-                    at: u.at,
-                    method: u.method.to_owned(),
-                    path: u.path.as_str().to_owned(),
-                    status: u.status,
+                    at: *at,
+                    method: (*method).to_owned(),
+                    path: path.as_str().to_owned(),
+                    status: *status,
                     ip,
                 },
             ));
         }
+    }
+    if let Some(done) = run {
+        done.end(batch, &mut seen);
     }
     // Walked newest first; the log takes them oldest first.
     batch.requests[first..].reverse();
@@ -637,9 +704,10 @@ fn add_key_uses(batch: &mut EventBatch, uses: Vec<KeyUse>) {
 
 fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, unsent: &mut Outbox) {
     let mut batch = EventBatch::default();
-    let mut uses = Vec::new();
     // Every shard's text stays until its visits are counted: groups point into it.
+    buffers.pending.store(0, Ordering::Relaxed);
     let (events, texts): (Vec<Vec<Event>>, Vec<Vec<u8>>) = buffers
+        .shards
         .iter()
         .map(|shard| {
             let Shard { events, text, .. } = std::mem::take(
@@ -650,17 +718,17 @@ fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, uns
             (events, text)
         })
         .unzip();
+    add_key_uses(&mut batch, &events);
     let mut visits = VisitGroups::new(&texts, classifier.geoip);
     for (shard, events) in events.into_iter().enumerate() {
         for e in events {
             match e {
                 Event::Visit(v) => visits.add(&v, shard),
-                other => add(&mut batch, &mut uses, other),
+                other => add(&mut batch, other),
             }
         }
     }
     visits.count(&mut batch, classifier);
-    add_key_uses(&mut batch, uses);
     if !batch.is_empty() {
         if store.is_shared() {
             batch.number = Some((unsent.writer, unsent.next));
@@ -703,7 +771,6 @@ mod tests {
         for secs in [60, 180, 120] {
             add(
                 &mut batch,
-                &mut Vec::new(),
                 Event::SessionSeen {
                     digest: [9; 32],
                     at: t.plus_secs(secs),
@@ -726,16 +793,12 @@ mod tests {
             status,
             verified,
         };
-        let (mut batch, mut uses) = (EventBatch::default(), Vec::new());
-        for e in [
-            used(200, true, 0),
-            used(429, true, 1),
-            used(401, false, 2),
-            used(200, true, 3600),
-        ] {
-            add(&mut batch, &mut uses, e);
-        }
-        add_key_uses(&mut batch, uses);
+        let mut batch = EventBatch::default();
+        let events = vec![
+            vec![used(200, true, 0), used(429, true, 1)],
+            vec![used(401, false, 2), used(200, true, 3600)],
+        ];
+        add_key_uses(&mut batch, &events);
         let h = Bucket::Hour.index(t);
         assert_eq!(batch.hourly[&(3, h)], Counts { ok: 1, refused: 2 });
         assert_eq!(batch.hourly[&(3, h + 1)], Counts { ok: 1, refused: 0 });
@@ -794,27 +857,24 @@ mod tests {
     #[test]
     fn a_batch_counts_every_use_and_keeps_the_newest_uses_of_each_key() {
         let t = crate::domain::now();
-        let (mut batch, mut uses) = (EventBatch::default(), Vec::new());
+        let mut batch = EventBatch::default();
+        let mut events = vec![Vec::new()];
         let total = KEY_REQUEST_LOG_LIMIT + 500;
         for i in 0..total {
             for key in [1, 2] {
                 let last = u8::try_from(i % 200).unwrap_or(0);
-                add(
-                    &mut batch,
-                    &mut uses,
-                    Event::KeyUsed {
-                        key,
-                        at: t.plus_secs(i as i64),
-                        ip: IpAddr::from([10, 0, 0, last]),
-                        method: "GET",
-                        path: LoggedPath::new(&format!("/api/v1/links/{i}")),
-                        status: 200,
-                        verified: true,
-                    },
-                );
+                events[0].push(Event::KeyUsed {
+                    key,
+                    at: t.plus_secs(i as i64),
+                    ip: IpAddr::from([10, 0, 0, last]),
+                    method: "GET",
+                    path: LoggedPath::new(&format!("/api/v1/links/{i}")),
+                    status: 200,
+                    verified: true,
+                });
             }
         }
-        add_key_uses(&mut batch, uses);
+        add_key_uses(&mut batch, &events);
         let last = total - 1;
         for key in [1, 2] {
             let (n, at, ip) = &batch.usage[&key];
@@ -1024,14 +1084,52 @@ mod tests {
     fn analytics_sink() -> (EventSink, mpsc::Receiver<Msg>) {
         let (ctl, rx) = mpsc::channel();
         let sink = EventSink {
-            buffers: Arc::new(std::array::from_fn(|_| {
-                Padded(Mutex::new(Shard::default()))
-            })),
+            buffers: Arc::new(Buffers::default()),
             ctl,
             analytics: true,
             geoip: false,
         };
         (sink, rx)
+    }
+
+    /// A batch is committed early when the shards hold `MAX_BATCH` events together, however
+    /// few threads fill them: with one shard's share as the trigger, two workers asked for a
+    /// commit every 6,250 events.
+    #[test]
+    fn a_batch_is_full_at_max_batch_events_across_the_threads_that_send() {
+        let (sink, rx) = analytics_sink();
+        let used = || Event::KeyUsed {
+            key: 1,
+            at: Timestamp::from_unix(1_800_000_000),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            method: "GET",
+            path: LoggedPath::new("/api/v1/links/1"),
+            status: 200,
+            verified: true,
+        };
+        // Each of two threads just under half a batch, in whole steps.
+        let each = MAX_BATCH / 2 / COUNT_STEP * COUNT_STEP;
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..each {
+                        sink.send(used());
+                    }
+                });
+            }
+        });
+        assert!(
+            rx.try_recv().is_err(),
+            "no commit asked for below MAX_BATCH"
+        );
+        for _ in 0..2 * COUNT_STEP {
+            sink.send(used());
+        }
+        assert!(matches!(rx.try_recv(), Ok(Msg::Full)));
+        for _ in 0..4 * COUNT_STEP {
+            sink.send(used());
+        }
+        assert!(rx.try_recv().is_err(), "asked once per batch");
     }
 
     #[test]
@@ -1045,7 +1143,7 @@ mod tests {
             ua[..8].copy_from_slice(&(i as u64).to_le_bytes());
             sink.visit(1, Timestamp::from_unix(1_800_000_000), &ua, &referer, None);
         }
-        let buf = sink.buffers[shard()].lock().unwrap();
+        let buf = sink.buffers.shards[shard()].lock().unwrap();
         assert!(buf.text.len() <= MAX_SHARD_TEXT, "{}", buf.text.len());
         assert_eq!(buf.events.len(), visits, "every click is still counted");
         assert!(matches!(buf.events.last(), Some(Event::Click(1))));
@@ -1063,7 +1161,7 @@ mod tests {
         }
         sink.visit(2, at, firefox, b"https://t.co/b", None);
         sink.visit(3, at, firefox, b"https://t.co/a", None);
-        let buf = sink.buffers[shard()].lock().unwrap();
+        let buf = sink.buffers.shards[shard()].lock().unwrap();
         let once = firefox.len() + b"https://t.co/a".len();
         assert_eq!(buf.text.len(), 3 * once, "three runs, three copies");
         let texts = [buf.text.clone()];
