@@ -236,7 +236,7 @@ where
 }
 
 /// Whether a request announces a body: `Transfer-Encoding`, or a `Content-Length` past 0.
-pub fn has_body(headers: &header::HeaderMap) -> bool {
+fn has_body(headers: &header::HeaderMap) -> bool {
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers
             .get(header::CONTENT_LENGTH)

@@ -3,7 +3,7 @@
 use std::future::{ready, Ready};
 
 use actix_web::body::EitherBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{web, HttpResponse, ResponseError};
 use futures_util::future::{Either, MapOk, TryFutureExt};
 use serde::{Deserialize, Serialize};
@@ -541,8 +541,10 @@ const SHOW_ROUTE: &str = "/api/v1/links/{id}";
 pub struct KeyedReads(pub web::Data<AppState>);
 
 /// The link a request for the fast path names: `GET /api/v1/links/<digits>` with no body.
-fn keyed_read(req: &actix_web::HttpRequest) -> Option<LinkId> {
-    if req.method() != actix_web::http::Method::GET || crate::middleware::has_body(req.headers()) {
+fn keyed_read(req: &ServiceRequest) -> Option<LinkId> {
+    // The decoder gave no payload: no `Content-Length` past 0, no `Transfer-Encoding`.
+    let (req, payload) = req.parts();
+    if req.method() != actix_web::http::Method::GET || !matches!(payload, Payload::None) {
         return None;
     }
     let id = req.path().strip_prefix("/api/v1/links/")?;
@@ -554,8 +556,9 @@ fn keyed_read(req: &actix_web::HttpRequest) -> Option<LinkId> {
 }
 
 /// The fast path's answer, or `None` to route the request.
-fn answer_keyed(st: &AppState, req: &actix_web::HttpRequest) -> Option<HttpResponse> {
+fn answer_keyed(st: &AppState, req: &ServiceRequest) -> Option<HttpResponse> {
     let id = keyed_read(req)?;
+    let req = req.request();
     let started = std::time::Instant::now();
     let (key, ip, now) = crate::auth::clean_key(req, st, SHOW_ROUTE)?;
     let request = crate::middleware::request_id(req);
@@ -612,7 +615,7 @@ where
     actix_web::dev::forward_ready!(next);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if let Some(res) = answer_keyed(&self.st, req.request()) {
+        if let Some(res) = answer_keyed(&self.st, &req) {
             return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
         }
         Either::Right(
