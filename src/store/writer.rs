@@ -347,15 +347,16 @@ fn run(store: &Store, buffer: &Buffers, rx: &mpsc::Receiver<Msg>, geoip: Option<
         writer: writer_id(),
         next: 1,
     };
+    let mut spares = Spares::default();
     loop {
         match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
-            Ok(Msg::Full) => commit(store, buffer, &mut classifier, &mut unsent),
+            Ok(Msg::Full) => commit(store, buffer, &mut classifier, &mut unsent, &mut spares),
             Err(RecvTimeoutError::Timeout) => {
-                commit(store, buffer, &mut classifier, &mut unsent);
+                commit(store, buffer, &mut classifier, &mut unsent, &mut spares);
                 due = next_due(due, Instant::now());
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                commit(store, buffer, &mut classifier, &mut unsent);
+                commit(store, buffer, &mut classifier, &mut unsent, &mut spares);
                 if unsent.batches.is_empty() {
                     tracing::info!("event writer flushed and stopped");
                 } else {
@@ -702,26 +703,58 @@ fn add_key_uses(batch: &mut EventBatch, events: &[Vec<Event>]) {
     batch.requests[first..].reverse();
 }
 
-fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, unsent: &mut Outbox) {
+/// The shards' buffers from the batch before, emptied, handed back at the next take: a busy
+/// shard's buffer is megabytes, and a fresh one each batch was thousands of page faults a
+/// second on the workers that fill it.
+#[derive(Default)]
+struct Spares {
+    /// By shard.
+    events: Vec<Vec<Event>>,
+    texts: Vec<Vec<u8>>,
+}
+
+/// An emptied buffer to hand back; one much larger than its batch needed (after a burst) is
+/// shrunk, so an idle server does not keep a burst's memory.
+fn emptied<T>(mut buffer: Vec<T>, used: usize) -> Vec<T> {
+    buffer.clear();
+    if buffer.capacity() > 2 * used.max(1024) {
+        buffer.shrink_to(used);
+    }
+    buffer
+}
+
+fn commit(
+    store: &Store,
+    buffers: &Buffers,
+    classifier: &mut Classifier<'_>,
+    unsent: &mut Outbox,
+    spares: &mut Spares,
+) {
     let mut batch = EventBatch::default();
+    spares.events.resize_with(SHARDS, Vec::new);
+    spares.texts.resize_with(SHARDS, Vec::new);
     // Every shard's text stays until its visits are counted: groups point into it.
     buffers.pending.store(0, Ordering::Relaxed);
-    let (events, texts): (Vec<Vec<Event>>, Vec<Vec<u8>>) = buffers
+    let (mut events, texts): (Vec<Vec<Event>>, Vec<Vec<u8>>) = buffers
         .shards
         .iter()
-        .map(|shard| {
-            let Shard { events, text, .. } = std::mem::take(
-                &mut *shard
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
-            (events, text)
+        .zip(spares.events.iter_mut().zip(spares.texts.iter_mut()))
+        .map(|(shard, (spare_events, spare_text))| {
+            let mut shard = shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            shard.last = None;
+            (
+                std::mem::replace(&mut shard.events, std::mem::take(spare_events)),
+                std::mem::replace(&mut shard.text, std::mem::take(spare_text)),
+            )
         })
         .unzip();
+    let used: Vec<usize> = events.iter().map(Vec::len).collect();
     add_key_uses(&mut batch, &events);
     let mut visits = VisitGroups::new(&texts, classifier.geoip);
-    for (shard, events) in events.into_iter().enumerate() {
-        for e in events {
+    for (shard, events) in events.iter_mut().enumerate() {
+        for e in events.drain(..) {
             match e {
                 Event::Visit(v) => visits.add(&v, shard),
                 other => add(&mut batch, other),
@@ -729,6 +762,11 @@ fn commit(store: &Store, buffers: &Buffers, classifier: &mut Classifier<'_>, uns
         }
     }
     visits.count(&mut batch, classifier);
+    for (i, (buffer, text)) in events.into_iter().zip(texts).enumerate() {
+        let text_used = text.len();
+        spares.texts[i] = emptied(text, text_used);
+        spares.events[i] = emptied(buffer, used[i]);
+    }
     if !batch.is_empty() {
         if store.is_shared() {
             batch.number = Some((unsent.writer, unsent.next));
