@@ -200,7 +200,7 @@ pub fn rate_limit_headers(headers: &mut HeaderMap, q: Quota) {
     let mut line = Line::default();
     line.push(n.format(q.limit).as_bytes());
     line.push(b";w=60");
-    if let Ok(v) = HeaderValue::from_bytes(line.as_bytes()) {
+    if let Some(v) = line.value() {
         headers.insert(POLICY.clone(), v);
     }
     let mut line = Line::default();
@@ -210,16 +210,17 @@ pub fn rate_limit_headers(headers: &mut HeaderMap, q: Quota) {
     line.push(n.format(q.remaining).as_bytes());
     line.push(b", reset=");
     line.push(n.format(q.reset_secs).as_bytes());
-    if let Ok(v) = HeaderValue::from_bytes(line.as_bytes()) {
+    if let Some(v) = line.value() {
         headers.insert(STATE.clone(), v);
     }
 }
 
-/// A header value being written, on the stack: the longest, `RateLimit` with three 20-digit
-/// numbers, is 86 bytes.
+/// A header value being written, on the stack: the longest, `RateLimit` with a `u32`, a
+/// `u32` and a `u64`, is 66 bytes. One that would not fit is left out, never cut.
 struct Line {
     bytes: [u8; 96],
     len: usize,
+    overflowed: bool,
 }
 
 impl Default for Line {
@@ -227,27 +228,53 @@ impl Default for Line {
         Self {
             bytes: [0; 96],
             len: 0,
+            overflowed: false,
         }
     }
 }
 
 impl Line {
     fn push(&mut self, part: &[u8]) {
-        let end = (self.len + part.len()).min(self.bytes.len());
-        if let Some(room) = self.bytes.get_mut(self.len..end) {
-            room.copy_from_slice(&part[..end - self.len]);
+        match self.bytes.get_mut(self.len..self.len + part.len()) {
+            Some(room) => {
+                room.copy_from_slice(part);
+                self.len += part.len();
+            }
+            None => self.overflowed = true,
         }
-        self.len = end;
     }
 
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+    fn value(&self) -> Option<HeaderValue> {
+        if self.overflowed {
+            return None;
+        }
+        HeaderValue::from_bytes(&self.bytes[..self.len]).ok()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_headers_say_the_quota_and_a_line_too_long_is_left_out_not_cut() {
+        let mut headers = HeaderMap::new();
+        let q = Quota {
+            limit: u32::MAX,
+            remaining: u32::MAX,
+            reset_secs: u64::MAX,
+        };
+        rate_limit_headers(&mut headers, q);
+        assert_eq!(
+            headers.get("ratelimit").unwrap(),
+            "limit=4294967295, remaining=4294967295, reset=18446744073709551615"
+        );
+        assert_eq!(headers.get("ratelimit-policy").unwrap(), "4294967295;w=60");
+        let mut line = Line::default();
+        line.push(&[b'9'; 90]);
+        line.push(b"0123456789");
+        assert!(line.value().is_none());
+    }
 
     #[test]
     fn a_route_is_found_by_the_pattern_the_router_matched() {

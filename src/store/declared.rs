@@ -82,11 +82,17 @@ impl Store {
                 // nothing (most starts) reloads nothing: the read models loaded at open are
                 // the tables still, and a second key index built beside the first doubled
                 // the start's peak and left 100,000 keys' worth of holes in the heap.
-                if !report.changed() {
+                use std::sync::atomic::Ordering;
+                if !report.changed() && !self.reload_owed.load(Ordering::Acquire) {
                     return;
                 }
-                if let Err(e) = self.reload_domains_and_keys() {
-                    tracing::error!(error = %e, "reloading the read models after a config apply failed");
+                match self.reload_domains_and_keys() {
+                    Ok(()) => self.reload_owed.store(false, Ordering::Release),
+                    Err(e) => {
+                        // The next apply tries again, whatever it changes.
+                        self.reload_owed.store(true, Ordering::Release);
+                        tracing::error!(error = %e, "reloading the read models after a config apply failed");
+                    }
                 }
             },
         );

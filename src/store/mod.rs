@@ -312,6 +312,9 @@ pub struct Store {
     /// The change feed's cursor (PostgreSQL): the last change the read models reflect.
     cursor: std::sync::atomic::AtomicU64,
     heard: feed::Heard,
+    /// A reload of the read models after a config apply failed: the next apply reloads them
+    /// even if it changes nothing.
+    reload_owed: std::sync::atomic::AtomicBool,
     /// Failed key checks shared with other nodes (PostgreSQL; unused on redb).
     pub failures: crate::limiter::SharedFailures,
 }
@@ -361,6 +364,7 @@ impl Store {
             rng: ring::rand::SystemRandom::new(),
             cursor: std::sync::atomic::AtomicU64::new(0),
             heard: feed::Heard::default(),
+            reload_owed: std::sync::atomic::AtomicBool::new(false),
             failures: crate::limiter::SharedFailures::default(),
         };
         store.migrate()?;

@@ -106,8 +106,12 @@ impl Generation {
     pub fn recall(&self, tag: Tag) -> Option<Arc<KeyEntry>> {
         let stamp = self.now();
         SEEN.with(|seen| {
-            let seen = seen.borrow();
+            let mut seen = seen.borrow_mut();
             if seen.stamp != stamp {
+                // Stale: let go of the old entries now, not at this thread's next miss (a
+                // quiet thread would hold them, and the rules they share, indefinitely).
+                seen.keys.clear();
+                seen.stamp = stamp;
                 return None;
             }
             seen.keys.get(&tag).cloned()
