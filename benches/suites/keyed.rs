@@ -51,6 +51,15 @@ pub fn run(mode: &Mode) {
                 target: Target::AtLeast(0.85),
             },
             Duel {
+                name: format!(
+                    "GET /api/v1/links/{{id}} with API key vs a floor answering as many bytes ({} of JSON and an X-Request-Id)",
+                    crate::support::floor::LINK_JSON.len()
+                ),
+                subject: routes::link_by_key(&ld, &seeded),
+                baseline: routes::floor_link_json(&floor),
+                target: Target::None,
+            },
+            Duel {
                 name: "GET /api/v1/links/{id} with a session (role admin)".into(),
                 subject: by_session("linkdock GET link, session"),
                 baseline: routes::floor_json(&floor),

@@ -17,8 +17,12 @@ pub const LOCATION: &str = "https://example.com/documentation";
 pub const NOT_FOUND: &str = "not found";
 pub const JSON: &str = r#"{"id":1,"slug":"docs","ok":1}"#;
 const _: () = assert!(JSON.len() == 29 && NOT_FOUND.len() == 9);
+/// The hot link as linkdock answers `GET /api/v1/links/{id}` (the seeded link, its clicks at
+/// 0), with an `X-Request-Id` as linkdock sends: the keyed read against a floor that writes
+/// as many bytes, to tell the answer's size from linkdock's work.
+pub const LINK_JSON: &str = r#"{"id":1,"domain":"go.example.com","slug":"docs","short_url":"http://go.example.com/docs","destination_url":"https://example.com/documentation","title":"Documentation","tags":["docs"],"redirect_code":302,"expires_at":null,"clicks":0,"created_at":"2026-12-03T07:00:00Z","updated_at":"2026-12-03T07:00:00Z"}"#;
 
-/// Serve `/302`, `/404`, `GET /json` and `POST /json` until killed; the port goes to `port_file`.
+/// Serve `/302`, `/404`, `GET /json`, `GET /json-link` and `POST /json` until killed; the port goes to `port_file`.
 pub fn serve(port_file: &Path) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the floor");
     let port = listener.local_addr().expect("floor address").port();
@@ -39,6 +43,15 @@ pub fn serve(port_file: &Path) {
                         HttpResponse::NotFound()
                             .content_type("text/plain")
                             .body(NOT_FOUND)
+                    }),
+                )
+                .route(
+                    "/json-link",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .insert_header(("x-request-id", "0123456789abcdef"))
+                            .body(LINK_JSON)
                     }),
                 )
                 // The keyed write's floor is the same JSON, 201, whatever was posted. One

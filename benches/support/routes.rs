@@ -43,6 +43,11 @@ pub fn floor_json(floor: &Floor) -> Load {
     Load::get("floor JSON", floor.url("/json"))
 }
 
+/// The floor's answer as large as the keyed read's (`floor::LINK_JSON`).
+pub fn floor_link_json(floor: &Floor) -> Load {
+    Load::get("floor link-sized JSON", floor.url("/json-link"))
+}
+
 /// The redirect against the floor's 302 (issue 13.1: at least 0.90).
 pub fn redirect_duel(ld: &Linkdock, floor: &Floor) -> Duel {
     Duel {
