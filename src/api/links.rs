@@ -213,8 +213,8 @@ impl LinkView<'_> {
 }
 
 /// Whether serde_json would escape a byte of `s`. No early exit: without one the loop is
-/// vectorised, and almost no string has such a byte (a byte at a time, this was a fifth of
-/// the keyed read's own work).
+/// vectorised, and almost no string has such a byte (a byte at a time, this scan was most
+/// of the cost of writing a link's JSON).
 fn needs_escape(s: &str) -> bool {
     s.bytes().fold(false, |any, b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
