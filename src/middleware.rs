@@ -1,6 +1,7 @@
 //! The per-request middleware: a request id on every log line of a request, route/status
 //! metrics and latency, the access line, key-usage events, and problem+json for every `/api`
-//! error, including the 404/405 that routing produces.
+//! error, including the 404/405 that routing produces; answering some requests ahead of
+//! routing (`AheadOfRouting`); bodies held to their pace (`PaceBodies`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -84,7 +85,7 @@ pub async fn request_context(
 /// latency by route in `/metrics`, the access line, a key's use (usage counts and request
 /// log) and rate-limit headers, the debug line and the `X-Request-Id` header. Routed
 /// requests come here through `request_context`, the keyed read's fast path
-/// (`api::links::KeyedReads`) directly.
+/// (`api::links::keyed_read`) directly.
 pub fn settle(
     req: &actix_web::HttpRequest,
     id: RequestId,
@@ -139,6 +140,73 @@ pub fn settle(
     );
     if let Ok(v) = HeaderValue::from_bytes(id.as_bytes()) {
         res.headers_mut().insert(REQUEST_ID.clone(), v);
+    }
+}
+
+/// A middleware that answers some requests itself, before routing, the extractors and
+/// `request_context`: short links (`redirect::short_link`) and the keyed read
+/// (`api::links::keyed_read`). `answer` gives the response, or `None` to let the request go
+/// on to routing unchanged.
+pub struct AheadOfRouting {
+    st: web::Data<AppState>,
+    answer: Answer,
+}
+
+/// What an `AheadOfRouting` asks of a request.
+pub type Answer = fn(&AppState, &ServiceRequest) -> Option<actix_web::HttpResponse>;
+
+impl AheadOfRouting {
+    pub fn new(st: web::Data<AppState>, answer: Answer) -> Self {
+        Self { st, answer }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AheadOfRouting
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = AheadOfRoutingService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, next: S) -> Self::Future {
+        ready(Ok(AheadOfRoutingService {
+            next,
+            st: self.st.clone(),
+            answer: self.answer,
+        }))
+    }
+}
+
+pub struct AheadOfRoutingService<S> {
+    next: S,
+    st: web::Data<AppState>,
+    answer: Answer,
+}
+
+type Routed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
+
+impl<S, B> Service<ServiceRequest> for AheadOfRoutingService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Either<Ready<Result<Self::Response, Self::Error>>, Routed<S::Future, B>>;
+
+    actix_web::dev::forward_ready!(next);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(res) = (self.answer)(&self.st, &req) {
+            return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
+        }
+        Either::Right(
+            self.next
+                .call(req)
+                .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
+        )
     }
 }
 

@@ -1,23 +1,21 @@
 //! The hot path: `Host` + slug → `Location`.
 //!
-//! `ShortLinks` wraps the whole app and answers `GET`/`HEAD /{slug}` on a managed host before
-//! anything else runs: no router, no request span, no request id (a short link logs nothing
-//! unless `log.access` is on), one borrowed lookup in the in-memory catalog, per-thread
-//! counters and latency buckets, one click event (with the raw User-Agent and Referer bytes
-//! when analytics is on, and the client's address when `analytics.geoip_db` is set).
+//! `short_link`, ahead of routing (`middleware::AheadOfRouting`), answers `GET`/`HEAD /{slug}`
+//! on a managed host before anything else runs: no router, no request span, no request id (a
+//! short link logs nothing unless `log.access` is on), one borrowed lookup in the in-memory
+//! catalog, per-thread counters and latency buckets, one click event (with the raw User-Agent
+//! and Referer bytes when analytics is on, and the client's address when `analytics.geoip_db`
+//! is set).
 //! Everything else — other hosts, linkdock's own paths — goes on to routing, where `fallback`
 //! answers what no route claims.
 
 use std::borrow::Cow;
-use std::future::{ready, Ready};
 use std::time::SystemTime;
 
-use actix_web::body::EitherBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use futures_util::future::{Either, MapOk, TryFutureExt};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
 use crate::auth::client_ip;
 use crate::domain::{at_reading, RESERVED_SEGMENTS};
@@ -149,54 +147,9 @@ fn access(
     }
 }
 
-/// The middleware that serves short links ahead of routing.
-pub struct ShortLinks(pub web::Data<AppState>);
-
-impl<S, B> Transform<S, ServiceRequest> for ShortLinks
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Transform = ShortLinksService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, next: S) -> Self::Future {
-        ready(Ok(ShortLinksService {
-            next,
-            st: self.0.clone(),
-        }))
-    }
-}
-
-pub struct ShortLinksService<S> {
-    next: S,
-    st: web::Data<AppState>,
-}
-
-type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
-
-impl<S, B> Service<ServiceRequest> for ShortLinksService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Future = Either<Ready<Result<Self::Response, Self::Error>>, Passed<S::Future, B>>;
-
-    actix_web::dev::forward_ready!(next);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        if let Some(res) = answer(&self.st, req.request()) {
-            return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
-        }
-        Either::Right(
-            self.next
-                .call(req)
-                .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
-        )
-    }
+/// Short links ahead of routing (`middleware::AheadOfRouting`).
+pub fn short_link(st: &AppState, req: &ServiceRequest) -> Option<HttpResponse> {
+    answer(st, req.request())
 }
 
 /// What no route claimed: the 404 page, or problem+json under `/api/`. (Short links on

@@ -128,9 +128,15 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(middleware::request_context))
                 // A keyed `GET /api/v1/links/{id}` that passes every check is answered here,
                 // with what `request_context` would have recorded.
-                .wrap(api::links::KeyedReads(st.clone()))
+                .wrap(middleware::AheadOfRouting::new(
+                    st.clone(),
+                    api::links::keyed_read,
+                ))
                 // Short links are answered before routing and the request span.
-                .wrap(redirect::ShortLinks(st.clone()))
+                .wrap(middleware::AheadOfRouting::new(
+                    st.clone(),
+                    redirect::short_link,
+                ))
                 // Outermost: every request body, short links' too, keeps its pace.
                 .wrap(middleware::PaceBodies(st.clone()))
                 .route("/healthz", web::get().to(api::system::healthz))

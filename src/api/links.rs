@@ -1,11 +1,7 @@
 //! Links: create, read, update, delete and search, within the caller's domain scope.
 
-use std::future::{ready, Ready};
-
-use actix_web::body::EitherBody;
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::{web, HttpResponse, ResponseError};
-use futures_util::future::{Either, MapOk, TryFutureExt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -533,15 +529,8 @@ pub async fn show(
 /// The pattern `show` answers, its route label.
 const SHOW_ROUTE: &str = "/api/v1/links/{id}";
 
-/// The keyed read's fast path: a middleware that answers `GET /api/v1/links/{id}` with a
-/// key that passes every check ahead of routing, the extractors and the request span's
-/// future, and leaves exactly what the routed `show` leaves (`middleware::settle`: metrics,
-/// usage counts, request log, rate-limit headers, request id). Any other request, and any
-/// key that would be refused, goes on to routing and is judged and answered there.
-pub struct KeyedReads(pub web::Data<AppState>);
-
 /// The link a request for the fast path names: `GET /api/v1/links/<digits>` with no body.
-fn keyed_read(req: &ServiceRequest) -> Option<LinkId> {
+fn keyed_link(req: &ServiceRequest) -> Option<LinkId> {
     // The decoder gave no payload: no `Content-Length` past 0, no `Transfer-Encoding`.
     let (req, payload) = req.parts();
     if req.method() != actix_web::http::Method::GET || !matches!(payload, Payload::None) {
@@ -555,9 +544,13 @@ fn keyed_read(req: &ServiceRequest) -> Option<LinkId> {
     id.parse().ok()
 }
 
-/// The fast path's answer, or `None` to route the request.
-fn answer_keyed(st: &AppState, req: &ServiceRequest) -> Option<HttpResponse> {
-    let id = keyed_read(req)?;
+/// The keyed read's fast path (`middleware::AheadOfRouting`): `GET /api/v1/links/{id}` with a
+/// key that passes every check is answered ahead of routing, the extractors and the request
+/// span's future, and leaves exactly what the routed `show` leaves (`middleware::settle`:
+/// metrics, usage counts, request log, rate-limit headers, request id). `None` for any other
+/// request, and any key that would be refused: routing judges and answers those.
+pub fn keyed_read(st: &AppState, req: &ServiceRequest) -> Option<HttpResponse> {
+    let id = keyed_link(req)?;
     let req = req.request();
     let started = std::time::Instant::now();
     let (key, ip, now) = crate::auth::clean_key(req, st, SHOW_ROUTE)?;
@@ -577,53 +570,6 @@ fn answer_keyed(st: &AppState, req: &ServiceRequest) -> Option<HttpResponse> {
         );
         res
     }))
-}
-
-impl<S, B> Transform<S, ServiceRequest> for KeyedReads
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Transform = KeyedReadsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, next: S) -> Self::Future {
-        ready(Ok(KeyedReadsService {
-            next,
-            st: self.0.clone(),
-        }))
-    }
-}
-
-pub struct KeyedReadsService<S> {
-    next: S,
-    st: web::Data<AppState>,
-}
-
-type Passed<F, B> = MapOk<F, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
-
-impl<S, B> Service<ServiceRequest> for KeyedReadsService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Future = Either<Ready<Result<Self::Response, Self::Error>>, Passed<S::Future, B>>;
-
-    actix_web::dev::forward_ready!(next);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        if let Some(res) = answer_keyed(&self.st, &req) {
-            return Either::Left(ready(Ok(req.into_response(res).map_into_right_body())));
-        }
-        Either::Right(
-            self.next
-                .call(req)
-                .map_ok(ServiceResponse::map_into_left_body as fn(_) -> _),
-        )
-    }
 }
 
 #[utoipa::path(post, path = "/api/v1/links", tag = "Links",

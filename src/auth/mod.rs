@@ -382,7 +382,7 @@ pub fn admit(
 /// A key that passes every check of a key on `route` (`GET` of that pattern) with nothing to
 /// count or log: valid, usable, from an allowed address, holding the route's permission.
 /// `None` for anything else, which the caller sends the usual way to be judged again and
-/// answered (the keyed read's fast path, `api::links::KeyedReads`). Nothing is counted here.
+/// answered (the keyed read's fast path, `api::links::keyed_read`). Nothing is counted here.
 pub fn clean_key(
     req: &HttpRequest,
     st: &AppState,

@@ -1,5 +1,5 @@
 //! The keyed read, `GET /api/v1/links/{id}` with an API key, is answered ahead of routing
-//! when the key passes every check (`api::links::KeyedReads`). Whichever way it goes, it
+//! when the key passes every check (`api::links::keyed_read`). Whichever way it goes, it
 //! answers and leaves behind what any request does: the body, the request id, the rate-limit
 //! headers and 429, the request log and usage counts, the metrics and the access line; and a
 //! key it cannot vouch for is judged as on any route.
