@@ -15,8 +15,9 @@ use hashbrown::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
+use super::generation::Generation;
 use super::records::{DomainId, KeyEnds, KeyId, KeyRecord, KeyStatus};
-use super::seen_keys::{Generation, Tag};
+use super::seen_keys::Tag;
 use crate::domain::{IpPolicy, KeyPrefix, PerMinute, Permissions, Timestamp};
 use crate::keys::{parse_presented, KeyDigest, KeyFailure};
 use crate::limiter::{MinuteWindow, Quota};

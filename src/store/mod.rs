@@ -13,6 +13,7 @@ mod declared;
 mod domains;
 mod events;
 mod feed;
+pub mod generation;
 pub mod geoip;
 mod history;
 mod invites;

@@ -13,13 +13,13 @@
 
 use std::cell::RefCell;
 use std::hash::Hasher as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashMap;
 use ring::rand::{SecureRandom, SystemRandom};
 use siphasher::sip128::{Hasher128, SipHasher24};
 
+use super::generation::{Generation, Stamp};
 use super::key_index::KeyEntry;
 
 /// Entries a thread keeps before it starts over: a few hundred keys in use at once is a busy
@@ -53,13 +53,6 @@ impl Tag {
     }
 }
 
-/// An index's identity and generation at one moment, as a thread's cache records it.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Stamp {
-    index: u64,
-    generation: u64,
-}
-
 #[derive(Default)]
 struct Seen {
     stamp: Stamp,
@@ -70,38 +63,8 @@ thread_local! {
     static SEEN: RefCell<Seen> = RefCell::new(Seen::default());
 }
 
-/// An index's side of the cache: who it is and how often it changed.
-pub struct Generation {
-    index: u64,
-    changes: AtomicU64,
-}
-
-impl Default for Generation {
-    fn default() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Self {
-            index: NEXT.fetch_add(1, Ordering::Relaxed),
-            changes: AtomicU64::new(0),
-        }
-    }
-}
-
+/// The key index's side of the cache is its `Generation`.
 impl Generation {
-    /// The index changed: every thread's cache of it is stale. Called under the index's
-    /// write lock, after the change.
-    pub fn bump(&self) {
-        self.changes.fetch_add(1, Ordering::Release);
-    }
-
-    /// Read before looking in the index, and given to `remember` with what it found: a change
-    /// that lands in between moves the generation, so that entry is dropped, never kept.
-    pub fn now(&self) -> Stamp {
-        Stamp {
-            index: self.index,
-            generation: self.changes.load(Ordering::Acquire),
-        }
-    }
-
     /// The key this thread verified under `tag` since the index last changed.
     pub fn recall(&self, tag: Tag) -> Option<Arc<KeyEntry>> {
         let stamp = self.now();
