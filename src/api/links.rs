@@ -14,6 +14,7 @@ use crate::domain::{
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
+use crate::store::generation::Stamp;
 use crate::store::records::{DomainId, LinkId};
 use crate::store::{LinkEntry, LinkFilter, LinkPatch, LinkRef, NewLink};
 use crate::telemetry;
@@ -155,6 +156,14 @@ impl LinkView<'_> {
     /// destinations are stored WHATWG-encoded) are copied whole. `GET /links/{id}` is the
     /// API's busiest answer; a test holds this to serde's output.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_before_clicks(out);
+        out.extend_from_slice(itoa::Buffer::new().format(self.clicks).as_bytes());
+        self.write_after_clicks(out);
+    }
+
+    /// The JSON up to the click count's digits: the count is the one field a redirect
+    /// changes, so `link_json` keeps the rest as written.
+    fn write_before_clicks(&self, out: &mut Vec<u8>) {
         let mut n = itoa::Buffer::new();
         out.extend_from_slice(b"{\"id\":");
         out.extend_from_slice(n.format(self.id).as_bytes());
@@ -199,7 +208,10 @@ impl LinkView<'_> {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"clicks\":");
-        out.extend_from_slice(n.format(self.clicks).as_bytes());
+    }
+
+    /// What follows the click count.
+    fn write_after_clicks(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"created_at\":");
         json_time(out, self.created_at);
         out.extend_from_slice(b",\"updated_at\":");
@@ -271,14 +283,75 @@ fn link_answer(
     let body = st
         .store
         .catalog
-        .with_link(id, |link, host| {
+        .with_link(id, |link, host, stamp| {
             caller.may_read(link.domain_id(), "link")?;
-            let mut out = Vec::with_capacity(512);
-            LinkView::of(link, host, https).write_json(&mut out);
-            Ok::<_, ApiError>(out)
+            Ok::<_, ApiError>(link_json(link, host, https, stamp))
         })
         .ok_or(ApiError::NotFound("link"))??;
     Ok(answer.content_type("application/json").body(body))
+}
+
+/// Slots in a worker's cache of link JSON (`link_json`); a link's slot is its id modulo this.
+/// A few hundred bytes each: a worker holds at most this many links' JSON.
+const WRITTEN_SLOTS: usize = 64;
+
+/// A link's JSON as this worker last wrote it, but for the click count: `json` holds the
+/// bytes before the count (up to `clicks_at`) and after it.
+struct Written {
+    id: LinkId,
+    stamp: Stamp,
+    https: bool,
+    json: Vec<u8>,
+    clicks_at: usize,
+}
+
+thread_local! {
+    static WRITTEN: std::cell::RefCell<Vec<Option<Written>>> = const {
+        std::cell::RefCell::new(Vec::new())
+    };
+}
+
+/// `link`'s JSON. Writing it is most of the keyed read's own work, and a link is read far more
+/// often than it changes: the bytes this worker wrote last time are copied while the catalog
+/// is at the same `stamp` (any change to a link or domain moves it) and the scheme is the
+/// same, with the click count written fresh. A different link in the same slot, or a stale
+/// stamp, rewrites the slot in place.
+fn link_json(link: LinkRef<'_>, host: &str, https: bool, stamp: Stamp) -> Vec<u8> {
+    let id = link.id();
+    let mut digits = itoa::Buffer::new();
+    let clicks = digits.format(link.clicks()).as_bytes();
+    WRITTEN.with(|slots| {
+        let mut slots = slots.borrow_mut();
+        if slots.is_empty() {
+            slots.resize_with(WRITTEN_SLOTS, || None);
+        }
+        let slot = &mut slots[(id % WRITTEN_SLOTS as u64) as usize];
+        let written = match slot {
+            Some(w) if w.id == id && w.stamp == stamp && w.https == https => w,
+            _ => {
+                let w = slot.get_or_insert_with(|| Written {
+                    id,
+                    stamp,
+                    https,
+                    json: Vec::with_capacity(512),
+                    clicks_at: 0,
+                });
+                let view = LinkView::of(link, host, https);
+                w.json.clear();
+                view.write_before_clicks(&mut w.json);
+                w.clicks_at = w.json.len();
+                view.write_after_clicks(&mut w.json);
+                (w.id, w.stamp, w.https) = (id, stamp, https);
+                w
+            }
+        };
+        let (before, after) = written.json.split_at(written.clicks_at);
+        let mut out = Vec::with_capacity(written.json.len() + clicks.len());
+        out.extend_from_slice(before);
+        out.extend_from_slice(clicks);
+        out.extend_from_slice(after);
+        out
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::generation::{Generation, Stamp};
 use super::key_index::DomainScope;
 use super::link_table::{LinkFields, LinkRef, LinkTable};
 use super::records::{DomainId, DomainRecord, LinkId, LinkRecord};
@@ -65,6 +66,9 @@ fn text_contains(link: &LinkRef<'_>, needle: &str) -> bool {
 #[derive(Default)]
 pub struct Catalog {
     inner: RwLock<Inner>,
+    /// Moved by every change but a click count's (`write`), so that what a worker made of a
+    /// link (the keyed read's JSON, `api::links`) is known stale on its next read.
+    changes: Generation,
 }
 
 /// Fills a catalog row by row while the store reads its tables, without holding every record.
@@ -86,10 +90,16 @@ impl Catalog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Every change but a click count's comes through here (counts change under the read
+    /// lock, `add_clicks`). The generation moves while the lock is held: a reader under the
+    /// read lock sees it and the data of one and the same moment.
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner
+        let inner = self
+            .inner
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.changes.bump();
+        inner
     }
 
     /// A loader for `links` links over these domains; `finish` swaps it in whole.
@@ -237,15 +247,21 @@ impl Catalog {
 
     // ---- links ----
 
-    /// `f(link)` for the link `id`, lent under the read lock (the API's hot path).
-    pub fn with_link<T>(&self, id: LinkId, f: impl FnOnce(LinkRef<'_>, &str) -> T) -> Option<T> {
+    /// `f(link, host, stamp)` for the link `id`, lent under the read lock (the API's hot
+    /// path). Whatever is made of the link and its domain but its click count holds for as
+    /// long as the catalog's stamp is `stamp`.
+    pub fn with_link<T>(
+        &self,
+        id: LinkId,
+        f: impl FnOnce(LinkRef<'_>, &str, Stamp) -> T,
+    ) -> Option<T> {
         let inner = self.read();
         let link = inner.links.get(id)?;
         let host = inner
             .domains
             .get(&link.domain_id())
             .map_or("", |d| d.hostname.as_str());
-        Some(f(link, host))
+        Some(f(link, host, self.changes.now()))
     }
 
     pub fn link(&self, id: LinkId) -> Option<LinkEntry> {

@@ -250,3 +250,115 @@ async fn keys_the_fast_read_cannot_vouch_for_are_judged_as_on_any_route() {
         );
     }
 }
+
+/// The keyed read copies the JSON a worker wrote for a link last time, with the click count
+/// written fresh (`api::links::link_json`): every change to the link or its domain shows on
+/// the very next read, clicks as soon as they are counted, and links that share a slot of the
+/// cache never answer for each other.
+#[tokio::test]
+async fn a_keyed_read_answers_a_link_as_it_is_now() {
+    let app = spawn_with(Options::default()).await;
+    let admin = app.admin().await;
+    let domain = admin.domain("a.example.com").await;
+    let make = |host: &'static str, slug: String| {
+        let admin = &admin;
+        async move {
+            admin
+                .post_json(
+                    "/api/v1/links",
+                    json!({"domain": host, "slug": slug, "destination_url": format!("https://e.com/{slug}")}),
+                    201,
+                )
+                .await
+        }
+    };
+    let link = make("a.example.com", "one".into()).await;
+    let path = format!("/api/v1/links/{}", link["id"]);
+    let key = admin
+        .post_json("/api/v1/api-keys", json!({"name": "reader"}), 201)
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Every keyed read (both workers' caches filled, whichever serves) equals the session's.
+    let same_as_session = || async {
+        let by_session = call(admin.get(&path), 200).await;
+        for _ in 0..4 {
+            assert_eq!(
+                call(keyed(&app, &key, Method::GET, &path), 200).await,
+                by_session
+            );
+        }
+        by_session
+    };
+    assert_eq!(same_as_session().await["title"], Value::Null);
+
+    // An edit of the link.
+    call(
+        admin.put(&path).json(
+            &json!({"title": "Now titled", "tags": ["t"], "destination_url": "https://e.com/new"}),
+        ),
+        200,
+    )
+    .await;
+    let now = same_as_session().await;
+    assert_eq!(
+        (&now["title"], &now["tags"], &now["destination_url"]),
+        (
+            &json!("Now titled"),
+            &json!(["t"]),
+            &json!("https://e.com/new")
+        )
+    );
+
+    // Clicks, counted after the fact by the writer.
+    for _ in 0..3 {
+        let res = app
+            .http
+            .get(app.url("/one"))
+            .header("host", "a.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+    }
+    eventually(10, || async {
+        let v = call(keyed(&app, &key, Method::GET, &path), 200).await;
+        (v["clicks"] == 3).then_some(()).ok_or(v.to_string())
+    })
+    .await;
+    assert_eq!(same_as_session().await["clicks"], 3);
+
+    // A rename of its domain: the host and short URL move with it.
+    call(
+        admin
+            .put(&format!("/api/v1/domains/{}", domain["id"]))
+            .json(&json!({"hostname": "b.example.com"})),
+        200,
+    )
+    .await;
+    let renamed = same_as_session().await;
+    assert_eq!(
+        (&renamed["domain"], &renamed["short_url"]),
+        (&json!("b.example.com"), &json!("http://b.example.com/one"))
+    );
+
+    // A link whose id falls in the same slot: each answers for itself, in turn.
+    let first = link["id"].as_u64().unwrap();
+    let mut other = make("b.example.com", "two".into()).await;
+    let mut n = 3;
+    while other["id"].as_u64().unwrap() % 64 != first % 64 {
+        other = make("b.example.com", format!("l{n}")).await;
+        n += 1;
+    }
+    let other_path = format!("/api/v1/links/{}", other["id"]);
+    for _ in 0..3 {
+        let a = call(keyed(&app, &key, Method::GET, &path), 200).await;
+        let b = call(keyed(&app, &key, Method::GET, &other_path), 200).await;
+        assert_eq!((&a["id"], &b["id"]), (&link["id"], &other["id"]));
+    }
+
+    // Deleted: gone at once.
+    call(admin.delete(&path), 204).await;
+    call(keyed(&app, &key, Method::GET, &path), 404).await;
+}
