@@ -60,6 +60,16 @@ pub fn run(mode: &Mode) {
                 target: Target::None,
             },
             Duel {
+                name: format!(
+                    "GET /api/v1/links/{{id}} with API key, a random one of the {} links each time (a worker's JSON of a link is rarely at hand)",
+                    report::count(LINKS as u64 + 1)
+                ),
+                subject: routes::link_by_key(&ld, &seeded)
+                    .script(&any_link_script(seeded.link_id, LINKS as u64)),
+                baseline: routes::floor_json(&floor),
+                target: Target::None,
+            },
+            Duel {
                 name: "GET /api/v1/links/{id} with a session (role admin)".into(),
                 subject: by_session("linkdock GET link, session"),
                 baseline: routes::floor_json(&floor),
@@ -107,6 +117,15 @@ pub fn run(mode: &Mode) {
     r.table(&duel_table(&writes, "linkdock", "floor"));
     drop(floor);
     r.save();
+}
+
+/// A wrk script that reads a random link of `first..=first + more` (the import's ids follow
+/// the hot link's) each request; an id that is not a link would fail the run (404s).
+fn any_link_script(first: u64, more: u64) -> String {
+    format!(
+        "local counter = 1\nfunction setup(thread)\n  thread:set(\"id\", counter)\n  counter = counter + 1\nend\nfunction init(args)\n  math.randomseed(os.time() * 1000 + (id or 0))\nend\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/links/\" .. math.random({first}, {last}))\nend\n",
+        last = first + more
+    )
 }
 
 /// A wrk script that POSTs `body` as JSON.
