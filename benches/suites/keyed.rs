@@ -61,12 +61,20 @@ pub fn run(mode: &Mode) {
             },
             Duel {
                 name: format!(
-                    "GET /api/v1/links/{{id}} with API key, a random one of the {} links each time (a worker's JSON of a link is rarely at hand)",
+                    "GET /api/v1/links/{{id}} with API key, a random one of the {} links each time (a worker's JSON of a link is rarely at hand; the floor's JSON through the same wrk script)",
                     report::count(LINKS as u64 + 1)
                 ),
-                subject: routes::link_by_key(&ld, &seeded)
-                    .script(&any_link_script(seeded.link_id, LINKS as u64)),
-                baseline: routes::floor_json(&floor),
+                subject: routes::link_by_key(&ld, &seeded).script(&random_id_script(
+                    "/api/v1/links/",
+                    seeded.link_id,
+                    LINKS as u64,
+                )),
+                // The same script on the floor's side: wrk's Lua costs both the same CPU.
+                baseline: routes::floor_json(&floor).script(&random_id_script(
+                    "/json?id=",
+                    seeded.link_id,
+                    LINKS as u64,
+                )),
                 target: Target::None,
             },
             Duel {
@@ -119,11 +127,12 @@ pub fn run(mode: &Mode) {
     r.save();
 }
 
-/// A wrk script that reads a random link of `first..=first + more` (the import's ids follow
-/// the hot link's) each request; an id that is not a link would fail the run (404s).
-fn any_link_script(first: u64, more: u64) -> String {
+/// A wrk script that GETs `path` followed by a random id of `first..=first + more` each
+/// request (the import's link ids follow the hot link's; one that is not a link would fail the
+/// run with 404s).
+fn random_id_script(path: &str, first: u64, more: u64) -> String {
     format!(
-        "local counter = 1\nfunction setup(thread)\n  thread:set(\"id\", counter)\n  counter = counter + 1\nend\nfunction init(args)\n  math.randomseed(os.time() * 1000 + (id or 0))\nend\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/links/\" .. math.random({first}, {last}))\nend\n",
+        "local counter = 1\nfunction setup(thread)\n  thread:set(\"id\", counter)\n  counter = counter + 1\nend\nfunction init(args)\n  math.randomseed(os.time() * 1000 + (id or 0))\nend\nfunction request()\n  return wrk.format(\"GET\", \"{path}\" .. math.random({first}, {last}))\nend\n",
         last = first + more
     )
 }
