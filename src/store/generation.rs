@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A model's identity and generation at one moment, as a thread's cache records it. Models
-/// are numbered process-wide, so two servers in one process (the tests) never share a stamp.
+/// are numbered process-wide, so two models never share a stamp, even in one process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
     model: u64,
@@ -30,8 +30,9 @@ impl Default for Generation {
 }
 
 impl Generation {
-    /// The model changed: every thread's cache of it is stale. Called under the model's
-    /// write lock.
+    /// The model changes: every thread's cache of it is stale. Called under the model's
+    /// write lock, before the change, so a stamp is only current if it was read under the
+    /// read lock (as `Catalog::with_link` does) or before looking in the model.
     pub fn bump(&self) {
         self.changes.fetch_add(1, Ordering::Release);
     }
